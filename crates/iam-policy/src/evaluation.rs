@@ -1,0 +1,246 @@
+//! Evaluating one policy against one request, returning the decision with evidence for every
+//! statement: which elements matched and, per condition, the expected and actual values.
+//!
+//! A statement applies when its principal (if present), action, resource (if present; an absent
+//! `Resource`, as in trust policies, matches) and every condition match. An applicable Deny gives
+//! `ExplicitDeny`, else an applicable Allow gives `Allow`, else `NotApplicable`. Combining several
+//! policies (boundaries, SCPs, cross-account rules) is `authorization`'s job, not this module's.
+//! A request without a resource is matched as the resource `*`.
+
+use serde::Serialize;
+
+use crate::condition::evaluate_condition;
+use crate::policy::{ActionSpec, Effect, Policy, PolicyVersion, ResourceSpec, Statement};
+use crate::principal::element_matches;
+use crate::request::Request;
+use crate::variable::{resolve, Resolved};
+use crate::wildcard::{action_matches, match_pattern, CaseRule};
+
+/// The outcome of one policy for one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyResult {
+    pub decision: PolicyDecision,
+    /// One entry per statement, in document order.
+    pub statements: Vec<StatementResult>,
+}
+
+impl PolicyResult {
+    /// The statements that applied.
+    pub fn applied(&self) -> impl Iterator<Item = &StatementResult> {
+        self.statements.iter().filter(|s| s.applies)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyDecision {
+    Allow,
+    ExplicitDeny,
+    NotApplicable,
+}
+
+/// Evidence for one statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementResult {
+    pub index: usize,
+    pub sid: Option<String>,
+    pub effect: Effect,
+    pub principal: ElementMatch,
+    pub action: ElementMatch,
+    pub resource: ElementMatch,
+    pub conditions: Vec<ConditionResult>,
+    /// All elements match and all conditions are true.
+    pub applies: bool,
+}
+
+impl StatementResult {
+    /// The conditions that were false.
+    pub fn failed_conditions(&self) -> impl Iterator<Item = &ConditionResult> {
+        self.conditions.iter().filter(|c| !c.matched)
+    }
+}
+
+/// Whether an element (`Principal`/`NotPrincipal`, `Action`/`NotAction`,
+/// `Resource`/`NotResource`) is satisfied; for the `Not` forms, `Matched` means the request is
+/// outside the listed values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ElementMatch {
+    Matched,
+    NotMatched,
+    /// The element is not in the statement (no `Principal` in an identity policy, no `Resource`
+    /// in a trust policy); counts as a match.
+    Absent,
+}
+
+impl ElementMatch {
+    fn from_bool(b: bool) -> Self {
+        if b {
+            ElementMatch::Matched
+        } else {
+            ElementMatch::NotMatched
+        }
+    }
+
+    /// Whether this lets the statement apply.
+    pub fn is_satisfied(self) -> bool {
+        self != ElementMatch::NotMatched
+    }
+}
+
+/// Evidence for one condition key under one operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConditionResult {
+    /// The operator as written, e.g. `ForAnyValue:StringLike`.
+    pub operator: String,
+    /// The key as written in the policy.
+    pub key: String,
+    /// The policy values as written (before variable substitution).
+    pub expected: Vec<String>,
+    /// The request values; `None` when the key is missing from the request.
+    pub actual: Option<Vec<String>>,
+    pub matched: bool,
+    /// Why the condition could not be evaluated as written, e.g. `unknown operator`.
+    pub problem: Option<String>,
+}
+
+/// Evaluate `policy` for `request`, with evidence for every statement.
+pub fn evaluate(policy: &Policy, request: &Request) -> PolicyResult {
+    let statements: Vec<StatementResult> = policy
+        .statements
+        .iter()
+        .map(|s| evaluate_statement(s, policy.version, request))
+        .collect();
+    let decision = combine(statements.iter().map(|s| (s.effect, s.applies)));
+    PolicyResult {
+        decision,
+        statements,
+    }
+}
+
+/// The decision alone, without evidence: stops at the first applicable Deny and allocates
+/// nothing unless a policy variable has to be substituted.
+pub fn decide(policy: &Policy, request: &Request) -> PolicyDecision {
+    let mut allowed = false;
+    for statement in &policy.statements {
+        if statement.effect == Effect::Allow && allowed {
+            continue;
+        }
+        if statement_applies(statement, policy.version, request) {
+            match statement.effect {
+                Effect::Deny => return PolicyDecision::ExplicitDeny,
+                Effect::Allow => allowed = true,
+            }
+        }
+    }
+    if allowed {
+        PolicyDecision::Allow
+    } else {
+        PolicyDecision::NotApplicable
+    }
+}
+
+fn combine(statements: impl Iterator<Item = (Effect, bool)>) -> PolicyDecision {
+    let mut decision = PolicyDecision::NotApplicable;
+    for (effect, applies) in statements {
+        if !applies {
+            continue;
+        }
+        match effect {
+            Effect::Deny => return PolicyDecision::ExplicitDeny,
+            Effect::Allow => decision = PolicyDecision::Allow,
+        }
+    }
+    decision
+}
+
+fn statement_applies(statement: &Statement, version: PolicyVersion, request: &Request) -> bool {
+    principal_element(statement, request).is_satisfied()
+        && action_element(statement, request).is_satisfied()
+        && resource_element(statement, version, request).is_satisfied()
+        && statement
+            .conditions
+            .iter()
+            .all(|c| evaluate_condition(c, version, &request.context).matched)
+}
+
+fn evaluate_statement(
+    statement: &Statement,
+    version: PolicyVersion,
+    request: &Request,
+) -> StatementResult {
+    let principal = principal_element(statement, request);
+    let action = action_element(statement, request);
+    let resource = resource_element(statement, version, request);
+    let conditions: Vec<ConditionResult> = statement
+        .conditions
+        .iter()
+        .map(|c| {
+            let outcome = evaluate_condition(c, version, &request.context);
+            ConditionResult {
+                operator: c.operator.raw.clone(),
+                key: c.key.clone(),
+                expected: c.values.clone(),
+                actual: request.context.get(&c.key).map(|v| v.as_slice().to_vec()),
+                matched: outcome.matched,
+                problem: outcome.problem.map(|p| p.to_string()),
+            }
+        })
+        .collect();
+    let applies = principal.is_satisfied()
+        && action.is_satisfied()
+        && resource.is_satisfied()
+        && conditions.iter().all(|c| c.matched);
+    StatementResult {
+        index: statement.index,
+        sid: statement.sid.clone(),
+        effect: statement.effect,
+        principal,
+        action,
+        resource,
+        conditions,
+        applies,
+    }
+}
+
+fn principal_element(statement: &Statement, request: &Request) -> ElementMatch {
+    match &statement.principal {
+        None => ElementMatch::Absent,
+        Some(spec) => ElementMatch::from_bool(element_matches(spec, request.principal.as_ref())),
+    }
+}
+
+fn action_element(statement: &Statement, request: &Request) -> ElementMatch {
+    match &statement.action {
+        // Only a hand-built statement lacks both Action and NotAction: it matches nothing.
+        None => ElementMatch::NotMatched,
+        Some(ActionSpec::Action(patterns)) => {
+            ElementMatch::from_bool(patterns.iter().any(|p| action_matches(p, &request.action)))
+        }
+        Some(ActionSpec::NotAction(patterns)) => {
+            ElementMatch::from_bool(!patterns.iter().any(|p| action_matches(p, &request.action)))
+        }
+    }
+}
+
+fn resource_element(statement: &Statement, version: PolicyVersion, request: &Request) -> ElementMatch {
+    let resource = request.resource.as_deref().unwrap_or("*");
+    let any_matches = |patterns: &[String]| {
+        patterns
+            .iter()
+            .any(|p| match resolve(p, version, &request.context) {
+                Resolved::Plain(p) => match_pattern(p, resource, CaseRule::Sensitive),
+                Resolved::Substituted { elems, .. } => {
+                    match_pattern(elems.as_slice(), resource, CaseRule::Sensitive)
+                }
+                Resolved::Unresolvable => false,
+            })
+    };
+    match &statement.resource {
+        None => ElementMatch::Absent,
+        Some(ResourceSpec::Resource(patterns)) => ElementMatch::from_bool(any_matches(patterns)),
+        Some(ResourceSpec::NotResource(patterns)) => {
+            ElementMatch::from_bool(!any_matches(patterns))
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! `trailwhy check`: would this trust policy accept this token? Offline, no logs needed.
+
+use std::io::Write;
+
+use anyhow::{bail, Context as _, Result};
+use iam_policy::{Policy, PrincipalKind, PrincipalSpec};
+use serde_json::json;
+
+use super::{open_output, stdout_is_terminal, Exit};
+use crate::cli::{CheckArgs, OfflineFormat};
+use crate::explain::trust::{diagnose, Token};
+use crate::report::{describe_evidence, sanitize::terminal_safe};
+
+pub fn run(args: &CheckArgs) -> Result<Exit> {
+    let text = std::fs::read_to_string(&args.trust_policy)
+        .with_context(|| format!("cannot read {}", args.trust_policy.display()))?;
+    let policy = Policy::parse(&text).with_context(|| format!("{}: not a valid policy", args.trust_policy.display()))?;
+    let provider = match &args.provider {
+        Some(p) => p.clone(),
+        None => default_provider(&policy)?,
+    };
+    let token = Token { provider: &provider, audience: Some(&args.aud), subject: &args.sub, session_name: None };
+    let d = diagnose(&policy, &token, None);
+    let mut out = open_output(None)?;
+    match args.format.unwrap_or(if stdout_is_terminal(None) { OfflineFormat::Table } else { OfflineFormat::Json }) {
+        OfflineFormat::Json => {
+            let v = json!({
+                "decision": d.decision,
+                "cause": d.cause,
+                "evidence": d.evidence,
+                "explanation": d.explanation,
+                "fix": d.fix,
+                "provider": provider,
+                "sub": args.sub,
+                "aud": args.aud,
+            });
+            serde_json::to_writer_pretty(&mut out, &v)?;
+            writeln!(out)?;
+        }
+        OfflineFormat::Table => {
+            let decision = serde_json::to_value(d.decision)?;
+            writeln!(out, "decision  {}", decision.as_str().unwrap_or_default())?;
+            writeln!(out, "cause     {}", d.cause.code())?;
+            writeln!(out, "why       {}", terminal_safe(&d.explanation))?;
+            for e in &d.evidence {
+                writeln!(out, "evidence  {}", terminal_safe(&describe_evidence(e)))?;
+            }
+            if !d.fix.is_empty() {
+                writeln!(out, "fix       {}", terminal_safe(&d.fix))?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(Exit::Ok)
+}
+
+/// The provider the policy trusts: the GitHub one if present, else the only Federated principal.
+fn default_provider(policy: &Policy) -> Result<String> {
+    let mut federated: Vec<&str> = Vec::new();
+    for s in &policy.statements {
+        if let Some(PrincipalSpec::Principal(set)) = &s.principal {
+            for (k, v) in &set.entries {
+                if *k == PrincipalKind::Federated && !federated.contains(&v.as_str()) {
+                    federated.push(v);
+                }
+            }
+        }
+    }
+    if let Some(gh) = federated.iter().find(|f| f.ends_with("oidc-provider/token.actions.githubusercontent.com")) {
+        return Ok((*gh).to_owned());
+    }
+    match federated.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => bail!("the policy trusts no federated provider: pass --provider ARN"),
+        _ => bail!("the policy trusts several federated providers ({}): pass --provider ARN", federated.join(", ")),
+    }
+}

@@ -1,0 +1,34 @@
+//! One module per subcommand: stage two of argument handling (typed configuration) and the
+//! glue that runs source → decode → select → correlate → explain → render.
+
+pub mod check;
+pub mod explain;
+pub mod simulate;
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+
+/// Exit codes of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok = 0,
+    Findings = 1,
+    Fatal = 2,
+    Partial = 3,
+}
+
+/// stdout (buffered), or a file.
+pub fn open_output(path: Option<&Path>) -> Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(p) => Box::new(BufWriter::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?)),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    })
+}
+
+/// Whether text for a person is the right default: stdout is a terminal and not redirected.
+pub fn stdout_is_terminal(output: Option<&Path>) -> bool {
+    output.is_none() && io::stdout().is_terminal()
+}

@@ -1,0 +1,241 @@
+//! The CloudTrail record model: borrowed decoding of the few fields the analyzer needs,
+//! identities, `principalId` parsing and the AWS denial-message grammar.
+//!
+//! This module knows what a record *says*; it does not decide whether a record is
+//! interesting (that is `select`) nor why it failed (that is `explain`). Decoding borrows
+//! from the record's bytes wherever the JSON has no escapes, so a record that is
+//! decoded and dropped costs no allocation beyond the struct itself.
+
+pub mod denial;
+pub mod identity;
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+pub use identity::{parse_web_identity_principal, WebIdentityPrincipal};
+
+/// One CloudTrail record, borrowed from the bytes it was decoded from.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record<'a> {
+    #[serde(borrow, default)]
+    pub event_version: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub event_time: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub event_source: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub event_name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub aws_region: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub error_code: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub error_message: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub recipient_account_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "eventID")]
+    pub event_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub user_agent: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub user_identity: Option<UserIdentity<'a>>,
+    #[serde(borrow, default)]
+    pub request_parameters: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub response_elements: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub resources: Option<Vec<ResourceRef<'a>>>,
+    /// Present when the record came from `aws cloudtrail lookup-events` output.
+    #[serde(borrow, default, rename = "CloudTrailEvent")]
+    pub cloudtrail_event: Option<Cow<'a, str>>,
+}
+
+impl Record<'_> {
+    /// True when this looks like a CloudTrail event at all (not a digest, not some other JSON).
+    pub fn is_event(&self) -> bool {
+        self.event_name.is_some() && (self.event_source.is_some() || self.event_time.is_some())
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIdentity<'a> {
+    #[serde(borrow, default, rename = "type")]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub principal_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub arn: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub account_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub access_key_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub user_name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub identity_provider: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub session_context: Option<SessionContext<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionContext<'a> {
+    #[serde(borrow, default)]
+    pub session_issuer: Option<SessionIssuer<'a>>,
+    #[serde(borrow, default)]
+    pub web_id_federation_data: Option<WebIdFederationData<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionIssuer<'a> {
+    #[serde(borrow, default, rename = "type")]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub arn: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub account_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub user_name: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebIdFederationData<'a> {
+    #[serde(borrow, default)]
+    pub federated_provider: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResourceRef<'a> {
+    #[serde(borrow, default, rename = "ARN")]
+    pub arn: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "type")]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "accountId")]
+    pub account_id: Option<Cow<'a, str>>,
+}
+
+/// `requestParameters` of `AssumeRoleWithWebIdentity` and `AssumeRole`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssumeRoleParams<'a> {
+    #[serde(borrow, default)]
+    pub role_arn: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub role_session_name: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub duration_seconds: Option<u64>,
+    #[serde(borrow, default)]
+    pub tags: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub transitive_tag_keys: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub source_identity: Option<Cow<'a, str>>,
+}
+
+/// `responseElements` of a successful web-identity assumption. The session token is
+/// deliberately not a field: it is never decoded, kept or printed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssumeRoleResponse<'a> {
+    #[serde(borrow, default)]
+    pub credentials: Option<Credentials<'a>>,
+    #[serde(borrow, default)]
+    pub subject_from_web_identity_token: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub audience: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub provider: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub assumed_role_user: Option<AssumedRoleUser<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Credentials<'a> {
+    #[serde(borrow, default)]
+    pub access_key_id: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssumedRoleUser<'a> {
+    #[serde(borrow, default)]
+    pub arn: Option<Cow<'a, str>>,
+}
+
+/// Accepts a number or a numeric string; anything else becomes `None` rather than an error,
+/// because one odd field must not cost the whole record.
+fn lenient_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(match v {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// Decodes a raw JSON fragment into `T`, treating `null`, absence and shape errors as "nothing".
+pub fn decode_part<'a, T: Deserialize<'a> + Default>(raw: Option<&'a RawValue>) -> T {
+    match raw {
+        Some(r) if r.get() != "null" => serde_json::from_str(r.get()).unwrap_or_default(),
+        _ => T::default(),
+    }
+}
+
+/// The account id inside an ARN (`arn:partition:service:region:ACCOUNT:resource`).
+pub fn arn_account(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    if parts.next()? != "arn" {
+        return None;
+    }
+    let account = parts.nth(3)?;
+    parts.next()?;
+    (!account.is_empty()).then_some(account)
+}
+
+/// The role name of `arn:aws:iam::ACCOUNT:role/[path/]NAME`.
+pub fn role_name_from_arn(arn: &str) -> Option<&str> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    let rest = resource.strip_prefix("role/")?;
+    rest.rsplit('/').next().filter(|n| !n.is_empty())
+}
+
+/// The role name and session name of `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
+pub fn assumed_role_parts(arn: &str) -> Option<(&str, &str)> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    let rest = resource.strip_prefix("assumed-role/")?;
+    let (role, session) = rest.split_once('/')?;
+    Some((role, session))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arn_parts() {
+        assert_eq!(arn_account("arn:aws:iam::111122223333:role/x"), Some("111122223333"));
+        assert_eq!(arn_account("arn:aws:ecr:us-east-1:444455556666:repository/a/b"), Some("444455556666"));
+        assert_eq!(arn_account("not-an-arn"), None);
+        assert_eq!(role_name_from_arn("arn:aws:iam::1:role/path/to/deploy"), Some("deploy"));
+        assert_eq!(role_name_from_arn("arn:aws:iam::1:user/alice"), None);
+        assert_eq!(
+            assumed_role_parts("arn:aws:sts::1:assumed-role/gha/GitHubActions"),
+            Some(("gha", "GitHubActions"))
+        );
+    }
+
+    #[test]
+    fn lenient_duration() {
+        let p: AssumeRoleParams = serde_json::from_str(r#"{"durationSeconds":"900"}"#).unwrap();
+        assert_eq!(p.duration_seconds, Some(900));
+        let p: AssumeRoleParams = serde_json::from_str(r#"{"durationSeconds":{"x":1}}"#).unwrap();
+        assert_eq!(p.duration_seconds, None);
+    }
+}

@@ -1,0 +1,220 @@
+//! Explain: from a selected failure and the inventory to a cause, evidence and a fix.
+//!
+//! This is the one place where causes are chosen. `trust` diagnoses a web-identity request
+//! against one trust policy (shared by `explain` and `check`); `webid` handles the
+//! event-level story (error codes, which policy was in force when, role typos); findings
+//! are grouped here. Nothing in this module reads files or prints.
+
+pub mod subject;
+pub mod trust;
+pub mod webid;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::inventory::Inventory;
+use crate::select::WebIdAttempt;
+
+/// The contract's cause codes (product.md), plus the ones we added (documented in the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    RoleNotFound,
+    ProviderNotFound,
+    AudienceNotRegistered,
+    ProviderNotTrusted,
+    ActionNotTrusted,
+    SubKindMismatch,
+    SubPatternMismatch,
+    SubCaseMismatch,
+    SubImmutableIdMismatch,
+    SubCustomTemplateMismatch,
+    WildcardNeedsStringlike,
+    AudMismatch,
+    UnverifiableClaimCondition,
+    ExplicitDeny,
+    DurationExceedsMax,
+    TokenExpired,
+    IdpRejectedClaim,
+    IdpUnreachable,
+    RegionDisabled,
+    InvalidToken,
+    TrustAllows,
+    NoPolicyData,
+    /// A trust-policy condition on a key other than the token's claims failed.
+    ConditionNotMet,
+}
+
+impl Cause {
+    pub fn code(self) -> &'static str {
+        CAUSE_CODES.iter().find(|(c, _)| *c == self).map_or("unknown", |(_, s)| s)
+    }
+}
+
+const CAUSE_CODES: &[(Cause, &str)] = &[
+    (Cause::RoleNotFound, "role_not_found"),
+    (Cause::ProviderNotFound, "provider_not_found"),
+    (Cause::AudienceNotRegistered, "audience_not_registered"),
+    (Cause::ProviderNotTrusted, "provider_not_trusted"),
+    (Cause::ActionNotTrusted, "action_not_trusted"),
+    (Cause::SubKindMismatch, "sub_kind_mismatch"),
+    (Cause::SubPatternMismatch, "sub_pattern_mismatch"),
+    (Cause::SubCaseMismatch, "sub_case_mismatch"),
+    (Cause::SubImmutableIdMismatch, "sub_immutable_id_mismatch"),
+    (Cause::SubCustomTemplateMismatch, "sub_custom_template_mismatch"),
+    (Cause::WildcardNeedsStringlike, "wildcard_needs_stringlike"),
+    (Cause::AudMismatch, "aud_mismatch"),
+    (Cause::UnverifiableClaimCondition, "unverifiable_claim_condition"),
+    (Cause::ExplicitDeny, "explicit_deny"),
+    (Cause::DurationExceedsMax, "duration_exceeds_max"),
+    (Cause::TokenExpired, "token_expired"),
+    (Cause::IdpRejectedClaim, "idp_rejected_claim"),
+    (Cause::IdpUnreachable, "idp_unreachable"),
+    (Cause::RegionDisabled, "region_disabled"),
+    (Cause::InvalidToken, "invalid_token"),
+    (Cause::TrustAllows, "trust_allows"),
+    (Cause::NoPolicyData, "no_policy_data"),
+    (Cause::ConditionNotMet, "condition_not_met"),
+];
+
+/// One piece of evidence: which policy, statement and condition, what was expected and what
+/// the request carried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub policy: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    pub expected: Vec<String>,
+    pub actual: Option<String>,
+}
+
+/// The verdict on one failed event (before grouping).
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub cause: Cause,
+    pub explanation: String,
+    pub fix: String,
+    pub evidence: Vec<Evidence>,
+    /// Extra machine-readable facts (nearest role, policy changes, …) for the JSON output.
+    pub details: BTreeMap<String, serde_json::Value>,
+}
+
+/// A group of failed events that share cause, role, sub, action and resource.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub cause: Cause,
+    pub event_name: String,
+    pub error_code: String,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub role_arn: Option<String>,
+    pub provider: Option<String>,
+    pub sub: Option<String>,
+    pub aud: Option<String>,
+    pub action: String,
+    pub resource: Option<String>,
+    pub count: u64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub event_ids: Vec<String>,
+    pub explanation: String,
+    pub fix: String,
+    pub evidence: Vec<Evidence>,
+    /// Every region the grouped events came from.
+    pub regions: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, serde_json::Value>,
+}
+
+/// Explains every failed web-identity attempt and groups the verdicts into findings.
+pub fn explain_web_identity(attempts: &[WebIdAttempt], inventory: &Inventory) -> Vec<Finding> {
+    let mut cache = webid::VerdictCache::default();
+    let mut groups: BTreeMap<GroupKey, Finding> = BTreeMap::new();
+    let mut failures: Vec<&WebIdAttempt> = attempts.iter().filter(|a| a.error_code.is_some()).collect();
+    failures.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.event_id.cmp(&b.event_id)));
+    for a in failures {
+        let verdict = cache.verdict(a, inventory);
+        let role_arn = a.role_arn.clone();
+        let key = GroupKey {
+            cause: verdict.cause,
+            role: role_arn.clone().unwrap_or_default(),
+            sub: a.principal.as_ref().map(|p| p.subject.clone()).unwrap_or_default(),
+            action: "sts:AssumeRoleWithWebIdentity".to_owned(),
+            resource: role_arn.clone().unwrap_or_default(),
+            explanation: verdict.explanation.clone(),
+        };
+        let region = a.region.clone();
+        let entry = groups.entry(key).or_insert_with(|| Finding {
+            cause: verdict.cause,
+            event_name: "AssumeRoleWithWebIdentity".to_owned(),
+            error_code: a.error_code.clone().unwrap_or_default(),
+            account: role_arn.as_deref().and_then(crate::event::arn_account).map(str::to_owned).or_else(|| a.account.clone()),
+            region: region.clone(),
+            role_arn: role_arn.clone(),
+            provider: a.principal.as_ref().map(|p| p.provider.clone()),
+            sub: a.principal.as_ref().map(|p| p.subject.clone()),
+            aud: a.principal.as_ref().and_then(|p| p.audience.clone()),
+            action: "sts:AssumeRoleWithWebIdentity".to_owned(),
+            resource: role_arn.clone(),
+            count: 0,
+            first_seen: a.time,
+            last_seen: a.time,
+            event_ids: Vec::new(),
+            explanation: verdict.explanation.clone(),
+            fix: verdict.fix.clone(),
+            evidence: verdict.evidence.clone(),
+            regions: Vec::new(),
+            session_name: a.session_name.clone(),
+            error_message: a.error_message.clone(),
+            details: verdict.details.clone(),
+        });
+        entry.count += 1;
+        entry.first_seen = entry.first_seen.min(a.time);
+        entry.last_seen = entry.last_seen.max(a.time);
+        entry.event_ids.push(a.event_id.clone());
+        if let Some(r) = region {
+            if !entry.regions.contains(&r) {
+                entry.regions.push(r);
+            }
+        }
+    }
+    let mut findings: Vec<Finding> = groups.into_values().collect();
+    findings.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then_with(|| a.cause.cmp(&b.cause)));
+    findings
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct GroupKey {
+    cause: Cause,
+    role: String,
+    sub: String,
+    action: String,
+    resource: String,
+    /// Events judged against different policy versions explain differently; keep them apart.
+    explanation: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cause_codes_match_serde_names() {
+        for (cause, code) in CAUSE_CODES {
+            assert_eq!(serde_json::to_value(cause).unwrap(), serde_json::Value::String((*code).to_owned()));
+            assert_eq!(cause.code(), *code);
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! Web-identity failures at the event level: the error code decides first (token-level
+//! errors need no policy), then the inventory says which role and trust policy were in force
+//! at the event's time, then `trust` diagnoses the request against that policy. Also notes
+//! how later policy changes would have judged the same token.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{json, Value};
+
+use super::trust::{self, Token};
+use super::{Cause, Evidence, Verdict};
+use crate::event::{arn_account, role_name_from_arn};
+use crate::inventory::{Inventory, ProviderAt, RoleAt, RoleView, Unknown};
+use crate::select::WebIdAttempt;
+
+/// Memoizes verdicts: the retries of one job share everything but their ids and times.
+#[derive(Default)]
+pub struct VerdictCache {
+    map: HashMap<String, Verdict>,
+}
+
+impl VerdictCache {
+    pub fn verdict(&mut self, a: &WebIdAttempt, inv: &Inventory) -> Verdict {
+        let role_state = role_state_key(a, inv);
+        let key = format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+            a.role_arn, a.principal, a.error_code, a.error_message, a.duration_seconds, a.session_name, role_state
+        );
+        if let Some(v) = self.map.get(&key) {
+            return v.clone();
+        }
+        let v = verdict(a, inv);
+        self.map.insert(key, v.clone());
+        v
+    }
+}
+
+/// A string that changes whenever the policy state relevant to `a` changes.
+fn role_state_key(a: &WebIdAttempt, inv: &Inventory) -> String {
+    let Some((account, name)) = role_of(a) else { return String::new() };
+    match inv.role_at(account, name, a.time) {
+        RoleAt::Known(v) => format!(
+            "known:{:?}:{}",
+            v.trust_set_by.as_ref().map(|c| &c.event_id),
+            v.later_changes.len()
+        ),
+        RoleAt::Absent(abs) => format!(
+            "absent:{:?}:{:?}",
+            abs.deleted.map(|c| c.event_id),
+            abs.created_later.map(|c| c.event_id)
+        ),
+        RoleAt::Unknown(Unknown::AccountNotInInventory) => "unknown-account".to_owned(),
+        RoleAt::Unknown(Unknown::ReplacedLater { first_change, .. }) => format!("replaced:{}", first_change.event_id),
+    }
+}
+
+fn role_of(a: &WebIdAttempt) -> Option<(&str, &str)> {
+    let arn = a.role_arn.as_deref()?;
+    Some((arn_account(arn)?, role_name_from_arn(arn)?))
+}
+
+fn simple(cause: Cause, explanation: impl Into<String>, fix: impl Into<String>) -> Verdict {
+    Verdict { cause, explanation: explanation.into(), fix: fix.into(), evidence: Vec::new(), details: BTreeMap::new() }
+}
+
+/// The verdict for one failed attempt.
+pub fn verdict(a: &WebIdAttempt, inv: &Inventory) -> Verdict {
+    let code = a.error_code.as_deref().unwrap_or_default();
+    let message = a.error_message.as_deref().unwrap_or_default();
+    let provider = a.principal.as_ref().map(|p| p.provider.as_str()).unwrap_or("the identity provider");
+    match code {
+        "InvalidIdentityToken" => invalid_identity_token(a, inv, message, provider),
+        "ExpiredTokenException" | "ExpiredToken" => simple(
+            Cause::TokenExpired,
+            "The OIDC token had expired when STS received it (GitHub's tokens are valid for a few minutes).",
+            "Request the token right before assuming the role (do not cache it between steps), and check the runner's clock.",
+        ),
+        "IDPRejectedClaim" => simple(
+            Cause::IdpRejectedClaim,
+            format!("The identity provider rejected a claim: {}", if message.is_empty() { "no message" } else { message }),
+            "Check the token's claims against the provider's configuration.",
+        ),
+        "IDPCommunicationError" => simple(
+            Cause::IdpUnreachable,
+            format!("STS could not reach {provider} to fetch its signing keys; this is usually transient."),
+            "Retry the job; if it persists, check the provider URL and that its .well-known/openid-configuration and JWKS are reachable.",
+        ),
+        "RegionDisabledException" => simple(
+            Cause::RegionDisabled,
+            format!(
+                "STS is not activated in {} for this account.",
+                a.region.as_deref().unwrap_or("this region")
+            ),
+            "Activate the region's STS endpoint (IAM → Account settings → Security Token Service regions), or use another regional endpoint.",
+        ),
+        "ValidationError" if message.contains("DurationSeconds") => duration(a, inv),
+        _ => access_denied(a, inv),
+    }
+}
+
+fn invalid_identity_token(a: &WebIdAttempt, inv: &Inventory, message: &str, provider: &str) -> Verdict {
+    let lower = message.to_ascii_lowercase();
+    let account = a.role_arn.as_deref().and_then(arn_account).or(a.account.as_deref()).unwrap_or("the account");
+    if lower.contains("no openidconnect provider found") {
+        return simple(
+            Cause::ProviderNotFound,
+            format!("Account {account} has no IAM OIDC identity provider for the token's issuer: \"{message}\"."),
+            format!(
+                "Create it: aws iam create-open-id-connect-provider --url https://{} --client-id-list {}",
+                crate::event::identity::provider_issuer(provider),
+                a.principal.as_ref().and_then(|p| p.audience.as_deref()).unwrap_or("sts.amazonaws.com")
+            ),
+        );
+    }
+    if lower.contains("incorrect token audience") {
+        let aud = a.principal.as_ref().and_then(|p| p.audience.as_deref());
+        let mut v = simple(
+            Cause::AudienceNotRegistered,
+            format!(
+                "The token's audience {} is not in the client-ID list of {provider}.",
+                aud.map_or("(not recorded)".to_owned(), |x| format!("\"{x}\""))
+            ),
+            format!(
+                "Add the audience to the provider: aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn {provider} --client-id {}; or request audience sts.amazonaws.com in the workflow.",
+                aud.unwrap_or("AUDIENCE")
+            ),
+        );
+        if let Some(ProviderAt::Exists { client_ids: Some(ids) }) =
+            a.principal.as_ref().map(|p| inv.provider_at(account, &p.provider, a.time))
+        {
+            v.evidence.push(Evidence {
+                policy: "oidc_provider".to_owned(),
+                statement: None,
+                sid: None,
+                key: Some("ClientIDList".to_owned()),
+                operator: Some("Contains".to_owned()),
+                expected: ids,
+                actual: aud.map(str::to_owned),
+            });
+        }
+        return v;
+    }
+    if lower.contains("couldn't retrieve verification key") {
+        return simple(
+            Cause::IdpUnreachable,
+            format!("STS could not retrieve the signing keys of {provider}: \"{message}\"."),
+            "Check that the issuer's JWKS endpoint is reachable from AWS; retry.",
+        );
+    }
+    simple(
+        Cause::InvalidToken,
+        format!("STS rejected the token itself: \"{message}\"."),
+        "Check the token's issuer, signature, audience and (if used) roles claim against the IAM OIDC provider.",
+    )
+}
+
+fn duration(a: &WebIdAttempt, inv: &Inventory) -> Verdict {
+    let max = role_of(a).and_then(|(acct, name)| match inv.role_at(acct, name, a.time) {
+        RoleAt::Known(v) => v.max_session_duration,
+        _ => None,
+    });
+    duration_verdict(a, max)
+}
+
+fn duration_verdict(a: &WebIdAttempt, max: Option<u64>) -> Verdict {
+    let asked = a.duration_seconds.map_or("a duration".to_owned(), |d| format!("{d} s"));
+    let mut v = simple(
+        Cause::DurationExceedsMax,
+        format!(
+            "The job asked for {asked}, more than the role's maximum session duration{}.",
+            max.map_or(String::new(), |m| format!(" of {m} s"))
+        ),
+        format!(
+            "Lower role-duration-seconds in the workflow{}, or raise the role's MaxSessionDuration (aws iam update-role --role-name {} --max-session-duration N, at most 43200).",
+            max.map_or(String::new(), |m| format!(" to at most {m}")),
+            role_of(a).map_or("ROLE", |(_, n)| n)
+        ),
+    );
+    v.evidence.push(Evidence {
+        policy: "role".to_owned(),
+        statement: None,
+        sid: None,
+        key: Some("MaxSessionDuration".to_owned()),
+        operator: Some("NumericLessThanEquals".to_owned()),
+        expected: max.map(|m| vec![m.to_string()]).unwrap_or_default(),
+        actual: a.duration_seconds.map(|d| d.to_string()),
+    });
+    v
+}
+
+fn access_denied(a: &WebIdAttempt, inv: &Inventory) -> Verdict {
+    let Some(role_arn) = a.role_arn.as_deref() else {
+        return simple(
+            Cause::NoPolicyData,
+            "The record does not name the role (requestParameters.roleArn is null and resources[] is empty), so its trust policy cannot be looked up.",
+            "Find the role in the workflow's role-to-assume and run `trailwhy check --trust-policy FILE --sub SUB` against its trust policy.",
+        );
+    };
+    let Some((account, name)) = role_of(a) else {
+        return simple(Cause::NoPolicyData, format!("\"{role_arn}\" is not a role ARN."), "Check role-to-assume in the workflow.");
+    };
+    let Some(principal) = a.principal.as_ref() else {
+        return simple(
+            Cause::NoPolicyData,
+            "The record carries no web-identity principal (no identityProvider/userName), so the token's claims are unknown.",
+            "Check the raw record.",
+        );
+    };
+    let token = Token {
+        provider: &principal.provider,
+        audience: principal.audience.as_deref(),
+        subject: &principal.subject,
+        session_name: a.session_name.as_deref(),
+    };
+    match inv.role_at(account, name, a.time) {
+        RoleAt::Unknown(Unknown::AccountNotInInventory) => simple(
+            Cause::NoPolicyData,
+            format!("Nothing is known about account {account}'s roles: its trust policies are not in the inventory and the logs hold no change to role {name}."),
+            format!("Supply the account's IAM state: `aws iam get-account-authorization-details > {account}-authorization-details.json` and pass it with --iam (or use --iam-live)."),
+        ),
+        RoleAt::Unknown(Unknown::ReplacedLater { first_change, policy_after }) => {
+            let mut v = simple(
+                Cause::NoPolicyData,
+                format!(
+                    "The trust policy of role {name} in force at {} is not recorded: it was replaced at {}, and neither the logs nor the inventory hold the earlier version.",
+                    a.time.format("%Y-%m-%dT%H:%M:%SZ"),
+                    first_change.describe()
+                ),
+                "Include older logs (with the role's CreateRole or an earlier UpdateAssumeRolePolicy) or an inventory snapshot taken before the change.",
+            );
+            if let Some(p) = policy_after {
+                let d = trust::diagnose(&p, &token, Some(role_arn));
+                v.explanation.push_str(&format!(" The version set then would give: {}.", d.cause.code()));
+            }
+            v.details.insert("policy_changes".into(), json!([first_change]));
+            v
+        }
+        RoleAt::Absent(abs) => role_not_found(a, inv, account, name, &abs),
+        RoleAt::Known(view) => known_role(a, &token, role_arn, &view),
+    }
+}
+
+fn role_not_found(a: &WebIdAttempt, inv: &Inventory, account: &str, name: &str, abs: &crate::inventory::Absence) -> Verdict {
+    let names = inv.role_names(account);
+    let mut scored: Vec<(usize, &String)> = names
+        .iter()
+        .filter(|n| n.as_str() != name)
+        .map(|n| (strsim::levenshtein(&n.to_lowercase(), &name.to_lowercase()), n))
+        .collect();
+    scored.sort();
+    let nearest = scored.first().filter(|(d, n)| *d <= (n.len().max(name.len()) / 3).max(3)).map(|(d, n)| ((*n).clone(), *d));
+    let others = inv.accounts_with_role(name, account);
+    let when = match (&abs.deleted, &abs.created_later) {
+        (Some(d), _) => format!(" at {}: it was deleted at {}", a.time.format("%Y-%m-%dT%H:%M:%SZ"), d.describe()),
+        (_, Some(c)) => format!(" at {}: it was only created at {}", a.time.format("%Y-%m-%dT%H:%M:%SZ"), c.describe()),
+        _ => String::new(),
+    };
+    let mut explanation = format!("Role {name} does not exist in account {account}{when}.");
+    if let Some((n, d)) = &nearest {
+        explanation.push_str(&format!(" The nearest existing role is {n} (edit distance {d}): likely a typo in role-to-assume or in the role's name."));
+    }
+    if !others.is_empty() {
+        explanation.push_str(&format!(" A role named {name} exists in account(s) {}.", others.join(", ")));
+    }
+    let fix = match &nearest {
+        Some((n, _)) => format!(
+            "Set role-to-assume to arn:aws:iam::{account}:role/{n} in the workflow (or rename/create the role {name})."
+        ),
+        None if !others.is_empty() => format!("Point role-to-assume at the account that holds {name} ({}), or create the role in {account}.", others.join(", ")),
+        None => format!("Create role {name} in account {account}, or fix role-to-assume in the workflow."),
+    };
+    let mut v = simple(Cause::RoleNotFound, explanation, fix);
+    v.evidence.push(Evidence {
+        policy: "inventory".to_owned(),
+        statement: None,
+        sid: None,
+        key: Some("RoleName".to_owned()),
+        operator: Some("Exists".to_owned()),
+        expected: nearest.iter().map(|(n, _)| n.clone()).collect(),
+        actual: Some(name.to_owned()),
+    });
+    if let Some((n, d)) = nearest {
+        v.details.insert("nearest_role".into(), json!({"name": n, "arn": format!("arn:aws:iam::{account}:role/{n}"), "distance": d}));
+    }
+    if !others.is_empty() {
+        v.details.insert("accounts_with_role".into(), json!(others));
+    }
+    v
+}
+
+fn known_role(a: &WebIdAttempt, token: &Token<'_>, role_arn: &str, view: &RoleView) -> Verdict {
+    let source = match &view.trust_set_by {
+        Some(c) => format!("the version set at {}", c.describe()),
+        None => "the version in the inventory snapshot".to_owned(),
+    };
+    let Some(policy) = view.trust.as_ref() else {
+        return simple(
+            Cause::NoPolicyData,
+            format!("The trust policy of role {} ({source}) could not be parsed.", view.name),
+            "Check the policy document in the inventory; run `trailwhy check` on it.",
+        );
+    };
+    if let (Some(asked), Some(max)) = (a.duration_seconds, view.max_session_duration) {
+        if asked > max {
+            return duration_verdict(a, Some(max));
+        }
+    }
+    let d = trust::diagnose(policy, token, Some(role_arn));
+    let mut explanation = if d.cause == Cause::TrustAllows {
+        format!(
+            "The trust policy of role {} in force at {} ({source}) allows this token, so the denial comes from elsewhere: a condition AWS checks on a claim or context CloudTrail does not record, an SCP/RCP denying sts:AssumeRoleWithWebIdentity, or an inventory that is not the policy actually in force.",
+            view.name,
+            a.time.format("%Y-%m-%dT%H:%M:%SZ")
+        )
+    } else {
+        format!("Role {} (trust policy: {source}): {}", view.name, d.explanation)
+    };
+    let mut changes = Vec::new();
+    for (c, p) in &view.later_changes {
+        let outcome = match p {
+            Some(p) => {
+                let later = trust::diagnose(p, token, Some(role_arn));
+                if later.cause == Cause::TrustAllows {
+                    "would allow this token".to_owned()
+                } else {
+                    format!("would still reject it ({})", later.cause.code())
+                }
+            }
+            None => "could not be parsed".to_owned(),
+        };
+        explanation.push_str(&format!(" The trust policy was changed afterwards, at {}; that version {outcome}.", c.describe()));
+        changes.push(json!({"change": c, "outcome": outcome}));
+    }
+    let mut v = Verdict { cause: d.cause, explanation, fix: d.fix, evidence: d.evidence, details: BTreeMap::new() };
+    if let Some(c) = &view.trust_set_by {
+        v.details.insert("trust_policy_set_by".into(), json!(c));
+    }
+    if !changes.is_empty() {
+        v.details.insert("later_policy_changes".into(), Value::Array(changes));
+    }
+    v
+}

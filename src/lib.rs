@@ -1,0 +1,14 @@
+//! trailwhy as a library: the stages of the data flow
+//! source → decode → select → (scan) → inventory → explain → report, used by the `trailwhy`
+//! binary, the benches and the fuzz targets. See ARCHITECTURE.md.
+
+pub mod cli;
+pub mod command;
+pub mod decode;
+pub mod event;
+pub mod explain;
+pub mod inventory;
+pub mod report;
+pub mod scan;
+pub mod select;
+pub mod source;

@@ -1,0 +1,31 @@
+//! trailwhy: explains failed GitHub Actions OIDC role assumptions and ECR calls from
+//! CloudTrail logs. The binary is thin glue; see ARCHITECTURE.md for the data flow
+//! source → decode → select → correlate → explain → render.
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use trailwhy::command::{self, Exit};
+use trailwhy::{cli, report};
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match &cli.command {
+        cli::Command::Explain(a) => command::explain::run(a),
+        cli::Command::Check(a) => command::check::run(a),
+        cli::Command::Simulate(a) => command::simulate::run(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            if e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)) {
+                return ExitCode::from(Exit::Ok as u8);
+            }
+            let msg: Vec<String> = e.chain().map(|c| report::sanitize::terminal_safe(&c.to_string()).into_owned()).collect();
+            eprintln!("trailwhy: error: {}", msg.join(": "));
+            ExitCode::from(Exit::Fatal as u8)
+        }
+    }
+}

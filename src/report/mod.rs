@@ -1,0 +1,205 @@
+//! The only place that writes user output: findings and summaries as a readable table,
+//! JSON or NDJSON, to a writer handed in. Every string that came from a log passes through
+//! [`sanitize::terminal_safe`] before it reaches the text formats; JSON output relies on
+//! serde's escaping.
+
+pub mod redact;
+pub mod sanitize;
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::explain::{Evidence, Finding};
+use crate::inventory::LoadProblem;
+use crate::scan::ScanStats;
+use crate::source::Skipped;
+use sanitize::terminal_safe;
+
+/// Output formats of `explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Ndjson,
+}
+
+/// The JSON summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub findings: usize,
+    pub failed_events: u64,
+    pub by_cause: BTreeMap<String, u64>,
+    pub files_read: u64,
+    pub files_skipped: u64,
+    pub files_unreadable: u64,
+    pub skipped: Vec<Skipped>,
+    pub records_scanned: u64,
+    pub records_matched: u64,
+    pub records_undecodable: u64,
+    pub bytes_decompressed: u64,
+    pub inventory_problems: Vec<LoadProblem>,
+    pub elapsed_seconds: f64,
+    /// True when some input could not be read completely (exit code 3).
+    pub partial: bool,
+}
+
+impl Summary {
+    pub fn new(findings: &[Finding], stats: &ScanStats, problems: &[LoadProblem], elapsed_seconds: f64) -> Summary {
+        let mut by_cause = BTreeMap::new();
+        for f in findings {
+            *by_cause.entry(f.cause.code().to_owned()).or_insert(0) += f.count;
+        }
+        Summary {
+            findings: findings.len(),
+            failed_events: findings.iter().map(|f| f.count).sum(),
+            by_cause,
+            files_read: stats.files_read,
+            files_skipped: stats.files_skipped,
+            files_unreadable: stats.files_unreadable,
+            skipped: stats.skipped.clone(),
+            records_scanned: stats.records_scanned,
+            records_matched: stats.records_matched,
+            records_undecodable: stats.records_undecodable,
+            bytes_decompressed: stats.bytes_decompressed,
+            inventory_problems: problems.to_vec(),
+            elapsed_seconds: (elapsed_seconds * 1000.0).round() / 1000.0,
+            partial: stats.files_unreadable > 0,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    findings: &'a [Finding],
+    summary: &'a Summary,
+}
+
+/// Writes findings in `format`.
+pub fn write_findings<W: Write>(w: &mut W, format: Format, findings: &[Finding], summary: &Summary) -> io::Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *w, &JsonReport { findings, summary })?;
+            writeln!(w)
+        }
+        Format::Ndjson => {
+            for f in findings {
+                serde_json::to_writer(&mut *w, f)?;
+                writeln!(w)?;
+            }
+            Ok(())
+        }
+        Format::Table => write_table(w, findings, summary),
+    }
+}
+
+fn t(s: &str) -> std::borrow::Cow<'_, str> {
+    terminal_safe(s)
+}
+
+fn write_table<W: Write>(w: &mut W, findings: &[Finding], summary: &Summary) -> io::Result<()> {
+    if findings.is_empty() {
+        writeln!(w, "No failures found.")?;
+    }
+    for (i, f) in findings.iter().enumerate() {
+        if i > 0 {
+            writeln!(w)?;
+        }
+        let span = if f.first_seen == f.last_seen {
+            f.first_seen.format("%Y-%m-%d %H:%M:%SZ").to_string()
+        } else {
+            format!("{} → {}", f.first_seen.format("%Y-%m-%d %H:%M:%SZ"), f.last_seen.format("%Y-%m-%d %H:%M:%SZ"))
+        };
+        writeln!(
+            w,
+            "{:>2}. {}  ×{}  {}  {}  {} {}",
+            i + 1,
+            f.cause.code(),
+            f.count,
+            span,
+            t(&f.regions.join(",")),
+            t(&f.event_name),
+            t(&f.error_code)
+        )?;
+        let rows: [(&str, Option<&str>); 5] = [
+            ("role", f.role_arn.as_deref()),
+            ("sub", f.sub.as_deref()),
+            ("aud", f.aud.as_deref()),
+            ("action", Some(f.action.as_str()).filter(|a| *a != "sts:AssumeRoleWithWebIdentity")),
+            ("resource", f.resource.as_deref().filter(|r| Some(*r) != f.role_arn.as_deref())),
+        ];
+        for (label, value) in rows {
+            if let Some(v) = value {
+                writeln!(w, "    {label:<9}{}", t(v))?;
+            }
+        }
+        writeln!(w, "    {:<9}{}", "why", t(&f.explanation))?;
+        for e in &f.evidence {
+            writeln!(w, "    {:<9}{}", "evidence", t(&describe_evidence(e)))?;
+        }
+        if !f.fix.is_empty() {
+            writeln!(w, "    {:<9}{}", "fix", t(&f.fix))?;
+        }
+        if f.count > 1 {
+            writeln!(w, "    {:<9}{} (+{} more)", "events", t(&f.event_ids[0]), f.count - 1)?;
+        } else if let Some(id) = f.event_ids.first() {
+            writeln!(w, "    {:<9}{}", "event", t(id))?;
+        }
+    }
+    writeln!(w)?;
+    let causes: Vec<String> = summary.by_cause.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    writeln!(
+        w,
+        "{} finding(s) from {} failed event(s){}",
+        summary.findings,
+        summary.failed_events,
+        if causes.is_empty() { String::new() } else { format!(": {}", causes.join(", ")) }
+    )?;
+    writeln!(
+        w,
+        "{} file(s) read, {} skipped by design, {} unreadable; {} records scanned, {} selected, in {:.2} s",
+        summary.files_read,
+        summary.files_skipped,
+        summary.files_unreadable,
+        summary.records_scanned,
+        summary.records_matched,
+        summary.elapsed_seconds
+    )
+}
+
+/// `trust statement 0: StringEquals token.actions.githubusercontent.com:sub expected ["a"], got "b"`
+pub fn describe_evidence(e: &Evidence) -> String {
+    let mut s = e.policy.clone();
+    if let Some(st) = &e.statement {
+        s.push_str(&format!(" statement {st}"));
+    }
+    if let Some(sid) = &e.sid {
+        s.push_str(&format!(" ({sid})"));
+    }
+    s.push(':');
+    if let Some(op) = &e.operator {
+        s.push_str(&format!(" {op}"));
+    }
+    if let Some(k) = &e.key {
+        s.push_str(&format!(" {k}"));
+    }
+    let expected: Vec<String> = e.expected.iter().map(|x| format!("\"{x}\"")).collect();
+    s.push_str(&format!(" expected [{}]", expected.join(", ")));
+    match &e.actual {
+        Some(a) => s.push_str(&format!(", got \"{a}\"")),
+        None => s.push_str(", got nothing (not in the request)"),
+    }
+    s
+}
+
+/// Problems on stderr: one line per input that could not be read, naming it and why.
+pub fn write_problems<W: Write>(w: &mut W, stats: &ScanStats, problems: &[LoadProblem]) -> io::Result<()> {
+    for s in stats.skipped.iter().filter(|s| !s.by_design) {
+        writeln!(w, "trailwhy: {}: {}", t(&s.name), t(&s.reason))?;
+    }
+    for p in problems {
+        writeln!(w, "trailwhy: {}: {}", t(&p.origin), t(&p.problem))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! The scan: every input, in parallel, through decode and select, into one [`Scan`].
+//!
+//! Each file is read by one rayon worker with its own splitter buffer; the worker keeps only
+//! the records that `select` picked (and inventory documents met among the inputs) and the
+//! counters. Results are merged in input order, so the output does not depend on thread
+//! timing. This module decides nothing about causes.
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::decode::{self, DecodeLimits, RecordKind, RecordSplitter};
+use crate::event::Record;
+use crate::select::{CallFailure, ChangeEvent, Rejected, Selected, Selector, WebIdAttempt};
+use crate::source::{io_reason, Input, Skipped};
+
+/// An inventory document found among the inputs (authorization details, OIDC provider
+/// listings, ECR repository policies).
+#[derive(Debug, Clone)]
+pub struct InventoryDoc {
+    pub origin: String,
+    pub value: Value,
+}
+
+/// Counters for the JSON summary.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ScanStats {
+    pub files_read: u64,
+    pub files_skipped: u64,
+    pub files_unreadable: u64,
+    pub skipped: Vec<Skipped>,
+    pub records_scanned: u64,
+    pub records_matched: u64,
+    pub records_undecodable: u64,
+    pub bytes_decompressed: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub attempts: Vec<WebIdAttempt>,
+    pub changes: Vec<ChangeEvent>,
+    pub call_failures: Vec<CallFailure>,
+    pub inventory_docs: Vec<InventoryDoc>,
+    pub stats: ScanStats,
+}
+
+impl Scan {
+    fn merge(&mut self, other: Scan) {
+        self.attempts.extend(other.attempts);
+        self.changes.extend(other.changes);
+        self.call_failures.extend(other.call_failures);
+        self.inventory_docs.extend(other.inventory_docs);
+        let s = &mut self.stats;
+        let o = other.stats;
+        s.files_read += o.files_read;
+        s.files_skipped += o.files_skipped;
+        s.files_unreadable += o.files_unreadable;
+        s.skipped.extend(o.skipped);
+        s.records_scanned += o.records_scanned;
+        s.records_matched += o.records_matched;
+        s.records_undecodable += o.records_undecodable;
+        s.bytes_decompressed += o.bytes_decompressed;
+    }
+}
+
+/// Reads every input; files are spread over the current rayon pool.
+pub fn scan(inputs: &[Input], pre_skipped: Vec<Skipped>, selector: &Selector, limits: &DecodeLimits) -> Scan {
+    let started = Instant::now();
+    let parts: Vec<Scan> = inputs.par_iter().map(|input| scan_input(input, selector, limits)).collect();
+    let mut total = Scan::default();
+    for s in &pre_skipped {
+        if s.by_design {
+            total.stats.files_skipped += 1;
+        } else {
+            total.stats.files_unreadable += 1;
+        }
+    }
+    total.stats.skipped = pre_skipped;
+    for p in parts {
+        total.merge(p);
+    }
+    let _ = started;
+    total
+}
+
+/// The inventory document kinds recognised by their top-level keys.
+pub fn is_inventory_doc(v: &Value) -> bool {
+    let Some(o) = v.as_object() else { return false };
+    o.contains_key("RoleDetailList")
+        || o.contains_key("OpenIDConnectProviderList")
+        || (o.contains_key("policyText") && o.contains_key("repositoryName"))
+        || (o.contains_key("Url") && o.contains_key("ClientIDList"))
+}
+
+fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan {
+    let name = input.display_name();
+    let mut out = Scan::default();
+    let reader = match input.open() {
+        Ok(r) => r,
+        Err(e) => {
+            out.stats.files_unreadable += 1;
+            out.stats.skipped.push(Skipped { name, reason: io_reason(&e), by_design: false });
+            return out;
+        }
+    };
+    let reader = match decode::decompress(reader, limits) {
+        Ok((_, r)) => r,
+        Err(e) => {
+            out.stats.files_unreadable += 1;
+            out.stats.skipped.push(Skipped { name, reason: io_reason(&e), by_design: false });
+            return out;
+        }
+    };
+    let mut splitter = RecordSplitter::new(reader, limits);
+    let mut first = true;
+    let mut inventory_file = false;
+    let mut undecodable: u64 = 0;
+    let mut first_bad: Option<String> = None;
+    let mut failures: Vec<String> = Vec::new();
+    loop {
+        // An error is not necessarily the end: the splitter resyncs where it can (NDJSON)
+        // and returns None once nothing more can be read.
+        let raw = match splitter.next_record() {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) => {
+                failures.push(e.to_string());
+                continue;
+            }
+        };
+        out.stats.records_scanned += 1;
+        let is_first = std::mem::replace(&mut first, false);
+        if raw.kind != RecordKind::Object {
+            undecodable += 1;
+            first_bad.get_or_insert_with(|| format!("record at byte {} is not a JSON object", raw.offset));
+            continue;
+        }
+        if is_first {
+            // The first record decides what the file is: a log, an inventory document, or neither.
+            match classify_first(raw.bytes) {
+                FirstRecord::Event => {}
+                FirstRecord::Inventory(value) => {
+                    out.inventory_docs.push(InventoryDoc { origin: name.clone(), value });
+                    inventory_file = true;
+                    continue;
+                }
+                FirstRecord::NotALog(reason) => {
+                    out.stats.files_skipped += 1;
+                    out.stats.skipped.push(Skipped { name, reason, by_design: true });
+                    out.stats.records_scanned = 0;
+                    return out;
+                }
+            }
+        }
+        if inventory_file {
+            // further pages of an inventory listing (NDJSON or concatenated documents)
+            match serde_json::from_slice::<Value>(raw.bytes) {
+                Ok(v) if is_inventory_doc(&v) => out.inventory_docs.push(InventoryDoc { origin: name.clone(), value: v }),
+                _ => {
+                    undecodable += 1;
+                    first_bad.get_or_insert_with(|| format!("record at byte {} is not an inventory document", raw.offset));
+                }
+            }
+            continue;
+        }
+        if !selector.may_match(raw.bytes) {
+            continue;
+        }
+        match serde_json::from_slice::<Record>(raw.bytes) {
+            Ok(rec) => match rec.cloudtrail_event.as_deref() {
+                Some(inner) => match serde_json::from_str::<Record>(inner) {
+                    Ok(inner_rec) => take(selector, &inner_rec, &mut out),
+                    Err(e) => {
+                        undecodable += 1;
+                        first_bad.get_or_insert_with(|| {
+                            format!("CloudTrailEvent string at byte {} is not a valid event: {e}", raw.offset)
+                        });
+                    }
+                },
+                None => take(selector, &rec, &mut out),
+            },
+            Err(e) => {
+                undecodable += 1;
+                first_bad.get_or_insert_with(|| format!("record at byte {} could not be decoded: {e}", raw.offset));
+            }
+        }
+    }
+    out.stats.bytes_decompressed = splitter.bytes_read();
+    out.stats.records_undecodable = undecodable;
+    let mut problems = Vec::new();
+    match failures.len() {
+        0 => {}
+        1 => problems.push(failures.remove(0)),
+        n => problems.push(format!("{n} decoding errors, first: {}", failures[0])),
+    }
+    if undecodable > 0 {
+        problems.push(format!(
+            "{undecodable} record(s) skipped, first: {}",
+            first_bad.unwrap_or_default()
+        ));
+    }
+    if problems.is_empty() {
+        out.stats.files_read += 1;
+    } else {
+        out.stats.files_unreadable += 1;
+        out.stats.skipped.push(Skipped { name, reason: problems.join("; "), by_design: false });
+    }
+    out
+}
+
+fn take(selector: &Selector, rec: &Record<'_>, out: &mut Scan) {
+    match selector.select(rec) {
+        Ok(sel) => {
+            out.stats.records_matched += 1;
+            match sel {
+                Selected::WebId(a) => out.attempts.push(*a),
+                Selected::Change(c) => out.changes.push(*c),
+                Selected::CallFailure(f) => out.call_failures.push(*f),
+            }
+        }
+        Err(Rejected::Uninteresting | Rejected::OutOfWindow | Rejected::NotAnEvent) => {}
+    }
+}
+
+enum FirstRecord {
+    Event,
+    Inventory(Value),
+    NotALog(String),
+}
+
+fn classify_first(bytes: &[u8]) -> FirstRecord {
+    #[derive(serde::Deserialize)]
+    struct Probe<'a> {
+        #[serde(default, rename = "eventName", borrow)]
+        event_name: Option<std::borrow::Cow<'a, str>>,
+        #[serde(default, rename = "CloudTrailEvent", borrow)]
+        cloudtrail_event: Option<std::borrow::Cow<'a, str>>,
+        #[serde(default, rename = "digestStartTime")]
+        digest_start: Option<serde::de::IgnoredAny>,
+    }
+    match serde_json::from_slice::<Probe>(bytes) {
+        Ok(p) if p.event_name.is_some() || p.cloudtrail_event.is_some() => FirstRecord::Event,
+        Ok(p) if p.digest_start.is_some() => FirstRecord::NotALog("CloudTrail digest file".to_owned()),
+        Ok(_) => match serde_json::from_slice::<Value>(bytes) {
+            Ok(v) if is_inventory_doc(&v) => FirstRecord::Inventory(v),
+            _ => FirstRecord::NotALog("not a CloudTrail log (the first record has no eventName)".to_owned()),
+        },
+        // An undecodable first record is left to the main loop, which counts it.
+        Err(_) => FirstRecord::Event,
+    }
+}

@@ -1,0 +1,353 @@
+//! Selection: which records matter, decided once per record, as cheaply as possible.
+//!
+//! A [`Selector`] is compiled once from the command line (time window, accounts, regions).
+//! Each raw record is first checked with a byte search for the few needles that any
+//! interesting record must contain; only those are decoded, classified and turned into
+//! small owned values ([`Selected`]). Everything else is counted and dropped. This module
+//! does not join sessions or evaluate policies.
+
+pub mod time;
+
+use chrono::{DateTime, Utc};
+use memchr::memmem::Finder;
+use serde_json::Value;
+
+use crate::event::{
+    self, assumed_role_parts, decode_part, parse_web_identity_principal, AssumeRoleParams, AssumeRoleResponse, Record,
+    WebIdentityPrincipal,
+};
+
+/// Filters compiled from flags.
+#[derive(Debug, Clone, Default)]
+pub struct Window {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Empty means every account.
+    pub accounts: Vec<String>,
+    /// Empty means every region.
+    pub regions: Vec<String>,
+}
+
+impl Window {
+    pub fn contains_time(&self, t: DateTime<Utc>) -> bool {
+        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
+    }
+
+    fn accepts_account(&self, account: Option<&str>) -> bool {
+        self.accounts.is_empty() || account.is_some_and(|a| self.accounts.iter().any(|x| x == a))
+    }
+
+    fn accepts_region(&self, region: Option<&str>) -> bool {
+        self.regions.is_empty() || region.is_some_and(|r| self.regions.iter().any(|x| x == r))
+    }
+}
+
+/// A web-identity assumption, failed or successful.
+#[derive(Debug, Clone)]
+pub struct WebIdAttempt {
+    pub time: DateTime<Utc>,
+    pub event_id: String,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub role_arn: Option<String>,
+    pub session_name: Option<String>,
+    pub duration_seconds: Option<u64>,
+    pub principal: Option<WebIdentityPrincipal>,
+    pub user_agent: Option<String>,
+    /// Set on success: the key that every later call of the session carries.
+    pub access_key_id: Option<String>,
+    pub assumed_role_arn: Option<String>,
+}
+
+/// A successful IAM/ECR/CodeBuild change that alters the policy history.
+#[derive(Debug, Clone)]
+pub struct ChangeEvent {
+    pub time: DateTime<Utc>,
+    pub event_id: String,
+    pub account: Option<String>,
+    pub event_source: String,
+    pub event_name: String,
+    /// Who made the change (`userIdentity.arn`, else the principal id).
+    pub actor: Option<String>,
+    pub request: Value,
+    pub response: Value,
+}
+
+/// A failed call made by a role session (ECR, STS AssumeRole, any service).
+#[derive(Debug, Clone)]
+pub struct CallFailure {
+    pub time: DateTime<Utc>,
+    pub event_id: String,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub event_source: String,
+    pub event_name: String,
+    pub error_code: String,
+    pub error_message: Option<String>,
+    pub caller_arn: Option<String>,
+    pub access_key_id: Option<String>,
+    pub issuer_role_arn: Option<String>,
+    pub federated_provider: Option<String>,
+    pub resources: Vec<String>,
+    pub request: Value,
+}
+
+/// What a record turned into.
+#[derive(Debug, Clone)]
+pub enum Selected {
+    WebId(Box<WebIdAttempt>),
+    Change(Box<ChangeEvent>),
+    CallFailure(Box<CallFailure>),
+}
+
+/// Why a decoded record was not selected; only used for counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejected {
+    /// Not one of the record kinds the analysis uses.
+    Uninteresting,
+    /// Outside the time window, account or region filter.
+    OutOfWindow,
+    /// Not a CloudTrail event at all.
+    NotAnEvent,
+}
+
+/// IAM, ECR and CodeBuild events that change the policy history, by event name.
+pub const CHANGE_EVENTS: &[&str] = &[
+    "CreateRole",
+    "UpdateAssumeRolePolicy",
+    "UpdateRole",
+    "DeleteRole",
+    "PutRolePolicy",
+    "DeleteRolePolicy",
+    "AttachRolePolicy",
+    "DetachRolePolicy",
+    "CreatePolicy",
+    "CreatePolicyVersion",
+    "DeletePolicyVersion",
+    "SetDefaultPolicyVersion",
+    "DeletePolicy",
+    "PutRolePermissionsBoundary",
+    "DeleteRolePermissionsBoundary",
+    "CreateOpenIDConnectProvider",
+    "AddClientIDToOpenIDConnectProvider",
+    "RemoveClientIDFromOpenIDConnectProvider",
+    "UpdateOpenIDConnectProviderThumbprint",
+    "DeleteOpenIDConnectProvider",
+    "SetRepositoryPolicy",
+    "DeleteRepositoryPolicy",
+];
+
+/// Error codes that mean "denied" rather than "broken request".
+pub fn is_access_denied(code: &str) -> bool {
+    matches!(
+        code,
+        "AccessDenied" | "AccessDeniedException" | "Client.UnauthorizedOperation" | "UnauthorizedOperation"
+    ) || code.ends_with("AccessDenied")
+        || code.ends_with("AccessDeniedException")
+}
+
+/// The compiled selection.
+pub struct Selector {
+    pub window: Window,
+    needle_webid: Finder<'static>,
+    needle_error: Finder<'static>,
+    needle_iam: Finder<'static>,
+    needle_ecr: Finder<'static>,
+    needle_lookup: Finder<'static>,
+}
+
+impl Selector {
+    pub fn new(window: Window) -> Selector {
+        Selector {
+            window,
+            needle_webid: Finder::new(b"AssumeRoleWithWebIdentity"),
+            needle_error: Finder::new(b"\"errorCode\""),
+            needle_iam: Finder::new(b"iam.amazonaws.com"),
+            needle_ecr: Finder::new(b"RepositoryPolicy"),
+            needle_lookup: Finder::new(b"CloudTrailEvent"),
+        }
+    }
+
+    /// Cheap byte test: false means the record cannot be selected, whatever it holds.
+    pub fn may_match(&self, bytes: &[u8]) -> bool {
+        self.needle_webid.find(bytes).is_some()
+            || self.needle_error.find(bytes).is_some()
+            || self.needle_iam.find(bytes).is_some()
+            || self.needle_ecr.find(bytes).is_some()
+            || self.needle_lookup.find(bytes).is_some()
+    }
+
+    /// Classifies a decoded record.
+    pub fn select(&self, rec: &Record<'_>) -> Result<Selected, Rejected> {
+        if !rec.is_event() {
+            return Err(Rejected::NotAnEvent);
+        }
+        let name = rec.event_name.as_deref().unwrap_or_default();
+        let source = rec.event_source.as_deref().unwrap_or_default();
+        let error_code = rec.error_code.as_deref().filter(|c| !c.is_empty());
+        let kind = if name == "AssumeRoleWithWebIdentity" {
+            Kind::WebId
+        } else if error_code.is_none() && CHANGE_EVENTS.contains(&name) {
+            Kind::Change
+        } else if error_code.is_some_and(is_access_denied) && is_role_session(rec) {
+            Kind::CallFailure
+        } else {
+            return Err(Rejected::Uninteresting);
+        };
+        let time = rec.event_time.as_deref().and_then(time::parse_event_time).ok_or(Rejected::NotAnEvent)?;
+        let account = record_account(rec);
+        // Policy history is needed from before the window too: changes ignore the time window.
+        if kind != Kind::Change
+            && (!self.window.contains_time(time)
+                || !self.window.accepts_account(account.as_deref())
+                || !self.window.accepts_region(rec.aws_region.as_deref()))
+        {
+            return Err(Rejected::OutOfWindow);
+        }
+        let event_id = rec.event_id.as_deref().unwrap_or_default().to_owned();
+        Ok(match kind {
+            Kind::WebId => Selected::WebId(Box::new(web_id_attempt(rec, time, event_id, account))),
+            Kind::Change => Selected::Change(Box::new(ChangeEvent {
+                time,
+                event_id,
+                account,
+                event_source: source.to_owned(),
+                event_name: name.to_owned(),
+                actor: actor(rec),
+                request: raw_to_value(rec.request_parameters),
+                response: raw_to_value(rec.response_elements),
+            })),
+            Kind::CallFailure => Selected::CallFailure(Box::new(call_failure(rec, time, event_id, account))),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    WebId,
+    Change,
+    CallFailure,
+}
+
+fn is_role_session(rec: &Record<'_>) -> bool {
+    rec.user_identity.as_ref().is_some_and(|u| u.kind.as_deref() == Some("AssumedRole"))
+}
+
+/// The account a record belongs to: the trail's recipient, else the caller's account.
+fn record_account(rec: &Record<'_>) -> Option<String> {
+    rec.recipient_account_id
+        .as_deref()
+        .or_else(|| rec.user_identity.as_ref().and_then(|u| u.account_id.as_deref()))
+        .map(str::to_owned)
+}
+
+fn actor(rec: &Record<'_>) -> Option<String> {
+    let u = rec.user_identity.as_ref()?;
+    u.arn.as_deref().or(u.principal_id.as_deref()).map(str::to_owned)
+}
+
+/// Request and response fragments are small for change events; they are copied, except
+/// for any `sessionToken`, which is removed.
+fn raw_to_value(raw: Option<&serde_json::value::RawValue>) -> Value {
+    let mut v = raw.and_then(|r| serde_json::from_str::<Value>(r.get()).ok()).unwrap_or(Value::Null);
+    crate::report::redact::redact_value(&mut v);
+    v
+}
+
+fn web_id_attempt(rec: &Record<'_>, time: DateTime<Utc>, event_id: String, account: Option<String>) -> WebIdAttempt {
+    let params: AssumeRoleParams = decode_part(rec.request_parameters);
+    let ident = rec.user_identity.as_ref();
+    let mut principal = parse_web_identity_principal(
+        ident.and_then(|u| u.principal_id.as_deref()),
+        ident.and_then(|u| u.identity_provider.as_deref()),
+        ident.and_then(|u| u.user_name.as_deref()),
+    );
+    let error_code = rec.error_code.as_deref().filter(|c| !c.is_empty()).map(str::to_owned);
+    let (access_key_id, assumed_role_arn) = if error_code.is_none() {
+        let resp: AssumeRoleResponse = decode_part(rec.response_elements);
+        if let Some(p) = principal.as_mut() {
+            if p.audience.is_none() {
+                p.audience = resp.audience.as_deref().map(str::to_owned);
+            }
+        } else if let (Some(provider), Some(sub)) = (resp.provider.as_deref(), resp.subject_from_web_identity_token.as_deref()) {
+            principal = Some(WebIdentityPrincipal {
+                provider: provider.to_owned(),
+                audience: resp.audience.as_deref().map(str::to_owned),
+                subject: sub.to_owned(),
+            });
+        }
+        (
+            resp.credentials.and_then(|c| c.access_key_id.map(|k| k.into_owned())),
+            resp.assumed_role_user.and_then(|u| u.arn.map(|a| a.into_owned())),
+        )
+    } else {
+        (None, None)
+    };
+    let role_arn = params
+        .role_arn
+        .as_deref()
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .or_else(|| {
+            rec.resources.as_ref().and_then(|rs| {
+                rs.iter()
+                    .filter_map(|r| r.arn.as_deref())
+                    .find(|a| event::role_name_from_arn(a).is_some())
+                    .map(str::to_owned)
+            })
+        })
+        .or_else(|| {
+            // the assumed-role ARN of a success names the role too
+            let (role, _) = assumed_role_parts(assumed_role_arn.as_deref()?)?;
+            let acct = event::arn_account(assumed_role_arn.as_deref()?)?;
+            Some(format!("arn:aws:iam::{acct}:role/{role}"))
+        });
+    WebIdAttempt {
+        time,
+        event_id,
+        account,
+        region: rec.aws_region.as_deref().map(str::to_owned),
+        error_code,
+        error_message: rec.error_message.as_deref().map(str::to_owned),
+        role_arn,
+        session_name: params.role_session_name.as_deref().map(str::to_owned),
+        duration_seconds: params.duration_seconds,
+        principal,
+        user_agent: rec.user_agent.as_deref().map(str::to_owned),
+        access_key_id,
+        assumed_role_arn,
+    }
+}
+
+fn call_failure(rec: &Record<'_>, time: DateTime<Utc>, event_id: String, account: Option<String>) -> CallFailure {
+    let ident = rec.user_identity.as_ref();
+    let ctx = ident.and_then(|u| u.session_context.as_ref());
+    CallFailure {
+        time,
+        event_id,
+        account,
+        region: rec.aws_region.as_deref().map(str::to_owned),
+        event_source: rec.event_source.as_deref().unwrap_or_default().to_owned(),
+        event_name: rec.event_name.as_deref().unwrap_or_default().to_owned(),
+        error_code: rec.error_code.as_deref().unwrap_or_default().to_owned(),
+        error_message: rec.error_message.as_deref().map(str::to_owned),
+        caller_arn: ident.and_then(|u| u.arn.as_deref()).map(str::to_owned),
+        access_key_id: ident.and_then(|u| u.access_key_id.as_deref()).map(str::to_owned),
+        issuer_role_arn: ctx
+            .and_then(|c| c.session_issuer.as_ref())
+            .and_then(|i| i.arn.as_deref())
+            .map(str::to_owned),
+        federated_provider: ctx
+            .and_then(|c| c.web_id_federation_data.as_ref())
+            .and_then(|w| w.federated_provider.as_deref())
+            .map(str::to_owned),
+        resources: rec
+            .resources
+            .as_ref()
+            .map(|rs| rs.iter().filter_map(|r| r.arn.as_deref().map(str::to_owned)).collect())
+            .unwrap_or_default(),
+        request: raw_to_value(rec.request_parameters),
+    }
+}

@@ -1,0 +1,151 @@
+//! Where bytes come from. Today: local files, directories walked recursively, and stdin.
+//!
+//! A source turns command-line SOURCE arguments into a list of [`Input`]s to read and a
+//! list of [`Skipped`] entries (files skipped by design — digests, insight files, trail
+//! write checks, files that are not logs by name — and paths that could not be opened).
+//! It never decodes anything: that is `decode`'s job.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+/// One thing to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    File(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    /// The name used in every message about this input.
+    pub fn display_name(&self) -> String {
+        match self {
+            Input::File(p) => p.display().to_string(),
+            Input::Stdin => "<stdin>".to_owned(),
+        }
+    }
+
+    pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
+        match self {
+            Input::File(p) => Ok(Box::new(File::open(p)?)),
+            Input::Stdin => Ok(Box::new(io::stdin())),
+        }
+    }
+}
+
+/// Why an input was not read (or not read completely).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    pub name: String,
+    pub reason: String,
+    /// Skipped by design (digest, insight, not a log): counted, but does not change the exit code.
+    pub by_design: bool,
+}
+
+/// Expands SOURCE arguments. Files named explicitly are always read; inside directories,
+/// trail side files and files whose names are not log names are skipped by design.
+pub fn expand(sources: &[String]) -> (Vec<Input>, Vec<Skipped>) {
+    let mut inputs = Vec::new();
+    let mut skipped = Vec::new();
+    for s in sources {
+        if s == "-" {
+            inputs.push(Input::Stdin);
+            continue;
+        }
+        let path = Path::new(s);
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => walk(path, &mut inputs, &mut skipped),
+            Ok(_) => inputs.push(Input::File(path.to_path_buf())),
+            Err(e) => skipped.push(Skipped { name: s.clone(), reason: io_reason(&e), by_design: false }),
+        }
+    }
+    (inputs, skipped)
+}
+
+fn walk(dir: &Path, inputs: &mut Vec<Input>, skipped: &mut Vec<Skipped>) {
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let name = e.path().map_or_else(|| dir.display().to_string(), |p| p.display().to_string());
+                let reason = e.io_error().map_or_else(|| e.to_string(), io_reason);
+                skipped.push(Skipped { name, reason, by_design: false });
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let path = entry.path();
+        match classify_path(path) {
+            PathClass::Log => inputs.push(Input::File(path.to_path_buf())),
+            PathClass::SkipByDesign(reason) => {
+                skipped.push(Skipped { name: path.display().to_string(), reason: reason.to_owned(), by_design: true })
+            }
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum PathClass {
+    Log,
+    SkipByDesign(&'static str),
+}
+
+/// Decides from the path alone whether a file found in a directory walk is worth opening.
+fn classify_path(path: &Path) -> PathClass {
+    let components: Vec<&str> = path.iter().filter_map(|c| c.to_str()).collect();
+    if components.iter().any(|c| *c == "CloudTrail-Digest") {
+        return PathClass::SkipByDesign("CloudTrail digest file");
+    }
+    if components.iter().any(|c| *c == "CloudTrail-Insight") {
+        return PathClass::SkipByDesign("CloudTrail Insights file");
+    }
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    if name == "ConfigWritabilityCheckFile" {
+        return PathClass::SkipByDesign("trail write-check object, not a log");
+    }
+    if name.starts_with('.') {
+        return PathClass::SkipByDesign("hidden file");
+    }
+    let lower = name.to_ascii_lowercase();
+    const LOG_ENDINGS: &[&str] = &[".json", ".json.gz", ".gz", ".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz"];
+    if LOG_ENDINGS.iter().any(|e| lower.ends_with(e)) {
+        PathClass::Log
+    } else {
+        PathClass::SkipByDesign("not a log file name (expected .json, .json.gz, .jsonl or .gz)")
+    }
+}
+
+/// A short lowercase reason for an IO error.
+pub fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_classes() {
+        let digest = Path::new("b/AWSLogs/1/CloudTrail-Digest/us-east-1/2026/10/01/x.json.gz");
+        assert_eq!(classify_path(digest), PathClass::SkipByDesign("CloudTrail digest file"));
+        let log = Path::new("b/AWSLogs/1/CloudTrail/us-east-1/2026/10/01/1_CloudTrail_us-east-1_20261001T0000Z_x.json.gz");
+        assert_eq!(classify_path(log), PathClass::Log);
+        assert!(matches!(classify_path(Path::new("x/README.md")), PathClass::SkipByDesign(_)));
+        assert!(matches!(classify_path(Path::new("x/ConfigWritabilityCheckFile")), PathClass::SkipByDesign(_)));
+    }
+
+    #[test]
+    fn missing_path_is_named() {
+        let (inputs, skipped) = expand(&["/definitely/not/here".to_owned()]);
+        assert!(inputs.is_empty());
+        assert_eq!(skipped[0].name, "/definitely/not/here");
+        assert_eq!(skipped[0].reason, "no such file or directory");
+        assert!(!skipped[0].by_design);
+    }
+}
