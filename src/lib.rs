@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod command;
+pub mod correlate;
 pub mod decode;
 pub mod event;
 pub mod explain;

@@ -5,6 +5,7 @@
 //! event-level story (error codes, which policy was in force when, role typos); findings
 //! are grouped here. Nothing in this module reads files or prints.
 
+pub mod call;
 pub mod subject;
 pub mod trust;
 pub mod webid;
@@ -45,6 +46,24 @@ pub enum Cause {
     NoPolicyData,
     /// A trust-policy condition on a key other than the token's claims failed.
     ConditionNotMet,
+    IdentityPolicyNoAllow,
+    IdentityPolicyWrongResource,
+    GetAuthorizationTokenScoped,
+    IdentityExplicitDeny,
+    ResourcePolicyNoAllow,
+    ResourcePolicyDeny,
+    PermissionsBoundary,
+    SessionPolicy,
+    OrgPolicy,
+    VpcEndpointPolicy,
+    IdentityAllows,
+    /// Role chaining: the target role trusts the session for sts:AssumeRole but the request
+    /// carries session tags and the trust policy does not allow sts:TagSession.
+    ChainedTagSessionNotAllowed,
+    /// Role chaining: the target role's trust policy does not trust the calling session's role.
+    ChainedPrincipalNotTrusted,
+    /// Role chaining: a chained session may last at most one hour.
+    ChainedDurationExceedsOneHour,
 }
 
 impl Cause {
@@ -77,6 +96,20 @@ const CAUSE_CODES: &[(Cause, &str)] = &[
     (Cause::TrustAllows, "trust_allows"),
     (Cause::NoPolicyData, "no_policy_data"),
     (Cause::ConditionNotMet, "condition_not_met"),
+    (Cause::IdentityPolicyNoAllow, "identity_policy_no_allow"),
+    (Cause::IdentityPolicyWrongResource, "identity_policy_wrong_resource"),
+    (Cause::GetAuthorizationTokenScoped, "get_authorization_token_scoped"),
+    (Cause::IdentityExplicitDeny, "identity_explicit_deny"),
+    (Cause::ResourcePolicyNoAllow, "resource_policy_no_allow"),
+    (Cause::ResourcePolicyDeny, "resource_policy_deny"),
+    (Cause::PermissionsBoundary, "permissions_boundary"),
+    (Cause::SessionPolicy, "session_policy"),
+    (Cause::OrgPolicy, "org_policy"),
+    (Cause::VpcEndpointPolicy, "vpc_endpoint_policy"),
+    (Cause::IdentityAllows, "identity_allows"),
+    (Cause::ChainedTagSessionNotAllowed, "chained_tag_session_not_allowed"),
+    (Cause::ChainedPrincipalNotTrusted, "chained_principal_not_trusted"),
+    (Cause::ChainedDurationExceedsOneHour, "chained_duration_exceeds_one_hour"),
 ];
 
 /// One piece of evidence: which policy, statement and condition, what was expected and what

@@ -8,6 +8,7 @@
 //! answers "what was the trust policy of role R at time T, and who changed it since?"; it
 //! evaluates nothing (that is `explain`, through the policy engine) and performs no IO.
 
+mod identity;
 mod load;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use serde_json::Value;
 use crate::scan::InventoryDoc;
 use crate::select::ChangeEvent;
 
+pub use identity::{IdentityAt, NamedPolicy, RepositoryPolicyAt};
 pub use load::LoadProblem;
 
 /// A change event, as referenced from explanations.

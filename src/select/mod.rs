@@ -67,6 +67,7 @@ pub struct ChangeEvent {
     pub time: DateTime<Utc>,
     pub event_id: String,
     pub account: Option<String>,
+    pub region: Option<String>,
     pub event_source: String,
     pub event_name: String,
     /// Who made the change (`userIdentity.arn`, else the principal id).
@@ -191,7 +192,10 @@ impl Selector {
             Kind::WebId
         } else if error_code.is_none() && CHANGE_EVENTS.contains(&name) {
             Kind::Change
-        } else if error_code.is_some_and(is_access_denied) && is_role_session(rec) {
+        } else if is_role_session(rec)
+            && (error_code.is_some_and(is_access_denied)
+                || (name == "AssumeRole" && error_code == Some("ValidationError")))
+        {
             Kind::CallFailure
         } else {
             return Err(Rejected::Uninteresting);
@@ -213,6 +217,7 @@ impl Selector {
                 time,
                 event_id,
                 account,
+                region: rec.aws_region.as_deref().map(str::to_owned),
                 event_source: source.to_owned(),
                 event_name: name.to_owned(),
                 actor: actor(rec),

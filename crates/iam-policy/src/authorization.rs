@@ -97,6 +97,16 @@ const DENY_ORDER: [Layer; 5] = [
 ];
 
 /// Authorize a request across all policy layers.
+///
+/// 1. An applicable Deny in any layer gives `ExplicitDeny`; `denied_by` is the first such layer
+///    in the order Organization, Resource, Identity, PermissionsBoundary, Session.
+/// 2. With SCPs, every level needs an applicable Allow, else `ImplicitDeny` by Organization.
+/// 3. Same account: an identity policy or the resource policy must allow. Cross account: both
+///    must (an identity lack is reported first, then the resource policy's).
+/// 4. The permissions boundary and then the session policy, when given, must allow, unless the
+///    grant is a same-account resource-policy statement naming the caller's exact ARN.
+///
+/// Never fails; every evaluated policy is in `layers`.
 pub fn authorize(input: &AuthzInput<'_>) -> Authorization {
     let request = input.request;
     let layers = evaluate_layers(input);
@@ -127,7 +137,12 @@ pub fn authorize(input: &AuthzInput<'_>) -> Authorization {
         })
     });
     if !scps_allow {
-        return finish(Decision::ImplicitDeny, Vec::new(), layers, Some(Layer::Organization));
+        return finish(
+            Decision::ImplicitDeny,
+            Vec::new(),
+            layers,
+            Some(Layer::Organization),
+        );
     }
 
     // 3. identity and resource policies
@@ -144,10 +159,20 @@ pub fn authorize(input: &AuthzInput<'_>) -> Authorization {
     let mut bypass_limits = false;
     if cross_account {
         if !identity_allows {
-            return finish(Decision::ImplicitDeny, Vec::new(), layers, Some(Layer::Identity));
+            return finish(
+                Decision::ImplicitDeny,
+                Vec::new(),
+                layers,
+                Some(Layer::Identity),
+            );
         }
         if !resource_allows {
-            return finish(Decision::ImplicitDeny, Vec::new(), layers, Some(Layer::Resource));
+            return finish(
+                Decision::ImplicitDeny,
+                Vec::new(),
+                layers,
+                Some(Layer::Resource),
+            );
         }
     } else {
         if !identity_allows && !resource_allows {
@@ -172,7 +197,12 @@ pub fn authorize(input: &AuthzInput<'_>) -> Authorization {
             );
         }
         if input.session_policy.is_some() && !allows(Layer::Session) {
-            return finish(Decision::ImplicitDeny, Vec::new(), layers, Some(Layer::Session));
+            return finish(
+                Decision::ImplicitDeny,
+                Vec::new(),
+                layers,
+                Some(Layer::Session),
+            );
         }
     }
 
@@ -297,5 +327,39 @@ fn resource_account(request: &Request) -> Option<&str> {
     match request.resource.as_deref() {
         None | Some("*") => None,
         Some(arn) => arn_account(arn).or_else(|| single_context(request, "aws:ResourceAccount")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serializes_snake_case() {
+        let auth = Authorization {
+            decision: Decision::ImplicitDeny,
+            matched: vec![MatchedStatement {
+                layer: Layer::PermissionsBoundary,
+                policy_index: 0,
+                statement_index: 2,
+                sid: None,
+                effect: Effect::Allow,
+            }],
+            layers: Vec::new(),
+            denied_by: Some(Layer::Organization),
+        };
+        let v = serde_json::to_value(&auth).unwrap_or_default();
+        assert_eq!(v["decision"], "implicit_deny");
+        assert_eq!(v["denied_by"], "organization");
+        assert_eq!(v["matched"][0]["layer"], "permissions_boundary");
+        assert_eq!(v["matched"][0]["effect"], "Allow");
+        assert_eq!(
+            serde_json::to_value(PolicyDecision::NotApplicable).unwrap_or_default(),
+            "not_applicable"
+        );
+        assert_eq!(
+            serde_json::to_value(Decision::ExplicitDeny).unwrap_or_default(),
+            "explicit_deny"
+        );
     }
 }

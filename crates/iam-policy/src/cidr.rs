@@ -44,7 +44,9 @@ impl Cidr {
         };
         match (self.network, addr) {
             (IpAddr::V4(net), IpAddr::V4(a)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(a)) => {
@@ -90,7 +92,14 @@ mod tests {
 
     #[test]
     fn invalid_blocks() {
-        for bad in ["10.0.0.0/33", "10.0.0.0/", "10.0.0/8", "::/129", "x", "10.0.0.0/-1"] {
+        for bad in [
+            "10.0.0.0/33",
+            "10.0.0.0/",
+            "10.0.0/8",
+            "::/129",
+            "x",
+            "10.0.0.0/-1",
+        ] {
             assert_eq!(Cidr::parse(bad), None, "{bad}");
         }
     }

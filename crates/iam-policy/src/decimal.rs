@@ -31,8 +31,7 @@ impl<'a> Decimal<'a> {
         if int.is_empty() && frac.is_empty() {
             return None;
         }
-        if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit())
-        {
+        if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
         let int = int.trim_start_matches('0');

@@ -29,6 +29,7 @@ impl Policy {
     pub fn parse(text: &str) -> Result<Policy, PolicyError> {
         let mut current: Cow<'_, str> = Cow::Borrowed(text);
         let mut url_decoded = false;
+        let mut unwrapped_string = false;
         for _ in 0..=MAX_ENCODING_LAYERS {
             check_size(current.len())?;
             let trimmed = current.trim();
@@ -45,7 +46,10 @@ impl Policy {
                     };
                     match value {
                         Value::Object(obj) => return Policy::from_object(&obj),
-                        Value::String(s) => s,
+                        Value::String(s) => {
+                            unwrapped_string = true;
+                            s
+                        }
                         other => {
                             return Err(PolicyError::NotAnObject {
                                 found: json_kind(&other),
@@ -69,8 +73,12 @@ impl Policy {
                         Ok(other) => PolicyError::NotAnObject {
                             found: json_kind(&other),
                         },
+                        // plain text inside a JSON string: the document was a string
+                        Err(_) if unwrapped_string => {
+                            PolicyError::NotAnObject { found: "a string" }
+                        }
                         Err(e) => e,
-                    })
+                    });
                 }
             };
             current = Cow::Owned(next);

@@ -223,7 +223,11 @@ fn action_element(statement: &Statement, request: &Request) -> ElementMatch {
     }
 }
 
-fn resource_element(statement: &Statement, version: PolicyVersion, request: &Request) -> ElementMatch {
+fn resource_element(
+    statement: &Statement,
+    version: PolicyVersion,
+    request: &Request,
+) -> ElementMatch {
     let resource = request.resource.as_deref().unwrap_or("*");
     let any_matches = |patterns: &[String]| {
         patterns

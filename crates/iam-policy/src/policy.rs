@@ -4,7 +4,7 @@
 //! This module is not about text: decoding JSON strings, URL-encoded documents and enforcing the
 //! size and nesting caps happens in `document`. Nor does it evaluate anything; see `evaluation`.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::condition::ConditionOperator;
@@ -224,6 +224,13 @@ impl Policy {
         let statements = self.statements.iter().map(Statement::to_value).collect();
         obj.insert("Statement".into(), Value::Array(statements));
         Value::Object(obj)
+    }
+}
+
+/// Serializes as the canonical JSON of [`Policy::to_value`].
+impl Serialize for Policy {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(serializer)
     }
 }
 

@@ -6,7 +6,9 @@
 //! principal of its account when it is an account id or `arn:PARTITION:iam::ACCOUNT:root`, and an
 //! assumed-role session `arn:P:sts::A:assumed-role/NAME/SESSION` when it is the role
 //! `arn:P:iam::A:role/[path/]NAME`. The entry kind must equal the request principal's kind.
-//! Principal entries have no other wildcards. This module does not evaluate statements.
+//! Principal entries have no other wildcards. `NotPrincipal` is the plain inversion of that
+//! match (AWS additionally checks a session's role and account against a `Deny` with
+//! `NotPrincipal`; that refinement is not modelled). This module does not evaluate statements.
 
 use crate::policy::{PrincipalKind, PrincipalSet, PrincipalSpec};
 use crate::request::RequestPrincipal;
@@ -74,10 +76,11 @@ fn match_aws_entry(entry: &str, caller: &str) -> PrincipalMatch {
     }
     if let (Some(role_path), Some(c)) = (e[5].strip_prefix("role/"), caller_parts) {
         let role_name = role_path.rsplit('/').next().unwrap_or(role_path);
-        let session = c[5].strip_prefix("assumed-role/").and_then(|s| s.split_once('/'));
+        let session = c[5]
+            .strip_prefix("assumed-role/")
+            .and_then(|s| s.split_once('/'));
         if let Some((name, _session)) = session {
-            if c[0] == "arn" && c[1] == e[1] && c[2] == "sts" && c[4] == e[4] && name == role_name
-            {
+            if c[0] == "arn" && c[1] == e[1] && c[2] == "sts" && c[4] == e[4] && name == role_name {
                 return PrincipalMatch::RoleOfSession;
             }
         }
@@ -130,11 +133,26 @@ mod tests {
     fn aws_entry_forms() {
         use PrincipalMatch as M;
         assert_eq!(match_aws_entry("111122223333", SESSION), M::Account);
-        assert_eq!(match_aws_entry("arn:aws:iam::111122223333:root", SESSION), M::Account);
-        assert_eq!(match_aws_entry("arn:aws-cn:iam::111122223333:root", SESSION), M::None);
-        assert_eq!(match_aws_entry("arn:aws:iam::111122223333:role/ci/deploy", SESSION), M::RoleOfSession);
-        assert_eq!(match_aws_entry("arn:aws:iam::111122223333:role/deployer", SESSION), M::None);
-        assert_eq!(match_aws_entry("arn:aws:iam::444455556666:role/deploy", SESSION), M::None);
+        assert_eq!(
+            match_aws_entry("arn:aws:iam::111122223333:root", SESSION),
+            M::Account
+        );
+        assert_eq!(
+            match_aws_entry("arn:aws-cn:iam::111122223333:root", SESSION),
+            M::None
+        );
+        assert_eq!(
+            match_aws_entry("arn:aws:iam::111122223333:role/ci/deploy", SESSION),
+            M::RoleOfSession
+        );
+        assert_eq!(
+            match_aws_entry("arn:aws:iam::111122223333:role/deployer", SESSION),
+            M::None
+        );
+        assert_eq!(
+            match_aws_entry("arn:aws:iam::444455556666:role/deploy", SESSION),
+            M::None
+        );
         assert_eq!(match_aws_entry(SESSION, SESSION), M::Exact);
         assert_eq!(match_aws_entry("444455556666", SESSION), M::None);
         assert_eq!(match_aws_entry("111122223333", "111122223333"), M::Exact);

@@ -198,7 +198,10 @@ mod tests {
         ctx.insert("aws:SourceIp", "1.2.3.4".into());
         ctx.insert("AWS:SOURCEIP", "5.6.7.8".into());
         assert_eq!(ctx.len(), 1);
-        assert_eq!(ctx.get("aws:sourceip"), Some(&ContextValue::from("5.6.7.8")));
+        assert_eq!(
+            ctx.get("aws:sourceip"),
+            Some(&ContextValue::from("5.6.7.8"))
+        );
         assert_eq!(ctx.iter().next().map(|(k, _)| k), Some("aws:SourceIp"));
         assert!(ctx.remove("Aws:SourceIP").is_some());
         assert!(ctx.is_empty());

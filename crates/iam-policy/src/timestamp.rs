@@ -19,7 +19,11 @@ pub(crate) fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
         .strip_suffix('Z')
         .or_else(|| text.strip_suffix('z'))
         .unwrap_or(text);
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(naive, format) {
             return Some(dt.and_utc());
         }
@@ -82,7 +86,14 @@ mod tests {
 
     #[test]
     fn rejected_forms() {
-        for bad in ["", "yesterday", "2020-13-01", "2020-01-01Z", "12:00", "1.2.3"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2020-13-01",
+            "2020-01-01Z",
+            "12:00",
+            "1.2.3",
+        ] {
             assert_eq!(secs(bad), None, "{bad}");
         }
     }

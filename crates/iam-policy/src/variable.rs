@@ -38,7 +38,11 @@ impl Resolved<'_> {
 
 /// Substitute the variables in `value` when `version` allows them. Allocates only when the value
 /// contains `${`.
-pub(crate) fn resolve<'a>(value: &'a str, version: PolicyVersion, context: &Context) -> Resolved<'a> {
+pub(crate) fn resolve<'a>(
+    value: &'a str,
+    version: PolicyVersion,
+    context: &Context,
+) -> Resolved<'a> {
     if !version.supports_variables() || !value.contains("${") {
         return Resolved::Plain(value);
     }
@@ -134,7 +138,11 @@ mod tests {
 
     #[test]
     fn escapes_are_literal() {
-        let r = resolve("a${*}b${?}${$}*", PolicyVersion::V2012_10_17, &Context::new());
+        let r = resolve(
+            "a${*}b${?}${$}*",
+            PolicyVersion::V2012_10_17,
+            &Context::new(),
+        );
         let Resolved::Substituted { text, elems } = r else {
             panic!("expected substitution");
         };

@@ -156,9 +156,7 @@ pub(crate) fn split_arn_elems(elems: &[PatternElem]) -> Option<[&[PatternElem]; 
     let mut out: [&[PatternElem]; 6] = [&[]; 6];
     let mut rest = elems;
     for slot in out.iter_mut().take(5) {
-        let colon = rest
-            .iter()
-            .position(|e| *e == PatternElem::Literal(':'))?;
+        let colon = rest.iter().position(|e| *e == PatternElem::Literal(':'))?;
         *slot = &rest[..colon];
         rest = &rest[colon + 1..];
     }
@@ -228,13 +226,19 @@ mod tests {
         // '*' in the account part must not swallow the colon before the resource part
         assert!(!arn_matches("arn:aws:iam::*", "arn:aws:iam::1:role/x"));
         assert!(!arn_matches("arn:aws:*:role/x", "arn:aws:iam::1:role/x"));
-        assert!(arn_matches("arn:aws:s3:::b/*", "arn:aws:s3:::b/k:with:colons"));
+        assert!(arn_matches(
+            "arn:aws:s3:::b/*",
+            "arn:aws:s3:::b/k:with:colons"
+        ));
         assert!(!arn_matches("arn:aws:s3:::b", "not-an-arn"));
     }
 
     #[test]
     fn elems_split() {
-        let elems: Vec<PatternElem> = "arn:aws:s3:::x:y".chars().map(PatternElem::Literal).collect();
+        let elems: Vec<PatternElem> = "arn:aws:s3:::x:y"
+            .chars()
+            .map(PatternElem::Literal)
+            .collect();
         let parts = split_arn_elems(&elems);
         assert_eq!(parts.map(|p| p[5].len()), Some(3));
     }

@@ -1,0 +1,686 @@
+//! Denied calls of role sessions (ECR first, any service alike): the session is joined back
+//! to its web-identity assumption (so the workflow's `sub` is known), the AWS denial message
+//! says which policy layer denied, and the role's policies in force at the event's time are
+//! evaluated to say what the role does allow and which statement to add or widen. Role
+//! chaining (`sts:AssumeRole` from an OIDC session) is judged against the target role's trust
+//! policy.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use iam_policy::{
+    authorize, evaluate, AuthzInput, ContextValue, Decision, Effect, ElementMatch, Layer, Policy, PolicyDecision,
+    PrincipalKind, Request, RequestPrincipal, ResourceSpec,
+};
+use serde_json::{json, Value};
+
+use super::{Cause, Evidence, Finding, Verdict};
+use crate::correlate::{Session, SessionIndex};
+use crate::event::denial::{parse_denial, Denial, DenialKind, PolicyLayer};
+use crate::event::{arn_account, assumed_role_parts, role_name_from_arn};
+use crate::inventory::{IdentityAt, Inventory, RepositoryPolicyAt, RoleAt, Unknown};
+use crate::select::CallFailure;
+
+const ECR_PUSH_ACTIONS: &[&str] = &[
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+];
+
+/// The IAM service prefix of an event source.
+fn service_prefix(event_source: &str) -> &str {
+    let s = event_source.strip_suffix(".amazonaws.com").unwrap_or(event_source);
+    match s {
+        "monitoring" => "cloudwatch",
+        "email" => "ses",
+        "codestar-connections" | "codeconnections" => "codeconnections",
+        other => other,
+    }
+}
+
+/// What the failed call asked for, as a policy request.
+struct Ask {
+    action: String,
+    resource: Option<String>,
+    /// The role whose session made the call.
+    role_arn: Option<String>,
+    session_arn: Option<String>,
+}
+
+fn ask_of(f: &CallFailure, denial: &Denial) -> Ask {
+    let action = denial
+        .action
+        .clone()
+        .unwrap_or_else(|| format!("{}:{}", service_prefix(&f.event_source), f.event_name));
+    let resource = denial.resource.clone().or_else(|| derived_resource(f, &action));
+    let role_arn = f.issuer_role_arn.clone().or_else(|| {
+        let arn = f.caller_arn.as_deref()?;
+        let (role, _) = assumed_role_parts(arn)?;
+        Some(format!("arn:aws:iam::{}:role/{role}", arn_account(arn)?))
+    });
+    Ask { action, resource, role_arn, session_arn: f.caller_arn.clone() }
+}
+
+/// The resource ARN from `resources[]` or the request parameters.
+fn derived_resource(f: &CallFailure, action: &str) -> Option<String> {
+    if action.eq_ignore_ascii_case("ecr:GetAuthorizationToken") {
+        return Some("*".to_owned());
+    }
+    if let Some(r) = f.resources.first() {
+        return Some(r.clone());
+    }
+    if f.event_source == "ecr.amazonaws.com" {
+        let name = f.request.get("repositoryName").and_then(Value::as_str)?;
+        let registry = f
+            .request
+            .get("registryId")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| f.caller_arn.as_deref().and_then(arn_account).map(str::to_owned))
+            .or_else(|| f.account.clone())?;
+        let region = f.region.as_deref()?;
+        return Some(format!("arn:aws:ecr:{region}:{registry}:repository/{name}"));
+    }
+    if f.event_name == "AssumeRole" {
+        return f.request.get("roleArn").and_then(Value::as_str).map(str::to_owned);
+    }
+    None
+}
+
+fn simple(cause: Cause, explanation: impl Into<String>, fix: impl Into<String>) -> Verdict {
+    Verdict { cause, explanation: explanation.into(), fix: fix.into(), evidence: Vec::new(), details: BTreeMap::new() }
+}
+
+/// Explains every failed call and groups the verdicts into findings.
+pub fn explain_calls(failures: &[CallFailure], sessions: &SessionIndex, inv: &Inventory) -> Vec<Finding> {
+    let mut groups: BTreeMap<(Cause, String, String, String, String, String), Finding> = BTreeMap::new();
+    let mut sorted: Vec<&CallFailure> = failures.iter().collect();
+    sorted.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.event_id.cmp(&b.event_id)));
+    let mut cache: BTreeMap<String, (Verdict, String, Option<String>, Option<String>)> = BTreeMap::new();
+    for f in sorted {
+        let session = f.access_key_id.as_deref().and_then(|k| sessions.get(k));
+        let cache_key = format!(
+            "{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+            f.event_source, f.event_name, f.error_code, f.error_message, f.caller_arn, f.resources, f.request, f.time
+        );
+        let (verdict, action, resource, role_arn) = cache
+            .entry(cache_key)
+            .or_insert_with(|| {
+                let denial = parse_denial(f.error_message.as_deref().unwrap_or_default());
+                let ask = ask_of(f, &denial);
+                let mut v = verdict(f, &denial, &ask, inv);
+                v.details.insert("session".into(), session_details(f, session));
+                (v, ask.action, ask.resource, ask.role_arn)
+            })
+            .clone();
+        let sub = session.and_then(|s| s.sub.clone());
+        let key = (
+            verdict.cause,
+            role_arn.clone().unwrap_or_default(),
+            sub.clone().unwrap_or_default(),
+            action.clone(),
+            resource.clone().unwrap_or_default(),
+            verdict.explanation.clone(),
+        );
+        let entry = groups.entry(key).or_insert_with(|| Finding {
+            cause: verdict.cause,
+            event_name: f.event_name.clone(),
+            error_code: f.error_code.clone(),
+            account: role_arn.as_deref().and_then(arn_account).map(str::to_owned).or_else(|| f.account.clone()),
+            region: f.region.clone(),
+            role_arn: role_arn.clone(),
+            provider: session.and_then(|s| s.provider.clone()).or_else(|| f.federated_provider.clone()),
+            sub,
+            aud: session.and_then(|s| s.aud.clone()),
+            action: action.clone(),
+            resource: resource.clone(),
+            count: 0,
+            first_seen: f.time,
+            last_seen: f.time,
+            event_ids: Vec::new(),
+            explanation: verdict.explanation.clone(),
+            fix: verdict.fix.clone(),
+            evidence: verdict.evidence.clone(),
+            regions: Vec::new(),
+            session_name: f.caller_arn.as_deref().and_then(assumed_role_parts).map(|(_, s)| s.to_owned()),
+            error_message: f.error_message.clone(),
+            details: verdict.details.clone(),
+        });
+        entry.count += 1;
+        entry.first_seen = entry.first_seen.min(f.time);
+        entry.last_seen = entry.last_seen.max(f.time);
+        entry.event_ids.push(f.event_id.clone());
+        if let Some(r) = &f.region {
+            if !entry.regions.contains(r) {
+                entry.regions.push(r.clone());
+            }
+        }
+    }
+    groups.into_values().collect()
+}
+
+fn session_details(f: &CallFailure, session: Option<&Session>) -> Value {
+    match session {
+        Some(s) => json!({
+            "joined": true,
+            "access_key_id": s.access_key_id,
+            "assumed_at": s.assumed_at,
+            "assumed_in_region": s.region,
+            "assumption_event_id": s.event_id,
+        }),
+        None => json!({
+            "joined": false,
+            "access_key_id": f.access_key_id,
+            "note": if f.federated_provider.is_some() {
+                "the web-identity assumption that created this session is not in the scanned window: sub unknown; widen --since or add the files"
+            } else {
+                "not a web-identity session (no federated provider), or its assumption is not in the scanned window"
+            },
+        }),
+    }
+}
+
+fn verdict(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Verdict {
+    if f.event_name == "AssumeRole" && f.event_source == "sts.amazonaws.com" {
+        if let Some(v) = chained(f, denial, ask, inv) {
+            return v;
+        }
+    }
+    let action = ask.action.as_str();
+    let resource = ask.resource.as_deref().unwrap_or("*");
+    let role = ask.role_arn.as_deref().and_then(role_name_from_arn).unwrap_or("the role");
+    let layer_phrase = denial.layer.map(PolicyLayer::phrase);
+    let msg_evidence = |v: &mut Verdict| {
+        if let (Some(kind), Some(layer)) = (denial.kind, denial.layer) {
+            v.evidence.push(Evidence {
+                policy: "aws_denial_message".to_owned(),
+                statement: None,
+                sid: None,
+                key: Some("policy_type".to_owned()),
+                operator: Some(match kind {
+                    DenialKind::NoAllow => "no_allow".to_owned(),
+                    DenialKind::ExplicitDeny => "explicit_deny".to_owned(),
+                }),
+                expected: vec![],
+                actual: Some(layer.phrase().to_owned()),
+            });
+        }
+    };
+    // Layers we cannot see from an account's IAM: the message decides.
+    let by_message = match (denial.kind, denial.layer) {
+        (Some(k), Some(l @ (PolicyLayer::ServiceControl | PolicyLayer::ResourceControl))) => Some(simple(
+            Cause::OrgPolicy,
+            if matches!(k, DenialKind::ExplicitDeny) {
+                format!("A Deny statement in a {} policy of the organization denies {action} on {resource}; the role's own policies are not the problem.", l.phrase())
+            } else {
+                format!("No {} policy of the organization allows {action} on {resource}; the role's own policies are not the problem.", l.phrase())
+            },
+            format!(
+                "Ask the organization's administrators: list the policies on the account with `aws organizations list-policies-for-target --target-id {} --filter {}` in the management account, and exempt this role or action.",
+                arn_account(ask.role_arn.as_deref().unwrap_or_default()).unwrap_or("ACCOUNT"),
+                if l == PolicyLayer::ServiceControl { "SERVICE_CONTROL_POLICY" } else { "RESOURCE_CONTROL_POLICY" }
+            ),
+        )),
+        (Some(_), Some(PolicyLayer::VpcEndpoint)) => Some(simple(
+            Cause::VpcEndpointPolicy,
+            format!("The VPC endpoint policy the call went through does not allow {action} on {resource}."),
+            format!("Allow {action} for this role in the policy of the interface endpoint (for ECR: com.amazonaws.REGION.ecr.api and .ecr.dkr; layers also need the S3 gateway endpoint)."),
+        )),
+        (Some(_), Some(PolicyLayer::Session)) => Some(simple(
+            Cause::SessionPolicy,
+            format!("A session policy passed when the role was assumed limits the session; it does not allow {action} on {resource}."),
+            "Widen or drop the session policy (configure-aws-credentials `inline-session-policy` / `managed-session-policies`).".to_owned(),
+        )),
+        _ => None,
+    };
+    if let Some(mut v) = by_message {
+        msg_evidence(&mut v);
+        return v;
+    }
+    let (Some(role_arn), Some(account)) = (ask.role_arn.as_deref(), ask.role_arn.as_deref().and_then(arn_account)) else {
+        return simple(Cause::NoPolicyData, "The caller is not an assumed-role session with a known role.", "Check the raw record.");
+    };
+    let role_name = role_name_from_arn(role_arn).unwrap_or(role);
+    let identity = inv.identity_at(account, role_name, f.time);
+    let repo_policy = repository_policy(inv, resource, f.time);
+    let Some(identity) = identity else {
+        let mut v = simple(
+            Cause::NoPolicyData,
+            format!(
+                "AWS says {} of role {role_name} allows {action} on {resource}, but the role's policies are not in the inventory, so what it does allow is unknown.",
+                layer_phrase.map_or("no policy".to_owned(), |l| format!("no {l} policy"))
+            ),
+            format!("Supply account {account}'s IAM state (`aws iam get-account-authorization-details`) with --iam, or use --iam-live."),
+        );
+        if denial.layer == Some(PolicyLayer::ResourceBased) {
+            return resource_no_allow(f, ask, &repo_policy, denial);
+        }
+        msg_evidence(&mut v);
+        return v;
+    };
+    let request = Request {
+        principal: ask.session_arn.as_ref().map(|s| RequestPrincipal { kind: PrincipalKind::Aws, id: s.clone() }),
+        action: action.to_owned(),
+        resource: Some(resource.to_owned()),
+        context: context_for(f),
+    };
+    let identity_docs: Vec<Policy> = identity.policies.iter().map(|p| p.policy.clone()).collect();
+    let resource_doc = match &repo_policy {
+        RepositoryPolicyAt::Known(p, _) => p.clone(),
+        RepositoryPolicyAt::Unknown => None,
+    };
+    let auth = authorize(&AuthzInput {
+        request: &request,
+        identity_policies: &identity_docs,
+        resource_policy: resource_doc.as_ref(),
+        permissions_boundary: identity.boundary.as_ref().map(|b| &b.policy),
+        session_policy: None,
+        scps: &[],
+    });
+    let mut v = match (denial.kind, denial.layer) {
+        (Some(DenialKind::NoAllow), Some(PolicyLayer::ResourceBased)) => resource_no_allow(f, ask, &repo_policy, denial),
+        (Some(DenialKind::ExplicitDeny), Some(PolicyLayer::ResourceBased)) => simple(
+            Cause::ResourcePolicyDeny,
+            format!("A Deny statement in the resource policy of {resource} matches this call ({action})."),
+            format!("Narrow the Deny in the repository policy (aws ecr get-repository-policy --repository-name {}) so it does not match role {role_name}.", repo_name(resource).unwrap_or("NAME")),
+        ),
+        (Some(_), Some(PolicyLayer::PermissionsBoundary)) => boundary(&identity, action, resource, &request),
+        _ => identity_verdict(&identity, &request, &auth, role_name, action, resource),
+    };
+    if v.cause == Cause::IdentityAllows && auth.denied_by == Some(Layer::Resource) {
+        v = resource_no_allow(f, ask, &repo_policy, denial);
+    }
+    msg_evidence(&mut v);
+    if !identity.uncertain.is_empty() {
+        v.explanation.push_str(&format!(" Not certain: {}.", identity.uncertain.join("; ")));
+    }
+    if !identity.later_changes.is_empty() {
+        let changes: Vec<String> = identity.later_changes.iter().map(|c| c.describe()).collect();
+        v.explanation.push_str(&format!(" The role's policies changed afterwards: {}.", changes.join("; ")));
+        v.details.insert("later_policy_changes".into(), json!(identity.later_changes));
+    }
+    v.details.insert(
+        "policies_evaluated".into(),
+        json!(identity.policies.iter().map(|p| p.label.clone()).collect::<Vec<_>>()),
+    );
+    v
+}
+
+fn context_for(f: &CallFailure) -> iam_policy::Context {
+    let mut c = iam_policy::Context::new();
+    if let Some(r) = &f.region {
+        c.insert("aws:RequestedRegion", ContextValue::Single(r.clone()));
+    }
+    if let Some(a) = &f.caller_arn {
+        c.insert("aws:PrincipalArn", ContextValue::Single(a.clone()));
+    }
+    c
+}
+
+fn repo_name(resource: &str) -> Option<&str> {
+    resource.splitn(6, ':').nth(5)?.strip_prefix("repository/")
+}
+
+fn repository_policy(inv: &Inventory, resource: &str, t: DateTime<Utc>) -> RepositoryPolicyAt {
+    let mut parts = resource.splitn(6, ':');
+    let (Some("arn"), Some(_), Some("ecr"), Some(region), Some(account), Some(rest)) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return RepositoryPolicyAt::Unknown;
+    };
+    let Some(name) = rest.strip_prefix("repository/") else { return RepositoryPolicyAt::Unknown };
+    inv.repository_policy_at(account, region, name, t)
+}
+
+fn statement_json(action: &[&str], resource: &str) -> String {
+    json!({"Effect": "Allow", "Action": action, "Resource": resource}).to_string()
+}
+
+/// Actions worth granting together with `action` (a push needs all of them).
+fn action_set(action: &str) -> Vec<&str> {
+    if ECR_PUSH_ACTIONS.iter().any(|a| a.eq_ignore_ascii_case(action)) {
+        ECR_PUSH_ACTIONS.to_vec()
+    } else {
+        vec![action]
+    }
+}
+
+fn identity_verdict(
+    identity: &IdentityAt,
+    request: &Request,
+    auth: &iam_policy::Authorization,
+    role: &str,
+    action: &str,
+    resource: &str,
+) -> Verdict {
+    if auth.decision == Decision::ExplicitDeny && auth.denied_by == Some(Layer::Identity) {
+        let mut v = simple(
+            Cause::IdentityExplicitDeny,
+            format!("A Deny statement in role {role}'s policies matches {action} on {resource}."),
+            "Narrow or remove that Deny statement.".to_owned(),
+        );
+        for m in auth.matched.iter().filter(|m| m.effect == Effect::Deny) {
+            let label = identity.policies.get(m.policy_index).map_or("identity".to_owned(), |p| p.label.clone());
+            v.evidence.push(Evidence {
+                policy: label,
+                statement: Some(m.statement_index.to_string()),
+                sid: m.sid.clone(),
+                key: Some("Effect".to_owned()),
+                operator: Some("Deny".to_owned()),
+                expected: vec![action.to_owned()],
+                actual: Some(resource.to_owned()),
+            });
+        }
+        v.fix = format!("Narrow or remove the Deny ({}).", v.evidence.iter().map(|e| format!("{} statement {}", e.policy, e.statement.as_deref().unwrap_or("?"))).collect::<Vec<_>>().join(", "));
+        return v;
+    }
+    if auth.decision == Decision::Allow
+        || (auth.denied_by != Some(Layer::Identity) && identity_allows(identity, request))
+    {
+        if auth.denied_by == Some(Layer::PermissionsBoundary) {
+            return boundary(identity, action, resource, request);
+        }
+        return simple(
+            Cause::IdentityAllows,
+            format!("Role {role}'s policies in force allow {action} on {resource}, so the denial comes from another layer: a service control or resource control policy, a session policy, a VPC endpoint policy, or a resource policy."),
+            "Look at the organization's SCPs/RCPs and the VPC endpoint policies for this account and region.".to_owned(),
+        );
+    }
+    // Which Allow statements grant the action, and on what?
+    let mut wrong_resource: Vec<(String, usize, Vec<String>)> = Vec::new();
+    for p in &identity.policies {
+        let r = evaluate(&p.policy, request);
+        for s in &r.statements {
+            if s.effect == Effect::Allow && s.action == ElementMatch::Matched && s.resource == ElementMatch::NotMatched {
+                let resources = p
+                    .policy
+                    .statements
+                    .iter()
+                    .find(|st| st.index == s.index)
+                    .and_then(|st| st.resource.as_ref())
+                    .map(|r| match r {
+                        ResourceSpec::Resource(v) => v.clone(),
+                        ResourceSpec::NotResource(v) => v.iter().map(|x| format!("NotResource:{x}")).collect(),
+                    })
+                    .unwrap_or_default();
+                wrong_resource.push((p.label.clone(), s.index, resources));
+            }
+        }
+    }
+    if !wrong_resource.is_empty() {
+        wrong_resource.sort_by_key(|(_, _, rs)| rs.iter().map(|r| strsim::levenshtein(r, resource)).min().unwrap_or(usize::MAX));
+        let (label, index, resources) = &wrong_resource[0];
+        let evidence: Vec<Evidence> = wrong_resource
+            .iter()
+            .map(|(l, i, rs)| Evidence {
+                policy: l.clone(),
+                statement: Some(i.to_string()),
+                sid: None,
+                key: Some("Resource".to_owned()),
+                operator: Some("ArnLike".to_owned()),
+                expected: rs.clone(),
+                actual: Some(resource.to_owned()),
+            })
+            .collect();
+        if action.eq_ignore_ascii_case("ecr:GetAuthorizationToken") {
+            let mut v = simple(
+                Cause::GetAuthorizationTokenScoped,
+                format!("Role {role} allows ecr:GetAuthorizationToken only on {} ({label}, statement {index}); this action is not tied to a repository and needs \"Resource\": \"*\".", resources.join(", ")),
+                format!("Grant it on every resource: {}", statement_json(&["ecr:GetAuthorizationToken"], "*")),
+            );
+            v.evidence = evidence;
+            return v;
+        }
+        let closest = resources.iter().min_by_key(|r| strsim::levenshtein(r, resource)).cloned().unwrap_or_default();
+        let differs = describe_arn_difference(&closest, resource);
+        let mut widened = resources.clone();
+        widened.push(resource.to_owned());
+        let mut v = simple(
+            Cause::IdentityPolicyWrongResource,
+            format!("Role {role} allows {action}, but only on {} ({label}, statement {index}); the call was on {resource}{differs}.", resources.join(", ")),
+            format!("Add the resource to statement {index} of {label}: \"Resource\": {}; or add: {}", json!(widened), statement_json(&action_set(action), resource)),
+        );
+        v.evidence = evidence;
+        v.details.insert("closest_allow".into(), json!({"policy": label, "statement": index, "resources": resources}));
+        return v;
+    }
+    let granted: Vec<String> = allowed_actions(identity);
+    let mut v = simple(
+        Cause::IdentityPolicyNoAllow,
+        format!(
+            "No policy of role {role} allows {action} at all{}.",
+            if granted.is_empty() { String::new() } else { format!(" (it allows {})", granted.join(", ")) }
+        ),
+        format!("Add to the role's policy: {}", statement_json(&action_set(action), resource)),
+    );
+    v.evidence.push(Evidence {
+        policy: "identity".to_owned(),
+        statement: None,
+        sid: None,
+        key: Some("Action".to_owned()),
+        operator: Some("ActionMatches".to_owned()),
+        expected: granted,
+        actual: Some(action.to_owned()),
+    });
+    v
+}
+
+/// Whether the identity policies alone allow the request.
+fn identity_allows(identity: &IdentityAt, request: &Request) -> bool {
+    identity.policies.iter().any(|p| evaluate(&p.policy, request).decision == PolicyDecision::Allow)
+}
+
+/// The actions the role's Allow statements name, for "it allows …".
+fn allowed_actions(identity: &IdentityAt) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in &identity.policies {
+        for s in p.policy.statements.iter().filter(|s| s.effect == Effect::Allow) {
+            if let Some(iam_policy::ActionSpec::Action(actions)) = &s.action {
+                for a in actions {
+                    if !out.contains(a) {
+                        out.push(a.clone());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `: other repository name (web, not api)`-style note.
+fn describe_arn_difference(pattern: &str, arn: &str) -> String {
+    let p: Vec<&str> = pattern.splitn(6, ':').collect();
+    let a: Vec<&str> = arn.splitn(6, ':').collect();
+    if p.len() != 6 || a.len() != 6 {
+        return String::new();
+    }
+    let mut diffs = Vec::new();
+    if p[3] != a[3] && p[3] != "*" {
+        diffs.push(format!("region {} instead of {}", a[3], p[3]));
+    }
+    if p[4] != a[4] && p[4] != "*" {
+        diffs.push(format!("account {} instead of {}", a[4], p[4]));
+    }
+    if p[5] != a[5] {
+        diffs.push(format!("{} instead of {}", a[5], p[5]));
+    }
+    if diffs.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", diffs.join(", "))
+    }
+}
+
+fn boundary(identity: &IdentityAt, action: &str, resource: &str, request: &Request) -> Verdict {
+    let label = identity.boundary.as_ref().map_or("the permissions boundary".to_owned(), |b| b.label.clone());
+    let mut v = simple(
+        Cause::PermissionsBoundary,
+        format!("The role's permissions boundary ({label}) does not allow {action} on {resource}, so no identity policy can grant it."),
+        format!("Add to the boundary policy: {}", statement_json(&action_set(action), resource)),
+    );
+    if let Some(b) = &identity.boundary {
+        let r = evaluate(&b.policy, request);
+        v.evidence.push(Evidence {
+            policy: b.label.clone(),
+            statement: None,
+            sid: None,
+            key: Some("decision".to_owned()),
+            operator: None,
+            expected: vec!["Allow".to_owned()],
+            actual: Some(format!("{:?}", r.decision)),
+        });
+    }
+    v
+}
+
+fn resource_no_allow(f: &CallFailure, ask: &Ask, repo: &RepositoryPolicyAt, denial: &Denial) -> Verdict {
+    let resource = ask.resource.as_deref().unwrap_or("the resource");
+    let role_arn = ask.role_arn.as_deref().unwrap_or("the role");
+    let caller_account = role_arn.split(':').nth(4).unwrap_or_default();
+    let owner = arn_account(resource).unwrap_or("the owner");
+    let state = match repo {
+        RepositoryPolicyAt::Known(None, Some(c)) => format!(" Its repository policy was deleted at {}.", c.describe()),
+        RepositoryPolicyAt::Known(None, None) => " The repository has no repository policy.".to_owned(),
+        RepositoryPolicyAt::Known(Some(_), _) => " Its repository policy does not grant this role.".to_owned(),
+        RepositoryPolicyAt::Unknown => String::new(),
+    };
+    let cross = if owner != caller_account { format!("a cross-account call (from {caller_account} to {owner}), so ") } else { String::new() };
+    let statement = json!({
+        "Sid": format!("Allow{}", if ask.action.contains("Layer") || ask.action.ends_with("PutImage") { "PushFromCI" } else { "CI" }),
+        "Effect": "Allow",
+        "Principal": {"AWS": role_arn},
+        "Action": action_set(&ask.action),
+    });
+    let mut v = simple(
+        Cause::ResourcePolicyNoAllow,
+        format!("{} on {resource} is {cross}the resource policy must grant the caller, and no resource-based policy allows it.{state}", ask.action),
+        format!(
+            "Add this statement to the repository policy of {} in account {owner} (merge with any existing statements; `aws ecr set-repository-policy` replaces the whole policy): {statement}",
+            repo_name(resource).unwrap_or(resource)
+        ),
+    );
+    if denial.layer.is_none() && f.error_message.is_none() {
+        v.explanation.push_str(" (No denial message was recorded.)");
+    }
+    v
+}
+
+/// `sts:AssumeRole` from a role session into another role.
+fn chained(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Option<Verdict> {
+    let target = f.request.get("roleArn").and_then(Value::as_str).map(str::to_owned).or_else(|| denial.resource.clone())?;
+    let message = f.error_message.as_deref().unwrap_or_default();
+    let duration = f.request.get("durationSeconds").and_then(Value::as_u64);
+    if f.error_code == "ValidationError" && message.contains("DurationSeconds") {
+        return Some(simple(
+            Cause::ChainedDurationExceedsOneHour,
+            format!(
+                "A session that was itself created by assuming a role (role chaining) may last at most one hour; the request asked for {}.",
+                duration.map_or("more".to_owned(), |d| format!("{d} s"))
+            ),
+            "Request at most 3600 seconds for the chained role (configure-aws-credentials `role-duration-seconds: 3600` on the second step).",
+        ));
+    }
+    let has_tags = f.request.get("tags").is_some_and(|t| t.as_array().is_some_and(|a| !a.is_empty()))
+        || f.request.get("transitiveTagKeys").is_some_and(|t| t.as_array().is_some_and(|a| !a.is_empty()));
+    let target_account = arn_account(&target)?;
+    let target_name = role_name_from_arn(&target)?;
+    let session_arn = ask.session_arn.clone()?;
+    let trust = match inv.role_at(target_account, target_name, f.time) {
+        RoleAt::Known(view) => Some(view.trust),
+        RoleAt::Absent(_) => {
+            return Some(simple(
+                Cause::RoleNotFound,
+                format!("The target role {target_name} does not exist in account {target_account}."),
+                "Fix the role ARN of the second role in the workflow.",
+            ))
+        }
+        RoleAt::Unknown(Unknown::AccountNotInInventory) | RoleAt::Unknown(Unknown::ReplacedLater { .. }) => None,
+    };
+    let request = |action: &str| Request {
+        principal: Some(RequestPrincipal { kind: PrincipalKind::Aws, id: session_arn.clone() }),
+        action: action.to_owned(),
+        resource: Some(target.clone()),
+        context: iam_policy::Context::new(),
+    };
+    let tag_fix = |trust: Option<&Policy>| -> String {
+        let principal = ask.role_arn.clone().unwrap_or_else(|| session_arn.clone());
+        let _ = trust;
+        format!(
+            "Allow sts:TagSession next to sts:AssumeRole in the trust policy of {target_name}: {}; or stop passing session tags (configure-aws-credentials `role-skip-session-tagging: true`).",
+            json!({"Effect":"Allow","Principal":{"AWS": principal},"Action":["sts:AssumeRole","sts:TagSession"]})
+        )
+    };
+    let denied_tag = denial.action.as_deref().is_some_and(|a| a.eq_ignore_ascii_case("sts:TagSession"));
+    let Some(trust) = trust else {
+        if denied_tag {
+            let mut v = simple(
+                Cause::ChainedTagSessionNotAllowed,
+                format!("The request to assume {target_name} carries session tags, and AWS denied sts:TagSession: the target's trust policy must allow sts:TagSession for this role. (The trust policy itself is not in the inventory.)"),
+                tag_fix(None),
+            );
+            v.details.insert("target_role_arn".into(), json!(target));
+            return Some(v);
+        }
+        return Some(simple(
+            Cause::NoPolicyData,
+            format!("The trust policy of the target role {target_name} (account {target_account}) is not in the inventory."),
+            format!("Supply account {target_account}'s authorization details with --iam."),
+        ));
+    };
+    let Some(trust) = trust else {
+        return Some(simple(Cause::NoPolicyData, format!("The trust policy of {target_name} could not be parsed."), "Check it with `trailwhy check`."));
+    };
+    let assume = evaluate(&trust, &request("sts:AssumeRole"));
+    let tag = evaluate(&trust, &request("sts:TagSession"));
+    let mut v = if assume.decision != PolicyDecision::Allow {
+        let principals: Vec<String> = trust
+            .statements
+            .iter()
+            .filter(|s| s.effect == Effect::Allow)
+            .filter_map(|s| match &s.principal {
+                Some(iam_policy::PrincipalSpec::Principal(set)) => {
+                    Some(set.entries.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>())
+                }
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let mut v = simple(
+            Cause::ChainedPrincipalNotTrusted,
+            format!("The trust policy of {target_name} does not allow {} to call sts:AssumeRole (it trusts {}).", ask.role_arn.as_deref().unwrap_or(&session_arn), principals.join(", ")),
+            format!("Add the calling role to the trust policy of {target_name}: {}", json!({"Effect":"Allow","Principal":{"AWS": ask.role_arn.clone().unwrap_or_else(|| session_arn.clone())},"Action": if has_tags { json!(["sts:AssumeRole","sts:TagSession"]) } else { json!("sts:AssumeRole") }})),
+        );
+        v.evidence.push(Evidence {
+            policy: format!("trust:{target_name}"),
+            statement: None,
+            sid: None,
+            key: Some("Principal.AWS".to_owned()),
+            operator: Some("Equals".to_owned()),
+            expected: principals,
+            actual: Some(session_arn.clone()),
+        });
+        v
+    } else if (has_tags || denied_tag) && tag.decision != PolicyDecision::Allow {
+        let mut v = simple(
+            Cause::ChainedTagSessionNotAllowed,
+            format!("The trust policy of {target_name} allows this role sts:AssumeRole but not sts:TagSession, and the request passes session tags (tags/transitiveTagKeys): AWS then requires sts:TagSession too."),
+            tag_fix(Some(&trust)),
+        );
+        v.evidence.push(Evidence {
+            policy: format!("trust:{target_name}"),
+            statement: None,
+            sid: None,
+            key: Some("Action".to_owned()),
+            operator: Some("ActionMatches".to_owned()),
+            expected: vec!["sts:AssumeRole".to_owned()],
+            actual: Some("sts:TagSession".to_owned()),
+        });
+        v
+    } else {
+        return None; // trust allows: the identity side of the caller decides
+    };
+    v.details.insert("target_role_arn".into(), json!(target));
+    Some(v)
+}
