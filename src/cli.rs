@@ -149,8 +149,12 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         }
         _ => (t, 1),
     };
-    let n: u64 = num.trim().parse().map_err(|_| format!("'{t}' is not a size (e.g. 8G, 512M)"))?;
-    n.checked_mul(mult).ok_or_else(|| format!("'{t}' is too large"))
+    let n: u64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{t}' is not a size (e.g. 8G, 512M)"))?;
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("'{t}' is too large"))
 }
 
 #[cfg(test)]

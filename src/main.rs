@@ -20,10 +20,16 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            if e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)) {
+            if e.chain().any(|c| {
+                c.downcast_ref::<io::Error>()
+                    .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            }) {
                 return ExitCode::from(Exit::Ok as u8);
             }
-            let msg: Vec<String> = e.chain().map(|c| report::sanitize::terminal_safe(&c.to_string()).into_owned()).collect();
+            let msg: Vec<String> = e
+                .chain()
+                .map(|c| report::sanitize::terminal_safe(&c.to_string()).into_owned())
+                .collect();
             eprintln!("trailwhy: error: {}", msg.join(": "));
             ExitCode::from(Exit::Fatal as u8)
         }

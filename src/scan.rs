@@ -66,9 +66,17 @@ impl Scan {
 }
 
 /// Reads every input; files are spread over the current rayon pool.
-pub fn scan(inputs: &[Input], pre_skipped: Vec<Skipped>, selector: &Selector, limits: &DecodeLimits) -> Scan {
+pub fn scan(
+    inputs: &[Input],
+    pre_skipped: Vec<Skipped>,
+    selector: &Selector,
+    limits: &DecodeLimits,
+) -> Scan {
     let started = Instant::now();
-    let parts: Vec<Scan> = inputs.par_iter().map(|input| scan_input(input, selector, limits)).collect();
+    let parts: Vec<Scan> = inputs
+        .par_iter()
+        .map(|input| scan_input(input, selector, limits))
+        .collect();
     let mut total = Scan::default();
     for s in &pre_skipped {
         if s.by_design {
@@ -101,7 +109,11 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
         Ok(r) => r,
         Err(e) => {
             out.stats.files_unreadable += 1;
-            out.stats.skipped.push(Skipped { name, reason: io_reason(&e), by_design: false });
+            out.stats.skipped.push(Skipped {
+                name,
+                reason: io_reason(&e),
+                by_design: false,
+            });
             return out;
         }
     };
@@ -109,7 +121,11 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
         Ok((_, r)) => r,
         Err(e) => {
             out.stats.files_unreadable += 1;
-            out.stats.skipped.push(Skipped { name, reason: io_reason(&e), by_design: false });
+            out.stats.skipped.push(Skipped {
+                name,
+                reason: io_reason(&e),
+                by_design: false,
+            });
             return out;
         }
     };
@@ -134,7 +150,9 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
         let is_first = std::mem::replace(&mut first, false);
         if raw.kind != RecordKind::Object {
             undecodable += 1;
-            first_bad.get_or_insert_with(|| format!("record at byte {} is not a JSON object", raw.offset));
+            first_bad.get_or_insert_with(|| {
+                format!("record at byte {} is not a JSON object", raw.offset)
+            });
             continue;
         }
         if is_first {
@@ -142,13 +160,20 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
             match classify_first(raw.bytes) {
                 FirstRecord::Event => {}
                 FirstRecord::Inventory(value) => {
-                    out.inventory_docs.push(InventoryDoc { origin: name.clone(), value });
+                    out.inventory_docs.push(InventoryDoc {
+                        origin: name.clone(),
+                        value,
+                    });
                     inventory_file = true;
                     continue;
                 }
                 FirstRecord::NotALog(reason) => {
                     out.stats.files_skipped += 1;
-                    out.stats.skipped.push(Skipped { name, reason, by_design: true });
+                    out.stats.skipped.push(Skipped {
+                        name,
+                        reason,
+                        by_design: true,
+                    });
                     out.stats.records_scanned = 0;
                     return out;
                 }
@@ -157,10 +182,15 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
         if inventory_file {
             // further pages of an inventory listing (NDJSON or concatenated documents)
             match serde_json::from_slice::<Value>(raw.bytes) {
-                Ok(v) if is_inventory_doc(&v) => out.inventory_docs.push(InventoryDoc { origin: name.clone(), value: v }),
+                Ok(v) if is_inventory_doc(&v) => out.inventory_docs.push(InventoryDoc {
+                    origin: name.clone(),
+                    value: v,
+                }),
                 _ => {
                     undecodable += 1;
-                    first_bad.get_or_insert_with(|| format!("record at byte {} is not an inventory document", raw.offset));
+                    first_bad.get_or_insert_with(|| {
+                        format!("record at byte {} is not an inventory document", raw.offset)
+                    });
                 }
             }
             continue;
@@ -175,7 +205,10 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
                     Err(e) => {
                         undecodable += 1;
                         first_bad.get_or_insert_with(|| {
-                            format!("CloudTrailEvent string at byte {} is not a valid event: {e}", raw.offset)
+                            format!(
+                                "CloudTrailEvent string at byte {} is not a valid event: {e}",
+                                raw.offset
+                            )
                         });
                     }
                 },
@@ -183,7 +216,9 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
             },
             Err(e) => {
                 undecodable += 1;
-                first_bad.get_or_insert_with(|| format!("record at byte {} could not be decoded: {e}", raw.offset));
+                first_bad.get_or_insert_with(|| {
+                    format!("record at byte {} could not be decoded: {e}", raw.offset)
+                });
             }
         }
     }
@@ -205,7 +240,11 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
         out.stats.files_read += 1;
     } else {
         out.stats.files_unreadable += 1;
-        out.stats.skipped.push(Skipped { name, reason: problems.join("; "), by_design: false });
+        out.stats.skipped.push(Skipped {
+            name,
+            reason: problems.join("; "),
+            by_design: false,
+        });
     }
     out
 }
@@ -242,10 +281,14 @@ fn classify_first(bytes: &[u8]) -> FirstRecord {
     }
     match serde_json::from_slice::<Probe>(bytes) {
         Ok(p) if p.event_name.is_some() || p.cloudtrail_event.is_some() => FirstRecord::Event,
-        Ok(p) if p.digest_start.is_some() => FirstRecord::NotALog("CloudTrail digest file".to_owned()),
+        Ok(p) if p.digest_start.is_some() => {
+            FirstRecord::NotALog("CloudTrail digest file".to_owned())
+        }
         Ok(_) => match serde_json::from_slice::<Value>(bytes) {
             Ok(v) if is_inventory_doc(&v) => FirstRecord::Inventory(v),
-            _ => FirstRecord::NotALog("not a CloudTrail log (the first record has no eventName)".to_owned()),
+            _ => FirstRecord::NotALog(
+                "not a CloudTrail log (the first record has no eventName)".to_owned(),
+            ),
         },
         // An undecodable first record is left to the main loop, which counts it.
         Err(_) => FirstRecord::Event,

@@ -24,7 +24,13 @@ fn assumption() -> Value {
 }
 
 /// A failed ECR call by the gha-web session in eu-west-1.
-fn ecr_denied(id: &str, event: &str, code: &str, message: &str, repo: Option<(&str, &str)>) -> Value {
+fn ecr_denied(
+    id: &str,
+    event: &str,
+    code: &str,
+    message: &str,
+    repo: Option<(&str, &str)>,
+) -> Value {
     let params = match repo {
         Some((registry, name)) => json!({"registryId": registry, "repositoryName": name}),
         None => json!({}),
@@ -57,14 +63,26 @@ fn ecr_denied(id: &str, event: &str, code: &str, message: &str, repo: Option<(&s
 }
 
 fn msg(action: &str, resource: &str, tail: &str) -> String {
-    format!("User: {SESSION} is not authorized to perform: ecr:{action} on resource: {resource} {tail}")
+    format!(
+        "User: {SESSION} is not authorized to perform: ecr:{action} on resource: {resource} {tail}"
+    )
 }
 
 fn role_with(inline: Value, boundary: Option<&str>) -> Value {
-    let mut d = auth_details(ACCT, &[("gha-web", trust(json!({"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/web:*"}})))]);
-    d["RoleDetailList"][0]["RolePolicyList"] = json!([{"PolicyName": "ecr", "PolicyDocument": inline}]);
+    let mut d = auth_details(
+        ACCT,
+        &[(
+            "gha-web",
+            trust(
+                json!({"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/web:*"}}),
+            ),
+        )],
+    );
+    d["RoleDetailList"][0]["RolePolicyList"] =
+        json!([{"PolicyName": "ecr", "PolicyDocument": inline}]);
     if let Some(b) = boundary {
-        d["RoleDetailList"][0]["PermissionsBoundary"] = json!({"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": b});
+        d["RoleDetailList"][0]["PermissionsBoundary"] =
+            json!({"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": b});
     }
     d
 }
@@ -76,8 +94,14 @@ fn allow(actions: Value, resource: Value) -> Value {
 /// Assumption in one file (us-east-1), failure in another (eu-west-1), inventory given.
 fn explain(failure: Value, inventory: Option<Value>, extra_iam: &[(&str, Value)]) -> Value {
     let t = Tree::new();
-    t.log_gz("AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/01/a.json.gz", &[assumption()]);
-    t.log_gz("AWSLogs/111122223333/CloudTrail/eu-west-1/2026/10/01/b.json.gz", &[failure]);
+    t.log_gz(
+        "AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/01/a.json.gz",
+        &[assumption()],
+    );
+    t.log_gz(
+        "AWSLogs/111122223333/CloudTrail/eu-west-1/2026/10/01/b.json.gz",
+        &[failure],
+    );
     if let Some(inv) = inventory {
         t.json("iam/111122223333-authorization-details.json", &inv);
     }
@@ -97,14 +121,33 @@ fn explain(failure: Value, inventory: Option<Value>, extra_iam: &[(&str, Value)]
 }
 
 fn push_policy() -> Value {
-    allow(json!(["ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"]), json!(WEB))
+    allow(
+        json!([
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:InitiateLayerUpload",
+            "ecr:UploadLayerPart",
+            "ecr:CompleteLayerUpload",
+            "ecr:PutImage"
+        ]),
+        json!(WEB),
+    )
 }
 
 #[test]
 fn push_to_a_repository_the_role_does_not_cover() {
     let api = "arn:aws:ecr:eu-west-1:111122223333:repository/api";
     let f = explain(
-        ecr_denied("e1", "InitiateLayerUpload", "AccessDenied", &msg("InitiateLayerUpload", api, "because no identity-based policy allows the ecr:InitiateLayerUpload action"), Some((ACCT, "api"))),
+        ecr_denied(
+            "e1",
+            "InitiateLayerUpload",
+            "AccessDenied",
+            &msg(
+                "InitiateLayerUpload",
+                api,
+                "because no identity-based policy allows the ecr:InitiateLayerUpload action",
+            ),
+            Some((ACCT, "api")),
+        ),
         Some(role_with(push_policy(), None)),
         &[],
     );
@@ -114,43 +157,97 @@ fn push_to_a_repository_the_role_does_not_cover() {
     assert_eq!(f["evidence"][0]["expected"], json!([WEB]));
     let fix = f["fix"].as_str().unwrap();
     assert!(fix.contains(&format!("[\"{WEB}\",\"{api}\"]")), "{fix}");
-    assert!(f["explanation"].as_str().unwrap().contains("repository/api instead of repository/web"));
+    assert!(f["explanation"]
+        .as_str()
+        .unwrap()
+        .contains("repository/api instead of repository/web"));
 }
 
 #[test]
 fn push_in_another_region_names_the_region() {
     let other = "arn:aws:ecr:us-west-2:111122223333:repository/web";
-    let mut fail = ecr_denied("e1", "PutImage", "AccessDeniedException", &msg("PutImage", other, "because no identity-based policy allows the ecr:PutImage action"), Some((ACCT, "web")));
+    let mut fail = ecr_denied(
+        "e1",
+        "PutImage",
+        "AccessDeniedException",
+        &msg(
+            "PutImage",
+            other,
+            "because no identity-based policy allows the ecr:PutImage action",
+        ),
+        Some((ACCT, "web")),
+    );
     fail["awsRegion"] = json!("us-west-2");
     let f = explain(fail, Some(role_with(push_policy(), None)), &[]);
     assert_eq!(f["cause"], "identity_policy_wrong_resource");
-    assert!(f["explanation"].as_str().unwrap().contains("region us-west-2 instead of eu-west-1"), "{}", f["explanation"]);
+    assert!(
+        f["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("region us-west-2 instead of eu-west-1"),
+        "{}",
+        f["explanation"]
+    );
 }
 
 #[test]
 fn no_push_permission_at_all() {
     let f = explain(
-        ecr_denied("e1", "InitiateLayerUpload", "AccessDenied", &msg("InitiateLayerUpload", WEB, "because no identity-based policy allows the ecr:InitiateLayerUpload action"), Some((ACCT, "web"))),
-        Some(role_with(allow(json!(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]), json!("*")), None)),
+        ecr_denied(
+            "e1",
+            "InitiateLayerUpload",
+            "AccessDenied",
+            &msg(
+                "InitiateLayerUpload",
+                WEB,
+                "because no identity-based policy allows the ecr:InitiateLayerUpload action",
+            ),
+            Some((ACCT, "web")),
+        ),
+        Some(role_with(
+            allow(
+                json!(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]),
+                json!("*"),
+            ),
+            None,
+        )),
         &[],
     );
     assert_eq!(f["cause"], "identity_policy_no_allow");
     let fix = f["fix"].as_str().unwrap();
-    assert!(fix.contains("\"ecr:InitiateLayerUpload\"") && fix.contains(WEB), "{fix}");
-    assert_eq!(f["evidence"][0]["expected"], json!(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]));
+    assert!(
+        fix.contains("\"ecr:InitiateLayerUpload\"") && fix.contains(WEB),
+        "{fix}"
+    );
+    assert_eq!(
+        f["evidence"][0]["expected"],
+        json!(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"])
+    );
 }
 
 #[test]
 fn get_authorization_token_scoped_to_a_repository() {
     let m = format!("User: {SESSION} is not authorized to perform: ecr:GetAuthorizationToken on resource: * because no identity-based policy allows the ecr:GetAuthorizationToken action");
     let f = explain(
-        ecr_denied("e1", "GetAuthorizationToken", "AccessDeniedException", &m, None),
-        Some(role_with(allow(json!("ecr:GetAuthorizationToken"), json!(WEB)), None)),
+        ecr_denied(
+            "e1",
+            "GetAuthorizationToken",
+            "AccessDeniedException",
+            &m,
+            None,
+        ),
+        Some(role_with(
+            allow(json!("ecr:GetAuthorizationToken"), json!(WEB)),
+            None,
+        )),
         &[],
     );
     assert_eq!(f["cause"], "get_authorization_token_scoped");
     assert_eq!(f["resource"], "*");
-    assert!(f["fix"].as_str().unwrap().contains(r#"{"Action":["ecr:GetAuthorizationToken"],"Effect":"Allow","Resource":"*"}"#));
+    assert!(f["fix"]
+        .as_str()
+        .unwrap()
+        .contains(r#"{"Action":["ecr:GetAuthorizationToken"],"Effect":"Allow","Resource":"*"}"#));
 }
 
 #[test]
@@ -159,7 +256,17 @@ fn explicit_deny_in_identity_policy() {
         {"Effect": "Allow", "Action": "ecr:*", "Resource": "*"},
         {"Sid": "NoProdPush", "Effect": "Deny", "Action": "ecr:PutImage", "Resource": WEB}]});
     let f = explain(
-        ecr_denied("e1", "PutImage", "AccessDenied", &msg("PutImage", WEB, "with an explicit deny in an identity-based policy"), Some((ACCT, "web"))),
+        ecr_denied(
+            "e1",
+            "PutImage",
+            "AccessDenied",
+            &msg(
+                "PutImage",
+                WEB,
+                "with an explicit deny in an identity-based policy",
+            ),
+            Some((ACCT, "web")),
+        ),
         Some(role_with(policy, None)),
         &[],
     );
@@ -172,20 +279,46 @@ fn explicit_deny_in_identity_policy() {
 fn cross_account_registry_without_repository_policy() {
     let shared = "arn:aws:ecr:eu-west-1:444455556666:repository/shared/base";
     let f = explain(
-        ecr_denied("e1", "InitiateLayerUpload", "AccessDenied", &msg("InitiateLayerUpload", shared, "because no resource-based policy allows the ecr:InitiateLayerUpload action"), Some(("444455556666", "shared/base"))),
+        ecr_denied(
+            "e1",
+            "InitiateLayerUpload",
+            "AccessDenied",
+            &msg(
+                "InitiateLayerUpload",
+                shared,
+                "because no resource-based policy allows the ecr:InitiateLayerUpload action",
+            ),
+            Some(("444455556666", "shared/base")),
+        ),
         Some(role_with(allow(json!("ecr:*"), json!("*")), None)),
         &[],
     );
     assert_eq!(f["cause"], "resource_policy_no_allow");
     let fix = f["fix"].as_str().unwrap();
-    assert!(fix.contains(&format!("\"Principal\":{{\"AWS\":\"{ROLE}\"}}")), "{fix}");
-    assert!(fix.contains("shared/base") && fix.contains("444455556666"), "{fix}");
+    assert!(
+        fix.contains(&format!("\"Principal\":{{\"AWS\":\"{ROLE}\"}}")),
+        "{fix}"
+    );
+    assert!(
+        fix.contains("shared/base") && fix.contains("444455556666"),
+        "{fix}"
+    );
 }
 
 #[test]
 fn deny_in_repository_policy() {
     let f = explain(
-        ecr_denied("e1", "PutImage", "AccessDenied", &msg("PutImage", WEB, "with an explicit deny in a resource-based policy"), Some((ACCT, "web"))),
+        ecr_denied(
+            "e1",
+            "PutImage",
+            "AccessDenied",
+            &msg(
+                "PutImage",
+                WEB,
+                "with an explicit deny in a resource-based policy",
+            ),
+            Some((ACCT, "web")),
+        ),
         Some(role_with(push_policy(), None)),
         &[],
     );
@@ -194,32 +327,80 @@ fn deny_in_repository_policy() {
 
 #[test]
 fn permissions_boundary_without_the_action() {
-    let mut inv = role_with(push_policy(), Some("arn:aws:iam::111122223333:policy/ci-boundary"));
+    let mut inv = role_with(
+        push_policy(),
+        Some("arn:aws:iam::111122223333:policy/ci-boundary"),
+    );
     inv["Policies"] = json!([{"PolicyName": "ci-boundary", "Arn": "arn:aws:iam::111122223333:policy/ci-boundary", "DefaultVersionId": "v1",
         "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": true, "Document": allow(json!("ecr:BatchGetImage"), json!("*"))}]}]);
     let f = explain(
-        ecr_denied("e1", "PutImage", "AccessDenied", &msg("PutImage", WEB, "because no permissions boundary allows the ecr:PutImage action"), Some((ACCT, "web"))),
+        ecr_denied(
+            "e1",
+            "PutImage",
+            "AccessDenied",
+            &msg(
+                "PutImage",
+                WEB,
+                "because no permissions boundary allows the ecr:PutImage action",
+            ),
+            Some((ACCT, "web")),
+        ),
         Some(inv.clone()),
         &[],
     );
     assert_eq!(f["cause"], "permissions_boundary");
     assert!(f["explanation"].as_str().unwrap().contains("ci-boundary"));
     // The same without the message's phrase: our own evaluation finds the boundary.
-    let f = explain(ecr_denied("e1", "PutImage", "AccessDenied", "Access denied", Some((ACCT, "web"))), Some(inv), &[]);
+    let f = explain(
+        ecr_denied(
+            "e1",
+            "PutImage",
+            "AccessDenied",
+            "Access denied",
+            Some((ACCT, "web")),
+        ),
+        Some(inv),
+        &[],
+    );
     assert_eq!(f["cause"], "permissions_boundary");
 }
 
 #[test]
 fn layers_named_only_by_the_message() {
     let cases = [
-        ("with an explicit deny in a service control policy", "org_policy"),
-        ("because no service control policy allows the ecr:PutImage action", "org_policy"),
-        ("with an explicit deny in a resource control policy", "org_policy"),
-        ("because no session policy allows the ecr:PutImage action", "session_policy"),
-        ("because no VPC endpoint policy allows the ecr:PutImage action", "vpc_endpoint_policy"),
+        (
+            "with an explicit deny in a service control policy",
+            "org_policy",
+        ),
+        (
+            "because no service control policy allows the ecr:PutImage action",
+            "org_policy",
+        ),
+        (
+            "with an explicit deny in a resource control policy",
+            "org_policy",
+        ),
+        (
+            "because no session policy allows the ecr:PutImage action",
+            "session_policy",
+        ),
+        (
+            "because no VPC endpoint policy allows the ecr:PutImage action",
+            "vpc_endpoint_policy",
+        ),
     ];
     for (tail, cause) in cases {
-        let f = explain(ecr_denied("e1", "PutImage", "AccessDenied", &msg("PutImage", WEB, tail), Some((ACCT, "web"))), None, &[]);
+        let f = explain(
+            ecr_denied(
+                "e1",
+                "PutImage",
+                "AccessDenied",
+                &msg("PutImage", WEB, tail),
+                Some((ACCT, "web")),
+            ),
+            None,
+            &[],
+        );
         assert_eq!(f["cause"], cause, "{tail}");
         assert_eq!(f["action"], "ecr:PutImage");
         assert_eq!(f["resource"], WEB);
@@ -229,7 +410,13 @@ fn layers_named_only_by_the_message() {
 #[test]
 fn allowed_by_the_role_points_elsewhere() {
     let f = explain(
-        ecr_denied("e1", "PutImage", "AccessDenied", "Access denied", Some((ACCT, "web"))),
+        ecr_denied(
+            "e1",
+            "PutImage",
+            "AccessDenied",
+            "Access denied",
+            Some((ACCT, "web")),
+        ),
         Some(role_with(push_policy(), None)),
         &[],
     );
@@ -239,7 +426,17 @@ fn allowed_by_the_role_points_elsewhere() {
 #[test]
 fn unknown_role_policies_give_no_policy_data() {
     let f = explain(
-        ecr_denied("e1", "InitiateLayerUpload", "AccessDenied", &msg("InitiateLayerUpload", WEB, "because no identity-based policy allows the ecr:InitiateLayerUpload action"), Some((ACCT, "web"))),
+        ecr_denied(
+            "e1",
+            "InitiateLayerUpload",
+            "AccessDenied",
+            &msg(
+                "InitiateLayerUpload",
+                WEB,
+                "because no identity-based policy allows the ecr:InitiateLayerUpload action",
+            ),
+            Some((ACCT, "web")),
+        ),
         None,
         &[],
     );
@@ -250,7 +447,20 @@ fn unknown_role_policies_give_no_policy_data() {
 #[test]
 fn missing_assumption_falls_back_to_role_and_session_name() {
     let t = Tree::new();
-    t.log_gz("b.json.gz", &[ecr_denied("e1", "PutImage", "AccessDenied", &msg("PutImage", WEB, "with an explicit deny in a service control policy"), Some((ACCT, "web")))]);
+    t.log_gz(
+        "b.json.gz",
+        &[ecr_denied(
+            "e1",
+            "PutImage",
+            "AccessDenied",
+            &msg(
+                "PutImage",
+                WEB,
+                "with an explicit deny in a service control policy",
+            ),
+            Some((ACCT, "web")),
+        )],
+    );
     let run = trailwhy(&["explain", t.path().to_str().unwrap(), "--format", "ndjson"]);
     let f = &run.findings()[0];
     assert_eq!(f["cause"], "org_policy");
@@ -258,7 +468,10 @@ fn missing_assumption_falls_back_to_role_and_session_name() {
     assert_eq!(f["session_name"], "GitHubActions");
     assert_eq!(f["sub"], Value::Null);
     assert_eq!(f["details"]["session"]["joined"], false);
-    assert!(f["details"]["session"]["note"].as_str().unwrap().contains("not in the scanned window"));
+    assert!(f["details"]["session"]["note"]
+        .as_str()
+        .unwrap()
+        .contains("not in the scanned window"));
 }
 
 #[test]
@@ -270,13 +483,31 @@ fn repository_policy_history_from_events_decides_the_resource_layer() {
     let t = Tree::new();
     t.log_gz("a.json.gz", &[assumption(), set]);
     let cross = "arn:aws:ecr:eu-west-1:111122223333:repository/web";
-    let mut fail = ecr_denied("e1", "PutImage", "AccessDenied", &msg("PutImage", cross, "because no resource-based policy allows the ecr:PutImage action"), Some((ACCT, "web")));
-    fail["userIdentity"]["arn"] = json!("arn:aws:sts::999900001111:assumed-role/gha-web/GitHubActions");
+    let mut fail = ecr_denied(
+        "e1",
+        "PutImage",
+        "AccessDenied",
+        &msg(
+            "PutImage",
+            cross,
+            "because no resource-based policy allows the ecr:PutImage action",
+        ),
+        Some((ACCT, "web")),
+    );
+    fail["userIdentity"]["arn"] =
+        json!("arn:aws:sts::999900001111:assumed-role/gha-web/GitHubActions");
     t.log_gz("b.json.gz", &[fail]);
     let run = trailwhy(&["explain", t.path().to_str().unwrap(), "--format", "ndjson"]);
     let f = &run.findings()[0];
     assert_eq!(f["cause"], "resource_policy_no_allow");
-    assert!(f["explanation"].as_str().unwrap().contains("deleted at 2026-10-01T09:00:00Z by arn:aws:iam::111122223333:user/ops"), "{}", f["explanation"]);
+    assert!(
+        f["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("deleted at 2026-10-01T09:00:00Z by arn:aws:iam::111122223333:user/ops"),
+        "{}",
+        f["explanation"]
+    );
 }
 
 #[test]
@@ -285,7 +516,8 @@ fn chained_assume_role_cases() {
     let chain = |id: &str, code: &str, message: &str, tags: bool, duration: u64| -> Value {
         let mut r = ecr_denied(id, "AssumeRole", code, message, None);
         r["eventSource"] = json!("sts.amazonaws.com");
-        r["requestParameters"] = json!({"roleArn": target, "roleSessionName": "deploy", "durationSeconds": duration});
+        r["requestParameters"] =
+            json!({"roleArn": target, "roleSessionName": "deploy", "durationSeconds": duration});
         if tags {
             r["requestParameters"]["tags"] = json!([{"key": "Repo", "value": "acme/web"}]);
             r["requestParameters"]["transitiveTagKeys"] = json!(["Repo"]);
@@ -293,20 +525,50 @@ fn chained_assume_role_cases() {
         r
     };
     let prod = |actions: Value, principal: &str| {
-        auth_details("444455556666", &[("prod-deployer", json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":principal},"Action":actions}]}))])
+        auth_details(
+            "444455556666",
+            &[(
+                "prod-deployer",
+                json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":principal},"Action":actions}]}),
+            )],
+        )
     };
     let inv = role_with(allow(json!("sts:AssumeRole"), json!(target)), None);
     // trust allows AssumeRole only, request carries tags
-    let m = format!("User: {SESSION} is not authorized to perform: sts:TagSession on resource: {target}");
-    let f = explain(chain("c1", "AccessDenied", &m, true, 3600), Some(inv.clone()), &[("prod.json", prod(json!("sts:AssumeRole"), ROLE))]);
+    let m = format!(
+        "User: {SESSION} is not authorized to perform: sts:TagSession on resource: {target}"
+    );
+    let f = explain(
+        chain("c1", "AccessDenied", &m, true, 3600),
+        Some(inv.clone()),
+        &[("prod.json", prod(json!("sts:AssumeRole"), ROLE))],
+    );
     assert_eq!(f["cause"], "chained_tag_session_not_allowed");
     assert_eq!(f["resource"], target);
-    assert!(f["fix"].as_str().unwrap().contains(r#""Action":["sts:AssumeRole","sts:TagSession"]"#));
+    assert!(f["fix"]
+        .as_str()
+        .unwrap()
+        .contains(r#""Action":["sts:AssumeRole","sts:TagSession"]"#));
     // trust does not name the calling role
-    let m = format!("User: {SESSION} is not authorized to perform: sts:AssumeRole on resource: {target}");
-    let f = explain(chain("c2", "AccessDenied", &m, false, 3600), Some(inv.clone()), &[("prod.json", prod(json!("sts:AssumeRole"), "arn:aws:iam::111122223333:role/other"))]);
+    let m = format!(
+        "User: {SESSION} is not authorized to perform: sts:AssumeRole on resource: {target}"
+    );
+    let f = explain(
+        chain("c2", "AccessDenied", &m, false, 3600),
+        Some(inv.clone()),
+        &[(
+            "prod.json",
+            prod(
+                json!("sts:AssumeRole"),
+                "arn:aws:iam::111122223333:role/other",
+            ),
+        )],
+    );
     assert_eq!(f["cause"], "chained_principal_not_trusted");
-    assert_eq!(f["evidence"][0]["expected"], json!(["arn:aws:iam::111122223333:role/other"]));
+    assert_eq!(
+        f["evidence"][0]["expected"],
+        json!(["arn:aws:iam::111122223333:role/other"])
+    );
     // chained sessions are limited to one hour
     let f = explain(
         chain("c3", "ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.", false, 7200),

@@ -14,8 +14,14 @@ const MAIN: &str = "repo:acme/web:ref:refs/heads/main";
 /// NDJSON output, and returns the findings.
 fn explain(records: &[Value], roles: &[(&str, Value)]) -> Vec<Value> {
     let t = Tree::new();
-    t.log_gz("AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/01/f.json.gz", records);
-    t.json("iam/111122223333-authorization-details.json", &auth_details(ACCT, roles));
+    t.log_gz(
+        "AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/01/f.json.gz",
+        records,
+    );
+    t.json(
+        "iam/111122223333-authorization-details.json",
+        &auth_details(ACCT, roles),
+    );
     let run = trailwhy(&[
         "explain",
         t.path().join("AWSLogs").to_str().unwrap(),
@@ -50,7 +56,13 @@ fn environment_subject_against_branch_policy_is_a_kind_mismatch_grouped_over_12_
             WebId::denied(&id, &time, ROLE, "repo:acme/web:environment:production").record()
         })
         .collect();
-    let f = explain(&records, &[("gha-deploy", trust(sub_condition("StringEquals", json!(MAIN))))]);
+    let f = explain(
+        &records,
+        &[(
+            "gha-deploy",
+            trust(sub_condition("StringEquals", json!(MAIN))),
+        )],
+    );
     let f = only(&f);
     assert_eq!(f["cause"], "sub_kind_mismatch");
     assert_eq!(f["count"], 12);
@@ -75,17 +87,49 @@ fn environment_subject_against_branch_policy_is_a_kind_mismatch_grouped_over_12_
     assert_eq!(e["expected"], json!([MAIN]));
     assert_eq!(e["actual"], "repo:acme/web:environment:production");
     let fix = f["fix"].as_str().unwrap();
-    assert!(fix.contains("repo:acme/web:environment:production"), "{fix}");
-    assert!(f["explanation"].as_str().unwrap().contains("environment"), "{}", f["explanation"]);
+    assert!(
+        fix.contains("repo:acme/web:environment:production"),
+        "{fix}"
+    );
+    assert!(
+        f["explanation"].as_str().unwrap().contains("environment"),
+        "{}",
+        f["explanation"]
+    );
 }
 
 #[test]
 fn contract_fields_are_all_present_in_ndjson() {
-    let f = explain(&[denied("a1", "repo:acme/web:pull_request")], &[("gha-deploy", trust(sub_condition("StringLike", json!("repo:acme/web:ref:refs/heads/*"))))]);
+    let f = explain(
+        &[denied("a1", "repo:acme/web:pull_request")],
+        &[(
+            "gha-deploy",
+            trust(sub_condition(
+                "StringLike",
+                json!("repo:acme/web:ref:refs/heads/*"),
+            )),
+        )],
+    );
     let f = only(&f);
     for key in [
-        "cause", "event_name", "error_code", "account", "region", "role_arn", "provider", "sub", "aud", "action",
-        "resource", "count", "first_seen", "last_seen", "event_ids", "explanation", "fix", "evidence",
+        "cause",
+        "event_name",
+        "error_code",
+        "account",
+        "region",
+        "role_arn",
+        "provider",
+        "sub",
+        "aud",
+        "action",
+        "resource",
+        "count",
+        "first_seen",
+        "last_seen",
+        "event_ids",
+        "explanation",
+        "fix",
+        "evidence",
     ] {
         assert!(f.get(key).is_some(), "missing {key} in {f}");
     }
@@ -94,23 +138,51 @@ fn contract_fields_are_all_present_in_ndjson() {
 
 #[test]
 fn other_branch_is_a_pattern_mismatch() {
-    let f = explain(&[denied("a1", "repo:acme/web:ref:refs/heads/dev")], &[("gha-deploy", trust(sub_condition("StringEquals", json!(MAIN))))]);
+    let f = explain(
+        &[denied("a1", "repo:acme/web:ref:refs/heads/dev")],
+        &[(
+            "gha-deploy",
+            trust(sub_condition("StringEquals", json!(MAIN))),
+        )],
+    );
     assert_eq!(only(&f)["cause"], "sub_pattern_mismatch");
 }
 
 #[test]
 fn owner_case_is_a_case_mismatch_and_the_fix_uses_the_token_case() {
-    let f = explain(&[denied("a1", "repo:acme/billing:ref:refs/heads/main")], &[("gha-deploy", trust(sub_condition("StringLike", json!("repo:Acme/billing:*"))))]);
+    let f = explain(
+        &[denied("a1", "repo:acme/billing:ref:refs/heads/main")],
+        &[(
+            "gha-deploy",
+            trust(sub_condition("StringLike", json!("repo:Acme/billing:*"))),
+        )],
+    );
     let f = only(&f);
     assert_eq!(f["cause"], "sub_case_mismatch");
-    assert!(f["fix"].as_str().unwrap().contains("\"repo:acme/billing:*\""), "{}", f["fix"]);
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("\"repo:acme/billing:*\""),
+        "{}",
+        f["fix"]
+    );
 }
 
 #[test]
 fn immutable_subject_against_name_policy() {
     let f = explain(
-        &[denied("a1", "repo:acme@4412345/newsvc@987654321:ref:refs/heads/main")],
-        &[("gha-deploy", trust(sub_condition("StringEquals", json!("repo:acme/newsvc:ref:refs/heads/main"))))],
+        &[denied(
+            "a1",
+            "repo:acme@4412345/newsvc@987654321:ref:refs/heads/main",
+        )],
+        &[(
+            "gha-deploy",
+            trust(sub_condition(
+                "StringEquals",
+                json!("repo:acme/newsvc:ref:refs/heads/main"),
+            )),
+        )],
     );
     assert_eq!(only(&f)["cause"], "sub_immutable_id_mismatch");
 }
@@ -119,7 +191,13 @@ fn immutable_subject_against_name_policy() {
 fn name_subject_against_immutable_policy() {
     let f = explain(
         &[denied("a1", "repo:acme/newsvc:ref:refs/heads/main")],
-        &[("gha-deploy", trust(sub_condition("StringEquals", json!("repo:acme@4412345/newsvc@987654321:ref:refs/heads/main"))))],
+        &[(
+            "gha-deploy",
+            trust(sub_condition(
+                "StringEquals",
+                json!("repo:acme@4412345/newsvc@987654321:ref:refs/heads/main"),
+            )),
+        )],
     );
     assert_eq!(only(&f)["cause"], "sub_immutable_id_mismatch");
 }
@@ -135,10 +213,20 @@ fn custom_template_subject() {
 
 #[test]
 fn wildcard_under_string_equals() {
-    let f = explain(&[denied("a1", MAIN)], &[("gha-deploy", trust(sub_condition("StringEquals", json!("repo:acme/web:*"))))]);
+    let f = explain(
+        &[denied("a1", MAIN)],
+        &[(
+            "gha-deploy",
+            trust(sub_condition("StringEquals", json!("repo:acme/web:*"))),
+        )],
+    );
     let f = only(&f);
     assert_eq!(f["cause"], "wildcard_needs_stringlike");
-    assert!(f["fix"].as_str().unwrap().contains("StringLike"), "{}", f["fix"]);
+    assert!(
+        f["fix"].as_str().unwrap().contains("StringLike"),
+        "{}",
+        f["fix"]
+    );
     assert_eq!(f["evidence"][0]["operator"], "StringEquals");
     assert_eq!(f["evidence"][0]["expected"], json!(["repo:acme/web:*"]));
 }
@@ -147,24 +235,54 @@ fn wildcard_under_string_equals() {
 fn audience_condition_mismatch_with_url_audience() {
     let mut w = WebId::denied("a1", "2026-10-01T10:32:01Z", ROLE, MAIN);
     w.aud = "https://github.com/acme";
-    let f = explain(&[w.record()], &[("gha-deploy", trust(sub_condition("StringLike", json!("repo:acme/web:*"))))]);
+    let f = explain(
+        &[w.record()],
+        &[(
+            "gha-deploy",
+            trust(sub_condition("StringLike", json!("repo:acme/web:*"))),
+        )],
+    );
     let f = only(&f);
     assert_eq!(f["cause"], "aud_mismatch");
     assert_eq!(f["aud"], "https://github.com/acme");
-    assert_eq!(f["evidence"][0]["key"], "token.actions.githubusercontent.com:aud");
+    assert_eq!(
+        f["evidence"][0]["key"],
+        "token.actions.githubusercontent.com:aud"
+    );
     assert_eq!(f["evidence"][0]["actual"], "https://github.com/acme");
 }
 
 #[test]
 fn role_name_typo_names_the_nearest_role() {
     let f = explain(
-        &[WebId::denied("a1", "2026-10-01T11:33:52Z", "arn:aws:iam::111122223333:role/Githubactions-to-ECR-role", "repo:Test-User/techblue-dev:ref:refs/heads/main").record()],
-        &[("Githubacitions-to-ECR-role", trust(sub_condition("StringEquals", json!("repo:Test-User/techblue-dev:ref:refs/heads/main")))), ("gha-deploy", trust(json!({})))],
+        &[WebId::denied(
+            "a1",
+            "2026-10-01T11:33:52Z",
+            "arn:aws:iam::111122223333:role/Githubactions-to-ECR-role",
+            "repo:Test-User/techblue-dev:ref:refs/heads/main",
+        )
+        .record()],
+        &[
+            (
+                "Githubacitions-to-ECR-role",
+                trust(sub_condition(
+                    "StringEquals",
+                    json!("repo:Test-User/techblue-dev:ref:refs/heads/main"),
+                )),
+            ),
+            ("gha-deploy", trust(json!({}))),
+        ],
     );
     let f = only(&f);
     assert_eq!(f["cause"], "role_not_found");
-    assert_eq!(f["details"]["nearest_role"]["name"], "Githubacitions-to-ECR-role");
-    assert!(f["fix"].as_str().unwrap().contains("arn:aws:iam::111122223333:role/Githubacitions-to-ECR-role"));
+    assert_eq!(
+        f["details"]["nearest_role"]["name"],
+        "Githubacitions-to-ECR-role"
+    );
+    assert!(f["fix"]
+        .as_str()
+        .unwrap()
+        .contains("arn:aws:iam::111122223333:role/Githubacitions-to-ECR-role"));
 }
 
 #[test]
@@ -178,7 +296,10 @@ fn provider_not_trusted_when_policy_names_another_account() {
     assert_eq!(f["cause"], "provider_not_trusted");
     assert_eq!(f["evidence"][0]["key"], "Principal.Federated");
     assert_eq!(f["evidence"][0]["actual"], GH);
-    assert!(f["explanation"].as_str().unwrap().contains("another account"));
+    assert!(f["explanation"]
+        .as_str()
+        .unwrap()
+        .contains("another account"));
 }
 
 #[test]
@@ -198,7 +319,10 @@ fn explicit_deny_in_trust_policy() {
          "Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:acme/*"}}},
         {"Sid":"NoPRs","Effect":"Deny","Principal":{"Federated": GH},"Action":"sts:AssumeRoleWithWebIdentity",
          "Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:acme/*:pull_request"}}}]});
-    let f = explain(&[denied("a1", "repo:acme/legacy-app:pull_request")], &[("gha-deploy", policy)]);
+    let f = explain(
+        &[denied("a1", "repo:acme/legacy-app:pull_request")],
+        &[("gha-deploy", policy)],
+    );
     let f = only(&f);
     assert_eq!(f["cause"], "explicit_deny");
     assert_eq!(f["evidence"][0]["statement"], "1");
@@ -213,19 +337,34 @@ fn unrecorded_claim_condition_is_unverifiable() {
     let f = explain(&[denied("a1", MAIN)], &[("gha-deploy", policy)]);
     let f = only(&f);
     assert_eq!(f["cause"], "unverifiable_claim_condition");
-    assert_eq!(f["evidence"][0]["key"], "token.actions.githubusercontent.com:job_workflow_ref");
+    assert_eq!(
+        f["evidence"][0]["key"],
+        "token.actions.githubusercontent.com:job_workflow_ref"
+    );
     assert_eq!(f["evidence"][0]["actual"], Value::Null);
 }
 
 #[test]
 fn allowing_policy_gives_trust_allows() {
-    let f = explain(&[denied("a1", MAIN)], &[("gha-deploy", trust(sub_condition("StringEquals", json!(MAIN))))]);
+    let f = explain(
+        &[denied("a1", MAIN)],
+        &[(
+            "gha-deploy",
+            trust(sub_condition("StringEquals", json!(MAIN))),
+        )],
+    );
     assert_eq!(only(&f)["cause"], "trust_allows");
 }
 
 #[test]
 fn unknown_account_gives_no_policy_data() {
-    let rec = WebId::denied("a1", "2026-10-01T10:32:01Z", "arn:aws:iam::777788889999:role/gha-sandbox", MAIN).record();
+    let rec = WebId::denied(
+        "a1",
+        "2026-10-01T10:32:01Z",
+        "arn:aws:iam::777788889999:role/gha-sandbox",
+        MAIN,
+    )
+    .record();
     let f = explain(&[rec], &[("gha-deploy", trust(json!({})))]);
     let f = only(&f);
     assert_eq!(f["cause"], "no_policy_data");
@@ -251,7 +390,10 @@ fn token_level_error_codes() {
         ("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.", "duration_exceeds_max"),
     ];
     for (code, msg, cause) in cases {
-        let f = explain(&[with_error(code, msg)], &[("gha-deploy", trust(json!({})))]);
+        let f = explain(
+            &[with_error(code, msg)],
+            &[("gha-deploy", trust(json!({})))],
+        );
         let f = only(&f);
         assert_eq!(f["cause"], cause, "{code}: {msg}");
         assert_eq!(f["error_code"], code);
@@ -261,8 +403,14 @@ fn token_level_error_codes() {
 #[test]
 fn trust_policy_changed_in_window_is_judged_as_of_event_time() {
     let t = Tree::new();
-    let good = trust(sub_condition("StringLike", json!("repo:acme/web:ref:refs/tags/v*")));
-    let broken = trust(sub_condition("StringLike", json!("repo:acme/web:ref:refs/tag/v*")));
+    let good = trust(sub_condition(
+        "StringLike",
+        json!("repo:acme/web:ref:refs/tags/v*"),
+    ));
+    let broken = trust(sub_condition(
+        "StringLike",
+        json!("repo:acme/web:ref:refs/tag/v*"),
+    ));
     let change = |id: &str, time: &str, who: &str, policy: &Value| {
         json!({"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":format!("arn:aws:iam::111122223333:user/{who}"),"accountId":ACCT,"userName":who},
                "eventTime":time,"eventSource":"iam.amazonaws.com","eventName":"UpdateAssumeRolePolicy","awsRegion":"us-east-1",
@@ -274,22 +422,46 @@ fn trust_policy_changed_in_window_is_judged_as_of_event_time() {
         "AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/02/a.json.gz",
         &[
             change("c1", "2026-10-02T10:30:00Z", "alice", &broken),
-            WebId::denied("f1", "2026-10-02T10:32:05Z", role, "repo:acme/web:ref:refs/tags/v2.4.0").record(),
-            WebId::denied("f2", "2026-10-02T10:32:09Z", role, "repo:acme/web:ref:refs/tags/v2.4.0").record(),
+            WebId::denied(
+                "f1",
+                "2026-10-02T10:32:05Z",
+                role,
+                "repo:acme/web:ref:refs/tags/v2.4.0",
+            )
+            .record(),
+            WebId::denied(
+                "f2",
+                "2026-10-02T10:32:09Z",
+                role,
+                "repo:acme/web:ref:refs/tags/v2.4.0",
+            )
+            .record(),
             change("c2", "2026-10-02T11:05:00Z", "bob", &good),
         ],
     );
-    t.json("iam/111122223333-authorization-details.json", &auth_details(ACCT, &[("gha-release", good.clone())]));
+    t.json(
+        "iam/111122223333-authorization-details.json",
+        &auth_details(ACCT, &[("gha-release", good.clone())]),
+    );
     let run = trailwhy(&["explain", t.path().to_str().unwrap(), "--format", "ndjson"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let f = run.findings();
     let f = only(&f);
     assert_eq!(f["cause"], "sub_pattern_mismatch");
     assert_eq!(f["count"], 2);
-    assert_eq!(f["evidence"][0]["expected"], json!(["repo:acme/web:ref:refs/tag/v*"]));
+    assert_eq!(
+        f["evidence"][0]["expected"],
+        json!(["repo:acme/web:ref:refs/tag/v*"])
+    );
     let why = f["explanation"].as_str().unwrap();
-    assert!(why.contains("arn:aws:iam::111122223333:user/alice"), "{why}");
-    assert!(why.contains("2026-10-02T11:05:00Z by arn:aws:iam::111122223333:user/bob"), "{why}");
+    assert!(
+        why.contains("arn:aws:iam::111122223333:user/alice"),
+        "{why}"
+    );
+    assert!(
+        why.contains("2026-10-02T11:05:00Z by arn:aws:iam::111122223333:user/bob"),
+        "{why}"
+    );
     assert!(why.contains("would allow this token"), "{why}");
     assert_eq!(f["details"]["trust_policy_set_by"]["event_id"], "c1");
 }
@@ -308,12 +480,26 @@ fn failure_before_any_recorded_policy_version_is_no_policy_data() {
                    "eventID":"c1","recipientAccountId":ACCT}),
         ],
     );
-    t.json("iam/a.json", &auth_details(ACCT, &[("gha-deploy", good.clone())]));
-    let run = trailwhy(&["explain", t.path().join("l").to_str().unwrap(), "--iam", t.path().join("iam").to_str().unwrap(), "--format", "ndjson"]);
+    t.json(
+        "iam/a.json",
+        &auth_details(ACCT, &[("gha-deploy", good.clone())]),
+    );
+    let run = trailwhy(&[
+        "explain",
+        t.path().join("l").to_str().unwrap(),
+        "--iam",
+        t.path().join("iam").to_str().unwrap(),
+        "--format",
+        "ndjson",
+    ]);
     let f = run.findings();
     let f = only(&f);
     assert_eq!(f["cause"], "no_policy_data");
-    assert!(f["explanation"].as_str().unwrap().contains("trust_allows"), "{}", f["explanation"]);
+    assert!(
+        f["explanation"].as_str().unwrap().contains("trust_allows"),
+        "{}",
+        f["explanation"]
+    );
 }
 
 #[test]
@@ -321,7 +507,10 @@ fn successes_are_not_findings_and_tokens_never_printed() {
     let mut ok = WebId::denied("s1", "2026-10-01T10:00:00Z", ROLE, MAIN);
     ok.error = None;
     let t = Tree::new();
-    t.log_gz("l/a.json.gz", &[ok.record(), denied("a1", "repo:acme/web:pull_request")]);
+    t.log_gz(
+        "l/a.json.gz",
+        &[ok.record(), denied("a1", "repo:acme/web:pull_request")],
+    );
     for format in ["ndjson", "json", "table"] {
         let run = trailwhy(&["explain", t.path().to_str().unwrap(), "--format", format]);
         assert_eq!(run.code, 0);
@@ -339,9 +528,27 @@ fn successes_are_not_findings_and_tokens_never_printed() {
 fn retries_of_different_roles_are_separate_findings_sorted_by_time() {
     let other = "arn:aws:iam::111122223333:role/gha-other";
     let recs = vec![
-        WebId::denied("b1", "2026-10-01T11:00:00Z", other, "repo:acme/web:pull_request").record(),
-        WebId::denied("a1", "2026-10-01T10:00:00Z", ROLE, "repo:acme/web:pull_request").record(),
-        WebId::denied("a2", "2026-10-01T10:00:05Z", ROLE, "repo:acme/web:pull_request").record(),
+        WebId::denied(
+            "b1",
+            "2026-10-01T11:00:00Z",
+            other,
+            "repo:acme/web:pull_request",
+        )
+        .record(),
+        WebId::denied(
+            "a1",
+            "2026-10-01T10:00:00Z",
+            ROLE,
+            "repo:acme/web:pull_request",
+        )
+        .record(),
+        WebId::denied(
+            "a2",
+            "2026-10-01T10:00:05Z",
+            ROLE,
+            "repo:acme/web:pull_request",
+        )
+        .record(),
     ];
     let p = trust(sub_condition("StringEquals", json!(MAIN)));
     let f = explain(&recs, &[("gha-deploy", p.clone()), ("gha-other", p)]);

@@ -14,15 +14,25 @@ use crate::report::{describe_evidence, sanitize::terminal_safe};
 pub fn run(args: &CheckArgs) -> Result<Exit> {
     let text = std::fs::read_to_string(&args.trust_policy)
         .with_context(|| format!("cannot read {}", args.trust_policy.display()))?;
-    let policy = Policy::parse(&text).with_context(|| format!("{}: not a valid policy", args.trust_policy.display()))?;
+    let policy = Policy::parse(&text)
+        .with_context(|| format!("{}: not a valid policy", args.trust_policy.display()))?;
     let provider = match &args.provider {
         Some(p) => p.clone(),
         None => default_provider(&policy)?,
     };
-    let token = Token { provider: &provider, audience: Some(&args.aud), subject: &args.sub, session_name: None };
+    let token = Token {
+        provider: &provider,
+        audience: Some(&args.aud),
+        subject: &args.sub,
+        session_name: None,
+    };
     let d = diagnose(&policy, &token, None);
     let mut out = open_output(None)?;
-    match args.format.unwrap_or(if stdout_is_terminal(None) { OfflineFormat::Table } else { OfflineFormat::Json }) {
+    match args.format.unwrap_or(if stdout_is_terminal(None) {
+        OfflineFormat::Table
+    } else {
+        OfflineFormat::Json
+    }) {
         OfflineFormat::Json => {
             let v = json!({
                 "decision": d.decision,
@@ -66,12 +76,18 @@ fn default_provider(policy: &Policy) -> Result<String> {
             }
         }
     }
-    if let Some(gh) = federated.iter().find(|f| f.ends_with("oidc-provider/token.actions.githubusercontent.com")) {
+    if let Some(gh) = federated
+        .iter()
+        .find(|f| f.ends_with("oidc-provider/token.actions.githubusercontent.com"))
+    {
         return Ok((*gh).to_owned());
     }
     match federated.as_slice() {
         [one] => Ok((*one).to_owned()),
         [] => bail!("the policy trusts no federated provider: pass --provider ARN"),
-        _ => bail!("the policy trusts several federated providers ({}): pass --provider ARN", federated.join(", ")),
+        _ => bail!(
+            "the policy trusts several federated providers ({}): pass --provider ARN",
+            federated.join(", ")
+        ),
     }
 }

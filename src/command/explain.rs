@@ -7,8 +7,8 @@ use chrono::Utc;
 
 use super::{open_output, stdout_is_terminal, Exit};
 use crate::cli::{parse_size, ExplainArgs, FailOn, ScanArgs};
-use crate::decode::DecodeLimits;
 use crate::correlate::SessionIndex;
+use crate::decode::DecodeLimits;
 use crate::explain::call::explain_calls;
 use crate::explain::explain_web_identity;
 use crate::inventory::Inventory;
@@ -27,8 +27,18 @@ pub struct ScanConfig {
 impl ScanConfig {
     pub fn from_args(a: &ScanArgs) -> Result<ScanConfig> {
         let now = Utc::now();
-        let since = a.since.as_deref().map(|s| parse_time_bound(s, now)).transpose().map_err(|e| anyhow!("--since: {e}"))?;
-        let until = a.until.as_deref().map(|s| parse_time_bound(s, now)).transpose().map_err(|e| anyhow!("--until: {e}"))?;
+        let since = a
+            .since
+            .as_deref()
+            .map(|s| parse_time_bound(s, now))
+            .transpose()
+            .map_err(|e| anyhow!("--since: {e}"))?;
+        let until = a
+            .until
+            .as_deref()
+            .map(|s| parse_time_bound(s, now))
+            .transpose()
+            .map_err(|e| anyhow!("--until: {e}"))?;
         if let (Some(s), Some(u)) = (since, until) {
             if s > u {
                 bail!("--since ({s}) is after --until ({u})");
@@ -42,10 +52,19 @@ impl ScanConfig {
         if a.threads == Some(0) {
             bail!("--threads must be at least 1");
         }
-        let max = parse_size(&a.max_decompressed_size).map_err(|e| anyhow!("--max-decompressed-size: {e}"))?;
+        let max = parse_size(&a.max_decompressed_size)
+            .map_err(|e| anyhow!("--max-decompressed-size: {e}"))?;
         Ok(ScanConfig {
-            window: Window { since, until, accounts: a.account.clone(), regions: a.region.clone() },
-            limits: DecodeLimits { max_decompressed_bytes: max, ..DecodeLimits::default() },
+            window: Window {
+                since,
+                until,
+                accounts: a.account.clone(),
+                regions: a.region.clone(),
+            },
+            limits: DecodeLimits {
+                max_decompressed_bytes: max,
+                ..DecodeLimits::default()
+            },
             threads: a.threads,
         })
     }
@@ -56,7 +75,9 @@ impl ScanConfig {
         if let Some(n) = self.threads {
             b = b.num_threads(n);
         }
-        let pool = b.build().map_err(|e| anyhow!("cannot start worker threads: {e}"))?;
+        let pool = b
+            .build()
+            .map_err(|e| anyhow!("cannot start worker threads: {e}"))?;
         Ok(pool.install(f))
     }
 }
@@ -78,7 +99,9 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
         changes.append(&mut iam.changes);
         // --iam inputs that could not be read count like any other input
         logs.stats.files_unreadable += iam.stats.files_unreadable;
-        logs.stats.skipped.extend(iam.stats.skipped.into_iter().filter(|s| !s.by_design));
+        logs.stats
+            .skipped
+            .extend(iam.stats.skipped.into_iter().filter(|s| !s.by_design));
     }
     let inventory = Inventory::build(&docs, changes);
     Ok((logs, inventory))
@@ -91,10 +114,29 @@ pub fn run(args: &ExplainArgs) -> Result<Exit> {
     let sessions = SessionIndex::build(&scan.attempts);
     let mut findings = explain_web_identity(&scan.attempts, &inventory);
     findings.extend(explain_calls(&scan.call_failures, &sessions, &inventory));
-    findings.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then_with(|| a.cause.cmp(&b.cause)));
-    let summary = Summary::new(&findings, &scan.stats, &inventory.problems, started.elapsed().as_secs_f64());
-    let format = args.format.unwrap_or(if stdout_is_terminal(args.output.as_deref()) { Format::Table } else { Format::Ndjson });
-    report::write_problems(&mut std::io::stderr().lock(), &scan.stats, &inventory.problems)?;
+    findings.sort_by(|a, b| {
+        a.first_seen
+            .cmp(&b.first_seen)
+            .then_with(|| a.cause.cmp(&b.cause))
+    });
+    let summary = Summary::new(
+        &findings,
+        &scan.stats,
+        &inventory.problems,
+        started.elapsed().as_secs_f64(),
+    );
+    let format = args
+        .format
+        .unwrap_or(if stdout_is_terminal(args.output.as_deref()) {
+            Format::Table
+        } else {
+            Format::Ndjson
+        });
+    report::write_problems(
+        &mut std::io::stderr().lock(),
+        &scan.stats,
+        &inventory.problems,
+    )?;
     let mut out = open_output(args.output.as_deref())?;
     report::write_findings(&mut out, format, &findings, &summary)?;
     out.flush()?;

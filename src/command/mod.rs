@@ -23,7 +23,9 @@ pub enum Exit {
 /// stdout (buffered), or a file.
 pub fn open_output(path: Option<&Path>) -> Result<Box<dyn Write>> {
     Ok(match path {
-        Some(p) => Box::new(BufWriter::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?)),
+        Some(p) => Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
         None => Box::new(BufWriter::new(io::stdout().lock())),
     })
 }

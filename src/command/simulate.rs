@@ -3,7 +3,9 @@
 use std::io::Write;
 
 use anyhow::{anyhow, Context as _, Result};
-use iam_policy::{authorize, AuthzInput, Context, ContextValue, Policy, PrincipalKind, Request, RequestPrincipal};
+use iam_policy::{
+    authorize, AuthzInput, Context, ContextValue, Policy, PrincipalKind, Request, RequestPrincipal,
+};
 use serde_json::{json, Value};
 
 use super::{open_output, stdout_is_terminal, Exit};
@@ -22,27 +24,37 @@ struct Parsed {
 fn policy_field(v: &Value, field: &str) -> Result<Option<Policy>> {
     match v.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(p) => Policy::from_value(p).map(Some).map_err(|e| anyhow!("{field}: {e}")),
+        Some(p) => Policy::from_value(p)
+            .map(Some)
+            .map_err(|e| anyhow!("{field}: {e}")),
     }
 }
 
 fn parse(v: &Value) -> Result<Parsed> {
-    let action = v.get("action").and_then(Value::as_str).ok_or_else(|| anyhow!("\"action\" is required"))?;
-    let principal = v.get("principal").and_then(Value::as_str).map(|p| RequestPrincipal {
-        kind: if p.contains(":oidc-provider/") || p.contains(":saml-provider/") {
-            PrincipalKind::Federated
-        } else if p.ends_with(".amazonaws.com") {
-            PrincipalKind::Service
-        } else {
-            PrincipalKind::Aws
-        },
-        id: p.to_owned(),
-    });
+    let action = v
+        .get("action")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow!("\"action\" is required"))?;
+    let principal = v
+        .get("principal")
+        .and_then(Value::as_str)
+        .map(|p| RequestPrincipal {
+            kind: if p.contains(":oidc-provider/") || p.contains(":saml-provider/") {
+                PrincipalKind::Federated
+            } else if p.ends_with(".amazonaws.com") {
+                PrincipalKind::Service
+            } else {
+                PrincipalKind::Aws
+            },
+            id: p.to_owned(),
+        });
     let mut context = Context::new();
     if let Some(obj) = v.get("context").and_then(Value::as_object) {
         for (k, val) in obj {
             let cv = match val {
-                Value::Array(items) => ContextValue::Multi(items.iter().map(scalar).collect::<Result<_>>()?),
+                Value::Array(items) => {
+                    ContextValue::Multi(items.iter().map(scalar).collect::<Result<_>>()?)
+                }
                 other => ContextValue::Single(scalar(other)?),
             };
             context.insert(k, cv);
@@ -55,7 +67,11 @@ fn parse(v: &Value) -> Result<Parsed> {
             .enumerate()
             .map(|(i, p)| Policy::from_value(p).map_err(|e| anyhow!("identity_policies[{i}]: {e}")))
             .collect::<Result<_>>()?,
-        Some(_) => return Err(anyhow!("\"identity_policies\" must be an array of policies")),
+        Some(_) => {
+            return Err(anyhow!(
+                "\"identity_policies\" must be an array of policies"
+            ))
+        }
     };
     let scps = match v.get("scps") {
         None | Some(Value::Null) => Vec::new(),
@@ -67,7 +83,9 @@ fn parse(v: &Value) -> Result<Parsed> {
                     .iter()
                     .map(|p| Policy::from_value(p).map_err(|e| anyhow!("scps[{i}]: {e}")))
                     .collect::<Result<Vec<_>>>(),
-                p => Ok(vec![Policy::from_value(p).map_err(|e| anyhow!("scps[{i}]: {e}"))?]),
+                p => Ok(vec![
+                    Policy::from_value(p).map_err(|e| anyhow!("scps[{i}]: {e}"))?
+                ]),
             })
             .collect::<Result<_>>()?,
         Some(_) => return Err(anyhow!("\"scps\" must be an array of arrays of policies")),
@@ -92,13 +110,17 @@ fn scalar(v: &Value) -> Result<String> {
         Value::String(s) => Ok(s.clone()),
         Value::Bool(b) => Ok(b.to_string()),
         Value::Number(n) => Ok(n.to_string()),
-        _ => Err(anyhow!("context values must be strings or arrays of strings")),
+        _ => Err(anyhow!(
+            "context values must be strings or arrays of strings"
+        )),
     }
 }
 
 pub fn run(args: &SimulateArgs) -> Result<Exit> {
-    let text = std::fs::read_to_string(&args.request).with_context(|| format!("cannot read {}", args.request.display()))?;
-    let v: Value = serde_json::from_str(&text).with_context(|| format!("{}: not JSON", args.request.display()))?;
+    let text = std::fs::read_to_string(&args.request)
+        .with_context(|| format!("cannot read {}", args.request.display()))?;
+    let v: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not JSON", args.request.display()))?;
     let p = parse(&v).with_context(|| format!("{}", args.request.display()))?;
     let input = AuthzInput {
         request: &p.request,
@@ -119,13 +141,21 @@ pub fn run(args: &SimulateArgs) -> Result<Exit> {
         .collect();
     let out_v = json!({"decision": auth.decision, "matched": matched, "denied_by": auth.denied_by});
     let mut out = open_output(None)?;
-    match args.format.unwrap_or(if stdout_is_terminal(None) { OfflineFormat::Table } else { OfflineFormat::Json }) {
+    match args.format.unwrap_or(if stdout_is_terminal(None) {
+        OfflineFormat::Table
+    } else {
+        OfflineFormat::Json
+    }) {
         OfflineFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &out_v)?;
             writeln!(out)?;
         }
         OfflineFormat::Table => {
-            writeln!(out, "decision  {}", out_v["decision"].as_str().unwrap_or_default())?;
+            writeln!(
+                out,
+                "decision  {}",
+                out_v["decision"].as_str().unwrap_or_default()
+            )?;
             if let Some(l) = out_v["denied_by"].as_str() {
                 writeln!(out, "denied by {l}")?;
             }

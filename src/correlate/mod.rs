@@ -37,7 +37,9 @@ impl SessionIndex {
     pub fn build(attempts: &[WebIdAttempt]) -> SessionIndex {
         let mut by_key = HashMap::new();
         for a in attempts.iter().filter(|a| a.error_code.is_none()) {
-            let Some(key) = a.access_key_id.as_ref().filter(|k| !k.is_empty()) else { continue };
+            let Some(key) = a.access_key_id.as_ref().filter(|k| !k.is_empty()) else {
+                continue;
+            };
             let p = a.principal.as_ref();
             by_key.insert(
                 key.clone(),

@@ -77,21 +77,34 @@ pub fn parse_denial(message: &str) -> Denial {
     });
     let resource = message.find(" on resource: ").map(|i| {
         let rest = &message[i + 14..];
-        let end = rest.find(" because ").or_else(|| rest.find(" with an explicit")).unwrap_or(rest.len());
+        let end = rest
+            .find(" because ")
+            .or_else(|| rest.find(" with an explicit"))
+            .unwrap_or(rest.len());
         rest[..end].trim().trim_end_matches('.').to_owned()
     });
     let (kind, layer) = if let Some(i) = message.find("because no ") {
         let rest = &message[i + 11..];
-        let layer = rest.find(" policy").and_then(|end| PolicyLayer::from_phrase(&rest[..end]));
+        let layer = rest
+            .find(" policy")
+            .and_then(|end| PolicyLayer::from_phrase(&rest[..end]));
         (Some(DenialKind::NoAllow), layer)
     } else if let Some(i) = message.find("with an explicit deny in a") {
         let rest = message[i + 26..].trim_start_matches('n').trim_start();
-        let layer = rest.find(" policy").and_then(|end| PolicyLayer::from_phrase(&rest[..end]));
+        let layer = rest
+            .find(" policy")
+            .and_then(|end| PolicyLayer::from_phrase(&rest[..end]));
         (Some(DenialKind::ExplicitDeny), layer)
     } else {
         (None, None)
     };
-    Denial { principal, action: action.filter(|a| !a.is_empty()), resource, kind, layer }
+    Denial {
+        principal,
+        action: action.filter(|a| !a.is_empty()),
+        resource,
+        kind,
+        layer,
+    }
 }
 
 #[cfg(test)]
@@ -101,7 +114,10 @@ mod tests {
     #[test]
     fn no_identity_allow_with_resource() {
         let d = parse_denial("User: arn:aws:sts::754256621582:assumed-role/r/GitHubActions is not authorized to perform: ecr:InitiateLayerUpload on resource: arn:aws:ecr:eu-west-2:754256621582:repository/laa-pcuam/csv-converter because no identity-based policy allows the ecr:InitiateLayerUpload action");
-        assert_eq!(d.principal.as_deref(), Some("arn:aws:sts::754256621582:assumed-role/r/GitHubActions"));
+        assert_eq!(
+            d.principal.as_deref(),
+            Some("arn:aws:sts::754256621582:assumed-role/r/GitHubActions")
+        );
         assert_eq!(d.action.as_deref(), Some("ecr:InitiateLayerUpload"));
         assert_eq!(
             d.resource.as_deref(),
@@ -116,14 +132,20 @@ mod tests {
         let d = parse_denial("User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: ecr:PutImage on resource: arn:aws:ecr:eu-west-1:1:repository/web with an explicit deny in a service control policy");
         assert_eq!(d.kind, Some(DenialKind::ExplicitDeny));
         assert_eq!(d.layer, Some(PolicyLayer::ServiceControl));
-        assert_eq!(d.resource.as_deref(), Some("arn:aws:ecr:eu-west-1:1:repository/web"));
+        assert_eq!(
+            d.resource.as_deref(),
+            Some("arn:aws:ecr:eu-west-1:1:repository/web")
+        );
     }
 
     #[test]
     fn ec2_prefix_and_encoded_message() {
         let d = parse_denial("You are not authorized to perform this operation. User: arn:aws:sts::7:assumed-role/r/s is not authorized to perform: ec2:RunInstances on resource: arn:aws:ec2:ca-south-3r:7:instance/* because no identity-based policy allows the ec2:RunInstances action. Encoded authorization failure message: T-k");
         assert_eq!(d.action.as_deref(), Some("ec2:RunInstances"));
-        assert_eq!(d.resource.as_deref(), Some("arn:aws:ec2:ca-south-3r:7:instance/*"));
+        assert_eq!(
+            d.resource.as_deref(),
+            Some("arn:aws:ec2:ca-south-3r:7:instance/*")
+        );
         assert_eq!(d.layer, Some(PolicyLayer::IdentityBased));
     }
 
@@ -137,6 +159,15 @@ mod tests {
     #[test]
     fn unrelated_text() {
         let d = parse_denial("An unknown error occurred");
-        assert_eq!(d, Denial { principal: None, action: None, resource: None, kind: None, layer: None });
+        assert_eq!(
+            d,
+            Denial {
+                principal: None,
+                action: None,
+                resource: None,
+                kind: None,
+                layer: None
+            }
+        );
     }
 }

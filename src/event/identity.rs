@@ -32,14 +32,22 @@ pub fn parse_web_identity_principal(
                 .and_then(|rest| rest.strip_suffix(':'))
                 .filter(|aud| !aud.is_empty())
                 .map(str::to_owned);
-            Some(WebIdentityPrincipal { provider: provider.to_owned(), audience, subject: subject.to_owned() })
+            Some(WebIdentityPrincipal {
+                provider: provider.to_owned(),
+                audience,
+                subject: subject.to_owned(),
+            })
         }
         (Some(pid), Some(provider), None) => {
             // No userName: the audience cannot be told apart from the subject reliably
             // unless the audience is the usual one.
             let rest = pid.strip_prefix(provider)?.strip_prefix(':')?;
             let (audience, subject) = split_known_audience(rest)?;
-            Some(WebIdentityPrincipal { provider: provider.to_owned(), audience: Some(audience), subject })
+            Some(WebIdentityPrincipal {
+                provider: provider.to_owned(),
+                audience: Some(audience),
+                subject,
+            })
         }
         (_, Some(provider), Some(subject)) => Some(WebIdentityPrincipal {
             provider: provider.to_owned(),
@@ -91,12 +99,17 @@ mod tests {
             Some("12345"),
         )
         .unwrap();
-        assert_eq!(p.audience.as_deref(), Some("app.apps.googleusercontent.com"));
+        assert_eq!(
+            p.audience.as_deref(),
+            Some("app.apps.googleusercontent.com")
+        );
     }
 
     #[test]
     fn mismatched_principal_id_keeps_subject() {
-        let p = parse_web_identity_principal(Some("garbage"), Some(GH), Some("repo:a/b:pull_request")).unwrap();
+        let p =
+            parse_web_identity_principal(Some("garbage"), Some(GH), Some("repo:a/b:pull_request"))
+                .unwrap();
         assert_eq!(p.audience, None);
         assert_eq!(p.subject, "repo:a/b:pull_request");
     }
@@ -112,7 +125,10 @@ mod tests {
     #[test]
     fn issuer_of_provider() {
         assert_eq!(provider_issuer(GH), "token.actions.githubusercontent.com");
-        assert_eq!(provider_issuer("accounts.google.com"), "accounts.google.com");
+        assert_eq!(
+            provider_issuer("accounts.google.com"),
+            "accounts.google.com"
+        );
         assert_eq!(
             provider_issuer("arn:aws:iam::1:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"),
             "oidc.eks.us-east-1.amazonaws.com/id/ABC"

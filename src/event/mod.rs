@@ -220,10 +220,19 @@ mod tests {
 
     #[test]
     fn arn_parts() {
-        assert_eq!(arn_account("arn:aws:iam::111122223333:role/x"), Some("111122223333"));
-        assert_eq!(arn_account("arn:aws:ecr:us-east-1:444455556666:repository/a/b"), Some("444455556666"));
+        assert_eq!(
+            arn_account("arn:aws:iam::111122223333:role/x"),
+            Some("111122223333")
+        );
+        assert_eq!(
+            arn_account("arn:aws:ecr:us-east-1:444455556666:repository/a/b"),
+            Some("444455556666")
+        );
         assert_eq!(arn_account("not-an-arn"), None);
-        assert_eq!(role_name_from_arn("arn:aws:iam::1:role/path/to/deploy"), Some("deploy"));
+        assert_eq!(
+            role_name_from_arn("arn:aws:iam::1:role/path/to/deploy"),
+            Some("deploy")
+        );
         assert_eq!(role_name_from_arn("arn:aws:iam::1:user/alice"), None);
         assert_eq!(
             assumed_role_parts("arn:aws:sts::1:assumed-role/gha/GitHubActions"),

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use iam_policy::{
-    authorize, evaluate, AuthzInput, ContextValue, Decision, Effect, ElementMatch, Layer, Policy, PolicyDecision,
-    PrincipalKind, Request, RequestPrincipal, ResourceSpec,
+    authorize, evaluate, AuthzInput, ContextValue, Decision, Effect, ElementMatch, Layer, Policy,
+    PolicyDecision, PrincipalKind, Request, RequestPrincipal, ResourceSpec,
 };
 use serde_json::{json, Value};
 
@@ -31,7 +31,9 @@ const ECR_PUSH_ACTIONS: &[&str] = &[
 
 /// The IAM service prefix of an event source.
 fn service_prefix(event_source: &str) -> &str {
-    let s = event_source.strip_suffix(".amazonaws.com").unwrap_or(event_source);
+    let s = event_source
+        .strip_suffix(".amazonaws.com")
+        .unwrap_or(event_source);
     match s {
         "monitoring" => "cloudwatch",
         "email" => "ses",
@@ -54,13 +56,21 @@ fn ask_of(f: &CallFailure, denial: &Denial) -> Ask {
         .action
         .clone()
         .unwrap_or_else(|| format!("{}:{}", service_prefix(&f.event_source), f.event_name));
-    let resource = denial.resource.clone().or_else(|| derived_resource(f, &action));
+    let resource = denial
+        .resource
+        .clone()
+        .or_else(|| derived_resource(f, &action));
     let role_arn = f.issuer_role_arn.clone().or_else(|| {
         let arn = f.caller_arn.as_deref()?;
         let (role, _) = assumed_role_parts(arn)?;
         Some(format!("arn:aws:iam::{}:role/{role}", arn_account(arn)?))
     });
-    Ask { action, resource, role_arn, session_arn: f.caller_arn.clone() }
+    Ask {
+        action,
+        resource,
+        role_arn,
+        session_arn: f.caller_arn.clone(),
+    }
 }
 
 /// The resource ARN from `resources[]` or the request parameters.
@@ -78,32 +88,64 @@ fn derived_resource(f: &CallFailure, action: &str) -> Option<String> {
             .get("registryId")
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .or_else(|| f.caller_arn.as_deref().and_then(arn_account).map(str::to_owned))
+            .or_else(|| {
+                f.caller_arn
+                    .as_deref()
+                    .and_then(arn_account)
+                    .map(str::to_owned)
+            })
             .or_else(|| f.account.clone())?;
         let region = f.region.as_deref()?;
         return Some(format!("arn:aws:ecr:{region}:{registry}:repository/{name}"));
     }
     if f.event_name == "AssumeRole" {
-        return f.request.get("roleArn").and_then(Value::as_str).map(str::to_owned);
+        return f
+            .request
+            .get("roleArn")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
     }
     None
 }
 
 fn simple(cause: Cause, explanation: impl Into<String>, fix: impl Into<String>) -> Verdict {
-    Verdict { cause, explanation: explanation.into(), fix: fix.into(), evidence: Vec::new(), details: BTreeMap::new() }
+    Verdict {
+        cause,
+        explanation: explanation.into(),
+        fix: fix.into(),
+        evidence: Vec::new(),
+        details: BTreeMap::new(),
+    }
 }
 
 /// Explains every failed call and groups the verdicts into findings.
-pub fn explain_calls(failures: &[CallFailure], sessions: &SessionIndex, inv: &Inventory) -> Vec<Finding> {
-    let mut groups: BTreeMap<(Cause, String, String, String, String, String), Finding> = BTreeMap::new();
+pub fn explain_calls(
+    failures: &[CallFailure],
+    sessions: &SessionIndex,
+    inv: &Inventory,
+) -> Vec<Finding> {
+    let mut groups: BTreeMap<(Cause, String, String, String, String, String), Finding> =
+        BTreeMap::new();
     let mut sorted: Vec<&CallFailure> = failures.iter().collect();
-    sorted.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.event_id.cmp(&b.event_id)));
-    let mut cache: BTreeMap<String, (Verdict, String, Option<String>, Option<String>)> = BTreeMap::new();
+    sorted.sort_by(|a, b| {
+        a.time
+            .cmp(&b.time)
+            .then_with(|| a.event_id.cmp(&b.event_id))
+    });
+    let mut cache: BTreeMap<String, (Verdict, String, Option<String>, Option<String>)> =
+        BTreeMap::new();
     for f in sorted {
         let session = f.access_key_id.as_deref().and_then(|k| sessions.get(k));
         let cache_key = format!(
             "{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
-            f.event_source, f.event_name, f.error_code, f.error_message, f.caller_arn, f.resources, f.request, f.time
+            f.event_source,
+            f.event_name,
+            f.error_code,
+            f.error_message,
+            f.caller_arn,
+            f.resources,
+            f.request,
+            f.time
         );
         let (verdict, action, resource, role_arn) = cache
             .entry(cache_key)
@@ -111,7 +153,8 @@ pub fn explain_calls(failures: &[CallFailure], sessions: &SessionIndex, inv: &In
                 let denial = parse_denial(f.error_message.as_deref().unwrap_or_default());
                 let ask = ask_of(f, &denial);
                 let mut v = verdict(f, &denial, &ask, inv);
-                v.details.insert("session".into(), session_details(f, session));
+                v.details
+                    .insert("session".into(), session_details(f, session));
                 (v, ask.action, ask.resource, ask.role_arn)
             })
             .clone();
@@ -128,10 +171,16 @@ pub fn explain_calls(failures: &[CallFailure], sessions: &SessionIndex, inv: &In
             cause: verdict.cause,
             event_name: f.event_name.clone(),
             error_code: f.error_code.clone(),
-            account: role_arn.as_deref().and_then(arn_account).map(str::to_owned).or_else(|| f.account.clone()),
+            account: role_arn
+                .as_deref()
+                .and_then(arn_account)
+                .map(str::to_owned)
+                .or_else(|| f.account.clone()),
             region: f.region.clone(),
             role_arn: role_arn.clone(),
-            provider: session.and_then(|s| s.provider.clone()).or_else(|| f.federated_provider.clone()),
+            provider: session
+                .and_then(|s| s.provider.clone())
+                .or_else(|| f.federated_provider.clone()),
             sub,
             aud: session.and_then(|s| s.aud.clone()),
             action: action.clone(),
@@ -144,7 +193,11 @@ pub fn explain_calls(failures: &[CallFailure], sessions: &SessionIndex, inv: &In
             fix: verdict.fix.clone(),
             evidence: verdict.evidence.clone(),
             regions: Vec::new(),
-            session_name: f.caller_arn.as_deref().and_then(assumed_role_parts).map(|(_, s)| s.to_owned()),
+            session_name: f
+                .caller_arn
+                .as_deref()
+                .and_then(assumed_role_parts)
+                .map(|(_, s)| s.to_owned()),
             error_message: f.error_message.clone(),
             details: verdict.details.clone(),
         });
@@ -190,7 +243,11 @@ fn verdict(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Verd
     }
     let action = ask.action.as_str();
     let resource = ask.resource.as_deref().unwrap_or("*");
-    let role = ask.role_arn.as_deref().and_then(role_name_from_arn).unwrap_or("the role");
+    let role = ask
+        .role_arn
+        .as_deref()
+        .and_then(role_name_from_arn)
+        .unwrap_or("the role");
     let layer_phrase = denial.layer.map(PolicyLayer::phrase);
     let msg_evidence = |v: &mut Verdict| {
         if let (Some(kind), Some(layer)) = (denial.kind, denial.layer) {
@@ -239,8 +296,15 @@ fn verdict(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Verd
         msg_evidence(&mut v);
         return v;
     }
-    let (Some(role_arn), Some(account)) = (ask.role_arn.as_deref(), ask.role_arn.as_deref().and_then(arn_account)) else {
-        return simple(Cause::NoPolicyData, "The caller is not an assumed-role session with a known role.", "Check the raw record.");
+    let (Some(role_arn), Some(account)) = (
+        ask.role_arn.as_deref(),
+        ask.role_arn.as_deref().and_then(arn_account),
+    ) else {
+        return simple(
+            Cause::NoPolicyData,
+            "The caller is not an assumed-role session with a known role.",
+            "Check the raw record.",
+        );
     };
     let role_name = role_name_from_arn(role_arn).unwrap_or(role);
     let identity = inv.identity_at(account, role_name, f.time);
@@ -261,7 +325,10 @@ fn verdict(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Verd
         return v;
     };
     let request = Request {
-        principal: ask.session_arn.as_ref().map(|s| RequestPrincipal { kind: PrincipalKind::Aws, id: s.clone() }),
+        principal: ask.session_arn.as_ref().map(|s| RequestPrincipal {
+            kind: PrincipalKind::Aws,
+            id: s.clone(),
+        }),
         action: action.to_owned(),
         resource: Some(resource.to_owned()),
         context: context_for(f),
@@ -294,16 +361,29 @@ fn verdict(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Verd
     }
     msg_evidence(&mut v);
     if !identity.uncertain.is_empty() {
-        v.explanation.push_str(&format!(" Not certain: {}.", identity.uncertain.join("; ")));
+        v.explanation
+            .push_str(&format!(" Not certain: {}.", identity.uncertain.join("; ")));
     }
     if !identity.later_changes.is_empty() {
-        let changes: Vec<String> = identity.later_changes.iter().map(|c| c.describe()).collect();
-        v.explanation.push_str(&format!(" The role's policies changed afterwards: {}.", changes.join("; ")));
-        v.details.insert("later_policy_changes".into(), json!(identity.later_changes));
+        let changes: Vec<String> = identity
+            .later_changes
+            .iter()
+            .map(|c| c.describe())
+            .collect();
+        v.explanation.push_str(&format!(
+            " The role's policies changed afterwards: {}.",
+            changes.join("; ")
+        ));
+        v.details
+            .insert("later_policy_changes".into(), json!(identity.later_changes));
     }
     v.details.insert(
         "policies_evaluated".into(),
-        json!(identity.policies.iter().map(|p| p.label.clone()).collect::<Vec<_>>()),
+        json!(identity
+            .policies
+            .iter()
+            .map(|p| p.label.clone())
+            .collect::<Vec<_>>()),
     );
     v
 }
@@ -325,12 +405,19 @@ fn repo_name(resource: &str) -> Option<&str> {
 
 fn repository_policy(inv: &Inventory, resource: &str, t: DateTime<Utc>) -> RepositoryPolicyAt {
     let mut parts = resource.splitn(6, ':');
-    let (Some("arn"), Some(_), Some("ecr"), Some(region), Some(account), Some(rest)) =
-        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some("arn"), Some(_), Some("ecr"), Some(region), Some(account), Some(rest)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return RepositoryPolicyAt::Unknown;
     };
-    let Some(name) = rest.strip_prefix("repository/") else { return RepositoryPolicyAt::Unknown };
+    let Some(name) = rest.strip_prefix("repository/") else {
+        return RepositoryPolicyAt::Unknown;
+    };
     inv.repository_policy_at(account, region, name, t)
 }
 
@@ -340,7 +427,10 @@ fn statement_json(action: &[&str], resource: &str) -> String {
 
 /// Actions worth granting together with `action` (a push needs all of them).
 fn action_set(action: &str) -> Vec<&str> {
-    if ECR_PUSH_ACTIONS.iter().any(|a| a.eq_ignore_ascii_case(action)) {
+    if ECR_PUSH_ACTIONS
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(action))
+    {
         ECR_PUSH_ACTIONS.to_vec()
     } else {
         vec![action]
@@ -362,7 +452,10 @@ fn identity_verdict(
             "Narrow or remove that Deny statement.".to_owned(),
         );
         for m in auth.matched.iter().filter(|m| m.effect == Effect::Deny) {
-            let label = identity.policies.get(m.policy_index).map_or("identity".to_owned(), |p| p.label.clone());
+            let label = identity
+                .policies
+                .get(m.policy_index)
+                .map_or("identity".to_owned(), |p| p.label.clone());
             v.evidence.push(Evidence {
                 policy: label,
                 statement: Some(m.statement_index.to_string()),
@@ -373,7 +466,18 @@ fn identity_verdict(
                 actual: Some(resource.to_owned()),
             });
         }
-        v.fix = format!("Narrow or remove the Deny ({}).", v.evidence.iter().map(|e| format!("{} statement {}", e.policy, e.statement.as_deref().unwrap_or("?"))).collect::<Vec<_>>().join(", "));
+        v.fix = format!(
+            "Narrow or remove the Deny ({}).",
+            v.evidence
+                .iter()
+                .map(|e| format!(
+                    "{} statement {}",
+                    e.policy,
+                    e.statement.as_deref().unwrap_or("?")
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         return v;
     }
     if auth.decision == Decision::Allow
@@ -393,7 +497,10 @@ fn identity_verdict(
     for p in &identity.policies {
         let r = evaluate(&p.policy, request);
         for s in &r.statements {
-            if s.effect == Effect::Allow && s.action == ElementMatch::Matched && s.resource == ElementMatch::NotMatched {
+            if s.effect == Effect::Allow
+                && s.action == ElementMatch::Matched
+                && s.resource == ElementMatch::NotMatched
+            {
                 let resources = p
                     .policy
                     .statements
@@ -402,7 +509,9 @@ fn identity_verdict(
                     .and_then(|st| st.resource.as_ref())
                     .map(|r| match r {
                         ResourceSpec::Resource(v) => v.clone(),
-                        ResourceSpec::NotResource(v) => v.iter().map(|x| format!("NotResource:{x}")).collect(),
+                        ResourceSpec::NotResource(v) => {
+                            v.iter().map(|x| format!("NotResource:{x}")).collect()
+                        }
                     })
                     .unwrap_or_default();
                 wrong_resource.push((p.label.clone(), s.index, resources));
@@ -410,7 +519,12 @@ fn identity_verdict(
         }
     }
     if !wrong_resource.is_empty() {
-        wrong_resource.sort_by_key(|(_, _, rs)| rs.iter().map(|r| strsim::levenshtein(r, resource)).min().unwrap_or(usize::MAX));
+        wrong_resource.sort_by_key(|(_, _, rs)| {
+            rs.iter()
+                .map(|r| strsim::levenshtein(r, resource))
+                .min()
+                .unwrap_or(usize::MAX)
+        });
         let (label, index, resources) = &wrong_resource[0];
         let evidence: Vec<Evidence> = wrong_resource
             .iter()
@@ -433,7 +547,11 @@ fn identity_verdict(
             v.evidence = evidence;
             return v;
         }
-        let closest = resources.iter().min_by_key(|r| strsim::levenshtein(r, resource)).cloned().unwrap_or_default();
+        let closest = resources
+            .iter()
+            .min_by_key(|r| strsim::levenshtein(r, resource))
+            .cloned()
+            .unwrap_or_default();
         let differs = describe_arn_difference(&closest, resource);
         let mut widened = resources.clone();
         widened.push(resource.to_owned());
@@ -443,7 +561,10 @@ fn identity_verdict(
             format!("Add the resource to statement {index} of {label}: \"Resource\": {}; or add: {}", json!(widened), statement_json(&action_set(action), resource)),
         );
         v.evidence = evidence;
-        v.details.insert("closest_allow".into(), json!({"policy": label, "statement": index, "resources": resources}));
+        v.details.insert(
+            "closest_allow".into(),
+            json!({"policy": label, "statement": index, "resources": resources}),
+        );
         return v;
     }
     let granted: Vec<String> = allowed_actions(identity);
@@ -451,9 +572,16 @@ fn identity_verdict(
         Cause::IdentityPolicyNoAllow,
         format!(
             "No policy of role {role} allows {action} at all{}.",
-            if granted.is_empty() { String::new() } else { format!(" (it allows {})", granted.join(", ")) }
+            if granted.is_empty() {
+                String::new()
+            } else {
+                format!(" (it allows {})", granted.join(", "))
+            }
         ),
-        format!("Add to the role's policy: {}", statement_json(&action_set(action), resource)),
+        format!(
+            "Add to the role's policy: {}",
+            statement_json(&action_set(action), resource)
+        ),
     );
     v.evidence.push(Evidence {
         policy: "identity".to_owned(),
@@ -469,14 +597,22 @@ fn identity_verdict(
 
 /// Whether the identity policies alone allow the request.
 fn identity_allows(identity: &IdentityAt, request: &Request) -> bool {
-    identity.policies.iter().any(|p| evaluate(&p.policy, request).decision == PolicyDecision::Allow)
+    identity
+        .policies
+        .iter()
+        .any(|p| evaluate(&p.policy, request).decision == PolicyDecision::Allow)
 }
 
 /// The actions the role's Allow statements name, for "it allows …".
 fn allowed_actions(identity: &IdentityAt) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for p in &identity.policies {
-        for s in p.policy.statements.iter().filter(|s| s.effect == Effect::Allow) {
+        for s in p
+            .policy
+            .statements
+            .iter()
+            .filter(|s| s.effect == Effect::Allow)
+        {
             if let Some(iam_policy::ActionSpec::Action(actions)) = &s.action {
                 for a in actions {
                     if !out.contains(a) {
@@ -514,7 +650,10 @@ fn describe_arn_difference(pattern: &str, arn: &str) -> String {
 }
 
 fn boundary(identity: &IdentityAt, action: &str, resource: &str, request: &Request) -> Verdict {
-    let label = identity.boundary.as_ref().map_or("the permissions boundary".to_owned(), |b| b.label.clone());
+    let label = identity
+        .boundary
+        .as_ref()
+        .map_or("the permissions boundary".to_owned(), |b| b.label.clone());
     let mut v = simple(
         Cause::PermissionsBoundary,
         format!("The role's permissions boundary ({label}) does not allow {action} on {resource}, so no identity policy can grant it."),
@@ -535,18 +674,33 @@ fn boundary(identity: &IdentityAt, action: &str, resource: &str, request: &Reque
     v
 }
 
-fn resource_no_allow(f: &CallFailure, ask: &Ask, repo: &RepositoryPolicyAt, denial: &Denial) -> Verdict {
+fn resource_no_allow(
+    f: &CallFailure,
+    ask: &Ask,
+    repo: &RepositoryPolicyAt,
+    denial: &Denial,
+) -> Verdict {
     let resource = ask.resource.as_deref().unwrap_or("the resource");
     let role_arn = ask.role_arn.as_deref().unwrap_or("the role");
     let caller_account = role_arn.split(':').nth(4).unwrap_or_default();
     let owner = arn_account(resource).unwrap_or("the owner");
     let state = match repo {
-        RepositoryPolicyAt::Known(None, Some(c)) => format!(" Its repository policy was deleted at {}.", c.describe()),
-        RepositoryPolicyAt::Known(None, None) => " The repository has no repository policy.".to_owned(),
-        RepositoryPolicyAt::Known(Some(_), _) => " Its repository policy does not grant this role.".to_owned(),
+        RepositoryPolicyAt::Known(None, Some(c)) => {
+            format!(" Its repository policy was deleted at {}.", c.describe())
+        }
+        RepositoryPolicyAt::Known(None, None) => {
+            " The repository has no repository policy.".to_owned()
+        }
+        RepositoryPolicyAt::Known(Some(_), _) => {
+            " Its repository policy does not grant this role.".to_owned()
+        }
         RepositoryPolicyAt::Unknown => String::new(),
     };
-    let cross = if owner != caller_account { format!("a cross-account call (from {caller_account} to {owner}), so ") } else { String::new() };
+    let cross = if owner != caller_account {
+        format!("a cross-account call (from {caller_account} to {owner}), so ")
+    } else {
+        String::new()
+    };
     let statement = json!({
         "Sid": format!("Allow{}", if ask.action.contains("Layer") || ask.action.ends_with("PutImage") { "PushFromCI" } else { "CI" }),
         "Effect": "Allow",
@@ -569,7 +723,12 @@ fn resource_no_allow(f: &CallFailure, ask: &Ask, repo: &RepositoryPolicyAt, deni
 
 /// `sts:AssumeRole` from a role session into another role.
 fn chained(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Option<Verdict> {
-    let target = f.request.get("roleArn").and_then(Value::as_str).map(str::to_owned).or_else(|| denial.resource.clone())?;
+    let target = f
+        .request
+        .get("roleArn")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| denial.resource.clone())?;
     let message = f.error_message.as_deref().unwrap_or_default();
     let duration = f.request.get("durationSeconds").and_then(Value::as_u64);
     if f.error_code == "ValidationError" && message.contains("DurationSeconds") {
@@ -582,8 +741,13 @@ fn chained(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Opti
             "Request at most 3600 seconds for the chained role (configure-aws-credentials `role-duration-seconds: 3600` on the second step).",
         ));
     }
-    let has_tags = f.request.get("tags").is_some_and(|t| t.as_array().is_some_and(|a| !a.is_empty()))
-        || f.request.get("transitiveTagKeys").is_some_and(|t| t.as_array().is_some_and(|a| !a.is_empty()));
+    let has_tags = f
+        .request
+        .get("tags")
+        .is_some_and(|t| t.as_array().is_some_and(|a| !a.is_empty()))
+        || f.request
+            .get("transitiveTagKeys")
+            .is_some_and(|t| t.as_array().is_some_and(|a| !a.is_empty()));
     let target_account = arn_account(&target)?;
     let target_name = role_name_from_arn(&target)?;
     let session_arn = ask.session_arn.clone()?;
@@ -592,14 +756,20 @@ fn chained(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Opti
         RoleAt::Absent(_) => {
             return Some(simple(
                 Cause::RoleNotFound,
-                format!("The target role {target_name} does not exist in account {target_account}."),
+                format!(
+                    "The target role {target_name} does not exist in account {target_account}."
+                ),
                 "Fix the role ARN of the second role in the workflow.",
             ))
         }
-        RoleAt::Unknown(Unknown::AccountNotInInventory) | RoleAt::Unknown(Unknown::ReplacedLater { .. }) => None,
+        RoleAt::Unknown(Unknown::AccountNotInInventory)
+        | RoleAt::Unknown(Unknown::ReplacedLater { .. }) => None,
     };
     let request = |action: &str| Request {
-        principal: Some(RequestPrincipal { kind: PrincipalKind::Aws, id: session_arn.clone() }),
+        principal: Some(RequestPrincipal {
+            kind: PrincipalKind::Aws,
+            id: session_arn.clone(),
+        }),
         action: action.to_owned(),
         resource: Some(target.clone()),
         context: iam_policy::Context::new(),
@@ -612,7 +782,10 @@ fn chained(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Opti
             json!({"Effect":"Allow","Principal":{"AWS": principal},"Action":["sts:AssumeRole","sts:TagSession"]})
         )
     };
-    let denied_tag = denial.action.as_deref().is_some_and(|a| a.eq_ignore_ascii_case("sts:TagSession"));
+    let denied_tag = denial
+        .action
+        .as_deref()
+        .is_some_and(|a| a.eq_ignore_ascii_case("sts:TagSession"));
     let Some(trust) = trust else {
         if denied_tag {
             let mut v = simple(
@@ -630,7 +803,11 @@ fn chained(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Opti
         ));
     };
     let Some(trust) = trust else {
-        return Some(simple(Cause::NoPolicyData, format!("The trust policy of {target_name} could not be parsed."), "Check it with `trailwhy check`."));
+        return Some(simple(
+            Cause::NoPolicyData,
+            format!("The trust policy of {target_name} could not be parsed."),
+            "Check it with `trailwhy check`.",
+        ));
     };
     let assume = evaluate(&trust, &request("sts:AssumeRole"));
     let tag = evaluate(&trust, &request("sts:TagSession"));
@@ -640,9 +817,12 @@ fn chained(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Opti
             .iter()
             .filter(|s| s.effect == Effect::Allow)
             .filter_map(|s| match &s.principal {
-                Some(iam_policy::PrincipalSpec::Principal(set)) => {
-                    Some(set.entries.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>())
-                }
+                Some(iam_policy::PrincipalSpec::Principal(set)) => Some(
+                    set.entries
+                        .iter()
+                        .map(|(_, v)| v.clone())
+                        .collect::<Vec<_>>(),
+                ),
                 _ => None,
             })
             .flatten()

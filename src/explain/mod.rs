@@ -68,7 +68,10 @@ pub enum Cause {
 
 impl Cause {
     pub fn code(self) -> &'static str {
-        CAUSE_CODES.iter().find(|(c, _)| *c == self).map_or("unknown", |(_, s)| s)
+        CAUSE_CODES
+            .iter()
+            .find(|(c, _)| *c == self)
+            .map_or("unknown", |(_, s)| s)
     }
 }
 
@@ -82,10 +85,16 @@ const CAUSE_CODES: &[(Cause, &str)] = &[
     (Cause::SubPatternMismatch, "sub_pattern_mismatch"),
     (Cause::SubCaseMismatch, "sub_case_mismatch"),
     (Cause::SubImmutableIdMismatch, "sub_immutable_id_mismatch"),
-    (Cause::SubCustomTemplateMismatch, "sub_custom_template_mismatch"),
+    (
+        Cause::SubCustomTemplateMismatch,
+        "sub_custom_template_mismatch",
+    ),
     (Cause::WildcardNeedsStringlike, "wildcard_needs_stringlike"),
     (Cause::AudMismatch, "aud_mismatch"),
-    (Cause::UnverifiableClaimCondition, "unverifiable_claim_condition"),
+    (
+        Cause::UnverifiableClaimCondition,
+        "unverifiable_claim_condition",
+    ),
     (Cause::ExplicitDeny, "explicit_deny"),
     (Cause::DurationExceedsMax, "duration_exceeds_max"),
     (Cause::TokenExpired, "token_expired"),
@@ -97,8 +106,14 @@ const CAUSE_CODES: &[(Cause, &str)] = &[
     (Cause::NoPolicyData, "no_policy_data"),
     (Cause::ConditionNotMet, "condition_not_met"),
     (Cause::IdentityPolicyNoAllow, "identity_policy_no_allow"),
-    (Cause::IdentityPolicyWrongResource, "identity_policy_wrong_resource"),
-    (Cause::GetAuthorizationTokenScoped, "get_authorization_token_scoped"),
+    (
+        Cause::IdentityPolicyWrongResource,
+        "identity_policy_wrong_resource",
+    ),
+    (
+        Cause::GetAuthorizationTokenScoped,
+        "get_authorization_token_scoped",
+    ),
     (Cause::IdentityExplicitDeny, "identity_explicit_deny"),
     (Cause::ResourcePolicyNoAllow, "resource_policy_no_allow"),
     (Cause::ResourcePolicyDeny, "resource_policy_deny"),
@@ -107,9 +122,18 @@ const CAUSE_CODES: &[(Cause, &str)] = &[
     (Cause::OrgPolicy, "org_policy"),
     (Cause::VpcEndpointPolicy, "vpc_endpoint_policy"),
     (Cause::IdentityAllows, "identity_allows"),
-    (Cause::ChainedTagSessionNotAllowed, "chained_tag_session_not_allowed"),
-    (Cause::ChainedPrincipalNotTrusted, "chained_principal_not_trusted"),
-    (Cause::ChainedDurationExceedsOneHour, "chained_duration_exceeds_one_hour"),
+    (
+        Cause::ChainedTagSessionNotAllowed,
+        "chained_tag_session_not_allowed",
+    ),
+    (
+        Cause::ChainedPrincipalNotTrusted,
+        "chained_principal_not_trusted",
+    ),
+    (
+        Cause::ChainedDurationExceedsOneHour,
+        "chained_duration_exceeds_one_hour",
+    ),
 ];
 
 /// One piece of evidence: which policy, statement and condition, what was expected and what
@@ -175,15 +199,24 @@ pub struct Finding {
 pub fn explain_web_identity(attempts: &[WebIdAttempt], inventory: &Inventory) -> Vec<Finding> {
     let mut cache = webid::VerdictCache::default();
     let mut groups: BTreeMap<GroupKey, Finding> = BTreeMap::new();
-    let mut failures: Vec<&WebIdAttempt> = attempts.iter().filter(|a| a.error_code.is_some()).collect();
-    failures.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.event_id.cmp(&b.event_id)));
+    let mut failures: Vec<&WebIdAttempt> =
+        attempts.iter().filter(|a| a.error_code.is_some()).collect();
+    failures.sort_by(|a, b| {
+        a.time
+            .cmp(&b.time)
+            .then_with(|| a.event_id.cmp(&b.event_id))
+    });
     for a in failures {
         let verdict = cache.verdict(a, inventory);
         let role_arn = a.role_arn.clone();
         let key = GroupKey {
             cause: verdict.cause,
             role: role_arn.clone().unwrap_or_default(),
-            sub: a.principal.as_ref().map(|p| p.subject.clone()).unwrap_or_default(),
+            sub: a
+                .principal
+                .as_ref()
+                .map(|p| p.subject.clone())
+                .unwrap_or_default(),
             action: "sts:AssumeRoleWithWebIdentity".to_owned(),
             resource: role_arn.clone().unwrap_or_default(),
             explanation: verdict.explanation.clone(),
@@ -193,7 +226,11 @@ pub fn explain_web_identity(attempts: &[WebIdAttempt], inventory: &Inventory) ->
             cause: verdict.cause,
             event_name: "AssumeRoleWithWebIdentity".to_owned(),
             error_code: a.error_code.clone().unwrap_or_default(),
-            account: role_arn.as_deref().and_then(crate::event::arn_account).map(str::to_owned).or_else(|| a.account.clone()),
+            account: role_arn
+                .as_deref()
+                .and_then(crate::event::arn_account)
+                .map(str::to_owned)
+                .or_else(|| a.account.clone()),
             region: region.clone(),
             role_arn: role_arn.clone(),
             provider: a.principal.as_ref().map(|p| p.provider.clone()),
@@ -224,7 +261,11 @@ pub fn explain_web_identity(attempts: &[WebIdAttempt], inventory: &Inventory) ->
         }
     }
     let mut findings: Vec<Finding> = groups.into_values().collect();
-    findings.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then_with(|| a.cause.cmp(&b.cause)));
+    findings.sort_by(|a, b| {
+        a.first_seen
+            .cmp(&b.first_seen)
+            .then_with(|| a.cause.cmp(&b.cause))
+    });
     findings
 }
 
@@ -246,7 +287,10 @@ mod tests {
     #[test]
     fn cause_codes_match_serde_names() {
         for (cause, code) in CAUSE_CODES {
-            assert_eq!(serde_json::to_value(cause).unwrap(), serde_json::Value::String((*code).to_owned()));
+            assert_eq!(
+                serde_json::to_value(cause).unwrap(),
+                serde_json::Value::String((*code).to_owned())
+            );
             assert_eq!(cause.code(), *code);
         }
     }

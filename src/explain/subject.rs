@@ -43,7 +43,12 @@ pub struct Subject<'a> {
 /// Parses a subject or a pattern.
 pub fn parse(s: &str) -> Subject<'_> {
     let Some(rest) = s.strip_prefix("repo:") else {
-        return Subject { repository: None, kind: SubjectKind::Any, immutable: false, custom: !is_wild_only(s) };
+        return Subject {
+            repository: None,
+            kind: SubjectKind::Any,
+            immutable: false,
+            custom: !is_wild_only(s),
+        };
     };
     let (repository, context) = match rest.split_once(':') {
         Some((r, c)) => (r, Some(c)),
@@ -75,7 +80,12 @@ pub fn parse(s: &str) -> Subject<'_> {
             }
         }
     };
-    Subject { repository: Some(repository), kind, immutable, custom }
+    Subject {
+        repository: Some(repository),
+        kind,
+        immutable,
+        custom,
+    }
 }
 
 fn is_wild_only(s: &str) -> bool {
@@ -107,25 +117,35 @@ fn has_extra_claims(value: &str) -> bool {
 
 /// `owner@123/repo@456`
 pub fn is_immutable_repository(repository: &str) -> bool {
-    let Some((owner, repo)) = repository.split_once('/') else { return false };
+    let Some((owner, repo)) = repository.split_once('/') else {
+        return false;
+    };
     has_numeric_id(owner) && has_numeric_id(repo)
 }
 
 fn has_numeric_id(part: &str) -> bool {
-    part.rsplit_once('@').is_some_and(|(name, id)| !name.is_empty() && !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()))
+    part.rsplit_once('@').is_some_and(|(name, id)| {
+        !name.is_empty() && !id.is_empty() && id.chars().all(|c| c.is_ascii_digit())
+    })
 }
 
 /// Removes `@ID` from owner and repository: `repo:o@1/r@2:x` → `repo:o/r:x`.
 pub fn strip_immutable_ids(s: &str) -> String {
-    let Some(rest) = s.strip_prefix("repo:") else { return s.to_owned() };
+    let Some(rest) = s.strip_prefix("repo:") else {
+        return s.to_owned();
+    };
     let (repository, context) = match rest.split_once(':') {
         Some((r, c)) => (r, Some(c)),
         None => (rest, None),
     };
-    let Some((owner, repo)) = repository.split_once('/') else { return s.to_owned() };
+    let Some((owner, repo)) = repository.split_once('/') else {
+        return s.to_owned();
+    };
     let strip = |p: &str| -> String {
         match p.rsplit_once('@') {
-            Some((name, id)) if id.chars().all(|c| c.is_ascii_digit()) && !id.is_empty() => name.to_owned(),
+            Some((name, id)) if id.chars().all(|c| c.is_ascii_digit()) && !id.is_empty() => {
+                name.to_owned()
+            }
             _ => p.to_owned(),
         }
     };
@@ -156,10 +176,22 @@ mod tests {
 
     #[test]
     fn default_forms() {
-        assert_eq!(parse("repo:acme/web:ref:refs/heads/main").kind, SubjectKind::Branch);
-        assert_eq!(parse("repo:acme/web:ref:refs/tags/v1").kind, SubjectKind::Tag);
-        assert_eq!(parse("repo:acme/web:environment:prod").kind, SubjectKind::Environment);
-        assert_eq!(parse("repo:acme/web:pull_request").kind, SubjectKind::PullRequest);
+        assert_eq!(
+            parse("repo:acme/web:ref:refs/heads/main").kind,
+            SubjectKind::Branch
+        );
+        assert_eq!(
+            parse("repo:acme/web:ref:refs/tags/v1").kind,
+            SubjectKind::Tag
+        );
+        assert_eq!(
+            parse("repo:acme/web:environment:prod").kind,
+            SubjectKind::Environment
+        );
+        assert_eq!(
+            parse("repo:acme/web:pull_request").kind,
+            SubjectKind::PullRequest
+        );
         assert_eq!(parse("repo:acme/web:*").kind, SubjectKind::Any);
         assert!(!parse("repo:acme/web:*").custom);
         assert!(!parse("repo:acme/*").custom);
@@ -182,9 +214,16 @@ mod tests {
     #[test]
     fn recase() {
         assert_eq!(
-            recase_repository("repo:Acme/billing:*", "repo:acme/billing:ref:refs/heads/main").as_deref(),
+            recase_repository(
+                "repo:Acme/billing:*",
+                "repo:acme/billing:ref:refs/heads/main"
+            )
+            .as_deref(),
             Some("repo:acme/billing:*")
         );
-        assert_eq!(recase_repository("repo:other/billing:*", "repo:acme/billing:x"), None);
+        assert_eq!(
+            recase_repository("repo:other/billing:*", "repo:acme/billing:x"),
+            None
+        );
     }
 }

@@ -3,8 +3,9 @@
 //! fix. Shared by `explain` (per failed event) and `check` (offline, before pushing).
 
 use iam_policy::{
-    evaluate, operator_matches, wildcard_match, BaseOperator, ConditionResult, ContextValue, Effect, ElementMatch,
-    Policy, PolicyDecision, PrincipalKind, Request, RequestPrincipal, StatementResult,
+    evaluate, operator_matches, wildcard_match, BaseOperator, ConditionResult, ContextValue,
+    Effect, ElementMatch, Policy, PolicyDecision, PrincipalKind, Request, RequestPrincipal,
+    StatementResult,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -46,16 +47,28 @@ pub struct TrustDiagnosis {
 pub fn request_for(token: &Token<'_>, role_arn: Option<&str>) -> Request {
     let issuer = provider_issuer(token.provider);
     let mut context = iam_policy::Context::new();
-    context.insert(&format!("{issuer}:sub"), ContextValue::Single(token.subject.to_owned()));
+    context.insert(
+        &format!("{issuer}:sub"),
+        ContextValue::Single(token.subject.to_owned()),
+    );
     if let Some(aud) = token.audience {
-        context.insert(&format!("{issuer}:aud"), ContextValue::Single(aud.to_owned()));
+        context.insert(
+            &format!("{issuer}:aud"),
+            ContextValue::Single(aud.to_owned()),
+        );
     }
-    context.insert("aws:FederatedProvider", ContextValue::Single(token.provider.to_owned()));
+    context.insert(
+        "aws:FederatedProvider",
+        ContextValue::Single(token.provider.to_owned()),
+    );
     if let Some(s) = token.session_name {
         context.insert("sts:RoleSessionName", ContextValue::Single(s.to_owned()));
     }
     Request {
-        principal: Some(RequestPrincipal { kind: PrincipalKind::Federated, id: token.provider.to_owned() }),
+        principal: Some(RequestPrincipal {
+            kind: PrincipalKind::Federated,
+            id: token.provider.to_owned(),
+        }),
         action: WEB_IDENTITY_ACTION.to_owned(),
         resource: role_arn.map(str::to_owned),
         context,
@@ -86,8 +99,14 @@ pub fn diagnose(policy: &Policy, token: &Token<'_>, role_arn: Option<&str>) -> T
 }
 
 fn explicit_deny(statements: &[StatementResult]) -> TrustDiagnosis {
-    let denying: Vec<&StatementResult> = statements.iter().filter(|s| s.applies && s.effect == Effect::Deny).collect();
-    let evidence: Vec<Evidence> = denying.iter().flat_map(|s| statement_evidence(s, |_| true)).collect();
+    let denying: Vec<&StatementResult> = statements
+        .iter()
+        .filter(|s| s.applies && s.effect == Effect::Deny)
+        .collect();
+    let evidence: Vec<Evidence> = denying
+        .iter()
+        .flat_map(|s| statement_evidence(s, |_| true))
+        .collect();
     let names: Vec<String> = denying.iter().map(|s| statement_name(s)).collect();
     TrustDiagnosis {
         decision: TrustDecision::ExplicitDeny,
@@ -111,7 +130,10 @@ fn statement_name(s: &StatementResult) -> String {
     }
 }
 
-fn statement_evidence(s: &StatementResult, keep: impl Fn(&ConditionResult) -> bool) -> Vec<Evidence> {
+fn statement_evidence(
+    s: &StatementResult,
+    keep: impl Fn(&ConditionResult) -> bool,
+) -> Vec<Evidence> {
     s.conditions
         .iter()
         .filter(|c| keep(c))
@@ -148,15 +170,29 @@ struct Candidate<'a> {
     unverifiable: Vec<&'a ConditionResult>,
 }
 
-fn not_allowed(policy: &Policy, statements: &[StatementResult], token: &Token<'_>, issuer: &str) -> TrustDiagnosis {
-    let allows: Vec<&StatementResult> = statements.iter().filter(|s| s.effect == Effect::Allow).collect();
-    let principal_ok: Vec<&StatementResult> =
-        allows.iter().copied().filter(|s| s.principal != ElementMatch::NotMatched).collect();
+fn not_allowed(
+    policy: &Policy,
+    statements: &[StatementResult],
+    token: &Token<'_>,
+    issuer: &str,
+) -> TrustDiagnosis {
+    let allows: Vec<&StatementResult> = statements
+        .iter()
+        .filter(|s| s.effect == Effect::Allow)
+        .collect();
+    let principal_ok: Vec<&StatementResult> = allows
+        .iter()
+        .copied()
+        .filter(|s| s.principal != ElementMatch::NotMatched)
+        .collect();
     if principal_ok.is_empty() {
         return provider_not_trusted(policy, token);
     }
-    let action_ok: Vec<&StatementResult> =
-        principal_ok.iter().copied().filter(|s| s.action != ElementMatch::NotMatched).collect();
+    let action_ok: Vec<&StatementResult> = principal_ok
+        .iter()
+        .copied()
+        .filter(|s| s.action != ElementMatch::NotMatched)
+        .collect();
     if action_ok.is_empty() {
         return action_not_trusted(policy, &principal_ok);
     }
@@ -168,7 +204,11 @@ fn not_allowed(policy: &Policy, statements: &[StatementResult], token: &Token<'_
                 .iter()
                 .filter(|c| !c.matched)
                 .partition(|c| c.actual.is_none() && is_unrecorded_key(&c.key, issuer));
-            Candidate { statement: s, failing, unverifiable }
+            Candidate {
+                statement: s,
+                failing,
+                unverifiable,
+            }
         })
         .collect();
     candidates.sort_by_key(|c| (c.failing.len(), c.statement.index));
@@ -206,14 +246,20 @@ fn not_allowed(policy: &Policy, statements: &[StatementResult], token: &Token<'_
     };
     let mut failing = best.failing.clone();
     failing.sort_by_key(|c| rank(c));
-    let evidence: Vec<Evidence> = failing.iter().map(|c| condition_evidence(best.statement, c)).collect();
+    let evidence: Vec<Evidence> = failing
+        .iter()
+        .map(|c| condition_evidence(best.statement, c))
+        .collect();
     let first = failing[0];
-    let statement = policy.statements.iter().find(|s| s.index == best.statement.index);
+    let statement = policy
+        .statements
+        .iter()
+        .find(|s| s.index == best.statement.index);
     let base = statement
         .and_then(|s| {
-            s.conditions
-                .iter()
-                .find(|pc| pc.key.eq_ignore_ascii_case(&first.key) && pc.operator.raw == first.operator)
+            s.conditions.iter().find(|pc| {
+                pc.key.eq_ignore_ascii_case(&first.key) && pc.operator.raw == first.operator
+            })
         })
         .map(|pc| pc.operator.base.clone())
         .unwrap_or(BaseOperator::StringEquals);
@@ -222,28 +268,36 @@ fn not_allowed(policy: &Policy, statements: &[StatementResult], token: &Token<'_
         format!(
             " {} other condition(s) in the same statement also fail: {}.",
             failing.len() - 1,
-            failing[1..].iter().map(|c| c.key.as_str()).collect::<Vec<_>>().join(", ")
+            failing[1..]
+                .iter()
+                .map(|c| c.key.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     } else {
         String::new()
     };
-    let mut d = match rank(first) {
-        0 => sub_mismatch(first, &base, token.subject, &where_),
-        1 => aud_mismatch(first, token.audience, &where_),
-        _ => TrustDiagnosis {
-            decision: TrustDecision::ImplicitDeny,
-            cause: Cause::ConditionNotMet,
-            evidence: Vec::new(),
-            explanation: format!(
+    let mut d =
+        match rank(first) {
+            0 => sub_mismatch(first, &base, token.subject, &where_),
+            1 => aud_mismatch(first, token.audience, &where_),
+            _ => TrustDiagnosis {
+                decision: TrustDecision::ImplicitDeny,
+                cause: Cause::ConditionNotMet,
+                evidence: Vec::new(),
+                explanation: format!(
                 "The condition {} {} in {where_} is not met: expected {}, the request carried {}.",
                 first.operator,
                 first.key,
                 list(&first.expected),
                 first.actual.as_ref().map_or("nothing".to_owned(), |v| quote(&v.join(",")))
             ),
-            fix: format!("Change the {} condition on {} in {where_} to accept the request.", first.operator, first.key),
-        },
-    };
+                fix: format!(
+                    "Change the {} condition on {} in {where_} to accept the request.",
+                    first.operator, first.key
+                ),
+            },
+        };
     d.evidence = evidence;
     d.explanation.push_str(&others);
     d
@@ -280,7 +334,9 @@ fn provider_not_trusted(policy: &Policy, token: &Token<'_>) -> TrustDiagnosis {
         }
     }
     let issuer = provider_issuer(token.provider);
-    let same_issuer_other_account = trusted.iter().any(|t| t != token.provider && provider_issuer(t) == issuer);
+    let same_issuer_other_account = trusted
+        .iter()
+        .any(|t| t != token.provider && provider_issuer(t) == issuer);
     let hint = if same_issuer_other_account {
         " A statement trusts the same issuer in another account: the provider ARN must name the role's own account."
     } else {
@@ -314,7 +370,9 @@ fn action_not_trusted(policy: &Policy, principal_ok: &[&StatementResult]) -> Tru
             .and_then(|s| s.action.as_ref())
             .map(|a| match a {
                 iam_policy::ActionSpec::Action(v) => v.clone(),
-                iam_policy::ActionSpec::NotAction(v) => v.iter().map(|x| format!("NotAction:{x}")).collect(),
+                iam_policy::ActionSpec::NotAction(v) => {
+                    v.iter().map(|x| format!("NotAction:{x}")).collect()
+                }
             })
             .unwrap_or_default();
         evidence.push(Evidence {
@@ -335,7 +393,10 @@ fn action_not_trusted(policy: &Policy, principal_ok: &[&StatementResult]) -> Tru
             "The provider is trusted ({}), but not for {WEB_IDENTITY_ACTION}.",
             names.join(", ")
         ),
-        fix: format!("Set \"Action\": \"{WEB_IDENTITY_ACTION}\" in {}.", names.join(", ")),
+        fix: format!(
+            "Set \"Action\": \"{WEB_IDENTITY_ACTION}\" in {}.",
+            names.join(", ")
+        ),
         evidence,
     }
 }
@@ -370,10 +431,18 @@ fn matches_ignoring_case(op: &BaseOperator, expected: &str, actual: &str) -> boo
 }
 
 fn is_literal_operator(op: &BaseOperator) -> bool {
-    matches!(op, BaseOperator::StringEquals | BaseOperator::StringEqualsIgnoreCase)
+    matches!(
+        op,
+        BaseOperator::StringEquals | BaseOperator::StringEqualsIgnoreCase
+    )
 }
 
-fn sub_mismatch(c: &ConditionResult, op: &BaseOperator, actual: &str, where_: &str) -> TrustDiagnosis {
+fn sub_mismatch(
+    c: &ConditionResult,
+    op: &BaseOperator,
+    actual: &str,
+    where_: &str,
+) -> TrustDiagnosis {
     let expected = &c.expected;
     let key = &c.key;
     let operator = &c.operator;
@@ -400,7 +469,10 @@ fn sub_mismatch(c: &ConditionResult, op: &BaseOperator, actual: &str, where_: &s
     }
     // 1. a wildcard pattern under a literal operator
     if is_literal_operator(op) {
-        if let Some(p) = expected.iter().find(|e| (e.contains('*') || e.contains('?')) && wildcard_match(e, actual)) {
+        if let Some(p) = expected
+            .iter()
+            .find(|e| (e.contains('*') || e.contains('?')) && wildcard_match(e, actual))
+        {
             return diag(
                 Cause::WildcardNeedsStringlike,
                 format!(
@@ -416,7 +488,10 @@ fn sub_mismatch(c: &ConditionResult, op: &BaseOperator, actual: &str, where_: &s
         }
     }
     // 2. case
-    if let Some(p) = expected.iter().find(|e| matches_ignoring_case(op, e, actual)) {
+    if let Some(p) = expected
+        .iter()
+        .find(|e| matches_ignoring_case(op, e, actual))
+    {
         let corrected = subject::recase_repository(p, actual).unwrap_or_else(|| actual.to_owned());
         return diag(
             Cause::SubCaseMismatch,
@@ -435,7 +510,9 @@ fn sub_mismatch(c: &ConditionResult, op: &BaseOperator, actual: &str, where_: &s
     let immutable_hit = expected.iter().find(|e| {
         let e_imm = subject::parse(e).immutable;
         (parsed.immutable && !e_imm && operator_matches(op, e, &stripped_actual))
-            || (!parsed.immutable && e_imm && operator_matches(op, &subject::strip_immutable_ids(e), actual))
+            || (!parsed.immutable
+                && e_imm
+                && operator_matches(op, &subject::strip_immutable_ids(e), actual))
     });
     if let Some(p) = immutable_hit {
         let explanation = if parsed.immutable {
@@ -451,7 +528,11 @@ fn sub_mismatch(c: &ConditionResult, op: &BaseOperator, actual: &str, where_: &s
                 quote(actual)
             )
         };
-        return diag(Cause::SubImmutableIdMismatch, explanation, format!("Accept the form the token uses: {}", add_value(actual)));
+        return diag(
+            Cause::SubImmutableIdMismatch,
+            explanation,
+            format!("Accept the form the token uses: {}", add_value(actual)),
+        );
     }
     // 4. customized claim template on one side only
     let any_custom_pattern = patterns.iter().any(|p| p.custom);
@@ -479,11 +560,19 @@ fn sub_mismatch(c: &ConditionResult, op: &BaseOperator, actual: &str, where_: &s
     // Only GitHub's four subject kinds are compared: a pattern for another kind of ref (or a
     // typo such as `refs/tag/`) is a pattern mismatch, not a kind mismatch.
     let definite = |k: SubjectKind| {
-        matches!(k, SubjectKind::Branch | SubjectKind::Tag | SubjectKind::Environment | SubjectKind::PullRequest)
+        matches!(
+            k,
+            SubjectKind::Branch
+                | SubjectKind::Tag
+                | SubjectKind::Environment
+                | SubjectKind::PullRequest
+        )
     };
     let kinds_differ = !patterns.is_empty()
         && definite(parsed.kind)
-        && patterns.iter().all(|p| definite(p.kind) && p.kind != parsed.kind);
+        && patterns
+            .iter()
+            .all(|p| definite(p.kind) && p.kind != parsed.kind);
     if kinds_differ {
         let expected_kinds: Vec<&str> = patterns.iter().map(|p| p.kind.describe()).collect();
         let why = match parsed.kind {
@@ -500,7 +589,10 @@ fn sub_mismatch(c: &ConditionResult, op: &BaseOperator, actual: &str, where_: &s
                 parsed.kind.describe(),
                 quote(actual)
             ),
-            format!("Add the subject the job sends to the {operator} condition on {key}: {}", add_value(actual)),
+            format!(
+                "Add the subject the job sends to the {operator} condition on {key}: {}",
+                add_value(actual)
+            ),
         );
     }
     diag(

@@ -24,7 +24,13 @@ impl VerdictCache {
         let role_state = role_state_key(a, inv);
         let key = format!(
             "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
-            a.role_arn, a.principal, a.error_code, a.error_message, a.duration_seconds, a.session_name, role_state
+            a.role_arn,
+            a.principal,
+            a.error_code,
+            a.error_message,
+            a.duration_seconds,
+            a.session_name,
+            role_state
         );
         if let Some(v) = self.map.get(&key) {
             return v.clone();
@@ -37,7 +43,9 @@ impl VerdictCache {
 
 /// A string that changes whenever the policy state relevant to `a` changes.
 fn role_state_key(a: &WebIdAttempt, inv: &Inventory) -> String {
-    let Some((account, name)) = role_of(a) else { return String::new() };
+    let Some((account, name)) = role_of(a) else {
+        return String::new();
+    };
     match inv.role_at(account, name, a.time) {
         RoleAt::Known(v) => format!(
             "known:{:?}:{}",
@@ -50,7 +58,9 @@ fn role_state_key(a: &WebIdAttempt, inv: &Inventory) -> String {
             abs.created_later.map(|c| c.event_id)
         ),
         RoleAt::Unknown(Unknown::AccountNotInInventory) => "unknown-account".to_owned(),
-        RoleAt::Unknown(Unknown::ReplacedLater { first_change, .. }) => format!("replaced:{}", first_change.event_id),
+        RoleAt::Unknown(Unknown::ReplacedLater { first_change, .. }) => {
+            format!("replaced:{}", first_change.event_id)
+        }
     }
 }
 
@@ -60,14 +70,24 @@ fn role_of(a: &WebIdAttempt) -> Option<(&str, &str)> {
 }
 
 fn simple(cause: Cause, explanation: impl Into<String>, fix: impl Into<String>) -> Verdict {
-    Verdict { cause, explanation: explanation.into(), fix: fix.into(), evidence: Vec::new(), details: BTreeMap::new() }
+    Verdict {
+        cause,
+        explanation: explanation.into(),
+        fix: fix.into(),
+        evidence: Vec::new(),
+        details: BTreeMap::new(),
+    }
 }
 
 /// The verdict for one failed attempt.
 pub fn verdict(a: &WebIdAttempt, inv: &Inventory) -> Verdict {
     let code = a.error_code.as_deref().unwrap_or_default();
     let message = a.error_message.as_deref().unwrap_or_default();
-    let provider = a.principal.as_ref().map(|p| p.provider.as_str()).unwrap_or("the identity provider");
+    let provider = a
+        .principal
+        .as_ref()
+        .map(|p| p.provider.as_str())
+        .unwrap_or("the identity provider");
     match code {
         "InvalidIdentityToken" => invalid_identity_token(a, inv, message, provider),
         "ExpiredTokenException" | "ExpiredToken" => simple(
@@ -98,9 +118,19 @@ pub fn verdict(a: &WebIdAttempt, inv: &Inventory) -> Verdict {
     }
 }
 
-fn invalid_identity_token(a: &WebIdAttempt, inv: &Inventory, message: &str, provider: &str) -> Verdict {
+fn invalid_identity_token(
+    a: &WebIdAttempt,
+    inv: &Inventory,
+    message: &str,
+    provider: &str,
+) -> Verdict {
     let lower = message.to_ascii_lowercase();
-    let account = a.role_arn.as_deref().and_then(arn_account).or(a.account.as_deref()).unwrap_or("the account");
+    let account = a
+        .role_arn
+        .as_deref()
+        .and_then(arn_account)
+        .or(a.account.as_deref())
+        .unwrap_or("the account");
     if lower.contains("no openidconnect provider found") {
         return simple(
             Cause::ProviderNotFound,
@@ -125,8 +155,12 @@ fn invalid_identity_token(a: &WebIdAttempt, inv: &Inventory, message: &str, prov
                 aud.unwrap_or("AUDIENCE")
             ),
         );
-        if let Some(ProviderAt::Exists { client_ids: Some(ids) }) =
-            a.principal.as_ref().map(|p| inv.provider_at(account, &p.provider, a.time))
+        if let Some(ProviderAt::Exists {
+            client_ids: Some(ids),
+        }) = a
+            .principal
+            .as_ref()
+            .map(|p| inv.provider_at(account, &p.provider, a.time))
         {
             v.evidence.push(Evidence {
                 policy: "oidc_provider".to_owned(),
@@ -163,7 +197,9 @@ fn duration(a: &WebIdAttempt, inv: &Inventory) -> Verdict {
 }
 
 fn duration_verdict(a: &WebIdAttempt, max: Option<u64>) -> Verdict {
-    let asked = a.duration_seconds.map_or("a duration".to_owned(), |d| format!("{d} s"));
+    let asked = a
+        .duration_seconds
+        .map_or("a duration".to_owned(), |d| format!("{d} s"));
     let mut v = simple(
         Cause::DurationExceedsMax,
         format!(
@@ -197,7 +233,11 @@ fn access_denied(a: &WebIdAttempt, inv: &Inventory) -> Verdict {
         );
     };
     let Some((account, name)) = role_of(a) else {
-        return simple(Cause::NoPolicyData, format!("\"{role_arn}\" is not a role ARN."), "Check role-to-assume in the workflow.");
+        return simple(
+            Cause::NoPolicyData,
+            format!("\"{role_arn}\" is not a role ARN."),
+            "Check role-to-assume in the workflow.",
+        );
     };
     let Some(principal) = a.principal.as_ref() else {
         return simple(
@@ -240,19 +280,41 @@ fn access_denied(a: &WebIdAttempt, inv: &Inventory) -> Verdict {
     }
 }
 
-fn role_not_found(a: &WebIdAttempt, inv: &Inventory, account: &str, name: &str, abs: &crate::inventory::Absence) -> Verdict {
+fn role_not_found(
+    a: &WebIdAttempt,
+    inv: &Inventory,
+    account: &str,
+    name: &str,
+    abs: &crate::inventory::Absence,
+) -> Verdict {
     let names = inv.role_names(account);
     let mut scored: Vec<(usize, &String)> = names
         .iter()
         .filter(|n| n.as_str() != name)
-        .map(|n| (strsim::levenshtein(&n.to_lowercase(), &name.to_lowercase()), n))
+        .map(|n| {
+            (
+                strsim::levenshtein(&n.to_lowercase(), &name.to_lowercase()),
+                n,
+            )
+        })
         .collect();
     scored.sort();
-    let nearest = scored.first().filter(|(d, n)| *d <= (n.len().max(name.len()) / 3).max(3)).map(|(d, n)| ((*n).clone(), *d));
+    let nearest = scored
+        .first()
+        .filter(|(d, n)| *d <= (n.len().max(name.len()) / 3).max(3))
+        .map(|(d, n)| ((*n).clone(), *d));
     let others = inv.accounts_with_role(name, account);
     let when = match (&abs.deleted, &abs.created_later) {
-        (Some(d), _) => format!(" at {}: it was deleted at {}", a.time.format("%Y-%m-%dT%H:%M:%SZ"), d.describe()),
-        (_, Some(c)) => format!(" at {}: it was only created at {}", a.time.format("%Y-%m-%dT%H:%M:%SZ"), c.describe()),
+        (Some(d), _) => format!(
+            " at {}: it was deleted at {}",
+            a.time.format("%Y-%m-%dT%H:%M:%SZ"),
+            d.describe()
+        ),
+        (_, Some(c)) => format!(
+            " at {}: it was only created at {}",
+            a.time.format("%Y-%m-%dT%H:%M:%SZ"),
+            c.describe()
+        ),
         _ => String::new(),
     };
     let mut explanation = format!("Role {name} does not exist in account {account}{when}.");
@@ -260,7 +322,10 @@ fn role_not_found(a: &WebIdAttempt, inv: &Inventory, account: &str, name: &str, 
         explanation.push_str(&format!(" The nearest existing role is {n} (edit distance {d}): likely a typo in role-to-assume or in the role's name."));
     }
     if !others.is_empty() {
-        explanation.push_str(&format!(" A role named {name} exists in account(s) {}.", others.join(", ")));
+        explanation.push_str(&format!(
+            " A role named {name} exists in account(s) {}.",
+            others.join(", ")
+        ));
     }
     let fix = match &nearest {
         Some((n, _)) => format!(
@@ -280,7 +345,10 @@ fn role_not_found(a: &WebIdAttempt, inv: &Inventory, account: &str, name: &str, 
         actual: Some(name.to_owned()),
     });
     if let Some((n, d)) = nearest {
-        v.details.insert("nearest_role".into(), json!({"name": n, "arn": format!("arn:aws:iam::{account}:role/{n}"), "distance": d}));
+        v.details.insert(
+            "nearest_role".into(),
+            json!({"name": n, "arn": format!("arn:aws:iam::{account}:role/{n}"), "distance": d}),
+        );
     }
     if !others.is_empty() {
         v.details.insert("accounts_with_role".into(), json!(others));
@@ -296,7 +364,10 @@ fn known_role(a: &WebIdAttempt, token: &Token<'_>, role_arn: &str, view: &RoleVi
     let Some(policy) = view.trust.as_ref() else {
         return simple(
             Cause::NoPolicyData,
-            format!("The trust policy of role {} ({source}) could not be parsed.", view.name),
+            format!(
+                "The trust policy of role {} ({source}) could not be parsed.",
+                view.name
+            ),
             "Check the policy document in the inventory; run `trailwhy check` on it.",
         );
     };
@@ -313,7 +384,10 @@ fn known_role(a: &WebIdAttempt, token: &Token<'_>, role_arn: &str, view: &RoleVi
             a.time.format("%Y-%m-%dT%H:%M:%SZ")
         )
     } else {
-        format!("Role {} (trust policy: {source}): {}", view.name, d.explanation)
+        format!(
+            "Role {} (trust policy: {source}): {}",
+            view.name, d.explanation
+        )
     };
     let mut changes = Vec::new();
     for (c, p) in &view.later_changes {
@@ -328,15 +402,25 @@ fn known_role(a: &WebIdAttempt, token: &Token<'_>, role_arn: &str, view: &RoleVi
             }
             None => "could not be parsed".to_owned(),
         };
-        explanation.push_str(&format!(" The trust policy was changed afterwards, at {}; that version {outcome}.", c.describe()));
+        explanation.push_str(&format!(
+            " The trust policy was changed afterwards, at {}; that version {outcome}.",
+            c.describe()
+        ));
         changes.push(json!({"change": c, "outcome": outcome}));
     }
-    let mut v = Verdict { cause: d.cause, explanation, fix: d.fix, evidence: d.evidence, details: BTreeMap::new() };
+    let mut v = Verdict {
+        cause: d.cause,
+        explanation,
+        fix: d.fix,
+        evidence: d.evidence,
+        details: BTreeMap::new(),
+    };
     if let Some(c) = &view.trust_set_by {
         v.details.insert("trust_policy_set_by".into(), json!(c));
     }
     if !changes.is_empty() {
-        v.details.insert("later_policy_changes".into(), Value::Array(changes));
+        v.details
+            .insert("later_policy_changes".into(), Value::Array(changes));
     }
     v
 }

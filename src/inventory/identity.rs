@@ -53,7 +53,10 @@ const ROLE_PERMISSION_EVENTS: &[&str] = &[
 fn role_changes<'a>(acct: &'a Account, role: &str) -> Vec<&'a ChangeEvent> {
     acct.changes
         .iter()
-        .filter(|c| ROLE_PERMISSION_EVENTS.contains(&c.event_name.as_str()) && str_field(&c.request, "roleName") == Some(role))
+        .filter(|c| {
+            ROLE_PERMISSION_EVENTS.contains(&c.event_name.as_str())
+                && str_field(&c.request, "roleName") == Some(role)
+        })
         .collect()
 }
 
@@ -70,11 +73,17 @@ impl Inventory {
         if snapshot.is_none() && changes.is_empty() {
             return None;
         }
-        let (before, after): (Vec<&ChangeEvent>, Vec<&ChangeEvent>) = changes.iter().partition(|c| c.time <= t);
-        let mut out = IdentityAt { later_changes: after.iter().map(|c| ChangeRef::of(c)).collect(), ..Default::default() };
+        let (before, after): (Vec<&ChangeEvent>, Vec<&ChangeEvent>) =
+            changes.iter().partition(|c| c.time <= t);
+        let mut out = IdentityAt {
+            later_changes: after.iter().map(|c| ChangeRef::of(c)).collect(),
+            ..Default::default()
+        };
 
         // inline policies: every name the snapshot or a change mentions
-        let mut names: Vec<String> = snapshot.map(|s| s.inline.keys().cloned().collect()).unwrap_or_default();
+        let mut names: Vec<String> = snapshot
+            .map(|s| s.inline.keys().cloned().collect())
+            .unwrap_or_default();
         for c in &changes {
             if let Some(n) = str_field(&c.request, "policyName") {
                 if c.event_name.ends_with("RolePolicy") && !names.iter().any(|x| x == n) {
@@ -88,7 +97,9 @@ impl Inventory {
                     && str_field(&c.request, "policyName") == Some(name.as_str())
             };
             let doc = match before.iter().rev().find(|c| touches(c)) {
-                Some(c) if c.event_name == "PutRolePolicy" => policy_of(c.request.get("policyDocument")),
+                Some(c) if c.event_name == "PutRolePolicy" => {
+                    policy_of(c.request.get("policyDocument"))
+                }
                 Some(_) => None,
                 None if after.iter().any(|c| touches(c)) => {
                     out.uncertain.push(format!("inline:{name} (changed after the event; the earlier version is not recorded)"));
@@ -97,7 +108,10 @@ impl Inventory {
                 None => snapshot.and_then(|s| s.inline.get(&name).cloned()),
             };
             if let Some(policy) = doc {
-                out.policies.push(NamedPolicy { label: format!("inline:{name}"), policy });
+                out.policies.push(NamedPolicy {
+                    label: format!("inline:{name}"),
+                    policy,
+                });
             }
         }
 
@@ -105,18 +119,26 @@ impl Inventory {
         let mut attached: Vec<String> = snapshot.map(|s| s.attached.clone()).unwrap_or_default();
         if snapshot.is_some() {
             for c in after.iter().rev() {
-                let Some(arn) = str_field(&c.request, "policyArn") else { continue };
+                let Some(arn) = str_field(&c.request, "policyArn") else {
+                    continue;
+                };
                 match c.event_name.as_str() {
                     "AttachRolePolicy" => attached.retain(|a| a != arn),
-                    "DetachRolePolicy" if !attached.iter().any(|a| a == arn) => attached.push(arn.to_owned()),
+                    "DetachRolePolicy" if !attached.iter().any(|a| a == arn) => {
+                        attached.push(arn.to_owned())
+                    }
                     _ => {}
                 }
             }
         } else {
             for c in &before {
-                let Some(arn) = str_field(&c.request, "policyArn") else { continue };
+                let Some(arn) = str_field(&c.request, "policyArn") else {
+                    continue;
+                };
                 match c.event_name.as_str() {
-                    "AttachRolePolicy" if !attached.iter().any(|a| a == arn) => attached.push(arn.to_owned()),
+                    "AttachRolePolicy" if !attached.iter().any(|a| a == arn) => {
+                        attached.push(arn.to_owned())
+                    }
                     "DetachRolePolicy" => attached.retain(|a| a != arn),
                     _ => {}
                 }
@@ -126,16 +148,22 @@ impl Inventory {
             match self.managed_policy_at(&arn, t) {
                 Some((label, policy, certain)) => {
                     if !certain {
-                        out.uncertain.push(format!("{label} (default version changed after the event)"));
+                        out.uncertain
+                            .push(format!("{label} (default version changed after the event)"));
                     }
                     out.policies.push(NamedPolicy { label, policy });
                 }
-                None => out.uncertain.push(format!("{arn} (document not in the inventory)")),
+                None => out
+                    .uncertain
+                    .push(format!("{arn} (document not in the inventory)")),
             }
         }
 
         // permissions boundary
-        let boundary_change = before.iter().rev().find(|c| c.event_name.contains("PermissionsBoundary"));
+        let boundary_change = before
+            .iter()
+            .rev()
+            .find(|c| c.event_name.contains("PermissionsBoundary"));
         let boundary_arn = match boundary_change {
             Some(c) if c.event_name == "PutRolePermissionsBoundary" => {
                 str_field(&c.request, "permissionsBoundary").map(str::to_owned)
@@ -146,7 +174,9 @@ impl Inventory {
         if let Some(arn) = boundary_arn {
             match self.managed_policy_at(&arn, t) {
                 Some((label, policy, _)) => out.boundary = Some(NamedPolicy { label, policy }),
-                None => out.uncertain.push(format!("permissions boundary {arn} (document not in the inventory)")),
+                None => out.uncertain.push(format!(
+                    "permissions boundary {arn} (document not in the inventory)"
+                )),
             }
         }
         Some(out)
@@ -162,8 +192,10 @@ impl Inventory {
                 a.changes
                     .iter()
                     .filter(|c| {
-                        matches!(c.event_name.as_str(), "CreatePolicy" | "CreatePolicyVersion" | "SetDefaultPolicyVersion")
-                            && change_policy_arn(c).as_deref() == Some(arn)
+                        matches!(
+                            c.event_name.as_str(),
+                            "CreatePolicy" | "CreatePolicyVersion" | "SetDefaultPolicyVersion"
+                        ) && change_policy_arn(c).as_deref() == Some(arn)
                     })
                     .collect()
             })
@@ -172,16 +204,26 @@ impl Inventory {
         let version_doc = |vid: &str| -> Option<Policy> {
             changes
                 .iter()
-                .find(|c| change_version_id(c).as_deref() == Some(vid) && c.request.get("policyDocument").is_some())
+                .find(|c| {
+                    change_version_id(c).as_deref() == Some(vid)
+                        && c.request.get("policyDocument").is_some()
+                })
                 .and_then(|c| policy_of(c.request.get("policyDocument")))
                 .or_else(|| snapshot.and_then(|s| s.versions.get(vid).cloned()))
         };
         let sets_default = |c: &ChangeEvent| match c.event_name.as_str() {
             "CreatePolicy" => true,
-            "CreatePolicyVersion" => c.request.get("setAsDefault").is_some_and(|v| v == &Value::Bool(true) || v == "true"),
+            "CreatePolicyVersion" => c
+                .request
+                .get("setAsDefault")
+                .is_some_and(|v| v == &Value::Bool(true) || v == "true"),
             _ => true,
         };
-        let last_default = changes.iter().filter(|c| c.time <= t).rev().find(|c| sets_default(c));
+        let last_default = changes
+            .iter()
+            .filter(|c| c.time <= t)
+            .rev()
+            .find(|c| sets_default(c));
         if let Some(c) = last_default {
             let vid = change_version_id(c).unwrap_or_else(|| "v1".to_owned());
             let doc = version_doc(&vid).or_else(|| policy_of(c.request.get("policyDocument")))?;
@@ -195,19 +237,33 @@ impl Inventory {
     }
 
     /// The policy of ECR repository `name` in `registry` (account) and `region` at `t`.
-    pub fn repository_policy_at(&self, registry: &str, region: &str, name: &str, t: DateTime<Utc>) -> RepositoryPolicyAt {
-        let Some(acct) = self.accounts.get(registry) else { return RepositoryPolicyAt::Unknown };
+    pub fn repository_policy_at(
+        &self,
+        registry: &str,
+        region: &str,
+        name: &str,
+        t: DateTime<Utc>,
+    ) -> RepositoryPolicyAt {
+        let Some(acct) = self.accounts.get(registry) else {
+            return RepositoryPolicyAt::Unknown;
+        };
         let changes: Vec<&ChangeEvent> = acct
             .changes
             .iter()
             .filter(|c| {
-                matches!(c.event_name.as_str(), "SetRepositoryPolicy" | "DeleteRepositoryPolicy")
-                    && str_field(&c.request, "repositoryName") == Some(name)
+                matches!(
+                    c.event_name.as_str(),
+                    "SetRepositoryPolicy" | "DeleteRepositoryPolicy"
+                ) && str_field(&c.request, "repositoryName") == Some(name)
                     && c.region.as_deref().is_none_or(|r| r == region)
             })
             .collect();
         if let Some(c) = changes.iter().rev().find(|c| c.time <= t) {
-            let p = if c.event_name == "SetRepositoryPolicy" { policy_of(c.request.get("policyText")) } else { None };
+            let p = if c.event_name == "SetRepositoryPolicy" {
+                policy_of(c.request.get("policyText"))
+            } else {
+                None
+            };
             return RepositoryPolicyAt::Known(p, Some(ChangeRef::of(c)));
         }
         if !changes.is_empty() {
@@ -216,7 +272,10 @@ impl Inventory {
         let snap = acct
             .repository_policies
             .get(&(region.to_owned(), name.to_owned()))
-            .or_else(|| acct.repository_policies.get(&("*".to_owned(), name.to_owned())));
+            .or_else(|| {
+                acct.repository_policies
+                    .get(&("*".to_owned(), name.to_owned()))
+            });
         match snap {
             Some(p) => RepositoryPolicyAt::Known(Some(p.clone()), None),
             None => RepositoryPolicyAt::Unknown,
@@ -228,13 +287,20 @@ fn change_policy_arn(c: &ChangeEvent) -> Option<String> {
     if let Some(a) = str_field(&c.request, "policyArn") {
         return Some(a.to_owned());
     }
-    c.response.get("policy").and_then(|p| str_field(p, "arn")).map(str::to_owned)
+    c.response
+        .get("policy")
+        .and_then(|p| str_field(p, "arn"))
+        .map(str::to_owned)
 }
 
 fn change_version_id(c: &ChangeEvent) -> Option<String> {
     match c.event_name.as_str() {
         "SetDefaultPolicyVersion" => str_field(&c.request, "versionId").map(str::to_owned),
-        "CreatePolicyVersion" => c.response.get("policyVersion").and_then(|v| str_field(v, "versionId")).map(str::to_owned),
+        "CreatePolicyVersion" => c
+            .response
+            .get("policyVersion")
+            .and_then(|v| str_field(v, "versionId"))
+            .map(str::to_owned),
         "CreatePolicy" => Some(
             c.response
                 .get("policy")

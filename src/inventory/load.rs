@@ -37,35 +37,59 @@ fn parse_policy(inv: &mut Inventory, doc: &InventoryDoc, what: &str, v: &Value) 
     match Policy::from_value(v) {
         Ok(p) => Some(p),
         Err(e) => {
-            inv.problems.push(LoadProblem { origin: doc.origin.clone(), problem: format!("{what}: {e}") });
+            inv.problems.push(LoadProblem {
+                origin: doc.origin.clone(),
+                problem: format!("{what}: {e}"),
+            });
             None
         }
     }
 }
 
 fn parse_time(v: Option<&Value>) -> Option<DateTime<Utc>> {
-    v.and_then(Value::as_str).and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|d| d.with_timezone(&Utc))
+    v.and_then(Value::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&Utc))
 }
 
 fn load_authorization_details(inv: &mut Inventory, doc: &InventoryDoc, roles: &[Value]) {
     let mut accounts_seen: Vec<String> = Vec::new();
     for r in roles {
         let (Some(name), Some(arn)) = (str_field(r, "RoleName"), str_field(r, "Arn")) else {
-            inv.problems.push(LoadProblem { origin: doc.origin.clone(), problem: "role entry without RoleName or Arn".into() });
+            inv.problems.push(LoadProblem {
+                origin: doc.origin.clone(),
+                problem: "role entry without RoleName or Arn".into(),
+            });
             continue;
         };
         let Some(account) = arn_account(arn).map(str::to_owned) else {
-            inv.problems.push(LoadProblem { origin: doc.origin.clone(), problem: format!("role {name}: bad ARN {arn}") });
+            inv.problems.push(LoadProblem {
+                origin: doc.origin.clone(),
+                problem: format!("role {name}: bad ARN {arn}"),
+            });
             continue;
         };
         let trust = match r.get("AssumeRolePolicyDocument") {
-            Some(v) if !v.is_null() => parse_policy(inv, doc, &format!("trust policy of role {name}"), v),
+            Some(v) if !v.is_null() => {
+                parse_policy(inv, doc, &format!("trust policy of role {name}"), v)
+            }
             _ => None,
         };
         let mut inline = std::collections::BTreeMap::new();
-        for p in r.get("RolePolicyList").and_then(Value::as_array).into_iter().flatten() {
-            if let (Some(pname), Some(pdoc)) = (str_field(p, "PolicyName"), p.get("PolicyDocument")) {
-                if let Some(pol) = parse_policy(inv, doc, &format!("inline policy {pname} of role {name}"), pdoc) {
+        for p in r
+            .get("RolePolicyList")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(pname), Some(pdoc)) = (str_field(p, "PolicyName"), p.get("PolicyDocument"))
+            {
+                if let Some(pol) = parse_policy(
+                    inv,
+                    doc,
+                    &format!("inline policy {pname} of role {name}"),
+                    pdoc,
+                ) {
                     inline.insert(pname.to_owned(), pol);
                 }
             }
@@ -73,7 +97,11 @@ fn load_authorization_details(inv: &mut Inventory, doc: &InventoryDoc, roles: &[
         let attached = r
             .get("AttachedManagedPolicies")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|p| str_field(p, "PolicyArn").map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| str_field(p, "PolicyArn").map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         let boundary = r
             .get("PermissionsBoundary")
@@ -93,27 +121,53 @@ fn load_authorization_details(inv: &mut Inventory, doc: &InventoryDoc, roles: &[
         if !accounts_seen.contains(&account) {
             accounts_seen.push(account.clone());
         }
-        inv.accounts.entry(account).or_default().roles.get_or_insert_with(Default::default).insert(name.to_owned(), snap);
+        inv.accounts
+            .entry(account)
+            .or_default()
+            .roles
+            .get_or_insert_with(Default::default)
+            .insert(name.to_owned(), snap);
     }
     // Managed policies belong to the account in their ARN; AWS-managed ones (`aws` account)
     // are shared by every account and stored under "aws".
-    for p in doc.value.get("Policies").and_then(Value::as_array).into_iter().flatten() {
-        let Some(arn) = str_field(p, "Arn") else { continue };
+    for p in doc
+        .value
+        .get("Policies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(arn) = str_field(p, "Arn") else {
+            continue;
+        };
         let owner = arn_account(arn).unwrap_or("aws").to_owned();
-        let mut mp = ManagedPolicy { arn: arn.to_owned(), ..Default::default() };
+        let mut mp = ManagedPolicy {
+            arn: arn.to_owned(),
+            ..Default::default()
+        };
         mp.default_version = str_field(p, "DefaultVersionId").map(str::to_owned);
-        for v in p.get("PolicyVersionList").and_then(Value::as_array).into_iter().flatten() {
+        for v in p
+            .get("PolicyVersionList")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let vid = str_field(v, "VersionId").unwrap_or("v1").to_owned();
             if v.get("IsDefaultVersion").and_then(Value::as_bool) == Some(true) {
                 mp.default_version = Some(vid.clone());
             }
             if let Some(d) = v.get("Document") {
-                if let Some(pol) = parse_policy(inv, doc, &format!("managed policy {arn} {vid}"), d) {
+                if let Some(pol) = parse_policy(inv, doc, &format!("managed policy {arn} {vid}"), d)
+                {
                     mp.versions.insert(vid, pol);
                 }
             }
         }
-        inv.accounts.entry(owner).or_default().managed_policies.insert(arn.to_owned(), mp);
+        inv.accounts
+            .entry(owner)
+            .or_default()
+            .managed_policies
+            .insert(arn.to_owned(), mp);
     }
 }
 
@@ -127,7 +181,9 @@ fn load_providers(inv: &mut Inventory, doc: &InventoryDoc, list: &[Value]) {
             });
             continue;
         };
-        let Some(account) = arn_account(arn).map(str::to_owned) else { continue };
+        let Some(account) = arn_account(arn).map(str::to_owned) else {
+            continue;
+        };
         any_account = Some(account.clone());
         let client_ids = p.get("ClientIDList").and_then(string_list);
         inv.accounts
@@ -135,12 +191,20 @@ fn load_providers(inv: &mut Inventory, doc: &InventoryDoc, list: &[Value]) {
             .or_default()
             .providers
             .get_or_insert_with(Default::default)
-            .insert(arn.to_owned(), ProviderSnapshot { arn: arn.to_owned(), client_ids });
+            .insert(
+                arn.to_owned(),
+                ProviderSnapshot {
+                    arn: arn.to_owned(),
+                    client_ids,
+                },
+            );
     }
     // An empty listing still says "this account has no providers" when the file names the
     // account: `<account>-...` or an `Account` field.
     if list.is_empty() && any_account.is_none() {
-        let account = str_field(&doc.value, "Account").map(str::to_owned).or_else(|| account_from_origin(&doc.origin));
+        let account = str_field(&doc.value, "Account")
+            .map(str::to_owned)
+            .or_else(|| account_from_origin(&doc.origin));
         match account {
             Some(a) => {
                 inv.accounts.entry(a).or_default().providers.get_or_insert_with(Default::default);
@@ -162,12 +226,18 @@ fn account_from_origin(origin: &str) -> Option<String> {
 
 fn load_repository_policy(inv: &mut Inventory, doc: &InventoryDoc) {
     let v = &doc.value;
-    let (Some(registry), Some(repo)) = (str_field(v, "registryId"), str_field(v, "repositoryName")) else {
-        inv.problems.push(LoadProblem { origin: doc.origin.clone(), problem: "repository policy without registryId".into() });
+    let (Some(registry), Some(repo)) = (str_field(v, "registryId"), str_field(v, "repositoryName"))
+    else {
+        inv.problems.push(LoadProblem {
+            origin: doc.origin.clone(),
+            problem: "repository policy without registryId".into(),
+        });
         return;
     };
     let region = str_field(v, "region").unwrap_or("*").to_owned();
-    let Some(text) = v.get("policyText") else { return };
+    let Some(text) = v.get("policyText") else {
+        return;
+    };
     if let Some(p) = parse_policy(inv, doc, &format!("repository policy of {repo}"), text) {
         inv.accounts
             .entry(registry.to_owned())

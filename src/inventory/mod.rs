@@ -35,13 +35,23 @@ pub struct ChangeRef {
 
 impl ChangeRef {
     fn of(c: &ChangeEvent) -> ChangeRef {
-        ChangeRef { time: c.time, event_name: c.event_name.clone(), actor: c.actor.clone(), event_id: c.event_id.clone() }
+        ChangeRef {
+            time: c.time,
+            event_name: c.event_name.clone(),
+            actor: c.actor.clone(),
+            event_id: c.event_id.clone(),
+        }
     }
 
     /// `2026-10-02T10:30:00Z by arn:aws:iam::1:user/alice (UpdateAssumeRolePolicy)`
     pub fn describe(&self) -> String {
         let who = self.actor.as_deref().unwrap_or("an unknown principal");
-        format!("{} by {} ({})", self.time.format("%Y-%m-%dT%H:%M:%SZ"), who, self.event_name)
+        format!(
+            "{} by {} ({})",
+            self.time.format("%Y-%m-%dT%H:%M:%SZ"),
+            who,
+            self.event_name
+        )
     }
 }
 
@@ -128,7 +138,10 @@ pub enum Unknown {
     /// No snapshot and no change event covers the account.
     AccountNotInInventory,
     /// The trust policy was replaced later and the version in force before is not recorded.
-    ReplacedLater { first_change: ChangeRef, policy_after: Option<Policy> },
+    ReplacedLater {
+        first_change: ChangeRef,
+        policy_after: Option<Policy>,
+    },
 }
 
 /// The provider side at one moment.
@@ -152,8 +165,13 @@ impl Inventory {
             }
         }
         for a in inv.accounts.values_mut() {
-            a.changes.sort_by(|x, y| x.time.cmp(&y.time).then_with(|| x.event_id.cmp(&y.event_id)));
-            a.changes.dedup_by(|x, y| !x.event_id.is_empty() && x.event_id == y.event_id);
+            a.changes.sort_by(|x, y| {
+                x.time
+                    .cmp(&y.time)
+                    .then_with(|| x.event_id.cmp(&y.event_id))
+            });
+            a.changes
+                .dedup_by(|x, y| !x.event_id.is_empty() && x.event_id == y.event_id);
         }
         inv
     }
@@ -164,13 +182,21 @@ impl Inventory {
 
     /// Whether anything at all is known about an account's roles.
     pub fn knows_roles(&self, account: &str) -> bool {
-        self.accounts.get(account).is_some_and(|a| a.roles.is_some() || a.changes.iter().any(is_role_change))
+        self.accounts
+            .get(account)
+            .is_some_and(|a| a.roles.is_some() || a.changes.iter().any(is_role_change))
     }
 
     /// The role names known in an account at time `t` (snapshot plus created, minus deleted).
     pub fn role_names(&self, account: &str) -> Vec<String> {
-        let Some(a) = self.accounts.get(account) else { return Vec::new() };
-        let mut names: Vec<String> = a.roles.as_ref().map(|r| r.keys().cloned().collect()).unwrap_or_default();
+        let Some(a) = self.accounts.get(account) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = a
+            .roles
+            .as_ref()
+            .map(|r| r.keys().cloned().collect())
+            .unwrap_or_default();
         for c in &a.changes {
             if c.event_name == "CreateRole" {
                 if let Some(n) = str_field(&c.request, "roleName") {
@@ -204,12 +230,19 @@ impl Inventory {
             .filter(|c| is_role_change(c) && str_field(&c.request, "roleName") == Some(role_name))
             .collect();
         let snapshot = acct.roles.as_ref().and_then(|r| r.get(role_name));
-        let (before, after): (Vec<&ChangeEvent>, Vec<&ChangeEvent>) = changes.iter().partition(|c| c.time <= t);
-        let later_trust: Vec<(ChangeRef, Option<Policy>)> =
-            after.iter().filter(|c| sets_trust(c)).map(|c| (ChangeRef::of(c), trust_of_change(c))).collect();
+        let (before, after): (Vec<&ChangeEvent>, Vec<&ChangeEvent>) =
+            changes.iter().partition(|c| c.time <= t);
+        let later_trust: Vec<(ChangeRef, Option<Policy>)> = after
+            .iter()
+            .filter(|c| sets_trust(c))
+            .map(|c| (ChangeRef::of(c), trust_of_change(c)))
+            .collect();
         if let Some(last) = before.last() {
             if last.event_name == "DeleteRole" {
-                return RoleAt::Absent(Absence { deleted: Some(ChangeRef::of(last)), created_later: None });
+                return RoleAt::Absent(Absence {
+                    deleted: Some(ChangeRef::of(last)),
+                    created_later: None,
+                });
             }
         }
         // The latest trust-setting change at or before t decides, if there is one.
@@ -236,15 +269,24 @@ impl Inventory {
         // Nothing set the trust policy at or before t.
         if let Some(first_after) = after.first() {
             if first_after.event_name == "CreateRole" {
-                return RoleAt::Absent(Absence { deleted: None, created_later: Some(ChangeRef::of(first_after)) });
+                return RoleAt::Absent(Absence {
+                    deleted: None,
+                    created_later: Some(ChangeRef::of(first_after)),
+                });
             }
         }
         if let Some(snap) = snapshot {
             if snap.created.is_some_and(|c| c > t) {
-                return RoleAt::Absent(Absence { deleted: None, created_later: None });
+                return RoleAt::Absent(Absence {
+                    deleted: None,
+                    created_later: None,
+                });
             }
             if let Some((first, policy_after)) = later_trust.first().cloned() {
-                return RoleAt::Unknown(Unknown::ReplacedLater { first_change: first, policy_after });
+                return RoleAt::Unknown(Unknown::ReplacedLater {
+                    first_change: first,
+                    policy_after,
+                });
             }
             return RoleAt::Known(RoleView {
                 arn,
@@ -259,20 +301,31 @@ impl Inventory {
             // The snapshot covers the account and has no such role: if it was deleted later,
             // it existed at t with an unknown policy; otherwise it did not exist.
             if let Some(del) = after.iter().find(|c| c.event_name == "DeleteRole") {
-                return RoleAt::Unknown(Unknown::ReplacedLater { first_change: ChangeRef::of(del), policy_after: None });
+                return RoleAt::Unknown(Unknown::ReplacedLater {
+                    first_change: ChangeRef::of(del),
+                    policy_after: None,
+                });
             }
-            return RoleAt::Absent(Absence { deleted: None, created_later: None });
+            return RoleAt::Absent(Absence {
+                deleted: None,
+                created_later: None,
+            });
         }
         RoleAt::Unknown(Unknown::AccountNotInInventory)
     }
 
     /// Whether `provider_arn` existed in `account` at `t`, and with which client IDs.
     pub fn provider_at(&self, account: &str, provider_arn: &str, t: DateTime<Utc>) -> ProviderAt {
-        let Some(acct) = self.accounts.get(account) else { return ProviderAt::Unknown };
-        let mut state: Option<ProviderAt> = acct.providers.as_ref().map(|p| match p.get(provider_arn) {
-            Some(s) => ProviderAt::Exists { client_ids: s.client_ids.clone() },
-            None => ProviderAt::Absent,
-        });
+        let Some(acct) = self.accounts.get(account) else {
+            return ProviderAt::Unknown;
+        };
+        let mut state: Option<ProviderAt> =
+            acct.providers.as_ref().map(|p| match p.get(provider_arn) {
+                Some(s) => ProviderAt::Exists {
+                    client_ids: s.client_ids.clone(),
+                },
+                None => ProviderAt::Absent,
+            });
         // Replay changes up to t on top of "unknown" when they precede the snapshot's view.
         let relevant: Vec<&ChangeEvent> = acct
             .changes
@@ -289,16 +342,23 @@ impl Inventory {
                     client_ids: c.request.get("clientIDList").and_then(string_list),
                 },
                 "DeleteOpenIDConnectProvider" => ProviderAt::Absent,
-                "AddClientIDToOpenIDConnectProvider" | "RemoveClientIDFromOpenIDConnectProvider" => {
-                    let id = str_field(&c.request, "clientID").unwrap_or_default().to_owned();
+                "AddClientIDToOpenIDConnectProvider"
+                | "RemoveClientIDFromOpenIDConnectProvider" => {
+                    let id = str_field(&c.request, "clientID")
+                        .unwrap_or_default()
+                        .to_owned();
                     let add = c.event_name.starts_with("Add");
                     match replay.take().or_else(|| state.clone()) {
-                        Some(ProviderAt::Exists { client_ids: Some(mut ids) }) => {
+                        Some(ProviderAt::Exists {
+                            client_ids: Some(mut ids),
+                        }) => {
                             ids.retain(|x| *x != id);
                             if add {
                                 ids.push(id);
                             }
-                            ProviderAt::Exists { client_ids: Some(ids) }
+                            ProviderAt::Exists {
+                                client_ids: Some(ids),
+                            }
                         }
                         _ => ProviderAt::Exists { client_ids: None },
                     }
@@ -310,7 +370,10 @@ impl Inventory {
             return r;
         }
         // Only later changes: a later create means it did not exist yet.
-        if relevant.first().is_some_and(|c| c.event_name == "CreateOpenIDConnectProvider") {
+        if relevant
+            .first()
+            .is_some_and(|c| c.event_name == "CreateOpenIDConnectProvider")
+        {
             return ProviderAt::Absent;
         }
         state.take().unwrap_or(ProviderAt::Unknown)
@@ -318,28 +381,46 @@ impl Inventory {
 
     /// Whether the account's provider listing is known (snapshot or change events).
     pub fn knows_providers(&self, account: &str) -> bool {
-        self.accounts.get(account).is_some_and(|a| a.providers.is_some())
+        self.accounts
+            .get(account)
+            .is_some_and(|a| a.providers.is_some())
     }
 }
 
 fn is_role_change(c: &ChangeEvent) -> bool {
-    matches!(c.event_name.as_str(), "CreateRole" | "UpdateAssumeRolePolicy" | "UpdateRole" | "DeleteRole")
+    matches!(
+        c.event_name.as_str(),
+        "CreateRole" | "UpdateAssumeRolePolicy" | "UpdateRole" | "DeleteRole"
+    )
 }
 
 fn sets_trust(c: &ChangeEvent) -> bool {
-    matches!(c.event_name.as_str(), "CreateRole" | "UpdateAssumeRolePolicy")
+    matches!(
+        c.event_name.as_str(),
+        "CreateRole" | "UpdateAssumeRolePolicy"
+    )
 }
 
 fn trust_of_change(c: &ChangeEvent) -> Option<Policy> {
-    let field = if c.event_name == "CreateRole" { "assumeRolePolicyDocument" } else { "policyDocument" };
+    let field = if c.event_name == "CreateRole" {
+        "assumeRolePolicyDocument"
+    } else {
+        "policyDocument"
+    };
     let v = c.request.get(field).or_else(|| {
-        c.response.get("role").and_then(|r| r.get("assumeRolePolicyDocument"))
+        c.response
+            .get("role")
+            .and_then(|r| r.get("assumeRolePolicyDocument"))
     })?;
     Policy::from_value(v).ok()
 }
 
 fn response_role_arn(c: &ChangeEvent) -> Option<String> {
-    c.response.get("role").and_then(|r| r.get("arn")).and_then(Value::as_str).map(str::to_owned)
+    c.response
+        .get("role")
+        .and_then(|r| r.get("arn"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 fn provider_of_change(c: &ChangeEvent) -> Option<String> {
@@ -352,7 +433,10 @@ fn provider_of_change(c: &ChangeEvent) -> Option<String> {
         }
         let url = str_field(&c.request, "url")?;
         let host = url.strip_prefix("https://").unwrap_or(url);
-        return Some(format!("arn:aws:iam::{}:oidc-provider/{host}", c.account.as_deref()?));
+        return Some(format!(
+            "arn:aws:iam::{}:oidc-provider/{host}",
+            c.account.as_deref()?
+        ));
     }
     None
 }
@@ -372,7 +456,12 @@ fn num_field(v: &Value, key: &str) -> Option<u64> {
 pub(crate) fn string_list(v: &Value) -> Option<Vec<String>> {
     match v {
         Value::String(s) => Some(vec![s.clone()]),
-        Value::Array(a) => Some(a.iter().filter_map(Value::as_str).map(str::to_owned).collect()),
+        Value::Array(a) => Some(
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+        ),
         _ => None,
     }
 }

@@ -46,7 +46,12 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn new(findings: &[Finding], stats: &ScanStats, problems: &[LoadProblem], elapsed_seconds: f64) -> Summary {
+    pub fn new(
+        findings: &[Finding],
+        stats: &ScanStats,
+        problems: &[LoadProblem],
+        elapsed_seconds: f64,
+    ) -> Summary {
         let mut by_cause = BTreeMap::new();
         for f in findings {
             *by_cause.entry(f.cause.code().to_owned()).or_insert(0) += f.count;
@@ -77,7 +82,12 @@ struct JsonReport<'a> {
 }
 
 /// Writes findings in `format`.
-pub fn write_findings<W: Write>(w: &mut W, format: Format, findings: &[Finding], summary: &Summary) -> io::Result<()> {
+pub fn write_findings<W: Write>(
+    w: &mut W,
+    format: Format,
+    findings: &[Finding],
+    summary: &Summary,
+) -> io::Result<()> {
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *w, &JsonReport { findings, summary })?;
@@ -109,7 +119,11 @@ fn write_table<W: Write>(w: &mut W, findings: &[Finding], summary: &Summary) -> 
         let span = if f.first_seen == f.last_seen {
             f.first_seen.format("%Y-%m-%d %H:%M:%SZ").to_string()
         } else {
-            format!("{} → {}", f.first_seen.format("%Y-%m-%d %H:%M:%SZ"), f.last_seen.format("%Y-%m-%d %H:%M:%SZ"))
+            format!(
+                "{} → {}",
+                f.first_seen.format("%Y-%m-%d %H:%M:%SZ"),
+                f.last_seen.format("%Y-%m-%d %H:%M:%SZ")
+            )
         };
         writeln!(
             w,
@@ -126,8 +140,16 @@ fn write_table<W: Write>(w: &mut W, findings: &[Finding], summary: &Summary) -> 
             ("role", f.role_arn.as_deref()),
             ("sub", f.sub.as_deref()),
             ("aud", f.aud.as_deref()),
-            ("action", Some(f.action.as_str()).filter(|a| *a != "sts:AssumeRoleWithWebIdentity")),
-            ("resource", f.resource.as_deref().filter(|r| Some(*r) != f.role_arn.as_deref())),
+            (
+                "action",
+                Some(f.action.as_str()).filter(|a| *a != "sts:AssumeRoleWithWebIdentity"),
+            ),
+            (
+                "resource",
+                f.resource
+                    .as_deref()
+                    .filter(|r| Some(*r) != f.role_arn.as_deref()),
+            ),
         ];
         for (label, value) in rows {
             if let Some(v) = value {
@@ -142,19 +164,33 @@ fn write_table<W: Write>(w: &mut W, findings: &[Finding], summary: &Summary) -> 
             writeln!(w, "    {:<9}{}", "fix", t(&f.fix))?;
         }
         if f.count > 1 {
-            writeln!(w, "    {:<9}{} (+{} more)", "events", t(&f.event_ids[0]), f.count - 1)?;
+            writeln!(
+                w,
+                "    {:<9}{} (+{} more)",
+                "events",
+                t(&f.event_ids[0]),
+                f.count - 1
+            )?;
         } else if let Some(id) = f.event_ids.first() {
             writeln!(w, "    {:<9}{}", "event", t(id))?;
         }
     }
     writeln!(w)?;
-    let causes: Vec<String> = summary.by_cause.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    let causes: Vec<String> = summary
+        .by_cause
+        .iter()
+        .map(|(c, n)| format!("{c} {n}"))
+        .collect();
     writeln!(
         w,
         "{} finding(s) from {} failed event(s){}",
         summary.findings,
         summary.failed_events,
-        if causes.is_empty() { String::new() } else { format!(": {}", causes.join(", ")) }
+        if causes.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", causes.join(", "))
+        }
     )?;
     writeln!(
         w,
@@ -194,7 +230,11 @@ pub fn describe_evidence(e: &Evidence) -> String {
 }
 
 /// Problems on stderr: one line per input that could not be read, naming it and why.
-pub fn write_problems<W: Write>(w: &mut W, stats: &ScanStats, problems: &[LoadProblem]) -> io::Result<()> {
+pub fn write_problems<W: Write>(
+    w: &mut W,
+    stats: &ScanStats,
+    problems: &[LoadProblem],
+) -> io::Result<()> {
     for s in stats.skipped.iter().filter(|s| !s.by_design) {
         writeln!(w, "trailwhy: {}: {}", t(&s.name), t(&s.reason))?;
     }

@@ -24,7 +24,9 @@ const SECRET_FIELDS: &[&str] = &[
 
 pub fn is_secret_field(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    SECRET_FIELDS.contains(&lower.as_str()) || lower.ends_with("password") || lower.ends_with("secret")
+    SECRET_FIELDS.contains(&lower.as_str())
+        || lower.ends_with("password")
+        || lower.ends_with("secret")
 }
 
 /// Replaces secret values anywhere in `v`.

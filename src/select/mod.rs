@@ -13,8 +13,8 @@ use memchr::memmem::Finder;
 use serde_json::Value;
 
 use crate::event::{
-    self, assumed_role_parts, decode_part, parse_web_identity_principal, AssumeRoleParams, AssumeRoleResponse, Record,
-    WebIdentityPrincipal,
+    self, assumed_role_parts, decode_part, parse_web_identity_principal, AssumeRoleParams,
+    AssumeRoleResponse, Record, WebIdentityPrincipal,
 };
 
 /// Filters compiled from flags.
@@ -144,7 +144,10 @@ pub const CHANGE_EVENTS: &[&str] = &[
 pub fn is_access_denied(code: &str) -> bool {
     matches!(
         code,
-        "AccessDenied" | "AccessDeniedException" | "Client.UnauthorizedOperation" | "UnauthorizedOperation"
+        "AccessDenied"
+            | "AccessDeniedException"
+            | "Client.UnauthorizedOperation"
+            | "UnauthorizedOperation"
     ) || code.ends_with("AccessDenied")
         || code.ends_with("AccessDeniedException")
 }
@@ -200,7 +203,11 @@ impl Selector {
         } else {
             return Err(Rejected::Uninteresting);
         };
-        let time = rec.event_time.as_deref().and_then(time::parse_event_time).ok_or(Rejected::NotAnEvent)?;
+        let time = rec
+            .event_time
+            .as_deref()
+            .and_then(time::parse_event_time)
+            .ok_or(Rejected::NotAnEvent)?;
         let account = record_account(rec);
         // Policy history is needed from before the window too: changes ignore the time window.
         if kind != Kind::Change
@@ -224,7 +231,9 @@ impl Selector {
                 request: raw_to_value(rec.request_parameters),
                 response: raw_to_value(rec.response_elements),
             })),
-            Kind::CallFailure => Selected::CallFailure(Box::new(call_failure(rec, time, event_id, account))),
+            Kind::CallFailure => {
+                Selected::CallFailure(Box::new(call_failure(rec, time, event_id, account)))
+            }
         })
     }
 }
@@ -237,31 +246,47 @@ enum Kind {
 }
 
 fn is_role_session(rec: &Record<'_>) -> bool {
-    rec.user_identity.as_ref().is_some_and(|u| u.kind.as_deref() == Some("AssumedRole"))
+    rec.user_identity
+        .as_ref()
+        .is_some_and(|u| u.kind.as_deref() == Some("AssumedRole"))
 }
 
 /// The account a record belongs to: the trail's recipient, else the caller's account.
 fn record_account(rec: &Record<'_>) -> Option<String> {
     rec.recipient_account_id
         .as_deref()
-        .or_else(|| rec.user_identity.as_ref().and_then(|u| u.account_id.as_deref()))
+        .or_else(|| {
+            rec.user_identity
+                .as_ref()
+                .and_then(|u| u.account_id.as_deref())
+        })
         .map(str::to_owned)
 }
 
 fn actor(rec: &Record<'_>) -> Option<String> {
     let u = rec.user_identity.as_ref()?;
-    u.arn.as_deref().or(u.principal_id.as_deref()).map(str::to_owned)
+    u.arn
+        .as_deref()
+        .or(u.principal_id.as_deref())
+        .map(str::to_owned)
 }
 
 /// Request and response fragments are small for change events; they are copied, except
 /// for any `sessionToken`, which is removed.
 fn raw_to_value(raw: Option<&serde_json::value::RawValue>) -> Value {
-    let mut v = raw.and_then(|r| serde_json::from_str::<Value>(r.get()).ok()).unwrap_or(Value::Null);
+    let mut v = raw
+        .and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
+        .unwrap_or(Value::Null);
     crate::report::redact::redact_value(&mut v);
     v
 }
 
-fn web_id_attempt(rec: &Record<'_>, time: DateTime<Utc>, event_id: String, account: Option<String>) -> WebIdAttempt {
+fn web_id_attempt(
+    rec: &Record<'_>,
+    time: DateTime<Utc>,
+    event_id: String,
+    account: Option<String>,
+) -> WebIdAttempt {
     let params: AssumeRoleParams = decode_part(rec.request_parameters);
     let ident = rec.user_identity.as_ref();
     let mut principal = parse_web_identity_principal(
@@ -269,14 +294,21 @@ fn web_id_attempt(rec: &Record<'_>, time: DateTime<Utc>, event_id: String, accou
         ident.and_then(|u| u.identity_provider.as_deref()),
         ident.and_then(|u| u.user_name.as_deref()),
     );
-    let error_code = rec.error_code.as_deref().filter(|c| !c.is_empty()).map(str::to_owned);
+    let error_code = rec
+        .error_code
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned);
     let (access_key_id, assumed_role_arn) = if error_code.is_none() {
         let resp: AssumeRoleResponse = decode_part(rec.response_elements);
         if let Some(p) = principal.as_mut() {
             if p.audience.is_none() {
                 p.audience = resp.audience.as_deref().map(str::to_owned);
             }
-        } else if let (Some(provider), Some(sub)) = (resp.provider.as_deref(), resp.subject_from_web_identity_token.as_deref()) {
+        } else if let (Some(provider), Some(sub)) = (
+            resp.provider.as_deref(),
+            resp.subject_from_web_identity_token.as_deref(),
+        ) {
             principal = Some(WebIdentityPrincipal {
                 provider: provider.to_owned(),
                 audience: resp.audience.as_deref().map(str::to_owned),
@@ -284,8 +316,10 @@ fn web_id_attempt(rec: &Record<'_>, time: DateTime<Utc>, event_id: String, accou
             });
         }
         (
-            resp.credentials.and_then(|c| c.access_key_id.map(|k| k.into_owned())),
-            resp.assumed_role_user.and_then(|u| u.arn.map(|a| a.into_owned())),
+            resp.credentials
+                .and_then(|c| c.access_key_id.map(|k| k.into_owned())),
+            resp.assumed_role_user
+                .and_then(|u| u.arn.map(|a| a.into_owned())),
         )
     } else {
         (None, None)
@@ -326,7 +360,12 @@ fn web_id_attempt(rec: &Record<'_>, time: DateTime<Utc>, event_id: String, accou
     }
 }
 
-fn call_failure(rec: &Record<'_>, time: DateTime<Utc>, event_id: String, account: Option<String>) -> CallFailure {
+fn call_failure(
+    rec: &Record<'_>,
+    time: DateTime<Utc>,
+    event_id: String,
+    account: Option<String>,
+) -> CallFailure {
     let ident = rec.user_identity.as_ref();
     let ctx = ident.and_then(|u| u.session_context.as_ref());
     CallFailure {
@@ -339,7 +378,9 @@ fn call_failure(rec: &Record<'_>, time: DateTime<Utc>, event_id: String, account
         error_code: rec.error_code.as_deref().unwrap_or_default().to_owned(),
         error_message: rec.error_message.as_deref().map(str::to_owned),
         caller_arn: ident.and_then(|u| u.arn.as_deref()).map(str::to_owned),
-        access_key_id: ident.and_then(|u| u.access_key_id.as_deref()).map(str::to_owned),
+        access_key_id: ident
+            .and_then(|u| u.access_key_id.as_deref())
+            .map(str::to_owned),
         issuer_role_arn: ctx
             .and_then(|c| c.session_issuer.as_ref())
             .and_then(|i| i.arn.as_deref())
@@ -351,7 +392,11 @@ fn call_failure(rec: &Record<'_>, time: DateTime<Utc>, event_id: String, account
         resources: rec
             .resources
             .as_ref()
-            .map(|rs| rs.iter().filter_map(|r| r.arn.as_deref().map(str::to_owned)).collect())
+            .map(|rs| {
+                rs.iter()
+                    .filter_map(|r| r.arn.as_deref().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default(),
         request: raw_to_value(rec.request_parameters),
     }

@@ -28,7 +28,11 @@ pub fn parse_time_bound(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>,
 
 /// `90m`, `2h`, `7d`, `1w`, `45s`, also with a leading `-` or a trailing ` ago`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let t = text.trim().trim_start_matches('-').trim_end_matches(" ago").trim();
+    let t = text
+        .trim()
+        .trim_start_matches('-')
+        .trim_end_matches(" ago")
+        .trim();
     let split = t.find(|c: char| !c.is_ascii_digit())?;
     let (num, unit) = t.split_at(split);
     let n: i64 = num.parse().ok()?;
@@ -45,7 +49,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 
 /// Parses CloudTrail's `eventTime` (always UTC, `Z`), tolerating fractional seconds and offsets.
 pub fn parse_event_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text).ok().map(|d| d.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
 }
 
 #[cfg(test)]
@@ -59,14 +65,26 @@ mod tests {
 
     #[test]
     fn relative_and_absolute() {
-        assert_eq!(parse_time_bound("90m", now()).unwrap(), Utc.with_ymd_and_hms(2026, 10, 2, 10, 30, 0).unwrap());
-        assert_eq!(parse_time_bound("2d", now()).unwrap(), Utc.with_ymd_and_hms(2026, 9, 30, 12, 0, 0).unwrap());
-        assert_eq!(parse_time_bound("1w", now()).unwrap(), Utc.with_ymd_and_hms(2026, 9, 25, 12, 0, 0).unwrap());
+        assert_eq!(
+            parse_time_bound("90m", now()).unwrap(),
+            Utc.with_ymd_and_hms(2026, 10, 2, 10, 30, 0).unwrap()
+        );
+        assert_eq!(
+            parse_time_bound("2d", now()).unwrap(),
+            Utc.with_ymd_and_hms(2026, 9, 30, 12, 0, 0).unwrap()
+        );
+        assert_eq!(
+            parse_time_bound("1w", now()).unwrap(),
+            Utc.with_ymd_and_hms(2026, 9, 25, 12, 0, 0).unwrap()
+        );
         assert_eq!(
             parse_time_bound("2026-10-01T10:00:00+02:00", now()).unwrap(),
             Utc.with_ymd_and_hms(2026, 10, 1, 8, 0, 0).unwrap()
         );
-        assert_eq!(parse_time_bound("2026-10-01", now()).unwrap(), Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap());
+        assert_eq!(
+            parse_time_bound("2026-10-01", now()).unwrap(),
+            Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap()
+        );
     }
 
     #[test]

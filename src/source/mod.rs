@@ -56,7 +56,11 @@ pub fn expand(sources: &[String]) -> (Vec<Input>, Vec<Skipped>) {
         match std::fs::metadata(path) {
             Ok(m) if m.is_dir() => walk(path, &mut inputs, &mut skipped),
             Ok(_) => inputs.push(Input::File(path.to_path_buf())),
-            Err(e) => skipped.push(Skipped { name: s.clone(), reason: io_reason(&e), by_design: false }),
+            Err(e) => skipped.push(Skipped {
+                name: s.clone(),
+                reason: io_reason(&e),
+                by_design: false,
+            }),
         }
     }
     (inputs, skipped)
@@ -67,9 +71,15 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>, skipped: &mut Vec<Skipped>) {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                let name = e.path().map_or_else(|| dir.display().to_string(), |p| p.display().to_string());
+                let name = e
+                    .path()
+                    .map_or_else(|| dir.display().to_string(), |p| p.display().to_string());
                 let reason = e.io_error().map_or_else(|| e.to_string(), io_reason);
-                skipped.push(Skipped { name, reason, by_design: false });
+                skipped.push(Skipped {
+                    name,
+                    reason,
+                    by_design: false,
+                });
                 continue;
             }
         };
@@ -79,9 +89,11 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>, skipped: &mut Vec<Skipped>) {
         let path = entry.path();
         match classify_path(path) {
             PathClass::Log => inputs.push(Input::File(path.to_path_buf())),
-            PathClass::SkipByDesign(reason) => {
-                skipped.push(Skipped { name: path.display().to_string(), reason: reason.to_owned(), by_design: true })
-            }
+            PathClass::SkipByDesign(reason) => skipped.push(Skipped {
+                name: path.display().to_string(),
+                reason: reason.to_owned(),
+                by_design: true,
+            }),
         }
     }
 }
@@ -95,13 +107,16 @@ enum PathClass {
 /// Decides from the path alone whether a file found in a directory walk is worth opening.
 fn classify_path(path: &Path) -> PathClass {
     let components: Vec<&str> = path.iter().filter_map(|c| c.to_str()).collect();
-    if components.iter().any(|c| *c == "CloudTrail-Digest") {
+    if components.contains(&"CloudTrail-Digest") {
         return PathClass::SkipByDesign("CloudTrail digest file");
     }
-    if components.iter().any(|c| *c == "CloudTrail-Insight") {
+    if components.contains(&"CloudTrail-Insight") {
         return PathClass::SkipByDesign("CloudTrail Insights file");
     }
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     if name == "ConfigWritabilityCheckFile" {
         return PathClass::SkipByDesign("trail write-check object, not a log");
     }
@@ -109,7 +124,15 @@ fn classify_path(path: &Path) -> PathClass {
         return PathClass::SkipByDesign("hidden file");
     }
     let lower = name.to_ascii_lowercase();
-    const LOG_ENDINGS: &[&str] = &[".json", ".json.gz", ".gz", ".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz"];
+    const LOG_ENDINGS: &[&str] = &[
+        ".json",
+        ".json.gz",
+        ".gz",
+        ".jsonl",
+        ".ndjson",
+        ".jsonl.gz",
+        ".ndjson.gz",
+    ];
     if LOG_ENDINGS.iter().any(|e| lower.ends_with(e)) {
         PathClass::Log
     } else {
@@ -133,11 +156,20 @@ mod tests {
     #[test]
     fn path_classes() {
         let digest = Path::new("b/AWSLogs/1/CloudTrail-Digest/us-east-1/2026/10/01/x.json.gz");
-        assert_eq!(classify_path(digest), PathClass::SkipByDesign("CloudTrail digest file"));
+        assert_eq!(
+            classify_path(digest),
+            PathClass::SkipByDesign("CloudTrail digest file")
+        );
         let log = Path::new("b/AWSLogs/1/CloudTrail/us-east-1/2026/10/01/1_CloudTrail_us-east-1_20261001T0000Z_x.json.gz");
         assert_eq!(classify_path(log), PathClass::Log);
-        assert!(matches!(classify_path(Path::new("x/README.md")), PathClass::SkipByDesign(_)));
-        assert!(matches!(classify_path(Path::new("x/ConfigWritabilityCheckFile")), PathClass::SkipByDesign(_)));
+        assert!(matches!(
+            classify_path(Path::new("x/README.md")),
+            PathClass::SkipByDesign(_)
+        ));
+        assert!(matches!(
+            classify_path(Path::new("x/ConfigWritabilityCheckFile")),
+            PathClass::SkipByDesign(_)
+        ));
     }
 
     #[test]

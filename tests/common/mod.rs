@@ -18,7 +18,9 @@ pub struct Tree {
 
 impl Tree {
     pub fn new() -> Tree {
-        Tree { dir: tempfile::tempdir().unwrap() }
+        Tree {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -72,7 +74,10 @@ impl<'a> WebId<'a> {
             sub,
             aud: "sts.amazonaws.com",
             provider: GH,
-            error: Some(("AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")),
+            error: Some((
+                "AccessDenied",
+                "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+            )),
             region: "us-east-1",
             duration: 3600,
         }
@@ -161,11 +166,16 @@ pub struct Run {
 impl Run {
     /// stdout parsed as NDJSON.
     pub fn findings(&self) -> Vec<Value> {
-        self.stdout.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+        self.stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
     }
 }
 
@@ -176,7 +186,11 @@ pub fn trailwhy(args: &[&str]) -> Run {
 pub fn trailwhy_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_trailwhy"));
     cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     let mut child = cmd.spawn().unwrap();
     if let Some(input) = stdin {
         let mut s = child.stdin.take().unwrap();
