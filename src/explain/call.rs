@@ -136,16 +136,22 @@ pub fn explain_calls(
         BTreeMap::new();
     for f in sorted {
         let session = f.access_key_id.as_deref().and_then(|k| sessions.get(k));
+        // Retries share their verdict unless something recorded about the role changed between them.
+        let epoch = f
+            .issuer_role_arn
+            .as_deref()
+            .and_then(|r| Some(inv.role_epoch(arn_account(r)?, role_name_from_arn(r)?, f.time)))
+            .unwrap_or(0);
+        let repo_epoch = inv.changes_before(f.account.as_deref().unwrap_or_default(), f.time);
         let cache_key = format!(
-            "{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+            "{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{epoch}|{repo_epoch}",
             f.event_source,
             f.event_name,
             f.error_code,
             f.error_message,
             f.caller_arn,
             f.resources,
-            f.request,
-            f.time
+            f.request
         );
         let (verdict, action, resource, role_arn) = cache
             .entry(cache_key)
@@ -199,7 +205,11 @@ pub fn explain_calls(
                 .and_then(assumed_role_parts)
                 .map(|(_, s)| s.to_owned()),
             error_message: f.error_message.clone(),
-            details: verdict.details.clone(),
+            details: {
+                let mut d = verdict.details.clone();
+                d.insert("session".into(), session_details(f, session));
+                d
+            },
         });
         entry.count += 1;
         entry.first_seen = entry.first_seen.min(f.time);

@@ -20,7 +20,7 @@ pub struct VerdictCache {
 }
 
 impl VerdictCache {
-    pub fn verdict(&mut self, a: &WebIdAttempt, inv: &Inventory) -> Verdict {
+    pub fn verdict(&mut self, a: &WebIdAttempt, inv: &Inventory) -> &Verdict {
         let role_state = role_state_key(a, inv);
         let key = format!(
             "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
@@ -32,36 +32,21 @@ impl VerdictCache {
             a.session_name,
             role_state
         );
-        if let Some(v) = self.map.get(&key) {
-            return v.clone();
-        }
-        let v = verdict(a, inv);
-        self.map.insert(key, v.clone());
-        v
+        self.map.entry(key).or_insert_with(|| verdict(a, inv))
     }
 }
 
-/// A string that changes whenever the policy state relevant to `a` changes.
+/// A string that changes whenever the policy state relevant to `a` changes: the number of
+/// recorded changes to the role (and to the account's providers) up to the event.
 fn role_state_key(a: &WebIdAttempt, inv: &Inventory) -> String {
     let Some((account, name)) = role_of(a) else {
         return String::new();
     };
-    match inv.role_at(account, name, a.time) {
-        RoleAt::Known(v) => format!(
-            "known:{:?}:{}",
-            v.trust_set_by.as_ref().map(|c| &c.event_id),
-            v.later_changes.len()
-        ),
-        RoleAt::Absent(abs) => format!(
-            "absent:{:?}:{:?}",
-            abs.deleted.map(|c| c.event_id),
-            abs.created_later.map(|c| c.event_id)
-        ),
-        RoleAt::Unknown(Unknown::AccountNotInInventory) => "unknown-account".to_owned(),
-        RoleAt::Unknown(Unknown::ReplacedLater { first_change, .. }) => {
-            format!("replaced:{}", first_change.event_id)
-        }
-    }
+    format!(
+        "{}:{}",
+        inv.role_epoch(account, name, a.time),
+        inv.changes_before(account, a.time)
+    )
 }
 
 fn role_of(a: &WebIdAttempt) -> Option<(&str, &str)> {

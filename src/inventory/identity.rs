@@ -51,12 +51,8 @@ const ROLE_PERMISSION_EVENTS: &[&str] = &[
 ];
 
 fn role_changes<'a>(acct: &'a Account, role: &str) -> Vec<&'a ChangeEvent> {
-    acct.changes
-        .iter()
-        .filter(|c| {
-            ROLE_PERMISSION_EVENTS.contains(&c.event_name.as_str())
-                && str_field(&c.request, "roleName") == Some(role)
-        })
+    acct.role_changes(role)
+        .filter(|c| ROLE_PERMISSION_EVENTS.contains(&c.event_name.as_str()))
         .collect()
 }
 

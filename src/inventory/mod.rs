@@ -94,6 +94,20 @@ pub struct Account {
     pub repository_policies: BTreeMap<(String, String), Policy>,
     /// Successful change events of this account, sorted by time.
     pub changes: Vec<ChangeEvent>,
+    /// Indexes into `changes` of the events that name a role (`roleName`), by role name, in
+    /// time order: per-role lookups must not scan every change of the account.
+    pub by_role: std::collections::HashMap<String, Vec<usize>>,
+}
+
+impl Account {
+    /// The change events that name `role`, in time order.
+    pub fn role_changes(&self, role: &str) -> impl Iterator<Item = &ChangeEvent> {
+        self.by_role
+            .get(role)
+            .into_iter()
+            .flatten()
+            .map(move |&i| &self.changes[i])
+    }
 }
 
 #[derive(Debug, Default)]
@@ -172,8 +186,32 @@ impl Inventory {
             });
             a.changes
                 .dedup_by(|x, y| !x.event_id.is_empty() && x.event_id == y.event_id);
+            for (i, c) in a.changes.iter().enumerate() {
+                if let Some(role) = str_field(&c.request, "roleName") {
+                    a.by_role.entry(role.to_owned()).or_default().push(i);
+                }
+            }
         }
         inv
+    }
+
+    /// The number of change events of `account` at or before `t` (a coarse cache epoch).
+    pub fn changes_before(&self, account: &str, t: DateTime<Utc>) -> usize {
+        self.accounts
+            .get(account)
+            .map_or(0, |a| a.changes.partition_point(|c| c.time <= t))
+    }
+
+    /// A small number that changes whenever anything recorded about `role` changes between
+    /// two moments: the count of its change events at or before `t`. Verdict caches key on it.
+    pub fn role_epoch(&self, account: &str, role: &str, t: DateTime<Utc>) -> usize {
+        let Some(a) = self.accounts.get(account) else {
+            return 0;
+        };
+        let Some(idx) = a.by_role.get(role) else {
+            return 0;
+        };
+        idx.partition_point(|&i| a.changes[i].time <= t)
     }
 
     pub fn account(&self, id: &str) -> Option<&Account> {
@@ -225,9 +263,8 @@ impl Inventory {
             return RoleAt::Unknown(Unknown::AccountNotInInventory);
         };
         let changes: Vec<&ChangeEvent> = acct
-            .changes
-            .iter()
-            .filter(|c| is_role_change(c) && str_field(&c.request, "roleName") == Some(role_name))
+            .role_changes(role_name)
+            .filter(|c| is_role_change(c))
             .collect();
         let snapshot = acct.roles.as_ref().and_then(|r| r.get(role_name));
         let (before, after): (Vec<&ChangeEvent>, Vec<&ChangeEvent>) =
