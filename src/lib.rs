@@ -8,6 +8,7 @@ pub mod correlate;
 pub mod decode;
 pub mod event;
 pub mod explain;
+pub mod interrupt;
 pub mod inventory;
 pub mod report;
 pub mod scan;

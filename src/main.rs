@@ -12,6 +12,9 @@ use trailwhy::{cli, report};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    if let Err(e) = trailwhy::interrupt::install() {
+        eprintln!("trailwhy: warning: cannot install the Ctrl-C handler: {e}");
+    }
     let result = match &cli.command {
         cli::Command::Explain(a) => command::explain::run(a),
         cli::Command::Check(a) => command::check::run(a),

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::decode::{self, DecodeLimits, RecordKind, RecordSplitter};
 use crate::event::Record;
+use crate::interrupt;
 use crate::select::{CallFailure, ChangeEvent, Rejected, Selected, Selector, WebIdAttempt};
 use crate::source::{io_reason, Input, Skipped};
 
@@ -35,6 +36,8 @@ pub struct ScanStats {
     pub records_matched: u64,
     pub records_undecodable: u64,
     pub bytes_decompressed: u64,
+    /// The scan was stopped by Ctrl-C before every input was read.
+    pub interrupted: bool,
 }
 
 #[derive(Debug, Default)]
@@ -62,6 +65,7 @@ impl Scan {
         s.records_matched += o.records_matched;
         s.records_undecodable += o.records_undecodable;
         s.bytes_decompressed += o.bytes_decompressed;
+        s.interrupted |= o.interrupted;
     }
 }
 
@@ -105,6 +109,16 @@ pub fn is_inventory_doc(v: &Value) -> bool {
 fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan {
     let name = input.display_name();
     let mut out = Scan::default();
+    if interrupt::requested() {
+        out.stats.interrupted = true;
+        out.stats.files_unreadable += 1;
+        out.stats.skipped.push(Skipped {
+            name,
+            reason: "not read: interrupted".to_owned(),
+            by_design: false,
+        });
+        return out;
+    }
     let reader = match input.open() {
         Ok(r) => r,
         Err(e) => {
@@ -139,6 +153,15 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
         // An error is not necessarily the end: the splitter resyncs where it can (NDJSON)
         // and returns None once nothing more can be read.
         let raw = match splitter.next_record() {
+            // checked after the read: a record that arrives after Ctrl-C is not used
+            Ok(Some(_)) if interrupt::requested() => {
+                out.stats.interrupted = true;
+                failures.push(format!(
+                    "interrupted after {} records",
+                    out.stats.records_scanned
+                ));
+                break;
+            }
             Ok(Some(r)) => r,
             Ok(None) => break,
             Err(e) => {
@@ -198,28 +221,9 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
         if !selector.may_match(raw.bytes) {
             continue;
         }
-        match serde_json::from_slice::<Record>(raw.bytes) {
-            Ok(rec) => match rec.cloudtrail_event.as_deref() {
-                Some(inner) => match serde_json::from_str::<Record>(inner) {
-                    Ok(inner_rec) => take(selector, &inner_rec, &mut out),
-                    Err(e) => {
-                        undecodable += 1;
-                        first_bad.get_or_insert_with(|| {
-                            format!(
-                                "CloudTrailEvent string at byte {} is not a valid event: {e}",
-                                raw.offset
-                            )
-                        });
-                    }
-                },
-                None => take(selector, &rec, &mut out),
-            },
-            Err(e) => {
-                undecodable += 1;
-                first_bad.get_or_insert_with(|| {
-                    format!("record at byte {} could not be decoded: {e}", raw.offset)
-                });
-            }
+        if let Err(why) = decode_and_take(raw.bytes, selector, &mut out) {
+            undecodable += 1;
+            first_bad.get_or_insert_with(|| format!("record at byte {}: {why}", raw.offset));
         }
     }
     out.stats.bytes_decompressed = splitter.bytes_read();
@@ -249,7 +253,35 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
     out
 }
 
-fn take(selector: &Selector, rec: &Record<'_>, out: &mut Scan) {
+/// Decodes one record (unwrapping lookup-events' `CloudTrailEvent` strings) and keeps it if
+/// selected. Invalid UTF-8 is replaced (U+FFFD) rather than losing the record.
+fn decode_and_take(bytes: &[u8], selector: &Selector, out: &mut Scan) -> Result<(), String> {
+    let lossy;
+    let rec = match serde_json::from_slice::<Record>(bytes) {
+        Ok(r) => r,
+        Err(e) if std::str::from_utf8(bytes).is_err() => {
+            lossy = String::from_utf8_lossy(bytes).into_owned();
+            serde_json::from_str::<Record>(&lossy)
+                .map_err(|_| format!("could not be decoded: {e}"))?
+        }
+        Err(e) => return Err(format!("could not be decoded: {e}")),
+    };
+    let problem = match rec.cloudtrail_event.as_deref() {
+        Some(inner) => {
+            let inner_rec = serde_json::from_str::<Record>(inner)
+                .map_err(|e| format!("its CloudTrailEvent string is not a valid event: {e}"))?;
+            take(selector, &inner_rec, out)
+        }
+        None => take(selector, &rec, out),
+    };
+    match problem {
+        Some(why) => Err(why.to_owned()),
+        None => Ok(()),
+    }
+}
+
+/// Keeps a selected record; returns why a record the analysis needed could not be used.
+fn take(selector: &Selector, rec: &Record<'_>, out: &mut Scan) -> Option<&'static str> {
     match selector.select(rec) {
         Ok(sel) => {
             out.stats.records_matched += 1;
@@ -259,8 +291,10 @@ fn take(selector: &Selector, rec: &Record<'_>, out: &mut Scan) {
                 Selected::CallFailure(f) => out.call_failures.push(*f),
             }
         }
+        Err(Rejected::BadTime) => return Some("eventTime is missing or not an RFC 3339 time"),
         Err(Rejected::Uninteresting | Rejected::OutOfWindow | Rejected::NotAnEvent) => {}
     }
+    None
 }
 
 enum FirstRecord {

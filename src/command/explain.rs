@@ -140,7 +140,9 @@ pub fn run(args: &ExplainArgs) -> Result<Exit> {
     let mut out = open_output(args.output.as_deref())?;
     report::write_findings(&mut out, format, &findings, &summary)?;
     out.flush()?;
-    Ok(if summary.partial {
+    Ok(if summary.interrupted {
+        Exit::Interrupted
+    } else if summary.partial {
         Exit::Partial
     } else if args.fail_on == FailOn::Any && !findings.is_empty() {
         Exit::Findings

@@ -18,6 +18,7 @@ pub enum Exit {
     Findings = 1,
     Fatal = 2,
     Partial = 3,
+    Interrupted = 130,
 }
 
 /// stdout (buffered), or a file.

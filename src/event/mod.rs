@@ -20,36 +20,41 @@ pub use identity::{parse_web_identity_principal, WebIdentityPrincipal};
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Record<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub event_version: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub event_time: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub event_source: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub event_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub aws_region: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub error_code: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub error_message: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub recipient_account_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "eventID")]
+    #[serde(borrow, default, rename = "eventID", deserialize_with = "lenient")]
     pub event_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub user_agent: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub user_identity: Option<UserIdentity<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub request_parameters: Option<&'a RawValue>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub response_elements: Option<&'a RawValue>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub resources: Option<Vec<ResourceRef<'a>>>,
     /// Present when the record came from `aws cloudtrail lookup-events` output.
-    #[serde(borrow, default, rename = "CloudTrailEvent")]
+    #[serde(
+        borrow,
+        default,
+        rename = "CloudTrailEvent",
+        deserialize_with = "lenient"
+    )]
     pub cloudtrail_event: Option<Cow<'a, str>>,
 }
 
@@ -63,60 +68,60 @@ impl Record<'_> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIdentity<'a> {
-    #[serde(borrow, default, rename = "type")]
+    #[serde(borrow, default, rename = "type", deserialize_with = "lenient")]
     pub kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub principal_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub arn: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub account_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub access_key_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub user_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub identity_provider: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub session_context: Option<SessionContext<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionContext<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub session_issuer: Option<SessionIssuer<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub web_id_federation_data: Option<WebIdFederationData<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionIssuer<'a> {
-    #[serde(borrow, default, rename = "type")]
+    #[serde(borrow, default, rename = "type", deserialize_with = "lenient")]
     pub kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub arn: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub account_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub user_name: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WebIdFederationData<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub federated_provider: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct ResourceRef<'a> {
-    #[serde(borrow, default, rename = "ARN")]
+    #[serde(borrow, default, rename = "ARN", deserialize_with = "lenient")]
     pub arn: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "type")]
+    #[serde(borrow, default, rename = "type", deserialize_with = "lenient")]
     pub kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "accountId")]
+    #[serde(borrow, default, rename = "accountId", deserialize_with = "lenient")]
     pub account_id: Option<Cow<'a, str>>,
 }
 
@@ -124,17 +129,17 @@ pub struct ResourceRef<'a> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssumeRoleParams<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub role_arn: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub role_session_name: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "lenient_u64")]
     pub duration_seconds: Option<u64>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub tags: Option<&'a RawValue>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub transitive_tag_keys: Option<&'a RawValue>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub source_identity: Option<Cow<'a, str>>,
 }
 
@@ -143,30 +148,42 @@ pub struct AssumeRoleParams<'a> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssumeRoleResponse<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub credentials: Option<Credentials<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub subject_from_web_identity_token: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub audience: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub provider: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub assumed_role_user: Option<AssumedRoleUser<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Credentials<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub access_key_id: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssumedRoleUser<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "lenient")]
     pub arn: Option<Cow<'a, str>>,
+}
+
+/// Decodes a field leniently: a value of the wrong type (a number where a string belongs, a
+/// string where an object belongs) becomes `None` instead of failing the whole record. A
+/// hostile or broken record keeps every field that is usable.
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let raw: &'de RawValue = Deserialize::deserialize(d)?;
+    Ok(serde_json::from_str(raw.get()).ok())
 }
 
 /// Accepts a number or a numeric string; anything else becomes `None` rather than an error,
@@ -238,6 +255,29 @@ mod tests {
             assumed_role_parts("arn:aws:sts::1:assumed-role/gha/GitHubActions"),
             Some(("gha", "GitHubActions"))
         );
+    }
+
+    #[test]
+    fn wrong_field_types_keep_the_rest_of_the_record() {
+        let r: Record = serde_json::from_str(
+            r#"{"eventName":"AssumeRoleWithWebIdentity","eventSource":5,"eventTime":"2026-10-01T00:00:00Z",
+                "userIdentity":"oops","resources":{"ARN":1},"errorCode":["x"],"recipientAccountId":"111122223333"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.event_name.as_deref(), Some("AssumeRoleWithWebIdentity"));
+        assert_eq!(r.event_source, None);
+        assert!(r.user_identity.is_none());
+        assert!(r.resources.is_none());
+        assert_eq!(r.error_code, None);
+        assert_eq!(r.recipient_account_id.as_deref(), Some("111122223333"));
+    }
+
+    #[test]
+    fn escaped_strings_decode() {
+        let r: Record =
+            serde_json::from_str(r#"{"eventName":"A\u0042","userAgent":"x\"y"}"#).unwrap();
+        assert_eq!(r.event_name.as_deref(), Some("AB"));
+        assert_eq!(r.user_agent.as_deref(), Some("x\"y"));
     }
 
     #[test]

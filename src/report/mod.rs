@@ -43,6 +43,8 @@ pub struct Summary {
     pub elapsed_seconds: f64,
     /// True when some input could not be read completely (exit code 3).
     pub partial: bool,
+    /// True when Ctrl-C stopped the scan (exit code 130).
+    pub interrupted: bool,
 }
 
 impl Summary {
@@ -70,7 +72,8 @@ impl Summary {
             bytes_decompressed: stats.bytes_decompressed,
             inventory_problems: problems.to_vec(),
             elapsed_seconds: (elapsed_seconds * 1000.0).round() / 1000.0,
-            partial: stats.files_unreadable > 0,
+            partial: stats.files_unreadable > 0 || stats.interrupted,
+            interrupted: stats.interrupted,
         }
     }
 }
@@ -176,6 +179,9 @@ fn write_table<W: Write>(w: &mut W, findings: &[Finding], summary: &Summary) -> 
         }
     }
     writeln!(w)?;
+    if summary.interrupted {
+        writeln!(w, "INTERRUPTED: the scan was stopped before every input was read; these results are partial.")?;
+    }
     let causes: Vec<String> = summary
         .by_cause
         .iter()

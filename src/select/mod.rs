@@ -112,6 +112,8 @@ pub enum Rejected {
     OutOfWindow,
     /// Not a CloudTrail event at all.
     NotAnEvent,
+    /// A record the analysis needs whose `eventTime` is missing or invalid: counted as lost.
+    BadTime,
 }
 
 /// IAM, ECR and CodeBuild events that change the policy history, by event name.
@@ -207,7 +209,7 @@ impl Selector {
             .event_time
             .as_deref()
             .and_then(time::parse_event_time)
-            .ok_or(Rejected::NotAnEvent)?;
+            .ok_or(Rejected::BadTime)?;
         let account = record_account(rec);
         // Policy history is needed from before the window too: changes ignore the time window.
         if kind != Kind::Change
