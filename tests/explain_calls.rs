@@ -577,3 +577,73 @@ fn chained_assume_role_cases() {
     );
     assert_eq!(f["cause"], "chained_duration_exceeds_one_hour");
 }
+
+#[test]
+fn policy_attached_after_the_failure_does_not_count_for_it() {
+    // The snapshot (now) has the push policy attached; the attachment happened after the failure.
+    let mut inv = role_with(allow(json!("ecr:GetAuthorizationToken"), json!("*")), None);
+    inv["RoleDetailList"][0]["AttachedManagedPolicies"] =
+        json!([{"PolicyName": "push", "PolicyArn": "arn:aws:iam::111122223333:policy/push"}]);
+    inv["Policies"] = json!([{"PolicyName": "push", "Arn": "arn:aws:iam::111122223333:policy/push", "DefaultVersionId": "v1",
+        "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": true, "Document": push_policy()}]}]);
+    let attach = json!({"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/carol"},
+        "eventTime":"2026-10-01T10:30:00Z","eventSource":"iam.amazonaws.com","eventName":"AttachRolePolicy","awsRegion":"us-east-1",
+        "requestParameters":{"roleName":"gha-web","policyArn":"arn:aws:iam::111122223333:policy/push"},"eventID":"att1","recipientAccountId":ACCT});
+    let t = Tree::new();
+    t.log_gz("a.json.gz", &[assumption(), attach]);
+    t.log_gz(
+        "b.json.gz",
+        &[ecr_denied(
+            "e1",
+            "PutImage",
+            "AccessDenied",
+            &msg(
+                "PutImage",
+                WEB,
+                "because no identity-based policy allows the ecr:PutImage action",
+            ),
+            Some((ACCT, "web")),
+        )],
+    );
+    t.json("iam/111122223333-authorization-details.json", &inv);
+    let run = trailwhy(&["explain", t.path().to_str().unwrap(), "--format", "ndjson"]);
+    let f = &run.findings()[0];
+    assert_eq!(f["cause"], "identity_policy_no_allow", "{f:#}");
+    let why = f["explanation"].as_str().unwrap();
+    assert!(
+        why.contains(
+            "2026-10-01T10:30:00Z by arn:aws:iam::111122223333:user/carol (AttachRolePolicy)"
+        ),
+        "{why}"
+    );
+    assert_eq!(f["details"]["policies_evaluated"], json!(["inline:ecr"]));
+}
+
+#[test]
+fn any_service_is_explained_the_same_way() {
+    let bucket_obj = "arn:aws:s3:::acme-artifacts/build/app.zip";
+    let mut r = ecr_denied(
+        "s3e",
+        "GetObject",
+        "AccessDenied",
+        &format!("User: {SESSION} is not authorized to perform: s3:GetObject on resource: \"{bucket_obj}\" because no identity-based policy allows the s3:GetObject action"),
+        None,
+    );
+    r["eventSource"] = json!("s3.amazonaws.com");
+    r["resources"] = json!([{"type": "AWS::S3::Object", "ARN": bucket_obj}]);
+    let f = explain(
+        r,
+        Some(role_with(
+            allow(json!("s3:GetObject"), json!("arn:aws:s3:::acme-cache/*")),
+            None,
+        )),
+        &[],
+    );
+    assert_eq!(f["cause"], "identity_policy_wrong_resource");
+    assert_eq!(f["action"], "s3:GetObject");
+    assert_eq!(f["resource"], bucket_obj);
+    assert_eq!(
+        f["evidence"][0]["expected"],
+        json!(["arn:aws:s3:::acme-cache/*"])
+    );
+}

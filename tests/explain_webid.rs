@@ -558,3 +558,30 @@ fn retries_of_different_roles_are_separate_findings_sorted_by_time() {
     assert_eq!(f[0]["event_ids"], json!(["a1", "a2"]));
     assert_eq!(f[1]["role_arn"], other);
 }
+
+#[test]
+fn role_not_found_names_other_accounts_holding_the_role() {
+    let t = Tree::new();
+    let rec = WebId::denied(
+        "a1",
+        "2026-10-01T10:00:00Z",
+        "arn:aws:iam::111122223333:role/gha-prod",
+        MAIN,
+    )
+    .record();
+    t.log_gz("l/a.json.gz", &[rec]);
+    t.json(
+        "iam/a.json",
+        &auth_details(ACCT, &[("unrelated-role-name", trust(json!({})))]),
+    );
+    t.json(
+        "iam/b.json",
+        &auth_details("444455556666", &[("gha-prod", trust(json!({})))]),
+    );
+    let run = trailwhy(&["explain", t.path().to_str().unwrap(), "--format", "ndjson"]);
+    let f = run.findings();
+    let f = only(&f);
+    assert_eq!(f["cause"], "role_not_found");
+    assert_eq!(f["details"]["accounts_with_role"], json!(["444455556666"]));
+    assert!(f["fix"].as_str().unwrap().contains("444455556666"));
+}

@@ -81,7 +81,12 @@ pub fn parse_denial(message: &str) -> Denial {
             .find(" because ")
             .or_else(|| rest.find(" with an explicit"))
             .unwrap_or(rest.len());
-        rest[..end].trim().trim_end_matches('.').to_owned()
+        // S3 quotes the resource: `on resource: "arn:aws:s3:::bucket/key"`
+        rest[..end]
+            .trim()
+            .trim_end_matches('.')
+            .trim_matches('"')
+            .to_owned()
     });
     let (kind, layer) = if let Some(i) = message.find("because no ") {
         let rest = &message[i + 11..];
