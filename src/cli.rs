@@ -29,6 +29,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Offline: evaluate one request against given policies
     Simulate(SimulateArgs),
+    /// A failure report over a time window (default: the last 24 hours) for a person or a schedule: new, recurring, stopped and suppressed findings
+    Report(ReportArgs),
+    /// Ad-hoc queries over any events: typed filters, jq, projections, group-by counts
+    Query(QueryArgs),
 }
 
 /// Flags shared by every command that scans logs.
@@ -65,6 +69,41 @@ pub struct ScanArgs {
     /// Refuse to decompress more than this many bytes from one input (a decompression-bomb guard); accepts K, M, G suffixes
     #[arg(long, value_name = "BYTES", default_value = "8G")]
     pub max_decompressed_size: String,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// AWS connection flags, as the AWS CLI spells them, and the remote-source settings.
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// AWS profile for s3://, lookup:// and --iam-live (default: the standard credential chain)
+    #[arg(long, value_name = "NAME", env = "AWS_PROFILE", hide_env_values = true)]
+    pub profile: Option<String>,
+
+    /// Send AWS requests to this endpoint (a local S3/IAM-compatible server); S3 then uses path-style addressing
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Objects fetched at once from S3
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub s3_concurrency: usize,
+
+    /// How long after --until a trail file may still be delivered holding events of the window (CloudTrail delivers within ~5-15 minutes)
+    #[arg(long, value_name = "DURATION", default_value = "30m")]
+    pub delivery_lag: String,
+
+    /// Read the IAM inventory (roles, policies, OIDC providers, ECR repository policies) through the AWS API
+    #[arg(long)]
+    pub iam_live: bool,
+
+    /// With --iam-live: read another account's inventory by assuming a read-only role there (ACCOUNT=ROLE_ARN; repeatable)
+    #[arg(long, value_name = "ACCOUNT=ROLE_ARN")]
+    pub iam_role: Vec<String>,
+
+    /// No progress and no warnings on stderr (errors are still printed)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -91,6 +130,56 @@ pub struct ExplainArgs {
     /// Exit with code 1 when findings are present
     #[arg(long, value_enum, default_value = "never")]
     pub fail_on: FailOn,
+}
+
+/// Output formats of `report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// For a GitHub issue or a chat message
+    Markdown,
+    /// One self-contained page (inline CSS and SVG, no script)
+    Html,
+    /// Findings, summary, new/recurring/stopped/suppressed, for other tools
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFailOn {
+    /// Exit 1 when an unsuppressed finding is new (not in the --state file)
+    New,
+    /// Exit 1 when there is any unsuppressed finding
+    Any,
+    /// Never exit 1 for findings
+    Never,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The window defaults to the last 24 hours (before --until when it is given), for local sources too. See docs/report.md for the state and suppression file formats and schedule examples."
+)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+
+    /// Output format
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: ReportFormat,
+
+    /// Write the report to this file instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Remember reported findings in this file (created when missing) to mark them new or recurring and list those that stopped
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Suppression rules (YAML or JSON): matching findings are listed apart, with the rule's reason
+    #[arg(long, value_name = "FILE")]
+    pub suppress: Option<PathBuf>,
+
+    /// Exit with code 1 when there are new (or any) unsuppressed findings
+    #[arg(long, value_enum, default_value = "never")]
+    pub fail_on: ReportFailOn,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -131,6 +220,64 @@ pub struct SimulateArgs {
     /// Output format (default: table on a terminal, json otherwise)
     #[arg(long, value_enum)]
     pub format: Option<OfflineFormat>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+
+    /// Only these event names (globs with * and ?; repeatable or comma-separated)
+    #[arg(long, value_name = "GLOB", value_delimiter = ',')]
+    pub event_name: Vec<String>,
+
+    /// Only these event sources, e.g. 'ecr.*' (globs; repeatable or comma-separated)
+    #[arg(long, value_name = "GLOB", value_delimiter = ',')]
+    pub event_source: Vec<String>,
+
+    /// Only these error codes, e.g. 'AccessDenied*' (globs; repeatable or comma-separated)
+    #[arg(long, value_name = "GLOB", value_delimiter = ',')]
+    pub error_code: Vec<String>,
+
+    /// Only failed calls (records with an errorCode)
+    #[arg(long)]
+    pub errors_only: bool,
+
+    /// Only calls by this principal: glob on userIdentity.arn or principalId (repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub principal: Vec<String>,
+
+    /// Only web-identity records of this OIDC subject (glob on the sub claim; repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub sub: Vec<String>,
+
+    /// Only records of this role: glob on the role name or ARN of the session or of the assumed role (repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub role: Vec<String>,
+
+    /// A jq program applied to each selected record (secrets already redacted); each output value is a row
+    #[arg(long, value_name = "EXPR")]
+    pub jq: Option<String>,
+
+    /// Print only these dotted paths of each row, e.g. eventTime,userIdentity.arn (missing: null)
+    #[arg(long, value_name = "PATHS", value_delimiter = ',', conflicts_with = "group_by")]
+    pub fields: Vec<String>,
+
+    /// Count rows per distinct value of this dotted path (repeatable: per tuple), most frequent first
+    #[arg(long = "group-by", value_name = "PATH")]
+    pub group_by: Vec<String>,
+
+    /// Print only the number of rows
+    #[arg(long, conflicts_with_all = ["fields", "group_by"])]
+    pub count: bool,
+
+    /// Stop after N rows (with --group-by: the N most frequent groups)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    /// Output format (default: table on a terminal, ndjson otherwise)
+    #[arg(long, value_enum)]
+    pub format: Option<crate::query::output::Format>,
 }
 
 /// `8G`, `512M`, `64K`, `1000`.

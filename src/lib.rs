@@ -10,6 +10,7 @@ pub mod event;
 pub mod explain;
 pub mod interrupt;
 pub mod inventory;
+pub mod query;
 pub mod report;
 pub mod scan;
 pub mod select;

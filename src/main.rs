@@ -19,6 +19,8 @@ fn main() -> ExitCode {
         cli::Command::Explain(a) => command::explain::run(a),
         cli::Command::Check(a) => command::check::run(a),
         cli::Command::Simulate(a) => command::simulate::run(a),
+        cli::Command::Report(a) => command::report::run(a),
+        cli::Command::Query(a) => command::query::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

@@ -5,9 +5,9 @@
 //! counters. Results are merged in input order, so the output does not depend on thread
 //! timing. This module decides nothing about causes.
 
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
-use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -38,6 +38,30 @@ pub struct ScanStats {
     pub bytes_decompressed: u64,
     /// The scan was stopped by Ctrl-C before every input was read.
     pub interrupted: bool,
+    /// What an s3:// listing did (requests, objects listed, pruned, fetched).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Summary>,
+}
+
+/// The S3 listing's counters.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct S3Summary {
+    pub list_requests: u64,
+    pub objects_listed: u64,
+    pub objects_pruned: u64,
+    pub objects_fetched: u64,
+}
+
+impl From<&crate::source::s3::ListStats> for S3Summary {
+    fn from(s: &crate::source::s3::ListStats) -> S3Summary {
+        use std::sync::atomic::Ordering::Relaxed;
+        S3Summary {
+            list_requests: s.list_requests.load(Relaxed),
+            objects_listed: s.objects_listed.load(Relaxed),
+            objects_pruned: s.objects_pruned.load(Relaxed),
+            objects_fetched: s.objects_selected.load(Relaxed),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -70,17 +94,65 @@ impl Scan {
 }
 
 /// Reads every input; files are spread over the current rayon pool.
-pub fn scan(
+pub fn scan(inputs: &[Input], pre_skipped: Vec<Skipped>, selector: &Selector, limits: &DecodeLimits) -> Scan {
+    scan_with_progress(inputs, pre_skipped, selector, limits, false)
+}
+
+/// As [`scan`], drawing a progress bar on stderr when `progress` is true (the caller decides:
+/// only when stderr is a terminal and not `--quiet`).
+pub fn scan_with_progress(
     inputs: &[Input],
     pre_skipped: Vec<Skipped>,
     selector: &Selector,
     limits: &DecodeLimits,
+    progress: bool,
 ) -> Scan {
-    let started = Instant::now();
-    let parts: Vec<Scan> = inputs
-        .par_iter()
-        .map(|input| scan_input(input, selector, limits))
-        .collect();
+    let bar = progress.then(|| {
+        let b = indicatif::ProgressBar::new(inputs.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos}/{len} inputs  {msg}  [{elapsed_precise}, eta {eta}]",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let bytes = AtomicU64::new(0);
+    let records = AtomicU64::new(0);
+    let started = std::time::Instant::now();
+    // An ordered work queue rather than rayon's splitting: inputs are taken in list order, so
+    // remote sources can prefetch in the same order and no worker waits on a far-away object.
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Scan>>> = inputs.iter().map(|_| Mutex::new(None)).collect();
+    rayon::scope(|s| {
+        for _ in 0..rayon::current_num_threads().min(inputs.len().max(1)) {
+            s.spawn(|_| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(input) = inputs.get(i) else { break };
+                let part = scan_input(input, selector, limits);
+                if let Some(b) = &bar {
+                    let total = bytes.fetch_add(part.stats.bytes_decompressed, Ordering::Relaxed)
+                        + part.stats.bytes_decompressed;
+                    let recs = records.fetch_add(part.stats.records_scanned, Ordering::Relaxed) + part.stats.records_scanned;
+                    let secs = started.elapsed().as_secs_f64().max(0.001);
+                    b.set_message(format!(
+                        "{} MB, {} records, {:.0} records/s",
+                        total / 1_000_000,
+                        recs,
+                        recs as f64 / secs
+                    ));
+                    b.inc(1);
+                }
+                if let Ok(mut slot) = slots[i].lock() {
+                    *slot = Some(part);
+                }
+            });
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let parts: Vec<Scan> = slots.into_iter().filter_map(|m| m.into_inner().ok().flatten()).collect();
     let mut total = Scan::default();
     for s in &pre_skipped {
         if s.by_design {
@@ -93,7 +165,6 @@ pub fn scan(
     for p in parts {
         total.merge(p);
     }
-    let _ = started;
     total
 }
 
@@ -102,7 +173,7 @@ pub fn is_inventory_doc(v: &Value) -> bool {
     let Some(o) = v.as_object() else { return false };
     o.contains_key("RoleDetailList")
         || o.contains_key("OpenIDConnectProviderList")
-        || (o.contains_key("policyText") && o.contains_key("repositoryName"))
+        || (o.contains_key("policyText") && o.contains_key("repositoryName") && o.contains_key("registryId"))
         || (o.contains_key("Url") && o.contains_key("ClientIDList"))
 }
 

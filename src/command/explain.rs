@@ -1,27 +1,39 @@
 //! `trailwhy explain`: scan, build the inventory, explain, render.
 
+use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
-use chrono::Utc;
+use chrono::{Duration as ChronoDuration, Utc};
 
 use super::{open_output, stdout_is_terminal, Exit};
 use crate::cli::{parse_size, ExplainArgs, FailOn, ScanArgs};
 use crate::correlate::SessionIndex;
 use crate::decode::DecodeLimits;
 use crate::explain::call::explain_calls;
-use crate::explain::explain_web_identity;
+use crate::explain::{explain_web_identity, Finding};
 use crate::inventory::Inventory;
 use crate::report::{self, Format, Summary};
-use crate::scan::{scan, Scan};
+use crate::scan::{scan, scan_with_progress, Scan};
 use crate::select::{time::parse_time_bound, Selector, Window};
-use crate::source;
+use crate::inventory::live;
+use crate::scan::S3Summary;
+use crate::select::time::parse_duration;
+use crate::source::aws::{AwsContext, AwsOptions};
+use crate::source::s3::S3Options;
+use crate::source::{self, lookup, s3};
 
 /// The typed form of the scan flags.
 pub struct ScanConfig {
     pub window: Window,
     pub limits: DecodeLimits,
     pub threads: Option<usize>,
+    pub aws: AwsOptions,
+    pub s3: S3Options,
+    pub iam_live: bool,
+    pub iam_roles: Vec<(String, String)>,
+    pub quiet: bool,
 }
 
 impl ScanConfig {
@@ -66,6 +78,26 @@ impl ScanConfig {
                 ..DecodeLimits::default()
             },
             threads: a.threads,
+            aws: AwsOptions {
+                profile: a.aws.profile.clone(),
+                // like the AWS CLI: one --region is also the region requests go to
+                region: match a.region.as_slice() {
+                    [one] => Some(one.clone()),
+                    _ => None,
+                },
+                endpoint_url: a.aws.endpoint_url.clone(),
+            },
+            s3: S3Options {
+                concurrency: match a.aws.s3_concurrency {
+                    0 => bail!("--s3-concurrency must be at least 1"),
+                    n => n,
+                },
+                delivery_lag: parse_duration(&a.aws.delivery_lag)
+                    .ok_or_else(|| anyhow!("--delivery-lag: '{}' is not a duration (e.g. 30m)", a.aws.delivery_lag))?,
+            },
+            iam_live: a.aws.iam_live,
+            iam_roles: a.aws.iam_role.iter().map(|r| live::parse_iam_role(r)).collect::<Result<_>>()?,
+            quiet: a.aws.quiet,
         })
     }
 
@@ -82,14 +114,49 @@ impl ScanConfig {
     }
 }
 
-/// Scans SOURCEs and `--iam` inputs; returns the log scan and the inventory.
+/// Scans SOURCEs and `--iam` inputs (and, with `--iam-live`, the AWS API); returns the log
+/// scan and the inventory.
 pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, Inventory)> {
     if args.sources.is_empty() {
-        bail!("no SOURCE given: name log files, directories, or - for stdin");
+        bail!("no SOURCE given: name log files, directories, s3://bucket[/prefix], lookup://REGION, or - for stdin");
     }
-    let selector = Selector::new(cfg.window.clone());
-    let (inputs, skipped) = source::expand(&args.sources);
-    let mut logs = cfg.in_pool(|| scan(&inputs, skipped, &selector, &cfg.limits))?;
+    let remote: Vec<&String> = args.sources.iter().filter(|s| source::is_remote(s)).collect();
+    let ctx = if !remote.is_empty() || cfg.iam_live {
+        Some(Arc::new(AwsContext::new(cfg.aws.clone())?))
+    } else {
+        None
+    };
+    let mut window = cfg.window.clone();
+    if !remote.is_empty() {
+        let now = Utc::now();
+        if window.since.is_none() {
+            window.since = Some(now - ChronoDuration::hours(24));
+            if !cfg.quiet {
+                eprintln!("trailwhy: no --since given: reading the last 24 hours of {}", remote.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+            }
+        }
+        window.until.get_or_insert(now);
+    }
+    let selector = Selector::new(window.clone());
+    let (mut inputs, skipped) = source::expand(&args.sources);
+    let list_stats = Arc::new(s3::ListStats::default());
+    if let Some(ctx) = &ctx {
+        for r in &remote {
+            if r.starts_with("s3://") {
+                let url = s3::S3Url::parse(r)?;
+                inputs.extend(s3::list(ctx, &url, &window, &cfg.s3, &list_stats)?);
+            } else {
+                let regions = lookup::parse_regions(r)?;
+                let (Some(since), Some(until)) = (window.since, window.until) else { continue };
+                inputs.extend(lookup::inputs(ctx, &regions, since, until));
+            }
+        }
+    }
+    let progress = !cfg.quiet && std::io::stderr().is_terminal();
+    let mut logs = cfg.in_pool(|| scan_with_progress(&inputs, skipped, &selector, &cfg.limits, progress))?;
+    if remote.iter().any(|r| r.starts_with("s3://")) {
+        logs.stats.s3 = Some(S3Summary::from(&*list_stats));
+    }
     let mut docs = std::mem::take(&mut logs.inventory_docs);
     let mut changes = std::mem::take(&mut logs.changes);
     if !args.iam.is_empty() {
@@ -99,18 +166,47 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
         changes.append(&mut iam.changes);
         // --iam inputs that could not be read count like any other input
         logs.stats.files_unreadable += iam.stats.files_unreadable;
-        logs.stats
-            .skipped
-            .extend(iam.stats.skipped.into_iter().filter(|s| !s.by_design));
+        logs.stats.skipped.extend(iam.stats.skipped.into_iter().filter(|s| !s.by_design));
+    }
+    if let (true, Some(ctx)) = (cfg.iam_live, &ctx) {
+        docs.extend(live::fetch(ctx, &live_request(&logs, cfg))?);
     }
     let inventory = Inventory::build(&docs, changes);
     Ok((logs, inventory))
 }
 
-pub fn run(args: &ExplainArgs) -> Result<Exit> {
-    let started = Instant::now();
-    let cfg = ScanConfig::from_args(&args.scan)?;
-    let (scan, inventory) = scan_with_inventory(&args.scan, &cfg)?;
+/// What `--iam-live` must read beyond the account-wide details, from what the scan found.
+fn live_request(logs: &Scan, cfg: &ScanConfig) -> live::LiveRequest {
+    let mut req = live::LiveRequest { roles: cfg.iam_roles.clone(), ..Default::default() };
+    for a in logs.attempts.iter().filter(|a| a.error_code.as_deref() == Some("ValidationError")) {
+        if let Some(arn) = a.role_arn.as_deref() {
+            if let (Some(acct), Some(name)) = (crate::event::arn_account(arn), crate::event::role_name_from_arn(arn)) {
+                req.max_session_roles.push((acct.to_owned(), name.to_owned()));
+            }
+        }
+    }
+    for f in logs.call_failures.iter().filter(|f| f.event_source == "ecr.amazonaws.com") {
+        let Some(name) = f.request.get("repositoryName").and_then(|v| v.as_str()) else { continue };
+        let registry = f
+            .request
+            .get("registryId")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+            .or_else(|| f.caller_arn.as_deref().and_then(crate::event::arn_account).map(str::to_owned));
+        if let (Some(region), Some(registry)) = (f.region.clone(), registry) {
+            let key = (region, registry, name.to_owned());
+            if !req.repositories.contains(&key) {
+                req.repositories.push(key);
+            }
+        }
+    }
+    req
+}
+
+/// The whole explain pipeline: scan, inventory, session join, explanations, sorted findings
+/// (shared by `explain` and `report`).
+pub fn findings(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Vec<Finding>, Scan, Inventory)> {
+    let (scan, inventory) = scan_with_inventory(args, cfg)?;
     let sessions = SessionIndex::build(&scan.attempts);
     let mut findings = explain_web_identity(&scan.attempts, &inventory);
     findings.extend(explain_calls(&scan.call_failures, &sessions, &inventory));
@@ -119,6 +215,13 @@ pub fn run(args: &ExplainArgs) -> Result<Exit> {
             .cmp(&b.first_seen)
             .then_with(|| a.cause.cmp(&b.cause))
     });
+    Ok((findings, scan, inventory))
+}
+
+pub fn run(args: &ExplainArgs) -> Result<Exit> {
+    let started = Instant::now();
+    let cfg = ScanConfig::from_args(&args.scan)?;
+    let (findings, scan, inventory) = findings(&args.scan, &cfg)?;
     let summary = Summary::new(
         &findings,
         &scan.stats,

@@ -3,6 +3,8 @@
 
 pub mod check;
 pub mod explain;
+pub mod query;
+pub mod report;
 pub mod simulate;
 
 use std::fs::File;

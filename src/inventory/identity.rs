@@ -273,7 +273,7 @@ impl Inventory {
                     .get(&("*".to_owned(), name.to_owned()))
             });
         match snap {
-            Some(p) => RepositoryPolicyAt::Known(Some(p.clone()), None),
+            Some(p) => RepositoryPolicyAt::Known(p.clone(), None),
             None => RepositoryPolicyAt::Unknown,
         }
     }

@@ -226,8 +226,7 @@ fn account_from_origin(origin: &str) -> Option<String> {
 
 fn load_repository_policy(inv: &mut Inventory, doc: &InventoryDoc) {
     let v = &doc.value;
-    let (Some(registry), Some(repo)) = (str_field(v, "registryId"), str_field(v, "repositoryName"))
-    else {
+    let (Some(registry), Some(repo)) = (str_field(v, "registryId"), str_field(v, "repositoryName")) else {
         inv.problems.push(LoadProblem {
             origin: doc.origin.clone(),
             problem: "repository policy without registryId".into(),
@@ -235,14 +234,17 @@ fn load_repository_policy(inv: &mut Inventory, doc: &InventoryDoc) {
         return;
     };
     let region = str_field(v, "region").unwrap_or("*").to_owned();
-    let Some(text) = v.get("policyText") else {
-        return;
+    // `"policyText": null` records that the repository has no policy (RepositoryPolicyNotFound).
+    let policy = match v.get("policyText") {
+        None | Some(Value::Null) => None,
+        Some(text) => match parse_policy(inv, doc, &format!("repository policy of {repo}"), text) {
+            Some(p) => Some(p),
+            None => return,
+        },
     };
-    if let Some(p) = parse_policy(inv, doc, &format!("repository policy of {repo}"), text) {
-        inv.accounts
-            .entry(registry.to_owned())
-            .or_default()
-            .repository_policies
-            .insert((region, repo.to_owned()), p);
-    }
+    inv.accounts
+        .entry(registry.to_owned())
+        .or_default()
+        .repository_policies
+        .insert((region, repo.to_owned()), policy);
 }

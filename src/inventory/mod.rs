@@ -9,6 +9,7 @@
 //! evaluates nothing (that is `explain`, through the policy engine) and performs no IO.
 
 mod identity;
+pub mod live;
 mod load;
 
 use std::collections::BTreeMap;
@@ -90,8 +91,8 @@ pub struct Account {
     /// OIDC providers from a listing; `None` when no listing covers the account.
     pub providers: Option<BTreeMap<String, ProviderSnapshot>>,
     pub managed_policies: BTreeMap<String, ManagedPolicy>,
-    /// ECR repository policies by (region, repository name).
-    pub repository_policies: BTreeMap<(String, String), Policy>,
+    /// ECR repository policies by (region, repository name); `None`: known to have none.
+    pub repository_policies: BTreeMap<(String, String), Option<Policy>>,
     /// Successful change events of this account, sorted by time.
     pub changes: Vec<ChangeEvent>,
     /// Indexes into `changes` of the events that name a role (`roleName`), by role name, in

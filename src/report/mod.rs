@@ -3,8 +3,13 @@
 //! [`sanitize::terminal_safe`] before it reaches the text formats; JSON output relies on
 //! serde's escaping.
 
+pub mod document;
+pub mod html;
+pub mod markdown;
 pub mod redact;
 pub mod sanitize;
+pub mod state;
+pub mod suppress;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -45,6 +50,8 @@ pub struct Summary {
     pub partial: bool,
     /// True when Ctrl-C stopped the scan (exit code 130).
     pub interrupted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3: Option<crate::scan::S3Summary>,
 }
 
 impl Summary {
@@ -74,6 +81,7 @@ impl Summary {
             elapsed_seconds: (elapsed_seconds * 1000.0).round() / 1000.0,
             partial: stats.files_unreadable > 0 || stats.interrupted,
             interrupted: stats.interrupted,
+            s3: stats.s3.clone(),
         }
     }
 }

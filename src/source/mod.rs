@@ -1,19 +1,40 @@
-//! Where bytes come from. Today: local files, directories walked recursively, and stdin.
+//! Where bytes come from: local files, directories walked recursively, stdin, and remote
+//! objects (S3, CloudTrail LookupEvents) that stream their bytes as they arrive.
 //!
 //! A source turns command-line SOURCE arguments into a list of [`Input`]s to read and a
 //! list of [`Skipped`] entries (files skipped by design — digests, insight files, trail
 //! write checks, files that are not logs by name — and paths that could not be opened).
-//! It never decodes anything: that is `decode`'s job.
+//! It never decodes anything: that is `decode`'s job. Async code (tokio, the AWS SDK) lives
+//! only in the AWS-facing submodules; what they hand out is a plain blocking `Read`.
 
+pub mod aws;
+pub mod lookup;
+pub mod s3;
+
+use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A remote object: named in every message, opened once, streamed.
+pub trait Remote: Send + Sync {
+    fn name(&self) -> String;
+    fn open(&self) -> io::Result<Box<dyn Read + Send>>;
+}
 
 /// One thing to read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum Input {
     File(PathBuf),
     Stdin,
+    Remote(Arc<dyn Remote>),
+}
+
+impl fmt::Debug for Input {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display_name())
+    }
 }
 
 impl Input {
@@ -22,6 +43,7 @@ impl Input {
         match self {
             Input::File(p) => p.display().to_string(),
             Input::Stdin => "<stdin>".to_owned(),
+            Input::Remote(r) => r.name(),
         }
     }
 
@@ -29,8 +51,14 @@ impl Input {
         match self {
             Input::File(p) => Ok(Box::new(File::open(p)?)),
             Input::Stdin => Ok(Box::new(io::stdin())),
+            Input::Remote(r) => r.open(),
         }
     }
+}
+
+/// Whether a SOURCE argument names a remote source rather than a local path.
+pub fn is_remote(source: &str) -> bool {
+    source.starts_with("s3://") || source.starts_with("lookup://")
 }
 
 /// Why an input was not read (or not read completely).
@@ -47,7 +75,7 @@ pub struct Skipped {
 pub fn expand(sources: &[String]) -> (Vec<Input>, Vec<Skipped>) {
     let mut inputs = Vec::new();
     let mut skipped = Vec::new();
-    for s in sources {
+    for s in sources.iter().filter(|s| !is_remote(s)) {
         if s == "-" {
             inputs.push(Input::Stdin);
             continue;

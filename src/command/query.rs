@@ -1,0 +1,130 @@
+//! `trailwhy query`: stage two of its flags (typed filters, a compiled jq program, parsed
+//! paths, the output format), then the query over the inputs, then problems on stderr and
+//! the exit code.
+
+use std::io::Write;
+
+use anyhow::{anyhow, bail, Result};
+
+use super::explain::ScanConfig;
+use super::{open_output, stdout_is_terminal, Exit};
+use crate::cli::QueryArgs;
+use crate::query::filter::{CompiledFilter, Globs, RecordFilter};
+use crate::query::jq::JqProgram;
+use crate::query::output::Format;
+use crate::query::value::Path;
+use crate::query::{self, Mode, Query};
+use crate::report::{self, sanitize::terminal_safe};
+use crate::{interrupt, source};
+
+/// Columns of `--format csv` for plain records (no `--fields`, no `--jq`).
+pub const CSV_DEFAULT_FIELDS: &[&str] = &[
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "recipientAccountId",
+    "userIdentity.type",
+    "userIdentity.arn",
+    "errorCode",
+    "errorMessage",
+    "sourceIPAddress",
+    "userAgent",
+    "eventID",
+];
+
+/// Builds the typed query from the flags; every error is a usage error.
+pub fn config(args: &QueryArgs, cfg: &ScanConfig) -> Result<Query> {
+    if !args.scan.iam.is_empty() {
+        bail!("--iam: query reads no inventory; name the logs as SOURCE");
+    }
+    if let Some(remote) = args.scan.sources.iter().find(|s| source::is_remote(s)) {
+        bail!("{remote}: query reads local files, directories and stdin; copy the objects first (aws s3 sync) or use explain");
+    }
+    if args.scan.sources.is_empty() {
+        bail!("no SOURCE given: name log files, directories, or - for stdin");
+    }
+    let jq = args
+        .jq
+        .as_deref()
+        .map(JqProgram::compile)
+        .transpose()
+        .map_err(|e| anyhow!("--jq: {e}"))?;
+    let paths = |flag: &str, texts: &[String]| {
+        texts
+            .iter()
+            .map(|t| Path::parse(t))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow!("{flag}: {e}"))
+    };
+    let mut fields = paths("--fields", &args.fields)?;
+    let group_by = paths("--group-by", &args.group_by)?;
+    let format = args.format.unwrap_or(if stdout_is_terminal(None) {
+        Format::Table
+    } else {
+        Format::Ndjson
+    });
+    if fields.is_empty() && format == Format::Csv && jq.is_none() {
+        fields = CSV_DEFAULT_FIELDS
+            .iter()
+            .map(|f| Path::parse(f))
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow!(e))?;
+    }
+    let mode = if args.count {
+        Mode::Count
+    } else if !group_by.is_empty() {
+        Mode::Groups(group_by)
+    } else {
+        Mode::Rows { fields }
+    };
+    let filter = RecordFilter {
+        event_name: Globs::new(&args.event_name),
+        event_source: Globs::new(&args.event_source),
+        error_code: Globs::new(&args.error_code),
+        errors_only: args.errors_only,
+        principal: Globs::new(&args.principal),
+        sub: Globs::new(&args.sub),
+        role: Globs::new(&args.role),
+        window: cfg.window.clone(),
+    };
+    Ok(Query {
+        filter: CompiledFilter::new(filter),
+        jq,
+        mode,
+        limit: args.limit,
+        format,
+        limits: cfg.limits,
+    })
+}
+
+pub fn run(args: &QueryArgs) -> Result<Exit> {
+    let cfg = ScanConfig::from_args(&args.scan)?;
+    let query = config(args, &cfg)?;
+    let (inputs, skipped) = source::expand(&args.scan.sources);
+    let out = open_output(None)?;
+    let outcome = query::run(&query, &inputs, skipped, &cfg, out)?;
+    let mut err = std::io::stderr().lock();
+    report::write_problems(&mut err, &outcome.stats, &[])?;
+    if let Some(first) = &outcome.first_jq_error {
+        let more = match outcome.jq_errors {
+            0 | 1 => String::new(),
+            n => format!(" ({} more)", n - 1),
+        };
+        writeln!(err, "trailwhy: --jq: {}{more}", terminal_safe(first))?;
+    }
+    if outcome.csv_misfits > 0 {
+        writeln!(
+            err,
+            "trailwhy: --format csv: {} row(s) had keys outside the columns of the first row (they are left out); name the columns with --fields",
+            outcome.csv_misfits
+        )?;
+    }
+    Ok(if interrupt::requested() {
+        Exit::Interrupted
+    } else if outcome.partial() {
+        Exit::Partial
+    } else {
+        Exit::Ok
+    })
+}

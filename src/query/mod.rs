@@ -1,0 +1,649 @@
+//! `query`: ad-hoc filters, jq, projections and group-by counts over any CloudTrail events.
+//!
+//! Each input is read by one worker (source → decode, as in `scan`): a byte pre-filter and
+//! the typed filters ([`filter`]) drop records before any value is built; the survivors
+//! become jq values ([`value`]), are redacted, go through `--jq` ([`jq`]) and are rendered
+//! into rows by the worker. Rows travel in batches over one bounded channel per input, and
+//! the writer drains the inputs strictly in input order ([`output`] lays the rows out), so
+//! the output does not depend on thread timing and memory stays bounded: at most
+//! [`IN_FLIGHT_PER_THREAD`] inputs per thread are open, each with at most [`BATCHES`]
+//! batches waiting. `--count` and `--group-by` send only counts.
+//!
+//! This module does not explain anything and keeps no record beyond the batch it is writing.
+
+pub mod filter;
+pub mod jq;
+pub mod output;
+pub mod value;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Receiver, SendTimeoutError, Sender};
+use jaq_json::Val;
+use memchr::memmem::Finder;
+
+use crate::command::explain::ScanConfig;
+use crate::decode::{self, DecodeLimits, RecordKind, RecordSplitter};
+use crate::event::Record;
+use crate::scan::{is_inventory_doc, ScanStats};
+use crate::source::{io_reason, Input, Skipped};
+use filter::CompiledFilter;
+use jq::JqProgram;
+use output::{Format, Row, RowWriter};
+use value::{Cell, Path};
+
+/// Inputs open at once per worker thread (the reorder window).
+pub const IN_FLIGHT_PER_THREAD: usize = 2;
+/// Batches an input may have waiting for the writer.
+pub const BATCHES: usize = 4;
+/// Rows per batch.
+const BATCH_ROWS: usize = 256;
+/// How often a blocked worker looks at the stop flag.
+const POLL: Duration = Duration::from_millis(50);
+
+/// What `query` prints.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// Every row (the value, or its `--fields` projection).
+    Rows { fields: Vec<Path> },
+    /// Only the number of rows.
+    Count,
+    /// One row per distinct tuple of values at these paths, with its count.
+    Groups(Vec<Path>),
+}
+
+/// The typed configuration of a query.
+pub struct Query {
+    pub filter: CompiledFilter,
+    pub jq: Option<JqProgram>,
+    pub mode: Mode,
+    pub limit: Option<u64>,
+    pub format: Format,
+    pub limits: DecodeLimits,
+}
+
+/// What happened, for stderr and the exit code.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub stats: ScanStats,
+    pub rows: u64,
+    pub jq_errors: u64,
+    /// The first jq runtime error: where, and jaq's message.
+    pub first_jq_error: Option<String>,
+    /// CSV rows whose keys did not fit the columns of the first row.
+    pub csv_misfits: u64,
+}
+
+impl Outcome {
+    /// Some input could not be read completely (exit code 3).
+    pub fn partial(&self) -> bool {
+        self.stats.files_unreadable > 0
+    }
+}
+
+
+/// Runs the query: the workers on the rayon pool of `cfg`, the writer on this thread.
+/// A write error (a closed pipe) stops the workers and is returned.
+pub fn run<W: Write>(
+    query: &Query,
+    inputs: &[Input],
+    pre_skipped: Vec<Skipped>,
+    cfg: &ScanConfig,
+    out: W,
+) -> anyhow::Result<Outcome> {
+    let mut writer = RowWriter::new(out, query.format, columns(query));
+    let mut outcome = Outcome::default();
+    for s in pre_skipped {
+        outcome.add_skipped(s);
+    }
+    let threads = cfg.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let shared = Shared {
+        query,
+        inputs,
+        next: Mutex::new(0),
+        stop: AtomicBool::new(false),
+        counted: AtomicU64::new(0),
+    };
+    let (claim_tx, claim_rx) = bounded::<Claim>(threads.max(1) * IN_FLIGHT_PER_THREAD);
+    let mut groups: HashMap<Vec<String>, u64> = HashMap::new();
+    let (written, pool) = std::thread::scope(|s| {
+        let shared = &shared;
+        let workers = s.spawn(move || {
+            let claims = claim_tx;
+            cfg.in_pool(|| {
+                rayon::broadcast(|_| worker(shared, &claims));
+            })
+        });
+        let written = drain(shared, &claim_rx, &mut writer, &mut outcome, &mut groups);
+        // whatever the reason the writer stopped, the workers stop too
+        shared.stop.store(true, Ordering::Relaxed);
+        while claim_rx.try_recv().is_ok() {}
+        drop(claim_rx);
+        let pool = workers
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("a worker thread panicked")));
+        (written, pool)
+    });
+    pool?;
+    written?;
+    match &query.mode {
+        Mode::Rows { .. } => {}
+        Mode::Count => {
+            let counted = shared.counted.load(Ordering::Relaxed);
+            outcome.rows = query.limit.map_or(counted, |l| counted.min(l));
+            writer.write_line(&outcome.rows.to_string())?;
+        }
+        Mode::Groups(paths) => {
+            let mut sorted: Vec<(Vec<String>, u64)> = groups.into_iter().collect();
+            sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            if let Some(l) = query.limit {
+                sorted.truncate(usize::try_from(l).unwrap_or(usize::MAX));
+            }
+            for (key, count) in sorted {
+                writer.row(group_row(query.format, paths, &key, count))?;
+            }
+        }
+    }
+    writer.finish()?;
+    outcome.csv_misfits = writer.misfits;
+    Ok(outcome)
+}
+
+impl Outcome {
+    fn add_skipped(&mut self, s: Skipped) {
+        if s.by_design {
+            self.stats.files_skipped += 1;
+        } else {
+            self.stats.files_unreadable += 1;
+        }
+        self.stats.skipped.push(s);
+    }
+}
+
+/// The columns of a table or CSV, when they are known before the first row.
+fn columns(query: &Query) -> Option<Vec<String>> {
+    match &query.mode {
+        Mode::Rows { fields } if !fields.is_empty() => {
+            Some(fields.iter().map(|p| p.name.clone()).collect())
+        }
+        Mode::Groups(paths) => Some(
+            paths
+                .iter()
+                .map(|p| p.name.clone())
+                .chain(["count".to_owned()])
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// An input claimed by a worker, and where its batches arrive.
+type Claim = (usize, Receiver<Msg>);
+
+struct Shared<'a> {
+    query: &'a Query,
+    inputs: &'a [Input],
+    /// The next input to claim; claims reach the writer in this order.
+    next: Mutex<usize>,
+    /// Set by the writer when it stops (done, limit reached, output closed).
+    stop: AtomicBool,
+    /// Rows counted under `--count`, across workers (for `--limit`).
+    counted: AtomicU64,
+}
+
+enum Msg {
+    Rows(Vec<Row>),
+    Done(Box<FileOutcome>),
+}
+
+#[derive(Default)]
+struct FileOutcome {
+    /// Skipped by design or not read completely.
+    skipped: Option<Skipped>,
+    records: u64,
+    bytes: u64,
+    undecodable: u64,
+    rows: u64,
+    jq_errors: u64,
+    first_jq_error: Option<String>,
+    groups: HashMap<Vec<String>, u64>,
+}
+
+/// The writer: inputs in claim order, which is input order, each input's batches in order.
+fn drain<W: Write>(
+    shared: &Shared<'_>,
+    claims: &Receiver<Claim>,
+    writer: &mut RowWriter<W>,
+    outcome: &mut Outcome,
+    groups: &mut HashMap<Vec<String>, u64>,
+) -> std::io::Result<()> {
+    let limit = match shared.query.mode {
+        Mode::Rows { .. } => shared.query.limit,
+        _ => None,
+    };
+    let full = |rows: u64| limit.is_some_and(|l| rows >= l);
+    if full(0) {
+        return Ok(());
+    }
+    for (_, rx) in claims.iter() {
+        for msg in rx.iter() {
+            match msg {
+                Msg::Rows(rows) => {
+                    for row in rows {
+                        writer.row(row)?;
+                        outcome.rows += 1;
+                        if full(outcome.rows) {
+                            return Ok(());
+                        }
+                    }
+                }
+                Msg::Done(f) => merge(*f, outcome, groups),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn merge(f: FileOutcome, outcome: &mut Outcome, groups: &mut HashMap<Vec<String>, u64>) {
+    let s = &mut outcome.stats;
+    s.records_scanned += f.records;
+    s.records_undecodable += f.undecodable;
+    s.bytes_decompressed += f.bytes;
+    match f.skipped {
+        Some(skip) => outcome.add_skipped(skip),
+        None => outcome.stats.files_read += 1,
+    }
+    for (k, n) in f.groups {
+        *groups.entry(k).or_insert(0) += n;
+    }
+    if outcome.first_jq_error.is_none() {
+        outcome.first_jq_error = f.first_jq_error;
+    }
+    outcome.jq_errors += f.jq_errors;
+    let _ = f.rows;
+}
+
+/// Sends unless the writer has stopped; false when the message could not be delivered.
+fn send<T>(tx: &Sender<T>, mut msg: T, stop: &AtomicBool) -> bool {
+    loop {
+        match tx.send_timeout(msg, POLL) {
+            Ok(()) => return true,
+            Err(SendTimeoutError::Disconnected(_)) => return false,
+            Err(SendTimeoutError::Timeout(m)) => {
+                if stop.load(Ordering::Relaxed) {
+                    return false;
+                }
+                msg = m;
+            }
+        }
+    }
+}
+
+/// One worker thread: claims the next input, reads it, sends its rows, until none is left.
+fn worker(shared: &Shared<'_>, claims: &Sender<Claim>) {
+    loop {
+        if shared.stopped() || shared.count_limit_reached() {
+            return;
+        }
+        let (index, tx) = {
+            let mut next = shared
+                .next
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let index = *next;
+            if index >= shared.inputs.len() {
+                return;
+            }
+            *next += 1;
+            let (tx, rx) = bounded(BATCHES);
+            // announced while holding the lock, so claims reach the writer in input order
+            if !send(claims, (index, rx), &shared.stop) {
+                return;
+            }
+            (index, tx)
+        };
+        let mut emit = Emitter::new(shared, &tx);
+        let mut f = read_input(&shared.inputs[index], shared.query, &mut emit);
+        emit.flush();
+        f.rows = emit.rows;
+        f.jq_errors = emit.jq_errors;
+        f.first_jq_error = emit.first_jq_error.take();
+        f.groups = std::mem::take(&mut emit.groups);
+        if !send(&tx, Msg::Done(Box::new(f)), &shared.stop) {
+            return;
+        }
+    }
+}
+
+impl Shared<'_> {
+    /// The writer stopped, or Ctrl-C asked to stop reading.
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || crate::interrupt::requested()
+    }
+
+    fn count_limit_reached(&self) -> bool {
+        matches!(self.query.mode, Mode::Count)
+            && self
+                .query
+                .limit
+                .is_some_and(|l| self.counted.load(Ordering::Relaxed) >= l)
+    }
+}
+
+/// Turns the output values of one input into rows, batches or counts.
+struct Emitter<'a> {
+    shared: &'a Shared<'a>,
+    tx: &'a Sender<Msg>,
+    batch: Vec<Row>,
+    rows: u64,
+    groups: HashMap<Vec<String>, u64>,
+    jq_errors: u64,
+    first_jq_error: Option<String>,
+    /// No more rows are wanted from this input.
+    done: bool,
+}
+
+impl<'a> Emitter<'a> {
+    fn new(shared: &'a Shared<'a>, tx: &'a Sender<Msg>) -> Emitter<'a> {
+        Emitter {
+            shared,
+            tx,
+            batch: Vec::new(),
+            rows: 0,
+            groups: HashMap::new(),
+            jq_errors: 0,
+            first_jq_error: None,
+            done: false,
+        }
+    }
+
+    fn wants_more(&self) -> bool {
+        !self.done && !self.shared.stopped() && !self.shared.count_limit_reached()
+    }
+
+    /// One output value; false once no more are wanted.
+    fn value(&mut self, v: &Val) -> bool {
+        if self.done {
+            return false;
+        }
+        let q = self.shared.query;
+        self.rows += 1;
+        match &q.mode {
+            Mode::Rows { fields } => {
+                self.batch.push(render(q.format, fields, v));
+                // no input contributes more than --limit rows
+                if q.limit.is_some_and(|l| self.rows >= l) {
+                    self.done = true;
+                }
+                if self.batch.len() >= BATCH_ROWS {
+                    self.flush();
+                }
+            }
+            Mode::Count => {
+                let total = self.shared.counted.fetch_add(1, Ordering::Relaxed) + 1;
+                if q.limit.is_some_and(|l| total >= l) {
+                    self.done = true;
+                }
+            }
+            Mode::Groups(paths) => {
+                let key = paths
+                    .iter()
+                    .map(|p| p.get(v).map_or_else(|| "null".to_owned(), value::to_json))
+                    .collect();
+                *self.groups.entry(key).or_insert(0) += 1;
+            }
+        }
+        !self.done
+    }
+
+    fn jq_error(&mut self, name: &str, record: u64, message: String) {
+        self.jq_errors += 1;
+        self.first_jq_error
+            .get_or_insert_with(|| format!("error (at {name}, record {record}): {message}"));
+    }
+
+    fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let rows = std::mem::take(&mut self.batch);
+        if !send(self.tx, Msg::Rows(rows), &self.shared.stop) {
+            self.done = true;
+        }
+    }
+}
+
+/// A row for `format`: the value itself, or its projection on `fields`.
+fn render(format: Format, fields: &[Path], v: &Val) -> Row {
+    if fields.is_empty() {
+        return match (format, v) {
+            (Format::Ndjson | Format::Table, _) => Row::Json(value::to_json(v)),
+            (Format::Csv, Val::Obj(map)) => Row::Object(
+                map.iter()
+                    .map(|(k, x)| (key_text(k), Cell::of(Some(x))))
+                    .collect(),
+            ),
+            (Format::Csv, other) => Row::Value(Cell::of(Some(other))),
+        };
+    }
+    match format {
+        Format::Ndjson => {
+            let pairs = fields.iter().map(|p| {
+                let text = p.get(v).map_or_else(|| "null".to_owned(), value::to_json);
+                (p.name.as_str(), text)
+            });
+            Row::Json(json_object(pairs))
+        }
+        Format::Table | Format::Csv => {
+            Row::Cells(fields.iter().map(|p| Cell::of(p.get(v))).collect())
+        }
+    }
+}
+
+/// A group-by result row: the values at the paths, then the count.
+fn group_row(format: Format, paths: &[Path], key: &[String], count: u64) -> Row {
+    match format {
+        Format::Ndjson => {
+            let count = count.to_string();
+            let pairs = paths
+                .iter()
+                .map(|p| p.name.as_str())
+                .zip(key.iter().cloned())
+                .chain([("count", count)]);
+            Row::Json(json_object(pairs))
+        }
+        Format::Table | Format::Csv => Row::Cells(
+            key.iter()
+                .map(|k| Cell::of_json(k))
+                .chain([Cell::Text(count.to_string())])
+                .collect(),
+        ),
+    }
+}
+
+/// `{"k":v,…}` from keys and JSON texts.
+fn json_object<'k>(pairs: impl Iterator<Item = (&'k str, String)>) -> String {
+    let mut out = String::from("{");
+    for (i, (k, v)) in pairs.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::Value::from(k).to_string());
+        out.push(':');
+        out.push_str(&v);
+    }
+    out.push('}');
+    out
+}
+
+fn key_text(k: &Val) -> String {
+    match k {
+        Val::TStr(s) => String::from_utf8_lossy(s).into_owned(),
+        other => value::to_json(other),
+    }
+}
+
+/// Reads one input (as `scan` does: counted, never fatal) and feeds its records through
+/// the filters and jq to `emit`.
+fn read_input(input: &Input, q: &Query, emit: &mut Emitter<'_>) -> FileOutcome {
+    let name = input.display_name();
+    let mut f = FileOutcome::default();
+    let unreadable = |reason: String| {
+        Some(Skipped {
+            name: name.clone(),
+            reason,
+            by_design: false,
+        })
+    };
+    let reader = match input.open().and_then(|r| decode::decompress(r, &q.limits)) {
+        Ok((_, r)) => r,
+        Err(e) => {
+            f.skipped = unreadable(io_reason(&e));
+            return f;
+        }
+    };
+    let lookup = Finder::new(b"CloudTrailEvent");
+    let mut splitter = RecordSplitter::new(reader, &q.limits);
+    let mut first = true;
+    let mut first_bad: Option<String> = None;
+    let mut failures: Vec<String> = Vec::new();
+    while emit.wants_more() {
+        // an error is not necessarily the end: the splitter resyncs where it can
+        let raw = match splitter.next_record() {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) => {
+                failures.push(e.to_string());
+                continue;
+            }
+        };
+        f.records += 1;
+        if raw.kind != RecordKind::Object {
+            f.undecodable += 1;
+            first_bad.get_or_insert_with(|| {
+                format!("record at byte {} is not a JSON object", raw.offset)
+            });
+            continue;
+        }
+        if std::mem::replace(&mut first, false) {
+            if let Some(reason) = not_a_log(raw.bytes) {
+                f.records = 0;
+                f.skipped = Some(Skipped {
+                    name,
+                    reason,
+                    by_design: true,
+                });
+                return f;
+            }
+        }
+        let found = record(q, raw.bytes, &lookup, emit, &name, f.records);
+        if let Err(why) = found {
+            f.undecodable += 1;
+            first_bad.get_or_insert_with(|| format!("record at byte {}: {why}", raw.offset));
+        }
+    }
+    f.bytes = splitter.bytes_read();
+    let mut problems = Vec::new();
+    match failures.len() {
+        0 => {}
+        1 => problems.push(failures.remove(0)),
+        n => problems.push(format!("{n} decoding errors, first: {}", failures[0])),
+    }
+    if f.undecodable > 0 {
+        problems.push(format!(
+            "{} record(s) skipped, first: {}",
+            f.undecodable,
+            first_bad.unwrap_or_default()
+        ));
+    }
+    if !problems.is_empty() {
+        f.skipped = unreadable(problems.join("; "));
+    }
+    f
+}
+
+/// One record through the byte pre-filter, the lookup-events wrapper, the typed filters,
+/// redaction and jq.
+fn record(
+    q: &Query,
+    bytes: &[u8],
+    lookup: &Finder<'_>,
+    emit: &mut Emitter<'_>,
+    name: &str,
+    number: u64,
+) -> Result<(), String> {
+    if !q.filter.may_match(bytes) {
+        return Ok(());
+    }
+    let inner = match lookup.find(bytes) {
+        Some(_) => lookup_event(bytes)?,
+        None => None,
+    };
+    let event = inner.as_deref().map_or(bytes, str::as_bytes);
+    if q.filter.is_active() {
+        let rec: Record<'_> =
+            serde_json::from_slice(event).map_err(|e| format!("could not be decoded: {e}"))?;
+        if !q.filter.matches(&rec) {
+            return Ok(());
+        }
+    }
+    let mut v = value::parse(event).map_err(|e| format!("could not be decoded: {e}"))?;
+    value::redact(&mut v);
+    match &q.jq {
+        None => {
+            emit.value(&v);
+        }
+        Some(program) => program.run(v, |out| match out {
+            Ok(x) => emit.value(&x),
+            Err(message) => {
+                emit.jq_error(name, number, message);
+                true
+            }
+        }),
+    }
+    Ok(())
+}
+
+/// The event inside an `aws cloudtrail lookup-events` element (`CloudTrailEvent`, a JSON
+/// string), if the record is one.
+fn lookup_event(bytes: &[u8]) -> Result<Option<String>, String> {
+    #[derive(serde::Deserialize)]
+    struct Lookup<'a> {
+        #[serde(borrow, default, rename = "CloudTrailEvent")]
+        event: Option<Cow<'a, str>>,
+    }
+    let probe: Lookup<'_> =
+        serde_json::from_slice(bytes).map_err(|e| format!("could not be decoded: {e}"))?;
+    Ok(probe.event.map(Cow::into_owned))
+}
+
+/// Why a file whose first record is this one is not a log (skipped by design), as `scan`
+/// decides it: digest files, inventory documents, JSON without `eventName`.
+fn not_a_log(bytes: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(default, rename = "eventName")]
+        event_name: Option<serde::de::IgnoredAny>,
+        #[serde(default, rename = "CloudTrailEvent")]
+        cloudtrail_event: Option<serde::de::IgnoredAny>,
+        #[serde(default, rename = "digestStartTime")]
+        digest_start: Option<serde::de::IgnoredAny>,
+    }
+    match serde_json::from_slice::<Probe>(bytes) {
+        Ok(p) if p.event_name.is_some() || p.cloudtrail_event.is_some() => None,
+        Ok(p) if p.digest_start.is_some() => Some("CloudTrail digest file".to_owned()),
+        Ok(_) => Some(match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(v) if is_inventory_doc(&v) => "inventory document, not a log".to_owned(),
+            _ => "not a CloudTrail log (the first record has no eventName)".to_owned(),
+        }),
+        // an undecodable first record is counted by the main loop
+        Err(_) => None,
+    }
+}

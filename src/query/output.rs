@@ -1,0 +1,308 @@
+//! Writing `query` rows: NDJSON, an aligned table, or CSV, to a writer handed in.
+//!
+//! Rows arrive already rendered by the workers ([`Row`]); this module only lays them out.
+//! Table text passes through [`terminal_safe`]; CSV follows RFC 4180 and neutralises
+//! spreadsheet formulas. It keeps a bounded number of rows (the first [`TABLE_SAMPLE`] of a
+//! table, to size its columns), never the whole output.
+
+use std::io::{self, Write};
+
+use super::value::Cell;
+use crate::report::sanitize::terminal_safe;
+
+/// Output formats of `query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON value per line
+    Ndjson,
+    /// Aligned columns for --fields and --group-by, one JSON value per line otherwise
+    Table,
+    /// RFC 4180 CSV with a header row
+    Csv,
+}
+
+/// One output row, rendered by a worker for the chosen format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Row {
+    /// A JSON value as one line of compact JSON.
+    Json(String),
+    /// The cells of a row with known columns (`--fields`, `--group-by`).
+    Cells(Vec<Cell>),
+    /// An object whose keys become CSV columns (CSV of `--jq` output without `--fields`).
+    Object(Vec<(String, Cell)>),
+    /// A value that is not an object (CSV of `--jq` output without `--fields`).
+    Value(Cell),
+}
+
+/// Rows of a table used to size its columns; later rows reuse those widths.
+pub const TABLE_SAMPLE: usize = 1000;
+
+/// Widest column a table pads to; longer cells are printed whole and push the row out.
+const MAX_WIDTH: usize = 60;
+
+pub struct RowWriter<W: Write> {
+    out: W,
+    format: Format,
+    /// Known columns, else learned from the first CSV row.
+    columns: Option<Vec<String>>,
+    header_written: bool,
+    pending: Vec<Vec<String>>,
+    widths: Option<Vec<usize>>,
+    /// CSV rows that did not fit the columns of the first row.
+    pub misfits: u64,
+}
+
+impl<W: Write> RowWriter<W> {
+    pub fn new(out: W, format: Format, columns: Option<Vec<String>>) -> RowWriter<W> {
+        RowWriter {
+            out,
+            format,
+            columns,
+            header_written: false,
+            pending: Vec::new(),
+            widths: None,
+            misfits: 0,
+        }
+    }
+
+    pub fn row(&mut self, row: Row) -> io::Result<()> {
+        match (self.format, row) {
+            (Format::Ndjson, Row::Json(line)) => writeln!(self.out, "{line}"),
+            (Format::Table, Row::Json(line)) => writeln!(self.out, "{}", terminal_safe(&line)),
+            (Format::Table, Row::Cells(cells)) => self.table_row(cells),
+            (Format::Csv, Row::Cells(cells)) => self.csv_cells(&cells),
+            (Format::Csv, Row::Object(pairs)) => self.csv_object(pairs),
+            (Format::Csv, Row::Value(cell)) => {
+                if self.columns.is_none() {
+                    self.columns = Some(vec!["value".to_owned()]);
+                }
+                if self.columns.as_deref() != Some(&["value".to_owned()]) {
+                    self.misfits += 1;
+                    return Ok(());
+                }
+                self.csv_cells(&[cell])
+            }
+            // a worker renders for the writer's format; anything else is a bug, shown as JSON
+            (_, other) => writeln!(self.out, "{other:?}"),
+        }
+    }
+
+    /// Writes what is still held (a short table) and flushes.
+    pub fn finish(&mut self) -> io::Result<()> {
+        if self.format == Format::Table {
+            self.flush_table()?;
+        }
+        if self.format == Format::Csv && !self.header_written {
+            if let Some(cols) = self.columns.clone() {
+                self.csv_header(&cols)?;
+            }
+        }
+        self.out.flush()
+    }
+
+    pub fn write_line(&mut self, line: &str) -> io::Result<()> {
+        writeln!(self.out, "{line}")
+    }
+
+    fn table_row(&mut self, cells: Vec<Cell>) -> io::Result<()> {
+        let texts: Vec<String> = cells
+            .into_iter()
+            .map(|c| match c {
+                Cell::Null => "-".to_owned(),
+                Cell::Text(t) => terminal_safe(&t).into_owned(),
+            })
+            .collect();
+        if self.widths.is_some() {
+            return self.table_line(&texts);
+        }
+        self.pending.push(texts);
+        if self.pending.len() >= TABLE_SAMPLE {
+            self.flush_table()?;
+        }
+        Ok(())
+    }
+
+    fn flush_table(&mut self) -> io::Result<()> {
+        if self.widths.is_none() {
+            let header: Vec<String> = self
+                .columns
+                .clone()
+                .unwrap_or_default()
+                .iter()
+                .map(|c| terminal_safe(c).into_owned())
+                .collect();
+            let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
+            for row in &self.pending {
+                for (i, cell) in row.iter().enumerate() {
+                    if i >= widths.len() {
+                        widths.push(0);
+                    }
+                    widths[i] = widths[i].max(width(cell).min(MAX_WIDTH));
+                }
+            }
+            self.widths = Some(widths);
+            self.table_line(&header)?;
+        }
+        for row in std::mem::take(&mut self.pending) {
+            self.table_line(&row)?;
+        }
+        Ok(())
+    }
+
+    fn table_line(&mut self, cells: &[String]) -> io::Result<()> {
+        let widths = self.widths.as_deref().unwrap_or_default();
+        let mut line = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(cell);
+            if i + 1 < cells.len() {
+                let w = widths.get(i).copied().unwrap_or(0);
+                line.extend(std::iter::repeat_n(' ', w.saturating_sub(width(cell))));
+            }
+        }
+        writeln!(self.out, "{}", line.trim_end())
+    }
+
+    fn csv_header(&mut self, cols: &[String]) -> io::Result<()> {
+        self.header_written = true;
+        let cells: Vec<Cell> = cols.iter().map(|c| Cell::Text(c.clone())).collect();
+        self.csv_line(&cells)
+    }
+
+    fn csv_cells(&mut self, cells: &[Cell]) -> io::Result<()> {
+        if !self.header_written {
+            let cols = self.columns.clone().unwrap_or_default();
+            self.csv_header(&cols)?;
+        }
+        self.csv_line(cells)
+    }
+
+    fn csv_object(&mut self, pairs: Vec<(String, Cell)>) -> io::Result<()> {
+        let cols = match &self.columns {
+            Some(c) => c.clone(),
+            None => {
+                let c: Vec<String> = pairs.iter().map(|(k, _)| k.clone()).collect();
+                self.columns = Some(c.clone());
+                c
+            }
+        };
+        if pairs.iter().any(|(k, _)| !cols.contains(k)) {
+            self.misfits += 1;
+        }
+        let mut cells = vec![Cell::Null; cols.len()];
+        for (k, cell) in pairs {
+            if let Some(i) = cols.iter().position(|c| *c == k) {
+                cells[i] = cell;
+            }
+        }
+        self.csv_cells(&cells)
+    }
+
+    fn csv_line(&mut self, cells: &[Cell]) -> io::Result<()> {
+        let mut line = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            if let Cell::Text(t) = cell {
+                push_csv_field(&mut line, t);
+            }
+        }
+        line.push_str("\r\n");
+        self.out.write_all(line.as_bytes())
+    }
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// One CSV field: a leading `'` when a spreadsheet would read it as a formula (`=`, `+`,
+/// `-`, `@`, tab, CR), then RFC 4180 quoting when it holds `,`, `"`, CR or LF.
+pub fn push_csv_field(line: &mut String, text: &str) {
+    let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let quote = text.contains([',', '"', '\r', '\n']);
+    if quote {
+        line.push('"');
+    }
+    if formula {
+        line.push('\'');
+    }
+    if quote {
+        line.push_str(&text.replace('"', "\"\""));
+        line.push('"');
+    } else {
+        line.push_str(text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv(text: &str) -> String {
+        let mut s = String::new();
+        push_csv_field(&mut s, text);
+        s
+    }
+
+    #[test]
+    fn csv_quoting_and_formulas() {
+        assert_eq!(csv("plain"), "plain");
+        assert_eq!(csv("a,b"), "\"a,b\"");
+        assert_eq!(csv("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv("two\nlines"), "\"two\nlines\"");
+        assert_eq!(
+            csv("=HYPERLINK(\"http://x\",\"y\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""
+        );
+        assert_eq!(csv("+1"), "'+1");
+        assert_eq!(csv("-2"), "'-2");
+        assert_eq!(csv("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv("\tx"), "'\tx");
+        assert_eq!(csv("\rx"), "\"'\rx\"");
+        assert_eq!(csv(""), "");
+    }
+
+    #[test]
+    fn table_aligns_and_escapes() {
+        let mut w = RowWriter::new(
+            Vec::new(),
+            Format::Table,
+            Some(vec!["name".into(), "count".into()]),
+        );
+        w.row(Row::Cells(vec![Cell::Text("a\x1b[31m".into()), Cell::Text("12".into())]))
+            .unwrap();
+        w.row(Row::Cells(vec![Cell::Null, Cell::Text("3".into())]))
+            .unwrap();
+        w.finish().unwrap();
+        let text = String::from_utf8(w.out).unwrap();
+        assert_eq!(
+            text,
+            "name         count\na\\u{1b}[31m  12\n-            3\n"
+        );
+    }
+
+    #[test]
+    fn csv_columns_from_the_first_object() {
+        let mut w = RowWriter::new(Vec::new(), Format::Csv, None);
+        w.row(Row::Object(vec![
+            ("a".into(), Cell::Text("1".into())),
+            ("b".into(), Cell::Null),
+        ]))
+        .unwrap();
+        w.row(Row::Object(vec![
+            ("b".into(), Cell::Text("x,y".into())),
+            ("c".into(), Cell::Text("lost".into())),
+        ]))
+        .unwrap();
+        w.finish().unwrap();
+        assert_eq!(w.misfits, 1);
+        assert_eq!(
+            String::from_utf8(w.out).unwrap(),
+            "a,b\r\n1,\r\n,\"x,y\"\r\n"
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! Records as jq values ([`Val`], jaq's JSON value, which keeps the key order of the log, as
+//! jq does): parsing, redaction, dotted paths and rendering as JSON text or as a cell.
+//!
+//! Redaction here walks a [`Val`] with the secret-field rule of [`crate::report::redact`]
+//! (`is_secret_field`, `REDACTED`), so a `query` row hides exactly what `redact_value` hides
+//! in a `serde_json::Value`; a test below holds the two walks to the same result.
+
+use jaq_json::{Rc, Val};
+
+use crate::report::redact::{is_secret_field, REDACTED};
+
+/// Parses one record's JSON bytes.
+pub fn parse(bytes: &[u8]) -> Result<Val, String> {
+    jaq_json::read::parse_single(bytes).map_err(|e| e.to_string())
+}
+
+/// Replaces every secret value in `v` (see [`crate::report::redact::redact_value`]).
+pub fn redact(v: &mut Val) {
+    match v {
+        Val::Obj(map) => {
+            for (k, val) in Rc::make_mut(map).iter_mut() {
+                let secret = match k {
+                    Val::TStr(name) => std::str::from_utf8(name).is_ok_and(is_secret_field),
+                    _ => false,
+                };
+                if secret && !matches!(val, Val::Null) {
+                    *val = Val::utf8_str(REDACTED);
+                } else {
+                    redact(val);
+                }
+            }
+        }
+        Val::Arr(items) => Rc::make_mut(items).iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+/// A dotted path (`userIdentity.sessionContext.sessionIssuer.userName`, `resources.0.ARN`),
+/// parsed once from the command line.
+#[derive(Debug, Clone)]
+pub struct Path {
+    /// The path as the user wrote it: the column name and output key.
+    pub name: String,
+    steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Key(String),
+    /// An array index, also tried as an object key.
+    Index(usize, String),
+}
+
+impl Path {
+    pub fn parse(text: &str) -> Result<Path, String> {
+        let body = text.trim().strip_prefix('.').unwrap_or(text.trim());
+        if body.is_empty() {
+            return Err(format!("'{text}' is not a path (e.g. userIdentity.arn)"));
+        }
+        let steps = body
+            .split('.')
+            .map(|seg| {
+                if seg.is_empty() {
+                    return Err(format!(
+                        "'{text}' has an empty segment (use --jq for keys with dots)"
+                    ));
+                }
+                Ok(match seg.parse::<usize>() {
+                    Ok(i) => Step::Index(i, seg.to_owned()),
+                    Err(_) => Step::Key(seg.to_owned()),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Path {
+            name: text.trim().to_owned(),
+            steps,
+        })
+    }
+
+    /// The value at this path; `None` when any step is missing.
+    pub fn get<'v>(&self, v: &'v Val) -> Option<&'v Val> {
+        let mut cur = v;
+        for step in &self.steps {
+            cur = match (step, cur) {
+                (Step::Key(k) | Step::Index(_, k), Val::Obj(map)) => map
+                    .iter()
+                    .find(|(key, _)| matches!(key, Val::TStr(b) if **b == *k.as_bytes()))
+                    .map(|(_, x)| x)?,
+                (Step::Index(i, _), Val::Arr(items)) => items.get(*i)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+}
+
+/// Compact JSON text, like `jq -c` (invalid UTF-8 replaced).
+pub fn to_json(v: &Val) -> String {
+    let mut buf = Vec::with_capacity(256);
+    // writing to a Vec cannot fail
+    let _ = jaq_json::write::write(&mut buf, &jaq_json::write::Pp::default(), 0, v);
+    match String::from_utf8(buf) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+/// What a cell of a table or CSV shows: a string as itself, null as nothing, anything else
+/// as its JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    Null,
+    Text(String),
+}
+
+impl Cell {
+    pub fn of(v: Option<&Val>) -> Cell {
+        match v {
+            None | Some(Val::Null) => Cell::Null,
+            Some(Val::TStr(s)) => Cell::Text(String::from_utf8_lossy(s).into_owned()),
+            Some(other) => Cell::Text(to_json(other)),
+        }
+    }
+
+    /// The cell for a value given as JSON text (group keys are kept as JSON text).
+    pub fn of_json(text: &str) -> Cell {
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Null) => Cell::Null,
+            Ok(serde_json::Value::String(s)) => Cell::Text(s),
+            _ => Cell::Text(text.to_owned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::redact::redact_value;
+
+    #[test]
+    fn redaction_agrees_with_redact_value() {
+        let text = r#"{"z":1,"responseElements":{"credentials":{"accessKeyId":"ASIAX","sessionToken":"IQoJb3JpZ2luX2VjSECRET","expiration":"x"}},
+            "requestParameters":{"SAMLAssertion":"PHNhbWw+","dbPassword":"hunter2","clientSecret":"s","token":null,"list":[{"authorizationToken":"QVdT"}]},
+            "a":"plain"}"#;
+        let mut val = parse(text.as_bytes()).unwrap();
+        redact(&mut val);
+        let mut expected: serde_json::Value = serde_json::from_str(text).unwrap();
+        redact_value(&mut expected);
+        let got: serde_json::Value = serde_json::from_str(&to_json(&val)).unwrap();
+        assert_eq!(got, expected);
+        assert!(!to_json(&val).contains("SECRET"));
+        // the log's key order is kept
+        assert!(to_json(&val).starts_with(r#"{"z":1,"responseElements""#));
+    }
+
+    #[test]
+    fn paths_walk_objects_and_arrays() {
+        let v = parse(br#"{"a":{"b":[{"c":"x"}],"0":"zero"},"n":null}"#).unwrap();
+        let get = |p: &str| Path::parse(p).unwrap().get(&v).map(to_json);
+        assert_eq!(get("a.b.0.c").as_deref(), Some(r#""x""#));
+        assert_eq!(get(".a.0").as_deref(), Some(r#""zero""#));
+        assert_eq!(get("a.missing"), None);
+        assert_eq!(get("n").as_deref(), Some("null"));
+        assert!(Path::parse("a..b").is_err());
+        assert!(Path::parse("").is_err());
+        assert_eq!(Cell::of(Path::parse("n").unwrap().get(&v)), Cell::Null);
+        assert_eq!(Cell::of(None), Cell::Null);
+        assert_eq!(Cell::of_json(r#""a\u001b""#), Cell::Text("a\u{1b}".into()));
+    }
+}

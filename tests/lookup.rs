@@ -1,0 +1,166 @@
+//! The lookup:// source against a small local server of our own that speaks CloudTrail's
+//! real JSON protocol (moto has no LookupEvents): pagination, the EventSource attribute and
+//! the time window pushed down, regions in parallel, at most two requests a second each.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+mod aws;
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use flate2::read::GzDecoder;
+use serde_json::{json, Value};
+
+const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs");
+
+fn sample_records() -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut stack = vec![std::path::PathBuf::from(format!("{SAMPLE}/AWSLogs"))];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                if !p.to_str().unwrap().contains("CloudTrail-") {
+                    stack.push(p);
+                }
+            } else if p.to_str().unwrap().ends_with(".json.gz") {
+                let mut s = String::new();
+                GzDecoder::new(std::fs::File::open(&p).unwrap()).read_to_string(&mut s).unwrap();
+                let v: Value = serde_json::from_str(&s).unwrap();
+                out.extend(v["Records"].as_array().unwrap().iter().cloned());
+            }
+        }
+    }
+    out
+}
+
+type Log = Arc<Mutex<Vec<(String, Instant, Value)>>>;
+
+/// Serves LookupEvents over the given records; logs (region, time, request body).
+fn serve(records: Vec<Value>) -> (String, Log) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let log: Log = Arc::new(Mutex::new(Vec::new()));
+    let l2 = log.clone();
+    let records = Arc::new(records);
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let log = l2.clone();
+            let records = records.clone();
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(conn.try_clone().unwrap());
+                let mut out = conn;
+                loop {
+                    let mut first = String::new();
+                    if r.read_line(&mut first).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let (mut len, mut region, mut target) = (0usize, String::new(), String::new());
+                    loop {
+                        let mut h = String::new();
+                        r.read_line(&mut h).unwrap();
+                        if h == "\r\n" {
+                            break;
+                        }
+                        let (k, v) = h.split_once(':').unwrap();
+                        let v = v.trim();
+                        match k.to_ascii_lowercase().as_str() {
+                            "content-length" => len = v.parse().unwrap(),
+                            "x-amz-target" => target = v.to_owned(),
+                            "authorization" => {
+                                // Credential=AKID/DATE/REGION/cloudtrail/aws4_request
+                                let cred = v.split("Credential=").nth(1).unwrap();
+                                region = cred.split('/').nth(2).unwrap().to_owned();
+                            }
+                            _ => {}
+                        }
+                    }
+                    let mut body = vec![0; len];
+                    r.read_exact(&mut body).unwrap();
+                    let req: Value = serde_json::from_slice(&body).unwrap();
+                    log.lock().unwrap().push((region.clone(), Instant::now(), req.clone()));
+                    assert!(target.ends_with("LookupEvents"), "{target}");
+                    let source = req["LookupAttributes"][0]["AttributeValue"].as_str().unwrap().to_owned();
+                    let (start, end) = (req["StartTime"].as_f64().unwrap(), req["EndTime"].as_f64().unwrap());
+                    let mut matching: Vec<&Value> = records
+                        .iter()
+                        .filter(|e| e["awsRegion"] == region.as_str() && e["eventSource"] == source.as_str())
+                        .filter(|e| {
+                            let t = chrono::DateTime::parse_from_rfc3339(e["eventTime"].as_str().unwrap()).unwrap().timestamp() as f64;
+                            t >= start && t <= end
+                        })
+                        .collect();
+                    matching.sort_by_key(|e| std::cmp::Reverse(e["eventTime"].as_str().unwrap().to_owned()));
+                    let from: usize = req["NextToken"].as_str().map_or(0, |t| t.trim_start_matches("page-").parse().unwrap());
+                    let page: Vec<Value> = matching
+                        .iter()
+                        .skip(from)
+                        .take(50)
+                        .map(|e| json!({"EventId": e["eventID"], "EventName": e["eventName"], "EventSource": e["eventSource"],
+                                        "CloudTrailEvent": e.to_string()}))
+                        .collect();
+                    let mut resp = json!({"Events": page});
+                    if from + 50 < matching.len() {
+                        resp["NextToken"] = json!(format!("page-{}", from + 50));
+                    }
+                    let b = resp.to_string();
+                    write!(out, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: r\r\nContent-Length: {}\r\n\r\n{b}", b.len()).unwrap();
+                }
+            });
+        }
+    });
+    (url, log)
+}
+
+fn normalized(v: &Value) -> Vec<Value> {
+    let mut f: Vec<Value> = v["findings"].as_array().unwrap().clone();
+    for x in &mut f {
+        x["event_ids"].as_array_mut().unwrap().sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+        x["regions"].as_array_mut().unwrap().sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+    }
+    f.sort_by_key(|x| x["event_ids"][0].as_str().unwrap().to_owned());
+    f
+}
+
+#[test]
+fn lookup_events_give_the_same_findings_as_the_trail_files() {
+    let (url, log) = serve(sample_records());
+    let window = ["--since", "2026-10-01T00:00:00Z", "--until", "2026-10-04T00:00:00Z", "--region", "us-east-1,eu-west-1"];
+    let out = Command::new(env!("CARGO_BIN_EXE_trailwhy"))
+        .args(["explain", "lookup://us-east-1,eu-west-1", "--iam", &format!("{SAMPLE}/iam"), "--endpoint-url", &url, "--format", "json"])
+        .args(window)
+        .envs(aws::aws_env())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut local_args = vec!["explain", SAMPLE, "--format", "json"];
+    local_args.extend(window);
+    let local = common::trailwhy(&local_args).json();
+    assert_eq!(normalized(&v), normalized(&local));
+    assert!(!normalized(&v).is_empty());
+
+    let log = log.lock().unwrap();
+    // the event source and the window were pushed down
+    assert!(log.iter().all(|(_, _, r)| r["LookupAttributes"][0]["AttributeKey"] == "EventSource"));
+    assert!(log.iter().all(|(_, _, r)| r["StartTime"].as_f64() == Some(1_790_812_800.0)));
+    // pagination happened, and each region stayed at two requests a second or less
+    assert!(log.iter().any(|(_, _, r)| r.get("NextToken").is_some()), "no second page was asked for");
+    let mut by_region: BTreeMap<&str, Vec<Instant>> = BTreeMap::new();
+    for (region, t, _) in log.iter() {
+        by_region.entry(region.as_str()).or_default().push(*t);
+    }
+    assert_eq!(by_region.keys().copied().collect::<Vec<_>>(), ["eu-west-1", "us-east-1"]);
+    for (region, times) in by_region {
+        for w in times.windows(2) {
+            let gap = w[1].duration_since(w[0]).as_millis();
+            assert!(gap >= 450, "{region}: requests {gap} ms apart");
+        }
+    }
+}
