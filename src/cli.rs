@@ -260,7 +260,12 @@ pub struct QueryArgs {
     pub jq: Option<String>,
 
     /// Print only these dotted paths of each row, e.g. eventTime,userIdentity.arn (missing: null)
-    #[arg(long, value_name = "PATHS", value_delimiter = ',', conflicts_with = "group_by")]
+    #[arg(
+        long,
+        value_name = "PATHS",
+        value_delimiter = ',',
+        conflicts_with = "group_by"
+    )]
     pub fields: Vec<String>,
 
     /// Count rows per distinct value of this dotted path (repeatable: per tuple), most frequent first

@@ -94,7 +94,12 @@ impl Scan {
 }
 
 /// Reads every input; files are spread over the current rayon pool.
-pub fn scan(inputs: &[Input], pre_skipped: Vec<Skipped>, selector: &Selector, limits: &DecodeLimits) -> Scan {
+pub fn scan(
+    inputs: &[Input],
+    pre_skipped: Vec<Skipped>,
+    selector: &Selector,
+    limits: &DecodeLimits,
+) -> Scan {
     scan_with_progress(inputs, pre_skipped, selector, limits, false)
 }
 
@@ -133,7 +138,8 @@ pub fn scan_with_progress(
                 if let Some(b) = &bar {
                     let total = bytes.fetch_add(part.stats.bytes_decompressed, Ordering::Relaxed)
                         + part.stats.bytes_decompressed;
-                    let recs = records.fetch_add(part.stats.records_scanned, Ordering::Relaxed) + part.stats.records_scanned;
+                    let recs = records.fetch_add(part.stats.records_scanned, Ordering::Relaxed)
+                        + part.stats.records_scanned;
                     let secs = started.elapsed().as_secs_f64().max(0.001);
                     b.set_message(format!(
                         "{} MB, {} records, {:.0} records/s",
@@ -152,7 +158,10 @@ pub fn scan_with_progress(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let parts: Vec<Scan> = slots.into_iter().filter_map(|m| m.into_inner().ok().flatten()).collect();
+    let parts: Vec<Scan> = slots
+        .into_iter()
+        .filter_map(|m| m.into_inner().ok().flatten())
+        .collect();
     let mut total = Scan::default();
     for s in &pre_skipped {
         if s.by_design {
@@ -173,7 +182,9 @@ pub fn is_inventory_doc(v: &Value) -> bool {
     let Some(o) = v.as_object() else { return false };
     o.contains_key("RoleDetailList")
         || o.contains_key("OpenIDConnectProviderList")
-        || (o.contains_key("policyText") && o.contains_key("repositoryName") && o.contains_key("registryId"))
+        || (o.contains_key("policyText")
+            && o.contains_key("repositoryName")
+            && o.contains_key("registryId"))
         || (o.contains_key("Url") && o.contains_key("ClientIDList"))
 }
 

@@ -30,7 +30,9 @@ fn sample_records() -> Vec<Value> {
                 }
             } else if p.to_str().unwrap().ends_with(".json.gz") {
                 let mut s = String::new();
-                GzDecoder::new(std::fs::File::open(&p).unwrap()).read_to_string(&mut s).unwrap();
+                GzDecoder::new(std::fs::File::open(&p).unwrap())
+                    .read_to_string(&mut s)
+                    .unwrap();
                 let v: Value = serde_json::from_str(&s).unwrap();
                 out.extend(v["Records"].as_array().unwrap().iter().cloned());
             }
@@ -83,20 +85,38 @@ fn serve(records: Vec<Value>) -> (String, Log) {
                     let mut body = vec![0; len];
                     r.read_exact(&mut body).unwrap();
                     let req: Value = serde_json::from_slice(&body).unwrap();
-                    log.lock().unwrap().push((region.clone(), Instant::now(), req.clone()));
+                    log.lock()
+                        .unwrap()
+                        .push((region.clone(), Instant::now(), req.clone()));
                     assert!(target.ends_with("LookupEvents"), "{target}");
-                    let source = req["LookupAttributes"][0]["AttributeValue"].as_str().unwrap().to_owned();
-                    let (start, end) = (req["StartTime"].as_f64().unwrap(), req["EndTime"].as_f64().unwrap());
+                    let source = req["LookupAttributes"][0]["AttributeValue"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned();
+                    let (start, end) = (
+                        req["StartTime"].as_f64().unwrap(),
+                        req["EndTime"].as_f64().unwrap(),
+                    );
                     let mut matching: Vec<&Value> = records
                         .iter()
-                        .filter(|e| e["awsRegion"] == region.as_str() && e["eventSource"] == source.as_str())
                         .filter(|e| {
-                            let t = chrono::DateTime::parse_from_rfc3339(e["eventTime"].as_str().unwrap()).unwrap().timestamp() as f64;
+                            e["awsRegion"] == region.as_str() && e["eventSource"] == source.as_str()
+                        })
+                        .filter(|e| {
+                            let t = chrono::DateTime::parse_from_rfc3339(
+                                e["eventTime"].as_str().unwrap(),
+                            )
+                            .unwrap()
+                            .timestamp() as f64;
                             t >= start && t <= end
                         })
                         .collect();
-                    matching.sort_by_key(|e| std::cmp::Reverse(e["eventTime"].as_str().unwrap().to_owned()));
-                    let from: usize = req["NextToken"].as_str().map_or(0, |t| t.trim_start_matches("page-").parse().unwrap());
+                    matching.sort_by_key(|e| {
+                        std::cmp::Reverse(e["eventTime"].as_str().unwrap().to_owned())
+                    });
+                    let from: usize = req["NextToken"]
+                        .as_str()
+                        .map_or(0, |t| t.trim_start_matches("page-").parse().unwrap());
                     let page: Vec<Value> = matching
                         .iter()
                         .skip(from)
@@ -120,8 +140,14 @@ fn serve(records: Vec<Value>) -> (String, Log) {
 fn normalized(v: &Value) -> Vec<Value> {
     let mut f: Vec<Value> = v["findings"].as_array().unwrap().clone();
     for x in &mut f {
-        x["event_ids"].as_array_mut().unwrap().sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-        x["regions"].as_array_mut().unwrap().sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+        x["event_ids"]
+            .as_array_mut()
+            .unwrap()
+            .sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+        x["regions"]
+            .as_array_mut()
+            .unwrap()
+            .sort_by(|a, b| a.as_str().cmp(&b.as_str()));
     }
     f.sort_by_key(|x| x["event_ids"][0].as_str().unwrap().to_owned());
     f
@@ -130,15 +156,36 @@ fn normalized(v: &Value) -> Vec<Value> {
 #[test]
 fn lookup_events_give_the_same_findings_as_the_trail_files() {
     let (url, log) = serve(sample_records());
-    let window = ["--since", "2026-10-01T00:00:00Z", "--until", "2026-10-04T00:00:00Z", "--region", "us-east-1,eu-west-1"];
+    let window = [
+        "--since",
+        "2026-10-01T00:00:00Z",
+        "--until",
+        "2026-10-04T00:00:00Z",
+        "--region",
+        "us-east-1,eu-west-1",
+    ];
     let out = Command::new(env!("CARGO_BIN_EXE_trailwhy"))
-        .args(["explain", "lookup://us-east-1,eu-west-1", "--iam", &format!("{SAMPLE}/iam"), "--endpoint-url", &url, "--format", "json"])
+        .args([
+            "explain",
+            "lookup://us-east-1,eu-west-1",
+            "--iam",
+            &format!("{SAMPLE}/iam"),
+            "--endpoint-url",
+            &url,
+            "--format",
+            "json",
+        ])
         .args(window)
         .envs(aws::aws_env())
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut local_args = vec!["explain", SAMPLE, "--format", "json"];
     local_args.extend(window);
@@ -148,15 +195,25 @@ fn lookup_events_give_the_same_findings_as_the_trail_files() {
 
     let log = log.lock().unwrap();
     // the event source and the window were pushed down
-    assert!(log.iter().all(|(_, _, r)| r["LookupAttributes"][0]["AttributeKey"] == "EventSource"));
-    assert!(log.iter().all(|(_, _, r)| r["StartTime"].as_f64() == Some(1_790_812_800.0)));
+    assert!(log
+        .iter()
+        .all(|(_, _, r)| r["LookupAttributes"][0]["AttributeKey"] == "EventSource"));
+    assert!(log
+        .iter()
+        .all(|(_, _, r)| r["StartTime"].as_f64() == Some(1_790_812_800.0)));
     // pagination happened, and each region stayed at two requests a second or less
-    assert!(log.iter().any(|(_, _, r)| r.get("NextToken").is_some()), "no second page was asked for");
+    assert!(
+        log.iter().any(|(_, _, r)| r.get("NextToken").is_some()),
+        "no second page was asked for"
+    );
     let mut by_region: BTreeMap<&str, Vec<Instant>> = BTreeMap::new();
     for (region, t, _) in log.iter() {
         by_region.entry(region.as_str()).or_default().push(*t);
     }
-    assert_eq!(by_region.keys().copied().collect::<Vec<_>>(), ["eu-west-1", "us-east-1"]);
+    assert_eq!(
+        by_region.keys().copied().collect::<Vec<_>>(),
+        ["eu-west-1", "us-east-1"]
+    );
     for (region, times) in by_region {
         for w in times.windows(2) {
             let gap = w[1].duration_since(w[0]).as_millis();

@@ -14,7 +14,12 @@ use aws::proxy::{Fault, Proxy, Rule};
 use serde_json::Value;
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs");
-const WINDOW: [&str; 4] = ["--since", "2026-10-01T00:00:00Z", "--until", "2026-10-04T00:00:00Z"];
+const WINDOW: [&str; 4] = [
+    "--since",
+    "2026-10-01T00:00:00Z",
+    "--until",
+    "2026-10-04T00:00:00Z",
+];
 
 /// The bucket `trail`: the sample trail plus ~1,800 small noise objects over ten days, two
 /// accounts (one under an organization folder) and three regions; seeded once.
@@ -109,7 +114,10 @@ fn bucket_gives_the_same_findings_as_disk() {
     let Some((moto, _)) = seeded() else { return };
     let mut args = vec!["explain", "s3://trail"];
     args.extend(WINDOW);
-    args.extend(["--iam", concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs/iam")]);
+    args.extend([
+        "--iam",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs/iam"),
+    ]);
     let r = run(&moto.url, &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v = r.json();
@@ -126,7 +134,20 @@ fn only_objects_inside_the_window_are_fetched() {
     let (since, until) = ("2026-10-02T10:00:00Z", "2026-10-02T11:00:00Z");
     let r = run(
         &proxy.url,
-        &["explain", "s3://trail", "--since", since, "--until", until, "--account", "111122223333", "--region", "us-east-1", "--delivery-lag", "15m"],
+        &[
+            "explain",
+            "s3://trail",
+            "--since",
+            since,
+            "--until",
+            until,
+            "--account",
+            "111122223333",
+            "--region",
+            "us-east-1",
+            "--delivery-lag",
+            "15m",
+        ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     // expected: this account and region, delivered from 10:00 to 11:15
@@ -134,7 +155,10 @@ fn only_objects_inside_the_window_are_fetched() {
         .iter()
         .filter(|k| k.contains("/111122223333/CloudTrail/us-east-1/"))
         .filter(|k| {
-            let stamp = k.split('_').find(|p| p.len() == 14 && p.ends_with('Z')).unwrap();
+            let stamp = k
+                .split('_')
+                .find(|p| p.len() == 14 && p.ends_with('Z'))
+                .unwrap();
             ("20261002T1000Z"..="20261002T1115Z").contains(&stamp)
         })
         .cloned()
@@ -144,12 +168,29 @@ fn only_objects_inside_the_window_are_fetched() {
         .requests()
         .into_iter()
         .filter(|(m, p)| m == "GET" && !p.contains("list-type") && p.contains("/AWSLogs/"))
-        .map(|(_, p)| p.trim_start_matches("/trail/").split('?').next().unwrap().to_owned())
+        .map(|(_, p)| {
+            p.trim_start_matches("/trail/")
+                .split('?')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(fetched, expected);
-    let lists: Vec<String> = proxy.requests().into_iter().filter(|(_, p)| p.contains("list-type=2")).map(|(_, p)| p).collect();
-    assert!(lists.iter().all(|p| !p.contains("2026%2F09")), "September folders listed: {lists:?}");
-    assert!(lists.iter().all(|p| !p.contains("CloudTrail-Digest")), "{lists:?}");
+    let lists: Vec<String> = proxy
+        .requests()
+        .into_iter()
+        .filter(|(_, p)| p.contains("list-type=2"))
+        .map(|(_, p)| p)
+        .collect();
+    assert!(
+        lists.iter().all(|p| !p.contains("2026%2F09")),
+        "September folders listed: {lists:?}"
+    );
+    assert!(
+        lists.iter().all(|p| !p.contains("CloudTrail-Digest")),
+        "{lists:?}"
+    );
     let v = r.json();
     assert_eq!(v["summary"]["s3"]["objects_fetched"], expected.len());
 }
@@ -157,50 +198,135 @@ fn only_objects_inside_the_window_are_fetched() {
 #[test]
 fn missing_bucket_and_denied_listing_are_one_readable_line_exit_2() {
     let Some((moto, _)) = seeded() else { return };
-    let r = run(&moto.url, &["explain", "s3://no-such-bucket", "--since", "2d"]);
+    let r = run(
+        &moto.url,
+        &["explain", "s3://no-such-bucket", "--since", "2d"],
+    );
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("s3://no-such-bucket: no such bucket"), "{}", r.stderr);
-    let proxy = Proxy::start(moto.port, vec![Rule { method: Some("GET"), path: "list-type=2".into(), fault: Fault::AccessDenied, times: u32::MAX }]);
-    let r = run(&proxy.url, &["explain", "s3://trail", "--since", "2026-10-01T00:00:00Z", "--until", "2026-10-02T00:00:00Z"]);
+    assert!(
+        r.stderr.contains("s3://no-such-bucket: no such bucket"),
+        "{}",
+        r.stderr
+    );
+    let proxy = Proxy::start(
+        moto.port,
+        vec![Rule {
+            method: Some("GET"),
+            path: "list-type=2".into(),
+            fault: Fault::AccessDenied,
+            times: u32::MAX,
+        }],
+    );
+    let r = run(
+        &proxy.url,
+        &[
+            "explain",
+            "s3://trail",
+            "--since",
+            "2026-10-01T00:00:00Z",
+            "--until",
+            "2026-10-02T00:00:00Z",
+        ],
+    );
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("access denied (s3:ListBucket is needed)"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("access denied (s3:ListBucket is needed)"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
 }
 
 #[test]
 fn denied_object_is_named_and_counted_exit_3() {
     let Some((moto, keys)) = seeded() else { return };
-    let victim = keys.iter().find(|k| k.contains("/CloudTrail/us-east-1/2026/10/01/")).unwrap().clone();
-    let proxy = Proxy::start(moto.port, vec![Rule { method: Some("GET"), path: victim.clone(), fault: Fault::AccessDenied, times: u32::MAX }]);
+    let victim = keys
+        .iter()
+        .find(|k| k.contains("/CloudTrail/us-east-1/2026/10/01/"))
+        .unwrap()
+        .clone();
+    let proxy = Proxy::start(
+        moto.port,
+        vec![Rule {
+            method: Some("GET"),
+            path: victim.clone(),
+            fault: Fault::AccessDenied,
+            times: u32::MAX,
+        }],
+    );
     let mut args = vec!["explain", "s3://trail"];
     args.extend(WINDOW);
     let r = run(&proxy.url, &args);
     assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(r.stderr.contains(&format!("s3://trail/{victim}: access denied (s3:GetObject is needed)")), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "s3://trail/{victim}: access denied (s3:GetObject is needed)"
+        )),
+        "{}",
+        r.stderr
+    );
     assert_eq!(r.json()["summary"]["files_unreadable"], 1);
 }
 
 #[test]
 fn throttling_errors_resets_and_truncated_bodies_are_retried() {
     let Some((moto, keys)) = seeded() else { return };
-    let k: Vec<&String> = keys.iter().filter(|k| k.contains("/CloudTrail/") && k.contains("/2026/10/02/")).take(4).collect();
+    let k: Vec<&String> = keys
+        .iter()
+        .filter(|k| k.contains("/CloudTrail/") && k.contains("/2026/10/02/"))
+        .take(4)
+        .collect();
     let proxy = Proxy::start(
         moto.port,
         vec![
-            Rule { method: Some("GET"), path: k[0].clone(), fault: Fault::SlowDown, times: 2 },
-            Rule { method: Some("GET"), path: k[1].clone(), fault: Fault::ServerError, times: 1 },
-            Rule { method: Some("GET"), path: k[2].clone(), fault: Fault::Reset, times: 1 },
-            Rule { method: Some("GET"), path: k[3].clone(), fault: Fault::Truncate, times: 1 },
-            Rule { method: Some("GET"), path: "list-type=2".into(), fault: Fault::SlowDown, times: 1 },
+            Rule {
+                method: Some("GET"),
+                path: k[0].clone(),
+                fault: Fault::SlowDown,
+                times: 2,
+            },
+            Rule {
+                method: Some("GET"),
+                path: k[1].clone(),
+                fault: Fault::ServerError,
+                times: 1,
+            },
+            Rule {
+                method: Some("GET"),
+                path: k[2].clone(),
+                fault: Fault::Reset,
+                times: 1,
+            },
+            Rule {
+                method: Some("GET"),
+                path: k[3].clone(),
+                fault: Fault::Truncate,
+                times: 1,
+            },
+            Rule {
+                method: Some("GET"),
+                path: "list-type=2".into(),
+                fault: Fault::SlowDown,
+                times: 1,
+            },
         ],
     );
     let mut args = vec!["explain", "s3://trail"];
     args.extend(WINDOW);
-    args.extend(["--iam", concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs/iam")]);
+    args.extend([
+        "--iam",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs/iam"),
+    ]);
     let r = run(&proxy.url, &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(normalized(&r.json()), local_findings());
-    let gets_of = |key: &str| proxy.requests().iter().filter(|(m, p)| m == "GET" && p.contains(key)).count();
+    let gets_of = |key: &str| {
+        proxy
+            .requests()
+            .iter()
+            .filter(|(m, p)| m == "GET" && p.contains(key))
+            .count()
+    };
     assert_eq!(gets_of(k[0]), 3, "two throttled attempts, then the object");
     assert!(gets_of(k[3]) >= 2, "the truncated body was resumed");
 }
@@ -276,26 +402,126 @@ iam.create_open_id_connect_provider(Url="https://" + prov["Url"], ClientIDList=p
     let days = (today - first).num_days() + 1;
     let dir = tempfile::tempdir().unwrap();
     shifted_copy(moto, dir.path(), "trail-now", days);
-    let since = (first + chrono::Duration::days(days)).format("%Y-%m-%dT00:00:00Z").to_string();
-    let until = (first + chrono::Duration::days(days + 3)).format("%Y-%m-%dT00:00:00Z").to_string();
-    let other = concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs/iam/444455556666-authorization-details.json");
-    let other_oidc = concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs/iam/444455556666-oidc-providers.json");
+    let since = (first + chrono::Duration::days(days))
+        .format("%Y-%m-%dT00:00:00Z")
+        .to_string();
+    let until = (first + chrono::Duration::days(days + 3))
+        .format("%Y-%m-%dT00:00:00Z")
+        .to_string();
+    let other = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/sample-logs/iam/444455556666-authorization-details.json"
+    );
+    let other_oidc = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/sample-logs/iam/444455556666-oidc-providers.json"
+    );
     let r = run(
         &moto.url,
-        &["explain", "s3://trail-now", "--since", &since, "--until", &until, "--iam-live", "--iam", other, "--iam", other_oidc],
+        &[
+            "explain",
+            "s3://trail-now",
+            "--since",
+            &since,
+            "--until",
+            &until,
+            "--iam-live",
+            "--iam",
+            other,
+            "--iam",
+            other_oidc,
+        ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let live = normalized(&r.json());
     let all_iam = concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs/iam");
-    let local = common::trailwhy(&["explain", dir.path().to_str().unwrap(), "--iam", all_iam, "--since", &since, "--until", &until, "--format", "json"]);
+    let local = common::trailwhy(&[
+        "explain",
+        dir.path().to_str().unwrap(),
+        "--iam",
+        all_iam,
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--format",
+        "json",
+    ]);
     assert_eq!(local.code, 0, "{}", local.stderr);
     let local = normalized(&local.json());
     assert_eq!(local.len(), 20);
-    let causes = |f: &[Value]| f.iter().map(|x| (x["cause"].clone(), x["count"].clone())).collect::<Vec<_>>();
+    let causes = |f: &[Value]| {
+        f.iter()
+            .map(|x| (x["cause"].clone(), x["count"].clone()))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(causes(&live), causes(&local));
-    for (l, d) in live.iter().zip(&local) {
+    assert_same(&live, &local);
+
+    // --iam-role: the inventory of another account is read with an assumed role's credentials
+    // (moto does not route them to another account, so that account's files stay given; the
+    // assumption itself is checked on the wire).
+    let proxy = Proxy::start(moto.port, vec![]);
+    let r = run(
+        &proxy.url,
+        &[
+            "explain",
+            "s3://trail-now",
+            "--since",
+            &since,
+            "--until",
+            &until,
+            "--iam-live",
+            "--iam",
+            other,
+            "--iam",
+            other_oidc,
+            "--iam-role",
+            "444455556666=arn:aws:iam::444455556666:role/trailwhy-reader",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_same(&normalized(&r.json()), &local);
+    let calls: Vec<String> = proxy.requests().into_iter().map(|(_, p)| p).collect();
+    assert!(
+        calls.iter().any(|p| p == "/#AssumeRole"),
+        "no AssumeRole: {calls:?}"
+    );
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|p| *p == "/#GetAccountAuthorizationDetails")
+            .count(),
+        2,
+        "default + assumed: {calls:?}"
+    );
+    let bad = run(
+        &moto.url,
+        &[
+            "explain",
+            "s3://trail-now",
+            "--iam-live",
+            "--iam-role",
+            "4444=arn:aws:iam::4444:role/x",
+        ],
+    );
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr
+            .contains("--iam-role: '4444' is not a 12-digit account id"),
+        "{}",
+        bad.stderr
+    );
+}
+
+/// Live findings equal the files' findings, field by field.
+fn assert_same(live: &[Value], local: &[Value]) {
+    assert_eq!(live.len(), local.len());
+    for (l, d) in live.iter().zip(local) {
         for (key, value) in d.as_object().unwrap() {
-            if d["cause"] == "duration_exceeds_max" && ["evidence", "explanation", "fix"].contains(&key.as_str()) {
+            if d["cause"] == "duration_exceeds_max"
+                && ["evidence", "explanation", "fix"].contains(&key.as_str())
+            {
                 // authorization details carry no MaxSessionDuration; --iam-live reads it with GetRole
                 assert_eq!(l["evidence"][0]["expected"], serde_json::json!(["3600"]));
                 continue;
@@ -310,11 +536,23 @@ fn credentials_missing_or_expired_and_a_bucket_in_another_region() {
     let Some((moto, _)) = seeded() else { return };
     // no credentials anywhere
     let out = Command::new(env!("CARGO_BIN_EXE_trailwhy"))
-        .args(["explain", "s3://trail", "--since", "1d", "--endpoint-url", &moto.url])
+        .args([
+            "explain",
+            "s3://trail",
+            "--since",
+            "1d",
+            "--endpoint-url",
+            &moto.url,
+        ])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap())
         .env("HOME", "/nonexistent")
-        .envs([("AWS_CONFIG_FILE", "/dev/null"), ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"), ("AWS_EC2_METADATA_DISABLED", "true"), ("AWS_REGION", "us-east-1")])
+        .envs([
+            ("AWS_CONFIG_FILE", "/dev/null"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_REGION", "us-east-1"),
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -323,16 +561,75 @@ fn credentials_missing_or_expired_and_a_bucket_in_another_region() {
     assert!(stderr.contains("no AWS credentials found"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     // expired credentials
-    let proxy = Proxy::start(moto.port, vec![Rule { method: None, path: "/trail".into(), fault: Fault::Expired, times: u32::MAX }]);
+    let proxy = Proxy::start(
+        moto.port,
+        vec![Rule {
+            method: None,
+            path: "/trail".into(),
+            fault: Fault::Expired,
+            times: u32::MAX,
+        }],
+    );
     let r = run(&proxy.url, &["explain", "s3://trail", "--since", "1d"]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("the AWS credentials have expired"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("the AWS credentials have expired"),
+        "{}",
+        r.stderr
+    );
     // a bucket in another region: HeadBucket names it, and the scan goes on there
-    let proxy = Proxy::start(moto.port, vec![Rule { method: Some("HEAD"), path: "/trail".into(), fault: Fault::WrongRegion, times: 1 }]);
+    let proxy = Proxy::start(
+        moto.port,
+        vec![Rule {
+            method: Some("HEAD"),
+            path: "/trail".into(),
+            fault: Fault::WrongRegion,
+            times: 1,
+        }],
+    );
     let mut args = vec!["explain", "s3://trail"];
     args.extend(WINDOW);
-    args.extend(["--iam", concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs/iam")]);
+    args.extend([
+        "--iam",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs/iam"),
+    ]);
     let r = run(&proxy.url, &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(normalized(&r.json()), local_findings());
+}
+
+#[test]
+fn a_prefix_outside_the_trail_layout_is_listed_page_by_page() {
+    let Some((moto, _)) = seeded() else { return };
+    aws::python(
+        &moto.url,
+        r#"
+import boto3, os, gzip, json, concurrent.futures as cf
+s3 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"])
+s3.create_bucket(Bucket="flat")
+body = gzip.compress(json.dumps({"Records": [{"eventVersion": "1.08", "eventTime": "2026-10-01T00:00:00Z",
+    "eventSource": "s3.amazonaws.com", "eventName": "GetObject", "awsRegion": "us-east-1"}]}).encode(), mtime=0)
+with cf.ThreadPoolExecutor(32) as ex:
+    list(ex.map(lambda i: s3.put_object(Bucket="flat", Key=f"export/part-{i:05d}.json.gz", Body=body), range(1234)))
+"#,
+    );
+    let r = run(
+        &moto.url,
+        &[
+            "explain",
+            "s3://flat/export",
+            "--since",
+            "2026-09-30T00:00:00Z",
+            "--until",
+            "2026-10-02T00:00:00Z",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = &r.json()["summary"];
+    assert_eq!(s["s3"]["objects_listed"], 1234);
+    assert_eq!(s["s3"]["objects_fetched"], 1234);
+    assert_eq!(s["files_read"], 1234);
+    assert_eq!(s["records_scanned"], 1234);
+    // one look for AWSLogs/ below the prefix, then two pages of 1,000 keys at most
+    assert_eq!(s["s3"]["list_requests"], 3);
 }

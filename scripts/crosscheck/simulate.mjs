@@ -341,7 +341,8 @@ if (cmd === 'simulate' && args.length === 1) {
 } else if (cmd === 'compare' && args.length >= 3) {
   const i = args.indexOf('--show')
   const show = i >= 0 ? Number(args[i + 1]) : 5
-  process.exit(compare(args[0], args[1], args[2], show) ? 0 : 1)
+  // exitCode, not exit(): let a large piped report flush first
+  process.exitCode = compare(args[0], args[1], args[2], show) ? 0 : 1
 } else if (cmd === 'minimize' && args.length === 3) {
   await minimize(args[0], args[1], args[2])
 } else {

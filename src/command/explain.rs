@@ -13,13 +13,13 @@ use crate::correlate::SessionIndex;
 use crate::decode::DecodeLimits;
 use crate::explain::call::explain_calls;
 use crate::explain::{explain_web_identity, Finding};
+use crate::inventory::live;
 use crate::inventory::Inventory;
 use crate::report::{self, Format, Summary};
-use crate::scan::{scan, scan_with_progress, Scan};
-use crate::select::{time::parse_time_bound, Selector, Window};
-use crate::inventory::live;
 use crate::scan::S3Summary;
+use crate::scan::{scan, scan_with_progress, Scan};
 use crate::select::time::parse_duration;
+use crate::select::{time::parse_time_bound, Selector, Window};
 use crate::source::aws::{AwsContext, AwsOptions};
 use crate::source::s3::S3Options;
 use crate::source::{self, lookup, s3};
@@ -92,11 +92,20 @@ impl ScanConfig {
                     0 => bail!("--s3-concurrency must be at least 1"),
                     n => n,
                 },
-                delivery_lag: parse_duration(&a.aws.delivery_lag)
-                    .ok_or_else(|| anyhow!("--delivery-lag: '{}' is not a duration (e.g. 30m)", a.aws.delivery_lag))?,
+                delivery_lag: parse_duration(&a.aws.delivery_lag).ok_or_else(|| {
+                    anyhow!(
+                        "--delivery-lag: '{}' is not a duration (e.g. 30m)",
+                        a.aws.delivery_lag
+                    )
+                })?,
             },
             iam_live: a.aws.iam_live,
-            iam_roles: a.aws.iam_role.iter().map(|r| live::parse_iam_role(r)).collect::<Result<_>>()?,
+            iam_roles: a
+                .aws
+                .iam_role
+                .iter()
+                .map(|r| live::parse_iam_role(r))
+                .collect::<Result<_>>()?,
             quiet: a.aws.quiet,
         })
     }
@@ -120,7 +129,11 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
     if args.sources.is_empty() {
         bail!("no SOURCE given: name log files, directories, s3://bucket[/prefix], lookup://REGION, or - for stdin");
     }
-    let remote: Vec<&String> = args.sources.iter().filter(|s| source::is_remote(s)).collect();
+    let remote: Vec<&String> = args
+        .sources
+        .iter()
+        .filter(|s| source::is_remote(s))
+        .collect();
     let ctx = if !remote.is_empty() || cfg.iam_live {
         Some(Arc::new(AwsContext::new(cfg.aws.clone())?))
     } else {
@@ -132,7 +145,14 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
         if window.since.is_none() {
             window.since = Some(now - ChronoDuration::hours(24));
             if !cfg.quiet {
-                eprintln!("trailwhy: no --since given: reading the last 24 hours of {}", remote.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+                eprintln!(
+                    "trailwhy: no --since given: reading the last 24 hours of {}",
+                    remote
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
             }
         }
         window.until.get_or_insert(now);
@@ -147,13 +167,16 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
                 inputs.extend(s3::list(ctx, &url, &window, &cfg.s3, &list_stats)?);
             } else {
                 let regions = lookup::parse_regions(r)?;
-                let (Some(since), Some(until)) = (window.since, window.until) else { continue };
+                let (Some(since), Some(until)) = (window.since, window.until) else {
+                    continue;
+                };
                 inputs.extend(lookup::inputs(ctx, &regions, since, until));
             }
         }
     }
     let progress = !cfg.quiet && std::io::stderr().is_terminal();
-    let mut logs = cfg.in_pool(|| scan_with_progress(&inputs, skipped, &selector, &cfg.limits, progress))?;
+    let mut logs =
+        cfg.in_pool(|| scan_with_progress(&inputs, skipped, &selector, &cfg.limits, progress))?;
     if remote.iter().any(|r| r.starts_with("s3://")) {
         logs.stats.s3 = Some(S3Summary::from(&*list_stats));
     }
@@ -166,7 +189,9 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
         changes.append(&mut iam.changes);
         // --iam inputs that could not be read count like any other input
         logs.stats.files_unreadable += iam.stats.files_unreadable;
-        logs.stats.skipped.extend(iam.stats.skipped.into_iter().filter(|s| !s.by_design));
+        logs.stats
+            .skipped
+            .extend(iam.stats.skipped.into_iter().filter(|s| !s.by_design));
     }
     if let (true, Some(ctx)) = (cfg.iam_live, &ctx) {
         docs.extend(live::fetch(ctx, &live_request(&logs, cfg))?);
@@ -177,22 +202,44 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
 
 /// What `--iam-live` must read beyond the account-wide details, from what the scan found.
 fn live_request(logs: &Scan, cfg: &ScanConfig) -> live::LiveRequest {
-    let mut req = live::LiveRequest { roles: cfg.iam_roles.clone(), ..Default::default() };
-    for a in logs.attempts.iter().filter(|a| a.error_code.as_deref() == Some("ValidationError")) {
+    let mut req = live::LiveRequest {
+        roles: cfg.iam_roles.clone(),
+        ..Default::default()
+    };
+    for a in logs
+        .attempts
+        .iter()
+        .filter(|a| a.error_code.as_deref() == Some("ValidationError"))
+    {
         if let Some(arn) = a.role_arn.as_deref() {
-            if let (Some(acct), Some(name)) = (crate::event::arn_account(arn), crate::event::role_name_from_arn(arn)) {
-                req.max_session_roles.push((acct.to_owned(), name.to_owned()));
+            if let (Some(acct), Some(name)) = (
+                crate::event::arn_account(arn),
+                crate::event::role_name_from_arn(arn),
+            ) {
+                req.max_session_roles
+                    .push((acct.to_owned(), name.to_owned()));
             }
         }
     }
-    for f in logs.call_failures.iter().filter(|f| f.event_source == "ecr.amazonaws.com") {
-        let Some(name) = f.request.get("repositoryName").and_then(|v| v.as_str()) else { continue };
+    for f in logs
+        .call_failures
+        .iter()
+        .filter(|f| f.event_source == "ecr.amazonaws.com")
+    {
+        let Some(name) = f.request.get("repositoryName").and_then(|v| v.as_str()) else {
+            continue;
+        };
         let registry = f
             .request
             .get("registryId")
             .and_then(|v| v.as_str())
             .map(str::to_owned)
-            .or_else(|| f.caller_arn.as_deref().and_then(crate::event::arn_account).map(str::to_owned));
+            .or_else(|| {
+                f.caller_arn
+                    .as_deref()
+                    .and_then(crate::event::arn_account)
+                    .map(str::to_owned)
+            });
         if let (Some(region), Some(registry)) = (f.region.clone(), registry) {
             let key = (region, registry, name.to_owned());
             if !req.repositories.contains(&key) {

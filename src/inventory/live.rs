@@ -28,7 +28,9 @@ pub struct LiveRequest {
 }
 
 pub fn parse_iam_role(s: &str) -> Result<(String, String)> {
-    let (acct, arn) = s.split_once('=').ok_or_else(|| anyhow!("--iam-role: '{s}' is not ACCOUNT=ROLE_ARN"))?;
+    let (acct, arn) = s
+        .split_once('=')
+        .ok_or_else(|| anyhow!("--iam-role: '{s}' is not ACCOUNT=ROLE_ARN"))?;
     if acct.len() != 12 || !acct.chars().all(|c| c.is_ascii_digit()) {
         bail!("--iam-role: '{acct}' is not a 12-digit account id");
     }
@@ -39,10 +41,15 @@ pub fn parse_iam_role(s: &str) -> Result<(String, String)> {
 }
 
 fn time_string(t: &aws_sdk_iam::primitives::DateTime) -> String {
-    t.fmt(aws_sdk_iam::primitives::DateTimeFormat::DateTime).unwrap_or_default()
+    t.fmt(aws_sdk_iam::primitives::DateTimeFormat::DateTime)
+        .unwrap_or_default()
 }
 
-fn iam_error<E: aws_sdk_iam::error::ProvideErrorMetadata + std::fmt::Debug>(call: &str, permission: &str, e: &E) -> anyhow::Error {
+fn iam_error<E: aws_sdk_iam::error::ProvideErrorMetadata + std::fmt::Debug>(
+    call: &str,
+    permission: &str,
+    e: &E,
+) -> anyhow::Error {
     let code = e.code().unwrap_or("error");
     if code.contains("AccessDenied") {
         anyhow!("{call}: access denied ({permission} is needed)")
@@ -54,14 +61,21 @@ fn iam_error<E: aws_sdk_iam::error::ProvideErrorMetadata + std::fmt::Debug>(call
 /// Reads everything asked for; every account in parallel.
 pub fn fetch(ctx: &Arc<AwsContext>, req: &LiveRequest) -> Result<Vec<InventoryDoc>> {
     ctx.block_on(async {
-        let mut configs: Vec<(String, SdkConfig)> = vec![("default".to_owned(), ctx.config.clone())];
+        let mut configs: Vec<(String, SdkConfig)> =
+            vec![("default".to_owned(), ctx.config.clone())];
         for (acct, role) in &req.roles {
             let provider = aws_config::sts::AssumeRoleProvider::builder(role)
                 .session_name("trailwhy-inventory")
                 .configure(&ctx.config)
                 .build()
                 .await;
-            let cfg = ctx.config.to_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider)).build();
+            let cfg = ctx
+                .config
+                .to_builder()
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+                )
+                .build();
             configs.push((acct.clone(), cfg));
         }
         let mut tasks = tokio::task::JoinSet::new();
@@ -78,7 +92,12 @@ pub fn fetch(ctx: &Arc<AwsContext>, req: &LiveRequest) -> Result<Vec<InventoryDo
     })
 }
 
-async fn account_docs(label: &str, cfg: &SdkConfig, req: &LiveRequest, _endpoint: Option<&str>) -> Result<Vec<InventoryDoc>> {
+async fn account_docs(
+    label: &str,
+    cfg: &SdkConfig,
+    req: &LiveRequest,
+    _endpoint: Option<&str>,
+) -> Result<Vec<InventoryDoc>> {
     let iam = aws_sdk_iam::Client::new(cfg);
     let origin = |what: &str| format!("iam-live:{label}:{what}");
     let mut docs = Vec::new();
@@ -95,7 +114,11 @@ async fn account_docs(label: &str, cfg: &SdkConfig, req: &LiveRequest, _endpoint
             r = r.marker(m);
         }
         let out = r.send().await.map_err(|e| {
-            iam_error("GetAccountAuthorizationDetails", "iam:GetAccountAuthorizationDetails", &e.into_service_error())
+            iam_error(
+                "GetAccountAuthorizationDetails",
+                "iam:GetAccountAuthorizationDetails",
+                &e.into_service_error(),
+            )
         })?;
         let mut roles = Vec::new();
         for role in out.role_detail_list() {
@@ -114,10 +137,17 @@ async fn account_docs(label: &str, cfg: &SdkConfig, req: &LiveRequest, _endpoint
                 "AttachedManagedPolicies": role.attached_managed_policies().iter().map(|p| json!({
                     "PolicyName": p.policy_name(), "PolicyArn": p.policy_arn()})).collect::<Vec<_>>(),
             });
-            if let Some(b) = role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()) {
+            if let Some(b) = role
+                .permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn())
+            {
                 v["PermissionsBoundary"] = json!({"PermissionsBoundaryArn": b});
             }
-            if req.max_session_roles.iter().any(|(a, n)| Some(a) == account.as_ref() && n == name) {
+            if req
+                .max_session_roles
+                .iter()
+                .any(|(a, n)| Some(a) == account.as_ref() && n == name)
+            {
                 if let Ok(got) = iam.get_role().role_name(name).send().await {
                     if let Some(r) = got.role() {
                         v["MaxSessionDuration"] = json!(r.max_session_duration());
@@ -139,7 +169,10 @@ async fn account_docs(label: &str, cfg: &SdkConfig, req: &LiveRequest, _endpoint
                 })
             })
             .collect();
-        docs.push(InventoryDoc { origin: origin("authorization-details"), value: json!({"RoleDetailList": roles, "Policies": policies}) });
+        docs.push(InventoryDoc {
+            origin: origin("authorization-details"),
+            value: json!({"RoleDetailList": roles, "Policies": policies}),
+        });
         match out.marker() {
             Some(m) if out.is_truncated() => marker = Some(m.to_owned()),
             _ => break,
@@ -150,7 +183,13 @@ async fn account_docs(label: &str, cfg: &SdkConfig, req: &LiveRequest, _endpoint
         .list_open_id_connect_providers()
         .send()
         .await
-        .map_err(|e| iam_error("ListOpenIDConnectProviders", "iam:ListOpenIDConnectProviders", &e.into_service_error()))?;
+        .map_err(|e| {
+            iam_error(
+                "ListOpenIDConnectProviders",
+                "iam:ListOpenIDConnectProviders",
+                &e.into_service_error(),
+            )
+        })?;
     let mut providers = Vec::new();
     for p in list.open_id_connect_provider_list() {
         let Some(arn) = p.arn() else { continue };
@@ -162,12 +201,23 @@ async fn account_docs(label: &str, cfg: &SdkConfig, req: &LiveRequest, _endpoint
             .open_id_connect_provider_arn(arn)
             .send()
             .await
-            .map_err(|e| iam_error("GetOpenIDConnectProvider", "iam:GetOpenIDConnectProvider", &e.into_service_error()))?;
+            .map_err(|e| {
+                iam_error(
+                    "GetOpenIDConnectProvider",
+                    "iam:GetOpenIDConnectProvider",
+                    &e.into_service_error(),
+                )
+            })?;
         providers.push(json!({"Arn": arn, "Url": got.url(), "ClientIDList": got.client_id_list()}));
     }
     if account.is_none() {
         let sts = aws_sdk_sts::Client::new(cfg);
-        account = sts.get_caller_identity().send().await.ok().and_then(|o| o.account().map(str::to_owned));
+        account = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.account().map(str::to_owned));
     }
     docs.push(InventoryDoc {
         origin: origin("oidc-providers"),
@@ -178,7 +228,9 @@ async fn account_docs(label: &str, cfg: &SdkConfig, req: &LiveRequest, _endpoint
         if Some(registry) != account.as_ref() {
             continue;
         }
-        let ecr_cfg = aws_sdk_ecr::config::Builder::from(cfg).region(aws_config::Region::new(region.clone())).build();
+        let ecr_cfg = aws_sdk_ecr::config::Builder::from(cfg)
+            .region(aws_config::Region::new(region.clone()))
+            .build();
         let ecr = aws_sdk_ecr::Client::from_conf(ecr_cfg);
         match ecr.get_repository_policy().registry_id(registry).repository_name(name).send().await {
             Ok(out) => docs.push(InventoryDoc {

@@ -226,7 +226,8 @@ fn account_from_origin(origin: &str) -> Option<String> {
 
 fn load_repository_policy(inv: &mut Inventory, doc: &InventoryDoc) {
     let v = &doc.value;
-    let (Some(registry), Some(repo)) = (str_field(v, "registryId"), str_field(v, "repositoryName")) else {
+    let (Some(registry), Some(repo)) = (str_field(v, "registryId"), str_field(v, "repositoryName"))
+    else {
         inv.problems.push(LoadProblem {
             origin: doc.origin.clone(),
             problem: "repository policy without registryId".into(),

@@ -50,10 +50,8 @@ impl Globs {
             .iter()
             .map(|p| {
                 let run = p.split(['*', '?']).max_by_key(|s| s.len()).unwrap_or("");
-                let plain = !run.is_empty()
-                    && run
-                        .bytes()
-                        .all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+                let plain =
+                    !run.is_empty() && run.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
                 plain.then(|| run.as_bytes().to_vec())
             })
             .collect()
@@ -106,7 +104,11 @@ impl CompiledFilter {
         CompiledFilter {
             needle_groups: groups
                 .into_iter()
-                .map(|g| g.into_iter().map(|n| Finder::new(&n).into_owned()).collect())
+                .map(|g| {
+                    g.into_iter()
+                        .map(|n| Finder::new(&n).into_owned())
+                        .collect()
+                })
                 .collect(),
             filter,
             escape_u: Finder::new(b"\\u"),

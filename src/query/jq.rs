@@ -30,8 +30,11 @@ impl JqProgram {
         let modules = Loader::new(defs)
             .load(&arena, File { code, path: () })
             .map_err(|errs| load_message(code, errs))?;
-        load::import(&modules, |_| Err("modules cannot be loaded here".to_owned()))
-            .map_err(|errs| load_message(code, errs))?;
+        load::import(
+            &modules,
+            |_| Err("modules cannot be loaded here".to_owned()),
+        )
+        .map_err(|errs| load_message(code, errs))?;
         let filter = Compiler::default()
             .with_funs(funs)
             .compile(modules)
@@ -154,7 +157,11 @@ mod tests {
     fn runs_like_jq() {
         let rec = r#"{"eventName":"PutImage","userAgent":"x md/run_id#42 y","eventTime":"2026-10-01T10:00:00Z","n":[1,2]}"#;
         assert_eq!(
-            outputs(r#"select(.userAgent|test("run_id#42")) | {e: .eventName, day: .eventTime[:10]}"#, rec).0,
+            outputs(
+                r#"select(.userAgent|test("run_id#42")) | {e: .eventName, day: .eventTime[:10]}"#,
+                rec
+            )
+            .0,
             [r#"{"e":"PutImage","day":"2026-10-01"}"#]
         );
         assert_eq!(outputs(".n[]", rec).0, ["1", "2"]);

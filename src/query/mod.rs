@@ -86,7 +86,6 @@ impl Outcome {
     }
 }
 
-
 /// Runs the query: the workers on the rayon pool of `cfg`, the writer on this thread.
 /// A write error (a closed pipe) stops the workers and is returned.
 pub fn run<W: Write>(

@@ -273,8 +273,11 @@ mod tests {
             Format::Table,
             Some(vec!["name".into(), "count".into()]),
         );
-        w.row(Row::Cells(vec![Cell::Text("a\x1b[31m".into()), Cell::Text("12".into())]))
-            .unwrap();
+        w.row(Row::Cells(vec![
+            Cell::Text("a\x1b[31m".into()),
+            Cell::Text("12".into()),
+        ]))
+        .unwrap();
         w.row(Row::Cells(vec![Cell::Null, Cell::Text("3".into())]))
             .unwrap();
         w.finish().unwrap();

@@ -468,7 +468,11 @@ const BUCKET_SECONDS: &[i64] = &[
 ];
 pub const MAX_BUCKETS: i64 = 48;
 
-fn timeline(since: DateTime<Utc>, until: DateTime<Utc>, times: &[(Cause, DateTime<Utc>)]) -> Timeline {
+fn timeline(
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    times: &[(Cause, DateTime<Utc>)],
+) -> Timeline {
     let span = (until - since).num_seconds().max(1);
     let size = BUCKET_SECONDS
         .iter()

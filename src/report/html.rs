@@ -11,9 +11,7 @@ use std::io::{self, Write};
 use chrono::{DateTime, Utc};
 
 use super::describe_evidence;
-use super::document::{
-    fix_parts, role_name, Document, FixPart, Group, Ranked, Reported, Status, Timeline,
-};
+use super::document::{fix_parts, role_name, Document, FixPart, Group, Ranked, Reported, Timeline};
 use super::sanitize::terminal_safe;
 
 /// The page's Content-Security-Policy: nothing but inline styles and `data:` images.
@@ -22,9 +20,9 @@ pub const CSP: &str =
 
 /// Colours of the causes in the chart, the legend and the finding cards (by events, most
 /// first); causes past the palette share the last, neutral one.
-const PALETTE: [&str; 10] = [
+const PALETTE: [&str; 16] = [
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-    "#9c755f", "#8c96a3",
+    "#9c755f", "#a0cbe8", "#ffbe7d", "#8cd17d", "#d4a6c8", "#86bcb6", "#d37295", "#8c96a3",
 ];
 
 /// `&`, `<`, `>`, `"` and `'` as character references: safe in text and in quoted attributes.
@@ -142,13 +140,16 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .note{color:var(--muted);margin:14px 0 0}
 .empty{padding:28px 18px;text-align:center;font-size:1.05rem}
 footer{color:var(--muted);font-size:.8rem;margin-top:40px;border-top:1px solid var(--line);padding-top:12px}
-@media (max-width:560px){main{padding:18px 12px 40px}h1{font-size:1.35rem}.group{padding:12px 14px}dl.facts{grid-template-columns:minmax(0,1fr);gap:0}dl.facts dt{margin-top:6px}.card .num{font-size:1.4rem}}
+@media (max-width:560px){main{padding:18px 12px 40px}h1{font-size:1.35rem}.cards{grid-template-columns:repeat(2,minmax(0,1fr))}.group{padding:12px 14px}dl.facts{gap:4px 10px;font-size:.84rem}pre{font-size:.78em}.card .num{font-size:1.4rem}.chart svg{height:130px}}
 "#;
 
 /// Writes the HTML report.
 pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
     let s = &doc.summary;
-    writeln!(w, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">")?;
+    writeln!(
+        w,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">"
+    )?;
     writeln!(
         w,
         "<meta http-equiv=\"Content-Security-Policy\" content=\"{}\">",
@@ -166,7 +167,10 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
     )?;
     writeln!(w, "<style>{STYLE}</style>\n</head>\n<body>\n<main>")?;
 
-    writeln!(w, "<header id=\"summary\">\n<p class=\"eyebrow\">trailwhy report</p>")?;
+    writeln!(
+        w,
+        "<header id=\"summary\">\n<p class=\"eyebrow\">trailwhy report</p>"
+    )?;
     if s.findings == 0 {
         writeln!(w, "<h1>No failures in the window</h1>")?;
     } else {
@@ -297,7 +301,10 @@ fn write_rank<W: Write>(
     kind: Rank,
 ) -> io::Result<()> {
     let max = list.iter().map(|r| r.events).max().unwrap_or(1).max(1);
-    writeln!(w, "<div class=\"panel\"><h2>{title}</h2><ol class=\"rank\">")?;
+    writeln!(
+        w,
+        "<div class=\"panel\"><h2>{title}</h2><ol class=\"rank\">"
+    )?;
     for r in list {
         let pct = r.events * 100 / max;
         let (name, c) = match kind {
@@ -437,9 +444,17 @@ fn write_group<W: Write>(w: &mut W, doc: &Document, n: usize, g: &Group) -> io::
     writeln!(w, "</article>")
 }
 
-fn write_finding<W: Write>(w: &mut W, r: &Reported, number: Option<(usize, usize)>) -> io::Result<()> {
+fn write_finding<W: Write>(
+    w: &mut W,
+    r: &Reported,
+    number: Option<(usize, usize)>,
+) -> io::Result<()> {
     let f = &r.finding;
-    writeln!(w, "<div class=\"finding\" data-fingerprint=\"{}\">", h(&r.fingerprint))?;
+    writeln!(
+        w,
+        "<div class=\"finding\" data-fingerprint=\"{}\">",
+        h(&r.fingerprint)
+    )?;
     if let Some((g, i)) = number {
         writeln!(
             w,
@@ -458,11 +473,7 @@ fn write_finding<W: Write>(w: &mut W, r: &Reported, number: Option<(usize, usize
     if let Some(aud) = &f.aud {
         writeln!(w, "<dt>aud</dt><dd><code>{}</code></dd>", h(aud))?;
     }
-    let mut call = format!(
-        "<code>{}</code> {}",
-        h(&f.event_name),
-        h(&f.error_code)
-    );
+    let mut call = format!("<code>{}</code> {}", h(&f.event_name), h(&f.error_code));
     if !f.regions.is_empty() {
         call.push_str(&format!(" · {}", h(&f.regions.join(", "))));
     }
@@ -470,7 +481,11 @@ fn write_finding<W: Write>(w: &mut W, r: &Reported, number: Option<(usize, usize
     if f.action != "sts:AssumeRoleWithWebIdentity" {
         writeln!(w, "<dt>action</dt><dd><code>{}</code></dd>", h(&f.action))?;
     }
-    if let Some(res) = f.resource.as_deref().filter(|x| Some(*x) != f.role_arn.as_deref()) {
+    if let Some(res) = f
+        .resource
+        .as_deref()
+        .filter(|x| Some(*x) != f.role_arn.as_deref())
+    {
         writeln!(w, "<dt>resource</dt><dd><code>{}</code></dd>", h(res))?;
     }
     if number.is_some() {
@@ -626,6 +641,6 @@ mod tests {
 
     #[test]
     fn status_label_is_the_badge_class() {
-        assert_eq!(Status::New.label(), "new");
+        assert_eq!(crate::report::document::Status::New.label(), "new");
     }
 }

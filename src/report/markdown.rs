@@ -371,7 +371,11 @@ fn write_finding<W: Write>(w: &mut W, r: &Reported) -> io::Result<()> {
     if f.action != "sts:AssumeRoleWithWebIdentity" {
         call.push_str(&format!(" · action {}", code(&f.action, Place::Inline)));
     }
-    if let Some(res) = f.resource.as_deref().filter(|x| Some(*x) != f.role_arn.as_deref()) {
+    if let Some(res) = f
+        .resource
+        .as_deref()
+        .filter(|x| Some(*x) != f.role_arn.as_deref())
+    {
         call.push_str(&format!(" on {}", code(res, Place::Inline)));
     }
     if !f.regions.is_empty() {
@@ -393,23 +397,28 @@ fn write_finding<W: Write>(w: &mut W, r: &Reported) -> io::Result<()> {
     }
     writeln!(w, "\n{}\n", text(&f.explanation))?;
     if !f.fix.is_empty() {
-        write!(w, "**Fix:** ")?;
+        write!(w, "**Fix:**")?;
+        let mut first = true;
         for part in fix_parts(&f.fix) {
             match part {
                 FixPart::Text(t) => {
                     let t = t.trim();
                     if !t.is_empty() {
-                        writeln!(w, "{}\n", text(t))?;
+                        let sep = if first { " " } else { "" };
+                        writeln!(w, "{sep}{}\n", text(t))?;
+                        first = false;
                     }
                 }
                 FixPart::Json(j) => {
-                    writeln!(w)?;
+                    if first {
+                        writeln!(w, "\n")?;
+                        first = false;
+                    }
                     fenced(w, "json", &j)?;
                     writeln!(w)?;
                 }
             }
         }
-        writeln!(w)?;
     }
     Ok(())
 }
@@ -450,7 +459,11 @@ fn write_suppressed<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
     writeln!(
         w,
         "## Suppressed\n\n{} ({}) matched a suppression rule{}.\n",
-        plural(doc.summary.suppressed_findings as u64, "finding", "findings"),
+        plural(
+            doc.summary.suppressed_findings as u64,
+            "finding",
+            "findings"
+        ),
         plural(doc.summary.suppressed_events, "event", "events"),
         doc.suppression_file
             .as_deref()

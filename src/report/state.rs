@@ -125,7 +125,9 @@ impl State {
     pub fn stopped(&self, seen: &HashSet<&str>) -> Vec<(&String, &Remembered)> {
         self.findings
             .iter()
-            .filter(|(fp, r)| self.runs > 0 && r.last_run == self.runs && !seen.contains(fp.as_str()))
+            .filter(|(fp, r)| {
+                self.runs > 0 && r.last_run == self.runs && !seen.contains(fp.as_str())
+            })
             .collect()
     }
 

@@ -136,8 +136,7 @@ impl Rules {
             if reason.is_empty() {
                 bail!("suppression file {origin}: rule {n} has no reason (say why the failure is expected)");
             }
-            if r.cause.is_none() && r.role.is_none() && r.sub.is_none() && r.repository.is_none()
-            {
+            if r.cause.is_none() && r.role.is_none() && r.sub.is_none() && r.repository.is_none() {
                 bail!("suppression file {origin}: rule {n} matches nothing in particular (give a cause, role, sub or repository)");
             }
             let expires_at = match &r.expires {
@@ -192,7 +191,9 @@ mod tests {
         let at = parse_expiry("2026-12-31").unwrap();
         assert_eq!(at.to_rfc3339(), "2027-01-01T00:00:00+00:00");
         assert_eq!(
-            parse_expiry("2026-12-31T12:00:00+02:00").unwrap().to_rfc3339(),
+            parse_expiry("2026-12-31T12:00:00+02:00")
+                .unwrap()
+                .to_rfc3339(),
             "2026-12-31T10:00:00+00:00"
         );
         assert!(parse_expiry("next week").is_none());

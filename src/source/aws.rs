@@ -35,7 +35,11 @@ impl AwsContext {
             .map_err(|e| anyhow!("cannot start the AWS runtime: {e}"))?;
         let config = runtime.block_on(async {
             let mut loader = aws_config::defaults(BehaviorVersion::latest())
-                .retry_config(RetryConfig::standard().with_max_attempts(5).with_initial_backoff(Duration::from_millis(200)))
+                .retry_config(
+                    RetryConfig::standard()
+                        .with_max_attempts(5)
+                        .with_initial_backoff(Duration::from_millis(200)),
+                )
                 .timeout_config(
                     TimeoutConfig::builder()
                         .connect_timeout(Duration::from_secs(10))
@@ -53,7 +57,11 @@ impl AwsContext {
             }
             loader.load().await
         });
-        Ok(AwsContext { runtime, config, options })
+        Ok(AwsContext {
+            runtime,
+            config,
+            options,
+        })
     }
 
     /// Runs a future to completion on the runtime (from plain threads only).
@@ -72,7 +80,9 @@ impl AwsContext {
 
     /// The region the clients use: the flag, the profile, the environment, else us-east-1.
     pub fn region(&self) -> String {
-        self.config.region().map_or_else(|| "us-east-1".to_owned(), |r| r.to_string())
+        self.config
+            .region()
+            .map_or_else(|| "us-east-1".to_owned(), |r| r.to_string())
     }
 
     /// An S3 client; path-style addressing when an endpoint is given (local servers).
@@ -103,12 +113,23 @@ where
             let msg = e.message().unwrap_or_default();
             match code {
                 "AccessDenied" | "AccessDeniedException" | "Forbidden" => {
-                    format!("access denied ({permission} is needed){}", if msg.is_empty() { String::new() } else { format!(": {msg}") })
+                    format!(
+                        "access denied ({permission} is needed){}",
+                        if msg.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {msg}")
+                        }
+                    )
                 }
                 "ExpiredToken" | "ExpiredTokenException" | "TokenRefreshRequired" => {
-                    "the AWS credentials have expired: refresh them (e.g. aws sso login) and retry".to_owned()
+                    "the AWS credentials have expired: refresh them (e.g. aws sso login) and retry"
+                        .to_owned()
                 }
-                "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" | "InvalidClientTokenId" => {
+                "InvalidAccessKeyId"
+                | "SignatureDoesNotMatch"
+                | "UnrecognizedClientException"
+                | "InvalidClientTokenId" => {
                     format!("the AWS credentials were rejected ({code})")
                 }
                 _ if msg.is_empty() => code.to_owned(),
@@ -120,7 +141,8 @@ where
                 return c;
             }
             let mut cause = String::new();
-            let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+            let mut src: Option<&(dyn std::error::Error + 'static)> =
+                std::error::Error::source(err);
             while let Some(e) = src {
                 cause = e.to_string();
                 src = e.source();

@@ -24,20 +24,34 @@ use super::s3::ChannelReader;
 use super::{Input, Remote};
 
 /// The event sources whose management events the analysis uses.
-pub const EVENT_SOURCES: &[&str] = &["sts.amazonaws.com", "ecr.amazonaws.com", "iam.amazonaws.com"];
+pub const EVENT_SOURCES: &[&str] = &[
+    "sts.amazonaws.com",
+    "ecr.amazonaws.com",
+    "iam.amazonaws.com",
+];
 
 /// The documented LookupEvents limit: 2 requests per second per account and region.
 const MIN_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Parses `lookup://us-east-1,eu-west-1` into its regions.
 pub fn parse_regions(s: &str) -> Result<Vec<String>> {
-    let rest = s.strip_prefix("lookup://").ok_or_else(|| anyhow!("'{s}' is not a lookup:// source"))?;
-    let regions: Vec<String> = rest.split(',').map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned).collect();
+    let rest = s
+        .strip_prefix("lookup://")
+        .ok_or_else(|| anyhow!("'{s}' is not a lookup:// source"))?;
+    let regions: Vec<String> = rest
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect();
     if regions.is_empty() {
         bail!("'{s}': name at least one region, e.g. lookup://us-east-1");
     }
     for r in &regions {
-        if !r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        if !r
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
             bail!("'{s}': '{r}' is not a region name");
         }
     }
@@ -45,7 +59,12 @@ pub fn parse_regions(s: &str) -> Result<Vec<String>> {
 }
 
 /// One input per region and event source; all inputs of a region share its rate limiter.
-pub fn inputs(ctx: &Arc<AwsContext>, regions: &[String], since: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Input> {
+pub fn inputs(
+    ctx: &Arc<AwsContext>,
+    regions: &[String],
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Vec<Input> {
     let mut out = Vec::new();
     for region in regions {
         let mut b = aws_sdk_cloudtrail::config::Builder::from(&ctx.config);
@@ -64,7 +83,10 @@ pub fn inputs(ctx: &Arc<AwsContext>, regions: &[String], since: DateTime<Utc>, u
             };
             let name = query.name();
             ctx.spawn(async move { query.run(tx).await });
-            out.push(Input::Remote(Arc::new(LookupStream { name, rx: std::sync::Mutex::new(Some(rx)) })));
+            out.push(Input::Remote(Arc::new(LookupStream {
+                name,
+                rx: std::sync::Mutex::new(Some(rx)),
+            })));
         }
     }
     out
@@ -113,8 +135,12 @@ impl Query {
                 .client
                 .lookup_events()
                 .lookup_attributes(attr.clone())
-                .start_time(aws_sdk_cloudtrail::primitives::DateTime::from_secs(self.since.timestamp()))
-                .end_time(aws_sdk_cloudtrail::primitives::DateTime::from_secs(self.until.timestamp()))
+                .start_time(aws_sdk_cloudtrail::primitives::DateTime::from_secs(
+                    self.since.timestamp(),
+                ))
+                .end_time(aws_sdk_cloudtrail::primitives::DateTime::from_secs(
+                    self.until.timestamp(),
+                ))
                 .max_results(50);
             if let Some(t) = &token {
                 req = req.next_token(t);
@@ -183,7 +209,10 @@ mod tests {
 
     #[test]
     fn region_lists() {
-        assert_eq!(parse_regions("lookup://us-east-1,eu-west-1").unwrap(), ["us-east-1", "eu-west-1"]);
+        assert_eq!(
+            parse_regions("lookup://us-east-1,eu-west-1").unwrap(),
+            ["us-east-1", "eu-west-1"]
+        );
         assert!(parse_regions("lookup://").is_err());
         assert!(parse_regions("lookup://us east").is_err());
     }

@@ -37,7 +37,9 @@ pub struct S3Url {
 
 impl S3Url {
     pub fn parse(s: &str) -> Result<S3Url> {
-        let rest = s.strip_prefix("s3://").ok_or_else(|| anyhow!("'{s}' is not an s3:// URL"))?;
+        let rest = s
+            .strip_prefix("s3://")
+            .ok_or_else(|| anyhow!("'{s}' is not an s3:// URL"))?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
             bail!("'{s}': no bucket name");
@@ -46,7 +48,10 @@ impl S3Url {
         if !prefix.is_empty() && !prefix.ends_with('/') {
             prefix.push('/');
         }
-        Ok(S3Url { bucket: bucket.to_owned(), prefix })
+        Ok(S3Url {
+            bucket: bucket.to_owned(),
+            prefix,
+        })
     }
 }
 
@@ -72,7 +77,9 @@ pub fn delivery_time(key: &str) -> Option<DateTime<Utc>> {
     let name = key.rsplit('/').next()?;
     name.split('_').find_map(|part| {
         if part.len() == 14 && part.as_bytes().get(8) == Some(&b'T') && part.ends_with('Z') {
-            NaiveDateTime::parse_from_str(part, "%Y%m%dT%H%MZ").ok().map(|d| d.and_utc())
+            NaiveDateTime::parse_from_str(part, "%Y%m%dT%H%MZ")
+                .ok()
+                .map(|d| d.and_utc())
         } else {
             None
         }
@@ -86,7 +93,9 @@ pub fn may_hold(delivered: DateTime<Utc>, window: &Window, lag: ChronoDuration) 
 
 /// The day folders to list: from the day of `since` to the day of `until + lag`.
 fn days(window: &Window, lag: ChronoDuration) -> Vec<NaiveDate> {
-    let (Some(since), Some(until)) = (window.since, window.until) else { return Vec::new() };
+    let (Some(since), Some(until)) = (window.since, window.until) else {
+        return Vec::new();
+    };
     let mut d = since.date_naive();
     let last = (until + lag).date_naive();
     let mut out = Vec::new();
@@ -107,13 +116,42 @@ struct Lister {
 }
 
 impl Lister {
+    /// Whether any key starts with `prefix` (one request, one key).
+    async fn exists(&self, prefix: &str) -> Result<bool> {
+        self.stats.list_requests.fetch_add(1, Ordering::Relaxed);
+        let out = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .max_keys(1)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "s3://{}/{prefix}: {}",
+                    self.bucket,
+                    describe_sdk_error(&e, "s3:ListBucket")
+                )
+            })?;
+        Ok(out.key_count().unwrap_or(0) > 0 || !out.contents().is_empty())
+    }
+
     /// (common prefixes, objects with size) of one delimiter listing, every page.
-    async fn list(&self, prefix: &str, delimiter: bool) -> Result<(Vec<String>, Vec<(String, i64)>)> {
+    async fn list(
+        &self,
+        prefix: &str,
+        delimiter: bool,
+    ) -> Result<(Vec<String>, Vec<(String, i64)>)> {
         let mut prefixes = Vec::new();
         let mut objects = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let mut req = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix);
+            let mut req = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix);
             if delimiter {
                 req = req.delimiter("/");
             }
@@ -122,10 +160,22 @@ impl Lister {
             }
             self.stats.list_requests.fetch_add(1, Ordering::Relaxed);
             let out = req.send().await.map_err(|e| {
-                anyhow!("s3://{}/{prefix}: {}", self.bucket, describe_sdk_error(&e, "s3:ListBucket"))
+                anyhow!(
+                    "s3://{}/{prefix}: {}",
+                    self.bucket,
+                    describe_sdk_error(&e, "s3:ListBucket")
+                )
             })?;
-            prefixes.extend(out.common_prefixes().iter().filter_map(|p| p.prefix().map(str::to_owned)));
-            objects.extend(out.contents().iter().filter_map(|o| Some((o.key()?.to_owned(), o.size().unwrap_or(0)))));
+            prefixes.extend(
+                out.common_prefixes()
+                    .iter()
+                    .filter_map(|p| p.prefix().map(str::to_owned)),
+            );
+            objects.extend(
+                out.contents()
+                    .iter()
+                    .filter_map(|o| Some((o.key()?.to_owned(), o.size().unwrap_or(0)))),
+            );
             match out.next_continuation_token() {
                 Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_owned()),
                 _ => break,
@@ -145,9 +195,20 @@ pub fn list(
 ) -> Result<Vec<Input>> {
     let region = bucket_region(ctx, &url.bucket)?;
     let client = ctx.s3(region.as_deref());
-    let lister = Arc::new(Lister { client: client.clone(), bucket: url.bucket.clone(), stats: stats.clone() });
-    let keys: Vec<(String, i64)> = ctx.block_on(list_keys(lister, url.prefix.clone(), window.clone(), opts.delivery_lag))?;
-    stats.objects_selected.fetch_add(keys.len() as u64, Ordering::Relaxed);
+    let lister = Arc::new(Lister {
+        client: client.clone(),
+        bucket: url.bucket.clone(),
+        stats: stats.clone(),
+    });
+    let keys: Vec<(String, i64)> = ctx.block_on(list_keys(
+        lister,
+        url.prefix.clone(),
+        window.clone(),
+        opts.delivery_lag,
+    ))?;
+    stats
+        .objects_selected
+        .fetch_add(keys.len() as u64, Ordering::Relaxed);
     let fetcher = Arc::new(Fetcher {
         client,
         bucket: url.bucket.clone(),
@@ -197,14 +258,18 @@ fn bucket_region(ctx: &AwsContext, bucket: &str) -> Result<Option<String>> {
     })
 }
 
-async fn list_keys(lister: Arc<Lister>, prefix: String, window: Window, lag: ChronoDuration) -> Result<Vec<(String, i64)>> {
+async fn list_keys(
+    lister: Arc<Lister>,
+    prefix: String,
+    window: Window,
+    lag: ChronoDuration,
+) -> Result<Vec<(String, i64)>> {
     // Find the AWSLogs/ root: the prefix itself, or AWSLogs/ right below it.
     let root = if prefix.ends_with("AWSLogs/") {
         Some(prefix.clone())
     } else {
-        let (prefixes, _) = lister.list(&prefix, true).await?;
         let candidate = format!("{prefix}AWSLogs/");
-        prefixes.contains(&candidate).then_some(candidate)
+        lister.exists(&candidate).await?.then_some(candidate)
     };
     let Some(root) = root else {
         // Not a trail layout: every object below the prefix, pruned by file-name time only.
@@ -215,7 +280,12 @@ async fn list_keys(lister: Arc<Lister>, prefix: String, window: Window, lag: Chr
     let mut account_prefixes = Vec::new();
     let (top, _) = lister.list(&root, true).await?;
     for p in top {
-        let name = p.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_owned();
+        let name = p
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         if name.starts_with("o-") {
             let (inner, _) = lister.list(&p, true).await?;
             account_prefixes.extend(inner);
@@ -224,8 +294,14 @@ async fn list_keys(lister: Arc<Lister>, prefix: String, window: Window, lag: Chr
         }
     }
     account_prefixes.retain(|p| {
-        let acct = p.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
-        acct.len() == 12 && acct.chars().all(|c| c.is_ascii_digit()) && (window.accounts.is_empty() || window.accounts.iter().any(|a| a == acct))
+        let acct = p
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        acct.len() == 12
+            && acct.chars().all(|c| c.is_ascii_digit())
+            && (window.accounts.is_empty() || window.accounts.iter().any(|a| a == acct))
     });
     // Regions of each account, in parallel.
     let mut tasks = tokio::task::JoinSet::new();
@@ -254,7 +330,10 @@ async fn list_keys(lister: Arc<Lister>, prefix: String, window: Window, lag: Chr
     } else {
         region_prefixes
             .iter()
-            .flat_map(|r| days.iter().map(move |d| format!("{r}{}/", d.format("%Y/%m/%d"))))
+            .flat_map(|r| {
+                days.iter()
+                    .map(move |d| format!("{r}{}/", d.format("%Y/%m/%d")))
+            })
             .collect()
     };
     let limit = Arc::new(Semaphore::new(16));
@@ -275,16 +354,31 @@ async fn list_keys(lister: Arc<Lister>, prefix: String, window: Window, lag: Chr
     Ok(prune(&lister, objects, &window, lag))
 }
 
-fn prune(lister: &Lister, objects: Vec<(String, i64)>, window: &Window, lag: ChronoDuration) -> Vec<(String, i64)> {
+fn prune(
+    lister: &Lister,
+    objects: Vec<(String, i64)>,
+    window: &Window,
+    lag: ChronoDuration,
+) -> Vec<(String, i64)> {
     let listed = objects.len() as u64;
-    lister.stats.objects_listed.fetch_add(listed, Ordering::Relaxed);
+    lister
+        .stats
+        .objects_listed
+        .fetch_add(listed, Ordering::Relaxed);
     let kept: Vec<(String, i64)> = objects
         .into_iter()
-        .filter(|(k, _)| !k.ends_with('/') && !k.contains("/CloudTrail-Digest/") && !k.contains("/CloudTrail-Insight/"))
+        .filter(|(k, _)| {
+            !k.ends_with('/')
+                && !k.contains("/CloudTrail-Digest/")
+                && !k.contains("/CloudTrail-Insight/")
+        })
         .filter(|(k, _)| !k.ends_with("ConfigWritabilityCheckFile"))
         .filter(|(k, _)| delivery_time(k).is_none_or(|t| may_hold(t, window, lag)))
         .collect();
-    lister.stats.objects_pruned.fetch_add(listed - kept.len() as u64, Ordering::Relaxed);
+    lister
+        .stats
+        .objects_pruned
+        .fetch_add(listed - kept.len() as u64, Ordering::Relaxed);
     kept
 }
 
@@ -297,7 +391,9 @@ struct Fetcher {
 impl Fetcher {
     /// Streams one object into `tx`, resuming with a ranged GET when the body breaks off.
     async fn fetch(&self, key: &str, size: i64, tx: mpsc::Sender<io::Result<Bytes>>) {
-        let Ok(_permit) = self.permits.clone().acquire_owned().await else { return };
+        let Ok(_permit) = self.permits.clone().acquire_owned().await else {
+            return;
+        };
         let mut delivered: u64 = 0;
         let mut body_failures = 0u32;
         loop {
@@ -362,7 +458,10 @@ impl Remote for S3Object {
             .ok()
             .and_then(|mut g| g.take())
             .ok_or_else(|| io::Error::other("object already read"))?;
-        Ok(Box::new(ChannelReader { rx, current: Bytes::new() }))
+        Ok(Box::new(ChannelReader {
+            rx,
+            current: Bytes::new(),
+        }))
     }
 }
 
@@ -374,7 +473,10 @@ pub struct ChannelReader {
 
 impl ChannelReader {
     pub fn new(rx: mpsc::Receiver<io::Result<Bytes>>) -> ChannelReader {
-        ChannelReader { rx, current: Bytes::new() }
+        ChannelReader {
+            rx,
+            current: Bytes::new(),
+        }
     }
 }
 
@@ -401,8 +503,20 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(S3Url::parse("s3://b").unwrap(), S3Url { bucket: "b".into(), prefix: String::new() });
-        assert_eq!(S3Url::parse("s3://b/logs").unwrap(), S3Url { bucket: "b".into(), prefix: "logs/".into() });
+        assert_eq!(
+            S3Url::parse("s3://b").unwrap(),
+            S3Url {
+                bucket: "b".into(),
+                prefix: String::new()
+            }
+        );
+        assert_eq!(
+            S3Url::parse("s3://b/logs").unwrap(),
+            S3Url {
+                bucket: "b".into(),
+                prefix: "logs/".into()
+            }
+        );
         assert!(S3Url::parse("s3:///x").is_err());
     }
 

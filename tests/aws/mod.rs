@@ -17,7 +17,11 @@ pub struct Moto {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The shared server, or `None` (with a message) when moto is not installed outside CI.
@@ -63,7 +67,11 @@ pub fn python(endpoint: &str, code: &str) {
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .output()
         .unwrap();
-    assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Environment for trailwhy talking to the local server.

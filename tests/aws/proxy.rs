@@ -44,7 +44,10 @@ impl Proxy {
     pub fn start(upstream_port: u16, rules: Vec<Rule>) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let state = Arc::new(Mutex::new(State { rules, log: Vec::new() }));
+        let state = Arc::new(Mutex::new(State {
+            rules,
+            log: Vec::new(),
+        }));
         let st = state.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
@@ -54,7 +57,10 @@ impl Proxy {
                 });
             }
         });
-        Proxy { url: format!("http://127.0.0.1:{port}"), state }
+        Proxy {
+            url: format!("http://127.0.0.1:{port}"),
+            state,
+        }
     }
 
     /// (method, path) of every request seen, in order.
@@ -85,7 +91,9 @@ fn content_length(headers: &[String]) -> usize {
         .iter()
         .find_map(|h| {
             let (k, v) = h.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok()).flatten()
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())
+                .flatten()
         })
         .unwrap_or(0)
 }
@@ -94,12 +102,21 @@ fn serve(conn: TcpStream, upstream_port: u16, st: &Arc<Mutex<State>>) -> std::io
     let mut client = BufReader::new(conn.try_clone()?);
     let mut out = conn;
     loop {
-        let Some((first, headers)) = read_head(&mut client)? else { return Ok(()) };
+        let Some((first, headers)) = read_head(&mut client)? else {
+            return Ok(());
+        };
         let mut body = vec![0; content_length(&headers)];
         client.read_exact(&mut body)?;
         let mut parts = first.split(' ');
         let method = parts.next().unwrap_or_default().to_owned();
-        let path = parts.next().unwrap_or_default().to_owned();
+        let mut path = parts.next().unwrap_or_default().to_owned();
+        // query-protocol calls (STS, IAM) name their action in the form body: log it as `/#Action`
+        if method == "POST" {
+            let text = String::from_utf8_lossy(&body);
+            if let Some(action) = text.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+                path = format!("{path}#{action}");
+            }
+        }
         let fault = {
             let mut s = st.lock().unwrap();
             s.log.push((method.clone(), path.clone()));
@@ -107,7 +124,9 @@ fn serve(conn: TcpStream, upstream_port: u16, st: &Arc<Mutex<State>>) -> std::io
                 r.times > 0 && path.contains(&r.path) && r.method.is_none_or(|m| m == method)
             });
             hit.map(|r| {
-                r.times = r.times.saturating_sub(if r.times == u32::MAX { 0 } else { 1 });
+                r.times = r
+                    .times
+                    .saturating_sub(if r.times == u32::MAX { 0 } else { 1 });
                 r.fault
             })
         };
@@ -133,7 +152,11 @@ fn serve(conn: TcpStream, upstream_port: u16, st: &Arc<Mutex<State>>) -> std::io
                 continue;
             }
             Some(Fault::WrongRegion) => {
-                let b = if method == "HEAD" { "" } else { "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message></Error>" };
+                let b = if method == "HEAD" {
+                    ""
+                } else {
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message></Error>"
+                };
                 write!(out, "HTTP/1.1 301 Moved Permanently\r\nx-amz-bucket-region: eu-west-1\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n{b}", b.len())?;
                 continue;
             }
@@ -153,13 +176,18 @@ fn serve(conn: TcpStream, upstream_port: u16, st: &Arc<Mutex<State>>) -> std::io
         up.write_all(req.as_bytes())?;
         up.write_all(&body)?;
         let mut up_r = BufReader::new(up);
-        let Some((status, rheaders)) = read_head(&mut up_r)? else { return Ok(()) };
+        let Some((status, rheaders)) = read_head(&mut up_r)? else {
+            return Ok(());
+        };
         let mut rbody = Vec::new();
         up_r.read_to_end(&mut rbody)?;
         let mut resp = format!("{status}\r\n");
         for h in &rheaders {
             let l = h.to_ascii_lowercase();
-            if !l.starts_with("connection:") && !l.starts_with("content-length:") && !l.starts_with("transfer-encoding:") {
+            if !l.starts_with("connection:")
+                && !l.starts_with("content-length:")
+                && !l.starts_with("transfer-encoding:")
+            {
                 resp.push_str(h);
                 resp.push_str("\r\n");
             }

@@ -208,7 +208,11 @@ impl Gen {
         if kind == Kind::GithubTrust {
             return self.trust_case(name);
         }
-        let caller_account = if kind == Kind::CrossAccount { OTHER } else { HOME };
+        let caller_account = if kind == Kind::CrossAccount {
+            OTHER
+        } else {
+            HOME
+        };
         let caller = self.caller(caller_account);
         let target = if kind == Kind::WildcardOnly {
             self.wildcard_target()
@@ -301,7 +305,9 @@ impl Gen {
                     "s3:DeleteObject",
                     "s3:GetObjectTagging",
                 ];
-                let bucket = *self.rng.pick(&["app-artifacts", "team-data", "logs-archive"]);
+                let bucket = *self
+                    .rng
+                    .pick(&["app-artifacts", "team-data", "logs-archive"]);
                 let key = *self.rng.pick(&[
                     "home/alice/notes.txt",
                     "home/bob/todo.txt",
@@ -339,7 +345,9 @@ impl Gen {
                     "ecr:PutImage",
                     "ecr:DescribeImages",
                 ];
-                let repo = *self.rng.pick(&["app", "platform/app", "data/etl", "base/python"]);
+                let repo = *self
+                    .rng
+                    .pick(&["app", "platform/app", "data/etl", "base/python"]);
                 Target {
                     action: self.rng.pick(ECR).to_string(),
                     arn: format!("arn:aws:ecr:{region}:{HOME}:repository/{repo}"),
@@ -349,7 +357,8 @@ impl Gen {
                 }
             }
             3 => {
-                const SQS: &[&str] = &["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"];
+                const SQS: &[&str] =
+                    &["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"];
                 let queue = *self.rng.pick(&["jobs", "jobs-dlq", "events.fifo"]);
                 Target {
                     action: self.rng.pick(SQS).to_string(),
@@ -484,7 +493,10 @@ impl Gen {
             c.insert("aws:PrincipalTag/team".into(), json!(team));
         }
         if r.chance(40) {
-            c.insert("aws:PrincipalTag/env".into(), json!(*r.pick(&["prod", "dev"])));
+            c.insert(
+                "aws:PrincipalTag/env".into(),
+                json!(*r.pick(&["prod", "dev"])),
+            );
         }
         if r.chance(50) {
             let region = if target.arn.contains(":us-east-1:") {
@@ -509,7 +521,11 @@ impl Gen {
             c.insert("aws:SourceArn".into(), json!(arn));
         }
         let multi: [(&str, &[&str], usize); 3] = [
-            ("aws:TagKeys", &["team", "env", "owner", "cost-center", "Team"], 40),
+            (
+                "aws:TagKeys",
+                &["team", "env", "owner", "cost-center", "Team"],
+                40,
+            ),
             (
                 "aws:CalledVia",
                 &[
@@ -576,9 +592,7 @@ impl Gen {
     }
 
     fn resource_policy(&mut self, target: &Target, caller: &Caller) -> Value {
-        let element = target
-            .resource_policy
-            .unwrap_or(ResourceElement::Required);
+        let element = target.resource_policy.unwrap_or(ResourceElement::Required);
         let n = self.rng.range(1, 3);
         let statements = (0..n)
             .map(|i| {
@@ -710,9 +724,8 @@ impl Gen {
         if with_resource {
             let not = self.rng.chance(15);
             let n = self.rng.range(1, 3);
-            let patterns: Vec<String> = (0..n)
-                .map(|_| self.resource_pattern(target, not))
-                .collect();
+            let patterns: Vec<String> =
+                (0..n).map(|_| self.resource_pattern(target, not)).collect();
             let key = if not { "NotResource" } else { "Resource" };
             s.insert(key.into(), self.one_or_many(patterns));
         }
@@ -748,10 +761,7 @@ impl Gen {
     }
 
     fn action_pattern(&mut self, target: &Target) -> String {
-        let (service, name) = target
-            .action
-            .split_once(':')
-            .unwrap_or(("s3", "GetObject"));
+        let (service, name) = target.action.split_once(':').unwrap_or(("s3", "GetObject"));
         let chars: Vec<char> = name.chars().collect();
         let pattern = match self.rng.below(14) {
             0 | 1 => format!("{service}:{name}"),
@@ -796,7 +806,12 @@ impl Gen {
                 .to_string(),
             12 => self
                 .rng
-                .pick(&["iam:PassRole", "ec2:Describe*", "kms:Decrypt", "sts:AssumeRole"])
+                .pick(&[
+                    "iam:PassRole",
+                    "ec2:Describe*",
+                    "kms:Decrypt",
+                    "sts:AssumeRole",
+                ])
                 .to_string(),
             _ => format!("{service}:{name}"),
         };
@@ -883,12 +898,17 @@ impl Gen {
                 if region.is_empty() {
                     return format!("arn:aws:s3:::{}*", self.rng.pick(&["app-", "team-", "t"]));
                 }
-                let r = *self.rng.pick(&["*", "us-*", "*-west-?", "eu-west-1", "us-east-1"]);
+                let r = *self
+                    .rng
+                    .pick(&["*", "us-*", "*-west-?", "eu-west-1", "us-east-1"]);
                 arn(r, account, resource)
             }
             9 => {
                 if account.is_empty() {
-                    return format!("arn:aws:s3:::*/{}", self.rng.pick(&["home/*", "*.txt", "build/*"]));
+                    return format!(
+                        "arn:aws:s3:::*/{}",
+                        self.rng.pick(&["home/*", "*.txt", "build/*"])
+                    );
                 }
                 let a = *self.rng.pick(&["*", OTHER, "1111*", "????????????"]);
                 arn(region, a, resource)
@@ -941,7 +961,11 @@ impl Gen {
                     .next()
                     .unwrap_or("team-data")
                     .to_owned();
-                let home = if var.contains("username") { "home/" } else { "" };
+                let home = if var.contains("username") {
+                    "home/"
+                } else {
+                    ""
+                };
                 format!("arn:aws:s3:::{bucket}/{home}{var}/*")
             }
             "ecr" => format!("arn:aws:ecr:{region}:{account}:repository/{var}/*"),
@@ -1068,7 +1092,9 @@ impl Gen {
             context.insert(GH_SUB.into(), json!(*self.rng.pick(GH_SUB_VALUES)));
         }
         if self.rng.chance(85) {
-            let aud = *self.rng.pick(&["sts.amazonaws.com", "sts.amazonaws.com", "sigstore"]);
+            let aud = *self
+                .rng
+                .pick(&["sts.amazonaws.com", "sts.amazonaws.com", "sigstore"]);
             context.insert(GH_AUD.into(), json!(aud));
         }
         if self.rng.chance(40) {
@@ -1100,13 +1126,14 @@ impl Gen {
             s.insert("Action".into(), action);
             let mut block = Map::new();
             if !deny && self.rng.chance(60) {
-                block.insert(
-                    "StringEquals".into(),
-                    json!({GH_AUD: "sts.amazonaws.com"}),
-                );
+                block.insert("StringEquals".into(), json!({GH_AUD: "sts.amazonaws.com"}));
             }
             let sub_op = if deny {
-                *self.rng.pick(&["StringNotLike", "StringNotEquals", "ForAllValues:StringNotLike"])
+                *self.rng.pick(&[
+                    "StringNotLike",
+                    "StringNotEquals",
+                    "ForAllValues:StringNotLike",
+                ])
             } else {
                 *self.rng.pick(&[
                     "StringLike",
@@ -1252,7 +1279,15 @@ impl Family {
             Family::Username => FamilySpec {
                 keys: &["aws:username", "aws:userid"],
                 operators: STRING_OPS,
-                values: &["alice", "bob", "ALICE", "a*", "ci-?ot", "AIDA*", "${aws:PrincipalTag/owner, 'alice'}"],
+                values: &[
+                    "alice",
+                    "bob",
+                    "ALICE",
+                    "a*",
+                    "ci-?ot",
+                    "AIDA*",
+                    "${aws:PrincipalTag/owner, 'alice'}",
+                ],
                 set_ok: true,
             },
             Family::Region => FamilySpec {
@@ -1264,7 +1299,13 @@ impl Family {
             Family::Org => FamilySpec {
                 keys: &["aws:PrincipalOrgID", "aws:SourceVpce"],
                 operators: STRING_OPS,
-                values: &["o-a1b2c3d4e5", "o-*", "O-A1B2C3D4E5", "vpce-1a2b3c4d", "vpce-*"],
+                values: &[
+                    "o-a1b2c3d4e5",
+                    "o-*",
+                    "O-A1B2C3D4E5",
+                    "vpce-1a2b3c4d",
+                    "vpce-*",
+                ],
                 set_ok: false,
             },
             Family::PrincipalArn => FamilySpec {
@@ -1336,7 +1377,12 @@ impl Family {
             },
             Family::Epoch => FamilySpec {
                 keys: &["aws:EpochTime"],
-                operators: &["DateGreaterThan", "DateLessThan", "DateEquals", "DateNotEquals"],
+                operators: &[
+                    "DateGreaterThan",
+                    "DateLessThan",
+                    "DateEquals",
+                    "DateNotEquals",
+                ],
                 values: &["1717243200", "1704067200", "1742027400"],
                 set_ok: false,
             },
@@ -1387,7 +1433,12 @@ impl Family {
             },
             Family::GithubSub => FamilySpec {
                 keys: &[GH_SUB],
-                operators: &["StringLike", "StringEquals", "StringNotLike", "StringNotEquals"],
+                operators: &[
+                    "StringLike",
+                    "StringEquals",
+                    "StringNotLike",
+                    "StringNotEquals",
+                ],
                 values: GH_SUB_PATTERNS,
                 set_ok: true,
             },
@@ -1493,7 +1544,10 @@ fn build_request(r: &Value) -> Result<Request, String> {
             let Some((kind, id)) = o.iter().next() else {
                 return Err("empty principal".into());
             };
-            let id = id.as_str().ok_or("principal id must be a string")?.to_owned();
+            let id = id
+                .as_str()
+                .ok_or("principal id must be a string")?
+                .to_owned();
             let kind = match kind.as_str() {
                 "aws" => PrincipalKind::Aws,
                 "federated" => PrincipalKind::Federated,
