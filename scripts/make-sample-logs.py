@@ -1270,6 +1270,224 @@ def write_inventory(out):
     return 5, n
 
 
+# --------------------------------------------------------------------------- CodeBuild runner story
+
+# The seed's second incident (shared/seeds/codebuild-jit-runner-failure.md): a CodeBuild project
+# runs GitHub Actions jobs on self-hosted runners (webhook on WORKFLOW_JOB_QUEUED). Its GitHub
+# credential is the account's personal access token that alice imported for her GitHub user
+# alice-acme. On 2026-10-05 her role on acme/web goes from admin to write (a GitHub change, not in
+# CloudTrail): from then on every build fails in DOWNLOAD_SOURCE because creating a just-in-time
+# runner needs repository admin. Everything here draws from its own RNG and is written after the
+# trail above, so the other stories' bytes do not depend on it.
+
+CB_RNG = random.Random(20261005)
+CB_PROJECT = "acme-web-runner"
+CB_REGION = "us-east-1"
+CB_REPO = "https://github.com/acme/web"
+CB_GH_USER = "alice-acme"
+CB_TOKEN_PREFIX = "PATSECRETsample"     # the imported token; must never appear in any output
+CB_SEED_START = datetime(2025, 9, 5, 6, 49, 2, 98320, tzinfo=timezone.utc)
+CB_SEED_LOG = [  # (time in the seed, text after the time), exactly as in the seed's log
+    ("06:49:02.098320", "Running on CodeBuild On-demand"),
+    ("06:49:02.098330", "Waiting for agent ping"),
+    ("06:49:02.199392", "Waiting for DOWNLOAD_SOURCE"),
+    ("06:49:02.706838", "Phase is DOWNLOAD_SOURCE"),
+    ("06:49:02.707850", "CODEBUILD_SRC_DIR=/codebuild/output/src48989638/src"),
+    ("06:49:02.707969", "YAML location is /codebuild/readonly/buildspec.yml"),
+    ("06:49:02.710408", "Processing environment variables"),
+    ("06:49:02.846944", "No runtime version selected in buildspec."),
+    ("06:49:10.480905", "Error while fetching runner token: error code 400: GitHub runner JIT configuration "
+                        "unavailable: ResourceNotFoundException: Unexpected error from GitHub while creating "
+                        "runner JIT configuration, please try again later"),
+    ("06:49:10.480928", "Phase complete: DOWNLOAD_SOURCE State: FAILED"),
+    ("06:49:10.480942", "Phase context status code: CLIENT_ERROR Message: Error while fetching runner token: "
+                        "error code 400: GitHub runner JIT configuration unavailable: ResourceNotFoundException: "
+                        "Unexpected error from GitHub while creating runner JIT configuration, please try again later"),
+]
+CB_JIT_MESSAGE = CB_SEED_LOG[-1][1].split(" Message: ", 1)[1]
+
+
+def cb_uuid():
+    return str(uuid.UUID(int=CB_RNG.getrandbits(128), version=4))
+
+
+def cb_record(user, t, name, req, resp, read_only=False):
+    return {"eventVersion": "1.08", "userIdentity": user_identity_iam(user), "eventTime": fmt(t),
+            "eventSource": "codebuild.amazonaws.com", "eventName": name, "awsRegion": CB_REGION,
+            "sourceIPAddress": "203.0.113.24",
+            "userAgent": UA_CLI.format(cmd="codebuild." + "".join("-" + c.lower() if c.isupper() else c
+                                                                  for c in name).lstrip("-")),
+            "requestParameters": req, "responseElements": resp, "requestID": cb_uuid(), "eventID": cb_uuid(),
+            "readOnly": read_only, "eventType": "AwsApiCall", "managementEvent": True,
+            "recipientAccountId": MAIN, "eventCategory": "Management",
+            "tlsDetails": tls(f"codebuild.{CB_REGION}.amazonaws.com")}
+
+
+def eb_time(t):
+    # EventBridge's build times: "Oct 5, 2026 1:02:11 PM" (UTC)
+    hour = t.hour % 12 or 12
+    return f"{t.strftime('%b')} {t.day}, {t.year} {hour}:{t.strftime('%M:%S')} {'AM' if t.hour < 12 else 'PM'}"
+
+
+def cli_time(t):
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}000+00:00"
+
+
+class CbBuild:
+    def __init__(self, number, start, failed):
+        self.number, self.failed = number, failed
+        self.uuid = cb_uuid()
+        self.id = f"{CB_PROJECT}:{self.uuid}"
+        self.arn = f"arn:aws:codebuild:{CB_REGION}:{MAIN}:build/{self.id}"
+        # the API's start time has milliseconds; EventBridge's is cut to the second
+        self.start = start + timedelta(milliseconds=CB_RNG.randint(1, 999))
+        t = self.start
+        self.phases = []
+        plan = [("SUBMITTED", 0), ("QUEUED", 1), ("PROVISIONING", CB_RNG.randint(30, 45)),
+                ("DOWNLOAD_SOURCE", 8)]
+        if not failed:
+            plan += [("INSTALL", 1), ("PRE_BUILD", 1), ("BUILD", CB_RNG.randint(90, 420)), ("POST_BUILD", 1),
+                     ("UPLOAD_ARTIFACTS", 0)]
+        plan += [("FINALIZING", 2)]
+        for kind, secs in plan:
+            end = t + timedelta(seconds=secs, milliseconds=CB_RNG.randint(0, 999) if secs else 0)
+            status = "FAILED" if failed and kind == "DOWNLOAD_SOURCE" else "SUCCEEDED"
+            self.phases.append((kind, status, t, end))
+            if kind == "PROVISIONING":
+                self.container_start = end
+            t = end
+        self.end = t
+
+    def eventbridge(self):
+        phases = []
+        for kind, status, t0, t1 in self.phases:
+            ctx = [f"CLIENT_ERROR: {CB_JIT_MESSAGE}"] if status == "FAILED" else []
+            phases.append({"phase-context": ctx, "start-time": eb_time(t0), "end-time": eb_time(t1),
+                           "duration-in-seconds": int((t1 - t0).total_seconds()), "phase-type": kind,
+                           "phase-status": status})
+        phases.append({"start-time": eb_time(self.end), "phase-type": "COMPLETED"})
+        status = "FAILED" if self.failed else "SUCCEEDED"
+        return {"version": "0", "id": cb_uuid(), "detail-type": "CodeBuild Build State Change",
+                "source": "aws.codebuild", "account": MAIN, "time": fmt(self.end + timedelta(seconds=2)),
+                "region": CB_REGION, "resources": [self.arn],
+                "detail": {"build-status": status, "project-name": CB_PROJECT, "build-id": self.arn,
+                           "additional-information": {
+                               "cache": {"type": "NO_CACHE"}, "timeout-in-minutes": 60, "build-complete": True,
+                               "initiator": "GitHub-Hookshot/3e4c0a1", "build-start-time": eb_time(self.start),
+                               "source": {"report-build-status": False, "location": CB_REPO, "git-clone-depth": 1,
+                                          "type": "GITHUB"},
+                               "logs": {"group-name": f"/aws/codebuild/{CB_PROJECT}", "stream-name": self.uuid,
+                                        "deep-link": f"https://console.aws.amazon.com/cloudwatch/home?region={CB_REGION}"
+                                                     f"#logEvent:group=/aws/codebuild/{CB_PROJECT};stream={self.uuid}"},
+                               "build-number": float(self.number), "phases": phases},
+                           "current-phase": "COMPLETED", "current-phase-context": "[: ]", "version": "1"}}
+
+    def api(self):
+        phases = []
+        for kind, status, t0, t1 in self.phases:
+            p = {"phaseType": kind, "phaseStatus": status, "startTime": cli_time(t0), "endTime": cli_time(t1),
+                 "durationInSeconds": int((t1 - t0).total_seconds())}
+            if status == "FAILED":
+                p["contexts"] = [{"statusCode": "CLIENT_ERROR", "message": CB_JIT_MESSAGE}]
+            phases.append(p)
+        phases.append({"phaseType": "COMPLETED", "startTime": cli_time(self.end)})
+        return {"id": self.id, "arn": self.arn, "buildNumber": self.number, "startTime": cli_time(self.start),
+                "endTime": cli_time(self.end), "currentPhase": "COMPLETED",
+                "buildStatus": "FAILED" if self.failed else "SUCCEEDED", "projectName": CB_PROJECT,
+                "phases": phases,
+                "source": {"type": "GITHUB", "location": CB_REPO, "gitCloneDepth": 1,
+                           "gitSubmodulesConfig": {"fetchSubmodules": False}, "reportBuildStatus": False,
+                           "insecureSsl": False},
+                "secondarySources": [], "secondarySourceVersions": [], "artifacts": {"location": ""},
+                "cache": {"type": "NO_CACHE"},
+                "environment": {"type": "LINUX_CONTAINER", "image": "aws/codebuild/amazonlinux-x86_64-standard:5.0",
+                                "computeType": "BUILD_GENERAL1_SMALL", "environmentVariables": [],
+                                "privilegedMode": False, "imagePullCredentialsType": "CODEBUILD"},
+                "serviceRole": f"arn:aws:iam::{MAIN}:role/service-role/codebuild-{CB_PROJECT}-service-role",
+                "logs": {"groupName": f"/aws/codebuild/{CB_PROJECT}", "streamName": self.uuid,
+                         "deepLink": f"https://console.aws.amazon.com/cloudwatch/home?region={CB_REGION}"
+                                     f"#logEvent:group=/aws/codebuild/{CB_PROJECT};stream={self.uuid}",
+                         "cloudWatchLogsArn": f"arn:aws:logs:{CB_REGION}:{MAIN}:log-group:/aws/codebuild/"
+                                              f"{CB_PROJECT}:log-stream:{self.uuid}"},
+                "timeoutInMinutes": 60, "queuedTimeoutInMinutes": 480, "buildComplete": True,
+                "initiator": "GitHub-Hookshot/3e4c0a1", "encryptionKey": f"arn:aws:kms:{CB_REGION}:{MAIN}:alias/aws/s3"}
+
+    def log(self):
+        lines = []
+        for stamp, text in CB_SEED_LOG:
+            seed_t = datetime.strptime("2025-09-05 " + stamp, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=timezone.utc)
+            t = self.container_start + (seed_t - CB_SEED_START)
+            lines.append(f"[Container] {t.strftime('%Y/%m/%d %H:%M:%S.%f')} {text}\n")
+        return "".join(lines)
+
+
+def build_codebuild_story(out):
+    """Writes the story's trail file and build inputs; returns (expected entry, files, records, bytes)."""
+    alice = USER["alice"]
+    t = T("2026-09-14T09:12:40Z")
+    token = CB_TOKEN_PREFIX + "".join(CB_RNG.choice(ALNUM) for _ in range(24))
+    imported = cb_record(alice, t, "ImportSourceCredentials",
+                         {"serverType": "GITHUB", "authType": "PERSONAL_ACCESS_TOKEN", "username": CB_GH_USER,
+                          "token": token, "shouldOverwrite": True},
+                         {"arn": f"arn:aws:codebuild:{CB_REGION}:{MAIN}:token/github"})
+    project_arn = f"arn:aws:codebuild:{CB_REGION}:{MAIN}:project/{CB_PROJECT}"
+    role = f"arn:aws:iam::{MAIN}:role/service-role/codebuild-{CB_PROJECT}-service-role"
+    source = {"type": "GITHUB", "location": CB_REPO, "gitCloneDepth": 1, "reportBuildStatus": False,
+              "insecureSsl": False}
+    environment = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/amazonlinux-x86_64-standard:5.0",
+                   "computeType": "BUILD_GENERAL1_SMALL", "privilegedMode": False}
+    created = cb_record(alice, t + timedelta(seconds=142), "CreateProject",
+                        {"name": CB_PROJECT, "description": "GitHub Actions runners for acme/web",
+                         "source": source, "artifacts": {"type": "NO_ARTIFACTS"}, "environment": environment,
+                         "serviceRole": role, "timeoutInMinutes": 60},
+                        {"project": {"name": CB_PROJECT, "arn": project_arn, "source": source,
+                                     "artifacts": {"type": "NO_ARTIFACTS"}, "environment": environment,
+                                     "serviceRole": role, "timeoutInMinutes": 60,
+                                     "created": "Sep 14, 2026, 9:15:02 AM", "lastModified": "Sep 14, 2026, 9:15:02 AM"}})
+    groups = [[{"type": "EVENT", "pattern": "WORKFLOW_JOB_QUEUED"}]]
+    hook = cb_record(alice, t + timedelta(seconds=230), "CreateWebhook",
+                     {"projectName": CB_PROJECT, "filterGroups": groups, "buildType": "BUILD"},
+                     {"webhook": {"url": CB_REPO.replace("https://github.com/", "https://api.github.com/repos/")
+                                  + "/hooks/523801174",
+                                  "payloadUrl": f"https://codebuild.{CB_REGION}.amazonaws.com/webhooks?t=eyJlbmNyeXB0ZWREYXRhIjoi"
+                                                f"&v=1", "filterGroups": groups, "buildType": "BUILD",
+                                  "lastModifiedSecret": "Sep 14, 2026, 9:16:30 AM"}})
+    records = [imported, created, hook]
+    delivered = T("2026-09-14T09:21:00Z")
+    trail = (f"{trail_prefix(MAIN)}/{CB_REGION}/2026/09/14/"
+             f"{MAIN}_CloudTrail_{CB_REGION}_{delivered:%Y%m%dT%H%MZ}_{''.join(CB_RNG.choice(ALNUM) for _ in range(16))}.json.gz")
+    size = write(out, trail, gz(dumps_line({"Records": records})))
+
+    # 8 green runner builds in the morning, then every build fails from 13:02 on.
+    starts = [T("2026-10-05T09:03:27Z") + timedelta(minutes=m) for m in (0, 26, 51, 78, 104, 139, 171, 208)]
+    fail_starts = [T(x) for x in ("2026-10-05T13:02:11Z", "2026-10-05T13:09:48Z", "2026-10-05T13:31:05Z",
+                                  "2026-10-05T14:12:37Z", "2026-10-05T15:20:19Z", "2026-10-05T15:47:52Z")]
+    builds = [CbBuild(212 + i, s, False) for i, s in enumerate(starts)]
+    builds += [CbBuild(220 + i, s, True) for i, s in enumerate(fail_starts)]
+    failed = [b for b in builds if b.failed]
+    events = "".join(dumps_line(b.eventbridge()) + "\n" for b in builds)
+    size += write(out, f"codebuild/eventbridge/{CB_PROJECT}-build-state-2026-10-05.jsonl", events.encode())
+    batch = {"builds": [b.api() for b in reversed(failed[-4:])], "buildsNotFound": []}
+    size += write(out, f"codebuild/batch-get-builds-{CB_PROJECT}.json",
+                  (json.dumps(batch, indent=4) + "\n").encode())
+    last = failed[-1]
+    size += write(out, f"codebuild/logs/{CB_PROJECT}/{last.uuid}.log", last.log().encode())
+
+    expected = {"story": "20-codebuild-runner-jit",
+                "title": "CodeBuild runner builds fail in DOWNLOAD_SOURCE: the account's GitHub token acts as "
+                         "a user who is no longer a repository admin",
+                "cause": "codebuild_runner_credential_lacks_admin", "account": MAIN, "region": CB_REGION,
+                "role_arn": None, "sub": None, "aud": None, "event_name": "CodeBuildBuild",
+                "error_code": "CLIENT_ERROR", "action": "DOWNLOAD_SOURCE", "resource": project_arn,
+                "count": len(failed), "first_seen": fmt(failed[0].start), "last_seen": fmt(failed[-1].start),
+                "event_ids": [b.id for b in failed], "project": CB_PROJECT,
+                "credential": {"type": "PERSONAL_ACCESS_TOKEN", "username": CB_GH_USER,
+                               "configured_by": alice.arn, "configured_at": imported["eventTime"],
+                               "event_id": imported["eventID"]},
+                "token_prefix": CB_TOKEN_PREFIX}
+    return expected, 1, len(records), size
+
+
 # --------------------------------------------------------------------------- README / expected
 
 def write_expected_and_readme(out, expected, summary):
@@ -1277,12 +1495,19 @@ def write_expected_and_readme(out, expected, summary):
     rows = []
     for e in expected:
         num = e["story"].split("-", 1)[0]
+        if e["event_name"] == "CodeBuildBuild":
+            win = e["first_seen"].replace("T", " ") + " – " + e["last_seen"][11:]
+            rows.append(f"| {num} | {e['account']} | {e['region']} | {win} | — | — | "
+                        f"`CodeBuildBuild` `{e['error_code']}` (`{e['action']}` of project `{e['project']}`) | "
+                        f"{e['count']} | `{e['cause']}` |")
+            continue
         win = e["first_seen"].replace("T", " ") + (" – " + e["last_seen"][11:] if e["last_seen"] != e["first_seen"] else "")
         role = e["role_arn"].rsplit("/", 1)[1]
         extra = f" (`{e['action']}` on `{e['resource']}`)" if e["event_name"] != "AssumeRoleWithWebIdentity" else ""
         rows.append(f"| {num} | {e['account']} | {e['region']} | {win} | `{role}` | `{e['sub']}` | "
                     f"`{e['event_name']}` `{e['error_code']}`{extra} | {e['count']} | `{e['cause']}` |")
-    text = README.format(table="\n".join(rows), token_prefix=TOKEN_PREFIX, **summary)
+    text = README.format(table="\n".join(rows), token_prefix=TOKEN_PREFIX, cb_token_prefix=CB_TOKEN_PREFIX,
+                         **summary)
     n += write(out, "README.md", text.encode())
     return n
 
@@ -1313,12 +1538,16 @@ iam/444455556666-authorization-details.json   same API, raw form: policies as UR
 iam/111122223333-oidc-providers.json          GitHub provider, client IDs sts.amazonaws.com and https://github.com/acme
 iam/444455556666-oidc-providers.json          empty: no OIDC provider in prod
 iam/111122223333-ecr-web-policy.json          aws ecr get-repository-policy for `web` (unrelated to any story)
+codebuild/eventbridge/*.jsonl                 EventBridge "CodeBuild Build State Change" events, one per line
+codebuild/batch-get-builds-*.json             aws codebuild batch-get-builds output (CLI form)
+codebuild/logs/<project>/<build uuid>.log     one build log (the `[Container]` lines of the seed)
 expected.json                                 the stories below, with exact event ids
 ```
 
-Numbers: {log_files} log files, {records} records ({failures} in stories), {digests} digest files,
-1 insight file, {total_bytes} bytes in all. Regions us-east-1, eu-west-1, ap-northeast-1;
-days 2026-10-01 to 2026-10-03 (the inventory snapshot is from {snapshot}).
+Numbers: {log_files} log files, {records} records ({failures} failed events or builds in stories),
+{digests} digest files, 1 insight file, {build_files} CodeBuild build inputs, {total_bytes} bytes in all.
+Regions us-east-1, eu-west-1, ap-northeast-1; days 2026-10-01 to 2026-10-03 (the inventory snapshot
+is from {snapshot}), plus the CodeBuild story: its setup on 2026-09-14 and its builds on 2026-10-05.
 
 Each log file is one line `{{"Records":[…]}}`, gzip-compressed, records in no particular order.
 The file name's timestamp is the delivery time, 2–10 minutes after the newest record in it; a file
@@ -1350,6 +1579,17 @@ against the trust policy alice set at 2026-10-02T10:30:00Z (`refs/tag/v*`), whic
 Notes: story 1 requests `Githubactions-to-ECR-role`, IAM has `Githubacitions-to-ECR-role` (the
 nearest role). In stories 14–19 the `sub` comes from the session's web-identity assumption; the
 ECR stories' `expected.json` entries add `session_arn`, `access_key_id` and `assumed_in_region`.
+
+Story 20 is the seed's CodeBuild incident (`shared/seeds/codebuild-jit-runner-failure.md`). On
+2026-09-14 alice imports the account's GitHub credential in us-east-1 (`ImportSourceCredentials`: a
+personal access token of GitHub user `alice-acme`), creates project `acme-web-runner` without a
+source `auth` override and its webhook on `WORKFLOW_JOB_QUEUED`. On 2026-10-05, 8 runner builds
+succeed until 12:31; then alice-acme's role on acme/web goes from admin to write (on GitHub, not in
+CloudTrail) and the next 6 builds fail in `DOWNLOAD_SOURCE` with `GitHub runner JIT configuration
+unavailable: ResourceNotFoundException`. The failures are in all three build inputs: EventBridge
+events for all 14 builds, batch-get-builds for the last 4 failures, the log of the last one; each
+failed build counts once. The story's `expected.json` entry adds `project` and `credential`. The
+imported token starts with `{cb_token_prefix}`; it must never appear in any output either.
 """
 
 
@@ -1359,7 +1599,7 @@ def main(argv):
     default = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sample-logs")
     out = argv[1] if len(argv) > 1 else default
     os.makedirs(out, exist_ok=True)
-    for name in ("AWSLogs", "iam"):
+    for name in ("AWSLogs", "iam", "codebuild"):
         shutil.rmtree(os.path.join(out, name), ignore_errors=True)
     for name in ("expected.json", "README.md"):
         if os.path.exists(os.path.join(out, name)):
@@ -1374,6 +1614,8 @@ def main(argv):
     size += dsize + write_insight(out)
     ninv, isize = write_inventory(out)
     size += isize
+    cb_expected, cb_logs, cb_records, cb_size = build_codebuild_story(out)
+    size += cb_size
 
     # Consistency checks the tests rely on.
     path_of = {e["record"]["eventID"]: e["path"] for e in ENTRIES}
@@ -1381,20 +1623,20 @@ def main(argv):
         assert path_of[a] != path_of[b], (a, b)
     for f in files:
         assert all(e["time"] < f["delivered"] for e in f["entries"])
-    expected = [s.expected() for s in STORIES]
+    expected = [s.expected() for s in STORIES] + [cb_expected]
     expected.sort(key=lambda e: e["story"])
     failures = sum(e["count"] for e in expected)
     # The README states the total size including itself; compute it in two passes.
-    summary = {"log_files": len(files), "records": len(ENTRIES), "failures": failures, "digests": ndig,
-               "snapshot": SNAPSHOT_TIME, "total_bytes": 0}
+    summary = {"log_files": len(files) + cb_logs, "records": len(ENTRIES) + cb_records, "failures": failures,
+               "digests": ndig, "build_files": 3, "snapshot": SNAPSHOT_TIME, "total_bytes": 0}
     base = size
     for _ in range(3):
         tmp = write_expected_and_readme(out, expected, summary)
         summary["total_bytes"] = base + tmp
     written = write_expected_and_readme(out, expected, summary)
     total = base + written
-    nfiles = len(files) + 1 + ndig + 1 + ninv + 2
-    print(f"make-sample-logs: {nfiles} files ({len(files)} log files), {len(ENTRIES)} records "
+    nfiles = len(files) + cb_logs + 1 + ndig + 1 + ninv + 3 + 2
+    print(f"make-sample-logs: {nfiles} files ({len(files) + cb_logs} log files), {len(ENTRIES) + cb_records} records "
           f"({failures} in {len(expected)} stories), {total} bytes -> {out}")
 
 

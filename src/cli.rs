@@ -101,6 +101,10 @@ pub struct AwsArgs {
     #[arg(long, value_name = "ACCOUNT=ROLE_ARN")]
     pub iam_role: Vec<String>,
 
+    /// Read the recent builds (up to 100) of these CodeBuild projects through the API (ListBuildsForProject, BatchGetBuilds); comma-separated or several values
+    #[arg(long, value_name = "PROJECT", num_args = 1.., value_delimiter = ',')]
+    pub codebuild_live: Vec<String>,
+
     /// No progress and no warnings on stderr (errors are still printed)
     #[arg(long, short = 'q')]
     pub quiet: bool,

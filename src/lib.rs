@@ -3,6 +3,7 @@
 //! binary, the benches and the fuzz targets. See ARCHITECTURE.md.
 
 pub mod cli;
+pub mod codebuild;
 pub mod command;
 pub mod correlate;
 pub mod decode;

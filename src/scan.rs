@@ -1,8 +1,9 @@
 //! The scan: every input, in parallel, through decode and select, into one [`Scan`].
 //!
 //! Each file is read by one rayon worker with its own splitter buffer; the worker keeps only
-//! the records that `select` picked (and inventory documents met among the inputs) and the
-//! counters. Results are merged in input order, so the output does not depend on thread
+//! the records that `select` picked (and inventory and build documents met among the inputs)
+//! and the counters. Build log text is told from JSON by its first bytes and read line by
+//! line instead of through the JSON splitter. Results are merged in input order, so the output does not depend on thread
 //! timing. This module decides nothing about causes.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -11,6 +12,9 @@ use std::sync::Mutex;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::codebuild::log::{self as build_log, Peeked, TextKind};
+use crate::codebuild::record::{builds_from_value, is_build_document};
+use crate::codebuild::BuildDoc;
 use crate::decode::{self, DecodeLimits, RecordKind, RecordSplitter};
 use crate::event::Record;
 use crate::interrupt;
@@ -70,6 +74,9 @@ pub struct Scan {
     pub changes: Vec<ChangeEvent>,
     pub call_failures: Vec<CallFailure>,
     pub inventory_docs: Vec<InventoryDoc>,
+    /// CodeBuild builds found among the inputs (batch-get-builds output, EventBridge build
+    /// events, build logs).
+    pub build_docs: Vec<BuildDoc>,
     pub stats: ScanStats,
 }
 
@@ -79,6 +86,7 @@ impl Scan {
         self.changes.extend(other.changes);
         self.call_failures.extend(other.call_failures);
         self.inventory_docs.extend(other.inventory_docs);
+        self.build_docs.extend(other.build_docs);
         let s = &mut self.stats;
         let o = other.stats;
         s.files_read += o.files_read;
@@ -225,9 +233,24 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
             return out;
         }
     };
+    let reader = Peeked::new(reader);
+    match build_log::sniff(reader.prefix(), &name) {
+        Some(TextKind::BuildLog) => return scan_build_log(reader, name, limits),
+        Some(TextKind::OtherText) => {
+            out.stats.files_skipped += 1;
+            out.stats.skipped.push(Skipped {
+                name,
+                reason: "not a CloudTrail log or build log".to_owned(),
+                by_design: true,
+            });
+            return out;
+        }
+        None => {}
+    }
     let mut splitter = RecordSplitter::new(reader, limits);
     let mut first = true;
     let mut inventory_file = false;
+    let mut build_file = false;
     let mut undecodable: u64 = 0;
     let mut first_bad: Option<String> = None;
     let mut failures: Vec<String> = Vec::new();
@@ -272,6 +295,18 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
                     inventory_file = true;
                     continue;
                 }
+                FirstRecord::Builds(value) => {
+                    build_file = true;
+                    take_builds(
+                        &value,
+                        &name,
+                        raw.offset,
+                        &mut out,
+                        &mut first_bad,
+                        &mut undecodable,
+                    );
+                    continue;
+                }
                 FirstRecord::NotALog(reason) => {
                     out.stats.files_skipped += 1;
                     out.stats.skipped.push(Skipped {
@@ -283,6 +318,29 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
                     return out;
                 }
             }
+        }
+        if build_file {
+            // further build events (an array or one per line) or pages
+            match serde_json::from_slice::<Value>(raw.bytes) {
+                Ok(v) if is_build_document(&v) => take_builds(
+                    &v,
+                    &name,
+                    raw.offset,
+                    &mut out,
+                    &mut first_bad,
+                    &mut undecodable,
+                ),
+                _ => {
+                    undecodable += 1;
+                    first_bad.get_or_insert_with(|| {
+                        format!(
+                            "record at byte {} is not a CodeBuild build record",
+                            raw.offset
+                        )
+                    });
+                }
+            }
+            continue;
         }
         if inventory_file {
             // further pages of an inventory listing (NDJSON or concatenated documents)
@@ -335,6 +393,54 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
     out
 }
 
+/// Keeps the builds of one build document; a malformed one is counted as undecodable.
+fn take_builds(
+    v: &Value,
+    name: &str,
+    offset: u64,
+    out: &mut Scan,
+    first_bad: &mut Option<String>,
+    undecodable: &mut u64,
+) {
+    match builds_from_value(v) {
+        Ok(builds) => {
+            if !builds.is_empty() {
+                out.build_docs.push(BuildDoc {
+                    origin: name.to_owned(),
+                    builds,
+                });
+            }
+        }
+        Err(why) => {
+            *undecodable += 1;
+            first_bad.get_or_insert_with(|| format!("record at byte {offset}: {why}"));
+        }
+    }
+}
+
+/// Reads CodeBuild build log text into one build document.
+fn scan_build_log<R: std::io::Read>(reader: R, name: String, limits: &DecodeLimits) -> Scan {
+    let mut out = Scan::default();
+    let (build, bytes, err) = build_log::read_build_log(reader, &name, limits.max_record_bytes);
+    out.stats.bytes_decompressed = bytes;
+    out.build_docs.push(BuildDoc {
+        origin: name.clone(),
+        builds: vec![build],
+    });
+    match err {
+        None => out.stats.files_read += 1,
+        Some(e) => {
+            out.stats.files_unreadable += 1;
+            out.stats.skipped.push(Skipped {
+                name,
+                reason: e.to_string(),
+                by_design: false,
+            });
+        }
+    }
+    out
+}
+
 /// Decodes one record (unwrapping lookup-events' `CloudTrailEvent` strings) and keeps it if
 /// selected. Invalid UTF-8 is replaced (U+FFFD) rather than losing the record.
 fn decode_and_take(bytes: &[u8], selector: &Selector, out: &mut Scan) -> Result<(), String> {
@@ -382,6 +488,7 @@ fn take(selector: &Selector, rec: &Record<'_>, out: &mut Scan) -> Option<&'stati
 enum FirstRecord {
     Event,
     Inventory(Value),
+    Builds(Value),
     NotALog(String),
 }
 
@@ -402,6 +509,7 @@ fn classify_first(bytes: &[u8]) -> FirstRecord {
         }
         Ok(_) => match serde_json::from_slice::<Value>(bytes) {
             Ok(v) if is_inventory_doc(&v) => FirstRecord::Inventory(v),
+            Ok(v) if is_build_document(&v) => FirstRecord::Builds(v),
             _ => FirstRecord::NotALog(
                 "not a CloudTrail log (the first record has no eventName)".to_owned(),
             ),

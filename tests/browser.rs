@@ -2,8 +2,9 @@
 //! strings that carry markup and script, and the DOM it builds must hold the summary and every
 //! finding, show the hostile strings as text, and hold no element the logs injected.
 //!
-//! `.ci/run` installs Debian's `chromium`; when no Chromium can be found the test says so on
-//! stderr and passes without checking (set `TRAILWHY_CHROMIUM` to name a binary).
+//! `.ci/run` installs Debian's `chromium` and sets `TRAILWHY_REQUIRE_CHROMIUM`, so CI always
+//! runs it; elsewhere, when no Chromium can be found, the test says so on stderr and passes
+//! without checking. `TRAILWHY_CHROMIUM` names another binary.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 mod common;
@@ -84,6 +85,10 @@ fn as_dom_text(s: &str) -> String {
 #[test]
 fn hostile_log_strings_show_as_text_in_a_real_browser() {
     let Some(bin) = chromium() else {
+        assert!(
+            std::env::var_os("TRAILWHY_REQUIRE_CHROMIUM").is_none(),
+            "TRAILWHY_REQUIRE_CHROMIUM is set but no chromium is on PATH"
+        );
         eprintln!(
             "SKIPPED hostile_log_strings_show_as_text_in_a_real_browser: no chromium on PATH (install Debian's `chromium`; .ci/run does)"
         );
@@ -133,7 +138,7 @@ fn hostile_log_strings_show_as_text_in_a_real_browser() {
     );
     let page = t.path().join("report.html");
     let common_args = [
-        "report",
+        "report".to_owned(),
         t.path().join("logs").to_str().unwrap().to_owned(),
         "--iam".to_owned(),
         t.path().join("iam").to_str().unwrap().to_owned(),

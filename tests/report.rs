@@ -427,19 +427,19 @@ fn markdown_reads_well_and_escapes_log_strings() {
     );
 
     // hostile strings: no table cell, tag, link or code span can be opened from a log
-    let sub = "repo:acme/x|y`z<b>[a](http://e)\n:ref:refs/heads/main";
+    let sub = "repo:acme/x|y`z<b>[a](x)\n:ref:refs/heads/main";
     let t = trail(&[denied("h1", "2026-10-01T10:00:00Z", sub)]);
     let md = report(&t, &[]).stdout;
     assert!(
-        md.contains("| ``acme/x\\|y`z<b>[a](http://e)\\u{a}`` |"),
+        md.contains("| ``acme/x\\|y`z<b>[a](x)\\u{a}`` |"),
         "table cell:\n{md}"
     );
     assert!(
-        md.contains("- sub ``repo:acme/x|y`z<b>[a](http://e)\\u{a}:ref:refs/heads/main``"),
+        md.contains("- sub ``repo:acme/x|y`z<b>[a](x)\\u{a}:ref:refs/heads/main``"),
         "{md}"
     );
     assert!(
-        md.contains("\"repo:acme/x\\|y\\`z\\<b\\>\\[a\\](http://e)\\\\u{a}:ref:refs/heads/main\""),
+        md.contains("\"repo:acme/x\\|y\\`z\\<b\\>\\[a\\](x)\\\\u{a}:ref:refs/heads/main\""),
         "explanation prose:\n{md}"
     );
 }

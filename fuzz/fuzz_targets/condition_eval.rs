@@ -15,7 +15,7 @@
 use arbitrary::Arbitrary;
 use iam_policy::{
     action_matches, arn_matches, authorize, decide, evaluate, operator_matches, wildcard_match,
-    AuthzInput, BaseOperator, Context, ContextValue, Decision, Policy, PolicyDecision, Request,
+    AuthzInput, BaseOperator, ContextValue, Decision, Policy, PolicyDecision, Request,
     RequestPrincipal,
 };
 use libfuzzer_sys::fuzz_target;

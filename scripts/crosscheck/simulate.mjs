@@ -4,8 +4,9 @@
 //
 // The simulator is AGPL-licensed: it is never vendored or declared as a dependency of this
 // repository. run.sh installs it at run time into a temporary directory (IAMSIM_DIR, default
-// /tmp/iamsim) and this script loads it from there through its public entry point only
-// (runSimulation, and runUnsafeSimulation for the documented fallback below).
+// /tmp/iamsim) and this script loads it from there through its public entry points only
+// (runSimulation; runUnsafeSimulation for the fallback below, with createValidatedPolicy from
+// its companion package @cloud-copilot/iam-policy, installed alongside it).
 //
 // Usage:
 //   node simulate.mjs simulate CASES.ndjson            > sim.ndjson
@@ -34,7 +35,11 @@ function loadSimulator() {
     // iam-simulate's own policy library (installed with it): runUnsafeSimulation loads a resource
     // policy without a name and fails unless it is handed a pre-validated policy object.
     const policy = require('@cloud-copilot/iam-policy')
-    return { ...sim, createValidatedPolicy: policy.createValidatedPolicy, validateResourcePolicy: policy.validateResourcePolicy }
+    return {
+      ...sim,
+      createValidatedPolicy: policy.createValidatedPolicy,
+      validateResourcePolicy: policy.validateResourcePolicy
+    }
   } catch (e) {
     console.error(
       `simulate.mjs: cannot load @cloud-copilot/iam-simulate from ${SIM_DIR} (run run.sh, or ` +

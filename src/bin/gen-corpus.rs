@@ -88,8 +88,8 @@ impl Rng {
         self.below(1000) < per_mille
     }
 
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
     }
 }
 
@@ -111,7 +111,7 @@ const ALNUM: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 
 fn push_chars(out: &mut String, rng: &mut Rng, alphabet: &[u8], n: usize) {
     for _ in 0..n {
-        out.push(char::from(*rng.pick(alphabet)));
+        out.push(char::from(rng.pick(alphabet)));
     }
 }
 
@@ -136,7 +136,7 @@ fn push_sha256(out: &mut String, rng: &mut Rng) {
 }
 
 fn push_public_ip(out: &mut String, rng: &mut Rng) {
-    let first = *rng.pick(&[4u64, 20, 40, 52, 13, 172, 198, 203]);
+    let first = rng.pick(&[4u64, 20, 40, 52, 13, 172, 198, 203]);
     put!(
         out,
         "{first}.{}.{}.{}",
@@ -291,7 +291,7 @@ const WEIGHTS: &[(Kind, u64)] = &[
     (Kind::EcrFail, 25),
     (Kind::RoleDenied, 60),
     (Kind::OtherError, 90),
-    (Kind::Large, 50),
+    (Kind::Large, 35),
     (Kind::IamRead, 80),
     (Kind::Ec2Describe, 1300),
     (Kind::Kms, 1500),
@@ -301,7 +301,7 @@ const WEIGHTS: &[(Kind, u64)] = &[
     (Kind::Lambda, 400),
     (Kind::Dynamo, 500),
     (Kind::Ssm, 340),
-    (Kind::S3Data, 3190),
+    (Kind::S3Data, 3205),
 ];
 
 fn draw_kind(rng: &mut Rng) -> Kind {
@@ -629,7 +629,7 @@ impl<'a> Writer<'a> {
         );
         let t = self.batch.delivery - chrono::Duration::seconds(self.rng.range(1000, 20000) as i64);
         push_time(out, t);
-        out.push_str("\",\"mfaAuthenticated\":\"false\"}},\"ec2RoleDelivery\":\"2.0\"}");
+        out.push_str("\",\"mfaAuthenticated\":\"false\"}}}");
         role
     }
 
@@ -794,8 +794,8 @@ impl<'a> Writer<'a> {
     fn ecr(&mut self, out: &mut String, failed: bool) {
         self.counts.ecr += 1;
         let s = self.ecr_session();
-        let repo = *self.rng.pick(ECR_REPOS);
-        let name = *self.rng.pick(&[
+        let repo = self.rng.pick(ECR_REPOS);
+        let name = self.rng.pick(&[
             "GetAuthorizationToken",
             "BatchCheckLayerAvailability",
             "BatchCheckLayerAvailability",
@@ -935,8 +935,8 @@ impl<'a> Writer<'a> {
     // --- everything else ------------------------------------------------------------------
 
     fn s3(&mut self, out: &mut String, error: Option<(&str, &str)>) {
-        let bucket = format!("{}-{}-{}", self.rng.pick(BUCKETS), self.region, self.acct);
-        let name = *self.rng.pick(&[
+        let bucket = format!("acme-{}-{}", self.rng.pick(BUCKETS), self.acct);
+        let name = self.rng.pick(&[
             "GetObject",
             "GetObject",
             "GetObject",
@@ -959,18 +959,12 @@ impl<'a> Writer<'a> {
         );
         self.open(out);
         let ip = self.any_caller(out);
-        self.middle(
-            out,
-            "s3.amazonaws.com",
-            name,
-            ip,
-            if self.rng.chance(500) {
-                UA_SDK_GO
-            } else {
-                UA_BOTO
-            },
-            error,
-        );
+        let agent = if self.rng.chance(500) {
+            UA_SDK_GO
+        } else {
+            UA_BOTO
+        };
+        self.middle(out, "s3.amazonaws.com", name, ip, agent, error);
         let host = format!("{bucket}.s3.{}.amazonaws.com", self.region);
         if name == "ListObjects" {
             put!(out, ",\"requestParameters\":{{\"bucketName\":\"{bucket}\",\"Host\":\"{host}\",\"prefix\":\"processed/\",\"list-type\":\"2\"}}");
@@ -1013,7 +1007,7 @@ impl<'a> Writer<'a> {
     }
 
     fn ec2(&mut self, out: &mut String) {
-        let name = *self.rng.pick(&[
+        let name = self.rng.pick(&[
             "DescribeInstances",
             "DescribeSecurityGroups",
             "DescribeVolumes",
@@ -1064,7 +1058,7 @@ impl<'a> Writer<'a> {
     }
 
     fn kms(&mut self, out: &mut String) {
-        let name = *self.rng.pick(&[
+        let name = self.rng.pick(&[
             "Decrypt",
             "Decrypt",
             "Decrypt",
@@ -1073,7 +1067,7 @@ impl<'a> Writer<'a> {
         ]);
         self.open(out);
         let (ip, agent) = if self.rng.chance(600) {
-            let svc = *self.rng.pick(&[
+            let svc = self.rng.pick(&[
                 "s3.amazonaws.com",
                 "secretsmanager.amazonaws.com",
                 "lambda.amazonaws.com",
@@ -1089,7 +1083,7 @@ impl<'a> Writer<'a> {
             push_uuid(&mut k, &mut self.rng);
             k
         };
-        let bucket = format!("{}-{}-{}", self.rng.pick(BUCKETS), self.region, self.acct);
+        let bucket = format!("acme-{}-{}", self.rng.pick(BUCKETS), self.acct);
         put!(
             out,
             ",\"requestParameters\":{{\"encryptionContext\":{{\"aws:s3:arn\":\"arn:aws:s3:::{bucket}\"}},\"encryptionAlgorithm\":\"SYMMETRIC_DEFAULT\"{}}},\"responseElements\":null",
@@ -1120,7 +1114,7 @@ impl<'a> Writer<'a> {
     fn assume_role(&mut self, out: &mut String) {
         self.open(out);
         let (ip, agent) = if self.rng.chance(500) {
-            let svc = *self.rng.pick(&[
+            let svc = self.rng.pick(&[
                 "lambda.amazonaws.com",
                 "ecs-tasks.amazonaws.com",
                 "ec2.amazonaws.com",
@@ -1131,7 +1125,7 @@ impl<'a> Writer<'a> {
             (self.any_caller(out), UA_BOTO)
         };
         self.middle(out, "sts.amazonaws.com", "AssumeRole", ip, agent, None);
-        let role = *self.rng.pick(SERVICE_ROLES);
+        let role = self.rng.pick(SERVICE_ROLES);
         let mut session = String::from("botocore-session-");
         put!(session, "{}", 1_790_000_000 + self.rng.below(1_000_000));
         let role_arn = format!("arn:aws:iam::{}:role/{role}", self.acct);
@@ -1189,7 +1183,7 @@ impl<'a> Writer<'a> {
     }
 
     fn logs(&mut self, out: &mut String) {
-        let name = *self.rng.pick(&[
+        let name = self.rng.pick(&[
             "CreateLogStream",
             "DescribeLogGroups",
             "PutRetentionPolicy",
@@ -1228,7 +1222,7 @@ impl<'a> Writer<'a> {
     }
 
     fn lambda(&mut self, out: &mut String) {
-        let name = *self.rng.pick(&[
+        let name = self.rng.pick(&[
             "Invoke",
             "Invoke",
             "GetFunction20150331v2",
@@ -1279,13 +1273,13 @@ impl<'a> Writer<'a> {
     }
 
     fn dynamo(&mut self, out: &mut String) {
-        let name = *self
+        let name = self
             .rng
             .pick(&["GetItem", "Query", "PutItem", "DescribeTable"]);
         self.open(out);
         let ip = self.any_caller(out);
         self.middle(out, "dynamodb.amazonaws.com", name, ip, UA_SDK_GO, None);
-        let table = *self
+        let table = self
             .rng
             .pick(&["orders", "sessions", "feature-flags", "audit"]);
         if name == "DescribeTable" {
@@ -1317,13 +1311,12 @@ impl<'a> Writer<'a> {
         } else {
             (
                 "ssm.amazonaws.com",
-                *self
-                    .rng
+                self.rng
                     .pick(&["GetParameter", "GetParameters", "GetParametersByPath"]),
             )
         };
         self.middle(out, source, name, ip, UA_BOTO, None);
-        let app = *self.rng.pick(SERVICE_ROLES);
+        let app = self.rng.pick(SERVICE_ROLES);
         if secrets {
             put!(out, ",\"requestParameters\":{{\"secretId\":\"arn:aws:secretsmanager:{}:{}:secret:{app}/db-", self.region, self.acct);
             push_chars(out, &mut self.rng, ALNUM, 6);
@@ -1345,7 +1338,7 @@ impl<'a> Writer<'a> {
     }
 
     fn iam_read(&mut self, out: &mut String) {
-        let name = *self.rng.pick(&[
+        let name = self.rng.pick(&[
             "GetRole",
             "ListRolePolicies",
             "ListAttachedRolePolicies",
@@ -1365,7 +1358,7 @@ impl<'a> Writer<'a> {
         self.region = "us-east-1";
         self.middle(out, "iam.amazonaws.com", name, ip, UA_TERRAFORM, None);
         self.region = region;
-        let role = *self.rng.pick(GITHUB_ROLES);
+        let role = self.rng.pick(GITHUB_ROLES);
         match name {
             "ListRoles" => out.push_str(",\"requestParameters\":{\"maxItems\":100}"),
             "GetPolicyVersion" => put!(out, ",\"requestParameters\":{{\"policyArn\":\"arn:aws:iam::{}:policy/{role}-ecr\",\"versionId\":\"v3\"}}", self.acct),
@@ -1387,7 +1380,7 @@ impl<'a> Writer<'a> {
     /// Access denied for a service role session, outside ECR and web identity.
     fn role_denied(&mut self, out: &mut String) {
         self.counts.role_denials_other += 1;
-        let (source, name, code) = *self.rng.pick(&[
+        let (source, name, code) = self.rng.pick(&[
             (
                 "ec2.amazonaws.com",
                 "RunInstances",
@@ -1563,7 +1556,7 @@ impl<'a> Writer<'a> {
                 );
                 push_chars(out, &mut self.rng, HEX, 12);
                 out.push_str("\",\"cpu\":256,\"memory\":512,\"essential\":true,\"environment\":[");
-                for e in 0..self.rng.range(10, 60) {
+                for e in 0..self.rng.range(8, 40) {
                     if e > 0 {
                         out.push(',');
                     }
@@ -1593,7 +1586,7 @@ impl<'a> Writer<'a> {
     fn template(&mut self) -> String {
         let mut t =
             String::from("{\n  \"AWSTemplateFormatVersion\": \"2010-09-09\",\n  \"Resources\": {");
-        for r in 0..self.rng.range(15, 150) {
+        for r in 0..self.rng.range(15, 100) {
             if r > 0 {
                 t.push(',');
             }
@@ -1751,11 +1744,11 @@ fn digest_json(
     push_time(&mut d, start);
     d.push_str("\",\"digestEndTime\":\"");
     push_time(&mut d, t);
-    let key = dir.components().rev().take(8).collect::<Vec<_>>();
-    let key: Vec<String> = key
-        .iter()
-        .rev()
+    // the object key: the directory below the bucket root, which starts at `AWSLogs`
+    let key: Vec<String> = dir
+        .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .skip_while(|c| c != "AWSLogs")
         .collect();
     put!(
         d,

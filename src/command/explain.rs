@@ -9,9 +9,11 @@ use chrono::{Duration as ChronoDuration, Utc};
 
 use super::{open_output, stdout_is_terminal, Exit};
 use crate::cli::{parse_size, ExplainArgs, FailOn, ScanArgs};
+use crate::codebuild;
 use crate::correlate::SessionIndex;
 use crate::decode::DecodeLimits;
 use crate::explain::call::explain_calls;
+use crate::explain::codebuild::explain_codebuild;
 use crate::explain::{explain_web_identity, Finding};
 use crate::inventory::live;
 use crate::inventory::Inventory;
@@ -33,6 +35,8 @@ pub struct ScanConfig {
     pub s3: S3Options,
     pub iam_live: bool,
     pub iam_roles: Vec<(String, String)>,
+    /// `--codebuild-live`: projects whose recent builds are read through the API.
+    pub codebuild_live: Vec<String>,
     pub quiet: bool,
 }
 
@@ -106,6 +110,7 @@ impl ScanConfig {
                 .iter()
                 .map(|r| live::parse_iam_role(r))
                 .collect::<Result<_>>()?,
+            codebuild_live: a.aws.codebuild_live.clone(),
             quiet: a.aws.quiet,
         })
     }
@@ -126,7 +131,7 @@ impl ScanConfig {
 /// Scans SOURCEs and `--iam` inputs (and, with `--iam-live`, the AWS API); returns the log
 /// scan and the inventory.
 pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, Inventory)> {
-    if args.sources.is_empty() {
+    if args.sources.is_empty() && cfg.codebuild_live.is_empty() {
         bail!("no SOURCE given: name log files, directories, s3://bucket[/prefix], lookup://REGION, or - for stdin");
     }
     let remote: Vec<&String> = args
@@ -134,7 +139,7 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
         .iter()
         .filter(|s| source::is_remote(s))
         .collect();
-    let ctx = if !remote.is_empty() || cfg.iam_live {
+    let ctx = if !remote.is_empty() || cfg.iam_live || !cfg.codebuild_live.is_empty() {
         Some(Arc::new(AwsContext::new(cfg.aws.clone())?))
     } else {
         None
@@ -179,6 +184,10 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
         cfg.in_pool(|| scan_with_progress(&inputs, skipped, &selector, &cfg.limits, progress))?;
     if remote.iter().any(|r| r.starts_with("s3://")) {
         logs.stats.s3 = Some(S3Summary::from(&*list_stats));
+    }
+    if let (false, Some(ctx)) = (cfg.codebuild_live.is_empty(), &ctx) {
+        logs.build_docs
+            .extend(codebuild::live::fetch(ctx, &cfg.codebuild_live)?);
     }
     let mut docs = std::mem::take(&mut logs.inventory_docs);
     let mut changes = std::mem::take(&mut logs.changes);
@@ -257,6 +266,7 @@ pub fn findings(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Vec<Finding>, Scan
     let sessions = SessionIndex::build(&scan.attempts);
     let mut findings = explain_web_identity(&scan.attempts, &inventory);
     findings.extend(explain_calls(&scan.call_failures, &sessions, &inventory));
+    findings.extend(explain_codebuild(&scan.build_docs, &inventory, &cfg.window));
     findings.sort_by(|a, b| {
         a.first_seen
             .cmp(&b.first_seen)

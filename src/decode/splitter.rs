@@ -497,6 +497,10 @@ impl<R: Read> RecordSplitter<R> {
                 self.state = State::ArrFirst;
             }
             TopKind::Scalar => {
+                // A top-level string or scalar can only be a record by itself.
+                if self.top_values == 1 {
+                    self.shape = Some(Shape::Single);
+                }
                 self.anchor = Some(self.pos);
                 self.kind = RecordKind::Other;
                 self.begin_value(b, 0)?;

@@ -6,6 +6,7 @@
 //! are grouped here. Nothing in this module reads files or prints.
 
 pub mod call;
+pub mod codebuild;
 pub mod subject;
 pub mod trust;
 pub mod webid;
@@ -64,6 +65,13 @@ pub enum Cause {
     ChainedPrincipalNotTrusted,
     /// Role chaining: a chained session may last at most one hour.
     ChainedDurationExceedsOneHour,
+    /// A CodeBuild-hosted runner build failed because GitHub refused the just-in-time runner
+    /// configuration: the identity behind CodeBuild's GitHub credential is not a repository admin.
+    CodebuildRunnerCredentialLacksAdmin,
+    /// A CodeBuild runner project's webhook lacks a `WORKFLOW_JOB_QUEUED` event filter.
+    CodebuildWebhookMissingJobQueued,
+    /// Any other failed CodeBuild build (phase and context given).
+    CodebuildBuildFailed,
 }
 
 impl Cause {
@@ -134,6 +142,15 @@ const CAUSE_CODES: &[(Cause, &str)] = &[
         Cause::ChainedDurationExceedsOneHour,
         "chained_duration_exceeds_one_hour",
     ),
+    (
+        Cause::CodebuildRunnerCredentialLacksAdmin,
+        "codebuild_runner_credential_lacks_admin",
+    ),
+    (
+        Cause::CodebuildWebhookMissingJobQueued,
+        "codebuild_webhook_missing_job_queued",
+    ),
+    (Cause::CodebuildBuildFailed, "codebuild_build_failed"),
 ];
 
 /// One piece of evidence: which policy, statement and condition, what was expected and what

@@ -74,6 +74,7 @@ pub struct RecordFilter {
 /// A [`RecordFilter`] ready for use: byte needles built once.
 pub struct CompiledFilter {
     filter: RecordFilter,
+    active: bool,
     /// Every group must have a needle in the record (unless the record holds escapes).
     needle_groups: Vec<Vec<Finder<'static>>>,
     escape_u: Finder<'static>,
@@ -101,7 +102,20 @@ impl CompiledFilter {
                 groups.push(values.iter().map(|v| v.as_bytes().to_vec()).collect());
             }
         }
+        let f = &filter;
+        let active = !(f.event_name.is_empty()
+            && f.event_source.is_empty()
+            && f.error_code.is_empty()
+            && !f.errors_only
+            && f.principal.is_empty()
+            && f.sub.is_empty()
+            && f.role.is_empty()
+            && f.window.since.is_none()
+            && f.window.until.is_none()
+            && f.window.accounts.is_empty()
+            && f.window.regions.is_empty());
         CompiledFilter {
+            active,
             needle_groups: groups
                 .into_iter()
                 .map(|g| {
@@ -118,18 +132,7 @@ impl CompiledFilter {
 
     /// Whether the record must be decoded to be checked at all (any filter is set).
     pub fn is_active(&self) -> bool {
-        let f = &self.filter;
-        !(f.event_name.is_empty()
-            && f.event_source.is_empty()
-            && f.error_code.is_empty()
-            && !f.errors_only
-            && f.principal.is_empty()
-            && f.sub.is_empty()
-            && f.role.is_empty()
-            && f.window.since.is_none()
-            && f.window.until.is_none()
-            && f.window.accounts.is_empty()
-            && f.window.regions.is_empty())
+        self.active
     }
 
     /// Cheap byte test: false means no field of the record can pass the filters. A record

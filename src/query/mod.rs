@@ -402,6 +402,11 @@ impl<'a> Emitter<'a> {
         !self.done
     }
 
+    /// A row under `--count` that needs no value.
+    fn count_one(&mut self) {
+        self.value(&Val::Null);
+    }
+
     fn jq_error(&mut self, name: &str, record: u64, message: String) {
         self.jq_errors += 1;
         self.first_jq_error
@@ -508,6 +513,22 @@ fn read_input(input: &Input, q: &Query, emit: &mut Emitter<'_>) -> FileOutcome {
             return f;
         }
     };
+    // build log text is not JSON: skipped by design, as `scan` reads it for `explain` only
+    let reader = crate::codebuild::log::Peeked::new(reader);
+    if let Some(kind) = crate::codebuild::log::sniff(reader.prefix(), &name) {
+        f.skipped = Some(Skipped {
+            name: name.clone(),
+            reason: match kind {
+                crate::codebuild::log::TextKind::BuildLog => {
+                    "CodeBuild build log, not a CloudTrail log"
+                }
+                crate::codebuild::log::TextKind::OtherText => "not a CloudTrail log or build log",
+            }
+            .to_owned(),
+            by_design: true,
+        });
+        return f;
+    }
     let lookup = Finder::new(b"CloudTrailEvent");
     let mut splitter = RecordSplitter::new(reader, &q.limits);
     let mut first = true;
@@ -592,6 +613,15 @@ fn record(
         if !q.filter.matches(&rec) {
             return Ok(());
         }
+    }
+    if q.jq.is_none() && matches!(q.mode, Mode::Count) {
+        // nothing to show: the record need not become a value, only be valid JSON
+        if !q.filter.is_active() {
+            serde_json::from_slice::<serde::de::IgnoredAny>(event)
+                .map_err(|e| format!("could not be decoded: {e}"))?;
+        }
+        emit.count_one();
+        return Ok(());
     }
     let mut v = value::parse(event).map_err(|e| format!("could not be decoded: {e}"))?;
     value::redact(&mut v);

@@ -89,7 +89,7 @@ impl<W: Write> RowWriter<W> {
 
     /// Writes what is still held (a short table) and flushes.
     pub fn finish(&mut self) -> io::Result<()> {
-        if self.format == Format::Table {
+        if self.format == Format::Table && !self.pending.is_empty() {
             self.flush_table()?;
         }
         if self.format == Format::Csv && !self.header_written {

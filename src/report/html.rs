@@ -132,9 +132,11 @@ details ul{margin:6px 0;padding-left:20px}
 .table-wrap{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.86rem}
 th,td{text-align:left;padding:8px 12px;border-bottom:1px solid var(--line);vertical-align:top}
-th{color:var(--muted);font-weight:600;font-size:.76rem;text-transform:uppercase;letter-spacing:.05em;white-space:nowrap}
+th{color:var(--muted);font-weight:600;font-size:.76rem;text-transform:uppercase;letter-spacing:.05em}
 tr:last-child td{border-bottom:0}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.t,td.c code{white-space:nowrap}
+td.s{min-width:12em}
 .alert{border:1px solid var(--warn-line);background:var(--warn-bg);color:var(--fg);border-radius:10px;padding:10px 14px;margin:14px 0 0}
 .alert b{color:var(--warn)}
 .note{color:var(--muted);margin:14px 0 0}
@@ -555,13 +557,13 @@ fn write_stopped<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
         let r = &s.remembered;
         writeln!(
             w,
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"c\"><code>{}</code></td><td>{}</td><td>{}</td><td class=\"s\"><code>{}</code></td><td class=\"t\">{}</td><td class=\"t\">{}</td></tr>",
             h(&r.cause),
             h(r.role_arn.as_deref().map_or("unknown", role_name)),
             h(&r.repository),
             h(r.sub.as_deref().unwrap_or("")),
             minute(r.last_seen),
-            minute(r.first_reported)
+            r.first_reported.format("%Y-%m-%d")
         )?;
     }
     writeln!(w, "</tbody></table></div>\n</section>")
@@ -590,7 +592,7 @@ fn write_suppressed<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
             let f = &s.reported.finding;
             writeln!(
                 w,
-                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                "<tr><td class=\"c\"><code>{}</code></td><td>{}</td><td>{}</td><td class=\"s\"><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
                 h(f.cause.code()),
                 h(f.role_arn.as_deref().map_or("unknown", role_name)),
                 h(&s.reported.repository),

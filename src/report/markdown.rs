@@ -24,7 +24,7 @@ pub fn text(s: &str) -> String {
     for c in safe.chars() {
         if matches!(
             c,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '&' | '#' | '!' | '$'
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '&' | '$'
         ) {
             out.push('\\');
         }
@@ -446,7 +446,7 @@ fn write_stopped<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
             code(&r.repository, Place::Cell),
             code(r.sub.as_deref().unwrap_or(""), Place::Cell),
             minute(r.last_seen),
-            minute(r.first_reported)
+            r.first_reported.format("%Y-%m-%d")
         )?;
     }
     writeln!(w)

@@ -116,7 +116,8 @@ pub enum Rejected {
     BadTime,
 }
 
-/// IAM, ECR and CodeBuild events that change the policy history, by event name.
+/// IAM, ECR, CodeBuild and CodeConnections events that change the policy or credential
+/// history, by event name (see [`is_change_event`] for the names other services share).
 pub const CHANGE_EVENTS: &[&str] = &[
     "CreateRole",
     "UpdateAssumeRolePolicy",
@@ -140,7 +141,50 @@ pub const CHANGE_EVENTS: &[&str] = &[
     "DeleteOpenIDConnectProvider",
     "SetRepositoryPolicy",
     "DeleteRepositoryPolicy",
+    // CodeBuild (codebuild.amazonaws.com): the GitHub credential, source and webhook of projects
+    "ImportSourceCredentials",
+    "DeleteSourceCredentials",
+    "CreateProject",
+    "UpdateProject",
+    "DeleteProject",
+    "CreateWebhook",
+    "UpdateWebhook",
+    "DeleteWebhook",
+    // CodeConnections (codestar-connections / codeconnections.amazonaws.com)
+    "CreateConnection",
+    "DeleteConnection",
+    "UpdateConnectionInstallation",
+    "CreateHost",
 ];
+
+/// Whether a change event's name means what `CHANGE_EVENTS` means by it: the CodeBuild and
+/// CodeConnections names are common in other services (SageMaker `CreateProject`, Glue
+/// `CreateConnection`, …) and count only from their own event source.
+fn is_change_event(name: &str, source: &str) -> bool {
+    const CODEBUILD: &[&str] = &[
+        "ImportSourceCredentials",
+        "DeleteSourceCredentials",
+        "CreateProject",
+        "UpdateProject",
+        "DeleteProject",
+        "CreateWebhook",
+        "UpdateWebhook",
+        "DeleteWebhook",
+    ];
+    const CONNECTIONS: &[&str] = &[
+        "CreateConnection",
+        "DeleteConnection",
+        "UpdateConnectionInstallation",
+        "CreateHost",
+    ];
+    if CODEBUILD.contains(&name) {
+        source == crate::codebuild::credential::CODEBUILD_SOURCE
+    } else if CONNECTIONS.contains(&name) {
+        crate::codebuild::credential::CONNECTION_SOURCES.contains(&source)
+    } else {
+        CHANGE_EVENTS.contains(&name)
+    }
+}
 
 /// Error codes that mean "denied" rather than "broken request".
 pub fn is_access_denied(code: &str) -> bool {
@@ -162,6 +206,9 @@ pub struct Selector {
     needle_iam: Finder<'static>,
     needle_ecr: Finder<'static>,
     needle_lookup: Finder<'static>,
+    /// CodeBuild and CodeConnections (`codestar-connections`, `codeconnections`) events.
+    needle_codebuild: Finder<'static>,
+    needle_connections: Finder<'static>,
 }
 
 impl Selector {
@@ -173,6 +220,8 @@ impl Selector {
             needle_iam: Finder::new(b"iam.amazonaws.com"),
             needle_ecr: Finder::new(b"RepositoryPolicy"),
             needle_lookup: Finder::new(b"CloudTrailEvent"),
+            needle_codebuild: Finder::new(b"codebuild.amazonaws.com"),
+            needle_connections: Finder::new(b"connections.amazonaws.com"),
         }
     }
 
@@ -183,6 +232,8 @@ impl Selector {
             || self.needle_iam.find(bytes).is_some()
             || self.needle_ecr.find(bytes).is_some()
             || self.needle_lookup.find(bytes).is_some()
+            || self.needle_codebuild.find(bytes).is_some()
+            || self.needle_connections.find(bytes).is_some()
     }
 
     /// Classifies a decoded record.
@@ -195,7 +246,7 @@ impl Selector {
         let error_code = rec.error_code.as_deref().filter(|c| !c.is_empty());
         let kind = if name == "AssumeRoleWithWebIdentity" {
             Kind::WebId
-        } else if error_code.is_none() && CHANGE_EVENTS.contains(&name) {
+        } else if error_code.is_none() && is_change_event(name, source) {
             Kind::Change
         } else if is_role_session(rec)
             && (error_code.is_some_and(is_access_denied)

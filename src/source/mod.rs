@@ -3,7 +3,8 @@
 //!
 //! A source turns command-line SOURCE arguments into a list of [`Input`]s to read and a
 //! list of [`Skipped`] entries (files skipped by design — digests, insight files, trail
-//! write checks, files that are not logs by name — and paths that could not be opened).
+//! write checks, files that are not logs by name — and paths that could not be opened). Text
+//! names (`.log`, `.txt`) are read too: CodeBuild build logs are text.
 //! It never decodes anything: that is `decode`'s job. Async code (tokio, the AWS SDK) lives
 //! only in the AWS-facing submodules; what they hand out is a plain blocking `Read`.
 
@@ -160,11 +161,18 @@ fn classify_path(path: &Path) -> PathClass {
         ".ndjson",
         ".jsonl.gz",
         ".ndjson.gz",
+        // CodeBuild build logs; text that is not one is skipped by the scan, by design
+        ".log",
+        ".txt",
+        ".log.gz",
+        ".txt.gz",
     ];
     if LOG_ENDINGS.iter().any(|e| lower.ends_with(e)) {
         PathClass::Log
     } else {
-        PathClass::SkipByDesign("not a log file name (expected .json, .json.gz, .jsonl or .gz)")
+        PathClass::SkipByDesign(
+            "not a log file name (expected .json, .json.gz, .jsonl, .gz, .log or .txt)",
+        )
     }
 }
 
@@ -194,6 +202,10 @@ mod tests {
             classify_path(Path::new("x/README.md")),
             PathClass::SkipByDesign(_)
         ));
+        assert_eq!(
+            classify_path(Path::new("codebuild/logs/p:0b6f1d3c.log")),
+            PathClass::Log
+        );
         assert!(matches!(
             classify_path(Path::new("x/ConfigWritabilityCheckFile")),
             PathClass::SkipByDesign(_)

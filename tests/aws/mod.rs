@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 pub struct Moto {
     pub url: String,
     pub port: u16,
+    /// The watchdog shell; it ends moto when the test process is gone.
+    _watchdog: std::sync::Mutex<std::process::Child>,
 }
 
 fn free_port() -> u16 {
@@ -42,12 +44,12 @@ pub fn moto() -> Option<&'static Moto> {
         let script = format!(
             "MOTO_ACCOUNT_ID=111122223333 moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 $PPID 2>/dev/null; do sleep 1; done; kill $m"
         );
-        Command::new("sh").args(["-c", &script]).stdin(Stdio::null()).spawn().unwrap();
+        let watchdog = Command::new("sh").args(["-c", &script]).stdin(Stdio::null()).spawn().unwrap();
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(30) {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(Moto { url, port });
+                return Some(Moto { url, port, _watchdog: std::sync::Mutex::new(watchdog) });
             }
             std::thread::sleep(Duration::from_millis(100));
         }

@@ -489,7 +489,7 @@ impl Gen {
             c.insert("aws:EpochTime".into(), json!(t));
         }
         if r.chance(60) {
-            let team = *r.pick(&["platform", "data", "Platform", "security"]);
+            let team = *r.pick(&["platform", "data", "Platform", "security", "plat*", "${x}"]);
             c.insert("aws:PrincipalTag/team".into(), json!(team));
         }
         if r.chance(40) {
@@ -815,8 +815,8 @@ impl Gen {
                 .to_string(),
             _ => format!("{service}:{name}"),
         };
-        // Known difference: service prefix in another case (README); only with --wide.
-        if self.wide && self.rng.chance(4) {
+        // The service prefix is case-insensitive too.
+        if self.rng.chance(4) {
             if let Some((svc, rest)) = pattern.split_once(':') {
                 return format!("{}:{rest}", svc.to_ascii_uppercase());
             }
@@ -1050,6 +1050,11 @@ impl Gen {
             if negated && v.contains("${") && !v.contains(", '") && !self.wide {
                 continue;
             }
+            // Known difference: the ${*} ${?} ${$} escapes outside *Like operators (README).
+            let escape = ["${*}", "${?}", "${$}"].iter().any(|e| v.contains(e));
+            if escape && !base.contains("Like") && !self.wide {
+                continue;
+            }
             if !values.iter().any(|x| x == v) {
                 values.push(v.to_owned());
             }
@@ -1155,10 +1160,9 @@ impl Gen {
                 }
             }
             if self.rng.chance(20) {
-                for (op, k, v) in [self.condition(true)] {
-                    if !block.contains_key(&op) {
-                        block.insert(op, json!({k: v}));
-                    }
+                let (op, key, values) = self.condition(true);
+                if !block.contains_key(&op) {
+                    block.insert(op, json!({key: values}));
                 }
             }
             if !block.is_empty() {
@@ -1202,6 +1206,7 @@ const GH_SUB_PATTERNS: &[&str] = &[
     "repo:acme/ap?:*",
 ];
 
+/// Whether a base operator name is a negated one (`StringNotLike`, `NotIpAddress`, ...).
 fn is_negated(op: &str) -> bool {
     op.contains("Not")
 }
@@ -1223,6 +1228,7 @@ enum Family {
     GithubSub,
 }
 
+/// Families to draw from (principal tags twice: the most common keys in real policies).
 const FAMILIES: [Family; 13] = [
     Family::Tag,
     Family::Tag,
@@ -1273,6 +1279,9 @@ impl Family {
                     "${aws:username}",
                     "${aws:PrincipalTag/team}",
                     "${aws:PrincipalTag/owner, 'platform'}",
+                    "plat${*}",
+                    "d${?}ta",
+                    "${$}{x}",
                 ],
                 set_ok: true,
             },

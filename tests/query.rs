@@ -1,0 +1,896 @@
+//! `trailwhy query` through the real binary: typed filters, jq (compared with the real `jq`
+//! binary on the same files), projections, group-by, counts, limits, the three formats,
+//! redaction, hostile strings, lookup-events input, unreadable inputs and exit codes.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::*;
+use serde_json::{json, Value};
+
+const DEPLOY: &str = "arn:aws:iam::111122223333:role/gha-deploy";
+const WEB: &str = "arn:aws:iam::111122223333:role/ci/gha-web";
+const MAIN: &str = "repo:acme/web:ref:refs/heads/main";
+const PR: &str = "repo:acme/web:pull_request";
+const TOKEN: &str = "IQoJb3JpZ2luX2VjTOPSECRETTOKEN";
+
+/// A call made by a role session (`AssumedRole`), failed when `error` is given.
+fn call(id: &str, time: &str, role: &str, source: &str, name: &str, error: Option<&str>) -> Value {
+    let role_name = role.rsplit('/').next().unwrap();
+    let mut r = json!({
+        "eventVersion": "1.08",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": format!("AROAEXAMPLE:GitHubActions-{id}"),
+            "arn": format!("arn:aws:sts::{ACCT}:assumed-role/{role_name}/GitHubActions"),
+            "accountId": ACCT,
+            "accessKeyId": format!("ASIA{}", id.to_uppercase()),
+            "sessionContext": {
+                "sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLE", "arn": role,
+                                  "accountId": ACCT, "userName": role_name},
+                "webIdFederationData": {"federatedProvider": GH},
+                "attributes": {"creationDate": "2026-10-01T09:59:00Z", "mfaAuthenticated": "false"}
+            }
+        },
+        "eventTime": time,
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "20.42.16.112",
+        "userAgent": "aws-sdk-js/3.758.0 ua/2.1 md/run_id#18242668760",
+        "requestParameters": {"repositoryName": "web", "registryId": ACCT},
+        "responseElements": null,
+        "requestID": format!("req-{id}"),
+        "eventID": id,
+        "readOnly": false,
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": ACCT,
+        "eventCategory": "Management"
+    });
+    if let Some(code) = error {
+        r["errorCode"] = json!(code);
+        r["errorMessage"] = json!(format!("User is not authorized to perform {name}"));
+    }
+    r
+}
+
+fn webid(id: &str, time: &str, role: &str, sub: &str, denied: bool) -> Value {
+    let mut w = WebId::denied(id, time, role, sub);
+    if !denied {
+        w.error = None;
+    }
+    w.record()
+}
+
+/// A trail of seven records in two files, of which one is in another account and region.
+fn trail() -> Tree {
+    let t = Tree::new();
+    t.log_gz(
+        "AWSLogs/1.json.gz",
+        &[
+            webid("w1", "2026-10-01T10:00:00Z", DEPLOY, PR, true),
+            webid("w2", "2026-10-01T10:05:00Z", WEB, MAIN, false),
+            call(
+                "c1",
+                "2026-10-01T10:06:00Z",
+                WEB,
+                "ecr.amazonaws.com",
+                "PutImage",
+                Some("AccessDeniedException"),
+            ),
+            call(
+                "c2",
+                "2026-10-01T10:07:00Z",
+                WEB,
+                "ecr.amazonaws.com",
+                "GetAuthorizationToken",
+                None,
+            ),
+        ],
+    );
+    let mut other = call(
+        "c3",
+        "2026-10-01T11:00:00Z",
+        DEPLOY,
+        "s3.amazonaws.com",
+        "GetObject",
+        Some("AccessDenied"),
+    );
+    other["awsRegion"] = json!("eu-west-1");
+    other["recipientAccountId"] = json!("444455556666");
+    t.log_gz(
+        "AWSLogs/2.json.gz",
+        &[
+            other,
+            call(
+                "c4",
+                "2026-10-01T11:30:00Z",
+                DEPLOY,
+                "ecr.amazonaws.com",
+                "InitiateLayerUpload",
+                Some("AccessDeniedException"),
+            ),
+            webid("w3", "2026-10-01T12:00:00Z", DEPLOY, MAIN, true),
+        ],
+    );
+    t
+}
+
+fn arg(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Runs `query` with `args` and returns stdout lines, asserting exit code 0.
+fn lines(args: &[&str]) -> Vec<String> {
+    let mut all = vec!["query"];
+    all.extend(args);
+    let r = trailwhy(&all);
+    assert_eq!(r.code, 0, "query {args:?}: {}", r.stderr);
+    r.stdout.lines().map(str::to_owned).collect()
+}
+
+/// The eventIDs a query selects, in output order.
+fn ids(dir: &Path, filters: &[&str]) -> Vec<String> {
+    let d = arg(dir);
+    let mut args = vec![d.as_str(), "--fields", "eventID", "--format", "ndjson"];
+    args.extend(filters);
+    lines(&args)
+        .iter()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            v["eventID"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn typed_filters_select_exact_records() {
+    let t = trail();
+    let p = t.path();
+    assert_eq!(ids(p, &[]), ["w1", "w2", "c1", "c2", "c3", "c4", "w3"]);
+    assert_eq!(ids(p, &["--event-name", "PutImage"]), ["c1"]);
+    assert_eq!(
+        ids(p, &["--event-name", "*Layer*,Get*"]),
+        ["c2", "c3", "c4"]
+    );
+    assert_eq!(
+        ids(
+            p,
+            &["--event-name", "Get*", "--event-name", "AssumeRoleWith*"]
+        ),
+        ["w1", "w2", "c2", "c3", "w3"]
+    );
+    assert_eq!(ids(p, &["--event-source", "ecr.*"]), ["c1", "c2", "c4"]);
+    assert_eq!(
+        ids(p, &["--event-name", "putimage"]),
+        Vec::<String>::new(),
+        "globs are case-sensitive"
+    );
+    assert_eq!(
+        ids(p, &["--error-code", "AccessDenied*"]),
+        ["w1", "c1", "c3", "c4", "w3"]
+    );
+    assert_eq!(ids(p, &["--error-code", "*Exception"]), ["c1", "c4"]);
+    assert_eq!(ids(p, &["--errors-only"]), ["w1", "c1", "c3", "c4", "w3"]);
+    assert_eq!(
+        ids(p, &["--errors-only", "--event-source", "ecr.amazonaws.com"]),
+        ["c1", "c4"]
+    );
+    // principal: userIdentity.arn or principalId
+    assert_eq!(
+        ids(p, &["--principal", "arn:aws:sts::*:assumed-role/gha-web/*"]),
+        ["c1", "c2"]
+    );
+    assert_eq!(ids(p, &["--principal", "*:GitHubActions-c3"]), ["c3"]);
+    assert_eq!(
+        ids(
+            p,
+            &["--principal", "*oidc-provider/token.actions*:pull_request"]
+        ),
+        ["w1"]
+    );
+    // sub: the web-identity userName of a WebIdentityUser, or subjectFromWebIdentityToken
+    assert_eq!(ids(p, &["--sub", MAIN]), ["w2", "w3"]);
+    assert_eq!(ids(p, &["--sub", "repo:acme/*:pull_request"]), ["w1"]);
+    // role: the session's issuer or the requested role, by name or ARN
+    assert_eq!(ids(p, &["--role", "gha-web"]), ["w2", "c1", "c2"]);
+    assert_eq!(
+        ids(p, &["--role", "arn:aws:iam::*:role/gha-d*"]),
+        ["w1", "c3", "c4", "w3"]
+    );
+    assert_eq!(
+        ids(
+            p,
+            &[
+                "--role",
+                "gha-*",
+                "--errors-only",
+                "--event-source",
+                "sts.*"
+            ]
+        ),
+        ["w1", "w3"]
+    );
+    // window
+    assert_eq!(ids(p, &["--account", "444455556666"]), ["c3"]);
+    assert_eq!(ids(p, &["--region", "eu-west-1,us-west-2"]), ["c3"]);
+    assert_eq!(
+        ids(
+            p,
+            &[
+                "--since",
+                "2026-10-01T10:06:00Z",
+                "--until",
+                "2026-10-01T11:30:00Z"
+            ]
+        ),
+        ["c1", "c2", "c3", "c4"]
+    );
+    assert_eq!(
+        ids(
+            p,
+            &[
+                "--since",
+                "2026-10-01T11:00:00Z",
+                "--errors-only",
+                "--event-source",
+                "ecr.*"
+            ]
+        ),
+        ["c4"]
+    );
+}
+
+fn have_jq() -> bool {
+    let ok = Command::new("jq")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("jq is not installed: skipping the comparison with jq");
+    }
+    ok
+}
+
+/// `zcat FILES | jq -c '.Records[] | EXPR'`
+fn real_jq(files: &[PathBuf], expr: &str) -> String {
+    let mut zcat = Command::new("zcat")
+        .args(files)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = Command::new("jq")
+        .args(["-c", &format!(".Records[] | {expr}")])
+        .stdin(zcat.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    zcat.wait().unwrap();
+    assert!(
+        out.status.success(),
+        "jq failed on {expr}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn jq_output_matches_the_jq_binary() {
+    if !have_jq() {
+        return;
+    }
+    // no secrets in these records: redaction would (rightly) differ from jq
+    let t = Tree::new();
+    let mut odd = call(
+        "c9",
+        "2026-10-01T10:09:00Z",
+        WEB,
+        "ecr.amazonaws.com",
+        "BatchGetImage",
+        Some("AccessDeniedException"),
+    );
+    odd["userAgent"] = json!("caf\u{e9} \"quoted\" \\ back\u{1b}[31m md/run_id#99");
+    odd["errorMessage"] = json!("line1\nline2\ttab \u{202e}bidi");
+    let files = vec![
+        t.log_gz(
+            "a/1.json.gz",
+            &[
+                webid("w1", "2026-10-01T10:00:00Z", DEPLOY, PR, true),
+                call(
+                    "c1",
+                    "2026-10-01T10:06:00Z",
+                    WEB,
+                    "ecr.amazonaws.com",
+                    "PutImage",
+                    Some("AccessDeniedException"),
+                ),
+                call(
+                    "c2",
+                    "2026-10-01T10:07:00Z",
+                    WEB,
+                    "ecr.amazonaws.com",
+                    "GetAuthorizationToken",
+                    None,
+                ),
+            ],
+        ),
+        t.log_gz(
+            "a/2.json.gz",
+            &[
+                odd,
+                webid("w3", "2026-10-01T12:00:00Z", DEPLOY, MAIN, true),
+                call(
+                    "c4",
+                    "2026-10-01T11:30:00Z",
+                    DEPLOY,
+                    "ecr.amazonaws.com",
+                    "InitiateLayerUpload",
+                    None,
+                ),
+            ],
+        ),
+    ];
+    let exprs = [
+        ".",
+        "select(.errorCode != null) | {id: .eventID, who: (.userIdentity.arn // .userIdentity.userName), code: .errorCode}",
+        ".resources[]?.ARN",
+        "[.eventName, .awsRegion] | join(\"/\")",
+        ".userIdentity | keys",
+        "select(.eventTime >= \"2026-10-01T10:06:00Z\") | .eventTime[:13]",
+        "select(.userAgent | test(\"run_id#[0-9]+\")) | .userAgent | capture(\"run_id#(?<id>[0-9]+)\").id",
+        "if .errorCode then {e: .eventName, m: .errorMessage} else empty end",
+        "(.requestParameters // {}) | to_entries | map(\"\\(.key)=\\(.value)\")",
+        "{day: .eventTime[:10], repo: (.userIdentity.userName // .userIdentity.sessionContext.sessionIssuer.userName)}",
+        ".userAgent | length",
+    ];
+    let args: Vec<String> = files.iter().map(|f| arg(f)).collect();
+    for expr in exprs {
+        let mut a: Vec<&str> = vec!["query"];
+        a.extend(args.iter().map(String::as_str));
+        a.extend(["--jq", expr, "--format", "ndjson"]);
+        let ours = trailwhy(&a);
+        assert_eq!(ours.code, 0, "{expr}: {}", ours.stderr);
+        assert_eq!(ours.stdout, real_jq(&files, expr), "--jq {expr}");
+    }
+    // typed filters then jq, against jq's select
+    let mut a: Vec<&str> = vec!["query"];
+    a.extend(args.iter().map(String::as_str));
+    a.extend([
+        "--event-name",
+        "*Image",
+        "--errors-only",
+        "--jq",
+        ".eventID",
+        "--format",
+        "ndjson",
+    ]);
+    assert_eq!(
+        trailwhy(&a).stdout,
+        real_jq(
+            &files,
+            "select((.eventName|endswith(\"Image\")) and .errorCode != null) | .eventID"
+        )
+    );
+}
+
+#[test]
+fn jq_runtime_errors_are_counted_and_reported_once() {
+    let t = trail();
+    let d = arg(t.path());
+    let r = trailwhy(&["query", &d, "--jq", ".eventName | .x", "--format", "ndjson"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+    let err: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(err.len(), 1, "{}", r.stderr);
+    assert!(
+        err[0].starts_with(&format!(
+            "trailwhy: --jq: error (at {}, record 1): cannot index",
+            t.path().join("AWSLogs/1.json.gz").display()
+        )),
+        "{}",
+        err[0]
+    );
+    assert!(err[0].ends_with("(6 more)"), "{}", err[0]);
+    // the other outputs of the program go on
+    let r = trailwhy(&[
+        "query",
+        &d,
+        "--jq",
+        "if .errorCode then error(\"failed\") else .eventID end",
+        "--format",
+        "ndjson",
+    ]);
+    assert_eq!(r.stdout, "\"w2\"\n\"c2\"\n");
+    assert!(
+        r.stderr.contains("record 1): failed (4 more)"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn bad_jq_is_a_usage_error() {
+    let t = trail();
+    let d = arg(t.path());
+    let r = trailwhy(&["query", &d, "--jq", ".eventName |"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.starts_with("trailwhy: error: --jq: syntax error"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stdout, "");
+    let r = trailwhy(&["query", &d, "--jq", "select(.a) | nosuchfn(1)"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("--jq: undefined filter nosuchfn/1 at line 1, column 14"),
+        "{}",
+        r.stderr
+    );
+    let r = trailwhy(&["query", &d, "--fields", "a..b"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("--fields: 'a..b' has an empty segment"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn fields_project_with_null_for_missing_paths() {
+    let t = trail();
+    let d = arg(t.path());
+    let out = lines(&[
+        &d,
+        "--event-name",
+        "PutImage,AssumeRoleWithWebIdentity",
+        "--fields",
+        "eventID,userIdentity.sessionContext.sessionIssuer.userName,resources.0.ARN,no.such.path",
+        "--format",
+        "ndjson",
+    ]);
+    assert_eq!(
+        out,
+        [
+            r#"{"eventID":"w1","userIdentity.sessionContext.sessionIssuer.userName":null,"resources.0.ARN":"arn:aws:iam::111122223333:role/gha-deploy","no.such.path":null}"#,
+            r#"{"eventID":"w2","userIdentity.sessionContext.sessionIssuer.userName":null,"resources.0.ARN":"arn:aws:iam::111122223333:role/ci/gha-web","no.such.path":null}"#,
+            r#"{"eventID":"c1","userIdentity.sessionContext.sessionIssuer.userName":"gha-web","resources.0.ARN":null,"no.such.path":null}"#,
+            r#"{"eventID":"w3","userIdentity.sessionContext.sessionIssuer.userName":null,"resources.0.ARN":"arn:aws:iam::111122223333:role/gha-deploy","no.such.path":null}"#,
+        ]
+    );
+    // projection applies to jq's output
+    let out = lines(&[
+        &d,
+        "--errors-only",
+        "--jq",
+        "{id: .eventID, n: {x: .eventName}}",
+        "--fields",
+        "n.x,id",
+        "--limit",
+        "2",
+        "--format",
+        "ndjson",
+    ]);
+    assert_eq!(
+        out,
+        [
+            r#"{"n.x":"AssumeRoleWithWebIdentity","id":"w1"}"#,
+            r#"{"n.x":"PutImage","id":"c1"}"#
+        ]
+    );
+}
+
+#[test]
+fn group_by_counts_most_frequent_first() {
+    let t = trail();
+    let d = arg(t.path());
+    let out = lines(&[
+        &d,
+        "--group-by",
+        "eventSource",
+        "--group-by",
+        "errorCode",
+        "--format",
+        "ndjson",
+    ]);
+    assert_eq!(
+        out,
+        [
+            r#"{"eventSource":"ecr.amazonaws.com","errorCode":"AccessDeniedException","count":2}"#,
+            r#"{"eventSource":"sts.amazonaws.com","errorCode":"AccessDenied","count":2}"#,
+            r#"{"eventSource":"ecr.amazonaws.com","errorCode":null,"count":1}"#,
+            r#"{"eventSource":"s3.amazonaws.com","errorCode":"AccessDenied","count":1}"#,
+            r#"{"eventSource":"sts.amazonaws.com","errorCode":null,"count":1}"#,
+        ]
+    );
+    // --limit keeps the most frequent groups; group-by applies to jq's output
+    let out = lines(&[
+        &d,
+        "--jq",
+        "{role: .userIdentity.sessionContext.sessionIssuer.userName}",
+        "--group-by",
+        "role",
+        "--limit",
+        "2",
+        "--format",
+        "ndjson",
+    ]);
+    assert_eq!(
+        out,
+        [
+            r#"{"role":null,"count":3}"#,
+            r#"{"role":"gha-deploy","count":2}"#
+        ]
+    );
+    let table = lines(&[
+        &d,
+        "--errors-only",
+        "--group-by",
+        "eventName",
+        "--format",
+        "table",
+    ]);
+    assert_eq!(
+        table,
+        [
+            "eventName                  count",
+            "AssumeRoleWithWebIdentity  2",
+            "GetObject                  1",
+            "InitiateLayerUpload        1",
+            "PutImage                   1",
+        ]
+    );
+}
+
+#[test]
+fn count_and_limit() {
+    let t = trail();
+    let d = arg(t.path());
+    assert_eq!(lines(&[&d, "--count"]), ["7"]);
+    assert_eq!(lines(&[&d, "--count", "--errors-only"]), ["5"]);
+    assert_eq!(lines(&[&d, "--count", "--limit", "3"]), ["3"]);
+    assert_eq!(lines(&[&d, "--count", "--jq", ".resources[]?"]), ["3"]);
+    assert_eq!(ids(t.path(), &["--limit", "2"]), ["w1", "w2"]);
+    // the limit counts rows across files, in input order
+    assert_eq!(
+        ids(t.path(), &["--errors-only", "--limit", "3"]),
+        ["w1", "c1", "c3"]
+    );
+    assert_eq!(ids(t.path(), &["--limit", "0"]), Vec::<String>::new());
+}
+
+#[test]
+fn output_order_is_input_order_whatever_the_threads() {
+    let t = Tree::new();
+    let mut expected = Vec::new();
+    for f in 0..40 {
+        let n = [0, 1, 300, 5][f % 4];
+        let recs: Vec<Value> = (0..n)
+            .map(|i| {
+                let id = format!("f{f:02}-{i:03}");
+                expected.push(id.clone());
+                call(
+                    &id,
+                    "2026-10-01T10:00:00Z",
+                    WEB,
+                    "ecr.amazonaws.com",
+                    "PutImage",
+                    None,
+                )
+            })
+            .collect();
+        t.log_gz(&format!("logs/{f:02}.json.gz"), &recs);
+    }
+    for threads in ["1", "2", "4"] {
+        assert_eq!(
+            ids(t.path(), &["--threads", threads]),
+            expected,
+            "--threads {threads}"
+        );
+    }
+    assert_eq!(
+        ids(t.path(), &["--threads", "4", "--limit", "302"]),
+        expected[..302]
+    );
+}
+
+#[test]
+fn csv_quotes_and_neutralises_formulas() {
+    let t = Tree::new();
+    let mut evil = call(
+        "c1",
+        "2026-10-01T10:06:00Z",
+        WEB,
+        "ecr.amazonaws.com",
+        "PutImage",
+        Some("AccessDeniedException"),
+    );
+    evil["userAgent"] = json!("=HYPERLINK(\"http://evil.example\",\"click\")");
+    evil["errorMessage"] = json!("denied, \"twice\"\nsecond line");
+    evil["sourceIPAddress"] = json!("-1+2");
+    evil["requestParameters"] = json!({"tag": "@SUM(A1)", "n": 5});
+    t.log_gz("logs/1.json.gz", &[evil]);
+    let d = arg(t.path());
+    let r = trailwhy(&["query", &d, "--format", "csv", "--fields", "eventID,userAgent,errorMessage,sourceIPAddress,requestParameters.tag,requestParameters.n,requestParameters,missing"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "eventID,userAgent,errorMessage,sourceIPAddress,requestParameters.tag,requestParameters.n,requestParameters,missing\r\n\
+         c1,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",\"denied, \"\"twice\"\"\nsecond line\",'-1+2,'@SUM(A1),5,\"{\"\"n\"\":5,\"\"tag\"\":\"\"@SUM(A1)\"\"}\",\r\n"
+    );
+    // without --fields: the default columns
+    let r = trailwhy(&["query", &d, "--format", "csv"]);
+    let mut rows = r.stdout.split("\r\n");
+    assert_eq!(
+        rows.next().unwrap(),
+        "eventTime,eventSource,eventName,awsRegion,recipientAccountId,userIdentity.type,userIdentity.arn,errorCode,errorMessage,sourceIPAddress,userAgent,eventID"
+    );
+    assert!(rows.next().unwrap().starts_with(
+        "2026-10-01T10:06:00Z,ecr.amazonaws.com,PutImage,us-east-1,111122223333,AssumedRole,"
+    ));
+    // jq objects: the first row's keys are the columns
+    let r = trailwhy(&[
+        "query",
+        &d,
+        "--format",
+        "csv",
+        "--jq",
+        "{id: .eventID, ua: .userAgent}",
+    ]);
+    assert_eq!(
+        r.stdout,
+        "id,ua\r\nc1,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\"\r\n"
+    );
+}
+
+#[test]
+fn table_escapes_terminal_sequences() {
+    let t = Tree::new();
+    let mut evil = call(
+        "c1",
+        "2026-10-01T10:06:00Z",
+        WEB,
+        "ecr.amazonaws.com",
+        "PutImage",
+        None,
+    );
+    evil["userAgent"] = json!("\u{1b}[31mred\u{1b}[0m \u{202e}gpj.exe");
+    t.log_gz("logs/1.json.gz", &[evil]);
+    let d = arg(t.path());
+    let r = trailwhy(&[
+        "query",
+        &d,
+        "--format",
+        "table",
+        "--fields",
+        "eventID,userAgent",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "eventID  userAgent\nc1       \\u{1b}[31mred\\u{1b}[0m \\u{202e}gpj.exe\n"
+    );
+    // whole records: one JSON line each, still escaped
+    let r = trailwhy(&["query", &d, "--format", "table"]);
+    assert!(!r.stdout.contains('\u{1b}') && !r.stdout.contains('\u{202e}'));
+    assert!(
+        r.stdout
+            .contains(r#""userAgent":"\u001b[31mred\u001b[0m \u{202e}gpj.exe""#),
+        "{}",
+        r.stdout
+    );
+    let r = trailwhy(&["query", &d, "--format", "table", "--jq", ".userAgent"]);
+    assert_eq!(r.stdout, "\"\\u001b[31mred\\u001b[0m \\u{202e}gpj.exe\"\n");
+}
+
+#[test]
+fn session_tokens_are_redacted_in_every_format() {
+    let t = trail();
+    let d = arg(t.path());
+    let runs = [
+        vec!["--format", "ndjson"],
+        vec!["--format", "table"],
+        vec![
+            "--format",
+            "csv",
+            "--fields",
+            "responseElements.credentials,responseElements",
+        ],
+        vec!["--format", "csv", "--jq", ".responseElements // empty"],
+        vec!["--format", "ndjson", "--jq", "[..|strings]"],
+        vec![
+            "--format",
+            "table",
+            "--group-by",
+            "responseElements.credentials.sessionToken",
+        ],
+    ];
+    for extra in runs {
+        let mut a = vec![
+            "query",
+            d.as_str(),
+            "--event-name",
+            "AssumeRoleWithWebIdentity",
+        ];
+        a.extend(&extra);
+        let r = trailwhy(&a);
+        assert_eq!(r.code, 0, "{extra:?}: {}", r.stderr);
+        assert!(!r.stdout.contains(TOKEN), "{extra:?}: {}", r.stdout);
+        assert!(r.stdout.contains("<redacted>"), "{extra:?}: {}", r.stdout);
+    }
+    // jq sees the record after redaction
+    let out = lines(&[
+        &d,
+        "--jq",
+        ".responseElements.credentials.sessionToken // empty",
+        "--format",
+        "ndjson",
+    ]);
+    assert_eq!(out, ["\"<redacted>\""]);
+    let out = lines(&[
+        &d,
+        "--jq",
+        "select(.. | strings | contains(\"IQoJ\")) | .eventID",
+        "--format",
+        "ndjson",
+    ]);
+    assert!(out.is_empty(), "{out:?}");
+}
+
+#[test]
+fn lookup_events_output_is_unwrapped() {
+    let t = Tree::new();
+    let inner = [
+        call(
+            "c1",
+            "2026-10-01T10:06:00Z",
+            WEB,
+            "ecr.amazonaws.com",
+            "PutImage",
+            Some("AccessDeniedException"),
+        ),
+        webid("w2", "2026-10-01T10:05:00Z", WEB, MAIN, false),
+    ];
+    let events: Vec<Value> = inner
+        .iter()
+        .map(|e| json!({"EventId": e["eventID"], "EventName": e["eventName"], "Username": "x", "CloudTrailEvent": e.to_string()}))
+        .collect();
+    t.json("lookup.json", &json!({"Events": events}));
+    let d = arg(t.path());
+    assert_eq!(
+        lines(&[
+            &d,
+            "--fields",
+            "eventID,eventName,errorCode",
+            "--format",
+            "ndjson"
+        ]),
+        [
+            r#"{"eventID":"c1","eventName":"PutImage","errorCode":"AccessDeniedException"}"#,
+            r#"{"eventID":"w2","eventName":"AssumeRoleWithWebIdentity","errorCode":null}"#,
+        ]
+    );
+    assert_eq!(ids(t.path(), &["--sub", MAIN]), ["w2"]);
+    let out = lines(&[
+        &d,
+        "--jq",
+        ".responseElements.credentials.sessionToken // empty",
+        "--format",
+        "ndjson",
+    ]);
+    assert_eq!(out, ["\"<redacted>\""]);
+}
+
+#[test]
+fn unreadable_inputs_are_named_and_exit_3() {
+    let t = trail();
+    // a log cut short: the record before the damage is kept
+    let bad = t.bytes(
+        "AWSLogs/3.json",
+        b"{\"Records\":[{\"eventID\":\"x1\",\"eventName\":\"A\"},{\"eventID\":",
+    );
+    let d = arg(t.path());
+    let r = trailwhy(&["query", &d, "/no/such/file.json.gz", "--count"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(r.stdout, "8\n", "the records before the damage are kept");
+    let err: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(err.len(), 2, "{}", r.stderr);
+    assert_eq!(
+        err[0],
+        "trailwhy: /no/such/file.json.gz: no such file or directory"
+    );
+    assert!(
+        err[1].starts_with(&format!("trailwhy: {}: ", bad.display())),
+        "{}",
+        err[1]
+    );
+    // skipped by design (a digest) does not change the exit code
+    t.json(
+        "AWSLogs/CloudTrail-Digest/d.json.gz",
+        &json!({"digestStartTime": "x", "logFiles": []}),
+    );
+    std::fs::remove_file(&bad).unwrap();
+    let r = trailwhy(&["query", &d, "--count"]);
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (0, "7\n", "")
+    );
+}
+
+#[test]
+fn broken_pipe_exits_quietly() {
+    let t = Tree::new();
+    for f in 0..4 {
+        let recs: Vec<Value> = (0..2000)
+            .map(|i| {
+                call(
+                    &format!("{f}-{i}"),
+                    "2026-10-01T10:00:00Z",
+                    WEB,
+                    "ecr.amazonaws.com",
+                    "PutImage",
+                    None,
+                )
+            })
+            .collect();
+        t.log_gz(&format!("logs/{f}.json.gz"), &recs);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailwhy"))
+        .args(["query", &arg(t.path()), "--format", "ndjson"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 100];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut head)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn sample_logs_denials_by_event_name() {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs");
+    // verified with: zcat $(find sample-logs/AWSLogs -path '*/CloudTrail/*' -name '*.json.gz') |
+    //   jq -r '.Records[] | select(.errorCode|startswith("AccessDenied")?) | .eventName' | sort | uniq -c
+    assert_eq!(
+        lines(&[
+            sample,
+            "--error-code",
+            "AccessDenied*",
+            "--group-by",
+            "eventName",
+            "--format",
+            "ndjson"
+        ]),
+        [
+            r#"{"eventName":"AssumeRoleWithWebIdentity","count":44}"#,
+            r#"{"eventName":"InitiateLayerUpload","count":7}"#,
+            r#"{"eventName":"GetAuthorizationToken","count":2}"#,
+            r#"{"eventName":"AssumeRole","count":1}"#,
+            r#"{"eventName":"DescribeRepositories","count":1}"#,
+            r#"{"eventName":"ListObjects","count":1}"#,
+            r#"{"eventName":"PutImage","count":1}"#,
+        ]
+    );
+    // 636 + the CodeBuild story's three CloudTrail records (its build inputs are not events)
+    assert_eq!(lines(&[sample, "--count"]), ["639"]);
+    assert_eq!(lines(&[sample, "--errors-only", "--count"]), ["63"]);
+    // every session token in the sample starts with IQoJb3JpZ2luX2Vj; none may be printed
+    let r = trailwhy(&["query", sample, "--format", "ndjson"]);
+    assert_eq!(r.code, 0);
+    assert!(!r.stdout.contains("IQoJb3JpZ2luX2Vj"));
+}
