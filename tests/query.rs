@@ -348,6 +348,14 @@ fn jq_output_matches_the_jq_binary() {
         "(.requestParameters // {}) | to_entries | map(\"\\(.key)=\\(.value)\")",
         "{day: .eventTime[:10], repo: (.userIdentity.userName // .userIdentity.sessionContext.sessionIssuer.userName)}",
         ".userAgent | length",
+        // a leading select on plain fields is also a byte pre-filter: same results
+        "select(.eventName == \"PutImage\" or .eventName == \"GetAuthorizationToken\") | .eventID",
+        "select(.errorCode and .awsRegion == \"us-east-1\") | [.eventID, .errorCode]",
+        "select(.errorCode != null) | {eventTime, eventName, errorCode}",
+        // programs that read only some fields get records of only those fields: same results
+        "[.userIdentity.sessionContext.sessionIssuer.userName, (.resources // [] | length)]",
+        "select(.eventName | startswith(\"Put\")) | .requestParameters.repositoryName",
+        "if .errorCode then \"\\(.eventName): \\(.errorMessage)\" else .userAgent[:9] end",
     ];
     let args: Vec<String> = files.iter().map(|f| arg(f)).collect();
     for expr in exprs {
@@ -376,6 +384,26 @@ fn jq_output_matches_the_jq_binary() {
             &files,
             "select((.eventName|endswith(\"Image\")) and .errorCode != null) | .eventID"
         )
+    );
+}
+
+#[test]
+fn jq_select_prefilter_keeps_escaped_spellings() {
+    let t = Tree::new();
+    t.bytes(
+        "logs/1.json",
+        br#"{"Records":[{"eventName":"\u0050utImage","eventID":"e1"},{"eventName":"GetObject","eventID":"e2"},{"eventName":"PutImage","eventID":"e3"}]}"#,
+    );
+    let d = arg(t.path());
+    assert_eq!(
+        lines(&[
+            &d,
+            "--jq",
+            r#"select(.eventName == "PutImage") | .eventID"#,
+            "--format",
+            "ndjson"
+        ]),
+        [r#""e1""#, r#""e3""#]
     );
 }
 

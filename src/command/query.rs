@@ -10,7 +10,7 @@ use super::explain::ScanConfig;
 use super::{open_output, stdout_is_terminal, Exit};
 use crate::cli::QueryArgs;
 use crate::query::filter::{CompiledFilter, Globs, RecordFilter};
-use crate::query::jq::JqProgram;
+use crate::query::jq::{self, JqProgram};
 use crate::query::output::Format;
 use crate::query::value::Path;
 use crate::query::{self, Mode, Query};
@@ -88,8 +88,13 @@ pub fn config(args: &QueryArgs, cfg: &ScanConfig) -> Result<Query> {
         role: Globs::new(&args.role),
         window: cfg.window.clone(),
     };
+    let mut filter = CompiledFilter::new(filter);
+    if let Some(code) = &args.jq {
+        // a leading select(...) on plain fields becomes a byte pre-filter too
+        filter.require(jq::required_needles(code));
+    }
     Ok(Query {
-        filter: CompiledFilter::new(filter),
+        filter,
         jq,
         mode,
         limit: args.limit,

@@ -130,6 +130,16 @@ impl CompiledFilter {
         }
     }
 
+    /// Adds byte needles a record must hold (see `jq::required_needles`): a pre-filter only,
+    /// the exact check stays with whoever asked for them.
+    pub fn require(&mut self, groups: Vec<Vec<String>>) {
+        self.needle_groups.extend(groups.into_iter().map(|g| {
+            g.iter()
+                .map(|n| Finder::new(n.as_bytes()).into_owned())
+                .collect()
+        }));
+    }
+
     /// Whether the record must be decoded to be checked at all (any filter is set).
     pub fn is_active(&self) -> bool {
         self.active

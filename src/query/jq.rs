@@ -15,6 +15,9 @@ type Data = JustLut<Val>;
 /// A compiled jq program.
 pub struct JqProgram {
     filter: jaq_core::Filter<Data>,
+    /// The only top-level fields of the record the program can see, when it provably
+    /// looks at nothing else (see [`top_level_fields`]).
+    fields: Option<Vec<String>>,
 }
 
 impl JqProgram {
@@ -54,7 +57,17 @@ impl JqProgram {
                     .collect();
                 msgs.join("; ")
             })?;
-        Ok(JqProgram { filter })
+        Ok(JqProgram {
+            filter,
+            fields: top_level_fields(code),
+        })
+    }
+
+    /// The top-level fields the program reads, if it reads nothing else of the record (so a
+    /// record holding only those fields gives the same outputs and errors); `None` when it
+    /// may use the whole record.
+    pub fn fields(&self) -> Option<&[String]> {
+        self.fields.as_deref()
     }
 
     /// Runs the program on `input`, handing each output to `f`: a value, or a runtime error
@@ -75,6 +88,265 @@ impl JqProgram {
             }
         }
     }
+}
+
+/// The top-level fields a program reads, when the record reaches it only through `.k`
+/// accesses with constant keys (`{eventTime, eventName}`, `select(.errorCode) | [.a, .b.c]`,
+/// `.userAgent | test("x")`); `None` as soon as the record itself may be output, bound to a
+/// variable, passed to a function or updated. A conservative syntactic analysis: whatever
+/// it does not know means `None`.
+pub fn top_level_fields(code: &str) -> Option<Vec<String>> {
+    let term = load::parse(code, |p| p.term())?;
+    let reads = root_reads(&term)?;
+    if reads.outputs_root {
+        return None;
+    }
+    let mut keys = reads.keys;
+    keys.sort();
+    keys.dedup();
+    Some(keys)
+}
+
+/// What a term does with its input when that input is the record.
+struct Reads {
+    /// Top-level fields read.
+    keys: Vec<String>,
+    /// Some output may be the record itself.
+    outputs_root: bool,
+}
+
+impl Reads {
+    fn none() -> Reads {
+        Reads {
+            keys: Vec::new(),
+            outputs_root: false,
+        }
+    }
+
+    /// Reads of a sub-term whose outputs are used as values (never the record whole).
+    fn value(t: &load::parse::Term<&str>) -> Option<Reads> {
+        let r = root_reads(t)?;
+        (!r.outputs_root).then_some(r)
+    }
+
+    fn and(mut self, other: Reads) -> Reads {
+        self.keys.extend(other.keys);
+        self.outputs_root |= other.outputs_root;
+        self
+    }
+}
+
+/// [`Reads`] of `t` run on the record; `None` when the record may be used otherwise.
+fn root_reads(t: &load::parse::Term<&str>) -> Option<Reads> {
+    use jaq_core::path::Part;
+    use load::lex::StrPart;
+    use load::parse::{BinaryOp, Term};
+    let index_reads = |parts: &[(Part<Term<&str>>, jaq_core::path::Opt)]| {
+        // index terms of a path run on the path's input: the record
+        let mut r = Reads::none();
+        for (part, _) in parts {
+            match part {
+                Part::Index(i) => r = r.and(Reads::value(i)?),
+                Part::Range(a, b) => {
+                    for x in [a, b].into_iter().flatten() {
+                        r = r.and(Reads::value(x)?);
+                    }
+                }
+            }
+        }
+        Some(r)
+    };
+    match t {
+        Term::Id => Some(Reads {
+            keys: Vec::new(),
+            outputs_root: true,
+        }),
+        Term::Num(_) | Term::Var(_) => Some(Reads::none()),
+        Term::Call("null" | "true" | "false" | "empty", args) if args.is_empty() => Some(Reads::none()),
+        Term::Str(None, parts) => {
+            let mut r = Reads::none();
+            for p in parts {
+                if let StrPart::Term(x) = p {
+                    r = r.and(Reads::value(x)?);
+                }
+            }
+            Some(r)
+        }
+        Term::Arr(None) => Some(Reads::none()),
+        Term::Arr(Some(x)) | Term::Neg(x) => Reads::value(x),
+        Term::Obj(entries) => {
+            let mut r = Reads::none();
+            for (k, v) in entries {
+                match (k, v) {
+                    (Term::Var(_), None) => {}
+                    (k, None) => {
+                        // `{a}` reads `.a`
+                        r.keys.push(literal_key(k)?);
+                    }
+                    (k, Some(v)) => {
+                        r = r.and(Reads::value(k)?).and(Reads::value(v)?);
+                    }
+                }
+            }
+            Some(r)
+        }
+        Term::Path(base, path) => match (&**base, &path.0[..]) {
+            (Term::Id, [(Part::Index(k), _), rest @ ..]) => {
+                let key = literal_key(k)?;
+                let mut r = index_reads(rest)?;
+                r.keys.push(key);
+                Some(r)
+            }
+            (Term::Id, _) => None,
+            (base, parts) => Some(Reads::value(base)?.and(index_reads(parts)?)),
+        },
+        Term::TryCatch(x, None) => root_reads(x),
+        Term::IfThenElse(branches, otherwise) => {
+            let mut r = match otherwise {
+                Some(e) => root_reads(e)?,
+                // `if c then x end` outputs its input otherwise
+                None => Reads {
+                    keys: Vec::new(),
+                    outputs_root: true,
+                },
+            };
+            for (cond, then) in branches {
+                r = r.and(Reads::value(cond)?).and(root_reads(then)?);
+            }
+            Some(r)
+        }
+        Term::Call("select", args) if args.len() == 1 => {
+            let mut r = Reads::value(&args[0])?;
+            r.outputs_root = true;
+            Some(r)
+        }
+        Term::BinOp(l, op, r) => match op {
+            BinaryOp::Pipe(None) => {
+                let left = root_reads(l)?;
+                if left.outputs_root {
+                    // the right side sees the record too
+                    Some(Reads {
+                        keys: left.keys,
+                        outputs_root: false,
+                    }
+                    .and(root_reads(r)?))
+                } else {
+                    // the right side sees values built from the fields read
+                    Some(left)
+                }
+            }
+            BinaryOp::Comma | BinaryOp::Alt => Some(root_reads(l)?.and(root_reads(r)?)),
+            BinaryOp::Or | BinaryOp::And | BinaryOp::Cmp(_) | BinaryOp::Math(_) => {
+                Some(Reads::value(l)?.and(Reads::value(r)?))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A constant key (`a` of `.a`, `."a"`, `{a}`), if it has no escapes or interpolation.
+fn literal_key(t: &load::parse::Term<&str>) -> Option<String> {
+    use load::lex::StrPart;
+    use load::parse::Term;
+    match t {
+        Term::Str(None, parts) => match &parts[..] {
+            [StrPart::Str(text)] => Some((*text).to_owned()),
+            [] => Some(String::new()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Byte needles a record must hold for the program to output anything for it, as groups
+/// (every group must have one of its needles in the record): what a leading
+/// `select(COND)` needs, for conditions on top-level fields that cannot fail (`.k`,
+/// `.k != null`, `.k == "text"`, `and`, `or`). Anything else requires nothing.
+///
+/// Used as a byte pre-filter before a record is parsed: a record without the needles would
+/// give `select` a false condition, so skipping it changes no output and hides no error.
+pub fn required_needles(code: &str) -> Vec<Vec<String>> {
+    use load::parse::Term;
+    let Some(term) = load::parse(code, |p| p.term()) else {
+        return Vec::new();
+    };
+    // the head of a pipe: when it outputs nothing, the pipe outputs nothing
+    let mut head = &term;
+    while let Term::BinOp(l, load::parse::BinaryOp::Pipe(_), _) = head {
+        head = l;
+    }
+    match head {
+        Term::Call("select", args) if args.len() == 1 => condition(&args[0]).unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// Needles (AND of OR-groups) without which `cond` is false; `None` when unknown.
+fn condition(cond: &load::parse::Term<&str>) -> Option<Vec<Vec<String>>> {
+    use jaq_core::ops::Cmp;
+    use load::parse::{BinaryOp, Term};
+    match cond {
+        Term::BinOp(l, BinaryOp::And, r) => {
+            let mut all = condition(l).unwrap_or_default();
+            all.extend(condition(r).unwrap_or_default());
+            (!all.is_empty()).then_some(all)
+        }
+        Term::BinOp(l, BinaryOp::Or, r) => {
+            // (a1 ∧ a2) ∨ (b1 ∧ b2) needs (a1 ∨ b1) ∧ (a1 ∨ b2) ∧ …
+            let (a, b) = (condition(l)?, condition(r)?);
+            Some(
+                a.iter()
+                    .flat_map(|ga| b.iter().map(move |gb| [ga.clone(), gb.clone()].concat()))
+                    .collect(),
+            )
+        }
+        Term::BinOp(l, BinaryOp::Cmp(Cmp::Ne), r) if is_null(r) => {
+            top_field(l).map(|k| vec![vec![k]])
+        }
+        Term::BinOp(l, BinaryOp::Cmp(Cmp::Eq), r) => {
+            let (field, lit) = match (top_field(l), top_field(r)) {
+                (Some(k), None) => (k, literal(r)?),
+                (None, Some(k)) => (k, literal(l)?),
+                _ => return None,
+            };
+            Some(vec![vec![field], vec![lit]])
+        }
+        other => top_field(other).map(|k| vec![vec![k]]),
+    }
+}
+
+fn is_null(t: &load::parse::Term<&str>) -> bool {
+    matches!(t, load::parse::Term::Call("null", args) if args.is_empty())
+}
+
+/// `k` for `.k` or `.k?` (a field of the record, which is an object: never an error), when
+/// `k` is plain text that JSON writes as itself.
+fn top_field(t: &load::parse::Term<&str>) -> Option<String> {
+    use jaq_core::path::Part;
+    use load::parse::Term;
+    let Term::Path(base, path) = t else {
+        return None;
+    };
+    match (&**base, &path.0[..]) {
+        (Term::Id, [(Part::Index(key), _)]) => literal(key),
+        _ => None,
+    }
+}
+
+/// The text of a string literal without escapes or interpolation, if JSON writes it as
+/// itself (printable, no quote or backslash).
+fn literal(t: &load::parse::Term<&str>) -> Option<String> {
+    use load::lex::StrPart;
+    use load::parse::Term;
+    let Term::Str(None, parts) = t else {
+        return None;
+    };
+    let [StrPart::Str(text)] = &parts[..] else {
+        return None;
+    };
+    let plain = !text.is_empty() && text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+    plain.then(|| (*text).to_owned())
 }
 
 /// A runtime error as jq shows it: a string error as itself, anything else as JSON.
@@ -172,6 +444,104 @@ mod tests {
         let (_, errs) = outputs(".eventName | .x", rec);
         assert_eq!(errs.len(), 1);
         assert!(errs[0].contains("cannot index"), "{errs:?}");
+    }
+
+    #[test]
+    fn needles_of_a_leading_select() {
+        let n = |code: &str| required_needles(code);
+        let v = |g: &[&[&str]]| -> Vec<Vec<String>> {
+            g.iter()
+                .map(|x| x.iter().map(|s| s.to_string()).collect())
+                .collect()
+        };
+        assert_eq!(
+            n("select(.errorCode != null) | {eventName}"),
+            v(&[&["errorCode"]])
+        );
+        assert_eq!(n("select(.errorCode)"), v(&[&["errorCode"]]));
+        assert_eq!(
+            n(r#"select(.eventName == "PutImage" and .errorCode?) | .a | .b"#),
+            v(&[&["eventName"], &["PutImage"], &["errorCode"]])
+        );
+        assert_eq!(
+            n(r#"select("x" == .a or .b)"#),
+            v(&[&["a", "b"], &["x", "b"]])
+        );
+        // anything that could fail, or is not understood, requires nothing
+        assert!(n(r#"select(.a.b == "x")"#).is_empty());
+        assert!(n(r#"select(.a | test("x"))"#).is_empty());
+        assert!(n(r#"select(.a == "x\"y")"#).is_empty());
+        assert!(n(r#"select(.a or (.b | not))"#).is_empty());
+        assert!(n(r#"def select(f): .; select(.a)"#).is_empty());
+        assert!(n(r#".a | select(.b)"#).is_empty());
+        assert!(n(r#"select(.a == 1)"#).is_empty());
+        assert!(n(".").is_empty());
+    }
+
+    #[test]
+    fn top_level_fields_only_when_nothing_else_is_read() {
+        let f = |code: &str| top_level_fields(code);
+        let v = |k: &[&str]| Some(k.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(f("{eventTime, eventName, errorCode}"), v(&["errorCode", "eventName", "eventTime"]));
+        assert_eq!(f("select(.errorCode != null) | {t: .eventTime}"), v(&["errorCode", "eventTime"]));
+        assert_eq!(f(r#".userAgent | test("x") | not"#), v(&["userAgent"]));
+        assert_eq!(f(r#"[.a.b[0], ."c", .d[.e]] | join("/")"#), v(&["a", "c", "d", "e"]));
+        assert_eq!(f(r#"select(.a) | select(.b == "x") | "\(.c)-\(.d.e)""#), v(&["a", "b", "c", "d"]));
+        assert_eq!(f("if .a then .b else empty end, .c // 1"), v(&["a", "b", "c"]));
+        assert_eq!(f(".a | keys | length"), v(&["a"]));
+        // the record itself escapes, or is used in a way not understood: everything
+        for code in [
+            ".", "select(.a)", "if .a then .b end", ".a, .", "keys", "to_entries", "tojson",
+            ". as $r | $r.a", "del(.a)", ".a = 1", "..", ".[]", r#".["a" + "b"]"#, "{(.a): .}",
+            "length", "map(.a)", "paths", "[.] | .[0].a", ". + {}", "def f: .a; f", "try . catch .",
+            r#"@json "\(.)""#, r#"."a\u0041""#,
+        ] {
+            assert_eq!(f(code), None, "{code}");
+        }
+    }
+
+    #[test]
+    fn pruned_records_give_the_same_outputs() {
+        use crate::query::value::parse_fields;
+        let records = [
+            r#"{"eventTime":"2026-10-01T10:00:00Z","eventName":"PutImage","errorCode":"AccessDenied","userAgent":"x md/run_id#42","a":{"b":[1,{"c":2}]},"d":{"x":1},"e":"x","c":null,"sessionToken":"s"}"#,
+            r#"{"eventName":"GetObject","a":"str","userAgent":7,"e":5,"d":[1,2]}"#,
+        ];
+        let programs = [
+            "{eventTime, eventName, errorCode}",
+            "select(.errorCode != null) | {t: .eventTime, c: .errorCode}",
+            r#".userAgent | test("run_id")"#,
+            "[.a.b[1].c, .d[.e]?] | tostring",
+            ".a.b",
+            r#"if .errorCode then .eventName else "ok" end"#,
+            ".sessionToken, .missing, (.c // 3)",
+            r#"select(.eventName == "GetObject") | .a"#,
+        ];
+        for code in programs {
+            let p = JqProgram::compile(code).unwrap();
+            let keys = p.fields().unwrap_or_else(|| panic!("{code}")).to_vec();
+            for rec in records {
+                let full = {
+                    let mut v = parse(rec.as_bytes()).unwrap();
+                    crate::query::value::redact(&mut v);
+                    v
+                };
+                let part = {
+                    let mut v = parse_fields(rec.as_bytes(), &keys).unwrap();
+                    crate::query::value::redact(&mut v);
+                    v
+                };
+                let run = |v| {
+                    let mut out = Vec::new();
+                    p.run(v, |r| {
+                        out.push(r.map(|v| to_json(&v)));
+                        true
+                    });
+                    out
+                };
+                assert_eq!(run(full), run(part), "{code} on {rec}");
+            }
+        }
     }
 
     #[test]

@@ -14,6 +14,47 @@ pub fn parse(bytes: &[u8]) -> Result<Val, String> {
     jaq_json::read::parse_single(bytes).map_err(|e| e.to_string())
 }
 
+/// Parses only the top-level fields `keys` (sorted) of one record's JSON bytes, in the
+/// record's order; the other values are checked as JSON but not built.
+pub fn parse_fields(bytes: &[u8], keys: &[String]) -> Result<Val, String> {
+    use serde::de::{Deserializer, MapAccess, Visitor};
+    use serde_json::value::RawValue;
+    use std::borrow::Cow;
+
+    struct Fields<'k>(&'k [String]);
+
+    impl<'de> Visitor<'de> for Fields<'_> {
+        type Value = Vec<(Cow<'de, str>, &'de RawValue)>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut kept = Vec::with_capacity(self.0.len());
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                let value: &'de RawValue = map.next_value()?;
+                if self.0.binary_search_by(|k| k.as_str().cmp(&key)).is_ok() {
+                    kept.push((key, value));
+                }
+            }
+            Ok(kept)
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let kept = (&mut de)
+        .deserialize_map(Fields(keys))
+        .map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    let mut map = jaq_json::Map::default();
+    for (k, raw) in kept {
+        let v = parse(raw.get().as_bytes())?;
+        map.insert(Val::utf8_str(k.into_owned()), v);
+    }
+    Ok(Val::obj(map))
+}
+
 /// Replaces every secret value in `v` (see [`crate::report::redact::redact_value`]).
 pub fn redact(v: &mut Val) {
     match v {

@@ -44,7 +44,7 @@ pub fn moto() -> Option<&'static Moto> {
         let script = format!(
             "MOTO_ACCOUNT_ID=111122223333 moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 $PPID 2>/dev/null; do sleep 1; done; kill $m"
         );
-        let watchdog = Command::new("sh").args(["-c", &script]).stdin(Stdio::null()).spawn().unwrap();
+        let mut watchdog = Command::new("sh").args(["-c", &script]).stdin(Stdio::null()).spawn().unwrap();
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(30) {
@@ -53,6 +53,8 @@ pub fn moto() -> Option<&'static Moto> {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+        let _ = watchdog.kill();
+        let _ = watchdog.wait();
         panic!("moto_server did not start on port {port}");
     })
     .as_ref()
