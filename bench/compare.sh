@@ -70,7 +70,7 @@ FILES=$WORK/files.txt
 find "$CORPUS/AWSLogs" -name '*.json.gz' -path '*CloudTrail/*' | sort >"$FILES"
 NFILES=$(wc -l <"$FILES")
 RAW_BYTES=$(jq -r '.bytes_raw // empty' "$CORPUS/manifest.json" 2>/dev/null || true)
-GZ_BYTES=$(xargs -a "$FILES" du -cb | tail -1 | cut -f1)
+GZ_BYTES=$(xargs -a "$FILES" stat -c %s | awk '{ t += $1 } END { print t }')
 if [[ -z $RAW_BYTES ]]; then
     RAW_BYTES=$(xargs -a "$FILES" zcat | wc -c)
 fi
@@ -79,7 +79,9 @@ say "corpus $CORPUS: $NFILES log files, $((RAW_BYTES / 1000000)) MB JSON, $((GZ_
 JQ_FILTER='.Records[] | select(.errorCode != null and (.eventName == "AssumeRoleWithWebIdentity" or .eventSource == "ecr.amazonaws.com"))'
 
 cat >"$WORK/duck.py" <<'EOF'
-# DuckDB over the same files: unnest the Records arrays, keep the same failed events.
+# DuckDB over the same files: unnest the Records arrays, keep the same failed events. The
+# schema is left to DuckDB's inference, which measured 4x faster here than declaring
+# Records as STRUCT(...)[] or JSON[].
 import sys, duckdb
 files = [l.strip() for l in open(sys.argv[1]) if l.strip()]
 con = duckdb.connect()
@@ -88,10 +90,7 @@ con.execute("SET preserve_insertion_order = false")
 rows = con.execute("""
     SELECT r.eventID, r.eventName, r.eventSource, r.errorCode
     FROM (SELECT unnest(Records) AS r
-          FROM read_json(?, format = 'auto', compression = 'gzip',
-                         maximum_object_size = 134217728,
-                         columns = {'Records': 'STRUCT(eventID VARCHAR, eventName VARCHAR,
-                                                      eventSource VARCHAR, errorCode VARCHAR)[]'}))
+          FROM read_json(?, compression = 'gzip', maximum_object_size = 134217728))
     WHERE r.errorCode IS NOT NULL
       AND (r.eventName = 'AssumeRoleWithWebIdentity' OR r.eventSource = 'ecr.amazonaws.com')
 """, [files]).fetchall()
@@ -108,7 +107,7 @@ LABEL[tw2]="trailwhy explain --threads 2"
 CMD[tw2]="$TRAILWHY explain $CORPUS --format ndjson --threads 2 --quiet > $WORK/tw2.ndjson"
 LABEL[pigz]="xargs -P2 -n 50 pigz -dc"
 CMD[pigz]="xargs -a $FILES -P2 -n 50 pigz -dc > /dev/null"
-LABEL[jq]="zcat | jq (select failed)"
+LABEL[jq]="zcat \\| jq (select failed)"
 CMD[jq]="xargs -a $FILES zcat | jq -c '$JQ_FILTER' > $WORK/jq.ndjson"
 LABEL[duckdb]="DuckDB read_json + unnest (2 threads)"
 CMD[duckdb]="$DUCKDB_VENV/bin/python $WORK/duck.py $FILES > $WORK/duck.tsv"
@@ -122,8 +121,12 @@ if [[ -n ${SKIP_DUCKDB:-} ]]; then ORDER=(tw1 tw2 pigz jq); fi
 declare -A WALLS CPUS RSSS
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 time_once() { # key
-    /usr/bin/time -f '%e %U %S %M' -o "$WORK/t.txt" sh -c "${CMD[$1]}" || true
-    read -r wall user sys rss <"$WORK/t.txt"
+    local wall user sys rss
+    if ! /usr/bin/time -f '%e %U %S %M' -o "$WORK/t.txt" sh -c "${CMD[$1]}"; then
+        echo "WARNING: ${LABEL[$1]} exited with an error (see above)" >&2
+    fi
+    # time prefixes "Command exited with non-zero status N" on failure: the figures are last
+    read -r wall user sys rss < <(tail -1 "$WORK/t.txt")
     WALLS[$1]+="$wall "
     CPUS[$1]+="$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') "
     RSSS[$1]+="$rss "
@@ -177,7 +180,7 @@ if [[ -z ${SKIP_GIANT:-} ]]; then
     say "peak RSS, one file of $((GIANT_RAW / 1000000)) MB"
     /usr/bin/time -f '%e %M' -o "$WORK/t.txt" "$TRAILWHY" explain "$GIANT_DIR" --format ndjson \
         --threads 2 --quiet >"$WORK/giant.ndjson" || true
-    read -r WALL_GIANT RSS_GIANT <"$WORK/t.txt"
+    read -r WALL_GIANT RSS_GIANT < <(tail -1 "$WORK/t.txt")
     G_WEBID=$(jq -s '[.[] | select(.event_name == "AssumeRoleWithWebIdentity") | .count] | add // 0' "$WORK/giant.ndjson")
     G_MAN=$(jq -r '.web_identity_failures' "$GIANT_DIR/manifest.json")
     if [[ $G_WEBID -ne $G_MAN ]]; then
@@ -209,11 +212,12 @@ echo
 echo "Corpus: $CORPUS — $NFILES log files, $((RAW_BYTES / 1000000)) MB JSON, $((GZ_BYTES / 1000000)) MB gzip."
 echo "Median of $RUNS runs (jq, DuckDB: $SLOW_RUNS), interleaved; load average before $LOAD_BEFORE, after $LOAD_AFTER."
 echo
-echo "| command | wall s (median) | min–max | MB/s of JSON | CPU s (user+sys) | peak RSS MB | wall ÷ trailwhy 2 threads |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| command | wall s (median) | min–max | MB/s of JSON | CPU s (user+sys) | peak RSS MB | wall ÷ trailwhy 2 thr. | CPU ÷ trailwhy 2 thr. |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for k in "${ORDER[@]}"; do
-    printf '| %s | %.2f | %.2f–%.2f | %s | %.2f | %s | %s |\n' "${LABEL[$k]}" "${MEDIAN[$k]}" "${MIN[$k]}" \
-        "${MAX[$k]}" "$(mbps "${MEDIAN[$k]}")" "${CPU[$k]}" "$((RSS[$k] / 1024))" "$(ratio "${MEDIAN[$k]}" "$T")"
+    printf '| %s | %.2f | %.2f–%.2f | %s | %.2f | %s | %s | %s |\n' "${LABEL[$k]}" "${MEDIAN[$k]}" "${MIN[$k]}" \
+        "${MAX[$k]}" "$(mbps "${MEDIAN[$k]}")" "${CPU[$k]}" "$((RSS[$k] / 1024))" \
+        "$(ratio "${MEDIAN[$k]}" "$T")" "$(ratio "${CPU[$k]}" "${CPU[tw2]}")"
 done
 echo
 verdict() { if awk -v x="$1" -v op="$2" -v t="$3" 'BEGIN { exit !((op == "<=") ? x <= t : x >= t) }'; then echo holds; else echo "does not hold"; fi; }
@@ -222,6 +226,7 @@ R_JQ=$(ratio "${MEDIAN[jq]}" "$T")
 echo "| target | measured | verdict |"
 echo "| --- | ---: | --- |"
 echo "| explain (2 threads) wall ≤ 0.6 × xargs -P2 pigz -dc | $R_PIGZ × | $(verdict "$R_PIGZ" '<=' 0.6) |"
+echo "| (same, CPU time instead of wall) | $(ratio "${CPU[tw2]}" "${CPU[pigz]}") × | $(verdict "$(ratio "${CPU[tw2]}" "${CPU[pigz]}")" '<=' 0.6) |"
 echo "| ≥ 10 × faster than zcat \\| jq | $R_JQ × | $(verdict "$R_JQ" '>=' 10) |"
 if [[ -n ${MEDIAN[duckdb]:-} ]]; then
     R_DUCK=$(ratio "${MEDIAN[duckdb]}" "$T")

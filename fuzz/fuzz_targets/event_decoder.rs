@@ -91,10 +91,13 @@ fn strings(text: &str) {
     let _ = role_name_from_arn(text);
     let _ = assumed_role_parts(text);
     let _ = provider_issuer(text);
-    let _ = parse_event_time(text);
-    let _ = parse_duration(text);
+    // the whole text and each of its first lines, so short time values are tried often
     if let Some(now) = Utc.with_ymd_and_hms(2026, 10, 2, 12, 0, 0).single() {
-        let _ = parse_time_bound(text, now);
+        for t in std::iter::once(text).chain(text.lines().take(4)) {
+            let _ = parse_event_time(t);
+            let _ = parse_duration(t);
+            let _ = parse_time_bound(t, now);
+        }
     }
 
     // Up to three newline-separated fields: principal id, provider, user name.

@@ -1,12 +1,14 @@
 //! Arbitrary text → `Policy::parse` (JSON, double-encoded JSON strings, URL-encoded JSON).
 //!
-//! Checked: no panic; a parsed policy's canonical JSON (`to_value`) is accepted by `from_value`
+//! Checked: no panic; for documents well below the size cap, a parsed policy's canonical JSON (`to_value`) is accepted by `from_value`
 //! and by `parse` (as text) and gives back an equal policy, and is a fixed point; when the text
 //! is a plain JSON object, `from_value` on it agrees with `parse`; evaluating the policy and
 //! `decide` agree on a few fixed requests.
 #![no_main]
 
-use iam_policy::{decide, evaluate, Context, ContextValue, Policy, Request, RequestPrincipal};
+use iam_policy::{
+    decide, evaluate, Context, ContextValue, Policy, Request, RequestPrincipal, MAX_DOCUMENT_BYTES,
+};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -15,8 +17,12 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let parsed = Policy::parse(text);
+    // Near the 1 MiB cap the forms legitimately differ in size: `from_value` estimates the size
+    // of a JSON value (a number counts 8 bytes) and canonical JSON writes numbers as strings.
+    // Far below it they must agree.
+    let well_below_cap = text.len() <= MAX_DOCUMENT_BYTES / 16;
 
-    if let Ok(value @ Value::Object(_)) = serde_json::from_str::<Value>(text) {
+    if let (true, Ok(value @ Value::Object(_))) = (well_below_cap, serde_json::from_str::<Value>(text)) {
         if let Ok(p) = &parsed {
             match Policy::from_value(&value) {
                 Ok(q) => assert_eq!(p, &q, "parse and from_value disagree"),
@@ -25,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
-    let Ok(policy) = parsed else {
+    let (Ok(policy), true) = (parsed, well_below_cap) else {
         return;
     };
     let canonical = policy.to_value();

@@ -162,7 +162,9 @@ fn root_reads(t: &load::parse::Term<&str>) -> Option<Reads> {
             outputs_root: true,
         }),
         Term::Num(_) | Term::Var(_) => Some(Reads::none()),
-        Term::Call("null" | "true" | "false" | "empty", args) if args.is_empty() => Some(Reads::none()),
+        Term::Call("null" | "true" | "false" | "empty", args) if args.is_empty() => {
+            Some(Reads::none())
+        }
         Term::Str(None, parts) => {
             let mut r = Reads::none();
             for p in parts {
@@ -225,11 +227,13 @@ fn root_reads(t: &load::parse::Term<&str>) -> Option<Reads> {
                 let left = root_reads(l)?;
                 if left.outputs_root {
                     // the right side sees the record too
-                    Some(Reads {
-                        keys: left.keys,
-                        outputs_root: false,
-                    }
-                    .and(root_reads(r)?))
+                    Some(
+                        Reads {
+                            keys: left.keys,
+                            outputs_root: false,
+                        }
+                        .and(root_reads(r)?),
+                    )
                 } else {
                     // the right side sees values built from the fields read
                     Some(left)
@@ -482,19 +486,53 @@ mod tests {
     fn top_level_fields_only_when_nothing_else_is_read() {
         let f = |code: &str| top_level_fields(code);
         let v = |k: &[&str]| Some(k.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert_eq!(f("{eventTime, eventName, errorCode}"), v(&["errorCode", "eventName", "eventTime"]));
-        assert_eq!(f("select(.errorCode != null) | {t: .eventTime}"), v(&["errorCode", "eventTime"]));
+        assert_eq!(
+            f("{eventTime, eventName, errorCode}"),
+            v(&["errorCode", "eventName", "eventTime"])
+        );
+        assert_eq!(
+            f("select(.errorCode != null) | {t: .eventTime}"),
+            v(&["errorCode", "eventTime"])
+        );
         assert_eq!(f(r#".userAgent | test("x") | not"#), v(&["userAgent"]));
-        assert_eq!(f(r#"[.a.b[0], ."c", .d[.e]] | join("/")"#), v(&["a", "c", "d", "e"]));
-        assert_eq!(f(r#"select(.a) | select(.b == "x") | "\(.c)-\(.d.e)""#), v(&["a", "b", "c", "d"]));
-        assert_eq!(f("if .a then .b else empty end, .c // 1"), v(&["a", "b", "c"]));
+        assert_eq!(
+            f(r#"[.a.b[0], ."c", .d[.e]] | join("/")"#),
+            v(&["a", "c", "d", "e"])
+        );
+        assert_eq!(
+            f(r#"select(.a) | select(.b == "x") | "\(.c)-\(.d.e)""#),
+            v(&["a", "b", "c", "d"])
+        );
+        assert_eq!(
+            f("if .a then .b else empty end, .c // 1"),
+            v(&["a", "b", "c"])
+        );
         assert_eq!(f(".a | keys | length"), v(&["a"]));
         // the record itself escapes, or is used in a way not understood: everything
         for code in [
-            ".", "select(.a)", "if .a then .b end", ".a, .", "keys", "to_entries", "tojson",
-            ". as $r | $r.a", "del(.a)", ".a = 1", "..", ".[]", r#".["a" + "b"]"#, "{(.a): .}",
-            "length", "map(.a)", "paths", "[.] | .[0].a", ". + {}", "def f: .a; f", "try . catch .",
-            r#"@json "\(.)""#, r#"."a\u0041""#,
+            ".",
+            "select(.a)",
+            "if .a then .b end",
+            ".a, .",
+            "keys",
+            "to_entries",
+            "tojson",
+            ". as $r | $r.a",
+            "del(.a)",
+            ".a = 1",
+            "..",
+            ".[]",
+            r#".["a" + "b"]"#,
+            "{(.a): .}",
+            "length",
+            "map(.a)",
+            "paths",
+            "[.] | .[0].a",
+            ". + {}",
+            "def f: .a; f",
+            "try . catch .",
+            r#"@json "\(.)""#,
+            r#"."a\u0041""#,
         ] {
             assert_eq!(f(code), None, "{code}");
         }

@@ -23,7 +23,8 @@ pub fn parse_time_bound(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>,
     let d = parse_duration(t).ok_or_else(|| {
         format!("'{t}' is neither an RFC 3339 time (2026-10-01T10:00:00Z), a date (2026-10-01) nor a relative duration (90m, 2h, 7d)")
     })?;
-    Ok(now - d)
+    now.checked_sub_signed(d)
+        .ok_or_else(|| format!("'{t}' is too far in the past"))
 }
 
 /// `90m`, `2h`, `7d`, `1w`, `45s`, also with a leading `-` or a trailing ` ago`.
