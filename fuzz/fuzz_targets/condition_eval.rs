@@ -232,7 +232,11 @@ fn pick<'a>(list: &[&'a str], i: u8) -> &'a str {
 }
 
 fn strings_value(texts: &[Text]) -> Value {
-    let items: Vec<Value> = texts.iter().take(3).map(|t| Value::String(t.render())).collect();
+    let items: Vec<Value> = texts
+        .iter()
+        .take(3)
+        .map(|t| Value::String(t.render()))
+        .collect();
     match items.as_slice() {
         [one] => one.clone(),
         _ => Value::Array(items),
@@ -258,7 +262,10 @@ fn statement_value(s: &Stmt, index: usize) -> Value {
     if s.sid {
         obj.insert("Sid".into(), json!(format!("s{index}")));
     }
-    obj.insert("Effect".into(), json!(if s.deny { "Deny" } else { "Allow" }));
+    obj.insert(
+        "Effect".into(),
+        json!(if s.deny { "Deny" } else { "Allow" }),
+    );
     let action_key = if s.not_action { "NotAction" } else { "Action" };
     obj.insert(action_key.into(), strings_value(&s.actions));
     if let Some((not, resources)) = &s.resource {
@@ -333,7 +340,9 @@ fn build_request(r: &RequestGen) -> Request {
     for (key, value) in r.context.iter().take(6) {
         let value = match value {
             ContextGen::Single(t) => ContextValue::Single(t.render()),
-            ContextGen::Multi(ts) => ContextValue::Multi(ts.iter().take(3).map(Text::render).collect()),
+            ContextGen::Multi(ts) => {
+                ContextValue::Multi(ts.iter().take(3).map(Text::render).collect())
+            }
         };
         request.context.insert(pick(KEYS, *key), value);
     }
@@ -349,12 +358,20 @@ fuzz_target!(|input: Input| {
     };
 
     let result = evaluate(&policy, &request);
-    assert_eq!(result.decision, decide(&policy, &request), "evaluate and decide disagree");
+    assert_eq!(
+        result.decision,
+        decide(&policy, &request),
+        "evaluate and decide disagree"
+    );
     assert_eq!(result.statements.len(), policy.statements.len());
 
     // The canonical JSON evaluates the same.
     match Policy::from_value(&policy.to_value()) {
-        Ok(again) => assert_eq!(evaluate(&again, &request), result, "round trip changed evidence"),
+        Ok(again) => assert_eq!(
+            evaluate(&again, &request),
+            result,
+            "round trip changed evidence"
+        ),
         Err(e) => panic!("canonical JSON does not load: {e}"),
     }
 
@@ -365,7 +382,11 @@ fuzz_target!(|input: Input| {
             iam_policy::PolicyVersion::V2012_10_17 => iam_policy::PolicyVersion::Missing,
             _ => iam_policy::PolicyVersion::V2012_10_17,
         };
-        assert_eq!(evaluate(&other, &request), result, "version changed a policy without variables");
+        assert_eq!(
+            evaluate(&other, &request),
+            result,
+            "version changed a policy without variables"
+        );
     }
 
     probe_operator(&input.probe);
@@ -377,7 +398,8 @@ fuzz_target!(|input: Input| {
 fn probe_operator((op, expected, actual): &(u8, Text, Text)) {
     let name = pick(OPERATORS, *op);
     let (expected, actual) = (expected.render(), actual.render());
-    let base = BaseOperator::from_name(name).unwrap_or_else(|| BaseOperator::Unknown(name.to_owned()));
+    let base =
+        BaseOperator::from_name(name).unwrap_or_else(|| BaseOperator::Unknown(name.to_owned()));
     let single = operator_matches(&base, &expected, &actual);
     let policy = json!({
         "Statement": {"Effect": "Allow", "Action": "*", "Condition": {name: {"k": expected}}}
@@ -386,15 +408,22 @@ fn probe_operator((op, expected, actual): &(u8, Text, Text)) {
         panic!("one-condition policy does not load");
     };
     let mut request = Request::new("s3:GetObject");
-    request.context.insert("k", ContextValue::Single(actual.clone()));
+    request
+        .context
+        .insert("k", ContextValue::Single(actual.clone()));
     let allowed = evaluate(&policy, &request).decision == PolicyDecision::Allow;
-    assert_eq!(single, allowed, "operator_matches({name}, {expected:?}, {actual:?})");
+    assert_eq!(
+        single, allowed,
+        "operator_matches({name}, {expected:?}, {actual:?})"
+    );
 }
 
 fn layers(policy: &Policy, input: &Input, request: &Request, decision: PolicyDecision) {
     let second = Policy::from_value(&policy_value(input.version, &input.second_policy)).ok();
     let identity = vec![policy.clone()];
-    let both: Vec<Policy> = std::iter::once(policy.clone()).chain(second.clone()).collect();
+    let both: Vec<Policy> = std::iter::once(policy.clone())
+        .chain(second.clone())
+        .collect();
     let scps = vec![vec![policy.clone()], both.clone()];
     let inputs = [
         AuthzInput {
@@ -435,8 +464,14 @@ fn layers(policy: &Policy, input: &Input, request: &Request, decision: PolicyDec
         );
         match auth.decision {
             Decision::Allow => {
-                assert!(auth.denied_by.is_none(), "input {i}: allowed, yet denied_by");
-                assert!(!auth.matched.is_empty(), "input {i}: allowed by no statement");
+                assert!(
+                    auth.denied_by.is_none(),
+                    "input {i}: allowed, yet denied_by"
+                );
+                assert!(
+                    !auth.matched.is_empty(),
+                    "input {i}: allowed by no statement"
+                );
             }
             Decision::ImplicitDeny | Decision::ExplicitDeny => {
                 assert!(auth.denied_by.is_some(), "input {i}: denied by no layer")

@@ -71,7 +71,10 @@ fn classify(rec: &Record<'_>, open: &Selector, filtering: &Selector, literal_mis
     }
     // A filtering window can only drop more.
     if filtering.select(rec).is_ok() {
-        assert!(kept.is_ok(), "the filtering window kept what the open one dropped");
+        assert!(
+            kept.is_ok(),
+            "the filtering window kept what the open one dropped"
+        );
     }
     if let Some(message) = rec.error_message.as_deref() {
         let _ = parse_denial(message);
@@ -138,7 +141,9 @@ fn denial_round_trip(text: &str) {
         PolicyLayer::VpcEndpoint,
     ];
     let layer = layers[text.len() % layers.len()];
-    let on = resource.map(|r| format!(" on resource: {r}")).unwrap_or_default();
+    let on = resource
+        .map(|r| format!(" on resource: {r}"))
+        .unwrap_or_default();
     let explicit = text.len() % 2 == 0;
     let message = if explicit {
         format!(

@@ -1,9 +1,9 @@
 //! Arbitrary text → `Policy::parse` (JSON, double-encoded JSON strings, URL-encoded JSON).
 //!
-//! Checked: no panic; for documents well below the size cap, a parsed policy's canonical JSON (`to_value`) is accepted by `from_value`
-//! and by `parse` (as text) and gives back an equal policy, and is a fixed point; when the text
-//! is a plain JSON object, `from_value` on it agrees with `parse`; evaluating the policy and
-//! `decide` agree on a few fixed requests.
+//! Checked: no panic; and for documents well below the size cap: a parsed policy's canonical
+//! JSON (`to_value`) is accepted by `from_value` and by `parse` (as text), gives back an equal
+//! policy and is a fixed point; when the text is a plain JSON object, `from_value` on it agrees
+//! with `parse`; `evaluate` and `decide` agree on a few fixed requests.
 #![no_main]
 
 use iam_policy::{
@@ -22,7 +22,9 @@ fuzz_target!(|data: &[u8]| {
     // Far below it they must agree.
     let well_below_cap = text.len() <= MAX_DOCUMENT_BYTES / 16;
 
-    if let (true, Ok(value @ Value::Object(_))) = (well_below_cap, serde_json::from_str::<Value>(text)) {
+    if let (true, Ok(value @ Value::Object(_))) =
+        (well_below_cap, serde_json::from_str::<Value>(text))
+    {
         if let Ok(p) = &parsed {
             match Policy::from_value(&value) {
                 Ok(q) => assert_eq!(p, &q, "parse and from_value disagree"),
@@ -39,8 +41,15 @@ fuzz_target!(|data: &[u8]| {
         Ok(p) => p,
         Err(e) => panic!("canonical JSON of a parsed policy does not load: {e}\n{canonical}"),
     };
-    assert_eq!(policy, again, "to_value/from_value round trip changed the policy");
-    assert_eq!(canonical, again.to_value(), "canonical JSON is not a fixed point");
+    assert_eq!(
+        policy, again,
+        "to_value/from_value round trip changed the policy"
+    );
+    assert_eq!(
+        canonical,
+        again.to_value(),
+        "canonical JSON is not a fixed point"
+    );
     let text_again = canonical.to_string();
     match Policy::parse(&text_again) {
         Ok(p) => assert_eq!(policy, p, "canonical text round trip changed the policy"),
@@ -54,7 +63,11 @@ fuzz_target!(|data: &[u8]| {
     for request in requests() {
         let result = evaluate(&policy, &request);
         assert_eq!(result.statements.len(), policy.statements.len());
-        assert_eq!(result.decision, decide(&policy, &request), "evaluate and decide disagree");
+        assert_eq!(
+            result.decision,
+            decide(&policy, &request),
+            "evaluate and decide disagree"
+        );
     }
 });
 
@@ -74,7 +87,10 @@ fn requests() -> [Request; 2] {
             ContextValue::from("sts.amazonaws.com"),
         ),
         ("aws:SourceIp", ContextValue::from("203.0.113.5")),
-        ("aws:CurrentTime", ContextValue::from("2026-10-01T10:00:00Z")),
+        (
+            "aws:CurrentTime",
+            ContextValue::from("2026-10-01T10:00:00Z"),
+        ),
         ("aws:MultiFactorAuthAge", ContextValue::from("3600")),
         (
             "aws:TagKeys",

@@ -13,7 +13,9 @@
 use std::io::{self, Read};
 
 use libfuzzer_sys::fuzz_target;
-use trailwhy::decode::{decompress, Compression, DecodeError, DecodeLimits, RecordKind, RecordSplitter};
+use trailwhy::decode::{
+    decompress, Compression, DecodeError, DecodeLimits, RecordKind, RecordSplitter,
+};
 
 /// Cap on decompressed bytes for the "default" pass: large enough for any seed, small enough
 /// that a gzip bomb costs milliseconds.
@@ -118,7 +120,10 @@ fn split(
     loop {
         calls += 1;
         let budget = 4 * (data.len() as u64).max(splitter.bytes_read()) + 10;
-        assert!(calls <= budget, "no end after {calls} calls (budget {budget})");
+        assert!(
+            calls <= budget,
+            "no end after {calls} calls (budget {budget})"
+        );
         let outcome = match splitter.next_record() {
             Ok(None) => break,
             Ok(Some(raw)) => Outcome::Record {
@@ -128,8 +133,20 @@ fn split(
             },
             Err(e) => classify(&e),
         };
-        if let Outcome::Record { bytes, offset, kind } = &outcome {
-            check_record(bytes, *offset, *kind, splitter.bytes_read(), compression, reference);
+        if let Outcome::Record {
+            bytes,
+            offset,
+            kind,
+        } = &outcome
+        {
+            check_record(
+                bytes,
+                *offset,
+                *kind,
+                splitter.bytes_read(),
+                compression,
+                reference,
+            );
             assert!(
                 splitter.shape().is_some(),
                 "shape unknown after a record was returned"
@@ -148,7 +165,9 @@ fn split(
 
 fn classify(e: &DecodeError) -> Outcome {
     match e {
-        DecodeError::Syntax { .. } | DecodeError::TooDeep { .. } | DecodeError::RecordTooLarge { .. } => {
+        DecodeError::Syntax { .. }
+        | DecodeError::TooDeep { .. }
+        | DecodeError::RecordTooLarge { .. } => {
             Outcome::Structural(format!("{e} (offset {})", e.offset()))
         }
         DecodeError::Io { .. }
