@@ -143,15 +143,28 @@ pub fn explain_calls(
             .and_then(|r| Some(inv.role_epoch(arn_account(r)?, role_name_from_arn(r)?, f.time)))
             .unwrap_or(0);
         let repo_epoch = inv.changes_before(f.account.as_deref().unwrap_or_default(), f.time);
+        // The verdict depends on what was asked (action, resource), not on the rest of the
+        // request (upload ids, digests): keying on the whole request made every retry a miss.
+        // Role chaining also reads roleArn, durationSeconds and the session tags.
+        let asked = derived_resource(f, "");
+        let chain = if f.event_name == "AssumeRole" {
+            format!(
+                "{:?}|{:?}|{}|{}",
+                f.request.get("roleArn"),
+                f.request.get("durationSeconds"),
+                f.request
+                    .get("tags")
+                    .is_some_and(|t| t.as_array().is_some_and(|a| !a.is_empty())),
+                f.request
+                    .get("transitiveTagKeys")
+                    .is_some_and(|t| t.as_array().is_some_and(|a| !a.is_empty()))
+            )
+        } else {
+            String::new()
+        };
         let cache_key = format!(
-            "{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{epoch}|{repo_epoch}",
-            f.event_source,
-            f.event_name,
-            f.error_code,
-            f.error_message,
-            f.caller_arn,
-            f.resources,
-            f.request
+            "{}|{}|{}|{:?}|{:?}|{:?}|{asked:?}|{chain}|{epoch}|{repo_epoch}",
+            f.event_source, f.event_name, f.error_code, f.error_message, f.caller_arn, f.region
         );
         let (verdict, action, resource, role_arn) = cache
             .entry(cache_key)
