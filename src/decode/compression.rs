@@ -4,12 +4,12 @@
 //! This is not the record splitter and does not look at JSON; it only produces a plain byte
 //! stream whose errors [`DecodeError`](super::DecodeError) can classify.
 
-use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::io::{self, Cursor, Read};
 
-use flate2::bufread::MultiGzDecoder;
+use flate2::{Decompress, FlushDecompress, Status};
 
-use super::error::{CapExceeded, GzipFailure, SourceFailure};
-use super::DecodeLimits;
+use super::error::{CapExceeded, GzipFailure};
+use super::{pool, DecodeLimits};
 
 /// Size of the buffer between the compressed source and the inflater.
 const COMPRESSED_BUFFER: usize = 256 * 1024;
@@ -59,50 +59,143 @@ pub fn decompress<R: Read + Send + 'static>(
     let whole = Cursor::new(prefix).take(got as u64).chain(reader);
     let limit = limits.max_decompressed_bytes;
     let stream: Box<dyn Read + Send> = match compression {
-        Compression::Gzip => {
-            let source = BufReader::with_capacity(COMPRESSED_BUFFER, TaggedSource(whole));
-            Box::new(CappedReader::new(
-                GzipReader(MultiGzDecoder::new(source)),
-                limit,
-            ))
-        }
+        Compression::Gzip => Box::new(CappedReader::new(GzipStream::new(whole), limit)),
         Compression::Plain => Box::new(CappedReader::new(whole, limit)),
     };
     Ok((compression, stream))
 }
 
-/// Marks the compressed source's own errors so the gzip layer can tell them from its own.
-struct TaggedSource<R>(R);
+/// Multi-member gzip, inflated straight into the caller's buffer.
+///
+/// Written on `flate2::Decompress` (zlib's own gzip wrapper: header, CRC-32 and length
+/// checks) rather than `flate2`'s readers for two reasons: the bytes inflated before a
+/// corruption are handed out before the error (a reader that fails a `read` loses what that
+/// call produced, up to a whole buffer of good records), and the compressed-side buffer
+/// comes from the per-thread [`pool`](super::pool) instead of being allocated for each file.
+struct GzipStream<R> {
+    source: R,
+    input: Vec<u8>,
+    /// Unconsumed compressed bytes are `input[start..end]`.
+    start: usize,
+    end: usize,
+    source_done: bool,
+    inflate: Decompress,
+    /// A member has begun and not yet ended.
+    in_member: bool,
+    members: u64,
+    /// An error found after some output was produced, returned by the next `read`.
+    pending: Option<io::Error>,
+}
 
-impl<R: Read> Read for TaggedSource<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf).map_err(|e| {
-            if e.kind() == io::ErrorKind::Interrupted {
-                e
-            } else {
-                io::Error::new(e.kind(), SourceFailure(e))
+impl<R: Read> GzipStream<R> {
+    fn new(source: R) -> Self {
+        Self {
+            source,
+            input: pool::take(COMPRESSED_BUFFER),
+            start: 0,
+            end: 0,
+            source_done: false,
+            inflate: Decompress::new_gzip(15),
+            in_member: false,
+            members: 0,
+            pending: None,
+        }
+    }
+
+    /// Reads more compressed bytes once the previous ones are all consumed.
+    fn fill(&mut self) -> io::Result<()> {
+        let size = self.input.len();
+        loop {
+            match self.source.read(&mut self.input[..size]) {
+                Ok(0) => self.source_done = true,
+                Ok(n) => self.end = n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
             }
-        })
+            self.start = 0;
+            if self.source_done {
+                self.end = 0;
+            }
+            return Ok(());
+        }
     }
 }
 
-/// Re-labels the inflater's errors as [`GzipFailure`], passing source errors through.
-struct GzipReader<R: BufRead>(MultiGzDecoder<R>);
+fn gzip_error(truncated: bool, message: String) -> io::Error {
+    let kind = if truncated {
+        io::ErrorKind::UnexpectedEof
+    } else {
+        io::ErrorKind::InvalidData
+    };
+    io::Error::new(kind, GzipFailure { truncated, message })
+}
 
-impl<R: BufRead> Read for GzipReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf).map_err(|e| {
-            let from_source = e.get_ref().is_some_and(|inner| inner.is::<SourceFailure>());
-            if from_source || e.kind() == io::ErrorKind::Interrupted {
-                return e;
+impl<R: Read> Read for GzipStream<R> {
+    fn read(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+        if let Some(err) = self.pending.take() {
+            return Err(err);
+        }
+        if dst.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.start == self.end && !self.source_done {
+                self.fill()?;
             }
-            let truncated = e.kind() == io::ErrorKind::UnexpectedEof;
-            let failure = GzipFailure {
-                truncated,
-                message: e.to_string(),
-            };
-            io::Error::new(e.kind(), failure)
-        })
+            let available = &self.input[self.start..self.end];
+            if !self.in_member {
+                if available.is_empty() {
+                    // Between members at the end of the input: a clean end.
+                    return Ok(0);
+                }
+                if self.members > 0 {
+                    self.inflate.reset(true);
+                }
+                self.in_member = true;
+            }
+            let (in_before, out_before) = (self.inflate.total_in(), self.inflate.total_out());
+            let status = self
+                .inflate
+                .decompress(available, dst, FlushDecompress::None);
+            let consumed = usize::try_from(self.inflate.total_in() - in_before).unwrap_or(0);
+            let produced = usize::try_from(self.inflate.total_out() - out_before).unwrap_or(0);
+            self.start = (self.start + consumed).min(self.end);
+            match status {
+                Ok(Status::StreamEnd) => {
+                    self.in_member = false;
+                    self.members += 1;
+                    if produced > 0 {
+                        return Ok(produced);
+                    }
+                }
+                Ok(Status::Ok | Status::BufError) => {
+                    if produced > 0 {
+                        return Ok(produced);
+                    }
+                    if consumed == 0 && self.start == self.end && self.source_done {
+                        return Err(gzip_error(true, "unexpected end of gzip stream".to_owned()));
+                    }
+                    if consumed == 0 && self.start < self.end {
+                        // Input left, room for output, and no progress: cannot go on.
+                        return Err(gzip_error(false, "inflate made no progress".to_owned()));
+                    }
+                }
+                Err(e) => {
+                    let err = gzip_error(false, format!("corrupt deflate stream ({e})"));
+                    if produced > 0 {
+                        self.pending = Some(err);
+                        return Ok(produced);
+                    }
+                    return Err(err);
+                }
+            }
+        }
+    }
+}
+
+impl<R> Drop for GzipStream<R> {
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.input));
     }
 }
 

@@ -75,29 +75,9 @@ impl DecodeError {
                 };
             }
         }
-        let source = match err.into_inner_source() {
-            Ok(original) => original,
-            Err(err) => err,
-        };
-        Self::Io { offset, source }
-    }
-}
-
-/// Unwraps a [`SourceFailure`] back into the reader's own error.
-trait IntoInnerSource: Sized {
-    fn into_inner_source(self) -> Result<io::Error, Self>;
-}
-
-impl IntoInnerSource for io::Error {
-    fn into_inner_source(self) -> Result<io::Error, Self> {
-        if !self.get_ref().is_some_and(|e| e.is::<SourceFailure>()) {
-            return Err(self);
-        }
-        let kind = self.kind();
-        match self.into_inner().map(|e| e.downcast::<SourceFailure>()) {
-            Some(Ok(source)) => Ok(source.0),
-            Some(Err(other)) => Err(io::Error::new(kind, other)),
-            None => Err(io::Error::from(kind)),
+        Self::Io {
+            offset,
+            source: err,
         }
     }
 }
@@ -116,12 +96,6 @@ pub(crate) struct GzipFailure {
     pub(crate) truncated: bool,
     pub(crate) message: String,
 }
-
-/// Payload marking an error raised by the compressed source, so the gzip layer passes it on
-/// as an IO error rather than calling it corruption.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct SourceFailure(pub(crate) io::Error);
 
 /// A byte count shown in the largest binary unit that divides it exactly.
 pub(crate) struct ByteSize(pub(crate) u64);

@@ -15,6 +15,7 @@
 
 mod compression;
 mod error;
+mod pool;
 mod scan;
 mod splitter;
 

@@ -218,7 +218,7 @@ impl<R: Read> RecordSplitter<R> {
             reader,
             limits: *limits,
             chunk: chunk.max(1),
-            buf: Vec::new(),
+            buf: super::pool::take_any(),
             base: 0,
             pos: 0,
             end: 0,
@@ -725,5 +725,12 @@ impl<R: Read> RecordSplitter<R> {
             offset: self.offset_of(start),
             limit: self.limits.max_record_bytes,
         }
+    }
+}
+
+impl<R: Read> Drop for RecordSplitter<R> {
+    /// The buffer goes back to the thread's pool for the next file.
+    fn drop(&mut self) {
+        super::pool::give(std::mem::take(&mut self.buf));
     }
 }

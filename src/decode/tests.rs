@@ -579,6 +579,85 @@ fn corrupt_gzip_is_reported_as_gzip() {
     ));
 }
 
+/// A corruption in the middle of a large member: every record inflated before it is kept,
+/// even when the reader's buffer is far larger than what came out before the error.
+#[test]
+fn corrupt_deflate_data_keeps_every_record_inflated_before_it() {
+    let records: Vec<Vec<u8>> = (0..4000u32)
+        .map(|i| {
+            let pad: String = (0..40)
+                .map(|k| char::from(b'a' + ((i * 7 + k) % 26) as u8))
+                .collect();
+            format!(r#"{{"n":{i},"pad":"{pad}"}}"#).into_bytes()
+        })
+        .collect();
+    let refs: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+    let plain = log_object(&refs);
+    assert!(plain.len() > 2 * 256 * 1024 / 3);
+    let clean = gzip(&[&plain]);
+    let mut tried = 0;
+    for at in (clean.len() / 2..clean.len() - 20).step_by(97) {
+        let mut compressed = clean.clone();
+        compressed[at] ^= 0x55;
+        // Reference: small reads, so at most 64 bytes are lost before the error.
+        let mut decoder = flate2::read::MultiGzDecoder::new(compressed.as_slice());
+        let mut reached = Vec::new();
+        let mut piece = [0u8; 64];
+        let failed = loop {
+            match decoder.read(&mut piece) {
+                Ok(0) => break false,
+                Ok(n) => reached.extend_from_slice(&piece[..n]),
+                Err(_) => break true,
+            }
+        };
+        if !failed || reached.len() < plain.len() / 3 {
+            continue;
+        }
+        tried += 1;
+        // Records wholly inside the bytes inflated before the error, and still intact.
+        let mut start = br#"{"Records":["#.len();
+        let good = refs
+            .iter()
+            .take_while(|r| {
+                let end = start + r.len();
+                let intact = end <= reached.len() && reached[start..end] == plain[start..end];
+                start = end + 1;
+                intact
+            })
+            .count();
+        let (_, reader) =
+            decompress(io::Cursor::new(compressed), &DecodeLimits::default()).unwrap();
+        let splitter = RecordSplitter::new(reader, &DecodeLimits::default());
+        let out = drain(splitter, 100_000);
+        assert!(
+            out.records.len() >= good,
+            "at {at}: {} < {good}",
+            out.records.len()
+        );
+        assert_eq!(out.bytes()[..good], refs[..good], "at {at}");
+        // Garbage inflated before the check fails may add a syntax error; the gzip error is
+        // always reported, at the decompressed byte where it was found.
+        let gzip_errors: Vec<u64> = out
+            .errors
+            .iter()
+            .filter_map(|(_, e)| match e {
+                DecodeError::GzipCorrupt { offset, .. } => Some(*offset),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(gzip_errors.len(), 1, "at {at}: {:?}", out.errors);
+        assert!(
+            gzip_errors[0] as usize >= reached.len(),
+            "at {at}: {:?}",
+            out.errors
+        );
+        if tried == 5 {
+            break;
+        }
+    }
+    assert_eq!(tried, 5, "corruptions that the inflater detects");
+}
+
 #[test]
 fn decompressed_size_cap_is_an_error_not_a_truncation() {
     let plain = log_object(&[E1, E2, E3]);

@@ -8,8 +8,8 @@
 
 pub mod time;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use chrono::{DateTime, Utc};
-use memchr::memmem::Finder;
 use serde_json::Value;
 
 use crate::event::{
@@ -157,9 +157,11 @@ pub const CHANGE_EVENTS: &[&str] = &[
     "CreateHost",
 ];
 
-/// Whether a change event's name means what `CHANGE_EVENTS` means by it: the CodeBuild and
+/// Whether a change event's name means what `CHANGE_EVENTS` means by it: each counts only
+/// from its own event source (IAM, ECR, CodeBuild, CodeConnections). The CodeBuild and
 /// CodeConnections names are common in other services (SageMaker `CreateProject`, Glue
-/// `CreateConnection`, …) and count only from their own event source.
+/// `CreateConnection`, …), and a record claiming `UpdateAssumeRolePolicy` from another
+/// source did not change a role.
 fn is_change_event(name: &str, source: &str) -> bool {
     const CODEBUILD: &[&str] = &[
         "ImportSourceCredentials",
@@ -181,8 +183,10 @@ fn is_change_event(name: &str, source: &str) -> bool {
         source == crate::codebuild::credential::CODEBUILD_SOURCE
     } else if CONNECTIONS.contains(&name) {
         crate::codebuild::credential::CONNECTION_SOURCES.contains(&source)
+    } else if name.ends_with("RepositoryPolicy") {
+        source == "ecr.amazonaws.com" && CHANGE_EVENTS.contains(&name)
     } else {
-        CHANGE_EVENTS.contains(&name)
+        source == "iam.amazonaws.com" && CHANGE_EVENTS.contains(&name)
     }
 }
 
@@ -198,42 +202,45 @@ pub fn is_access_denied(code: &str) -> bool {
         || code.ends_with("AccessDeniedException")
 }
 
+/// Byte strings of which every record [`Selector::select`] can keep holds at least one: the
+/// web-identity event name, the `errorCode` key (every denied call), the sources of the
+/// change events (IAM, ECR repository policies, CodeBuild, CodeConnections), and the
+/// `CloudTrailEvent` wrapper of `lookup-events` output, whose inner keys are escaped.
+///
+/// None of them holds `"`, `\\` or `/`, so the only way JSON can spell one of them
+/// differently is a `\u` escape: `\u` is a needle too, and a record using that spelling is
+/// decoded and judged on its decoded fields like any other.
+pub const NEEDLES: &[&str] = &[
+    "AssumeRoleWithWebIdentity",
+    "\"errorCode\"",
+    "iam.amazonaws.com",
+    "RepositoryPolicy",
+    "codebuild.amazonaws.com",
+    "connections.amazonaws.com",
+    "CloudTrailEvent",
+    "\\u",
+];
+
 /// The compiled selection.
 pub struct Selector {
     pub window: Window,
-    needle_webid: Finder<'static>,
-    needle_error: Finder<'static>,
-    needle_iam: Finder<'static>,
-    needle_ecr: Finder<'static>,
-    needle_lookup: Finder<'static>,
-    /// CodeBuild and CodeConnections (`codestar-connections`, `codeconnections`) events.
-    needle_codebuild: Finder<'static>,
-    needle_connections: Finder<'static>,
+    /// All of [`NEEDLES`] in one automaton: one pass over each record (`None` only if it
+    /// could not be built, and then every record is decoded).
+    needles: Option<AhoCorasick>,
 }
 
 impl Selector {
     pub fn new(window: Window) -> Selector {
-        Selector {
-            window,
-            needle_webid: Finder::new(b"AssumeRoleWithWebIdentity"),
-            needle_error: Finder::new(b"\"errorCode\""),
-            needle_iam: Finder::new(b"iam.amazonaws.com"),
-            needle_ecr: Finder::new(b"RepositoryPolicy"),
-            needle_lookup: Finder::new(b"CloudTrailEvent"),
-            needle_codebuild: Finder::new(b"codebuild.amazonaws.com"),
-            needle_connections: Finder::new(b"connections.amazonaws.com"),
-        }
+        let needles = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(NEEDLES)
+            .ok();
+        Selector { window, needles }
     }
 
     /// Cheap byte test: false means the record cannot be selected, whatever it holds.
     pub fn may_match(&self, bytes: &[u8]) -> bool {
-        self.needle_webid.find(bytes).is_some()
-            || self.needle_error.find(bytes).is_some()
-            || self.needle_iam.find(bytes).is_some()
-            || self.needle_ecr.find(bytes).is_some()
-            || self.needle_lookup.find(bytes).is_some()
-            || self.needle_codebuild.find(bytes).is_some()
-            || self.needle_connections.find(bytes).is_some()
+        self.needles.as_ref().is_none_or(|n| n.is_match(bytes))
     }
 
     /// Classifies a decoded record.
@@ -452,5 +459,118 @@ fn call_failure(
             })
             .unwrap_or_default(),
         request: raw_to_value(rec.request_parameters),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A JSON string literal with the characters whose flag is set spelled as `\u00XX`.
+    fn json_str(s: &str, escape: &[bool]) -> String {
+        let mut out = String::from("\"");
+        for (i, c) in s.chars().enumerate() {
+            if escape
+                .get(i % escape.len().max(1))
+                .copied()
+                .unwrap_or(false)
+                && c.is_ascii()
+            {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            } else {
+                out.push(c);
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    fn record(name: &str, source: &str, error: Option<&str>, escape: &[bool]) -> String {
+        let mut fields = vec![
+            ("eventVersion", "1.08".to_owned()),
+            ("eventTime", "2026-01-01T00:00:00Z".to_owned()),
+            ("eventSource", source.to_owned()),
+            ("eventName", name.to_owned()),
+            ("awsRegion", "us-east-1".to_owned()),
+            ("eventID", "0b5e2a52-2c1b-4c56-8a0e-1b0f3c2b9e51".to_owned()),
+            ("recipientAccountId", "111122223333".to_owned()),
+        ];
+        if let Some(code) = error {
+            fields.push(("errorCode", code.to_owned()));
+        }
+        let mut out = String::from(
+            r#"{"userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:s","arn":"arn:aws:sts::111122223333:assumed-role/r/s","accountId":"111122223333","accessKeyId":"ASIAEXAMPLE"}"#,
+        );
+        for (k, v) in fields {
+            out.push(',');
+            out.push_str(&json_str(k, escape));
+            out.push(':');
+            out.push_str(&json_str(&v, escape));
+        }
+        out.push('}');
+        out
+    }
+
+    fn selected(selector: &Selector, bytes: &str) -> bool {
+        let rec: Record = serde_json::from_str(bytes).expect("test records are valid JSON");
+        selector.select(&rec).is_ok()
+    }
+
+    #[test]
+    fn escaped_keywords_still_pass_the_byte_test() {
+        let selector = Selector::new(Window::default());
+        let escape_all = [true];
+        for (name, source, error) in [
+            (
+                "AssumeRoleWithWebIdentity",
+                "sts.amazonaws.com",
+                Some("AccessDenied"),
+            ),
+            ("UpdateAssumeRolePolicy", "iam.amazonaws.com", None),
+            ("SetRepositoryPolicy", "ecr.amazonaws.com", None),
+            ("ImportSourceCredentials", "codebuild.amazonaws.com", None),
+            ("PutImage", "ecr.amazonaws.com", Some("AccessDenied")),
+        ] {
+            let plain = record(name, source, error, &[false]);
+            let escaped = record(name, source, error, &escape_all);
+            assert!(!escaped.contains(name), "{escaped}");
+            assert!(selected(&selector, &plain), "{plain}");
+            assert!(selected(&selector, &escaped), "{escaped}");
+            assert!(selector.may_match(plain.as_bytes()), "{plain}");
+            assert!(selector.may_match(escaped.as_bytes()), "{escaped}");
+        }
+        let boring = record("GetObject", "s3.amazonaws.com", None, &[false]);
+        assert!(!selector.may_match(boring.as_bytes()));
+    }
+
+    proptest! {
+        /// The byte test never rejects a record the selection keeps, however its keys and
+        /// values are escaped.
+        #[test]
+        fn may_match_never_rejects_a_selected_record(
+            name in prop::sample::select(vec![
+                "AssumeRoleWithWebIdentity", "UpdateAssumeRolePolicy", "CreateRole",
+                "CreateOpenIDConnectProvider", "SetRepositoryPolicy", "DeleteRepositoryPolicy",
+                "ImportSourceCredentials", "CreateWebhook", "CreateConnection", "PutImage",
+                "GetObject", "AssumeRole", "InitiateLayerUpload",
+            ]),
+            source in prop::sample::select(vec![
+                "sts.amazonaws.com", "iam.amazonaws.com", "ecr.amazonaws.com",
+                "codebuild.amazonaws.com", "codestar-connections.amazonaws.com",
+                "codeconnections.amazonaws.com", "s3.amazonaws.com",
+            ]),
+            error in prop::option::of(prop::sample::select(vec![
+                "AccessDenied", "AccessDeniedException", "ValidationError", "ThrottlingException",
+            ])),
+            escape in prop::collection::vec(prop::bool::weighted(0.05), 1..40),
+        ) {
+            let selector = Selector::new(Window::default());
+            let bytes = record(name, source, error, &escape);
+            if selected(&selector, &bytes) {
+                prop_assert!(selector.may_match(bytes.as_bytes()), "{}", bytes);
+            }
+        }
     }
 }

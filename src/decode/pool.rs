@@ -1,0 +1,85 @@
+//! Per-thread reuse of the large byte buffers of decoding: the compressed-side buffer of
+//! [`decompress`](super::decompress) and the buffer of each [`RecordSplitter`](super::RecordSplitter).
+//!
+//! A scan opens thousands of small files one after another on each worker thread. Allocating
+//! and zero-filling fresh quarter-megabyte buffers for each of them cost time (the fill) and
+//! memory (freed buffers interleaved with the small values a scan keeps fragment the heap).
+//! Here a buffer given back is kept for the next file on the same thread, with its length
+//! (its bytes are already initialised, so growing it into that length costs nothing).
+//! Contents are never read back: every user tracks its own valid range.
+
+use std::cell::RefCell;
+
+/// Buffers kept per thread; a scan holds at most two at a time on one thread.
+const KEPT: usize = 4;
+/// Larger buffers (grown for one huge record) are freed rather than kept.
+const LARGEST_KEPT: usize = 4 << 20;
+
+thread_local! {
+    static FREE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A buffer of at least `len` initialised bytes (zeros or leftovers), reused when the
+/// thread has one.
+pub(crate) fn take(len: usize) -> Vec<u8> {
+    let reused = FREE
+        .try_with(|free| {
+            let mut free = free.borrow_mut();
+            let best = free.iter().position(|b| b.len() >= len)?;
+            Some(free.swap_remove(best))
+        })
+        .ok()
+        .flatten();
+    reused.unwrap_or_else(|| vec![0; len])
+}
+
+/// The largest kept buffer, or an empty one: for users that grow their buffer themselves.
+pub(crate) fn take_any() -> Vec<u8> {
+    FREE.try_with(|free| {
+        let mut free = free.borrow_mut();
+        let largest = (0..free.len()).max_by_key(|&i| free[i].len())?;
+        Some(free.swap_remove(largest))
+    })
+    .ok()
+    .flatten()
+    .unwrap_or_default()
+}
+
+/// Hands a buffer back for reuse on this thread.
+pub(crate) fn give(buf: Vec<u8>) {
+    if buf.is_empty() || buf.capacity() > LARGEST_KEPT {
+        return;
+    }
+    // During thread teardown the pool may be gone: the buffer is simply freed.
+    let _ = FREE.try_with(|free| {
+        let mut free = free.borrow_mut();
+        if free.len() < KEPT {
+            free.push(buf);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_are_reused_with_their_length_and_bounded() {
+        let a = take(1000);
+        assert_eq!(a.len(), 1000);
+        let ptr = a.as_ptr();
+        give(a);
+        let b = take(10);
+        assert_eq!(b.as_ptr(), ptr, "the kept buffer is handed out again");
+        assert_eq!(b.len(), 1000, "with its initialised length");
+        give(b);
+        assert_eq!(take_any().len(), 1000);
+        give(vec![0; LARGEST_KEPT + 1]);
+        assert!(take_any().is_empty(), "oversized buffers are not kept");
+        for _ in 0..KEPT + 3 {
+            give(vec![0; 8]);
+        }
+        let kept = FREE.with(|f| f.borrow().len());
+        assert_eq!(kept, KEPT);
+    }
+}
