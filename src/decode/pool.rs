@@ -1,5 +1,6 @@
-//! Per-thread reuse of the large byte buffers of decoding: the compressed-side buffer of
-//! [`decompress`](super::decompress) and the buffer of each [`RecordSplitter`](super::RecordSplitter).
+//! Per-thread reuse of what decoding allocates per file: the inflater of
+//! [`decompress`](super::decompress) (with its 32 KiB window), its compressed-side buffer,
+//! and the buffer of each [`RecordSplitter`](super::RecordSplitter).
 //!
 //! A scan opens thousands of small files one after another on each worker thread. Allocating
 //! and zero-filling fresh quarter-megabyte buffers for each of them cost time (the fill) and
@@ -10,6 +11,8 @@
 
 use std::cell::RefCell;
 
+use flate2::Decompress;
+
 /// Buffers kept per thread; a scan holds at most two at a time on one thread.
 const KEPT: usize = 4;
 /// Larger buffers (grown for one huge record) are freed rather than kept.
@@ -17,6 +20,26 @@ const LARGEST_KEPT: usize = 4 << 20;
 
 thread_local! {
     static FREE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    static INFLATERS: RefCell<Vec<Decompress>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A raw-deflate inflater, reused when the thread has one (the caller resets it).
+pub(crate) fn take_inflater() -> Decompress {
+    INFLATERS
+        .try_with(|free| free.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Decompress::new(false))
+}
+
+/// Hands an inflater back for reuse on this thread.
+pub(crate) fn give_inflater(inflate: Decompress) {
+    let _ = INFLATERS.try_with(|free| {
+        let mut free = free.borrow_mut();
+        if free.len() < KEPT {
+            free.push(inflate);
+        }
+    });
 }
 
 /// A buffer of at least `len` initialised bytes (zeros or leftovers), reused when the

@@ -658,6 +658,106 @@ fn corrupt_deflate_data_keeps_every_record_inflated_before_it() {
     assert_eq!(tried, 5, "corruptions that the inflater detects");
 }
 
+/// Decompresses through [`decompress`] with the source handing out one byte per read, so
+/// every header field and trailer straddles refills.
+fn inflate_byte_by_byte(input: Vec<u8>) -> (Vec<u8>, Option<DecodeError>) {
+    let source = ChunkedReader {
+        data: input,
+        at: 0,
+        sizes: vec![1],
+        turn: 0,
+    };
+    let (_, reader) = decompress(source, &DecodeLimits::default()).unwrap();
+    let mut splitter = RecordSplitter::new(reader, &DecodeLimits::default());
+    let mut records = Vec::new();
+    loop {
+        match splitter.next_record() {
+            Ok(Some(r)) => records.extend_from_slice(r.bytes),
+            Ok(None) => return (records, None),
+            Err(e) => {
+                while let Ok(Some(r)) = splitter.next_record() {
+                    records.extend_from_slice(r.bytes);
+                }
+                return (records, Some(e));
+            }
+        }
+    }
+}
+
+#[test]
+fn gzip_header_fields_padding_and_trailing_garbage() {
+    let plain = log_object(&[E1, E2, E3]);
+    let expected = [E1, E2, E3].concat();
+    // Optional header fields: extra, name, comment.
+    let mut enc = flate2::GzBuilder::new()
+        .extra(vec![7; 300])
+        .filename("CloudTrail.json")
+        .comment("written by a test")
+        .write(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&plain).unwrap();
+    let with_fields = enc.finish().unwrap();
+    assert_eq!(with_fields[3], 0x04 | 0x08 | 0x10);
+    // A header CRC (FHCRC): its two bytes follow the other fields.
+    let mut with_hcrc = gzip(&[&plain]);
+    with_hcrc[3] |= 0x02;
+    with_hcrc.splice(10..10, [0xab, 0xcd]);
+    let two_members = [with_fields.clone(), with_hcrc.clone()].concat();
+    for input in [with_fields.clone(), with_hcrc.clone()] {
+        let (records, error) = inflate_byte_by_byte(input);
+        assert_eq!(records, expected);
+        assert!(error.is_none(), "{error:?}");
+    }
+    let (records, error) = inflate_byte_by_byte(two_members.clone());
+    assert_eq!(records, [expected.clone(), expected.clone()].concat());
+    assert!(error.is_none(), "{error:?}");
+
+    // Zero padding after the last member is ignored, as gzip -d does.
+    let padded = [gzip(&[&plain]), vec![0; 1000]].concat();
+    let (records, error) = inflate_byte_by_byte(padded);
+    assert_eq!(records, expected);
+    assert!(error.is_none(), "{error:?}");
+
+    // Anything else after it is reported, after every record.
+    for garbage in [&b"x"[..], b"\x1f", b"\x00\x00junk", b"\x1f\x8b\x08\x00"] {
+        let input = [gzip(&[&plain]), garbage.to_vec()].concat();
+        let (records, error) = inflate_byte_by_byte(input);
+        assert_eq!(records, expected, "{garbage:?}");
+        let error = error.expect("trailing bytes are an error");
+        let text = error.to_string();
+        if garbage.starts_with(b"\x1f") {
+            assert!(
+                matches!(error, DecodeError::GzipTruncated { .. }),
+                "{garbage:?}: {text}"
+            );
+        } else {
+            assert!(
+                text.ends_with(": trailing bytes after the last gzip member"),
+                "{garbage:?}: {text}"
+            );
+        }
+    }
+
+    // A wrong length in the trailer (the CRC is right).
+    let mut bad_size = gzip(&[&plain]);
+    let n = bad_size.len();
+    bad_size[n - 1] ^= 1;
+    let (records, error) = inflate_byte_by_byte(bad_size);
+    assert_eq!(records, expected);
+    assert!(error.unwrap().to_string().contains("length mismatch"));
+
+    // A method other than deflate and reserved flags.
+    for (index, value, message) in [
+        (2, 7, "unknown gzip compression method"),
+        (3, 0x20, "reserved gzip header flags"),
+    ] {
+        let mut input = gzip(&[&plain]);
+        input[index] = value;
+        let (records, error) = inflate_byte_by_byte(input);
+        assert!(records.is_empty());
+        assert!(error.unwrap().to_string().contains(message), "{message}");
+    }
+}
+
 #[test]
 fn decompressed_size_cap_is_an_error_not_a_truncation() {
     let plain = log_object(&[E1, E2, E3]);
