@@ -224,6 +224,28 @@ fn broken_and_hostile_inputs_are_explained_with_exit_3() {
     assert_eq!(s["files_unreadable"], bad.len());
     assert_eq!(s["files_skipped"], 3, "digest, insight, not CloudTrail");
     assert_eq!(s["partial"], true);
+    assert_peak_memory_bounded(s);
+
+    // With the default cap the 40 MB bomb is read through: memory stays bounded anyway.
+    let run = trailwhy(&["explain", dir.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(run.code, 3, "stderr: {}", run.stderr);
+    let v = run.json();
+    let s = &v["summary"];
+    assert_eq!(s["files_unreadable"], bad.len() - 1, "the bomb is read");
+    assert_peak_memory_bounded(s);
+}
+
+/// The bound: peak memory under 256 MB on any of the broken inputs (measured by the
+/// process itself; only where the platform tells).
+fn assert_peak_memory_bounded(summary: &Value) {
+    if cfg!(target_os = "linux") {
+        let peak = summary["peak_rss_bytes"]
+            .as_u64()
+            .expect("peak_rss_bytes on Linux");
+        eprintln!("peak RSS: {:.1} MiB", peak as f64 / f64::from(1 << 20));
+        assert!(peak > 1 << 20, "{peak}");
+        assert!(peak < 256 << 20, "peak RSS {} MiB", peak >> 20);
+    }
 }
 
 #[test]

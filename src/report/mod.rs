@@ -52,6 +52,17 @@ pub struct Summary {
     pub interrupted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s3: Option<crate::scan::S3Summary>,
+    /// The process's peak resident memory so far (Linux `VmHWM`); absent where unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// Peak resident set size of this process, from `/proc/self/status` (Linux only).
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 impl Summary {
@@ -82,6 +93,7 @@ impl Summary {
             partial: stats.files_unreadable > 0 || stats.interrupted,
             interrupted: stats.interrupted,
             s3: stats.s3.clone(),
+            peak_rss_bytes: peak_rss_bytes(),
         }
     }
 }
