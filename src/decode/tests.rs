@@ -1158,6 +1158,61 @@ proptest! {
         input.extend(body);
         let _ = split_stream(input, &DecodeLimits::default());
     }
+
+    /// Damaged gzip (bytes flipped, cut, garbage appended, members joined): the inflated
+    /// bytes always begin with everything flate2's own reader gets before it fails, never
+    /// less, and equal it exactly when flate2 reads the stream cleanly.
+    #[test]
+    fn gzip_output_never_falls_short_of_flate2(
+        members in 1usize..4,
+        flips in prop::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 0..3),
+        cut in prop::option::of(any::<prop::sample::Index>()),
+        tail in prop::collection::vec(any::<u8>(), 0..6),
+        sizes in prop::collection::vec(1usize..9, 1..4),
+    ) {
+        let records: Vec<Vec<u8>> = (0..300).map(|i| cloudtrail_like_record(i).into_bytes()).collect();
+        let refs: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+        let plain = log_object(&refs);
+        let step = plain.len() / members + 1;
+        let parts: Vec<&[u8]> = plain.chunks(step).collect();
+        let mut input = gzip(&parts);
+        for (at, mask) in &flips {
+            let i = at.index(input.len() - 10) + 10; // leave the first header alone
+            input[i] ^= mask;
+        }
+        if let Some(c) = cut {
+            input.truncate(c.index(input.len()).max(2));
+        }
+        input.extend(&tail);
+
+        let mut reference = Vec::new();
+        let mut piece = [0u8; 512];
+        let mut decoder = flate2::read::MultiGzDecoder::new(input.as_slice());
+        let clean = loop {
+            match decoder.read(&mut piece) {
+                Ok(0) => break true,
+                Ok(n) => reference.extend_from_slice(&piece[..n]),
+                Err(_) => break false,
+            }
+        };
+        let source = ChunkedReader { data: input, at: 0, sizes, turn: 0 };
+        let (_, mut reader) = decompress(source, &DecodeLimits::default()).unwrap();
+        let mut ours = Vec::new();
+        let mut failed = false;
+        loop {
+            match reader.read(&mut piece) {
+                Ok(0) => break,
+                Ok(n) => ours.extend_from_slice(&piece[..n]),
+                Err(_) => { failed = true; break; }
+            }
+        }
+        prop_assert!(ours.len() >= reference.len(), "{} < {}", ours.len(), reference.len());
+        prop_assert_eq!(&ours[..reference.len()], &reference[..]);
+        if clean {
+            prop_assert!(!failed);
+            prop_assert_eq!(ours.len(), reference.len());
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
