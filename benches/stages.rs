@@ -103,9 +103,11 @@ fn corpus() -> Corpus {
         flate2::read::MultiGzDecoder::new(&bytes[..])
             .read_to_end(&mut json)
             .expect("inflate");
-        let mut splitter = RecordSplitter::new(&json[..], &limits);
-        while let Some(r) = splitter.next_record().expect("split") {
-            records.push(r.bytes.to_vec());
+        {
+            let mut splitter = RecordSplitter::new(&json[..], &limits);
+            while let Some(r) = splitter.next_record().expect("split") {
+                records.push(r.bytes.to_vec());
+            }
         }
         gz.push(Arc::from(bytes));
         plain.push(json);

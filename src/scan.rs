@@ -485,14 +485,14 @@ fn take(selector: &Selector, rec: &Record<'_>, out: &mut Scan) -> Option<&'stati
     None
 }
 
-enum FirstRecord {
+pub(crate) enum FirstRecord {
     Event,
     Inventory(Value),
     Builds(Value),
     NotALog(String),
 }
 
-fn classify_first(bytes: &[u8]) -> FirstRecord {
+pub(crate) fn classify_first(bytes: &[u8]) -> FirstRecord {
     #[derive(serde::Deserialize)]
     struct Probe<'a> {
         #[serde(default, rename = "eventName", borrow)]

@@ -3,6 +3,7 @@
 //! `serde_json::Value`, every record decoded and classified, no pre-filter. Run on a corpus
 //! from `gen-corpus` plus records whose keywords are spelled with `\u` escapes, which the
 //! byte pre-filter must not lose.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -89,10 +89,15 @@ fn serve(records: Vec<Value>) -> (String, Log) {
                         .unwrap()
                         .push((region.clone(), Instant::now(), req.clone()));
                     assert!(target.ends_with("LookupEvents"), "{target}");
-                    let source = req["LookupAttributes"][0]["AttributeValue"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned();
+                    // one attribute at most, as the real API allows: EventSource or EventName
+                    let attribute = &req["LookupAttributes"][0];
+                    let field = match attribute["AttributeKey"].as_str() {
+                        Some("EventSource") => Some("eventSource"),
+                        Some("EventName") => Some("eventName"),
+                        None => None,
+                        Some(other) => panic!("unexpected attribute {other}"),
+                    };
+                    let wanted = attribute["AttributeValue"].as_str().map(str::to_owned);
                     let (start, end) = (
                         req["StartTime"].as_f64().unwrap(),
                         req["EndTime"].as_f64().unwrap(),
@@ -100,7 +105,8 @@ fn serve(records: Vec<Value>) -> (String, Log) {
                     let mut matching: Vec<&Value> = records
                         .iter()
                         .filter(|e| {
-                            e["awsRegion"] == region.as_str() && e["eventSource"] == source.as_str()
+                            e["awsRegion"] == region.as_str()
+                                && field.is_none_or(|f| e[f].as_str() == wanted.as_deref())
                         })
                         .filter(|e| {
                             let t = chrono::DateTime::parse_from_rfc3339(
@@ -220,4 +226,99 @@ fn lookup_events_give_the_same_findings_as_the_trail_files() {
             assert!(gap >= 450, "{region}: requests {gap} ms apart");
         }
     }
+}
+
+/// `trailwhy query lookup://… ARGS` and the same query over the trail files: their rows (as
+/// sorted lines: LookupEvents returns newest first, region by region), and the requests.
+fn query_both(args: &[&str]) -> (Vec<String>, Vec<String>, Vec<Value>) {
+    let (url, log) = serve(sample_records());
+    let window = [
+        "--since",
+        "2026-10-01T00:00:00Z",
+        "--until",
+        "2026-10-04T00:00:00Z",
+        "--region",
+        "us-east-1,eu-west-1",
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_trailwhy"))
+        .args([
+            "query",
+            "lookup://us-east-1,eu-west-1",
+            "--endpoint-url",
+            &url,
+        ])
+        .args(["--format", "ndjson"])
+        .args(window)
+        .args(args)
+        .envs(aws::aws_env())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // (this server re-serialises events with sorted keys: lines are compared as values)
+    let sorted = |text: &str| {
+        let mut lines: Vec<String> = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap().to_string())
+            .collect();
+        lines.sort();
+        lines
+    };
+    let tree = format!("{SAMPLE}/AWSLogs");
+    let mut local_args = vec!["query", tree.as_str(), "--format", "ndjson"];
+    local_args.extend(window);
+    local_args.extend(args);
+    let local = common::trailwhy(&local_args);
+    assert_eq!(local.code, 0, "{}", local.stderr);
+    let requests = log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, _, r)| r.clone())
+        .collect();
+    (
+        sorted(&String::from_utf8_lossy(&out.stdout)),
+        sorted(&local.stdout),
+        requests,
+    )
+}
+
+#[test]
+fn query_over_lookup_events_gives_the_records_of_the_trail_files() {
+    // an exact event name is pushed down as the EventName attribute
+    let (remote, local, requests) = query_both(&[
+        "--event-name",
+        "AssumeRoleWithWebIdentity",
+        "--jq",
+        "[.eventID, .awsRegion, .errorCode]",
+    ]);
+    assert!(!local.is_empty());
+    assert_eq!(remote, local);
+    assert!(requests.iter().all(|r| {
+        r["LookupAttributes"]
+            == json!([{"AttributeKey": "EventName", "AttributeValue": "AssumeRoleWithWebIdentity"}])
+    }));
+    // an exact event source, as EventSource; whole records
+    let (remote, local, requests) = query_both(&["--event-source", "ecr.amazonaws.com"]);
+    assert!(!local.is_empty());
+    assert_eq!(remote, local);
+    assert!(requests
+        .iter()
+        .all(|r| r["LookupAttributes"][0]["AttributeValue"] == "ecr.amazonaws.com"));
+    // filters with wildcards cannot be pushed down: every management event is asked for
+    let (remote, local, requests) = query_both(&[
+        "--errors-only",
+        "--event-name",
+        "*Image",
+        "--jq",
+        ".eventID",
+    ]);
+    assert!(!local.is_empty());
+    assert_eq!(remote, local);
+    assert!(requests.iter().all(|r| r.get("LookupAttributes").is_none()));
 }

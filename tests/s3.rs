@@ -155,20 +155,40 @@ fn only_objects_inside_the_window_are_fetched() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     // expected: this account and region, delivered from 10:00 to 11:15
-    let expected: BTreeSet<String> = keys
-        .iter()
-        .filter(|k| k.contains("/111122223333/CloudTrail/us-east-1/"))
+    let expected = sample_keys(
+        keys,
+        "/111122223333/CloudTrail/us-east-1/",
+        "20261002T1000Z"..="20261002T1115Z",
+    );
+    assert!(!expected.is_empty());
+    assert_eq!(fetched(&proxy), expected);
+    assert_only_the_window_listed(&proxy);
+    let v = r.json();
+    assert_eq!(v["summary"]["s3"]["objects_fetched"], expected.len());
+}
+
+/// The sample keys below `folder` delivered within `stamps` (`YYYYMMDDTHHMMZ`).
+fn sample_keys(
+    keys: &[String],
+    folder: &str,
+    stamps: std::ops::RangeInclusive<&str>,
+) -> BTreeSet<String> {
+    keys.iter()
+        .filter(|k| k.contains(folder))
         .filter(|k| {
             let stamp = k
                 .split('_')
                 .find(|p| p.len() == 14 && p.ends_with('Z'))
                 .unwrap();
-            ("20261002T1000Z"..="20261002T1115Z").contains(&stamp)
+            stamps.contains(&stamp)
         })
         .cloned()
-        .collect();
-    assert!(!expected.is_empty());
-    let fetched: BTreeSet<String> = proxy
+        .collect()
+}
+
+/// The objects of the bucket `trail` fetched through the proxy.
+fn fetched(proxy: &Proxy) -> BTreeSet<String> {
+    proxy
         .requests()
         .into_iter()
         .filter(|(m, p)| m == "GET" && !p.contains("list-type") && p.contains("/AWSLogs/"))
@@ -179,8 +199,11 @@ fn only_objects_inside_the_window_are_fetched() {
                 .unwrap()
                 .to_owned()
         })
-        .collect();
-    assert_eq!(fetched, expected);
+        .collect()
+}
+
+/// Neither the September noise folders nor the digest folders were listed.
+fn assert_only_the_window_listed(proxy: &Proxy) {
     let lists: Vec<String> = proxy
         .requests()
         .into_iter()
@@ -195,8 +218,105 @@ fn only_objects_inside_the_window_are_fetched() {
         lists.iter().all(|p| !p.contains("CloudTrail-Digest")),
         "{lists:?}"
     );
-    let v = r.json();
-    assert_eq!(v["summary"]["s3"]["objects_fetched"], expected.len());
+}
+
+/// `trailwhy query ARGS --endpoint-url ENDPOINT --format ndjson`.
+fn query(endpoint: &str, args: &[&str]) -> common::Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_trailwhy"))
+        .arg("query")
+        .args(args)
+        .args(["--endpoint-url", endpoint, "--format", "ndjson"])
+        .envs(aws::aws_env())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn query_reads_the_bucket_as_it_reads_the_tree_on_disk() {
+    let Some((moto, _)) = seeded() else { return };
+    for filters in [
+        &["--event-name", "AssumeRoleWithWebIdentity"][..],
+        &["--errors-only", "--jq", "{eventID, eventName, errorCode}"],
+        &["--event-source", "ecr.*", "--account", "111122223333"],
+    ] {
+        let mut args = vec!["s3://trail"];
+        args.extend(WINDOW);
+        args.extend(filters);
+        let remote = query(&moto.url, &args);
+        assert_eq!(remote.code, 0, "{filters:?}: {}", remote.stderr);
+        let local_tree = format!("{SAMPLE}/AWSLogs");
+        let mut args = vec!["query", local_tree.as_str(), "--format", "ndjson"];
+        args.extend(WINDOW);
+        args.extend(filters);
+        let local = common::trailwhy(&args);
+        assert_eq!(local.code, 0, "{filters:?}: {}", local.stderr);
+        assert!(!local.stdout.is_empty(), "{filters:?}");
+        // the same records, in the same order (key order is the walk's name order)
+        assert_eq!(remote.stdout, local.stdout, "{filters:?}");
+    }
+}
+
+#[test]
+fn query_fetches_only_the_objects_of_its_window_account_and_region() {
+    let Some((moto, keys)) = seeded() else { return };
+    let proxy = Proxy::start(moto.port, vec![]);
+    let r = query(
+        &proxy.url,
+        &[
+            "s3://trail",
+            "--since",
+            "2026-10-02T10:00:00Z",
+            "--until",
+            "2026-10-02T11:00:00Z",
+            "--account",
+            "111122223333",
+            "--region",
+            "us-east-1",
+            "--delivery-lag",
+            "15m",
+            "--jq",
+            ".eventTime",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let expected = sample_keys(
+        keys,
+        "/111122223333/CloudTrail/us-east-1/",
+        "20261002T1000Z"..="20261002T1115Z",
+    );
+    assert!(!expected.is_empty());
+    assert_eq!(fetched(&proxy), expected);
+    assert_only_the_window_listed(&proxy);
+    // and the records are those of the window (files hold events from before it too)
+    let times: Vec<&str> = r.stdout.lines().collect();
+    assert!(!times.is_empty());
+    assert!(
+        times
+            .iter()
+            .all(|t| ("\"2026-10-02T10:00:00Z\""..="\"2026-10-02T11:00:00Z\"").contains(t)),
+        "{times:?}"
+    );
+
+    // without --since: the last 24 hours, said on stderr (the sample is older: no rows)
+    let r = query(&moto.url, &["s3://trail", "--event-name", "PutImage"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("no --since given: reading the last 24 hours of s3://trail"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stdout, "");
+    // a flag that needs an inventory is refused before any request
+    let r = query(&moto.url, &["s3://trail", "--iam-live"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--iam-live"), "{}", r.stderr);
 }
 
 #[test]

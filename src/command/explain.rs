@@ -1,11 +1,10 @@
 //! `trailwhy explain`: scan, build the inventory, explain, render.
 
 use std::io::IsTerminal;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
-use chrono::{Duration as ChronoDuration, Utc};
+use chrono::Utc;
 
 use super::{open_output, stdout_is_terminal, Exit};
 use crate::cli::{parse_size, ExplainArgs, FailOn, ScanArgs};
@@ -22,9 +21,9 @@ use crate::scan::S3Summary;
 use crate::scan::{scan, scan_with_progress, Scan};
 use crate::select::time::parse_duration;
 use crate::select::{time::parse_time_bound, Selector, Window};
-use crate::source::aws::{AwsContext, AwsOptions};
+use crate::source::aws::AwsOptions;
 use crate::source::s3::S3Options;
-use crate::source::{self, lookup, s3};
+use crate::source::{self, lookup, RemoteOptions, Sources};
 
 /// The typed form of the scan flags.
 pub struct ScanConfig {
@@ -115,6 +114,30 @@ impl ScanConfig {
         })
     }
 
+    /// Opens SOURCE arguments with these settings ([`source::open`]) and says on stderr when
+    /// remote ones are read over the default window (unless `--quiet`).
+    pub fn open_sources(
+        &self,
+        sources: &[String],
+        lookup: &lookup::Ask,
+        need_aws: bool,
+    ) -> Result<Sources> {
+        let opened = source::open(
+            sources,
+            &self.window,
+            RemoteOptions {
+                aws: &self.aws,
+                s3: &self.s3,
+                lookup,
+                need_aws,
+            },
+        )?;
+        if let (Some(names), false) = (&opened.defaulted, self.quiet) {
+            eprintln!("trailwhy: no --since given: reading the last 24 hours of {names}");
+        }
+        Ok(opened)
+    }
+
     /// Runs `f` inside a rayon pool of the configured size.
     pub fn in_pool<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T> {
         let mut b = rayon::ThreadPoolBuilder::new();
@@ -134,56 +157,22 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
     if args.sources.is_empty() && cfg.codebuild_live.is_empty() {
         bail!("no SOURCE given: name log files, directories, s3://bucket[/prefix], lookup://REGION, or - for stdin");
     }
-    let remote: Vec<&String> = args
-        .sources
-        .iter()
-        .filter(|s| source::is_remote(s))
-        .collect();
-    let ctx = if !remote.is_empty() || cfg.iam_live || !cfg.codebuild_live.is_empty() {
-        Some(Arc::new(AwsContext::new(cfg.aws.clone())?))
-    } else {
-        None
-    };
-    let mut window = cfg.window.clone();
-    if !remote.is_empty() {
-        let now = Utc::now();
-        if window.since.is_none() {
-            window.since = Some(now - ChronoDuration::hours(24));
-            if !cfg.quiet {
-                eprintln!(
-                    "trailwhy: no --since given: reading the last 24 hours of {}",
-                    remote
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-        }
-        window.until.get_or_insert(now);
-    }
-    let selector = Selector::new(window.clone());
-    let (mut inputs, skipped) = source::expand(&args.sources);
-    let list_stats = Arc::new(s3::ListStats::default());
-    if let Some(ctx) = &ctx {
-        for r in &remote {
-            if r.starts_with("s3://") {
-                let url = s3::S3Url::parse(r)?;
-                inputs.extend(s3::list(ctx, &url, &window, &cfg.s3, &list_stats)?);
-            } else {
-                let regions = lookup::parse_regions(r)?;
-                let (Some(since), Some(until)) = (window.since, window.until) else {
-                    continue;
-                };
-                inputs.extend(lookup::inputs(ctx, &regions, since, until));
-            }
-        }
-    }
+    let need_aws = cfg.iam_live || !cfg.codebuild_live.is_empty();
+    let opened = cfg.open_sources(&args.sources, &lookup::Ask::explain(), need_aws)?;
+    let ctx = opened.aws.clone();
+    let selector = Selector::new(opened.window.clone());
     let progress = !cfg.quiet && std::io::stderr().is_terminal();
-    let mut logs =
-        cfg.in_pool(|| scan_with_progress(&inputs, skipped, &selector, &cfg.limits, progress))?;
-    if remote.iter().any(|r| r.starts_with("s3://")) {
-        logs.stats.s3 = Some(S3Summary::from(&*list_stats));
+    let mut logs = cfg.in_pool(|| {
+        scan_with_progress(
+            &opened.inputs,
+            opened.skipped,
+            &selector,
+            &cfg.limits,
+            progress,
+        )
+    })?;
+    if let Some(stats) = &opened.s3_stats {
+        logs.stats.s3 = Some(S3Summary::from(&**stats));
     }
     if let (false, Some(ctx)) = (cfg.codebuild_live.is_empty(), &ctx) {
         logs.build_docs

@@ -9,13 +9,15 @@ use anyhow::{anyhow, bail, Result};
 use super::explain::ScanConfig;
 use super::{open_output, stdout_is_terminal, Exit};
 use crate::cli::QueryArgs;
+use crate::interrupt;
 use crate::query::filter::{CompiledFilter, Globs, RecordFilter};
 use crate::query::jq::{self, JqProgram};
 use crate::query::output::Format;
+use crate::query::project::Projection;
 use crate::query::value::Path;
 use crate::query::{self, Mode, Query};
 use crate::report::{self, sanitize::terminal_safe};
-use crate::{interrupt, source};
+use crate::source::lookup::Ask;
 
 /// Columns of `--format csv` for plain records (no `--fields`, no `--jq`).
 pub const CSV_DEFAULT_FIELDS: &[&str] = &[
@@ -38,11 +40,18 @@ pub fn config(args: &QueryArgs, cfg: &ScanConfig) -> Result<Query> {
     if !args.scan.iam.is_empty() {
         bail!("--iam: query reads no inventory; name the logs as SOURCE");
     }
-    if let Some(remote) = args.scan.sources.iter().find(|s| source::is_remote(s)) {
-        bail!("{remote}: query reads local files, directories and stdin; copy the objects first (aws s3 sync) or use explain");
+    let aws = &args.scan.aws;
+    for (set, flag) in [
+        (aws.iam_live, "--iam-live"),
+        (!aws.iam_role.is_empty(), "--iam-role"),
+        (!aws.codebuild_live.is_empty(), "--codebuild-live"),
+    ] {
+        if set {
+            bail!("{flag}: query reads no inventory and no builds; use explain");
+        }
     }
     if args.scan.sources.is_empty() {
-        bail!("no SOURCE given: name log files, directories, or - for stdin");
+        bail!("no SOURCE given: name log files, directories, s3://bucket[/prefix], lookup://REGION, or - for stdin");
     }
     let jq = args
         .jq
@@ -93,8 +102,13 @@ pub fn config(args: &QueryArgs, cfg: &ScanConfig) -> Result<Query> {
         // a leading select(...) on plain fields becomes a byte pre-filter too
         filter.require(jq::required_needles(code));
     }
+    let projection = match &jq {
+        None => Some(Projection::Path(Vec::new())),
+        Some(program) => program.projection().cloned(),
+    };
     Ok(Query {
         filter,
+        projection,
         jq,
         mode,
         limit: args.limit,
@@ -103,12 +117,42 @@ pub fn config(args: &QueryArgs, cfg: &ScanConfig) -> Result<Query> {
     })
 }
 
+/// What `lookup://` asks LookupEvents for: the event sources, else the event names, that
+/// the filters name exactly (no wildcard), else every management event of the window. The
+/// filters still check every event that comes back.
+pub fn lookup_ask(args: &QueryArgs) -> Ask {
+    let exact = |globs: &[String]| {
+        let mut values: Vec<String> = Vec::new();
+        for g in globs {
+            if g.contains(['*', '?']) {
+                return None;
+            }
+            if !values.contains(g) {
+                values.push(g.clone());
+            }
+        }
+        (!values.is_empty()).then_some(values)
+    };
+    if let Some(sources) = exact(&args.event_source) {
+        Ask::EventSources(sources)
+    } else if let Some(names) = exact(&args.event_name) {
+        Ask::EventNames(names)
+    } else {
+        Ask::Everything
+    }
+}
+
 pub fn run(args: &QueryArgs) -> Result<Exit> {
     let cfg = ScanConfig::from_args(&args.scan)?;
-    let query = config(args, &cfg)?;
-    let (inputs, skipped) = source::expand(&args.scan.sources);
+    let mut query = config(args, &cfg)?;
+    // remote sources: listed (s3:// pruned by --since/--until/--account/--region) or
+    // queried; without --since they read the last 24 hours, and the filter does too
+    let opened = cfg.open_sources(&args.scan.sources, &lookup_ask(args), false)?;
+    query
+        .filter
+        .set_time_bounds(opened.window.since, opened.window.until);
     let out = open_output(None)?;
-    let outcome = query::run(&query, &inputs, skipped, &cfg, out)?;
+    let outcome = query::run(&query, &opened.inputs, opened.skipped, &cfg, out)?;
     let mut err = std::io::stderr().lock();
     report::write_problems(&mut err, &outcome.stats, &[])?;
     if let Some(first) = &outcome.first_jq_error {

@@ -6,6 +6,7 @@
 //! This is not a predicate language: anything beyond these flags is `--jq`'s job. Globs are
 //! IAM wildcards (`*`, `?`, case-sensitive), matched by `iam_policy::wildcard_match`.
 
+use chrono::{DateTime, Utc};
 use memchr::memmem::Finder;
 
 use crate::event::{decode_part, role_name_from_arn, AssumeRoleParams, AssumeRoleResponse, Record};
@@ -140,6 +141,13 @@ impl CompiledFilter {
         }));
     }
 
+    /// Sets the time window (remote sources read the last 24 hours by default).
+    pub fn set_time_bounds(&mut self, since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) {
+        self.filter.window.since = since;
+        self.filter.window.until = until;
+        self.active |= since.is_some() || until.is_some();
+    }
+
     /// Whether the record must be decoded to be checked at all (any filter is set).
     pub fn is_active(&self) -> bool {
         self.active
@@ -234,24 +242,13 @@ impl CompiledFilter {
                 return false;
             }
         }
-        if !w.accounts.is_empty() {
-            // the trail's recipient, else the caller's account (as `explain` does)
-            let account = rec.recipient_account_id.as_deref().or_else(|| {
-                rec.user_identity
-                    .as_ref()
-                    .and_then(|u| u.account_id.as_deref())
-            });
-            if !account.is_some_and(|a| w.accounts.iter().any(|x| x == a)) {
-                return false;
-            }
-        }
-        if !w.regions.is_empty() {
-            let region = rec.aws_region.as_deref();
-            if !region.is_some_and(|r| w.regions.iter().any(|x| x == r)) {
-                return false;
-            }
-        }
-        true
+        // the trail's recipient, else the caller's account (as `explain` does)
+        let account = rec.recipient_account_id.as_deref().or_else(|| {
+            rec.user_identity
+                .as_ref()
+                .and_then(|u| u.account_id.as_deref())
+        });
+        w.accepts_account(account) && w.accepts_region(rec.aws_region.as_deref())
     }
 }
 

@@ -10,6 +10,8 @@ use jaq_core::load::{self, Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars};
 use jaq_json::Val;
 
+use super::project::Projection;
+
 type Data = JustLut<Val>;
 
 /// A compiled jq program.
@@ -18,6 +20,8 @@ pub struct JqProgram {
     /// The only top-level fields of the record the program can see, when it provably
     /// looks at nothing else (see [`top_level_fields`]).
     fields: Option<Vec<String>>,
+    /// What it outputs, when it only copies parts of the record (see [`projection`]).
+    projection: Option<Projection>,
 }
 
 impl JqProgram {
@@ -60,7 +64,13 @@ impl JqProgram {
         Ok(JqProgram {
             filter,
             fields: top_level_fields(code),
+            projection: projection(code),
         })
+    }
+
+    /// The parts of the record the program outputs, when that is all it does.
+    pub fn projection(&self) -> Option<&Projection> {
+        self.projection.as_ref()
     }
 
     /// The top-level fields the program reads, if it reads nothing else of the record (so a
@@ -105,6 +115,51 @@ pub fn top_level_fields(code: &str) -> Option<Vec<String>> {
     keys.sort();
     keys.dedup();
     Some(keys)
+}
+
+/// The program as a [`Projection`], when it only copies parts of the record: `.`, a path
+/// of constant keys (`.a.b`, `.["a"]`, `.a?`), or an object of those with distinct
+/// constant keys (`{eventName, who: .userIdentity.arn}`). Exactly one output per record,
+/// unless indexing fails, which the projection leaves to the program.
+pub fn projection(code: &str) -> Option<Projection> {
+    use load::parse::Term;
+    let term = load::parse(code, |p| p.term())?;
+    match &term {
+        Term::Obj(entries) => {
+            let mut out: Vec<(String, Vec<String>)> = Vec::with_capacity(entries.len());
+            for (k, v) in entries {
+                let key = literal_key(k)?;
+                let path = match v {
+                    None => vec![key.clone()],
+                    Some(v) => key_path(v)?,
+                };
+                if out.iter().any(|(seen, _)| *seen == key) {
+                    return None;
+                }
+                out.push((key, path));
+            }
+            Some(Projection::Object(out))
+        }
+        t => key_path(t).map(Projection::Path),
+    }
+}
+
+/// `[]` for `.`, `["a", "b"]` for `.a.b` (constant keys only).
+fn key_path(t: &load::parse::Term<&str>) -> Option<Vec<String>> {
+    use jaq_core::path::Part;
+    use load::parse::Term;
+    match t {
+        Term::Id => Some(Vec::new()),
+        Term::Path(base, path) if matches!(**base, Term::Id) => path
+            .0
+            .iter()
+            .map(|(part, _)| match part {
+                Part::Index(k) => literal_key(k),
+                Part::Range(..) => None,
+            })
+            .collect(),
+        _ => None,
+    }
 }
 
 /// What a term does with its input when that input is the record.

@@ -1,24 +1,30 @@
 //! `query`: ad-hoc filters, jq, projections and group-by counts over any CloudTrail events.
 //!
 //! Each input is read by one worker (source → decode, as in `scan`): a byte pre-filter and
-//! the typed filters ([`filter`]) drop records before any value is built; the survivors
-//! become jq values ([`value`]), are redacted, go through `--jq` ([`jq`]) and are rendered
-//! into rows by the worker. Rows travel in batches over one bounded channel per input, and
-//! the writer drains the inputs strictly in input order ([`output`] lays the rows out), so
-//! the output does not depend on thread timing and memory stays bounded: at most
-//! [`IN_FLIGHT_PER_THREAD`] inputs per thread are open, each with at most [`BATCHES`]
-//! batches waiting. `--count` and `--group-by` send only counts.
+//! the typed filters ([`filter`]) drop records before any value is built. A survivor whose
+//! row is only parts of the record (no `--jq`, `.`, `.a.b`, `{a, b: .c.d}`) and goes out as
+//! an NDJSON line is written straight from its bytes ([`project`]); the others become jq
+//! values, redacted as they are built ([`json`]), go through `--jq` ([`jq`]) and are
+//! rendered into rows by the worker (NDJSON lines into one buffer per batch). Rows travel in
+//! batches over one bounded channel per input, and the writer drains the inputs strictly in
+//! input order ([`output`] lays the rows out), so the output does not depend on thread timing
+//! and memory stays bounded: at most [`IN_FLIGHT_PER_THREAD`] inputs per thread are open,
+//! each with at most [`BATCHES`] batches waiting. `--count` and `--group-by` send only
+//! counts.
 //!
 //! The jq program is looked at once, conservatively, for work it makes unnecessary: a leading
-//! `select` on plain fields adds byte needles to the pre-filter (`jq::required_needles`), and
-//! a program that reads only some top-level fields gets records holding only those
-//! (`jq::top_level_fields`), which is most of the speed of `--jq` over `zcat | jq`.
+//! `select` on plain fields adds byte needles to the pre-filter (`jq::required_needles`), a
+//! program that reads only some top-level fields gets records holding only those
+//! (`jq::top_level_fields`), and a program that only copies parts of the record is not run
+//! at all (`jq::projection`). None of these changes an output.
 //!
 //! This module does not explain anything and keeps no record beyond the batch it is writing.
 
 pub mod filter;
 pub mod jq;
+pub mod json;
 pub mod output;
+pub mod project;
 pub mod value;
 
 use std::borrow::Cow;
@@ -35,11 +41,12 @@ use memchr::memmem::Finder;
 use crate::command::explain::ScanConfig;
 use crate::decode::{self, DecodeLimits, RecordKind, RecordSplitter};
 use crate::event::Record;
-use crate::scan::{is_inventory_doc, ScanStats};
+use crate::scan::{classify_first, FirstRecord, ScanStats};
 use crate::source::{io_reason, Input, Skipped};
 use filter::CompiledFilter;
 use jq::JqProgram;
 use output::{Format, Row, RowWriter};
+use project::Projection;
 use value::{Cell, Path};
 
 /// Inputs open at once per worker thread (the reorder window).
@@ -48,6 +55,8 @@ pub const IN_FLIGHT_PER_THREAD: usize = 2;
 pub const BATCHES: usize = 4;
 /// Rows per batch.
 const BATCH_ROWS: usize = 256;
+/// Bytes of NDJSON lines per batch (a batch ends at whichever limit comes first).
+const BATCH_BYTES: usize = 128 * 1024;
 /// How often a blocked worker looks at the stop flag.
 const POLL: Duration = Duration::from_millis(50);
 
@@ -66,6 +75,9 @@ pub enum Mode {
 pub struct Query {
     pub filter: CompiledFilter,
     pub jq: Option<JqProgram>,
+    /// Rows that are parts of the record (no `--jq`, or `jq::projection`), written from
+    /// the record's bytes when the output is NDJSON lines of them.
+    pub projection: Option<Projection>,
     pub mode: Mode,
     pub limit: Option<u64>,
     pub format: Format,
@@ -204,6 +216,8 @@ struct Shared<'a> {
 
 enum Msg {
     Rows(Vec<Row>),
+    /// NDJSON rows, already written as lines: the bytes and how many lines they hold.
+    Lines(Vec<u8>, u64),
     Done(Box<FileOutcome>),
 }
 
@@ -245,6 +259,27 @@ fn drain<W: Write>(
                         if full(outcome.rows) {
                             return Ok(());
                         }
+                    }
+                }
+                Msg::Lines(bytes, rows) => {
+                    let room = limit.map_or(rows, |l| l.saturating_sub(outcome.rows));
+                    if rows <= room {
+                        writer.lines(&bytes)?;
+                        outcome.rows += rows;
+                    } else {
+                        // every row is one line: stop after the last one --limit allows
+                        let end = memchr::memchr_iter(b'\n', &bytes)
+                            .nth(
+                                usize::try_from(room)
+                                    .unwrap_or(usize::MAX)
+                                    .saturating_sub(1),
+                            )
+                            .map_or(0, |at| at + 1);
+                        writer.lines(&bytes[..end])?;
+                        outcome.rows += room;
+                    }
+                    if full(outcome.rows) {
+                        return Ok(());
                     }
                 }
                 Msg::Done(f) => merge(*f, outcome, groups),
@@ -343,6 +378,11 @@ struct Emitter<'a> {
     shared: &'a Shared<'a>,
     tx: &'a Sender<Msg>,
     batch: Vec<Row>,
+    /// NDJSON rows written straight into one buffer (`--format ndjson` rows).
+    lines: Vec<u8>,
+    lines_rows: u64,
+    /// `"name":` of each `--fields` path, for NDJSON lines.
+    field_keys: Vec<Vec<u8>>,
     rows: u64,
     groups: HashMap<Vec<String>, u64>,
     jq_errors: u64,
@@ -353,10 +393,26 @@ struct Emitter<'a> {
 
 impl<'a> Emitter<'a> {
     fn new(shared: &'a Shared<'a>, tx: &'a Sender<Msg>) -> Emitter<'a> {
+        let field_keys = match &shared.query.mode {
+            Mode::Rows { fields } => fields
+                .iter()
+                .map(|p| {
+                    let mut key = serde_json::Value::from(p.name.as_str())
+                        .to_string()
+                        .into_bytes();
+                    key.push(b':');
+                    key
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         Emitter {
             shared,
             tx,
             batch: Vec::new(),
+            lines: Vec::new(),
+            lines_rows: 0,
+            field_keys,
             rows: 0,
             groups: HashMap::new(),
             jq_errors: 0,
@@ -378,14 +434,12 @@ impl<'a> Emitter<'a> {
         self.rows += 1;
         match &q.mode {
             Mode::Rows { fields } => {
-                self.batch.push(render(q.format, fields, v));
-                // no input contributes more than --limit rows
-                if q.limit.is_some_and(|l| self.rows >= l) {
-                    self.done = true;
+                if q.format == Format::Ndjson {
+                    self.line(fields, v);
+                } else {
+                    self.batch.push(render(q.format, fields, v));
                 }
-                if self.batch.len() >= BATCH_ROWS {
-                    self.flush();
-                }
+                self.row_written();
             }
             Mode::Count => {
                 let total = self.shared.counted.fetch_add(1, Ordering::Relaxed) + 1;
@@ -404,6 +458,43 @@ impl<'a> Emitter<'a> {
         !self.done
     }
 
+    /// The row of a projection, written straight from the record's bytes; `None` when the
+    /// record must take the value path instead.
+    fn projected(&mut self, projection: &Projection, record: &[u8]) -> Option<bool> {
+        if self.done {
+            return Some(false);
+        }
+        self.reserve_lines();
+        if !projection.write(record, &mut self.lines) {
+            return None;
+        }
+        self.lines.push(b'\n');
+        self.lines_rows += 1;
+        self.rows += 1;
+        self.row_written();
+        Some(!self.done)
+    }
+
+    /// After a row of `Mode::Rows` (counted in `rows`): the limit, full batches.
+    fn row_written(&mut self) {
+        // no input contributes more than --limit rows
+        if self.shared.query.limit.is_some_and(|l| self.rows >= l) {
+            self.done = true;
+        }
+        if self.batch.len() >= BATCH_ROWS
+            || self.lines_rows >= BATCH_ROWS as u64
+            || self.lines.len() >= BATCH_BYTES
+        {
+            self.flush();
+        }
+    }
+
+    fn reserve_lines(&mut self) {
+        if self.lines.capacity() == 0 {
+            self.lines.reserve(BATCH_BYTES + BATCH_BYTES / 4);
+        }
+    }
+
     /// A row under `--count` that needs no value.
     fn count_one(&mut self) {
         self.value(&Val::Null);
@@ -415,13 +506,47 @@ impl<'a> Emitter<'a> {
             .get_or_insert_with(|| format!("error (at {name}, record {record}): {message}"));
     }
 
-    fn flush(&mut self) {
-        if self.batch.is_empty() {
-            return;
+    /// One NDJSON row: the value, or `{"path":value,…}` of `--fields`.
+    fn line(&mut self, fields: &[Path], v: &Val) {
+        self.reserve_lines();
+        if fields.is_empty() {
+            json::write(&mut self.lines, v);
+        } else {
+            self.lines.push(b'{');
+            for (i, (p, key)) in fields.iter().zip(&self.field_keys).enumerate() {
+                if i > 0 {
+                    self.lines.push(b',');
+                }
+                self.lines.extend_from_slice(key);
+                match p.get(v) {
+                    Some(x) => json::write(&mut self.lines, x),
+                    None => self.lines.extend_from_slice(b"null"),
+                }
+            }
+            self.lines.push(b'}');
         }
-        let rows = std::mem::take(&mut self.batch);
-        if !send(self.tx, Msg::Rows(rows), &self.shared.stop) {
-            self.done = true;
+        self.lines.push(b'\n');
+        self.lines_rows += 1;
+    }
+
+    fn flush(&mut self) {
+        if !self.batch.is_empty() {
+            let rows = std::mem::take(&mut self.batch);
+            if !send(self.tx, Msg::Rows(rows), &self.shared.stop) {
+                self.done = true;
+            }
+        }
+        if self.lines_rows > 0 {
+            let mut bytes = std::mem::take(&mut self.lines);
+            // as `value::to_json`: invalid UTF-8 in a string is replaced (no line changes
+            // its bounds: a newline is never part of a UTF-8 sequence)
+            if std::str::from_utf8(&bytes).is_err() {
+                bytes = String::from_utf8_lossy(&bytes).into_owned().into_bytes();
+            }
+            let rows = std::mem::replace(&mut self.lines_rows, 0);
+            if !send(self.tx, Msg::Lines(bytes, rows), &self.shared.stop) {
+                self.done = true;
+            }
         }
     }
 }
@@ -625,13 +750,16 @@ fn record(
         emit.count_one();
         return Ok(());
     }
+    if let (Some(projection), Mode::Rows { fields }, Format::Ndjson) =
+        (&q.projection, &q.mode, q.format)
+    {
+        if fields.is_empty() && emit.projected(projection, event).is_some() {
+            return Ok(());
+        }
+    }
     // a program that reads only some top-level fields gets a record of only those
-    let v = match q.jq.as_ref().and_then(JqProgram::fields) {
-        Some(keys) => value::parse_fields(event, keys),
-        None => value::parse(event),
-    };
-    let mut v = v.map_err(|e| format!("could not be decoded: {e}"))?;
-    value::redact(&mut v);
+    let keys = q.jq.as_ref().and_then(JqProgram::fields);
+    let v = json::parse(event, keys).map_err(|e| format!("could not be decoded: {e}"))?;
     match &q.jq {
         None => {
             emit.value(&v);
@@ -661,25 +789,14 @@ fn lookup_event(bytes: &[u8]) -> Result<Option<String>, String> {
 }
 
 /// Why a file whose first record is this one is not a log (skipped by design), as `scan`
-/// decides it: digest files, inventory documents, JSON without `eventName`.
+/// decides it (`scan::classify_first`): digest files, inventory and build documents, JSON
+/// without `eventName`.
 fn not_a_log(bytes: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Probe {
-        #[serde(default, rename = "eventName")]
-        event_name: Option<serde::de::IgnoredAny>,
-        #[serde(default, rename = "CloudTrailEvent")]
-        cloudtrail_event: Option<serde::de::IgnoredAny>,
-        #[serde(default, rename = "digestStartTime")]
-        digest_start: Option<serde::de::IgnoredAny>,
-    }
-    match serde_json::from_slice::<Probe>(bytes) {
-        Ok(p) if p.event_name.is_some() || p.cloudtrail_event.is_some() => None,
-        Ok(p) if p.digest_start.is_some() => Some("CloudTrail digest file".to_owned()),
-        Ok(_) => Some(match serde_json::from_slice::<serde_json::Value>(bytes) {
-            Ok(v) if is_inventory_doc(&v) => "inventory document, not a log".to_owned(),
-            _ => "not a CloudTrail log (the first record has no eventName)".to_owned(),
-        }),
+    match classify_first(bytes) {
         // an undecodable first record is counted by the main loop
-        Err(_) => None,
+        FirstRecord::Event => None,
+        FirstRecord::Inventory(_) => Some("inventory document, not a log".to_owned()),
+        FirstRecord::Builds(_) => Some("CodeBuild build document, not a CloudTrail log".to_owned()),
+        FirstRecord::NotALog(reason) => Some(reason),
     }
 }

@@ -100,6 +100,11 @@ impl<W: Write> RowWriter<W> {
         self.out.flush()
     }
 
+    /// NDJSON rows already written as lines by a worker.
+    pub fn lines(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)
+    }
+
     pub fn write_line(&mut self, line: &str) -> io::Result<()> {
         writeln!(self.out, "{line}")
     }

@@ -1,5 +1,6 @@
 //! Records as jq values ([`Val`], jaq's JSON value, which keeps the key order of the log, as
-//! jq does): parsing, redaction, dotted paths and rendering as JSON text or as a cell.
+//! jq does): the reference parsing and redaction (what [`super::json`]'s fast path must
+//! agree with, and falls back to), dotted paths, and rendering as JSON text or as a cell.
 //!
 //! Redaction here walks a [`Val`] with the secret-field rule of [`crate::report::redact`]
 //! (`is_secret_field`, `REDACTED`), so a `query` row hides exactly what `redact_value` hides
@@ -138,8 +139,7 @@ impl Path {
 /// Compact JSON text, like `jq -c` (invalid UTF-8 replaced).
 pub fn to_json(v: &Val) -> String {
     let mut buf = Vec::with_capacity(256);
-    // writing to a Vec cannot fail
-    let _ = jaq_json::write::write(&mut buf, &jaq_json::write::Pp::default(), 0, v);
+    super::json::write(&mut buf, v);
     match String::from_utf8(buf) {
         Ok(s) => s,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),

@@ -23,10 +23,31 @@ const SECRET_FIELDS: &[&str] = &[
 ];
 
 pub fn is_secret_field(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    SECRET_FIELDS.contains(&lower.as_str())
-        || lower.ends_with("password")
-        || lower.ends_with("secret")
+    is_secret_key(name.as_bytes())
+}
+
+/// [`is_secret_field`] on a key's bytes, without allocating (it runs on every key `query`
+/// reads).
+pub fn is_secret_key(name: &[u8]) -> bool {
+    // every secret name ends with one of these pairs of letters (…token, …key, …secret,
+    // …password, …assertion): most keys are out after one test
+    let [.., a, b] = name else {
+        return false;
+    };
+    if !matches!(
+        (a.to_ascii_lowercase(), b.to_ascii_lowercase()),
+        (b'e', b'n' | b'y' | b't') | (b'r', b'd') | (b'o', b'n')
+    ) {
+        return false;
+    }
+    let ends_with = |suffix: &[u8]| {
+        name.len() >= suffix.len() && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    };
+    SECRET_FIELDS
+        .iter()
+        .any(|f| name.eq_ignore_ascii_case(f.as_bytes()))
+        || ends_with(b"password")
+        || ends_with(b"secret")
 }
 
 /// Replaces secret values anywhere in `v`.
@@ -50,6 +71,18 @@ pub fn redact_value(v: &mut Value) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn secret_names_end_with_the_letters_tested_first() {
+        for name in SECRET_FIELDS.iter().chain(&["password", "secret"]) {
+            assert!(is_secret_field(name), "{name}");
+            assert!(is_secret_field(&name.to_ascii_uppercase()), "{name}");
+        }
+        for name in ["sessionTokenX", "tokens", "eventName", "passwords", "", "n"] {
+            assert!(!is_secret_field(name), "{name}");
+        }
+        assert!(is_secret_field("dbPassword") && is_secret_field("ClientSecret"));
+    }
 
     #[test]
     fn nested_secrets_are_replaced() {

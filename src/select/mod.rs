@@ -33,11 +33,11 @@ impl Window {
         self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
     }
 
-    fn accepts_account(&self, account: Option<&str>) -> bool {
+    pub fn accepts_account(&self, account: Option<&str>) -> bool {
         self.accounts.is_empty() || account.is_some_and(|a| self.accounts.iter().any(|x| x == a))
     }
 
-    fn accepts_region(&self, region: Option<&str>) -> bool {
+    pub fn accepts_region(&self, region: Option<&str>) -> bool {
         self.regions.is_empty() || region.is_some_and(|r| self.regions.iter().any(|x| x == r))
     }
 }

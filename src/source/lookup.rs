@@ -2,10 +2,11 @@
 //! the trail bucket. Management events only, the last 90 days, 50 events a page, about two
 //! requests a second per account and region.
 //!
-//! The time window and an EventSource lookup attribute are pushed down (one query per event
-//! source the analysis needs: STS, ECR, IAM); pages are fetched in order, regions in
-//! parallel, each region held to the documented request rate. Each event's `CloudTrailEvent`
-//! string is streamed as one NDJSON line to the scan.
+//! The time window and a lookup attribute are pushed down ([`Ask`]: for `explain`, one query
+//! per event source the analysis needs, STS, ECR, IAM; for `query`, the event sources or
+//! names its filters name exactly, else every management event); pages are fetched in
+//! order, regions in parallel, each region held to the documented request rate. Each event's
+//! `CloudTrailEvent` string is streamed as one NDJSON line to the scan.
 
 use std::io;
 use std::sync::Arc;
@@ -29,6 +30,40 @@ pub const EVENT_SOURCES: &[&str] = &[
     "ecr.amazonaws.com",
     "iam.amazonaws.com",
 ];
+
+/// What the LookupEvents queries of each region ask for. The API takes one attribute per
+/// query, so several values mean several queries (whose events never overlap).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ask {
+    /// One query per event source (`sts.amazonaws.com`, …).
+    EventSources(Vec<String>),
+    /// One query per event name (`AssumeRoleWithWebIdentity`, …).
+    EventNames(Vec<String>),
+    /// One query without an attribute: every management event of the window.
+    Everything,
+}
+
+impl Ask {
+    /// The sources `explain` needs.
+    pub fn explain() -> Ask {
+        Ask::EventSources(EVENT_SOURCES.iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    /// The attribute of each query (`None`: no attribute).
+    fn attributes(&self) -> Vec<Option<(LookupAttributeKey, String)>> {
+        match self {
+            Ask::EventSources(v) => v
+                .iter()
+                .map(|x| Some((LookupAttributeKey::EventSource, x.clone())))
+                .collect(),
+            Ask::EventNames(v) => v
+                .iter()
+                .map(|x| Some((LookupAttributeKey::EventName, x.clone())))
+                .collect(),
+            Ask::Everything => vec![None],
+        }
+    }
+}
 
 /// The documented LookupEvents limit: 2 requests per second per account and region.
 const MIN_INTERVAL: Duration = Duration::from_millis(500);
@@ -58,12 +93,13 @@ pub fn parse_regions(s: &str) -> Result<Vec<String>> {
     Ok(regions)
 }
 
-/// One input per region and event source; all inputs of a region share its rate limiter.
+/// One input per region and query of `ask`; all inputs of a region share its rate limiter.
 pub fn inputs(
     ctx: &Arc<AwsContext>,
     regions: &[String],
     since: DateTime<Utc>,
     until: DateTime<Utc>,
+    ask: &Ask,
 ) -> Vec<Input> {
     let mut out = Vec::new();
     for region in regions {
@@ -71,12 +107,12 @@ pub fn inputs(
         b = b.region(aws_config::Region::new(region.clone()));
         let client = Client::from_conf(b.build());
         let limiter = Arc::new(Mutex::new(Instant::now()));
-        for source in EVENT_SOURCES {
+        for attribute in ask.attributes() {
             let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(8);
             let query = Query {
                 client: client.clone(),
                 region: region.clone(),
-                source: (*source).to_owned(),
+                attribute,
                 since,
                 until,
                 limiter: limiter.clone(),
@@ -95,7 +131,7 @@ pub fn inputs(
 struct Query {
     client: Client,
     region: String,
-    source: String,
+    attribute: Option<(LookupAttributeKey, String)>,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
     limiter: Arc<Mutex<Instant>>,
@@ -103,7 +139,10 @@ struct Query {
 
 impl Query {
     fn name(&self) -> String {
-        format!("lookup://{}?EventSource={}", self.region, self.source)
+        match &self.attribute {
+            Some((key, value)) => format!("lookup://{}?{}={value}", self.region, key.as_str()),
+            None => format!("lookup://{}", self.region),
+        }
     }
 
     /// Waits for this region's next request slot.
@@ -117,16 +156,19 @@ impl Query {
     }
 
     async fn run(self, tx: mpsc::Sender<io::Result<Bytes>>) {
-        let attr = match LookupAttribute::builder()
-            .attribute_key(LookupAttributeKey::EventSource)
-            .attribute_value(&self.source)
-            .build()
-        {
-            Ok(a) => a,
-            Err(e) => {
-                let _ = tx.send(Err(io::Error::other(e.to_string()))).await;
-                return;
-            }
+        let attr = match &self.attribute {
+            None => None,
+            Some((key, value)) => match LookupAttribute::builder()
+                .attribute_key(key.clone())
+                .attribute_value(value)
+                .build()
+            {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    let _ = tx.send(Err(io::Error::other(e.to_string()))).await;
+                    return;
+                }
+            },
         };
         let mut token: Option<String> = None;
         loop {
@@ -134,7 +176,7 @@ impl Query {
             let mut req = self
                 .client
                 .lookup_events()
-                .lookup_attributes(attr.clone())
+                .set_lookup_attributes(attr.clone().map(|a| vec![a]))
                 .start_time(aws_sdk_cloudtrail::primitives::DateTime::from_secs(
                     self.since.timestamp(),
                 ))

@@ -7,6 +7,10 @@
 //! names (`.log`, `.txt`) are read too: CodeBuild build logs are text.
 //! It never decodes anything: that is `decode`'s job. Async code (tokio, the AWS SDK) lives
 //! only in the AWS-facing submodules; what they hand out is a plain blocking `Read`.
+//!
+//! [`open`] is the one entry for every command that scans: local SOURCEs expanded, remote
+//! ones listed (`s3://` pruned by the window, accounts and regions; `lookup://` queried
+//! with the window and an attribute pushed down), and the window they were read with.
 
 pub mod aws;
 pub mod lookup;
@@ -17,6 +21,13 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use anyhow::Result;
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+
+use crate::select::Window;
+use aws::{AwsContext, AwsOptions};
+use s3::{ListStats, S3Options, S3Url};
 
 /// A remote object: named in every message, opened once, streamed.
 pub trait Remote: Send + Sync {
@@ -60,6 +71,112 @@ impl Input {
 /// Whether a SOURCE argument names a remote source rather than a local path.
 pub fn is_remote(source: &str) -> bool {
     source.starts_with("s3://") || source.starts_with("lookup://")
+}
+
+/// How remote SOURCEs are read.
+#[derive(Debug, Clone, Copy)]
+pub struct RemoteOptions<'a> {
+    pub aws: &'a AwsOptions,
+    pub s3: &'a S3Options,
+    /// What each region's LookupEvents queries ask for.
+    pub lookup: &'a lookup::Ask,
+    /// An AWS context is wanted even without a remote SOURCE (`--iam-live`, …).
+    pub need_aws: bool,
+}
+
+/// SOURCE arguments opened for a scan.
+pub struct Sources {
+    pub inputs: Vec<Input>,
+    /// Local paths that were skipped by design or could not be opened.
+    pub skipped: Vec<Skipped>,
+    /// The window to scan with: the one asked for, or, with a remote SOURCE and no
+    /// `--since`, the last 24 hours (until now, when `--until` is not given either).
+    pub window: Window,
+    /// The remote SOURCEs read over that default window (the caller says so on stderr).
+    pub defaulted: Option<String>,
+    /// The AWS context remote inputs stream through; it must outlive the scan.
+    pub aws: Option<Arc<AwsContext>>,
+    /// What the `s3://` listings did, when there was one.
+    pub s3_stats: Option<Arc<ListStats>>,
+}
+
+/// A remote SOURCE, parsed.
+enum RemoteSource {
+    S3(S3Url),
+    Lookup(Vec<String>),
+}
+
+/// Opens SOURCE arguments: local ones expanded ([`expand`]), remote ones parsed first
+/// (a bad URL is a usage error before any request), then listed or queried over the window
+/// (see [`Sources::window`]), `s3://` pruned by the window, `--account` and `--region`.
+pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Result<Sources> {
+    let remote: Vec<(&String, RemoteSource)> = sources
+        .iter()
+        .filter(|s| is_remote(s))
+        .map(|s| {
+            Ok((
+                s,
+                if s.starts_with("s3://") {
+                    RemoteSource::S3(S3Url::parse(s)?)
+                } else {
+                    RemoteSource::Lookup(lookup::parse_regions(s)?)
+                },
+            ))
+        })
+        .collect::<Result<_>>()?;
+    let (window, defaulted) = remote_window(window, !remote.is_empty(), Utc::now());
+    let defaulted = defaulted.then(|| {
+        remote
+            .iter()
+            .map(|(s, _)| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let aws = if !remote.is_empty() || opts.need_aws {
+        Some(Arc::new(AwsContext::new(opts.aws.clone())?))
+    } else {
+        None
+    };
+    let (mut inputs, skipped) = expand(sources);
+    let mut s3_stats = None;
+    if let Some(ctx) = &aws {
+        for (_, source) in &remote {
+            match source {
+                RemoteSource::S3(url) => {
+                    let stats = s3_stats.get_or_insert_with(|| Arc::new(ListStats::default()));
+                    inputs.extend(s3::list(ctx, url, &window, opts.s3, stats)?);
+                }
+                RemoteSource::Lookup(regions) => {
+                    if let (Some(since), Some(until)) = (window.since, window.until) {
+                        inputs.extend(lookup::inputs(ctx, regions, since, until, opts.lookup));
+                    }
+                }
+            }
+        }
+    }
+    Ok(Sources {
+        inputs,
+        skipped,
+        window,
+        defaulted,
+        aws,
+        s3_stats,
+    })
+}
+
+/// The window remote sources are read with: without `--since`, the last 24 hours before
+/// `now`; without `--until`, until `now`. Also whether the default `--since` was taken.
+fn remote_window(window: &Window, remote: bool, now: DateTime<Utc>) -> (Window, bool) {
+    let mut w = window.clone();
+    if !remote {
+        return (w, false);
+    }
+    let defaulted = w.since.is_none();
+    if defaulted {
+        w.since = Some(now - ChronoDuration::hours(24));
+    }
+    w.until.get_or_insert(now);
+    (w, defaulted)
 }
 
 /// Why an input was not read (or not read completely).
@@ -210,6 +327,44 @@ mod tests {
             classify_path(Path::new("x/ConfigWritabilityCheckFile")),
             PathClass::SkipByDesign(_)
         ));
+    }
+
+    #[test]
+    fn remote_sources_default_to_the_last_day() {
+        let now = Utc::now();
+        let given = Window {
+            since: Some(now - ChronoDuration::hours(2)),
+            ..Window::default()
+        };
+        let (w, defaulted) = remote_window(&Window::default(), true, now);
+        assert!(defaulted);
+        assert_eq!(w.since, Some(now - ChronoDuration::hours(24)));
+        assert_eq!(w.until, Some(now));
+        let (w, defaulted) = remote_window(&given, true, now);
+        assert!(!defaulted);
+        assert_eq!((w.since, w.until), (given.since, Some(now)));
+        // local sources keep an open window
+        let (w, defaulted) = remote_window(&Window::default(), false, now);
+        assert!(!defaulted && w.since.is_none() && w.until.is_none());
+    }
+
+    #[test]
+    fn bad_remote_urls_are_refused_before_any_request() {
+        let opts = RemoteOptions {
+            aws: &AwsOptions::default(),
+            s3: &S3Options {
+                concurrency: 1,
+                delivery_lag: ChronoDuration::minutes(30),
+            },
+            lookup: &lookup::Ask::Everything,
+            need_aws: false,
+        };
+        for bad in ["s3://", "lookup://", "lookup://us east"] {
+            let err = open(&[bad.to_owned()], &Window::default(), opts)
+                .err()
+                .unwrap_or_else(|| panic!("{bad}"));
+            assert!(err.to_string().contains(bad), "{err}");
+        }
     }
 
     #[test]
