@@ -86,9 +86,12 @@ pub fn delivery_time(key: &str) -> Option<DateTime<Utc>> {
     })
 }
 
-/// Whether a file delivered at `delivered` can hold events of the window.
+/// Whether a file whose name says it was delivered at `delivered` can hold events of the
+/// window. The name gives the minute only: a `…T1134Z…` file may have been written at
+/// 11:34:59 and hold events from 11:34:30, so it is kept for any `since` before 11:35.
 pub fn may_hold(delivered: DateTime<Utc>, window: &Window, lag: ChronoDuration) -> bool {
-    window.since.is_none_or(|s| delivered >= s) && window.until.is_none_or(|u| delivered <= u + lag)
+    let latest = delivered + ChronoDuration::minutes(1);
+    window.since.is_none_or(|s| latest > s) && window.until.is_none_or(|u| delivered <= u + lag)
 }
 
 /// The day folders to list: from the day of `since` to the day of `until + lag`.
@@ -533,6 +536,17 @@ mod tests {
         assert!(may_hold(t, &w, ChronoDuration::minutes(15)));
         assert!(!may_hold(t, &w, ChronoDuration::minutes(4)));
         let early = Utc.with_ymd_and_hms(2026, 10, 1, 9, 59, 0).unwrap();
+        assert!(!may_hold(early, &w, ChronoDuration::minutes(15)));
+        // The name's minute covers the whole minute: 09:59 may hold events up to 09:59:59.
+        let w = Window {
+            since: Some(Utc.with_ymd_and_hms(2026, 10, 1, 9, 59, 30).unwrap()),
+            ..w
+        };
+        assert!(may_hold(early, &w, ChronoDuration::minutes(15)));
+        let w = Window {
+            since: Some(Utc.with_ymd_and_hms(2026, 10, 1, 10, 0, 0).unwrap()),
+            ..w
+        };
         assert!(!may_hold(early, &w, ChronoDuration::minutes(15)));
         assert_eq!(days(&w, ChronoDuration::hours(20)).len(), 2);
     }
