@@ -11,14 +11,19 @@
 //! is granted by a same-account resource-policy statement naming the caller's exact ARN (a
 //! session ARN or user ARN; naming the role or the account does not bypass them).
 //!
-//! Not modelled: resource control policies, VPC endpoint policies, the "account root in a
-//! resource policy delegates to IAM" nuance, and service-linked-role exemptions from SCPs.
+//! A same-account resource-policy Allow that names only the caller's account (its id or root
+//! ARN) delegates to IAM: it grants nothing without an identity-policy Allow.
+//!
+//! Not modelled: resource control policies, VPC endpoint policies, and service-linked-role
+//! exemptions from SCPs.
 
 use serde::Serialize;
 
 use crate::evaluation::{evaluate, PolicyDecision, PolicyResult};
 use crate::policy::{Effect, Policy, PrincipalKind, PrincipalSpec};
-use crate::principal::{arn_account, match_set, principal_account, PrincipalMatch};
+use crate::principal::{
+    arn_account, match_set, names_beyond_account, principal_account, PrincipalMatch,
+};
 use crate::request::{ContextValue, Request};
 
 /// Everything that takes part in one authorization.
@@ -175,7 +180,10 @@ pub fn authorize(input: &AuthzInput<'_>) -> Authorization {
             );
         }
     } else {
-        if !identity_allows && !resource_allows {
+        // A resource-policy Allow that names only the caller's account delegates to IAM:
+        // it grants nothing unless an identity policy allows too.
+        let resource_grants = resource_allows && resource_grants_beyond_account(input, &layers);
+        if !identity_allows && !resource_grants {
             let layer = if aws_caller {
                 Layer::Identity
             } else {
@@ -282,6 +290,28 @@ fn collect(
                 })
         })
         .collect()
+}
+
+/// Whether an applicable Allow in the resource policy names the caller by more than its
+/// account (`*`, its ARN, its role): one naming only the account delegates to IAM.
+fn resource_grants_beyond_account(input: &AuthzInput<'_>, layers: &[LayerResult]) -> bool {
+    let (Some(policy), Some(result)) = (
+        input.resource_policy,
+        layers.iter().find(|l| l.layer == Layer::Resource),
+    ) else {
+        return false;
+    };
+    let caller = input.request.principal.as_ref();
+    result
+        .result
+        .applied()
+        .filter(|s| s.effect == Effect::Allow)
+        .filter_map(|s| policy.statements.iter().find(|st| st.index == s.index))
+        .any(|st| match &st.principal {
+            Some(PrincipalSpec::Principal(set)) => names_beyond_account(set, caller),
+            // NotPrincipal (or no principal element) is not an account delegation.
+            _ => true,
+        })
 }
 
 /// Whether an applicable Allow in the resource policy names the caller's exact ARN/id.

@@ -115,6 +115,25 @@ pub(crate) fn match_set(set: &PrincipalSet, caller: Option<&RequestPrincipal>) -
     best
 }
 
+/// Whether `set` names `caller` by more than its account: `*`, the caller itself, or (for a
+/// session) its role. Naming only the account (its id or root ARN) in a resource policy
+/// delegates the decision to the account's IAM policies.
+pub(crate) fn names_beyond_account(set: &PrincipalSet, caller: Option<&RequestPrincipal>) -> bool {
+    if set.any {
+        return true;
+    }
+    let Some(caller) = caller else {
+        return false;
+    };
+    set.entries.iter().any(|(kind, entry)| {
+        *kind == caller.kind
+            && match kind {
+                PrincipalKind::Aws => match_aws_entry(entry, &caller.id) > PrincipalMatch::Account,
+                _ => *entry == caller.id,
+            }
+    })
+}
+
 /// Whether the element is satisfied by `caller` (`NotPrincipal` inverts).
 pub(crate) fn element_matches(spec: &PrincipalSpec, caller: Option<&RequestPrincipal>) -> bool {
     match spec {
