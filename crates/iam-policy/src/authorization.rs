@@ -295,43 +295,42 @@ fn collect(
 /// Whether an applicable Allow in the resource policy names the caller by more than its
 /// account (`*`, its ARN, its role): one naming only the account delegates to IAM.
 fn resource_grants_beyond_account(input: &AuthzInput<'_>, layers: &[LayerResult]) -> bool {
-    let (Some(policy), Some(result)) = (
-        input.resource_policy,
-        layers.iter().find(|l| l.layer == Layer::Resource),
-    ) else {
-        return false;
-    };
     let caller = input.request.principal.as_ref();
-    result
-        .result
-        .applied()
-        .filter(|s| s.effect == Effect::Allow)
-        .filter_map(|s| policy.statements.iter().find(|st| st.index == s.index))
-        .any(|st| match &st.principal {
-            Some(PrincipalSpec::Principal(set)) => names_beyond_account(set, caller),
-            // NotPrincipal (or no principal element) is not an account delegation.
-            _ => true,
-        })
+    resource_allows_where(input, layers, |principal| match principal {
+        Some(PrincipalSpec::Principal(set)) => names_beyond_account(set, caller),
+        // NotPrincipal (or no principal element) is not an account delegation.
+        _ => true,
+    })
 }
 
 /// Whether an applicable Allow in the resource policy names the caller's exact ARN/id.
 fn resource_names_caller_exactly(input: &AuthzInput<'_>, layers: &[LayerResult]) -> bool {
+    let caller = input.request.principal.as_ref();
+    resource_allows_where(input, layers, |principal| match principal {
+        Some(PrincipalSpec::Principal(set)) => match_set(set, caller) == PrincipalMatch::Exact,
+        _ => false,
+    })
+}
+
+/// Whether some applicable Allow statement of the resource policy has a principal element
+/// for which `test` holds.
+fn resource_allows_where(
+    input: &AuthzInput<'_>,
+    layers: &[LayerResult],
+    test: impl Fn(Option<&PrincipalSpec>) -> bool,
+) -> bool {
     let (Some(policy), Some(result)) = (
         input.resource_policy,
         layers.iter().find(|l| l.layer == Layer::Resource),
     ) else {
         return false;
     };
-    let caller = input.request.principal.as_ref();
     result
         .result
         .applied()
         .filter(|s| s.effect == Effect::Allow)
         .filter_map(|s| policy.statements.iter().find(|st| st.index == s.index))
-        .any(|st| match &st.principal {
-            Some(PrincipalSpec::Principal(set)) => match_set(set, caller) == PrincipalMatch::Exact,
-            _ => false,
-        })
+        .any(|st| test(st.principal.as_ref()))
 }
 
 fn single_context<'r>(request: &'r Request, key: &str) -> Option<&'r str> {
