@@ -116,78 +116,70 @@ pub enum Rejected {
     BadTime,
 }
 
-/// IAM, ECR, CodeBuild and CodeConnections events that change the policy or credential
-/// history, by event name (see [`is_change_event`] for the names other services share).
-pub const CHANGE_EVENTS: &[&str] = &[
-    "CreateRole",
-    "UpdateAssumeRolePolicy",
-    "UpdateRole",
-    "DeleteRole",
-    "PutRolePolicy",
-    "DeleteRolePolicy",
-    "AttachRolePolicy",
-    "DetachRolePolicy",
-    "CreatePolicy",
-    "CreatePolicyVersion",
-    "DeletePolicyVersion",
-    "SetDefaultPolicyVersion",
-    "DeletePolicy",
-    "PutRolePermissionsBoundary",
-    "DeleteRolePermissionsBoundary",
-    "CreateOpenIDConnectProvider",
-    "AddClientIDToOpenIDConnectProvider",
-    "RemoveClientIDFromOpenIDConnectProvider",
-    "UpdateOpenIDConnectProviderThumbprint",
-    "DeleteOpenIDConnectProvider",
-    "SetRepositoryPolicy",
-    "DeleteRepositoryPolicy",
-    // CodeBuild (codebuild.amazonaws.com): the GitHub credential, source and webhook of projects
-    "ImportSourceCredentials",
-    "DeleteSourceCredentials",
-    "CreateProject",
-    "UpdateProject",
-    "DeleteProject",
-    "CreateWebhook",
-    "UpdateWebhook",
-    "DeleteWebhook",
-    // CodeConnections (codestar-connections / codeconnections.amazonaws.com)
-    "CreateConnection",
-    "DeleteConnection",
-    "UpdateConnectionInstallation",
-    "CreateHost",
+/// The events that change the policy or credential history, by the event sources allowed
+/// to emit them. A name counts only from its own sources: the CodeBuild and CodeConnections
+/// names are common in other services (SageMaker `CreateProject`, Glue `CreateConnection`, …),
+/// and a record claiming `UpdateAssumeRolePolicy` from another source did not change a role.
+pub const CHANGE_EVENTS: &[(&[&str], &[&str])] = &[
+    (
+        &["iam.amazonaws.com"],
+        &[
+            "CreateRole",
+            "UpdateAssumeRolePolicy",
+            "UpdateRole",
+            "DeleteRole",
+            "PutRolePolicy",
+            "DeleteRolePolicy",
+            "AttachRolePolicy",
+            "DetachRolePolicy",
+            "CreatePolicy",
+            "CreatePolicyVersion",
+            "DeletePolicyVersion",
+            "SetDefaultPolicyVersion",
+            "DeletePolicy",
+            "PutRolePermissionsBoundary",
+            "DeleteRolePermissionsBoundary",
+            "CreateOpenIDConnectProvider",
+            "AddClientIDToOpenIDConnectProvider",
+            "RemoveClientIDFromOpenIDConnectProvider",
+            "UpdateOpenIDConnectProviderThumbprint",
+            "DeleteOpenIDConnectProvider",
+        ],
+    ),
+    (
+        &["ecr.amazonaws.com"],
+        &["SetRepositoryPolicy", "DeleteRepositoryPolicy"],
+    ),
+    // CodeBuild: the GitHub credential, source and webhook of projects
+    (
+        &[crate::codebuild::credential::CODEBUILD_SOURCE],
+        &[
+            "ImportSourceCredentials",
+            "DeleteSourceCredentials",
+            "CreateProject",
+            "UpdateProject",
+            "DeleteProject",
+            "CreateWebhook",
+            "UpdateWebhook",
+            "DeleteWebhook",
+        ],
+    ),
+    (
+        crate::codebuild::credential::CONNECTION_SOURCES,
+        &[
+            "CreateConnection",
+            "DeleteConnection",
+            "UpdateConnectionInstallation",
+            "CreateHost",
+        ],
+    ),
 ];
 
-/// Whether a change event's name means what `CHANGE_EVENTS` means by it: each counts only
-/// from its own event source (IAM, ECR, CodeBuild, CodeConnections). The CodeBuild and
-/// CodeConnections names are common in other services (SageMaker `CreateProject`, Glue
-/// `CreateConnection`, …), and a record claiming `UpdateAssumeRolePolicy` from another
-/// source did not change a role.
+/// Whether `name` from `source` is one of [`CHANGE_EVENTS`].
 fn is_change_event(name: &str, source: &str) -> bool {
-    const CODEBUILD: &[&str] = &[
-        "ImportSourceCredentials",
-        "DeleteSourceCredentials",
-        "CreateProject",
-        "UpdateProject",
-        "DeleteProject",
-        "CreateWebhook",
-        "UpdateWebhook",
-        "DeleteWebhook",
-    ];
-    const CONNECTIONS: &[&str] = &[
-        "CreateConnection",
-        "DeleteConnection",
-        "UpdateConnectionInstallation",
-        "CreateHost",
-    ];
-    if CODEBUILD.contains(&name) {
-        source == crate::codebuild::credential::CODEBUILD_SOURCE
-    } else if CONNECTIONS.contains(&name) {
-        crate::codebuild::credential::CONNECTION_SOURCES.contains(&source)
-    } else if name.ends_with("RepositoryPolicy") {
-        source == "ecr.amazonaws.com" && CHANGE_EVENTS.contains(&name)
-    } else {
-        source == "iam.amazonaws.com" && CHANGE_EVENTS.contains(&name)
-    }
+    CHANGE_EVENTS
+        .iter()
+        .any(|(sources, names)| sources.contains(&source) && names.contains(&name))
 }
 
 /// Error codes that mean "denied" rather than "broken request".
