@@ -33,6 +33,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Ad-hoc queries over any events: typed filters, jq, projections, group-by counts
     Query(QueryArgs),
+    /// Only verify log files against CloudTrail's digest files: verified, altered, deleted, unlisted or unverifiable, per file
+    Verify(VerifyArgs),
 }
 
 /// Flags shared by every command that scans logs.
@@ -69,6 +71,14 @@ pub struct ScanArgs {
     /// Refuse to decompress more than this many bytes from one input (a decompression-bomb guard); accepts K, M, G suffixes
     #[arg(long, value_name = "BYTES", default_value = "8G")]
     pub max_decompressed_size: String,
+
+    /// Verify the log files read against CloudTrail's digest files (hashes, chain, signatures); exit code 4 when a file or digest was altered or deleted or a signature failed
+    #[arg(long)]
+    pub verify: bool,
+
+    /// With --verify: CloudTrail's public keys, as `aws cloudtrail list-public-keys` prints them (default for s3://: cloudtrail:ListPublicKeys)
+    #[arg(long, value_name = "FILE")]
+    pub public_keys: Option<PathBuf>,
 
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -287,6 +297,32 @@ pub struct QueryArgs {
     /// Output format (default: table on a terminal, ndjson otherwise)
     #[arg(long, value_enum)]
     pub format: Option<crate::query::output::Format>,
+}
+
+/// Output formats of `verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
+    /// One line per file that is not verified, then the summary line
+    Table,
+    /// The integrity object with every file
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 every file verified or only unverifiable; 3 some digest could not be read; 4 a log file or digest was altered, deleted or unlisted, or a signature failed."
+)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+
+    /// Output format (default: table on a terminal, json otherwise)
+    #[arg(long, value_enum)]
+    pub format: Option<VerifyFormat>,
+
+    /// Write the output to this file instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `8G`, `512M`, `64K`, `1000`.

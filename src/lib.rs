@@ -8,6 +8,7 @@ pub mod command;
 pub mod correlate;
 pub mod decode;
 pub mod event;
+pub mod integrity;
 pub mod explain;
 pub mod interrupt;
 pub mod inventory;

@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         cli::Command::Simulate(a) => command::simulate::run(a),
         cli::Command::Report(a) => command::report::run(a),
         cli::Command::Query(a) => command::query::run(a),
+        cli::Command::Verify(a) => command::verify::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

@@ -78,6 +78,8 @@ pub struct Scan {
     /// events, build logs).
     pub build_docs: Vec<BuildDoc>,
     pub stats: ScanStats,
+    /// `--verify`: what the digest files say of the inputs read.
+    pub integrity: Option<crate::integrity::Integrity>,
 }
 
 impl Scan {
@@ -120,6 +122,19 @@ pub fn scan_with_progress(
     limits: &DecodeLimits,
     progress: bool,
 ) -> Scan {
+    scan_hashing(inputs, pre_skipped, selector, limits, progress, None)
+}
+
+/// As [`scan_with_progress`]; with `hashes` (`--verify`), each input's decompressed bytes are
+/// also hashed as they are read, and the records kept are noted with their input.
+pub fn scan_hashing(
+    inputs: &[Input],
+    pre_skipped: Vec<Skipped>,
+    selector: &Selector,
+    limits: &DecodeLimits,
+    progress: bool,
+    hashes: Option<&crate::integrity::HashSink>,
+) -> Scan {
     let bar = progress.then(|| {
         let b = indicatif::ProgressBar::new(inputs.len() as u64);
         b.set_style(
@@ -142,7 +157,7 @@ pub fn scan_with_progress(
             s.spawn(|_| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(input) = inputs.get(i) else { break };
-                let part = scan_input(input, selector, limits);
+                let part = scan_input(input, selector, limits, hashes);
                 if let Some(b) = &bar {
                     let total = bytes.fetch_add(part.stats.bytes_decompressed, Ordering::Relaxed)
                         + part.stats.bytes_decompressed;
@@ -196,7 +211,12 @@ pub fn is_inventory_doc(v: &Value) -> bool {
         || (o.contains_key("Url") && o.contains_key("ClientIDList"))
 }
 
-fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan {
+fn scan_input(
+    input: &Input,
+    selector: &Selector,
+    limits: &DecodeLimits,
+    hashes: Option<&crate::integrity::HashSink>,
+) -> Scan {
     let name = input.display_name();
     let mut out = Scan::default();
     if interrupt::requested() {
@@ -212,6 +232,9 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
     let reader = match input.open() {
         Ok(r) => r,
         Err(e) => {
+            if let Some(h) = hashes {
+                h.record_failure(&name, io_reason(&e));
+            }
             out.stats.files_unreadable += 1;
             out.stats.skipped.push(Skipped {
                 name,
@@ -222,8 +245,11 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
         }
     };
     let reader = match decode::decompress(reader, limits) {
-        Ok((_, r)) => r,
+        Ok((_, r)) => crate::integrity::HashSink::wrap(hashes, &name, r),
         Err(e) => {
+            if let Some(h) = hashes {
+                h.record_failure(&name, io_reason(&e));
+            }
             out.stats.files_unreadable += 1;
             out.stats.skipped.push(Skipped {
                 name,
@@ -368,6 +394,11 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
     }
     out.stats.bytes_decompressed = splitter.bytes_read();
     out.stats.records_undecodable = undecodable;
+    if let Some(h) = hashes {
+        let ids = out.attempts.iter().map(|a| a.event_id.as_str());
+        let ids = ids.chain(out.call_failures.iter().map(|f| f.event_id.as_str()));
+        h.note_events(&name, ids);
+    }
     let mut problems = Vec::new();
     match failures.len() {
         0 => {}

@@ -14,11 +14,12 @@ use crate::decode::DecodeLimits;
 use crate::explain::call::explain_calls;
 use crate::explain::codebuild::explain_codebuild;
 use crate::explain::{explain_web_identity, Finding};
+use crate::integrity::{self, HashSink, VerifyOptions};
 use crate::inventory::live;
 use crate::inventory::Inventory;
 use crate::report::{self, Format, Summary};
 use crate::scan::S3Summary;
-use crate::scan::{scan, scan_with_progress, Scan};
+use crate::scan::{scan, scan_hashing, Scan};
 use crate::select::time::parse_duration;
 use crate::select::{time::parse_time_bound, Selector, Window};
 use crate::source::aws::AwsOptions;
@@ -37,6 +38,8 @@ pub struct ScanConfig {
     /// `--codebuild-live`: projects whose recent builds are read through the API.
     pub codebuild_live: Vec<String>,
     pub quiet: bool,
+    /// `--verify`: check the inputs against CloudTrail's digest files.
+    pub verify: Option<VerifyOptions>,
 }
 
 impl ScanConfig {
@@ -111,6 +114,13 @@ impl ScanConfig {
                 .collect::<Result<_>>()?,
             codebuild_live: a.aws.codebuild_live.clone(),
             quiet: a.aws.quiet,
+            verify: match (a.verify, &a.public_keys) {
+                (true, keys) => Some(VerifyOptions {
+                    public_keys: keys.clone(),
+                }),
+                (false, Some(_)) => bail!("--public-keys is used with --verify"),
+                (false, None) => None,
+            },
         })
     }
 
@@ -138,6 +148,28 @@ impl ScanConfig {
         Ok(opened)
     }
 
+    /// `--verify`: the digests for these SOURCEs against the hashes the scan collected.
+    pub fn verify_inputs(
+        &self,
+        opts: &VerifyOptions,
+        sources: &[String],
+        opened: &Sources,
+        sink: &HashSink,
+    ) -> Result<integrity::Integrity> {
+        integrity::run(
+            opts,
+            &integrity::Run {
+                sources,
+                inputs: &opened.inputs,
+                aws: opened.aws.as_ref(),
+                window: &opened.window,
+                delivery_lag: self.s3.delivery_lag,
+                limits: &self.limits,
+            },
+            sink,
+        )
+    }
+
     /// Runs `f` inside a rayon pool of the configured size.
     pub fn in_pool<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T> {
         let mut b = rayon::ThreadPoolBuilder::new();
@@ -158,19 +190,25 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
         bail!("no SOURCE given: name log files, directories, s3://bucket[/prefix], lookup://REGION, or - for stdin");
     }
     let need_aws = cfg.iam_live || !cfg.codebuild_live.is_empty();
-    let opened = cfg.open_sources(&args.sources, &lookup::Ask::explain(), need_aws)?;
+    let mut opened = cfg.open_sources(&args.sources, &lookup::Ask::explain(), need_aws)?;
+    let pre_skipped = std::mem::take(&mut opened.skipped);
     let ctx = opened.aws.clone();
     let selector = Selector::new(opened.window.clone());
     let progress = !cfg.quiet && std::io::stderr().is_terminal();
+    let sink = cfg.verify.as_ref().map(|_| HashSink::new());
     let mut logs = cfg.in_pool(|| {
-        scan_with_progress(
+        scan_hashing(
             &opened.inputs,
-            opened.skipped,
+            pre_skipped,
             &selector,
             &cfg.limits,
             progress,
+            sink.as_ref(),
         )
     })?;
+    if let (Some(opts), Some(sink)) = (&cfg.verify, &sink) {
+        logs.integrity = Some(cfg.verify_inputs(opts, &args.sources, &opened, sink)?);
+    }
     if let Some(stats) = &opened.s3_stats {
         logs.stats.s3 = Some(S3Summary::from(&**stats));
     }
@@ -261,6 +299,9 @@ pub fn findings(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Vec<Finding>, Scan
             .cmp(&b.first_seen)
             .then_with(|| a.cause.cmp(&b.cause))
     });
+    if let Some(i) = &scan.integrity {
+        i.annotate(&mut findings);
+    }
     Ok((findings, scan, inventory))
 }
 
@@ -273,7 +314,8 @@ pub fn run(args: &ExplainArgs) -> Result<Exit> {
         &scan.stats,
         &inventory.problems,
         started.elapsed().as_secs_f64(),
-    );
+    )
+    .with_integrity(scan.integrity.as_ref());
     let format = args
         .format
         .unwrap_or(if stdout_is_terminal(args.output.as_deref()) {
@@ -286,11 +328,14 @@ pub fn run(args: &ExplainArgs) -> Result<Exit> {
         &scan.stats,
         &inventory.problems,
     )?;
+    report::write_integrity_problems(&mut std::io::stderr().lock(), scan.integrity.as_ref())?;
     let mut out = open_output(args.output.as_deref())?;
     report::write_findings(&mut out, format, &findings, &summary)?;
     out.flush()?;
     Ok(if summary.interrupted {
         Exit::Interrupted
+    } else if summary.untrusted() {
+        Exit::Untrusted
     } else if summary.partial {
         Exit::Partial
     } else if args.fail_on == FailOn::Any && !findings.is_empty() {

@@ -6,6 +6,7 @@ pub mod explain;
 pub mod query;
 pub mod report;
 pub mod simulate;
+pub mod verify;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -20,6 +21,9 @@ pub enum Exit {
     Findings = 1,
     Fatal = 2,
     Partial = 3,
+    /// `--verify`: a log file or digest was altered, deleted or unlisted, or a signature
+    /// failed. It beats 3 and 1.
+    Untrusted = 4,
     Interrupted = 130,
 }
 

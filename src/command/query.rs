@@ -8,6 +8,7 @@ use anyhow::{anyhow, bail, Result};
 
 use super::explain::ScanConfig;
 use super::{open_output, stdout_is_terminal, Exit};
+use crate::integrity::Verdict;
 use crate::cli::QueryArgs;
 use crate::interrupt;
 use crate::query::filter::{CompiledFilter, Globs, RecordFilter};
@@ -114,6 +115,10 @@ pub fn config(args: &QueryArgs, cfg: &ScanConfig) -> Result<Query> {
         limit: args.limit,
         format,
         limits: cfg.limits,
+        hashes: cfg
+            .verify
+            .as_ref()
+            .map(|_| std::sync::Arc::new(crate::integrity::HashSink::new())),
     })
 }
 
@@ -147,14 +152,43 @@ pub fn run(args: &QueryArgs) -> Result<Exit> {
     let mut query = config(args, &cfg)?;
     // remote sources: listed (s3:// pruned by --since/--until/--account/--region) or
     // queried; without --since they read the last 24 hours, and the filter does too
-    let opened = cfg.open_sources(&args.scan.sources, &lookup_ask(args), false)?;
+    let mut opened = cfg.open_sources(&args.scan.sources, &lookup_ask(args), false)?;
     query
         .filter
         .set_time_bounds(opened.window.since, opened.window.until);
     let out = open_output(None)?;
-    let outcome = query::run(&query, &opened.inputs, opened.skipped, &cfg, out)?;
+    let outcome = query::run(
+        &query,
+        &opened.inputs,
+        std::mem::take(&mut opened.skipped),
+        &cfg,
+        out,
+    )?;
+    // --verify: the verdicts go to stderr (stdout holds the rows)
+    let integrity = match (&cfg.verify, &query.hashes) {
+        (Some(opts), Some(sink)) => {
+            Some(cfg.verify_inputs(opts, &args.scan.sources, &opened, sink)?)
+        }
+        _ => None,
+    };
     let mut err = std::io::stderr().lock();
     report::write_problems(&mut err, &outcome.stats, &[])?;
+    report::write_integrity_problems(&mut err, integrity.as_ref())?;
+    if let Some(i) = &integrity {
+        for f in i.files.iter().filter(|f| f.verdict != Verdict::Verified) {
+            writeln!(
+                err,
+                "trailwhy: {}: {}{}",
+                terminal_safe(&f.file),
+                f.verdict.word(),
+                f.reason
+                    .as_deref()
+                    .map(|r| format!(": {}", terminal_safe(r)))
+                    .unwrap_or_default()
+            )?;
+        }
+        writeln!(err, "trailwhy: {}", terminal_safe(&i.line()))?;
+    }
     if let Some(first) = &outcome.first_jq_error {
         let more = match outcome.jq_errors {
             0 | 1 => String::new(),
@@ -171,7 +205,9 @@ pub fn run(args: &QueryArgs) -> Result<Exit> {
     }
     Ok(if interrupt::requested() {
         Exit::Interrupted
-    } else if outcome.partial() {
+    } else if integrity.as_ref().is_some_and(|i| i.untrusted()) {
+        Exit::Untrusted
+    } else if outcome.partial() || integrity.as_ref().is_some_and(|i| i.unreadable > 0) {
         Exit::Partial
     } else {
         Exit::Ok

@@ -47,7 +47,8 @@ pub fn run(args: &ReportArgs) -> Result<Exit> {
         &scan.stats,
         &inventory.problems,
         started.elapsed().as_secs_f64(),
-    );
+    )
+    .with_integrity(scan.integrity.as_ref());
     let mut times: HashMap<&str, DateTime<Utc>> = HashMap::new();
     for a in &scan.attempts {
         times.entry(a.event_id.as_str()).or_insert(a.time);
@@ -71,6 +72,7 @@ pub fn run(args: &ReportArgs) -> Result<Exit> {
 
     let mut err = std::io::stderr().lock();
     report::write_problems(&mut err, &scan.stats, &inventory.problems)?;
+    report::write_integrity_problems(&mut err, scan.integrity.as_ref())?;
     if let Some(r) = &rules {
         for o in doc.expired_rules() {
             writeln!(
@@ -119,6 +121,8 @@ pub fn run(args: &ReportArgs) -> Result<Exit> {
     };
     Ok(if doc.scan.interrupted {
         Exit::Interrupted
+    } else if doc.scan.untrusted() {
+        Exit::Untrusted
     } else if doc.scan.partial {
         Exit::Partial
     } else if failing {

@@ -57,6 +57,13 @@ impl DecodeError {
         }
     }
 
+    /// Whether an error from the decompressed reader says the compressed bytes themselves
+    /// are damaged (corrupt or truncated gzip), rather than that reading them failed.
+    pub fn is_gzip_data_error(err: &io::Error) -> bool {
+        err.get_ref()
+            .is_some_and(|inner| inner.downcast_ref::<GzipFailure>().is_some())
+    }
+
     /// Converts an error from the decompressed reader, recognising the payloads planted by
     /// [`decompress`](super::decompress).
     pub(crate) fn from_read(err: io::Error, offset: u64) -> Self {

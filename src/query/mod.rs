@@ -82,6 +82,8 @@ pub struct Query {
     pub limit: Option<u64>,
     pub format: Format,
     pub limits: DecodeLimits,
+    /// `--verify`: each input's decompressed bytes are hashed as they are read.
+    pub hashes: Option<std::sync::Arc<crate::integrity::HashSink>>,
 }
 
 /// What happened, for stderr and the exit code.
@@ -634,8 +636,11 @@ fn read_input(input: &Input, q: &Query, emit: &mut Emitter<'_>) -> FileOutcome {
         })
     };
     let reader = match input.open().and_then(|r| decode::decompress(r, &q.limits)) {
-        Ok((_, r)) => r,
+        Ok((_, r)) => crate::integrity::HashSink::wrap(q.hashes.as_deref(), &name, r),
         Err(e) => {
+            if let Some(h) = &q.hashes {
+                h.record_failure(&name, io_reason(&e));
+            }
             f.skipped = unreadable(io_reason(&e));
             return f;
         }

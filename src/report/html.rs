@@ -190,6 +190,9 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
         minute(doc.until),
         time(doc.generated_at)
     )?;
+    if let Some(i) = &doc.scan.integrity {
+        writeln!(w, "<p class=\"integrity\"><strong>{}</strong></p>", h(&i.line()))?;
+    }
     write_alerts(w, doc)?;
 
     writeln!(w, "<section class=\"cards\" aria-label=\"summary\">")?;
@@ -513,6 +516,9 @@ fn write_finding<W: Write>(
     }
     writeln!(w, "</dl>")?;
     writeln!(w, "<p class=\"why\">{}</p>", h(&f.explanation))?;
+    if let Some(note) = super::integrity_note(f) {
+        writeln!(w, "<p class=\"integrity\">{}</p>", h(&note))?;
+    }
     if !f.fix.is_empty() {
         writeln!(w, "<div class=\"fix\"><p class=\"label\">Fix</p>")?;
         for part in fix_parts(&f.fix) {

@@ -135,6 +135,9 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
         minute(doc.since),
         minute(doc.until)
     )?;
+    if let Some(i) = &doc.scan.integrity {
+        writeln!(w, "> **{}**\n", text(&i.line()))?;
+    }
     if s.findings == 0 {
         writeln!(w, "**No failures in the window.**")?;
     } else {
@@ -396,6 +399,9 @@ fn write_finding<W: Write>(w: &mut W, r: &Reported) -> io::Result<()> {
         )?;
     }
     writeln!(w, "\n{}\n", text(&f.explanation))?;
+    if let Some(note) = super::integrity_note(f) {
+        writeln!(w, "**Integrity:** {}\n", text(&note))?;
+    }
     if !f.fix.is_empty() {
         write!(w, "**Fix:**")?;
         let mut first = true;

@@ -55,6 +55,9 @@ pub struct Summary {
     /// The process's peak resident memory so far (Linux `VmHWM`); absent where unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peak_rss_bytes: Option<u64>,
+    /// `--verify`: counts per verdict and the files not verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<crate::integrity::Integrity>,
 }
 
 /// Peak resident set size of this process, from `/proc/self/status` (Linux only).
@@ -94,8 +97,54 @@ impl Summary {
             interrupted: stats.interrupted,
             s3: stats.s3.clone(),
             peak_rss_bytes: peak_rss_bytes(),
+            integrity: None,
         }
     }
+
+    /// Adds the `--verify` result (files not verified only); a digest that could not be
+    /// read makes the run partial.
+    pub fn with_integrity(mut self, integrity: Option<&crate::integrity::Integrity>) -> Summary {
+        if let Some(i) = integrity {
+            self.partial |= i.unreadable > 0;
+            self.integrity = Some(i.summary());
+        }
+        self
+    }
+
+    /// `--verify` found evidence that cannot be trusted (exit code 4).
+    pub fn untrusted(&self) -> bool {
+        self.integrity.as_ref().is_some_and(|i| i.untrusted())
+    }
+}
+
+/// The note under a finding whose events come from files that are not verified.
+pub fn integrity_note(f: &Finding) -> Option<String> {
+    let files = f.details.get("integrity")?.as_array()?;
+    let parts: Vec<String> = files
+        .iter()
+        .map(|x| {
+            format!(
+                "{} ({})",
+                x["file"].as_str().unwrap_or_default(),
+                x["verdict"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    Some(format!(
+        "events from a file that is not verified: {}",
+        parts.join(", ")
+    ))
+}
+
+/// `--verify` problems on stderr, one line each.
+pub fn write_integrity_problems<W: Write>(
+    w: &mut W,
+    integrity: Option<&crate::integrity::Integrity>,
+) -> io::Result<()> {
+    for p in integrity.iter().flat_map(|i| i.problems.iter()) {
+        writeln!(w, "trailwhy: {}", t(p))?;
+    }
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -132,6 +181,10 @@ fn t(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 fn write_table<W: Write>(w: &mut W, findings: &[Finding], summary: &Summary) -> io::Result<()> {
+    if let Some(i) = &summary.integrity {
+        writeln!(w, "{}", t(&i.line()))?;
+        writeln!(w)?;
+    }
     if findings.is_empty() {
         writeln!(w, "No failures found.")?;
     }
@@ -185,6 +238,9 @@ fn write_table<W: Write>(w: &mut W, findings: &[Finding], summary: &Summary) -> 
         }
         if !f.fix.is_empty() {
             writeln!(w, "    {:<9}{}", "fix", t(&f.fix))?;
+        }
+        if let Some(note) = integrity_note(f) {
+            writeln!(w, "    {:<9}{}", "integrity", t(&note))?;
         }
         if f.count > 1 {
             writeln!(

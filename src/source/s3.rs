@@ -235,7 +235,7 @@ pub fn list(
 
 /// The bucket's region (HeadBucket's `x-amz-bucket-region`), so a bucket in another region
 /// than the configured one still works.
-fn bucket_region(ctx: &AwsContext, bucket: &str) -> Result<Option<String>> {
+pub(crate) fn bucket_region(ctx: &AwsContext, bucket: &str) -> Result<Option<String>> {
     let client = ctx.s3(None);
     ctx.block_on(async {
         match client.head_bucket().bucket(bucket).send().await {

@@ -1,0 +1,120 @@
+//! `trailwhy verify`: only the integrity check. Every input is hashed (decompressed, no
+//! record splitting, nothing selected), then checked against CloudTrail's digest files as
+//! `--verify` does for `explain`, `report` and `query`.
+
+use std::io::{self, Read, Write};
+
+use anyhow::{bail, Result};
+use rayon::prelude::*;
+
+use super::explain::ScanConfig;
+use super::{open_output, stdout_is_terminal, Exit};
+use crate::cli::{VerifyArgs, VerifyFormat};
+use crate::decode::{self, DecodeLimits};
+use crate::integrity::{HashSink, Integrity, Verdict, VerifyOptions};
+use crate::report::sanitize::terminal_safe;
+use crate::source::{io_reason, lookup, Input, Skipped};
+
+pub fn run(args: &VerifyArgs) -> Result<Exit> {
+    let cfg = ScanConfig::from_args(&args.scan)?;
+    if args.scan.sources.is_empty() {
+        bail!("no SOURCE given: name trail directories (local copies) or s3://bucket[/prefix]");
+    }
+    if let Some(s) = args.scan.sources.iter().find(|s| s.starts_with("lookup://")) {
+        bail!("{s}: LookupEvents results have no digest files to verify against");
+    }
+    let opts = VerifyOptions {
+        public_keys: args.scan.public_keys.clone(),
+    };
+    let mut opened = cfg.open_sources(&args.scan.sources, &lookup::Ask::Everything, false)?;
+    let sink = HashSink::new();
+    cfg.in_pool(|| hash_all(&opened.inputs, &cfg.limits, &sink))?;
+    let integrity = cfg.verify_inputs(&opts, &args.scan.sources, &opened, &sink)?;
+    let skipped = std::mem::take(&mut opened.skipped);
+    let mut err = io::stderr().lock();
+    for s in skipped.iter().filter(|s| !s.by_design) {
+        writeln!(err, "trailwhy: {}: {}", terminal_safe(&s.name), terminal_safe(&s.reason))?;
+    }
+    crate::report::write_integrity_problems(&mut err, Some(&integrity))?;
+    let format = args
+        .format
+        .unwrap_or(if stdout_is_terminal(args.output.as_deref()) {
+            VerifyFormat::Table
+        } else {
+            VerifyFormat::Json
+        });
+    let mut out = open_output(args.output.as_deref())?;
+    match format {
+        VerifyFormat::Json => write_json(&mut out, &integrity, &skipped)?,
+        VerifyFormat::Table => write_table(&mut out, &integrity)?,
+    }
+    out.flush()?;
+    let unread = skipped.iter().any(|s| !s.by_design);
+    Ok(if crate::interrupt::requested() {
+        Exit::Interrupted
+    } else if integrity.untrusted() {
+        Exit::Untrusted
+    } else if unread || integrity.unreadable > 0 {
+        Exit::Partial
+    } else {
+        Exit::Ok
+    })
+}
+
+/// Reads every input to its end through the hashing reader.
+fn hash_all(inputs: &[Input], limits: &DecodeLimits, sink: &HashSink) {
+    inputs.par_iter().for_each(|input| {
+        let name = input.display_name();
+        match input.open().and_then(|r| decode::decompress(r, limits)) {
+            Ok((_, r)) => {
+                let mut r = HashSink::wrap(Some(sink), &name, r);
+                let mut buf = vec![0u8; 256 * 1024];
+                loop {
+                    match r.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => break, // recorded by the hashing reader
+                    }
+                }
+            }
+            Err(e) => sink.record_failure(&name, io_reason(&e)),
+        }
+    });
+}
+
+fn write_json<W: Write>(w: &mut W, integrity: &Integrity, skipped: &[Skipped]) -> io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        integrity: &'a Integrity,
+        skipped: Vec<&'a Skipped>,
+    }
+    serde_json::to_writer_pretty(
+        &mut *w,
+        &Out {
+            integrity,
+            skipped: skipped.iter().filter(|s| !s.by_design).collect(),
+        },
+    )?;
+    writeln!(w)
+}
+
+fn write_table<W: Write>(w: &mut W, integrity: &Integrity) -> io::Result<()> {
+    for f in integrity
+        .files
+        .iter()
+        .filter(|f| f.verdict != Verdict::Verified)
+    {
+        writeln!(
+            w,
+            "{:<12} {}{}",
+            f.verdict.word(),
+            terminal_safe(&f.file),
+            f.reason
+                .as_deref()
+                .map(|r| format!("\n             {}", terminal_safe(r)))
+                .unwrap_or_default()
+        )?;
+    }
+    writeln!(w, "{}", terminal_safe(&integrity.line()))
+}

@@ -1,0 +1,283 @@
+//! Finding and reading digest files: beside local copies of a trail (`aws s3 sync`), and in
+//! an `s3://` bucket for the accounts, regions and days the scan covers (plus the day after
+//! the window: a digest is written after the logs it lists). The source stage skips digests
+//! by design; this is the one place that reads them. S3 objects are read with their user
+//! metadata, which holds the signature; local copies have none.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{anyhow, Result};
+use chrono::{Duration as ChronoDuration, NaiveDate};
+use tokio::sync::Semaphore;
+
+use super::digest::trail_relative;
+use crate::select::Window;
+use crate::source::aws::{describe_sdk_error, AwsContext};
+use crate::source::s3::S3Url;
+
+/// Where a digest was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    S3 { bucket: String, key: String },
+    Local(PathBuf),
+}
+
+/// A digest file as read: its compressed bytes and, from S3, its signature metadata.
+#[derive(Debug, Clone)]
+pub struct RawDigest {
+    pub location: Location,
+    /// The name used in every message.
+    pub name: String,
+    pub bytes: Result<Vec<u8>, String>,
+    /// `x-amz-meta-signature` (hex).
+    pub signature: Option<String>,
+    /// `x-amz-meta-signature-algorithm`.
+    pub signature_algorithm: Option<String>,
+}
+
+/// Digest files found beside local SOURCE paths: under every `CloudTrail-Digest/` folder
+/// inside a SOURCE directory, and, for a SOURCE inside `ACCOUNT/CloudTrail/REGION/…`, that
+/// account's `CloudTrail-Digest/REGION/` folder.
+pub fn local_digests(sources: &[PathBuf]) -> Vec<RawDigest> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for p in sources {
+        let text = p.to_string_lossy();
+        match trail_relative(&text) {
+            Some(at) => {
+                let rel = &text[at..];
+                let mut parts = rel.split('/');
+                let account = parts.next().unwrap_or_default();
+                let _kind = parts.next();
+                let mut dir = PathBuf::from(&text[..at]).join(account).join("CloudTrail-Digest");
+                if let Some(region) = parts.next().filter(|r| !r.is_empty()) {
+                    dir.push(region);
+                }
+                dirs.push(dir);
+            }
+            None => dirs.push(p.clone()),
+        }
+    }
+    let mut files: Vec<PathBuf> = Vec::new();
+    for d in dirs {
+        let walker = walkdir::WalkDir::new(&d)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| {
+                !(e.file_type().is_dir()
+                    && matches!(
+                        e.file_name().to_str(),
+                        Some("CloudTrail") | Some("CloudTrail-Insight")
+                    ))
+            });
+        for e in walker.flatten() {
+            let in_digests = e
+                .path()
+                .iter()
+                .any(|c| c.to_str() == Some("CloudTrail-Digest"));
+            if e.file_type().is_file() && in_digests {
+                files.push(e.path().to_path_buf());
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    files
+        .into_iter()
+        .map(|path| RawDigest {
+            name: path.display().to_string(),
+            bytes: std::fs::read(&path).map_err(|e| crate::source::io_reason(&e)),
+            location: Location::Local(path),
+            signature: None,
+            signature_algorithm: None,
+        })
+        .collect()
+}
+
+/// The absolute form of a local SOURCE (no symlinks resolved, no IO beyond the working
+/// directory).
+pub fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The day folders whose digests can list files of the window: from the day of `since` to
+/// the day after `until + lag`.
+fn digest_days(window: &Window, lag: ChronoDuration) -> Vec<NaiveDate> {
+    let (Some(since), Some(until)) = (window.since, window.until) else {
+        return Vec::new();
+    };
+    let mut d = since.date_naive();
+    let last = (until + lag + ChronoDuration::days(1)).date_naive();
+    let mut out = Vec::new();
+    while d <= last && out.len() < 3660 {
+        out.push(d);
+        match d.succ_opt() {
+            Some(n) => d = n,
+            None => break,
+        }
+    }
+    out
+}
+
+/// Lists and reads the digests of `url` for the window's accounts, regions and days.
+pub fn s3_digests(
+    ctx: &Arc<AwsContext>,
+    url: &S3Url,
+    window: &Window,
+    lag: ChronoDuration,
+) -> Result<Vec<RawDigest>> {
+    let region = crate::source::s3::bucket_region(ctx, &url.bucket)?;
+    let client = ctx.s3(region.as_deref());
+    let bucket = url.bucket.clone();
+    let root = if url.prefix.ends_with("AWSLogs/") {
+        url.prefix.clone()
+    } else {
+        format!("{}AWSLogs/", url.prefix)
+    };
+    let days = digest_days(window, lag);
+    let window = window.clone();
+    ctx.block_on(async move {
+        let list = |prefix: String, delimiter: bool| {
+            let client = client.clone();
+            let bucket = bucket.clone();
+            async move { list(&client, &bucket, &prefix, delimiter).await }
+        };
+        let mut accounts = Vec::new();
+        for p in list(root.clone(), true).await?.0 {
+            let name = last_segment(&p);
+            if name.starts_with("o-") {
+                accounts.extend(list(p.clone(), true).await?.0);
+            } else {
+                accounts.push(p);
+            }
+        }
+        accounts.retain(|p| {
+            let a = last_segment(p);
+            a.len() == 12
+                && a.bytes().all(|b| b.is_ascii_digit())
+                && (window.accounts.is_empty() || window.accounts.iter().any(|x| x == a))
+        });
+        let mut regions = Vec::new();
+        for a in accounts {
+            let digests = format!("{a}CloudTrail-Digest/");
+            if window.regions.is_empty() {
+                regions.extend(list(digests, true).await?.0);
+            } else {
+                regions.extend(window.regions.iter().map(|r| format!("{digests}{r}/")));
+            }
+        }
+        let prefixes: Vec<String> = if days.is_empty() {
+            regions
+        } else {
+            regions
+                .iter()
+                .flat_map(|r| days.iter().map(move |d| format!("{r}{}/", d.format("%Y/%m/%d"))))
+                .collect()
+        };
+        let mut keys = Vec::new();
+        for p in prefixes {
+            keys.extend(list(p, false).await?.1);
+        }
+        keys.sort();
+        let permits = Arc::new(Semaphore::new(16));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, key) in keys.iter().enumerate() {
+            let client = client.clone();
+            let bucket = bucket.clone();
+            let key = key.clone();
+            let permits = permits.clone();
+            tasks.spawn(async move {
+                let _p = permits.acquire_owned().await;
+                (i, get(&client, &bucket, &key).await)
+            });
+        }
+        let mut out: Vec<Option<RawDigest>> = vec![None; keys.len()];
+        while let Some(r) = tasks.join_next().await {
+            let (i, d) = r.map_err(|e| anyhow!("digest fetch task failed: {e}"))?;
+            out[i] = Some(d);
+        }
+        Ok(out.into_iter().flatten().collect())
+    })
+}
+
+fn last_segment(prefix: &str) -> &str {
+    prefix
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+}
+
+async fn list(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    delimiter: bool,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let mut prefixes = Vec::new();
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut req = client.list_objects_v2().bucket(bucket).prefix(prefix);
+        if delimiter {
+            req = req.delimiter("/");
+        }
+        if let Some(t) = &token {
+            req = req.continuation_token(t);
+        }
+        let out = req.send().await.map_err(|e| {
+            anyhow!(
+                "s3://{bucket}/{prefix}: {}",
+                describe_sdk_error(&e, "s3:ListBucket")
+            )
+        })?;
+        prefixes.extend(
+            out.common_prefixes()
+                .iter()
+                .filter_map(|p| p.prefix().map(str::to_owned)),
+        );
+        keys.extend(
+            out.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned))
+                .filter(|k| !k.ends_with('/')),
+        );
+        match out.next_continuation_token() {
+            Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_owned()),
+            _ => break,
+        }
+    }
+    Ok((prefixes, keys))
+}
+
+async fn get(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> RawDigest {
+    let name = format!("s3://{bucket}/{key}");
+    let location = Location::S3 {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+    };
+    let out = match client.get_object().bucket(bucket).key(key).send().await {
+        Ok(o) => o,
+        Err(e) => {
+            return RawDigest {
+                name,
+                location,
+                bytes: Err(describe_sdk_error(&e, "s3:GetObject")),
+                signature: None,
+                signature_algorithm: None,
+            }
+        }
+    };
+    let meta = out.metadata().cloned().unwrap_or_default();
+    let bytes = match out.body.collect().await {
+        Ok(b) => Ok(b.into_bytes().to_vec()),
+        Err(e) => Err(format!("the object's body broke off: {e}")),
+    };
+    RawDigest {
+        name,
+        location,
+        bytes,
+        signature: meta.get("signature").cloned(),
+        signature_algorithm: meta.get("signature-algorithm").cloned(),
+    }
+}

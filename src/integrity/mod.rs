@@ -1,0 +1,330 @@
+//! Log file integrity: which of the files a run read are proven intact by CloudTrail's
+//! digest files, which were altered or deleted, and which cannot be proven.
+//!
+//! The scan hashes each input's decompressed bytes as it reads them (`hash`, the one hook
+//! in the scan). This module then finds the digests beside the logs (`locate`: local
+//! `CloudTrail-Digest/` folders or the bucket's digest prefixes), parses them (`digest`),
+//! gets the public keys (`keys`: `ListPublicKeys` or `--public-keys`) and checks signatures,
+//! the chain and each log file (`verify`). It never re-reads a log file, and it decides no
+//! causes: findings only learn which of their files are not verified.
+
+pub mod digest;
+pub mod hash;
+pub mod keys;
+pub mod locate;
+pub mod verify;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Result;
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+pub use hash::HashSink;
+use keys::KeyRing;
+use locate::RawDigest;
+use verify::{ScannedLog, Scope};
+
+use crate::decode::DecodeLimits;
+use crate::explain::Finding;
+use crate::select::Window;
+use crate::source::aws::AwsContext;
+use crate::source::s3::S3Url;
+use crate::source::{is_remote, Input};
+
+/// How one file ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Verified,
+    Altered,
+    Deleted,
+    Unlisted,
+    Unverifiable,
+}
+
+impl Verdict {
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Verified => "verified",
+            Verdict::Altered => "altered",
+            Verdict::Deleted => "deleted",
+            Verdict::Unlisted => "unlisted",
+            Verdict::Unverifiable => "unverifiable",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    Log,
+    Digest,
+}
+
+/// One file's verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileResult {
+    pub file: String,
+    pub kind: FileKind,
+    pub verdict: Verdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The digest behind the verdict carries a valid signature.
+    pub signature_verified: bool,
+    /// The digest that lists this log file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+/// Files per verdict.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Counts {
+    pub verified: u64,
+    pub altered: u64,
+    pub deleted: u64,
+    pub unlisted: u64,
+    pub unverifiable: u64,
+}
+
+impl Counts {
+    fn add(&mut self, v: Verdict) {
+        match v {
+            Verdict::Verified => self.verified += 1,
+            Verdict::Altered => self.altered += 1,
+            Verdict::Deleted => self.deleted += 1,
+            Verdict::Unlisted => self.unlisted += 1,
+            Verdict::Unverifiable => self.unverifiable += 1,
+        }
+    }
+
+    fn bad(&self) -> u64 {
+        self.altered + self.deleted + self.unlisted
+    }
+}
+
+/// Whether the digests' signatures were checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signatures {
+    Verified,
+    PartlyVerified,
+    #[default]
+    NotVerified,
+}
+
+/// The result of a verification: the JSON summary's `integrity` object.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Integrity {
+    pub signatures: Signatures,
+    pub log_files: Counts,
+    pub digest_files: Counts,
+    /// Digests whose signature did not verify (bad signature, unknown key, key outside its
+    /// validity, signature missing or replaced).
+    pub signature_failures: u64,
+    /// Digests that could not be read (exit code 3).
+    pub unreadable: u64,
+    /// One readable line per problem met (digests ignored or unreadable, keys unavailable).
+    pub problems: Vec<String>,
+    /// Every file and its verdict (in summaries of `explain`/`report`: those not verified).
+    pub files: Vec<FileResult>,
+    #[serde(skip)]
+    pub event_files: HashMap<String, String>,
+}
+
+impl Integrity {
+    /// Evidence that cannot be trusted: a file altered, deleted or unlisted, or a signature
+    /// that failed (exit code 4).
+    pub fn untrusted(&self) -> bool {
+        self.log_files.bad() + self.digest_files.bad() + self.signature_failures > 0
+    }
+
+    /// The same object with only the files that are not verified (for summaries).
+    pub fn summary(&self) -> Integrity {
+        Integrity {
+            files: self
+                .files
+                .iter()
+                .filter(|f| f.verdict != Verdict::Verified)
+                .cloned()
+                .collect(),
+            event_files: HashMap::new(),
+            ..self.clone()
+        }
+    }
+
+    /// One line for the top of the text outputs.
+    pub fn line(&self) -> String {
+        let l = &self.log_files;
+        let d = &self.digest_files;
+        let mut s = format!(
+            "integrity: {} log file(s) verified, {} altered, {} deleted, {} unlisted, {} unverifiable; {} digest(s) verified, {} altered, {} deleted, {} unverifiable",
+            l.verified, l.altered, l.deleted, l.unlisted, l.unverifiable,
+            d.verified, d.altered, d.deleted, d.unverifiable
+        );
+        if self.signature_failures > 0 {
+            s.push_str(&format!("; {} signature failure(s)", self.signature_failures));
+        }
+        s.push_str(match self.signatures {
+            Signatures::Verified => "; signatures verified",
+            Signatures::PartlyVerified => "; some digests not signature-verified",
+            Signatures::NotVerified => {
+                "; not signature-verified (hashes and chain only: local copies carry no S3 signature metadata)"
+            }
+        });
+        if self.untrusted() {
+            s.insert_str(0, "EVIDENCE NOT INTACT — ");
+        }
+        s
+    }
+
+    /// Marks each finding whose events come from a file that is not verified: its
+    /// `details.integrity` lists those files with their verdicts.
+    pub fn annotate(&self, findings: &mut [Finding]) {
+        let by_file: HashMap<&str, &FileResult> =
+            self.files.iter().map(|f| (f.file.as_str(), f)).collect();
+        for f in findings {
+            let mut files: Vec<&FileResult> = f
+                .event_ids
+                .iter()
+                .filter_map(|id| self.event_files.get(id))
+                .filter_map(|file| by_file.get(file.as_str()).copied())
+                .filter(|r| r.verdict != Verdict::Verified)
+                .collect();
+            files.sort_by(|a, b| a.file.cmp(&b.file));
+            files.dedup_by(|a, b| a.file == b.file);
+            if !files.is_empty() {
+                let list: Vec<_> = files
+                    .iter()
+                    .map(|r| json!({"file": r.file, "verdict": r.verdict, "reason": r.reason}))
+                    .collect();
+                f.details.insert("integrity".to_owned(), json!(list));
+            }
+        }
+    }
+}
+
+/// `--verify` settings.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// `--public-keys FILE`.
+    pub public_keys: Option<PathBuf>,
+}
+
+/// What verification needs from the run that read the logs.
+pub struct Run<'a> {
+    pub sources: &'a [String],
+    pub inputs: &'a [Input],
+    pub aws: Option<&'a Arc<AwsContext>>,
+    pub window: &'a Window,
+    pub delivery_lag: ChronoDuration,
+    pub limits: &'a DecodeLimits,
+}
+
+/// Finds the digests for the run's SOURCEs, gets the keys, and verifies every input read
+/// against them with the hashes `sink` collected during the scan.
+pub fn run(opts: &VerifyOptions, r: &Run<'_>, sink: &HashSink) -> Result<Integrity> {
+    let ring = match &opts.public_keys {
+        Some(p) => Some(KeyRing::from_file(p)?),
+        None => None,
+    };
+    let local: Vec<PathBuf> = r
+        .sources
+        .iter()
+        .filter(|s| !is_remote(s) && s.as_str() != "-")
+        .map(|s| locate::absolute(Path::new(s)))
+        .collect();
+    let mut digests: Vec<RawDigest> = locate::local_digests(&local);
+    let mut scopes = vec![Scope::Local {
+        roots: local.clone(),
+    }];
+    for s in r.sources.iter().filter(|s| s.starts_with("s3://")) {
+        let url = S3Url::parse(s)?;
+        if let Some(ctx) = r.aws {
+            digests.extend(locate::s3_digests(ctx, &url, r.window, r.delivery_lag)?);
+        }
+        scopes.push(Scope::S3 {
+            bucket: url.bucket,
+            prefix: url.prefix,
+            window: r.window.clone(),
+            lag: r.delivery_lag,
+        });
+    }
+    let mut keys_problem: Option<String> = None;
+    let ring = match (ring, r.aws) {
+        (Some(ring), _) => Some(ring),
+        (None, Some(ctx)) if digests.iter().any(|d| d.signature.is_some()) => {
+            match fetch_keys(ctx, &digests) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    keys_problem = Some(format!("{e:#}"));
+                    None
+                }
+            }
+        }
+        (None, _) => None,
+    };
+    let hashes = sink.take();
+    let logs: Vec<ScannedLog> = r
+        .inputs
+        .iter()
+        .map(|input| {
+            let name = input.display_name();
+            let id = match input {
+                Input::File(p) => locate::absolute(p).to_string_lossy().into_owned(),
+                _ => name.clone(),
+            };
+            ScannedLog {
+                hash: hashes.get(&name).cloned(),
+                name,
+                id,
+            }
+        })
+        .collect();
+    let mut result = verify::verify(
+        digests,
+        &logs,
+        ring.as_ref(),
+        keys_problem.as_deref(),
+        &scopes,
+        r.limits,
+    );
+    if let Some(p) = keys_problem {
+        result
+            .problems
+            .push(format!("signatures not checked: {p}"));
+        result.unreadable += 1;
+    }
+    result.event_files = sink.take_events().into_iter().collect();
+    Ok(result)
+}
+
+/// `ListPublicKeys` for the regions and time range of the signed digests.
+fn fetch_keys(ctx: &AwsContext, digests: &[RawDigest]) -> Result<KeyRing> {
+    let mut regions: Vec<String> = Vec::new();
+    let mut range: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
+    for d in digests.iter().filter(|d| d.signature.is_some()) {
+        if let Some(n) = digest::parse_name(&d.name) {
+            if !regions.contains(&n.region) {
+                regions.push(n.region.clone());
+            }
+            range = Some(match range {
+                None => (n.end, n.end),
+                Some((a, b)) => (a.min(n.end), b.max(n.end)),
+            });
+        }
+    }
+    let Some((start, end)) = range else {
+        return Ok(KeyRing::default());
+    };
+    regions.sort();
+    KeyRing::fetch(
+        ctx,
+        &regions,
+        start - ChronoDuration::hours(2),
+        end + ChronoDuration::hours(1),
+    )
+}

@@ -1,0 +1,550 @@
+//! The checks: digest signatures, the digest chain, and every log file against the digests
+//! that list it. Pure: the digests, the hashes the scan computed and the keys come in, a
+//! verdict per file comes out.
+//!
+//! 1. Each digest is read where CloudTrail wrote it (its `digestS3Bucket`/`digestS3Object`
+//!    must name the place it was read from; a local copy keeps the account-relative part),
+//!    else it is another trail's or account's digest, or a moved one, and is ignored.
+//! 2. Its signature (S3 metadata) is checked over the data-signing string with the key it
+//!    names, valid at its end time. Local copies have no metadata: "not signature-verified".
+//! 3. The chain: each digest's `previousDigestHashValue` and `previousDigestSignature` must
+//!    match the digest it names; a named digest missing inside the range read is deleted.
+//! 4. Each log file's SHA-256 (uncompressed content) is compared with the digest entry; an
+//!    entry whose file should have been read but was not is deleted; a file read that no
+//!    digest lists, inside the time the digests cover, is unlisted.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+
+use super::digest::{
+    parse_log_name, parse_name, signing_string, trail_relative, DigestBody, DigestName,
+};
+use super::hash::{hex, sha256, unhex, FileHash, ReadEnd};
+use super::keys::{KeyRing, SignatureCheck};
+use super::locate::{Location, RawDigest};
+use super::{Counts, FileKind, FileResult, Integrity, Signatures, Verdict};
+use crate::decode::{DecodeError, DecodeLimits};
+use crate::select::Window;
+
+/// A log file the scan read.
+#[derive(Debug, Clone)]
+pub struct ScannedLog {
+    /// The input's display name (messages, findings).
+    pub name: String,
+    /// What digests call it: `s3://bucket/key`, or the absolute local path.
+    pub id: String,
+    pub hash: Option<FileHash>,
+}
+
+/// Which listed log files the scan was expected to read (the rest are out of its range,
+/// not deleted).
+#[derive(Debug, Clone)]
+pub enum Scope {
+    S3 {
+        bucket: String,
+        prefix: String,
+        window: Window,
+        lag: ChronoDuration,
+    },
+    Local {
+        roots: Vec<PathBuf>,
+    },
+}
+
+impl Scope {
+    fn expects(&self, id: &str) -> bool {
+        match self {
+            Scope::S3 {
+                bucket,
+                prefix,
+                window,
+                lag,
+            } => {
+                let Some(key) = id
+                    .strip_prefix("s3://")
+                    .and_then(|r| r.strip_prefix(bucket.as_str()))
+                    .and_then(|r| r.strip_prefix('/'))
+                else {
+                    return false;
+                };
+                if !key.starts_with(prefix.as_str()) {
+                    return false;
+                }
+                let Some(name) = parse_log_name(key) else {
+                    return false;
+                };
+                (window.accounts.is_empty() || window.accounts.contains(&name.account))
+                    && (window.regions.is_empty() || window.regions.contains(&name.region))
+                    && crate::source::s3::may_hold(name.delivered, window, *lag)
+            }
+            Scope::Local { roots } => {
+                let p = Path::new(id);
+                roots.iter().any(|r| p.starts_with(r))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum SigState {
+    Valid,
+    /// Local copy: no S3 metadata.
+    Unsigned,
+    /// Signatures could not be checked (no keys); why.
+    NotChecked(String),
+    Failed(String),
+}
+
+struct Parsed {
+    raw: RawDigest,
+    name: DigestName,
+    body: DigestBody,
+    hex: String,
+    id: String,
+    /// Local copies: the path up to the account-relative part.
+    base: Option<String>,
+    end: DateTime<Utc>,
+    sig: SigState,
+    altered: Option<String>,
+}
+
+impl Parsed {
+    fn signed(&self) -> bool {
+        matches!(self.sig, SigState::Valid)
+    }
+
+    /// What this digest calls the object `bucket/key`.
+    fn id_of(&self, bucket: &str, key: &str) -> Option<String> {
+        match (&self.raw.location, &self.base) {
+            (Location::S3 { .. }, _) => Some(format!("s3://{bucket}/{key}")),
+            (Location::Local(_), Some(base)) => Some(format!("{base}{}", &key[trail_relative(key)?..])),
+            (Location::Local(_), None) => None,
+        }
+    }
+
+    fn chain(&self) -> (&str, &str, &str) {
+        (&self.name.account, &self.name.region, &self.name.trail)
+    }
+}
+
+/// Uncompressed bytes of a digest (gzip or plain), with the same limits as the scan.
+fn inflate(bytes: &[u8], limits: &DecodeLimits) -> Result<Vec<u8>, String> {
+    let (_, mut r) = crate::decode::decompress(std::io::Cursor::new(bytes.to_vec()), limits)
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    r.read_to_end(&mut out)
+        .map_err(|e| DecodeError::from_read(e, out.len() as u64).to_string())?;
+    Ok(out)
+}
+
+fn stamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Runs every check; see the module documentation.
+pub fn verify(
+    digests: Vec<RawDigest>,
+    logs: &[ScannedLog],
+    keys: Option<&KeyRing>,
+    keys_problem: Option<&str>,
+    scopes: &[Scope],
+    limits: &DecodeLimits,
+) -> Integrity {
+    let mut out = Integrity::default();
+    let mut digest_results: Vec<FileResult> = Vec::new();
+    let mut parsed: Vec<Parsed> = Vec::new();
+    // 1. read, parse, check the location
+    for raw in digests {
+        let fail = |reason: String| FileResult {
+            file: raw.name.clone(),
+            kind: FileKind::Digest,
+            verdict: Verdict::Unverifiable,
+            reason: Some(reason),
+            signature_verified: false,
+            digest: None,
+        };
+        let Some(name) = parse_name(&raw.name) else {
+            out.problems.push(format!("{}: not a CloudTrail digest file name; ignored", raw.name));
+            digest_results.push(fail("not a CloudTrail digest file name; ignored".to_owned()));
+            continue;
+        };
+        let bytes = match &raw.bytes {
+            Ok(b) => b,
+            Err(e) => {
+                let reason = format!("cannot be read: {e}");
+                out.problems.push(format!("{}: {reason}", raw.name));
+                out.unreadable += 1;
+                digest_results.push(fail(reason));
+                continue;
+            }
+        };
+        let plain = match inflate(bytes, limits) {
+            Ok(p) => p,
+            Err(e) => {
+                let reason = format!("cannot be read: {e}");
+                out.problems.push(format!("{}: {reason}", raw.name));
+                out.unreadable += 1;
+                digest_results.push(fail(reason));
+                continue;
+            }
+        };
+        let body = match DigestBody::parse(&plain) {
+            Ok(b) => b,
+            Err(e) => {
+                let reason = format!("cannot be read: {e}");
+                out.problems.push(format!("{}: {reason}", raw.name));
+                out.unreadable += 1;
+                digest_results.push(fail(reason));
+                continue;
+            }
+        };
+        let (id, base, placed) = match &raw.location {
+            Location::S3 { bucket, key } => (
+                raw.name.clone(),
+                None,
+                body.digest_s3_bucket == *bucket && body.digest_s3_object == *key,
+            ),
+            Location::Local(path) => {
+                let text = path.to_string_lossy().into_owned();
+                let here = trail_relative(&text);
+                let named = trail_relative(&body.digest_s3_object);
+                let placed = matches!((here, named), (Some(h), Some(n)) if text[h..] == body.digest_s3_object[n..]);
+                (text.clone(), here.map(|h| text[..h].to_owned()), placed)
+            }
+        };
+        if !placed {
+            let reason = format!(
+                "names itself s3://{}/{}, not the place it was read from: a digest of another trail or account, or moved; ignored",
+                body.digest_s3_bucket, body.digest_s3_object
+            );
+            out.problems.push(format!("{}: {reason}", raw.name));
+            digest_results.push(fail(reason));
+            continue;
+        }
+        let end = body.end().unwrap_or(name.end);
+        let digest_hex = hex(&sha256(&plain));
+        parsed.push(Parsed {
+            raw,
+            name,
+            body,
+            hex: digest_hex,
+            id,
+            base,
+            end,
+            sig: SigState::Unsigned,
+            altered: None,
+        });
+    }
+    // 2. signatures
+    for d in &mut parsed {
+        d.sig = signature_state(d, keys, keys_problem);
+    }
+    // 3. the chain
+    let by_id: HashMap<String, usize> = parsed
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.id.clone(), i))
+        .collect();
+    let mut earliest: HashMap<(String, String, String), DateTime<Utc>> = HashMap::new();
+    for d in parsed.iter().filter(|d| !d.name.backfill) {
+        let (a, r, t) = d.chain();
+        let e = earliest
+            .entry((a.to_owned(), r.to_owned(), t.to_owned()))
+            .or_insert(d.end);
+        *e = (*e).min(d.end);
+    }
+    let mut deleted_digests: BTreeMap<String, String> = BTreeMap::new();
+    for i in 0..parsed.len() {
+        let (Some(pb), Some(pk)) = (
+            parsed[i].body.previous_digest_s3_bucket.clone(),
+            parsed[i].body.previous_digest_s3_object.clone(),
+        ) else {
+            continue;
+        };
+        let Some(prev_id) = parsed[i].id_of(&pb, &pk) else {
+            continue;
+        };
+        let next_name = parsed[i].raw.name.clone();
+        match by_id.get(&prev_id) {
+            Some(&p) => {
+                let recorded = parsed[i]
+                    .body
+                    .previous_digest_hash_value
+                    .as_deref()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                if recorded != parsed[p].hex {
+                    parsed[p].altered = Some(format!(
+                        "its SHA-256 differs from the one the next digest records ({next_name})"
+                    ));
+                } else if let (Some(have), Some(recorded_sig)) = (
+                    parsed[p].raw.signature.as_deref(),
+                    parsed[i].body.previous_digest_signature.as_deref(),
+                ) {
+                    if !have.eq_ignore_ascii_case(recorded_sig) {
+                        parsed[p].sig = SigState::Failed(format!(
+                            "its signature differs from the one the next digest records ({next_name})"
+                        ));
+                    }
+                }
+            }
+            None => {
+                let prev_end = parse_name(&pk).map(|n| n.end);
+                let (a, r, t) = parsed[i].chain();
+                let first = earliest.get(&(a.to_owned(), r.to_owned(), t.to_owned()));
+                if let (Some(pe), Some(first)) = (prev_end, first) {
+                    if pe >= *first {
+                        deleted_digests.insert(
+                            prev_id,
+                            format!("the next digest names it as its previous digest ({next_name}), but it is missing"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // 4. digest verdicts
+    for d in &parsed {
+        let (verdict, reason) = if let Some(why) = &d.altered {
+            (Verdict::Altered, Some(why.clone()))
+        } else {
+            match &d.sig {
+                SigState::Valid => (Verdict::Verified, None),
+                SigState::Unsigned => (
+                    Verdict::Verified,
+                    Some("hash and chain only: not signature-verified (no S3 signature metadata on a local copy)".to_owned()),
+                ),
+                SigState::NotChecked(why) => (Verdict::Verified, Some(format!("hash and chain only: signature not checked ({why})"))),
+                SigState::Failed(why) => (Verdict::Unverifiable, Some(why.clone())),
+            }
+        };
+        if matches!(d.sig, SigState::Failed(_)) {
+            out.signature_failures += 1;
+        }
+        digest_results.push(FileResult {
+            file: d.raw.name.clone(),
+            kind: FileKind::Digest,
+            verdict,
+            reason,
+            signature_verified: d.signed(),
+            digest: None,
+        });
+    }
+    for (id, reason) in deleted_digests {
+        digest_results.push(FileResult {
+            file: id,
+            kind: FileKind::Digest,
+            verdict: Verdict::Deleted,
+            reason: Some(reason),
+            signature_verified: false,
+            digest: None,
+        });
+    }
+    // 5. log files against the digests
+    let log_index: HashMap<&str, usize> = logs
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.id.as_str(), i))
+        .collect();
+    let mut log_results: Vec<Option<FileResult>> = vec![None; logs.len()];
+    let mut deleted_logs: BTreeMap<String, String> = BTreeMap::new();
+    for d in &parsed {
+        let untrusted_why = match (&d.altered, &d.sig) {
+            (Some(why), _) => Some(format!("listed by digest {}, which was altered ({why})", d.raw.name)),
+            (None, SigState::Failed(why)) => Some(format!("listed by digest {}, whose signature failed ({why})", d.raw.name)),
+            _ => None,
+        };
+        for entry in &d.body.log_files {
+            let Some(id) = d.id_of(&entry.s3_bucket, &entry.s3_object) else {
+                continue;
+            };
+            let Some(&li) = log_index.get(id.as_str()) else {
+                if untrusted_why.is_none() && scopes.iter().any(|s| s.expects(&id)) {
+                    deleted_logs.insert(id, format!("listed by digest {}, but missing", d.raw.name));
+                }
+                continue;
+            };
+            let log = &logs[li];
+            let (verdict, reason) = match (&untrusted_why, &log.hash) {
+                (Some(why), _) => (Verdict::Unverifiable, Some(why.clone())),
+                (None, None) => (Verdict::Unverifiable, Some("was not read".to_owned())),
+                (None, Some(h)) => match &h.end {
+                    ReadEnd::Complete if entry.hash_algorithm.as_deref().is_some_and(|a| !a.eq_ignore_ascii_case("SHA-256")) => (
+                        Verdict::Unverifiable,
+                        Some(format!("digest {} uses hash algorithm {:?}", d.raw.name, entry.hash_algorithm)),
+                    ),
+                    ReadEnd::Complete if hex(&h.sha256) == entry.hash_value.to_ascii_lowercase() => {
+                        (Verdict::Verified, None)
+                    }
+                    ReadEnd::Complete => (
+                        Verdict::Altered,
+                        Some(format!("its SHA-256 differs from the one digest {} records", d.raw.name)),
+                    ),
+                    ReadEnd::DataError(e) => (
+                        Verdict::Altered,
+                        Some(format!("not the bytes CloudTrail delivered ({e})")),
+                    ),
+                    ReadEnd::Failed(e) => (
+                        Verdict::Unverifiable,
+                        Some(format!("could not be read to the end: {e}")),
+                    ),
+                },
+            };
+            let signed = verdict == Verdict::Verified && d.signed();
+            let reason = match (&reason, verdict, signed) {
+                (None, Verdict::Verified, false) => Some("hash and chain only: not signature-verified".to_owned()),
+                _ => reason,
+            };
+            let candidate = FileResult {
+                file: log.name.clone(),
+                kind: FileKind::Log,
+                verdict,
+                reason,
+                signature_verified: signed,
+                digest: Some(d.raw.name.clone()),
+            };
+            let slot = &mut log_results[li];
+            if slot.as_ref().is_none_or(|old| rank(&candidate) > rank(old)) {
+                *slot = Some(candidate);
+            }
+        }
+    }
+    // 6. log files no digest lists
+    let mut spans: HashMap<(String, String), (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
+    for d in &parsed {
+        let start = d.body.start().unwrap_or(d.end);
+        let e = spans
+            .entry((d.name.account.clone(), d.name.region.clone()))
+            .or_insert((start, d.end));
+        e.0 = e.0.min(start);
+        e.1 = e.1.max(d.end);
+    }
+    for (i, log) in logs.iter().enumerate() {
+        if log_results[i].is_some() {
+            continue;
+        }
+        let (verdict, reason) = match (log.id == "<stdin>", parse_log_name(&log.id)) {
+            (true, _) => (Verdict::Unverifiable, "read from stdin: no digest can name it".to_owned()),
+            (false, None) => (
+                Verdict::Unverifiable,
+                "not a trail log file name: no digest can list it".to_owned(),
+            ),
+            (false, Some(n)) => match spans.get(&(n.account.clone(), n.region.clone())) {
+                None => (
+                    Verdict::Unverifiable,
+                    format!("no digest files found for account {} in {}", n.account, n.region),
+                ),
+                Some((_, last)) if n.delivered + ChronoDuration::minutes(1) > *last => (
+                    Verdict::Unverifiable,
+                    format!(
+                        "delivered after the newest digest read ({}): not yet covered by a digest",
+                        stamp(*last)
+                    ),
+                ),
+                Some((first, _)) if n.delivered < *first => (
+                    Verdict::Unverifiable,
+                    format!("delivered before the first digest read ({})", stamp(*first)),
+                ),
+                Some(_) => (
+                    Verdict::Unlisted,
+                    "no digest lists it, though the digests read cover its delivery time".to_owned(),
+                ),
+            },
+        };
+        log_results[i] = Some(FileResult {
+            file: log.name.clone(),
+            kind: FileKind::Log,
+            verdict,
+            reason: Some(reason),
+            signature_verified: false,
+            digest: None,
+        });
+    }
+    let mut files: Vec<FileResult> = log_results.into_iter().flatten().collect();
+    for (id, reason) in deleted_logs {
+        files.push(FileResult {
+            file: id,
+            kind: FileKind::Log,
+            verdict: Verdict::Deleted,
+            reason: Some(reason),
+            signature_verified: false,
+            digest: None,
+        });
+    }
+    files.extend(digest_results);
+    let mut log_counts = Counts::default();
+    let mut digest_counts = Counts::default();
+    for f in &files {
+        match f.kind {
+            FileKind::Log => log_counts.add(f.verdict),
+            FileKind::Digest => digest_counts.add(f.verdict),
+        }
+    }
+    let checked: Vec<&Parsed> = parsed.iter().collect();
+    out.signatures = if checked.is_empty() {
+        Signatures::NotVerified
+    } else if checked.iter().all(|d| d.signed()) {
+        Signatures::Verified
+    } else if checked.iter().any(|d| d.signed()) {
+        Signatures::PartlyVerified
+    } else {
+        Signatures::NotVerified
+    };
+    out.log_files = log_counts;
+    out.digest_files = digest_counts;
+    out.files = files;
+    out
+}
+
+/// Which of two verdicts for one log file (listed by two digests) stands.
+fn rank(f: &FileResult) -> u8 {
+    match (f.verdict, f.signature_verified) {
+        (Verdict::Altered, _) => 4,
+        (Verdict::Verified, true) => 3,
+        (Verdict::Verified, false) => 2,
+        _ => 1,
+    }
+}
+
+fn signature_state(d: &Parsed, keys: Option<&KeyRing>, keys_problem: Option<&str>) -> SigState {
+    let Some(sig_hex) = d.raw.signature.as_deref() else {
+        return match d.raw.location {
+            Location::Local(_) => SigState::Unsigned,
+            Location::S3 { .. } => SigState::Failed(
+                "the S3 object has no x-amz-meta-signature metadata".to_owned(),
+            ),
+        };
+    };
+    let Some(keys) = keys else {
+        return SigState::NotChecked(
+            keys_problem
+                .unwrap_or("no public keys (give --public-keys FILE)")
+                .to_owned(),
+        );
+    };
+    for alg in [
+        d.body.digest_signature_algorithm.as_deref(),
+        d.raw.signature_algorithm.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if alg != "SHA256withRSA" {
+            return SigState::Failed(format!("unsupported signature algorithm {alg}"));
+        }
+    }
+    let Some(fp) = d.body.digest_public_key_fingerprint.as_deref() else {
+        return SigState::Failed("names no public key (digestPublicKeyFingerprint)".to_owned());
+    };
+    let Some(sig) = unhex(sig_hex) else {
+        return SigState::Failed("its signature metadata is not hex".to_owned());
+    };
+    let signing = signing_string(&d.body, &d.hex);
+    match keys.check(fp, &d.name.region, d.end, signing.as_bytes(), &sig) {
+        SignatureCheck::Valid => SigState::Valid,
+        SignatureCheck::Failed(why) => SigState::Failed(why),
+    }
+}
