@@ -76,7 +76,7 @@ pub struct ScanArgs {
     #[arg(long)]
     pub verify: bool,
 
-    /// With --verify: CloudTrail's public keys, as `aws cloudtrail list-public-keys` prints them (default for s3://: cloudtrail:ListPublicKeys)
+    /// CloudTrail's public keys for --verify (implies it), as `aws cloudtrail list-public-keys` prints them (default for s3://: cloudtrail:ListPublicKeys)
     #[arg(long, value_name = "FILE")]
     pub public_keys: Option<PathBuf>,
 

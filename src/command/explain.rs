@@ -114,13 +114,10 @@ impl ScanConfig {
                 .collect::<Result<_>>()?,
             codebuild_live: a.aws.codebuild_live.clone(),
             quiet: a.aws.quiet,
-            verify: match (a.verify, &a.public_keys) {
-                (true, keys) => Some(VerifyOptions {
-                    public_keys: keys.clone(),
-                }),
-                (false, Some(_)) => bail!("--public-keys is used with --verify"),
-                (false, None) => None,
-            },
+            // --public-keys implies --verify
+            verify: (a.verify || a.public_keys.is_some()).then(|| VerifyOptions {
+                public_keys: a.public_keys.clone(),
+            }),
         })
     }
 

@@ -156,6 +156,8 @@ pub fn verify(
     let mut out = Integrity::default();
     let mut digest_results: Vec<FileResult> = Vec::new();
     let mut parsed: Vec<Parsed> = Vec::new();
+    // digests present but unreadable: not deleted; the logs they would list cannot be judged
+    let mut unreadable: Vec<(String, Option<DigestName>)> = Vec::new();
     // 1. read, parse, check the location
     for raw in digests {
         let fail = |reason: String| FileResult {
@@ -177,6 +179,7 @@ pub fn verify(
                 let reason = format!("cannot be read: {e}");
                 out.problems.push(format!("{}: {reason}", raw.name));
                 out.unreadable += 1;
+                unreadable.push((raw_id(&raw), Some(name.clone())));
                 digest_results.push(fail(reason));
                 continue;
             }
@@ -187,6 +190,7 @@ pub fn verify(
                 let reason = format!("cannot be read: {e}");
                 out.problems.push(format!("{}: {reason}", raw.name));
                 out.unreadable += 1;
+                unreadable.push((raw_id(&raw), Some(name.clone())));
                 digest_results.push(fail(reason));
                 continue;
             }
@@ -197,6 +201,7 @@ pub fn verify(
                 let reason = format!("cannot be read: {e}");
                 out.problems.push(format!("{}: {reason}", raw.name));
                 out.unreadable += 1;
+                unreadable.push((raw_id(&raw), Some(name.clone())));
                 digest_results.push(fail(reason));
                 continue;
             }
@@ -284,13 +289,16 @@ pub fn verify(
                     parsed[p].raw.signature.as_deref(),
                     parsed[i].body.previous_digest_signature.as_deref(),
                 ) {
-                    if !have.eq_ignore_ascii_case(recorded_sig) {
+                    if !have.eq_ignore_ascii_case(recorded_sig)
+                        && !matches!(parsed[p].sig, SigState::Failed(_))
+                    {
                         parsed[p].sig = SigState::Failed(format!(
                             "its signature differs from the one the next digest records ({next_name})"
                         ));
                     }
                 }
             }
+            None if unreadable.iter().any(|(id, _)| *id == prev_id) => {}
             None => {
                 let prev_end = parse_name(&pk).map(|n| n.end);
                 let (a, r, t) = parsed[i].chain();
@@ -448,10 +456,24 @@ pub fn verify(
                     Verdict::Unverifiable,
                     format!("delivered before the first digest read ({})", stamp(*first)),
                 ),
-                Some(_) => (
-                    Verdict::Unlisted,
-                    "no digest lists it, though the digests read cover its delivery time".to_owned(),
-                ),
+                Some(_) => match unreadable.iter().find_map(|(id, name)| {
+                    let d = name.as_ref()?;
+                    let covers = d.account == n.account
+                        && d.region == n.region
+                        && n.delivered >= d.end - ChronoDuration::minutes(65)
+                        && n.delivered <= d.end + ChronoDuration::minutes(5);
+                    covers.then_some(id)
+                }) {
+                    Some(id) => (
+                        Verdict::Unverifiable,
+                        format!("the digest that would list it could not be read ({id})"),
+                    ),
+                    None => (
+                        Verdict::Unlisted,
+                        "no digest lists it, though the digests read cover its delivery time"
+                            .to_owned(),
+                    ),
+                },
             },
         };
         log_results[i] = Some(FileResult {
@@ -497,6 +519,14 @@ pub fn verify(
     out.digest_files = digest_counts;
     out.files = files;
     out
+}
+
+/// The id a digest is known by (see [`Parsed::id_of`]).
+fn raw_id(raw: &RawDigest) -> String {
+    match &raw.location {
+        Location::S3 { .. } => raw.name.clone(),
+        Location::Local(p) => p.to_string_lossy().into_owned(),
+    }
 }
 
 /// Which of two verdicts for one log file (listed by two digests) stands.

@@ -240,7 +240,7 @@ fn write_table<W: Write>(w: &mut W, findings: &[Finding], summary: &Summary) -> 
             writeln!(w, "    {:<9}{}", "fix", t(&f.fix))?;
         }
         if let Some(note) = integrity_note(f) {
-            writeln!(w, "    {:<9}{}", "integrity", t(&note))?;
+            writeln!(w, "    integrity {}", t(&note))?;
         }
         if f.count > 1 {
             writeln!(
