@@ -8,8 +8,8 @@ use anyhow::{anyhow, bail, Result};
 
 use super::explain::ScanConfig;
 use super::{open_output, stdout_is_terminal, Exit};
-use crate::integrity::Verdict;
 use crate::cli::QueryArgs;
+use crate::integrity::Verdict;
 use crate::interrupt;
 use crate::query::filter::{CompiledFilter, Globs, RecordFilter};
 use crate::query::jq::{self, JqProgram};

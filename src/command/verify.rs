@@ -20,7 +20,12 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     if args.scan.sources.is_empty() {
         bail!("no SOURCE given: name trail directories (local copies) or s3://bucket[/prefix]");
     }
-    if let Some(s) = args.scan.sources.iter().find(|s| s.starts_with("lookup://")) {
+    if let Some(s) = args
+        .scan
+        .sources
+        .iter()
+        .find(|s| s.starts_with("lookup://"))
+    {
         bail!("{s}: LookupEvents results have no digest files to verify against");
     }
     let opts = VerifyOptions {
@@ -33,7 +38,12 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     let skipped = std::mem::take(&mut opened.skipped);
     let mut err = io::stderr().lock();
     for s in skipped.iter().filter(|s| !s.by_design) {
-        writeln!(err, "trailwhy: {}: {}", terminal_safe(&s.name), terminal_safe(&s.reason))?;
+        writeln!(
+            err,
+            "trailwhy: {}: {}",
+            terminal_safe(&s.name),
+            terminal_safe(&s.reason)
+        )?;
     }
     crate::report::write_integrity_problems(&mut err, Some(&integrity))?;
     let format = args

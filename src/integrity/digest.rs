@@ -25,7 +25,9 @@ pub struct DigestName {
 /// (the last path segment of `path`). Trail names may hold underscores.
 pub fn parse_name(path: &str) -> Option<DigestName> {
     let name = path.rsplit(['/', '\\']).next()?;
-    let stem = name.strip_suffix(".json.gz").or_else(|| name.strip_suffix(".json"))?;
+    let stem = name
+        .strip_suffix(".json.gz")
+        .or_else(|| name.strip_suffix(".json"))?;
     let (stem, backfill) = match stem.strip_suffix("_backfill") {
         Some(s) => (s, true),
         None => (stem, false),
@@ -95,9 +97,15 @@ pub struct DigestBody {
 impl DigestBody {
     /// Parses the uncompressed bytes of a digest file.
     pub fn parse(bytes: &[u8]) -> Result<DigestBody, String> {
-        let body: DigestBody = serde_json::from_slice(bytes)
-            .map_err(|e| format!("not a CloudTrail digest (malformed JSON: {e})"))?;
-        body.start().ok_or("digestStartTime is not an RFC 3339 time")?;
+        let body: DigestBody = serde_json::from_slice(bytes).map_err(|e| {
+            if e.is_syntax() || e.is_eof() {
+                format!("malformed JSON: {e}")
+            } else {
+                format!("not a CloudTrail digest: {e}")
+            }
+        })?;
+        body.start()
+            .ok_or("digestStartTime is not an RFC 3339 time")?;
         body.end().ok_or("digestEndTime is not an RFC 3339 time")?;
         Ok(body)
     }
@@ -209,9 +217,15 @@ mod tests {
     #[test]
     fn relative_parts_and_log_names() {
         let p = "/tmp/x/AWSLogs/o-abc/111122223333/CloudTrail/us-east-1/2026/10/01/111122223333_CloudTrail_us-east-1_20261001T1035Z_a.json.gz";
-        assert_eq!(&p[trail_relative(p).unwrap()..][..24], "111122223333/CloudTrail/");
+        assert_eq!(
+            &p[trail_relative(p).unwrap()..][..24],
+            "111122223333/CloudTrail/"
+        );
         let n = parse_log_name(p).unwrap();
-        assert_eq!((n.account.as_str(), n.region.as_str()), ("111122223333", "us-east-1"));
+        assert_eq!(
+            (n.account.as_str(), n.region.as_str()),
+            ("111122223333", "us-east-1")
+        );
         assert!(parse_log_name("/tmp/x/iam.json").is_none());
     }
 }

@@ -182,7 +182,9 @@ impl Drop for HashingReader<'_> {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             if crate::interrupt::requested() {
-                self.finish(ReadEnd::Failed("not read to the end: interrupted".to_owned()));
+                self.finish(ReadEnd::Failed(
+                    "not read to the end: interrupted".to_owned(),
+                ));
                 return;
             }
             match self.read(&mut buf) {

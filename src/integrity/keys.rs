@@ -75,9 +75,10 @@ impl KeyRing {
             })?;
         let mut ring = KeyRing::default();
         for (i, k) in list.iter().enumerate() {
-            ring.keys.push(key_from_json(k, None).map_err(|e| {
-                anyhow!("--public-keys {}: key {i}: {e}", path.display())
-            })?);
+            ring.keys.push(
+                key_from_json(k, None)
+                    .map_err(|e| anyhow!("--public-keys {}: key {i}: {e}", path.display()))?,
+            );
         }
         Ok(ring)
     }

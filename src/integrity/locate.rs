@@ -49,7 +49,9 @@ pub fn local_digests(sources: &[PathBuf]) -> Vec<RawDigest> {
                 let mut parts = rel.split('/');
                 let account = parts.next().unwrap_or_default();
                 let _kind = parts.next();
-                let mut dir = PathBuf::from(&text[..at]).join(account).join("CloudTrail-Digest");
+                let mut dir = PathBuf::from(&text[..at])
+                    .join(account)
+                    .join("CloudTrail-Digest");
                 if let Some(region) = parts.next().filter(|r| !r.is_empty()) {
                     dir.push(region);
                 }
@@ -171,7 +173,10 @@ pub fn s3_digests(
         } else {
             regions
                 .iter()
-                .flat_map(|r| days.iter().map(move |d| format!("{r}{}/", d.format("%Y/%m/%d"))))
+                .flat_map(|r| {
+                    days.iter()
+                        .map(move |d| format!("{r}{}/", d.format("%Y/%m/%d")))
+                })
                 .collect()
         };
         let mut keys = Vec::new();

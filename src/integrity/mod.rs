@@ -166,9 +166,14 @@ impl Integrity {
             d.verified, d.altered, d.deleted, d.unverifiable
         );
         if self.signature_failures > 0 {
-            s.push_str(&format!("; {} signature failure(s)", self.signature_failures));
+            s.push_str(&format!(
+                "; {} signature failure(s)",
+                self.signature_failures
+            ));
         }
+        let read = d.verified + d.altered + d.unverifiable;
         s.push_str(match self.signatures {
+            _ if read == 0 => "; no digest files found (is log file validation on for the trail?)",
             Signatures::Verified => "; signatures verified",
             Signatures::PartlyVerified => "; some digests not signature-verified",
             Signatures::NotVerified => {
@@ -293,9 +298,7 @@ pub fn run(opts: &VerifyOptions, r: &Run<'_>, sink: &HashSink) -> Result<Integri
         r.limits,
     );
     if let Some(p) = keys_problem {
-        result
-            .problems
-            .push(format!("signatures not checked: {p}"));
+        result.problems.push(format!("signatures not checked: {p}"));
         result.unreadable += 1;
     }
     result.event_files = sink.take_events().into_iter().collect();

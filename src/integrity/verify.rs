@@ -120,7 +120,9 @@ impl Parsed {
     fn id_of(&self, bucket: &str, key: &str) -> Option<String> {
         match (&self.raw.location, &self.base) {
             (Location::S3 { .. }, _) => Some(format!("s3://{bucket}/{key}")),
-            (Location::Local(_), Some(base)) => Some(format!("{base}{}", &key[trail_relative(key)?..])),
+            (Location::Local(_), Some(base)) => {
+                Some(format!("{base}{}", &key[trail_relative(key)?..]))
+            }
             (Location::Local(_), None) => None,
         }
     }
@@ -169,8 +171,13 @@ pub fn verify(
             digest: None,
         };
         let Some(name) = parse_name(&raw.name) else {
-            out.problems.push(format!("{}: not a CloudTrail digest file name; ignored", raw.name));
-            digest_results.push(fail("not a CloudTrail digest file name; ignored".to_owned()));
+            out.problems.push(format!(
+                "{}: not a CloudTrail digest file name; ignored",
+                raw.name
+            ));
+            digest_results.push(fail(
+                "not a CloudTrail digest file name; ignored".to_owned(),
+            ));
             continue;
         };
         let bytes = match &raw.bytes {
@@ -361,8 +368,14 @@ pub fn verify(
     let mut deleted_logs: BTreeMap<String, String> = BTreeMap::new();
     for d in &parsed {
         let untrusted_why = match (&d.altered, &d.sig) {
-            (Some(why), _) => Some(format!("listed by digest {}, which was altered ({why})", d.raw.name)),
-            (None, SigState::Failed(why)) => Some(format!("listed by digest {}, whose signature failed ({why})", d.raw.name)),
+            (Some(why), _) => Some(format!(
+                "listed by digest {}, which was altered ({why})",
+                d.raw.name
+            )),
+            (None, SigState::Failed(why)) => Some(format!(
+                "listed by digest {}, whose signature failed ({why})",
+                d.raw.name
+            )),
             _ => None,
         };
         for entry in &d.body.log_files {
@@ -371,7 +384,8 @@ pub fn verify(
             };
             let Some(&li) = log_index.get(id.as_str()) else {
                 if untrusted_why.is_none() && scopes.iter().any(|s| s.expects(&id)) {
-                    deleted_logs.insert(id, format!("listed by digest {}, but missing", d.raw.name));
+                    deleted_logs
+                        .insert(id, format!("listed by digest {}, but missing", d.raw.name));
                 }
                 continue;
             };
@@ -380,16 +394,31 @@ pub fn verify(
                 (Some(why), _) => (Verdict::Unverifiable, Some(why.clone())),
                 (None, None) => (Verdict::Unverifiable, Some("was not read".to_owned())),
                 (None, Some(h)) => match &h.end {
-                    ReadEnd::Complete if entry.hash_algorithm.as_deref().is_some_and(|a| !a.eq_ignore_ascii_case("SHA-256")) => (
-                        Verdict::Unverifiable,
-                        Some(format!("digest {} uses hash algorithm {:?}", d.raw.name, entry.hash_algorithm)),
-                    ),
-                    ReadEnd::Complete if hex(&h.sha256) == entry.hash_value.to_ascii_lowercase() => {
+                    ReadEnd::Complete
+                        if entry
+                            .hash_algorithm
+                            .as_deref()
+                            .is_some_and(|a| !a.eq_ignore_ascii_case("SHA-256")) =>
+                    {
+                        (
+                            Verdict::Unverifiable,
+                            Some(format!(
+                                "digest {} uses hash algorithm {:?}",
+                                d.raw.name, entry.hash_algorithm
+                            )),
+                        )
+                    }
+                    ReadEnd::Complete
+                        if hex(&h.sha256) == entry.hash_value.to_ascii_lowercase() =>
+                    {
                         (Verdict::Verified, None)
                     }
                     ReadEnd::Complete => (
                         Verdict::Altered,
-                        Some(format!("its SHA-256 differs from the one digest {} records", d.raw.name)),
+                        Some(format!(
+                            "its SHA-256 differs from the one digest {} records",
+                            d.raw.name
+                        )),
                     ),
                     ReadEnd::DataError(e) => (
                         Verdict::Altered,
@@ -403,7 +432,9 @@ pub fn verify(
             };
             let signed = verdict == Verdict::Verified && d.signed();
             let reason = match (&reason, verdict, signed) {
-                (None, Verdict::Verified, false) => Some("hash and chain only: not signature-verified".to_owned()),
+                (None, Verdict::Verified, false) => {
+                    Some("hash and chain only: not signature-verified".to_owned())
+                }
                 _ => reason,
             };
             let candidate = FileResult {
@@ -435,7 +466,10 @@ pub fn verify(
             continue;
         }
         let (verdict, reason) = match (log.id == "<stdin>", parse_log_name(&log.id)) {
-            (true, _) => (Verdict::Unverifiable, "read from stdin: no digest can name it".to_owned()),
+            (true, _) => (
+                Verdict::Unverifiable,
+                "read from stdin: no digest can name it".to_owned(),
+            ),
             (false, None) => (
                 Verdict::Unverifiable,
                 "not a trail log file name: no digest can list it".to_owned(),
@@ -443,7 +477,10 @@ pub fn verify(
             (false, Some(n)) => match spans.get(&(n.account.clone(), n.region.clone())) {
                 None => (
                     Verdict::Unverifiable,
-                    format!("no digest files found for account {} in {}", n.account, n.region),
+                    format!(
+                        "no digest files found for account {} in {}",
+                        n.account, n.region
+                    ),
                 ),
                 Some((_, last)) if n.delivered + ChronoDuration::minutes(1) > *last => (
                     Verdict::Unverifiable,
@@ -543,9 +580,9 @@ fn signature_state(d: &Parsed, keys: Option<&KeyRing>, keys_problem: Option<&str
     let Some(sig_hex) = d.raw.signature.as_deref() else {
         return match d.raw.location {
             Location::Local(_) => SigState::Unsigned,
-            Location::S3 { .. } => SigState::Failed(
-                "the S3 object has no x-amz-meta-signature metadata".to_owned(),
-            ),
+            Location::S3 { .. } => {
+                SigState::Failed("the S3 object has no x-amz-meta-signature metadata".to_owned())
+            }
         };
     };
     let Some(keys) = keys else {

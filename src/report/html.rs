@@ -191,7 +191,11 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
         time(doc.generated_at)
     )?;
     if let Some(i) = &doc.scan.integrity {
-        writeln!(w, "<p class=\"integrity\"><strong>{}</strong></p>", h(&i.line()))?;
+        writeln!(
+            w,
+            "<p class=\"integrity\"><strong>{}</strong></p>",
+            h(&i.line())
+        )?;
     }
     write_alerts(w, doc)?;
 
