@@ -16,6 +16,9 @@ use crate::select::Window;
 use crate::source::aws::{describe_sdk_error, AwsContext};
 use crate::source::s3::S3Url;
 
+/// Larger objects under `CloudTrail-Digest/` are not read (a digest lists one hour's files).
+const MAX_DIGEST_BYTES: i64 = 64 << 20;
+
 /// Where a digest was read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
@@ -88,12 +91,25 @@ pub fn local_digests(sources: &[PathBuf]) -> Vec<RawDigest> {
         .into_iter()
         .map(|path| RawDigest {
             name: path.display().to_string(),
-            bytes: std::fs::read(&path).map_err(|e| crate::source::io_reason(&e)),
+            bytes: read_small(&path),
             location: Location::Local(path),
             signature: None,
             signature_algorithm: None,
         })
         .collect()
+}
+
+/// A local digest's bytes, refusing files too large to be one.
+fn read_small(path: &Path) -> Result<Vec<u8>, String> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| crate::source::io_reason(&e))?
+        .len();
+    if len > MAX_DIGEST_BYTES as u64 {
+        return Err(format!(
+            "{len} bytes: too large for a digest file (more than {MAX_DIGEST_BYTES})"
+        ));
+    }
+    std::fs::read(path).map_err(|e| crate::source::io_reason(&e))
 }
 
 /// The absolute form of a local SOURCE (no symlinks resolved, no IO beyond the working
@@ -273,6 +289,18 @@ async fn get(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> RawDigest 
             }
         }
     };
+    if out.content_length().unwrap_or(0) > MAX_DIGEST_BYTES {
+        return RawDigest {
+            name,
+            location,
+            bytes: Err(format!(
+                "{} bytes: too large for a digest file (more than {MAX_DIGEST_BYTES})",
+                out.content_length().unwrap_or(0)
+            )),
+            signature: None,
+            signature_algorithm: None,
+        };
+    }
     let meta = out.metadata().cloned().unwrap_or_default();
     let bytes = match out.body.collect().await {
         Ok(b) => Ok(b.into_bytes().to_vec()),

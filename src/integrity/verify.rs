@@ -134,7 +134,15 @@ impl Parsed {
 
 /// Uncompressed bytes of a digest (gzip or plain), with the same limits as the scan.
 fn inflate(bytes: &[u8], limits: &DecodeLimits) -> Result<Vec<u8>, String> {
-    let (_, mut r) = crate::decode::decompress(std::io::Cursor::new(bytes.to_vec()), limits)
+    // a digest lists an hour's files: a record's size cap is ample, and keeps a hostile
+    // "digest" from inflating to the whole --max-decompressed-size in memory
+    let limits = DecodeLimits {
+        max_decompressed_bytes: limits
+            .max_decompressed_bytes
+            .min(limits.max_record_bytes as u64),
+        ..*limits
+    };
+    let (_, mut r) = crate::decode::decompress(std::io::Cursor::new(bytes.to_vec()), &limits)
         .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     r.read_to_end(&mut out)
