@@ -518,3 +518,16 @@ pub(crate) fn classify_first(bytes: &[u8]) -> FirstRecord {
         Err(_) => FirstRecord::Event,
     }
 }
+
+/// Runs `f` inside a rayon pool of `threads` workers (rayon's default, one per core, when
+/// `None`).
+pub fn in_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        b = b.num_threads(n);
+    }
+    let pool = b
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start worker threads: {e}"))?;
+    Ok(pool.install(f))
+}

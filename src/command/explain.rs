@@ -140,14 +140,7 @@ impl ScanConfig {
 
     /// Runs `f` inside a rayon pool of the configured size.
     pub fn in_pool<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T> {
-        let mut b = rayon::ThreadPoolBuilder::new();
-        if let Some(n) = self.threads {
-            b = b.num_threads(n);
-        }
-        let pool = b
-            .build()
-            .map_err(|e| anyhow!("cannot start worker threads: {e}"))?;
-        Ok(pool.install(f))
+        crate::scan::in_pool(self.threads, f)
     }
 }
 
@@ -287,7 +280,10 @@ pub fn run(args: &ExplainArgs) -> Result<Exit> {
         &inventory.problems,
     )?;
     let mut out = open_output(args.output.as_deref())?;
-    report::write_findings(&mut out, format, &findings, &summary)?;
+    let width = (format == Format::Table && stdout_is_terminal(args.output.as_deref()))
+        .then(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+        .flatten();
+    report::write_findings(&mut out, format, &findings, &summary, width)?;
     out.flush()?;
     Ok(if summary.interrupted {
         Exit::Interrupted

@@ -152,7 +152,7 @@ pub fn run(args: &QueryArgs) -> Result<Exit> {
         .filter
         .set_time_bounds(opened.window.since, opened.window.until);
     let out = open_output(None)?;
-    let outcome = query::run(&query, &opened.inputs, opened.skipped, &cfg, out)?;
+    let outcome = query::run(&query, &opened.inputs, opened.skipped, cfg.threads, out)?;
     let mut err = std::io::stderr().lock();
     report::write_problems(&mut err, &outcome.stats, &[])?;
     if let Some(first) = &outcome.first_jq_error {

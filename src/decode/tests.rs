@@ -1304,3 +1304,33 @@ fn splitter_throughput() {
         );
     }
 }
+
+/// Whole-object inflation hands anything it cannot take to the streaming path, which then
+/// gives exactly what it gave before: cuts at every place of a two-member object, with a few
+/// bytes of garbage after them.
+#[test]
+fn cut_members_with_garbage_fall_back_to_the_stream() {
+    let records: Vec<Vec<u8>> = (0..40)
+        .map(|i| cloudtrail_like_record(i).into_bytes())
+        .collect();
+    let refs: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+    let plain = log_object(&refs);
+    let parts: Vec<&[u8]> = plain.chunks(plain.len() / 2 + 1).collect();
+    let whole = gzip(&parts);
+    for cut in (2..whole.len()).step_by(7).chain([whole.len()]) {
+        let mut input = whole[..cut].to_vec();
+        input.extend([174, 196, 0]);
+        let mut reference = Vec::new();
+        let _ = flate2::read::MultiGzDecoder::new(input.as_slice()).read_to_end(&mut reference);
+        let (_, mut reader) = decompress(io::Cursor::new(input), &DecodeLimits::default()).unwrap();
+        let mut ours = Vec::new();
+        let _ = reader.read_to_end(&mut ours);
+        assert!(
+            ours.len() >= reference.len(),
+            "cut {cut}: {} < {}",
+            ours.len(),
+            reference.len()
+        );
+        assert_eq!(&ours[..reference.len()], &reference[..], "cut {cut}");
+    }
+}
