@@ -87,6 +87,19 @@ pub fn decompress<R: Read + Send + 'static>(
     Ok((compression, stream))
 }
 
+/// [`decompress`] without the whole-object path: the streaming reader alone, which the
+/// properties compare the whole-object path with.
+#[cfg(test)]
+pub(crate) fn decompress_streaming<R: Read + Send + 'static>(
+    reader: R,
+    limits: &DecodeLimits,
+) -> Box<dyn Read + Send> {
+    Box::new(CappedReader::new(
+        GzipStream::resume(reader, Vec::new(), 0, false),
+        limits.max_decompressed_bytes,
+    ))
+}
+
 /// Compressed objects up to this size are read whole first: if one is a single gzip member,
 /// it is inflated by one libdeflate call (CloudTrail writes every object that way, and far
 /// smaller than this); anything else streams through [`GzipStream`], starting with the bytes
@@ -469,14 +482,11 @@ impl<R: Read> GzipStream<R> {
                 return Err(gzip_error(false, "inflater unavailable"));
             };
             let (in_before, out_before) = (inflate.total_in(), inflate.total_out());
-            // at the end of the source, as flate2's readers do: the inflater then also
-            // gives out what it decodes from a stream that stops short
-            let flush = if self.source_done {
-                FlushDecompress::Finish
-            } else {
-                FlushDecompress::None
-            };
-            let status = inflate.decompress(&self.input[self.start..self.end], dst, flush);
+            let status = inflate.decompress(
+                &self.input[self.start..self.end],
+                dst,
+                FlushDecompress::None,
+            );
             let consumed = usize::try_from(inflate.total_in() - in_before).unwrap_or(0);
             let produced = usize::try_from(inflate.total_out() - out_before).unwrap_or(0);
             self.start = (self.start + consumed).min(self.end);

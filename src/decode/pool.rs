@@ -63,12 +63,26 @@ pub(crate) fn take(len: usize) -> Vec<u8> {
     let reused = FREE
         .try_with(|free| {
             let mut free = free.borrow_mut();
-            let best = free.iter().position(|b| b.len() >= len)?;
+            // the smallest that fits: a small request must not take the large buffer a
+            // whole-object inflate needs next (it would be zero-filled again)
+            let fits = (0..free.len())
+                .filter(|&i| free[i].len() >= len)
+                .min_by_key(|&i| free[i].len());
+            // else the largest, grown: only the new part is zero-filled
+            let best = fits.or_else(|| (0..free.len()).max_by_key(|&i| free[i].len()))?;
             Some(free.swap_remove(best))
         })
         .ok()
         .flatten();
-    reused.unwrap_or_else(|| vec![0; len])
+    match reused {
+        Some(mut buf) => {
+            if buf.len() < len {
+                buf.resize(len, 0);
+            }
+            buf
+        }
+        None => vec![0; len],
+    }
 }
 
 /// The largest kept buffer, or an empty one: for users that grow their buffer themselves.
