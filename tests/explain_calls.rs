@@ -14,13 +14,11 @@ const SUB: &str = "repo:acme/web:environment:production";
 const KEY: &str = "ASIAS1";
 const WEB: &str = "arn:aws:ecr:eu-west-1:111122223333:repository/web";
 
+/// The successful assumption of gha-web in us-east-1 whose key the failing calls sign with.
 fn assumption() -> Value {
-    let mut w = WebId::denied("s1", "2026-10-01T10:00:00Z", ROLE, SUB);
-    w.error = None;
-    w.region = "us-east-1";
-    let mut r = w.record();
-    r["responseElements"]["credentials"]["accessKeyId"] = json!(KEY);
-    r
+    let w = WebId::assumed("s1", "2026-10-01T10:00:00Z", ROLE, SUB);
+    assert_eq!(w.key(), KEY);
+    w.record()
 }
 
 /// A failed ECR call by the gha-web session in eu-west-1.
@@ -35,31 +33,17 @@ fn ecr_denied(
         Some((registry, name)) => json!({"registryId": registry, "repositoryName": name}),
         None => json!({}),
     };
-    json!({
-        "eventVersion": "1.09",
-        "userIdentity": {
-            "type": "AssumedRole", "principalId": "AROAEXAMPLE:GitHubActions", "arn": SESSION,
-            "accountId": ACCT, "accessKeyId": KEY,
-            "sessionContext": {
-                "sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLE", "arn": ROLE, "accountId": ACCT, "userName": "gha-web"},
-                "webIdFederationData": {"federatedProvider": GH, "attributes": {}},
-                "attributes": {"creationDate": "2026-10-01T10:00:00Z", "mfaAuthenticated": "false"}
-            }
-        },
-        "eventTime": "2026-10-01T10:01:00Z",
-        "eventSource": "ecr.amazonaws.com",
-        "eventName": event,
-        "awsRegion": "eu-west-1",
-        "sourceIPAddress": "20.1.2.3",
-        "userAgent": "docker/24",
-        "errorCode": code,
-        "errorMessage": message,
-        "requestParameters": params,
-        "responseElements": null,
-        "eventID": id,
-        "recipientAccountId": ACCT,
-        "eventCategory": "Management"
-    })
+    Event::call(
+        Who::session(ROLE, KEY),
+        id,
+        "2026-10-01T10:01:00Z",
+        "ecr.amazonaws.com",
+        event,
+    )
+    .region("eu-west-1")
+    .error(code, message)
+    .request(params)
+    .record()
 }
 
 fn msg(action: &str, resource: &str, tail: &str) -> String {
@@ -477,9 +461,16 @@ fn missing_assumption_falls_back_to_role_and_session_name() {
 #[test]
 fn repository_policy_history_from_events_decides_the_resource_layer() {
     // same-account repository whose policy was set (granting nobody) then deleted
-    let set = json!({"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/ops"},
-        "eventTime":"2026-10-01T09:00:00Z","eventSource":"ecr.amazonaws.com","eventName":"DeleteRepositoryPolicy","awsRegion":"eu-west-1",
-        "requestParameters":{"repositoryName":"web","registryId":ACCT},"eventID":"c1","recipientAccountId":ACCT});
+    let set = Event::change(
+        "arn:aws:iam::111122223333:user/ops",
+        "c1",
+        "2026-10-01T09:00:00Z",
+        "ecr.amazonaws.com",
+        "DeleteRepositoryPolicy",
+        json!({"repositoryName": "web", "registryId": ACCT}),
+    )
+    .region("eu-west-1")
+    .record();
     let t = Tree::new();
     t.log_gz("a.json.gz", &[assumption(), set]);
     let cross = "arn:aws:ecr:eu-west-1:111122223333:repository/web";
@@ -586,9 +577,15 @@ fn policy_attached_after_the_failure_does_not_count_for_it() {
         json!([{"PolicyName": "push", "PolicyArn": "arn:aws:iam::111122223333:policy/push"}]);
     inv["Policies"] = json!([{"PolicyName": "push", "Arn": "arn:aws:iam::111122223333:policy/push", "DefaultVersionId": "v1",
         "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": true, "Document": push_policy()}]}]);
-    let attach = json!({"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/carol"},
-        "eventTime":"2026-10-01T10:30:00Z","eventSource":"iam.amazonaws.com","eventName":"AttachRolePolicy","awsRegion":"us-east-1",
-        "requestParameters":{"roleName":"gha-web","policyArn":"arn:aws:iam::111122223333:policy/push"},"eventID":"att1","recipientAccountId":ACCT});
+    let attach = Event::change(
+        "arn:aws:iam::111122223333:user/carol",
+        "att1",
+        "2026-10-01T10:30:00Z",
+        "iam.amazonaws.com",
+        "AttachRolePolicy",
+        json!({"roleName": "gha-web", "policyArn": "arn:aws:iam::111122223333:policy/push"}),
+    )
+    .record();
     let t = Tree::new();
     t.log_gz("a.json.gz", &[assumption(), attach]);
     t.log_gz(

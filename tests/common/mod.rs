@@ -1,5 +1,5 @@
 //! Test helpers: a temporary trail tree written by the test, records built from a few
-//! parameters, and a runner for the real binary.
+//! parameters (`event`), and a runner for the real binary.
 #![allow(dead_code, reason = "each test binary uses a subset")]
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
 
@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
+
+mod event;
+pub use event::*;
 
 pub const ACCT: &str = "111122223333";
 pub const GH: &str = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com";
@@ -50,84 +53,6 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(bytes).unwrap();
     e.finish().unwrap()
-}
-
-/// A failed or successful AssumeRoleWithWebIdentity record.
-pub struct WebId<'a> {
-    pub id: &'a str,
-    pub time: &'a str,
-    pub role: &'a str,
-    pub sub: &'a str,
-    pub aud: &'a str,
-    pub provider: &'a str,
-    pub error: Option<(&'a str, &'a str)>,
-    pub region: &'a str,
-    pub duration: u64,
-}
-
-impl<'a> WebId<'a> {
-    pub fn denied(id: &'a str, time: &'a str, role: &'a str, sub: &'a str) -> WebId<'a> {
-        WebId {
-            id,
-            time,
-            role,
-            sub,
-            aud: "sts.amazonaws.com",
-            provider: GH,
-            error: Some((
-                "AccessDenied",
-                "Not authorized to perform sts:AssumeRoleWithWebIdentity",
-            )),
-            region: "us-east-1",
-            duration: 3600,
-        }
-    }
-
-    pub fn record(&self) -> Value {
-        let account = self.role.split(':').nth(4).unwrap_or(ACCT);
-        let mut r = json!({
-            "eventVersion": "1.08",
-            "userIdentity": {
-                "type": "WebIdentityUser",
-                "principalId": format!("{}:{}:{}", self.provider, self.aud, self.sub),
-                "userName": self.sub,
-                "identityProvider": self.provider
-            },
-            "eventTime": self.time,
-            "eventSource": "sts.amazonaws.com",
-            "eventName": "AssumeRoleWithWebIdentity",
-            "awsRegion": self.region,
-            "sourceIPAddress": "20.42.16.112",
-            "userAgent": "aws-sdk-nodejs/2.1112.0 linux/v16.20.2 configure-aws-credentials-for-github-actions promise",
-            "requestParameters": {"roleArn": self.role, "roleSessionName": "GitHubActions", "durationSeconds": self.duration},
-            "responseElements": null,
-            "requestID": format!("req-{}", self.id),
-            "eventID": self.id,
-            "readOnly": true,
-            "resources": [{"accountId": account, "type": "AWS::IAM::Role", "ARN": self.role}],
-            "eventType": "AwsApiCall",
-            "managementEvent": true,
-            "recipientAccountId": account,
-            "eventCategory": "Management"
-        });
-        match self.error {
-            Some((code, msg)) => {
-                r["errorCode"] = json!(code);
-                r["errorMessage"] = json!(msg);
-            }
-            None => {
-                let role_name = self.role.rsplit('/').next().unwrap();
-                r["responseElements"] = json!({
-                    "credentials": {"accessKeyId": format!("ASIA{}", self.id.to_uppercase()), "sessionToken": "IQoJb3JpZ2luX2VjTOPSECRETTOKEN", "expiration": "Oct 1, 2026, 11:00:00 AM"},
-                    "subjectFromWebIdentityToken": self.sub,
-                    "assumedRoleUser": {"assumedRoleId": "AROAEXAMPLE:GitHubActions", "arn": format!("arn:aws:sts::{account}:assumed-role/{role_name}/GitHubActions")},
-                    "provider": self.provider,
-                    "audience": self.aud
-                });
-            }
-        }
-        r
-    }
 }
 
 /// A trust policy trusting the GitHub provider with `conditions`.
@@ -179,8 +104,30 @@ impl Run {
     }
 }
 
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 pub fn trailwhy(args: &[&str]) -> Run {
     trailwhy_stdin(args, None)
+}
+
+/// Runs the binary with these variables added to its environment (the AWS tests'
+/// credentials: `aws::aws_env()`).
+pub fn trailwhy_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    Command::new(env!("CARGO_BIN_EXE_trailwhy"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+        .into()
 }
 
 pub fn trailwhy_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
@@ -196,10 +143,5 @@ pub fn trailwhy_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
         let mut s = child.stdin.take().unwrap();
         s.write_all(input).unwrap();
     }
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    child.wait_with_output().unwrap().into()
 }
