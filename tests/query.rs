@@ -16,55 +16,34 @@ const DEPLOY: &str = "arn:aws:iam::111122223333:role/gha-deploy";
 const WEB: &str = "arn:aws:iam::111122223333:role/ci/gha-web";
 const MAIN: &str = "repo:acme/web:ref:refs/heads/main";
 const PR: &str = "repo:acme/web:pull_request";
-const TOKEN: &str = "IQoJb3JpZ2luX2VjTOPSECRETTOKEN";
 
-/// A call made by a role session (`AssumedRole`), failed when `error` is given.
+/// An ECR-style call (repository `web`) made by session `GitHubActions-ID` of `role` with key
+/// `ASIA` + ID, failed with `error` when given.
 fn call(id: &str, time: &str, role: &str, source: &str, name: &str, error: Option<&str>) -> Value {
-    let role_name = role.rsplit('/').next().unwrap();
-    let mut r = json!({
-        "eventVersion": "1.08",
-        "userIdentity": {
-            "type": "AssumedRole",
-            "principalId": format!("AROAEXAMPLE:GitHubActions-{id}"),
-            "arn": format!("arn:aws:sts::{ACCT}:assumed-role/{role_name}/GitHubActions"),
-            "accountId": ACCT,
-            "accessKeyId": format!("ASIA{}", id.to_uppercase()),
-            "sessionContext": {
-                "sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLE", "arn": role,
-                                  "accountId": ACCT, "userName": role_name},
-                "webIdFederationData": {"federatedProvider": GH},
-                "attributes": {"creationDate": "2026-10-01T09:59:00Z", "mfaAuthenticated": "false"}
-            }
-        },
-        "eventTime": time,
-        "eventSource": source,
-        "eventName": name,
-        "awsRegion": "us-east-1",
-        "sourceIPAddress": "20.42.16.112",
-        "userAgent": "aws-sdk-js/3.758.0 ua/2.1 md/run_id#18242668760",
-        "requestParameters": {"repositoryName": "web", "registryId": ACCT},
-        "responseElements": null,
-        "requestID": format!("req-{id}"),
-        "eventID": id,
-        "readOnly": false,
-        "eventType": "AwsApiCall",
-        "managementEvent": true,
-        "recipientAccountId": ACCT,
-        "eventCategory": "Management"
-    });
-    if let Some(code) = error {
-        r["errorCode"] = json!(code);
-        r["errorMessage"] = json!(format!("User is not authorized to perform {name}"));
+    let (session, key) = (
+        format!("GitHubActions-{id}"),
+        format!("ASIA{}", id.to_uppercase()),
+    );
+    let who = Who::Session {
+        role,
+        name: &session,
+        key: &key,
+    };
+    let e = Event::call(who, id, time, source, name)
+        .request(json!({"repositoryName": "web", "registryId": ACCT}));
+    match error {
+        Some(code) => e.error(code, &format!("User is not authorized to perform {name}")),
+        None => e,
     }
-    r
+    .record()
 }
 
 fn webid(id: &str, time: &str, role: &str, sub: &str, denied: bool) -> Value {
-    let mut w = WebId::denied(id, time, role, sub);
-    if !denied {
-        w.error = None;
+    if denied {
+        WebId::denied(id, time, role, sub).record()
+    } else {
+        WebId::assumed(id, time, role, sub).record()
     }
-    w.record()
 }
 
 /// A trail of seven records in two files, of which one is in another account and region.
@@ -750,7 +729,7 @@ fn session_tokens_are_redacted_in_every_format() {
         a.extend(&extra);
         let r = trailwhy(&a);
         assert_eq!(r.code, 0, "{extra:?}: {}", r.stderr);
-        assert!(!r.stdout.contains(TOKEN), "{extra:?}: {}", r.stdout);
+        assert!(!r.stdout.contains(SESSION_TOKEN), "{extra:?}: {}", r.stdout);
         assert!(r.stdout.contains("<redacted>"), "{extra:?}: {}", r.stdout);
     }
     // jq sees the record after redaction
@@ -786,11 +765,7 @@ fn lookup_events_output_is_unwrapped() {
         ),
         webid("w2", "2026-10-01T10:05:00Z", WEB, MAIN, false),
     ];
-    let events: Vec<Value> = inner
-        .iter()
-        .map(|e| json!({"EventId": e["eventID"], "EventName": e["eventName"], "Username": "x", "CloudTrailEvent": e.to_string()}))
-        .collect();
-    t.json("lookup.json", &json!({"Events": events}));
+    t.json("lookup.json", &lookup_events(&inner));
     let d = arg(t.path());
     assert_eq!(
         lines(&[
