@@ -78,30 +78,16 @@ fn walk(dir: &str) -> Vec<String> {
     out
 }
 
+/// `trailwhy ARGS --endpoint-url ENDPOINT --format json`.
 fn run(endpoint: &str, args: &[&str]) -> common::Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_trailwhy"))
-        .args(args)
-        .args(["--endpoint-url", endpoint, "--format", "json"])
-        .envs(aws::aws_env())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    common::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut all = args.to_vec();
+    all.extend(["--endpoint-url", endpoint, "--format", "json"]);
+    common::trailwhy_env(&all, &aws::aws_env())
 }
 
-/// Findings without run-specific fields, in a stable order.
+/// Findings in a stable order, with their event ids sorted.
 fn normalized(v: &Value) -> Vec<Value> {
-    let mut f: Vec<Value> = v["findings"].as_array().unwrap().clone();
-    for x in &mut f {
-        let ids = x["event_ids"].as_array_mut().unwrap();
-        ids.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-    }
-    f.sort_by_key(|x| x["event_ids"][0].as_str().unwrap().to_owned());
-    f
+    common::sorted_findings(v, &["event_ids"])
 }
 
 /// The same window as the bucket runs: the sample's CodeBuild story (2026-10-05, with build
@@ -222,19 +208,10 @@ fn assert_only_the_window_listed(proxy: &Proxy) {
 
 /// `trailwhy query ARGS --endpoint-url ENDPOINT --format ndjson`.
 fn query(endpoint: &str, args: &[&str]) -> common::Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_trailwhy"))
-        .arg("query")
-        .args(args)
-        .args(["--endpoint-url", endpoint, "--format", "ndjson"])
-        .envs(aws::aws_env())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    common::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut all = vec!["query"];
+    all.extend(args);
+    all.extend(["--endpoint-url", endpoint, "--format", "ndjson"]);
+    common::trailwhy_env(&all, &aws::aws_env())
 }
 
 #[test]

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use serde_json::{json, Value};
 
 mod event;
+#[allow(unused_imports, reason = "each test binary uses a subset")]
 pub use event::*;
 
 pub const ACCT: &str = "111122223333";
@@ -80,6 +81,23 @@ pub fn auth_details(account: &str, roles: &[(&str, Value)]) -> Value {
         })
         .collect();
     json!({"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": list, "Policies": [], "IsTruncated": false})
+}
+
+/// The `findings` of a JSON report in a stable order (by first event id), with the arrays named
+/// by `sort` (`event_ids`, `regions`) sorted: what differs between two runs over the same
+/// records read in another order.
+pub fn sorted_findings(report: &Value, sort: &[&str]) -> Vec<Value> {
+    let mut f: Vec<Value> = report["findings"].as_array().unwrap().clone();
+    for x in &mut f {
+        for key in sort {
+            x[*key]
+                .as_array_mut()
+                .unwrap()
+                .sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+        }
+    }
+    f.sort_by_key(|x| x["event_ids"][0].as_str().unwrap().to_owned());
+    f
 }
 
 pub struct Run {
