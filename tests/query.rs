@@ -46,57 +46,58 @@ fn webid(id: &str, time: &str, role: &str, sub: &str, denied: bool) -> Value {
     }
 }
 
+/// The records of [`trail`], by event id: w* are web-identity assumptions, c* calls.
+fn record(id: &str) -> Value {
+    let (ecr, denied) = ("ecr.amazonaws.com", Some("AccessDeniedException"));
+    match id {
+        "w1" => webid(id, "2026-10-01T10:00:00Z", DEPLOY, PR, true),
+        "w2" => webid(id, "2026-10-01T10:05:00Z", WEB, MAIN, false),
+        "c1" => call(id, "2026-10-01T10:06:00Z", WEB, ecr, "PutImage", denied),
+        "c2" => call(
+            id,
+            "2026-10-01T10:07:00Z",
+            WEB,
+            ecr,
+            "GetAuthorizationToken",
+            None,
+        ),
+        "c3" => {
+            // in another account and region
+            let s3 = "s3.amazonaws.com";
+            let mut r = call(
+                id,
+                "2026-10-01T11:00:00Z",
+                DEPLOY,
+                s3,
+                "GetObject",
+                Some("AccessDenied"),
+            );
+            r["awsRegion"] = json!("eu-west-1");
+            r["recipientAccountId"] = json!("444455556666");
+            r
+        }
+        "c4" => call(
+            id,
+            "2026-10-01T11:30:00Z",
+            DEPLOY,
+            ecr,
+            "InitiateLayerUpload",
+            denied,
+        ),
+        "w3" => webid(id, "2026-10-01T12:00:00Z", DEPLOY, MAIN, true),
+        _ => panic!("no record {id} in the trail"),
+    }
+}
+
+fn records(ids: &[&str]) -> Vec<Value> {
+    ids.iter().map(|id| record(id)).collect()
+}
+
 /// A trail of seven records in two files, of which one is in another account and region.
 fn trail() -> Tree {
     let t = Tree::new();
-    t.log_gz(
-        "AWSLogs/1.json.gz",
-        &[
-            webid("w1", "2026-10-01T10:00:00Z", DEPLOY, PR, true),
-            webid("w2", "2026-10-01T10:05:00Z", WEB, MAIN, false),
-            call(
-                "c1",
-                "2026-10-01T10:06:00Z",
-                WEB,
-                "ecr.amazonaws.com",
-                "PutImage",
-                Some("AccessDeniedException"),
-            ),
-            call(
-                "c2",
-                "2026-10-01T10:07:00Z",
-                WEB,
-                "ecr.amazonaws.com",
-                "GetAuthorizationToken",
-                None,
-            ),
-        ],
-    );
-    let mut other = call(
-        "c3",
-        "2026-10-01T11:00:00Z",
-        DEPLOY,
-        "s3.amazonaws.com",
-        "GetObject",
-        Some("AccessDenied"),
-    );
-    other["awsRegion"] = json!("eu-west-1");
-    other["recipientAccountId"] = json!("444455556666");
-    t.log_gz(
-        "AWSLogs/2.json.gz",
-        &[
-            other,
-            call(
-                "c4",
-                "2026-10-01T11:30:00Z",
-                DEPLOY,
-                "ecr.amazonaws.com",
-                "InitiateLayerUpload",
-                Some("AccessDeniedException"),
-            ),
-            webid("w3", "2026-10-01T12:00:00Z", DEPLOY, MAIN, true),
-        ],
-    );
+    t.log_gz("AWSLogs/1.json.gz", &records(&["w1", "w2", "c1", "c2"]));
+    t.log_gz("AWSLogs/2.json.gz", &records(&["c3", "c4", "w3"]));
     t
 }
 
@@ -277,33 +278,12 @@ fn jq_output_matches_the_jq_binary() {
     odd["userAgent"] = json!("caf\u{e9} \"quoted\" \\ back\u{1b}[31m md/run_id#99");
     odd["errorMessage"] = json!("line1\nline2\ttab \u{202e}bidi");
     let files = vec![
-        t.log_gz(
-            "a/1.json.gz",
-            &[
-                webid("w1", "2026-10-01T10:00:00Z", DEPLOY, PR, true),
-                call(
-                    "c1",
-                    "2026-10-01T10:06:00Z",
-                    WEB,
-                    "ecr.amazonaws.com",
-                    "PutImage",
-                    Some("AccessDeniedException"),
-                ),
-                call(
-                    "c2",
-                    "2026-10-01T10:07:00Z",
-                    WEB,
-                    "ecr.amazonaws.com",
-                    "GetAuthorizationToken",
-                    None,
-                ),
-            ],
-        ),
+        t.log_gz("a/1.json.gz", &records(&["w1", "c1", "c2"])),
         t.log_gz(
             "a/2.json.gz",
             &[
                 odd,
-                webid("w3", "2026-10-01T12:00:00Z", DEPLOY, MAIN, true),
+                record("w3"),
                 call(
                     "c4",
                     "2026-10-01T11:30:00Z",
@@ -611,14 +591,7 @@ fn output_order_is_input_order_whatever_the_threads() {
 #[test]
 fn csv_quotes_and_neutralises_formulas() {
     let t = Tree::new();
-    let mut evil = call(
-        "c1",
-        "2026-10-01T10:06:00Z",
-        WEB,
-        "ecr.amazonaws.com",
-        "PutImage",
-        Some("AccessDeniedException"),
-    );
+    let mut evil = record("c1");
     evil["userAgent"] = json!("=HYPERLINK(\"http://evil.example\",\"click\")");
     evil["errorMessage"] = json!("denied, \"twice\"\nsecond line");
     evil["sourceIPAddress"] = json!("-1+2");
@@ -754,18 +727,7 @@ fn session_tokens_are_redacted_in_every_format() {
 #[test]
 fn lookup_events_output_is_unwrapped() {
     let t = Tree::new();
-    let inner = [
-        call(
-            "c1",
-            "2026-10-01T10:06:00Z",
-            WEB,
-            "ecr.amazonaws.com",
-            "PutImage",
-            Some("AccessDeniedException"),
-        ),
-        webid("w2", "2026-10-01T10:05:00Z", WEB, MAIN, false),
-    ];
-    t.json("lookup.json", &lookup_events(&inner));
+    t.json("lookup.json", &lookup_events(&records(&["c1", "w2"])));
     let d = arg(t.path());
     assert_eq!(
         lines(&[
