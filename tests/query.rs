@@ -405,29 +405,23 @@ fn jq_runtime_errors_are_counted_and_reported_once() {
 fn bad_jq_is_a_usage_error() {
     let t = trail();
     let d = arg(t.path());
-    let r = trailwhy(&["query", &d, "--jq", ".eventName |"]);
-    assert_eq!(r.code, 2);
+    // `query D ARGS` exits 2 without output; its stderr
+    let refused = |args: &[&str]| {
+        let mut all = vec!["query", d.as_str()];
+        all.extend(args);
+        let r = trailwhy(&all);
+        assert_eq!((r.code, r.stdout.as_str()), (2, ""), "{args:?}");
+        r.stderr
+    };
+    let e = refused(&["--jq", ".eventName |"]);
+    assert!(e.starts_with("trailwhy: error: --jq: syntax error"), "{e}");
+    let e = refused(&["--jq", "select(.a) | nosuchfn(1)"]);
     assert!(
-        r.stderr.starts_with("trailwhy: error: --jq: syntax error"),
-        "{}",
-        r.stderr
+        e.contains("--jq: undefined filter nosuchfn/1 at line 1, column 14"),
+        "{e}"
     );
-    assert_eq!(r.stdout, "");
-    let r = trailwhy(&["query", &d, "--jq", "select(.a) | nosuchfn(1)"]);
-    assert_eq!(r.code, 2);
-    assert!(
-        r.stderr
-            .contains("--jq: undefined filter nosuchfn/1 at line 1, column 14"),
-        "{}",
-        r.stderr
-    );
-    let r = trailwhy(&["query", &d, "--fields", "a..b"]);
-    assert_eq!(r.code, 2);
-    assert!(
-        r.stderr.contains("--fields: 'a..b' has an empty segment"),
-        "{}",
-        r.stderr
-    );
+    let e = refused(&["--fields", "a..b"]);
+    assert!(e.contains("--fields: 'a..b' has an empty segment"), "{e}");
 }
 
 #[test]

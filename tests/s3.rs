@@ -121,36 +121,41 @@ fn bucket_gives_the_same_findings_as_disk() {
 fn only_objects_inside_the_window_are_fetched() {
     let Some((moto, keys)) = seeded() else { return };
     let proxy = Proxy::start(moto.port, vec![]);
-    let (since, until) = ("2026-10-02T10:00:00Z", "2026-10-02T11:00:00Z");
-    let r = run(
-        &proxy.url,
-        &[
-            "explain",
-            "s3://trail",
-            "--since",
-            since,
-            "--until",
-            until,
-            "--account",
-            "111122223333",
-            "--region",
-            "us-east-1",
-            "--delivery-lag",
-            "15m",
-        ],
-    );
+    let mut args = vec!["explain", "s3://trail"];
+    args.extend(HOUR);
+    let r = run(&proxy.url, &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    // expected: this account and region, delivered from 10:00 to 11:15
+    let fetched = assert_fetched_only_the_hour(&proxy, keys);
+    let v = r.json();
+    assert_eq!(v["summary"]["s3"]["objects_fetched"], fetched);
+}
+
+/// One hour of one account and region, with a quarter hour of delivery lag.
+const HOUR: [&str; 10] = [
+    "--since",
+    "2026-10-02T10:00:00Z",
+    "--until",
+    "2026-10-02T11:00:00Z",
+    "--account",
+    "111122223333",
+    "--region",
+    "us-east-1",
+    "--delivery-lag",
+    "15m",
+];
+
+/// Through `proxy`, the objects of [`HOUR`] were fetched (this account and region, delivered
+/// from 10:00 to 11:15), no others, and only the window's folders were listed; returns how many.
+fn assert_fetched_only_the_hour(proxy: &Proxy, keys: &[String]) -> usize {
     let expected = sample_keys(
         keys,
         "/111122223333/CloudTrail/us-east-1/",
         "20261002T1000Z"..="20261002T1115Z",
     );
     assert!(!expected.is_empty());
-    assert_eq!(fetched(&proxy), expected);
-    assert_only_the_window_listed(&proxy);
-    let v = r.json();
-    assert_eq!(v["summary"]["s3"]["objects_fetched"], expected.len());
+    assert_eq!(fetched(proxy), expected);
+    assert_only_the_window_listed(proxy);
+    expected.len()
 }
 
 /// The sample keys below `folder` delivered within `stamps` (`YYYYMMDDTHHMMZ`).
@@ -243,33 +248,12 @@ fn query_reads_the_bucket_as_it_reads_the_tree_on_disk() {
 fn query_fetches_only_the_objects_of_its_window_account_and_region() {
     let Some((moto, keys)) = seeded() else { return };
     let proxy = Proxy::start(moto.port, vec![]);
-    let r = query(
-        &proxy.url,
-        &[
-            "s3://trail",
-            "--since",
-            "2026-10-02T10:00:00Z",
-            "--until",
-            "2026-10-02T11:00:00Z",
-            "--account",
-            "111122223333",
-            "--region",
-            "us-east-1",
-            "--delivery-lag",
-            "15m",
-            "--jq",
-            ".eventTime",
-        ],
-    );
+    let mut args = vec!["s3://trail"];
+    args.extend(HOUR);
+    args.extend(["--jq", ".eventTime"]);
+    let r = query(&proxy.url, &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let expected = sample_keys(
-        keys,
-        "/111122223333/CloudTrail/us-east-1/",
-        "20261002T1000Z"..="20261002T1115Z",
-    );
-    assert!(!expected.is_empty());
-    assert_eq!(fetched(&proxy), expected);
-    assert_only_the_window_listed(&proxy);
+    assert_fetched_only_the_hour(&proxy, keys);
     // and the records are those of the window (files hold events from before it too)
     let times: Vec<&str> = r.stdout.lines().collect();
     assert!(!times.is_empty());
