@@ -99,17 +99,23 @@ fn local_findings() -> Vec<Value> {
     normalized(&r.json())
 }
 
-#[test]
-fn bucket_gives_the_same_findings_as_disk() {
-    let Some((moto, _)) = seeded() else { return };
+/// `explain s3://trail` in [`WINDOW`] with the sample's inventory, exit code 0.
+fn explain_the_window(endpoint: &str) -> common::Run {
     let mut args = vec!["explain", "s3://trail"];
     args.extend(WINDOW);
     args.extend([
         "--iam",
         concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs/iam"),
     ]);
-    let r = run(&moto.url, &args);
+    let r = run(endpoint, &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    r
+}
+
+#[test]
+fn bucket_gives_the_same_findings_as_disk() {
+    let Some((moto, _)) = seeded() else { return };
+    let r = explain_the_window(&moto.url);
     let v = r.json();
     assert_eq!(normalized(&v), local_findings());
     assert_eq!(v["summary"]["files_unreadable"], 0);
@@ -396,14 +402,7 @@ fn throttling_errors_resets_and_truncated_bodies_are_retried() {
             },
         ],
     );
-    let mut args = vec!["explain", "s3://trail"];
-    args.extend(WINDOW);
-    args.extend([
-        "--iam",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs/iam"),
-    ]);
-    let r = run(&proxy.url, &args);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = explain_the_window(&proxy.url);
     assert_eq!(normalized(&r.json()), local_findings());
     let gets_of = |key: &str| {
         proxy
@@ -672,14 +671,7 @@ fn credentials_missing_or_expired_and_a_bucket_in_another_region() {
             times: 1,
         }],
     );
-    let mut args = vec!["explain", "s3://trail"];
-    args.extend(WINDOW);
-    args.extend([
-        "--iam",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs/iam"),
-    ]);
-    let r = run(&proxy.url, &args);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = explain_the_window(&proxy.url);
     assert_eq!(normalized(&r.json()), local_findings());
 }
 
