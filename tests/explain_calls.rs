@@ -53,6 +53,11 @@ fn ecr_denied(action: &str, repository: &str, tail: &str) -> Value {
         .record()
 }
 
+/// The end of AWS's message when no policy of `kind` (`identity-based`, …) allows ECR `action`.
+fn no_allow(kind: &str, action: &str) -> String {
+    format!("because no {kind} policy allows the ecr:{action} action")
+}
+
 fn msg(action: &str, resource: &str, tail: &str) -> String {
     format!(
         "User: {SESSION} is not authorized to perform: ecr:{action} on resource: {resource} {tail}"
@@ -131,7 +136,7 @@ fn push_to_a_repository_the_role_does_not_cover() {
         ecr_denied(
             "InitiateLayerUpload",
             api,
-            "because no identity-based policy allows the ecr:InitiateLayerUpload action",
+            &no_allow("identity-based", "InitiateLayerUpload"),
         ),
         Some(role_with(push_policy(), None)),
         &[],
@@ -151,9 +156,9 @@ fn push_to_a_repository_the_role_does_not_cover() {
 #[test]
 fn push_in_another_region_names_the_region() {
     let other = "arn:aws:ecr:us-west-2:111122223333:repository/web";
-    let tail = "because no identity-based policy allows the ecr:PutImage action";
+    let tail = no_allow("identity-based", "PutImage");
     let fail = ecr_call("PutImage", Some(other))
-        .error("AccessDeniedException", &msg("PutImage", other, tail))
+        .error("AccessDeniedException", &msg("PutImage", other, &tail))
         .region("us-west-2")
         .record();
     let f = explain(fail, Some(role_with(push_policy(), None)), &[]);
@@ -174,7 +179,7 @@ fn no_push_permission_at_all() {
         ecr_denied(
             "InitiateLayerUpload",
             WEB,
-            "because no identity-based policy allows the ecr:InitiateLayerUpload action",
+            &no_allow("identity-based", "InitiateLayerUpload"),
         ),
         Some(role_with(
             allow(
@@ -244,7 +249,7 @@ fn cross_account_registry_without_repository_policy() {
         ecr_denied(
             "InitiateLayerUpload",
             shared,
-            "because no resource-based policy allows the ecr:InitiateLayerUpload action",
+            &no_allow("resource-based", "InitiateLayerUpload"),
         ),
         Some(role_with(allow(json!("ecr:*"), json!("*")), None)),
         &[],
@@ -355,7 +360,7 @@ fn unknown_role_policies_give_no_policy_data() {
         ecr_denied(
             "InitiateLayerUpload",
             WEB,
-            "because no identity-based policy allows the ecr:InitiateLayerUpload action",
+            &no_allow("identity-based", "InitiateLayerUpload"),
         ),
         None,
         &[],
@@ -404,11 +409,7 @@ fn repository_policy_history_from_events_decides_the_resource_layer() {
     let t = Tree::new();
     t.log_gz("a.json.gz", &[assumption(), set]);
     let cross = "arn:aws:ecr:eu-west-1:111122223333:repository/web";
-    let mut fail = ecr_denied(
-        "PutImage",
-        cross,
-        "because no resource-based policy allows the ecr:PutImage action",
-    );
+    let mut fail = ecr_denied("PutImage", cross, &no_allow("resource-based", "PutImage"));
     fail["userIdentity"]["arn"] =
         json!("arn:aws:sts::999900001111:assumed-role/gha-web/GitHubActions");
     t.log_gz("b.json.gz", &[fail]);
@@ -518,7 +519,7 @@ fn policy_attached_after_the_failure_does_not_count_for_it() {
         &[ecr_denied(
             "PutImage",
             WEB,
-            "because no identity-based policy allows the ecr:PutImage action",
+            &no_allow("identity-based", "PutImage"),
         )],
     );
     t.json("iam/111122223333-authorization-details.json", &inv);

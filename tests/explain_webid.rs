@@ -51,6 +51,12 @@ fn trust_change(user: &str, id: &str, time: &str, role: &str, policy: &Value) ->
     .record()
 }
 
+/// The cause of one denied assumption of `sub` by role gha-deploy, trusting `op` `pattern`.
+fn cause_against(sub: &str, op: &str, pattern: &str) -> Value {
+    let f = explain(&[denied("a1", sub)], &deploy(sub_trust(op, pattern)));
+    only(&f)["cause"].clone()
+}
+
 fn only(findings: &[Value]) -> &Value {
     assert_eq!(findings.len(), 1, "findings: {findings:#?}");
     &findings[0]
@@ -147,11 +153,10 @@ fn contract_fields_are_all_present_in_ndjson() {
 
 #[test]
 fn other_branch_is_a_pattern_mismatch() {
-    let f = explain(
-        &[denied("a1", "repo:acme/web:ref:refs/heads/dev")],
-        &deploy(sub_trust("StringEquals", MAIN)),
+    assert_eq!(
+        cause_against("repo:acme/web:ref:refs/heads/dev", "StringEquals", MAIN),
+        "sub_pattern_mismatch"
     );
-    assert_eq!(only(&f)["cause"], "sub_pattern_mismatch");
 }
 
 #[test]
@@ -174,38 +179,31 @@ fn owner_case_is_a_case_mismatch_and_the_fix_uses_the_token_case() {
 
 #[test]
 fn immutable_subject_against_name_policy() {
-    let f = explain(
-        &[denied(
-            "a1",
+    assert_eq!(
+        cause_against(
             "repo:acme@4412345/newsvc@987654321:ref:refs/heads/main",
-        )],
-        &deploy(sub_trust(
             "StringEquals",
-            "repo:acme/newsvc:ref:refs/heads/main",
-        )),
+            "repo:acme/newsvc:ref:refs/heads/main"
+        ),
+        "sub_immutable_id_mismatch"
     );
-    assert_eq!(only(&f)["cause"], "sub_immutable_id_mismatch");
 }
 
 #[test]
 fn name_subject_against_immutable_policy() {
-    let f = explain(
-        &[denied("a1", "repo:acme/newsvc:ref:refs/heads/main")],
-        &deploy(sub_trust(
+    assert_eq!(
+        cause_against(
+            "repo:acme/newsvc:ref:refs/heads/main",
             "StringEquals",
-            "repo:acme@4412345/newsvc@987654321:ref:refs/heads/main",
-        )),
+            "repo:acme@4412345/newsvc@987654321:ref:refs/heads/main"
+        ),
+        "sub_immutable_id_mismatch"
     );
-    assert_eq!(only(&f)["cause"], "sub_immutable_id_mismatch");
 }
 
 #[test]
 fn custom_template_subject() {
-    let f = explain(
-        &[denied("a1", "repo:acme/web:environment:prod:job_workflow_ref:acme/ci/.github/workflows/deploy.yml@refs/heads/main")],
-        &deploy(sub_trust("StringEquals", "repo:acme/web:environment:prod")),
-    );
-    assert_eq!(only(&f)["cause"], "sub_custom_template_mismatch");
+    assert_eq!(cause_against("repo:acme/web:environment:prod:job_workflow_ref:acme/ci/.github/workflows/deploy.yml@refs/heads/main", "StringEquals", "repo:acme/web:environment:prod"), "sub_custom_template_mismatch");
 }
 
 #[test]
@@ -337,11 +335,7 @@ fn unrecorded_claim_condition_is_unverifiable() {
 
 #[test]
 fn allowing_policy_gives_trust_allows() {
-    let f = explain(
-        &[denied("a1", MAIN)],
-        &deploy(sub_trust("StringEquals", MAIN)),
-    );
-    assert_eq!(only(&f)["cause"], "trust_allows");
+    assert_eq!(cause_against(MAIN, "StringEquals", MAIN), "trust_allows");
 }
 
 #[test]
