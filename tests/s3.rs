@@ -500,22 +500,20 @@ iam.create_open_id_connect_provider(Url="https://" + prov["Url"], ClientIDList=p
         env!("CARGO_MANIFEST_DIR"),
         "/sample-logs/iam/444455556666-oidc-providers.json"
     );
-    let r = run(
-        &moto.url,
-        &[
-            "explain",
-            "s3://trail-now",
-            "--since",
-            &since,
-            "--until",
-            &until,
-            "--iam-live",
-            "--iam",
-            other,
-            "--iam",
-            other_oidc,
-        ],
-    );
+    let live_args = [
+        "explain",
+        "s3://trail-now",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--iam-live",
+        "--iam",
+        other,
+        "--iam",
+        other_oidc,
+    ];
+    let r = run(&moto.url, &live_args);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let live = normalized(&r.json());
     let all_iam = concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs/iam");
@@ -546,24 +544,12 @@ iam.create_open_id_connect_provider(Url="https://" + prov["Url"], ClientIDList=p
     // (moto does not route them to another account, so that account's files stay given; the
     // assumption itself is checked on the wire).
     let proxy = Proxy::start(moto.port, vec![]);
-    let r = run(
-        &proxy.url,
-        &[
-            "explain",
-            "s3://trail-now",
-            "--since",
-            &since,
-            "--until",
-            &until,
-            "--iam-live",
-            "--iam",
-            other,
-            "--iam",
-            other_oidc,
-            "--iam-role",
-            "444455556666=arn:aws:iam::444455556666:role/trailwhy-reader",
-        ],
-    );
+    let mut args = live_args.to_vec();
+    args.extend([
+        "--iam-role",
+        "444455556666=arn:aws:iam::444455556666:role/trailwhy-reader",
+    ]);
+    let r = run(&proxy.url, &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_same(&normalized(&r.json()), &local);
     let calls: Vec<String> = proxy.requests().into_iter().map(|(_, p)| p).collect();
