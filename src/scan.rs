@@ -247,7 +247,7 @@ fn scan_input(input: &Input, selector: &Selector, limits: &DecodeLimits) -> Scan
         }
         None => {}
     }
-    let mut splitter = RecordSplitter::new(reader, limits);
+    let mut splitter = RecordSplitter::new_whole(reader, limits);
     let mut first = true;
     let mut inventory_file = false;
     let mut build_file = false;

@@ -9,7 +9,7 @@ use std::io::{self, Cursor, Read};
 use flate2::{Crc, Decompress, FlushDecompress, Status};
 
 use super::error::{CapExceeded, GzipFailure};
-use super::{pool, DecodeLimits};
+use super::{pool, DecodeLimits, Decompressed, Whole};
 
 /// Size of the buffer between the compressed source and the inflater.
 const COMPRESSED_BUFFER: usize = 256 * 1024;
@@ -44,7 +44,7 @@ pub fn sniff(prefix: &[u8]) -> Compression {
 pub fn decompress<R: Read + Send + 'static>(
     mut reader: R,
     limits: &DecodeLimits,
-) -> io::Result<(Compression, Box<dyn Read + Send>)> {
+) -> io::Result<(Compression, Box<dyn Decompressed>)> {
     let mut prefix = [0u8; 2];
     let mut got = 0;
     while got < prefix.len() {
@@ -57,7 +57,7 @@ pub fn decompress<R: Read + Send + 'static>(
     }
     let compression = sniff(&prefix[..got]);
     let limit = limits.max_decompressed_bytes;
-    let stream: Box<dyn Read + Send> = match compression {
+    let stream: Box<dyn Decompressed> = match compression {
         Compression::Gzip => {
             let (input, end, ended) = read_up_to(&prefix[..got], &mut reader, WHOLE_OBJECT);
             let whole = matches!(ended, Ok(true));
@@ -93,7 +93,7 @@ pub fn decompress<R: Read + Send + 'static>(
 pub(crate) fn decompress_streaming<R: Read + Send + 'static>(
     reader: R,
     limits: &DecodeLimits,
-) -> Box<dyn Read + Send> {
+) -> Box<dyn Decompressed> {
     Box::new(CappedReader::new(
         GzipStream::resume(reader, Vec::new(), 0, false),
         limits.max_decompressed_bytes,
@@ -208,6 +208,20 @@ impl Read for Inflated {
         Ok(n)
     }
 }
+
+impl Decompressed for Inflated {
+    fn take_whole(&mut self) -> Option<Whole> {
+        let whole = Whole {
+            buf: std::mem::take(&mut self.buf),
+            start: self.pos,
+            end: self.len,
+        };
+        (self.pos, self.len) = (0, 0);
+        Some(whole)
+    }
+}
+
+impl<R: Read + Send> Decompressed for CappedReader<R> {}
 
 impl Drop for Inflated {
     fn drop(&mut self) {

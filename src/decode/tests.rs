@@ -1387,3 +1387,60 @@ fn cut_members_with_garbage_fall_back_to_the_stream() {
         assert_eq!(&ours[..reference.len()], &reference[..], "cut {cut}");
     }
 }
+
+/// A whole-object inflate handed to the splitter in place (through the scan's read-ahead
+/// wrapper) gives the same records, offsets, errors and byte count as the same bytes read as
+/// a stream.
+#[test]
+fn whole_buffer_handed_to_the_splitter_splits_like_a_stream() {
+    let recs: Vec<Vec<u8>> = (0..200)
+        .map(|i| cloudtrail_like_record(i).into_bytes())
+        .collect();
+    let refs: Vec<&[u8]> = recs.iter().map(Vec::as_slice).collect();
+    let mut plain = log_object(&refs);
+    let broken = {
+        let mut b = plain.clone();
+        let at = b.len() - 50;
+        b.truncate(at);
+        b
+    };
+    plain.extend(b"\n");
+    for doc in [
+        plain,
+        broken,
+        b"{\"eventVersion\":\"1.08\"}\n{\"a\":[1,2]}\n{bad\n{\"b\":2}\n".to_vec(),
+    ] {
+        let input = gzip(&[&doc]);
+        let limits = DecodeLimits::default();
+        let (_, whole) = decompress(io::Cursor::new(input.clone()), &limits).unwrap();
+        let mut peeked = crate::codebuild::log::Peeked::new(whole);
+        let prefix = peeked.prefix().to_vec();
+        assert!(!prefix.is_empty());
+        let held = Decompressed::take_whole(&mut peeked).map(|w| (w.start, w.end));
+        assert_eq!(
+            held,
+            Some((0, doc.len())),
+            "the whole object is handed over from its start"
+        );
+        // handing it over twice is not possible: the reader is at its end
+        assert!(Decompressed::take_whole(&mut peeked).is_none());
+
+        let (_, whole) = decompress(io::Cursor::new(input.clone()), &limits).unwrap();
+        let ours = drain(
+            RecordSplitter::new_whole(crate::codebuild::log::Peeked::new(whole), &limits),
+            10_000,
+        );
+        let stream = compression::decompress_streaming(io::Cursor::new(input), &limits);
+        let theirs = drain(RecordSplitter::new(stream, &limits), 10_000);
+        assert_eq!(ours.records, theirs.records);
+        assert_eq!(ours.bytes_read, theirs.bytes_read);
+        assert_eq!(ours.shape, theirs.shape);
+        let msgs = |o: &Outcome| {
+            o.errors
+                .iter()
+                .map(|(i, e)| format!("{i} {e}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(msgs(&ours), msgs(&theirs));
+    }
+}

@@ -660,7 +660,7 @@ fn read_input(input: &Input, q: &Query, emit: &mut Emitter<'_>) -> FileOutcome {
         return f;
     }
     let lookup = Finder::new(b"CloudTrailEvent");
-    let mut splitter = RecordSplitter::new(reader, &q.limits);
+    let mut splitter = RecordSplitter::new_whole(reader, &q.limits);
     let mut first = true;
     let mut first_bad: Option<String> = None;
     let mut failures: Vec<String> = Vec::new();
