@@ -53,7 +53,7 @@ need_apt jq jq
 
 if [[ -z ${TRAILWHY:-} ]]; then
     say "building trailwhy and gen-corpus (release, $CARGO_TARGET_DIR)"
-    (cd "$ROOT" && cargo build --release --quiet --bin trailwhy --bin gen-corpus)
+    (cd "$ROOT" && cargo build --release --quiet -p trailwhy -p gen-corpus --bins)
     TRAILWHY=$CARGO_TARGET_DIR/release/trailwhy
 fi
 GEN=${GEN:-$(dirname "$TRAILWHY")/gen-corpus}

@@ -14,8 +14,9 @@
 
 use std::hint::black_box;
 use std::io::{Cursor, Read};
+
+use gen_corpus::Parser as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -75,21 +76,19 @@ fn log_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn corpus() -> Corpus {
     let dir = tempfile::tempdir().expect("temp dir");
-    let status = Command::new(env!("CARGO_BIN_EXE_gen-corpus"))
-        .args(["--out"])
-        .arg(dir.path())
-        .args([
-            "--files",
-            FILES,
-            "--records-per-file",
-            RECORDS_PER_FILE,
-            "--seed",
-            "7",
-        ])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("run gen-corpus");
-    assert!(status.success(), "gen-corpus failed");
+    let out = dir.path().to_str().expect("temp dir is UTF-8");
+    gen_corpus::run(&gen_corpus::Args::parse_from([
+        "gen-corpus",
+        "--out",
+        out,
+        "--files",
+        FILES,
+        "--records-per-file",
+        RECORDS_PER_FILE,
+        "--seed",
+        "7",
+    ]))
+    .expect("gen-corpus");
     let mut paths = Vec::new();
     log_files(&dir.path().join("AWSLogs"), &mut paths);
     assert!(!paths.is_empty(), "gen-corpus wrote no log files");

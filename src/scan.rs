@@ -273,7 +273,7 @@ fn scan_input(
         }
         None => {}
     }
-    let mut splitter = RecordSplitter::new(reader, limits);
+    let mut splitter = RecordSplitter::new_whole(reader, limits);
     let mut first = true;
     let mut inventory_file = false;
     let mut build_file = false;
@@ -548,4 +548,17 @@ pub(crate) fn classify_first(bytes: &[u8]) -> FirstRecord {
         // An undecodable first record is left to the main loop, which counts it.
         Err(_) => FirstRecord::Event,
     }
+}
+
+/// Runs `f` inside a rayon pool of `threads` workers (rayon's default, one per core, when
+/// `None`).
+pub fn in_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        b = b.num_threads(n);
+    }
+    let pool = b
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start worker threads: {e}"))?;
+    Ok(pool.install(f))
 }

@@ -96,36 +96,9 @@ fn eb_event(n: u32, start: &str, failed: Option<(&str, &str)>) -> Value {
             "current-phase": "COMPLETED", "current-phase-context": "[: ]", "version": "1"}})
 }
 
-/// A CloudTrail record of CodeBuild (or CodeConnections with `source`).
-fn ct(
-    id: &str,
-    source: &str,
-    name: &str,
-    time: &str,
-    actor: &str,
-    req: Value,
-    resp: Value,
-) -> Value {
-    json!({"eventVersion": "1.08",
-        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": actor, "accountId": ACCT,
-                         "accessKeyId": "AKIAEXAMPLE", "userName": actor.rsplit('/').next().unwrap()},
-        "eventTime": time, "eventSource": source, "eventName": name, "awsRegion": REGION,
-        "sourceIPAddress": "203.0.113.24", "userAgent": "aws-cli/2.27.41", "requestParameters": req,
-        "responseElements": resp, "requestID": format!("req-{id}"), "eventID": id, "readOnly": false,
-        "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": ACCT,
-        "eventCategory": "Management"})
-}
-
+/// A CloudTrail record of CodeBuild: `name` called by the IAM user `actor` with `req`.
 fn codebuild(id: &str, name: &str, time: &str, actor: &str, req: Value) -> Value {
-    ct(
-        id,
-        "codebuild.amazonaws.com",
-        name,
-        time,
-        actor,
-        req,
-        Value::Null,
-    )
+    Event::change(actor, id, time, "codebuild.amazonaws.com", name, req).record()
 }
 
 fn import_pat(id: &str, time: &str) -> Value {
@@ -309,10 +282,11 @@ fn the_credential_in_force_at_each_builds_start() {
             import_pat("ev-import", "2026-10-01T09:00:00Z"),
             create_project("ev-create", "2026-10-01T09:05:00Z"),
             // another service's CreateProject of the same name changes nothing
-            ct("ev-sagemaker", "sagemaker.amazonaws.com", "CreateProject", "2026-10-05T11:00:00Z", BOB,
-               json!({"name": PROJECT, "source": {"type": "GITHUB", "auth": {"type": "OAUTH", "resource": "x"}}}), Value::Null),
-            ct("ev-conn", "codestar-connections.amazonaws.com", "CreateConnection", "2026-10-05T11:50:00Z", BOB,
-               json!({"providerType": "GitHub", "connectionName": "github-runner"}), json!({"connectionArn": conn})),
+            Event::change(BOB, "ev-sagemaker", "2026-10-05T11:00:00Z", "sagemaker.amazonaws.com", "CreateProject",
+               json!({"name": PROJECT, "source": {"type": "GITHUB", "auth": {"type": "OAUTH", "resource": "x"}}})).record(),
+            Event::change(BOB, "ev-conn", "2026-10-05T11:50:00Z", "codestar-connections.amazonaws.com", "CreateConnection",
+               json!({"providerType": "GitHub", "connectionName": "github-runner"}))
+                .response(json!({"connectionArn": conn})).record(),
             codebuild("ev-update", "UpdateProject", "2026-10-05T12:00:00Z", BOB,
                 json!({"name": PROJECT, "source": {"type": "GITHUB", "location": "https://github.com/acme/web",
                        "auth": {"type": "CODECONNECTIONS", "resource": conn}}})),
@@ -661,20 +635,11 @@ server.stop()
     }
 }
 
-fn live(endpoint: &str, args: &[&str]) -> common::Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_trailwhy"))
-        .arg("explain")
-        .args(args)
-        .args(["--endpoint-url", endpoint, "--format", "json"])
-        .envs(aws::aws_env())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    common::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+fn live(endpoint: &str, args: &[&str]) -> Run {
+    let mut all = vec!["explain"];
+    all.extend(args);
+    all.extend(["--endpoint-url", endpoint, "--format", "json"]);
+    trailwhy_env(&all, &aws::aws_env())
 }
 
 #[test]

@@ -14,52 +14,48 @@ const SUB: &str = "repo:acme/web:environment:production";
 const KEY: &str = "ASIAS1";
 const WEB: &str = "arn:aws:ecr:eu-west-1:111122223333:repository/web";
 
+/// The successful assumption of gha-web in us-east-1 whose key the failing calls sign with.
 fn assumption() -> Value {
-    let mut w = WebId::denied("s1", "2026-10-01T10:00:00Z", ROLE, SUB);
-    w.error = None;
-    w.region = "us-east-1";
-    let mut r = w.record();
-    r["responseElements"]["credentials"]["accessKeyId"] = json!(KEY);
-    r
+    let w = WebId::assumed("s1", "2026-10-01T10:00:00Z", ROLE, SUB);
+    assert_eq!(w.key(), KEY);
+    w.record()
 }
 
-/// A failed ECR call by the gha-web session in eu-west-1.
-fn ecr_denied(
-    id: &str,
-    event: &str,
-    code: &str,
-    message: &str,
-    repo: Option<(&str, &str)>,
-) -> Value {
-    let params = match repo {
-        Some((registry, name)) => json!({"registryId": registry, "repositoryName": name}),
+/// A call of the gha-web session in eu-west-1, a minute after its assumption.
+fn session_call(id: &str, source: &str, name: &str) -> Event {
+    Event::call(
+        Who::session(ROLE, KEY),
+        id,
+        "2026-10-01T10:01:00Z",
+        source,
+        name,
+    )
+    .region("eu-west-1")
+}
+
+/// ECR `action` on `repository` (an ARN, whose account is the registry), or on none.
+fn ecr_call(action: &str, repository: Option<&str>) -> Event {
+    let params = match repository {
+        Some(arn) => {
+            let registry = arn.split(':').nth(4).unwrap();
+            let (_, name) = arn.split_once(":repository/").unwrap();
+            json!({"registryId": registry, "repositoryName": name})
+        }
         None => json!({}),
     };
-    json!({
-        "eventVersion": "1.09",
-        "userIdentity": {
-            "type": "AssumedRole", "principalId": "AROAEXAMPLE:GitHubActions", "arn": SESSION,
-            "accountId": ACCT, "accessKeyId": KEY,
-            "sessionContext": {
-                "sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLE", "arn": ROLE, "accountId": ACCT, "userName": "gha-web"},
-                "webIdFederationData": {"federatedProvider": GH, "attributes": {}},
-                "attributes": {"creationDate": "2026-10-01T10:00:00Z", "mfaAuthenticated": "false"}
-            }
-        },
-        "eventTime": "2026-10-01T10:01:00Z",
-        "eventSource": "ecr.amazonaws.com",
-        "eventName": event,
-        "awsRegion": "eu-west-1",
-        "sourceIPAddress": "20.1.2.3",
-        "userAgent": "docker/24",
-        "errorCode": code,
-        "errorMessage": message,
-        "requestParameters": params,
-        "responseElements": null,
-        "eventID": id,
-        "recipientAccountId": ACCT,
-        "eventCategory": "Management"
-    })
+    session_call("e1", "ecr.amazonaws.com", action).request(params)
+}
+
+/// ECR `action` on `repository`, denied (`AccessDenied`) with AWS's message ending in `tail`.
+fn ecr_denied(action: &str, repository: &str, tail: &str) -> Value {
+    ecr_call(action, Some(repository))
+        .error("AccessDenied", &msg(action, repository, tail))
+        .record()
+}
+
+/// The end of AWS's message when no policy of `kind` (`identity-based`, …) allows ECR `action`.
+fn no_allow(kind: &str, action: &str) -> String {
+    format!("because no {kind} policy allows the ecr:{action} action")
 }
 
 fn msg(action: &str, resource: &str, tail: &str) -> String {
@@ -138,15 +134,9 @@ fn push_to_a_repository_the_role_does_not_cover() {
     let api = "arn:aws:ecr:eu-west-1:111122223333:repository/api";
     let f = explain(
         ecr_denied(
-            "e1",
             "InitiateLayerUpload",
-            "AccessDenied",
-            &msg(
-                "InitiateLayerUpload",
-                api,
-                "because no identity-based policy allows the ecr:InitiateLayerUpload action",
-            ),
-            Some((ACCT, "api")),
+            api,
+            &no_allow("identity-based", "InitiateLayerUpload"),
         ),
         Some(role_with(push_policy(), None)),
         &[],
@@ -166,18 +156,11 @@ fn push_to_a_repository_the_role_does_not_cover() {
 #[test]
 fn push_in_another_region_names_the_region() {
     let other = "arn:aws:ecr:us-west-2:111122223333:repository/web";
-    let mut fail = ecr_denied(
-        "e1",
-        "PutImage",
-        "AccessDeniedException",
-        &msg(
-            "PutImage",
-            other,
-            "because no identity-based policy allows the ecr:PutImage action",
-        ),
-        Some((ACCT, "web")),
-    );
-    fail["awsRegion"] = json!("us-west-2");
+    let tail = no_allow("identity-based", "PutImage");
+    let fail = ecr_call("PutImage", Some(other))
+        .error("AccessDeniedException", &msg("PutImage", other, &tail))
+        .region("us-west-2")
+        .record();
     let f = explain(fail, Some(role_with(push_policy(), None)), &[]);
     assert_eq!(f["cause"], "identity_policy_wrong_resource");
     assert!(
@@ -194,15 +177,9 @@ fn push_in_another_region_names_the_region() {
 fn no_push_permission_at_all() {
     let f = explain(
         ecr_denied(
-            "e1",
             "InitiateLayerUpload",
-            "AccessDenied",
-            &msg(
-                "InitiateLayerUpload",
-                WEB,
-                "because no identity-based policy allows the ecr:InitiateLayerUpload action",
-            ),
-            Some((ACCT, "web")),
+            WEB,
+            &no_allow("identity-based", "InitiateLayerUpload"),
         ),
         Some(role_with(
             allow(
@@ -229,13 +206,9 @@ fn no_push_permission_at_all() {
 fn get_authorization_token_scoped_to_a_repository() {
     let m = format!("User: {SESSION} is not authorized to perform: ecr:GetAuthorizationToken on resource: * because no identity-based policy allows the ecr:GetAuthorizationToken action");
     let f = explain(
-        ecr_denied(
-            "e1",
-            "GetAuthorizationToken",
-            "AccessDeniedException",
-            &m,
-            None,
-        ),
+        ecr_call("GetAuthorizationToken", None)
+            .error("AccessDeniedException", &m)
+            .record(),
         Some(role_with(
             allow(json!("ecr:GetAuthorizationToken"), json!(WEB)),
             None,
@@ -257,15 +230,9 @@ fn explicit_deny_in_identity_policy() {
         {"Sid": "NoProdPush", "Effect": "Deny", "Action": "ecr:PutImage", "Resource": WEB}]});
     let f = explain(
         ecr_denied(
-            "e1",
             "PutImage",
-            "AccessDenied",
-            &msg(
-                "PutImage",
-                WEB,
-                "with an explicit deny in an identity-based policy",
-            ),
-            Some((ACCT, "web")),
+            WEB,
+            "with an explicit deny in an identity-based policy",
         ),
         Some(role_with(policy, None)),
         &[],
@@ -280,15 +247,9 @@ fn cross_account_registry_without_repository_policy() {
     let shared = "arn:aws:ecr:eu-west-1:444455556666:repository/shared/base";
     let f = explain(
         ecr_denied(
-            "e1",
             "InitiateLayerUpload",
-            "AccessDenied",
-            &msg(
-                "InitiateLayerUpload",
-                shared,
-                "because no resource-based policy allows the ecr:InitiateLayerUpload action",
-            ),
-            Some(("444455556666", "shared/base")),
+            shared,
+            &no_allow("resource-based", "InitiateLayerUpload"),
         ),
         Some(role_with(allow(json!("ecr:*"), json!("*")), None)),
         &[],
@@ -309,15 +270,9 @@ fn cross_account_registry_without_repository_policy() {
 fn deny_in_repository_policy() {
     let f = explain(
         ecr_denied(
-            "e1",
             "PutImage",
-            "AccessDenied",
-            &msg(
-                "PutImage",
-                WEB,
-                "with an explicit deny in a resource-based policy",
-            ),
-            Some((ACCT, "web")),
+            WEB,
+            "with an explicit deny in a resource-based policy",
         ),
         Some(role_with(push_policy(), None)),
         &[],
@@ -335,15 +290,9 @@ fn permissions_boundary_without_the_action() {
         "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": true, "Document": allow(json!("ecr:BatchGetImage"), json!("*"))}]}]);
     let f = explain(
         ecr_denied(
-            "e1",
             "PutImage",
-            "AccessDenied",
-            &msg(
-                "PutImage",
-                WEB,
-                "because no permissions boundary allows the ecr:PutImage action",
-            ),
-            Some((ACCT, "web")),
+            WEB,
+            "because no permissions boundary allows the ecr:PutImage action",
         ),
         Some(inv.clone()),
         &[],
@@ -352,13 +301,9 @@ fn permissions_boundary_without_the_action() {
     assert!(f["explanation"].as_str().unwrap().contains("ci-boundary"));
     // The same without the message's phrase: our own evaluation finds the boundary.
     let f = explain(
-        ecr_denied(
-            "e1",
-            "PutImage",
-            "AccessDenied",
-            "Access denied",
-            Some((ACCT, "web")),
-        ),
+        ecr_call("PutImage", Some(WEB))
+            .error("AccessDenied", "Access denied")
+            .record(),
         Some(inv),
         &[],
     );
@@ -390,17 +335,7 @@ fn layers_named_only_by_the_message() {
         ),
     ];
     for (tail, cause) in cases {
-        let f = explain(
-            ecr_denied(
-                "e1",
-                "PutImage",
-                "AccessDenied",
-                &msg("PutImage", WEB, tail),
-                Some((ACCT, "web")),
-            ),
-            None,
-            &[],
-        );
+        let f = explain(ecr_denied("PutImage", WEB, tail), None, &[]);
         assert_eq!(f["cause"], cause, "{tail}");
         assert_eq!(f["action"], "ecr:PutImage");
         assert_eq!(f["resource"], WEB);
@@ -410,13 +345,9 @@ fn layers_named_only_by_the_message() {
 #[test]
 fn allowed_by_the_role_points_elsewhere() {
     let f = explain(
-        ecr_denied(
-            "e1",
-            "PutImage",
-            "AccessDenied",
-            "Access denied",
-            Some((ACCT, "web")),
-        ),
+        ecr_call("PutImage", Some(WEB))
+            .error("AccessDenied", "Access denied")
+            .record(),
         Some(role_with(push_policy(), None)),
         &[],
     );
@@ -427,15 +358,9 @@ fn allowed_by_the_role_points_elsewhere() {
 fn unknown_role_policies_give_no_policy_data() {
     let f = explain(
         ecr_denied(
-            "e1",
             "InitiateLayerUpload",
-            "AccessDenied",
-            &msg(
-                "InitiateLayerUpload",
-                WEB,
-                "because no identity-based policy allows the ecr:InitiateLayerUpload action",
-            ),
-            Some((ACCT, "web")),
+            WEB,
+            &no_allow("identity-based", "InitiateLayerUpload"),
         ),
         None,
         &[],
@@ -450,15 +375,9 @@ fn missing_assumption_falls_back_to_role_and_session_name() {
     t.log_gz(
         "b.json.gz",
         &[ecr_denied(
-            "e1",
             "PutImage",
-            "AccessDenied",
-            &msg(
-                "PutImage",
-                WEB,
-                "with an explicit deny in a service control policy",
-            ),
-            Some((ACCT, "web")),
+            WEB,
+            "with an explicit deny in a service control policy",
         )],
     );
     let run = trailwhy(&["explain", t.path().to_str().unwrap(), "--format", "ndjson"]);
@@ -477,23 +396,20 @@ fn missing_assumption_falls_back_to_role_and_session_name() {
 #[test]
 fn repository_policy_history_from_events_decides_the_resource_layer() {
     // same-account repository whose policy was set (granting nobody) then deleted
-    let set = json!({"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/ops"},
-        "eventTime":"2026-10-01T09:00:00Z","eventSource":"ecr.amazonaws.com","eventName":"DeleteRepositoryPolicy","awsRegion":"eu-west-1",
-        "requestParameters":{"repositoryName":"web","registryId":ACCT},"eventID":"c1","recipientAccountId":ACCT});
+    let set = Event::change(
+        "arn:aws:iam::111122223333:user/ops",
+        "c1",
+        "2026-10-01T09:00:00Z",
+        "ecr.amazonaws.com",
+        "DeleteRepositoryPolicy",
+        json!({"repositoryName": "web", "registryId": ACCT}),
+    )
+    .region("eu-west-1")
+    .record();
     let t = Tree::new();
     t.log_gz("a.json.gz", &[assumption(), set]);
     let cross = "arn:aws:ecr:eu-west-1:111122223333:repository/web";
-    let mut fail = ecr_denied(
-        "e1",
-        "PutImage",
-        "AccessDenied",
-        &msg(
-            "PutImage",
-            cross,
-            "because no resource-based policy allows the ecr:PutImage action",
-        ),
-        Some((ACCT, "web")),
-    );
+    let mut fail = ecr_denied("PutImage", cross, &no_allow("resource-based", "PutImage"));
     fail["userIdentity"]["arn"] =
         json!("arn:aws:sts::999900001111:assumed-role/gha-web/GitHubActions");
     t.log_gz("b.json.gz", &[fail]);
@@ -514,15 +430,16 @@ fn repository_policy_history_from_events_decides_the_resource_layer() {
 fn chained_assume_role_cases() {
     let target = "arn:aws:iam::444455556666:role/prod-deployer";
     let chain = |id: &str, code: &str, message: &str, tags: bool, duration: u64| -> Value {
-        let mut r = ecr_denied(id, "AssumeRole", code, message, None);
-        r["eventSource"] = json!("sts.amazonaws.com");
-        r["requestParameters"] =
+        let mut request =
             json!({"roleArn": target, "roleSessionName": "deploy", "durationSeconds": duration});
         if tags {
-            r["requestParameters"]["tags"] = json!([{"key": "Repo", "value": "acme/web"}]);
-            r["requestParameters"]["transitiveTagKeys"] = json!(["Repo"]);
+            request["tags"] = json!([{"key": "Repo", "value": "acme/web"}]);
+            request["transitiveTagKeys"] = json!(["Repo"]);
         }
-        r
+        session_call(id, "sts.amazonaws.com", "AssumeRole")
+            .error(code, message)
+            .request(request)
+            .record()
     };
     let prod = |actions: Value, principal: &str| {
         auth_details(
@@ -586,23 +503,23 @@ fn policy_attached_after_the_failure_does_not_count_for_it() {
         json!([{"PolicyName": "push", "PolicyArn": "arn:aws:iam::111122223333:policy/push"}]);
     inv["Policies"] = json!([{"PolicyName": "push", "Arn": "arn:aws:iam::111122223333:policy/push", "DefaultVersionId": "v1",
         "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": true, "Document": push_policy()}]}]);
-    let attach = json!({"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/carol"},
-        "eventTime":"2026-10-01T10:30:00Z","eventSource":"iam.amazonaws.com","eventName":"AttachRolePolicy","awsRegion":"us-east-1",
-        "requestParameters":{"roleName":"gha-web","policyArn":"arn:aws:iam::111122223333:policy/push"},"eventID":"att1","recipientAccountId":ACCT});
+    let attach = Event::change(
+        "arn:aws:iam::111122223333:user/carol",
+        "att1",
+        "2026-10-01T10:30:00Z",
+        "iam.amazonaws.com",
+        "AttachRolePolicy",
+        json!({"roleName": "gha-web", "policyArn": "arn:aws:iam::111122223333:policy/push"}),
+    )
+    .record();
     let t = Tree::new();
     t.log_gz("a.json.gz", &[assumption(), attach]);
     t.log_gz(
         "b.json.gz",
         &[ecr_denied(
-            "e1",
             "PutImage",
-            "AccessDenied",
-            &msg(
-                "PutImage",
-                WEB,
-                "because no identity-based policy allows the ecr:PutImage action",
-            ),
-            Some((ACCT, "web")),
+            WEB,
+            &no_allow("identity-based", "PutImage"),
         )],
     );
     t.json("iam/111122223333-authorization-details.json", &inv);
@@ -622,15 +539,11 @@ fn policy_attached_after_the_failure_does_not_count_for_it() {
 #[test]
 fn any_service_is_explained_the_same_way() {
     let bucket_obj = "arn:aws:s3:::acme-artifacts/build/app.zip";
-    let mut r = ecr_denied(
-        "s3e",
-        "GetObject",
-        "AccessDenied",
-        &format!("User: {SESSION} is not authorized to perform: s3:GetObject on resource: \"{bucket_obj}\" because no identity-based policy allows the s3:GetObject action"),
-        None,
-    );
-    r["eventSource"] = json!("s3.amazonaws.com");
-    r["resources"] = json!([{"type": "AWS::S3::Object", "ARN": bucket_obj}]);
+    let r = session_call("s3e", "s3.amazonaws.com", "GetObject")
+        .error("AccessDenied", &format!("User: {SESSION} is not authorized to perform: s3:GetObject on resource: \"{bucket_obj}\" because no identity-based policy allows the s3:GetObject action"))
+        .request(json!({}))
+        .set("resources", json!([{"type": "AWS::S3::Object", "ARN": bucket_obj}]))
+        .record();
     let f = explain(
         r,
         Some(role_with(

@@ -38,13 +38,40 @@ fn denied(id: &str, sub: &str) -> Value {
     WebId::denied(id, "2026-10-01T10:32:01Z", ROLE, sub).record()
 }
 
+/// `UpdateAssumeRolePolicy` of `role` (a name) to `policy`, by the IAM user `user`.
+fn trust_change(user: &str, id: &str, time: &str, role: &str, policy: &Value) -> Value {
+    Event::change(
+        user,
+        id,
+        time,
+        "iam.amazonaws.com",
+        "UpdateAssumeRolePolicy",
+        json!({"roleName": role, "policyDocument": policy.to_string()}),
+    )
+    .record()
+}
+
+/// The cause of one denied assumption of `sub` by role gha-deploy, trusting `op` `pattern`.
+fn cause_against(sub: &str, op: &str, pattern: &str) -> Value {
+    let f = explain(&[denied("a1", sub)], &deploy(sub_trust(op, pattern)));
+    only(&f)["cause"].clone()
+}
+
 fn only(findings: &[Value]) -> &Value {
     assert_eq!(findings.len(), 1, "findings: {findings:#?}");
     &findings[0]
 }
 
-fn sub_condition(op: &str, value: Value) -> Value {
-    json!({ op: {"token.actions.githubusercontent.com:sub": value, "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"} })
+/// A trust policy whose `op` condition wants subject `pattern` and audience sts.amazonaws.com.
+fn sub_trust(op: &str, pattern: &str) -> Value {
+    trust(
+        json!({ op: {"token.actions.githubusercontent.com:sub": pattern, "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"} }),
+    )
+}
+
+/// An inventory of role gha-deploy with this trust policy.
+fn deploy(policy: Value) -> [(&'static str, Value); 1] {
+    [("gha-deploy", policy)]
 }
 
 #[test]
@@ -56,13 +83,7 @@ fn environment_subject_against_branch_policy_is_a_kind_mismatch_grouped_over_12_
             WebId::denied(&id, &time, ROLE, "repo:acme/web:environment:production").record()
         })
         .collect();
-    let f = explain(
-        &records,
-        &[(
-            "gha-deploy",
-            trust(sub_condition("StringEquals", json!(MAIN))),
-        )],
-    );
+    let f = explain(&records, &deploy(sub_trust("StringEquals", MAIN)));
     let f = only(&f);
     assert_eq!(f["cause"], "sub_kind_mismatch");
     assert_eq!(f["count"], 12);
@@ -102,13 +123,7 @@ fn environment_subject_against_branch_policy_is_a_kind_mismatch_grouped_over_12_
 fn contract_fields_are_all_present_in_ndjson() {
     let f = explain(
         &[denied("a1", "repo:acme/web:pull_request")],
-        &[(
-            "gha-deploy",
-            trust(sub_condition(
-                "StringLike",
-                json!("repo:acme/web:ref:refs/heads/*"),
-            )),
-        )],
+        &deploy(sub_trust("StringLike", "repo:acme/web:ref:refs/heads/*")),
     );
     let f = only(&f);
     for key in [
@@ -138,24 +153,17 @@ fn contract_fields_are_all_present_in_ndjson() {
 
 #[test]
 fn other_branch_is_a_pattern_mismatch() {
-    let f = explain(
-        &[denied("a1", "repo:acme/web:ref:refs/heads/dev")],
-        &[(
-            "gha-deploy",
-            trust(sub_condition("StringEquals", json!(MAIN))),
-        )],
+    assert_eq!(
+        cause_against("repo:acme/web:ref:refs/heads/dev", "StringEquals", MAIN),
+        "sub_pattern_mismatch"
     );
-    assert_eq!(only(&f)["cause"], "sub_pattern_mismatch");
 }
 
 #[test]
 fn owner_case_is_a_case_mismatch_and_the_fix_uses_the_token_case() {
     let f = explain(
         &[denied("a1", "repo:acme/billing:ref:refs/heads/main")],
-        &[(
-            "gha-deploy",
-            trust(sub_condition("StringLike", json!("repo:Acme/billing:*"))),
-        )],
+        &deploy(sub_trust("StringLike", "repo:Acme/billing:*")),
     );
     let f = only(&f);
     assert_eq!(f["cause"], "sub_case_mismatch");
@@ -171,54 +179,38 @@ fn owner_case_is_a_case_mismatch_and_the_fix_uses_the_token_case() {
 
 #[test]
 fn immutable_subject_against_name_policy() {
-    let f = explain(
-        &[denied(
-            "a1",
+    assert_eq!(
+        cause_against(
             "repo:acme@4412345/newsvc@987654321:ref:refs/heads/main",
-        )],
-        &[(
-            "gha-deploy",
-            trust(sub_condition(
-                "StringEquals",
-                json!("repo:acme/newsvc:ref:refs/heads/main"),
-            )),
-        )],
+            "StringEquals",
+            "repo:acme/newsvc:ref:refs/heads/main"
+        ),
+        "sub_immutable_id_mismatch"
     );
-    assert_eq!(only(&f)["cause"], "sub_immutable_id_mismatch");
 }
 
 #[test]
 fn name_subject_against_immutable_policy() {
-    let f = explain(
-        &[denied("a1", "repo:acme/newsvc:ref:refs/heads/main")],
-        &[(
-            "gha-deploy",
-            trust(sub_condition(
-                "StringEquals",
-                json!("repo:acme@4412345/newsvc@987654321:ref:refs/heads/main"),
-            )),
-        )],
+    assert_eq!(
+        cause_against(
+            "repo:acme/newsvc:ref:refs/heads/main",
+            "StringEquals",
+            "repo:acme@4412345/newsvc@987654321:ref:refs/heads/main"
+        ),
+        "sub_immutable_id_mismatch"
     );
-    assert_eq!(only(&f)["cause"], "sub_immutable_id_mismatch");
 }
 
 #[test]
 fn custom_template_subject() {
-    let f = explain(
-        &[denied("a1", "repo:acme/web:environment:prod:job_workflow_ref:acme/ci/.github/workflows/deploy.yml@refs/heads/main")],
-        &[("gha-deploy", trust(sub_condition("StringEquals", json!("repo:acme/web:environment:prod"))))],
-    );
-    assert_eq!(only(&f)["cause"], "sub_custom_template_mismatch");
+    assert_eq!(cause_against("repo:acme/web:environment:prod:job_workflow_ref:acme/ci/.github/workflows/deploy.yml@refs/heads/main", "StringEquals", "repo:acme/web:environment:prod"), "sub_custom_template_mismatch");
 }
 
 #[test]
 fn wildcard_under_string_equals() {
     let f = explain(
         &[denied("a1", MAIN)],
-        &[(
-            "gha-deploy",
-            trust(sub_condition("StringEquals", json!("repo:acme/web:*"))),
-        )],
+        &deploy(sub_trust("StringEquals", "repo:acme/web:*")),
     );
     let f = only(&f);
     assert_eq!(f["cause"], "wildcard_needs_stringlike");
@@ -237,10 +229,7 @@ fn audience_condition_mismatch_with_url_audience() {
     w.aud = "https://github.com/acme";
     let f = explain(
         &[w.record()],
-        &[(
-            "gha-deploy",
-            trust(sub_condition("StringLike", json!("repo:acme/web:*"))),
-        )],
+        &deploy(sub_trust("StringLike", "repo:acme/web:*")),
     );
     let f = only(&f);
     assert_eq!(f["cause"], "aud_mismatch");
@@ -265,10 +254,10 @@ fn role_name_typo_names_the_nearest_role() {
         &[
             (
                 "Githubacitions-to-ECR-role",
-                trust(sub_condition(
+                sub_trust(
                     "StringEquals",
-                    json!("repo:Test-User/techblue-dev:ref:refs/heads/main"),
-                )),
+                    "repo:Test-User/techblue-dev:ref:refs/heads/main",
+                ),
             ),
             ("gha-deploy", trust(json!({}))),
         ],
@@ -291,7 +280,7 @@ fn provider_not_trusted_when_policy_names_another_account() {
         "Principal":{"Federated":"arn:aws:iam::999999999999:oidc-provider/token.actions.githubusercontent.com"},
         "Action":"sts:AssumeRoleWithWebIdentity",
         "Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub": MAIN}}}]});
-    let f = explain(&[denied("a1", MAIN)], &[("gha-deploy", policy)]);
+    let f = explain(&[denied("a1", MAIN)], &deploy(policy));
     let f = only(&f);
     assert_eq!(f["cause"], "provider_not_trusted");
     assert_eq!(f["evidence"][0]["key"], "Principal.Federated");
@@ -306,7 +295,7 @@ fn provider_not_trusted_when_policy_names_another_account() {
 fn action_not_trusted_when_only_assume_role_is_allowed() {
     let policy = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated": GH},
         "Action":"sts:AssumeRole","Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub": MAIN}}}]});
-    let f = explain(&[denied("a1", MAIN)], &[("gha-deploy", policy)]);
+    let f = explain(&[denied("a1", MAIN)], &deploy(policy));
     let f = only(&f);
     assert_eq!(f["cause"], "action_not_trusted");
     assert_eq!(f["evidence"][0]["expected"], json!(["sts:AssumeRole"]));
@@ -321,7 +310,7 @@ fn explicit_deny_in_trust_policy() {
          "Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:acme/*:pull_request"}}}]});
     let f = explain(
         &[denied("a1", "repo:acme/legacy-app:pull_request")],
-        &[("gha-deploy", policy)],
+        &deploy(policy),
     );
     let f = only(&f);
     assert_eq!(f["cause"], "explicit_deny");
@@ -334,7 +323,7 @@ fn unrecorded_claim_condition_is_unverifiable() {
     let policy = trust(json!({"StringEquals": {
         "token.actions.githubusercontent.com:sub": MAIN,
         "token.actions.githubusercontent.com:job_workflow_ref": "acme/ci/.github/workflows/deploy.yml@refs/heads/main"}}));
-    let f = explain(&[denied("a1", MAIN)], &[("gha-deploy", policy)]);
+    let f = explain(&[denied("a1", MAIN)], &deploy(policy));
     let f = only(&f);
     assert_eq!(f["cause"], "unverifiable_claim_condition");
     assert_eq!(
@@ -346,14 +335,7 @@ fn unrecorded_claim_condition_is_unverifiable() {
 
 #[test]
 fn allowing_policy_gives_trust_allows() {
-    let f = explain(
-        &[denied("a1", MAIN)],
-        &[(
-            "gha-deploy",
-            trust(sub_condition("StringEquals", json!(MAIN))),
-        )],
-    );
-    assert_eq!(only(&f)["cause"], "trust_allows");
+    assert_eq!(cause_against(MAIN, "StringEquals", MAIN), "trust_allows");
 }
 
 #[test]
@@ -365,7 +347,7 @@ fn unknown_account_gives_no_policy_data() {
         MAIN,
     )
     .record();
-    let f = explain(&[rec], &[("gha-deploy", trust(json!({})))]);
+    let f = explain(&[rec], &deploy(trust(json!({}))));
     let f = only(&f);
     assert_eq!(f["cause"], "no_policy_data");
     assert!(f["fix"].as_str().unwrap().contains("777788889999"));
@@ -390,10 +372,7 @@ fn token_level_error_codes() {
         ("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.", "duration_exceeds_max"),
     ];
     for (code, msg, cause) in cases {
-        let f = explain(
-            &[with_error(code, msg)],
-            &[("gha-deploy", trust(json!({})))],
-        );
+        let f = explain(&[with_error(code, msg)], &deploy(trust(json!({}))));
         let f = only(&f);
         assert_eq!(f["cause"], cause, "{code}: {msg}");
         assert_eq!(f["error_code"], code);
@@ -403,19 +382,16 @@ fn token_level_error_codes() {
 #[test]
 fn trust_policy_changed_in_window_is_judged_as_of_event_time() {
     let t = Tree::new();
-    let good = trust(sub_condition(
-        "StringLike",
-        json!("repo:acme/web:ref:refs/tags/v*"),
-    ));
-    let broken = trust(sub_condition(
-        "StringLike",
-        json!("repo:acme/web:ref:refs/tag/v*"),
-    ));
+    let good = sub_trust("StringLike", "repo:acme/web:ref:refs/tags/v*");
+    let broken = sub_trust("StringLike", "repo:acme/web:ref:refs/tag/v*");
     let change = |id: &str, time: &str, who: &str, policy: &Value| {
-        json!({"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":format!("arn:aws:iam::111122223333:user/{who}"),"accountId":ACCT,"userName":who},
-               "eventTime":time,"eventSource":"iam.amazonaws.com","eventName":"UpdateAssumeRolePolicy","awsRegion":"us-east-1",
-               "requestParameters":{"roleName":"gha-release","policyDocument":policy.to_string()},"responseElements":null,
-               "eventID":id,"recipientAccountId":ACCT})
+        trust_change(
+            &format!("arn:aws:iam::111122223333:user/{who}"),
+            id,
+            time,
+            "gha-release",
+            policy,
+        )
     };
     let role = "arn:aws:iam::111122223333:role/gha-release";
     t.log_gz(
@@ -469,15 +445,18 @@ fn trust_policy_changed_in_window_is_judged_as_of_event_time() {
 #[test]
 fn failure_before_any_recorded_policy_version_is_no_policy_data() {
     let t = Tree::new();
-    let good = trust(sub_condition("StringEquals", json!(MAIN)));
+    let good = sub_trust("StringEquals", MAIN);
     t.log_gz(
         "l/a.json",
         &[
             WebId::denied("f1", "2026-10-02T09:00:00Z", ROLE, MAIN).record(),
-            json!({"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/bob"},
-                   "eventTime":"2026-10-02T10:00:00Z","eventSource":"iam.amazonaws.com","eventName":"UpdateAssumeRolePolicy",
-                   "awsRegion":"us-east-1","requestParameters":{"roleName":"gha-deploy","policyDocument":good.to_string()},
-                   "eventID":"c1","recipientAccountId":ACCT}),
+            trust_change(
+                "arn:aws:iam::111122223333:user/bob",
+                "c1",
+                "2026-10-02T10:00:00Z",
+                "gha-deploy",
+                &good,
+            ),
         ],
     );
     t.json(
@@ -504,8 +483,7 @@ fn failure_before_any_recorded_policy_version_is_no_policy_data() {
 
 #[test]
 fn successes_are_not_findings_and_tokens_never_printed() {
-    let mut ok = WebId::denied("s1", "2026-10-01T10:00:00Z", ROLE, MAIN);
-    ok.error = None;
+    let ok = WebId::assumed("s1", "2026-10-01T10:00:00Z", ROLE, MAIN);
     let t = Tree::new();
     t.log_gz(
         "l/a.json.gz",
@@ -550,7 +528,7 @@ fn retries_of_different_roles_are_separate_findings_sorted_by_time() {
         )
         .record(),
     ];
-    let p = trust(sub_condition("StringEquals", json!(MAIN)));
+    let p = sub_trust("StringEquals", MAIN);
     let f = explain(&recs, &[("gha-deploy", p.clone()), ("gha-other", p)]);
     assert_eq!(f.len(), 2);
     assert_eq!(f[0]["role_arn"], ROLE);

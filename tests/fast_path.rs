@@ -5,10 +5,10 @@
 //! byte pre-filter must not lose.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
+use gen_corpus::Parser as _;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 use trailwhy::decode::DecodeLimits;
@@ -97,12 +97,19 @@ fn escaped(line: &str) -> String {
 #[test]
 fn fast_path_selects_exactly_what_a_full_decode_selects() {
     let dir = tempfile::tempdir().unwrap();
-    let status = Command::new(env!("CARGO_BIN_EXE_gen-corpus"))
-        .args(["--out", dir.path().to_str().unwrap()])
-        .args(["--files", "40", "--records-per-file", "250", "--seed", "11"])
-        .output()
-        .unwrap();
-    assert!(status.status.success(), "{:?}", status);
+    let out = dir.path().to_str().unwrap();
+    gen_corpus::run(&gen_corpus::Args::parse_from([
+        "gen-corpus",
+        "--out",
+        out,
+        "--files",
+        "40",
+        "--records-per-file",
+        "250",
+        "--seed",
+        "11",
+    ]))
+    .unwrap();
     std::fs::remove_file(dir.path().join("manifest.json")).unwrap();
 
     // The failures and changes of a few files again, escaped, as NDJSON with new IDs.

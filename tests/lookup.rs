@@ -9,7 +9,6 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -127,8 +126,7 @@ fn serve(records: Vec<Value>) -> (String, Log) {
                         .iter()
                         .skip(from)
                         .take(50)
-                        .map(|e| json!({"EventId": e["eventID"], "EventName": e["eventName"], "EventSource": e["eventSource"],
-                                        "CloudTrailEvent": e.to_string()}))
+                        .map(|e| common::lookup_event(e))
                         .collect();
                     let mut resp = json!({"Events": page});
                     if from + 50 < matching.len() {
@@ -143,58 +141,44 @@ fn serve(records: Vec<Value>) -> (String, Log) {
     (url, log)
 }
 
+/// Findings in a stable order, with their event ids and regions sorted (LookupEvents returns
+/// newest first, region by region).
 fn normalized(v: &Value) -> Vec<Value> {
-    let mut f: Vec<Value> = v["findings"].as_array().unwrap().clone();
-    for x in &mut f {
-        x["event_ids"]
-            .as_array_mut()
-            .unwrap()
-            .sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-        x["regions"]
-            .as_array_mut()
-            .unwrap()
-            .sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-    }
-    f.sort_by_key(|x| x["event_ids"][0].as_str().unwrap().to_owned());
-    f
+    common::sorted_findings(v, &["event_ids", "regions"])
+}
+
+/// The window both sides of a comparison read.
+const WINDOW: [&str; 6] = [
+    "--since",
+    "2026-10-01T00:00:00Z",
+    "--until",
+    "2026-10-04T00:00:00Z",
+    "--region",
+    "us-east-1,eu-west-1",
+];
+
+/// `trailwhy COMMAND lookup://us-east-1,eu-west-1 --endpoint-url URL` in the window, then `args`.
+fn remote(command: &str, url: &str, args: &[&str]) -> common::Run {
+    let mut all = vec![
+        command,
+        "lookup://us-east-1,eu-west-1",
+        "--endpoint-url",
+        url,
+    ];
+    all.extend(WINDOW);
+    all.extend(args);
+    let r = common::trailwhy_env(&all, &aws::aws_env());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r
 }
 
 #[test]
 fn lookup_events_give_the_same_findings_as_the_trail_files() {
     let (url, log) = serve(sample_records());
-    let window = [
-        "--since",
-        "2026-10-01T00:00:00Z",
-        "--until",
-        "2026-10-04T00:00:00Z",
-        "--region",
-        "us-east-1,eu-west-1",
-    ];
-    let out = Command::new(env!("CARGO_BIN_EXE_trailwhy"))
-        .args([
-            "explain",
-            "lookup://us-east-1,eu-west-1",
-            "--iam",
-            &format!("{SAMPLE}/iam"),
-            "--endpoint-url",
-            &url,
-            "--format",
-            "json",
-        ])
-        .args(window)
-        .envs(aws::aws_env())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let iam = format!("{SAMPLE}/iam");
+    let v = remote("explain", &url, &["--iam", &iam, "--format", "json"]).json();
     let mut local_args = vec!["explain", SAMPLE, "--format", "json"];
-    local_args.extend(window);
+    local_args.extend(WINDOW);
     let local = common::trailwhy(&local_args).json();
     assert_eq!(normalized(&v), normalized(&local));
     assert!(!normalized(&v).is_empty());
@@ -232,34 +216,9 @@ fn lookup_events_give_the_same_findings_as_the_trail_files() {
 /// sorted lines: LookupEvents returns newest first, region by region), and the requests.
 fn query_both(args: &[&str]) -> (Vec<String>, Vec<String>, Vec<Value>) {
     let (url, log) = serve(sample_records());
-    let window = [
-        "--since",
-        "2026-10-01T00:00:00Z",
-        "--until",
-        "2026-10-04T00:00:00Z",
-        "--region",
-        "us-east-1,eu-west-1",
-    ];
-    let out = Command::new(env!("CARGO_BIN_EXE_trailwhy"))
-        .args([
-            "query",
-            "lookup://us-east-1,eu-west-1",
-            "--endpoint-url",
-            &url,
-        ])
-        .args(["--format", "ndjson"])
-        .args(window)
-        .args(args)
-        .envs(aws::aws_env())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut remote_args = vec!["--format", "ndjson"];
+    remote_args.extend(args);
+    let out = remote("query", &url, &remote_args);
     // (this server re-serialises events with sorted keys: lines are compared as values)
     let sorted = |text: &str| {
         let mut lines: Vec<String> = text
@@ -271,7 +230,7 @@ fn query_both(args: &[&str]) -> (Vec<String>, Vec<String>, Vec<Value>) {
     };
     let tree = format!("{SAMPLE}/AWSLogs");
     let mut local_args = vec!["query", tree.as_str(), "--format", "ndjson"];
-    local_args.extend(window);
+    local_args.extend(WINDOW);
     local_args.extend(args);
     let local = common::trailwhy(&local_args);
     assert_eq!(local.code, 0, "{}", local.stderr);
@@ -281,11 +240,7 @@ fn query_both(args: &[&str]) -> (Vec<String>, Vec<String>, Vec<Value>) {
         .iter()
         .map(|(_, _, r)| r.clone())
         .collect();
-    (
-        sorted(&String::from_utf8_lossy(&out.stdout)),
-        sorted(&local.stdout),
-        requests,
-    )
+    (sorted(&out.stdout), sorted(&local.stdout), requests)
 }
 
 #[test]

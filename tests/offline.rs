@@ -3,8 +3,35 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
+
+/// `trailwhy check --trust-policy POLICY --sub SUB --format json`.
+fn check(policy: &Path, sub: &str) -> Run {
+    trailwhy(&[
+        "check",
+        "--trust-policy",
+        policy.to_str().unwrap(),
+        "--sub",
+        sub,
+        "--format",
+        "json",
+    ])
+}
+
+/// `trailwhy simulate --request FILE --format json`, with `request` written to `name` in `t`.
+fn simulate(t: &Tree, name: &str, request: &Value) -> Run {
+    let p = t.json(name, request);
+    trailwhy(&[
+        "simulate",
+        "--request",
+        p.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+}
 
 #[test]
 fn check_reports_decision_cause_evidence_and_fix() {
@@ -14,15 +41,7 @@ fn check_reports_decision_cause_evidence_and_fix() {
         &trust(json!({"StringEquals": {"token.actions.githubusercontent.com:sub": "repo:acme/web:ref:refs/heads/main",
                                         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}})),
     );
-    let r = trailwhy(&[
-        "check",
-        "--trust-policy",
-        p.to_str().unwrap(),
-        "--sub",
-        "repo:acme/web:pull_request",
-        "--format",
-        "json",
-    ]);
+    let r = check(&p, "repo:acme/web:pull_request");
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v = r.json();
     assert_eq!(v["decision"], "implicit_deny");
@@ -38,15 +57,7 @@ fn check_reports_decision_cause_evidence_and_fix() {
         .unwrap()
         .contains("repo:acme/web:pull_request"));
 
-    let r = trailwhy(&[
-        "check",
-        "--trust-policy",
-        p.to_str().unwrap(),
-        "--sub",
-        "repo:acme/web:ref:refs/heads/main",
-        "--format",
-        "json",
-    ]);
+    let r = check(&p, "repo:acme/web:ref:refs/heads/main");
     let v = r.json();
     assert_eq!(v["decision"], "allow");
     assert_eq!(v["cause"], "trust_allows");
@@ -95,14 +106,7 @@ fn simulate_layers() {
         "identity_policies": [allow_push],
         "resource_policy": null
     });
-    let p = t.json("allow.json", &base);
-    let r = trailwhy(&[
-        "simulate",
-        "--request",
-        p.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let r = simulate(&t, "allow.json", &base);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v = r.json();
     assert_eq!(v["decision"], "allow");
@@ -110,60 +114,28 @@ fn simulate_layers() {
 
     let mut other = base.clone();
     other["resource"] = json!("arn:aws:ecr:us-east-1:111122223333:repository/api");
-    let p = t.json("other.json", &other);
     assert_eq!(
-        trailwhy(&[
-            "simulate",
-            "--request",
-            p.to_str().unwrap(),
-            "--format",
-            "json"
-        ])
-        .json()["decision"],
+        simulate(&t, "other.json", &other).json()["decision"],
         "implicit_deny"
     );
 
     let mut scp = base.clone();
     scp["scps"] = json!([[{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
         {"Effect":"Deny","Action":"ecr:PutImage","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}]]);
-    let p = t.json("scp.json", &scp);
-    let v = trailwhy(&[
-        "simulate",
-        "--request",
-        p.to_str().unwrap(),
-        "--format",
-        "json",
-    ])
-    .json();
+    let v = simulate(&t, "scp.json", &scp).json();
     assert_eq!(v["decision"], "explicit_deny");
 
     let mut cross = base.clone();
     cross["resource"] = json!("arn:aws:ecr:us-east-1:444455556666:repository/web");
     cross["identity_policies"] = json!([{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:*","Resource":"*"}]}]);
-    let p = t.json("cross.json", &cross);
     assert_eq!(
-        trailwhy(&[
-            "simulate",
-            "--request",
-            p.to_str().unwrap(),
-            "--format",
-            "json"
-        ])
-        .json()["decision"],
+        simulate(&t, "cross.json", &cross).json()["decision"],
         "implicit_deny"
     );
     cross["resource_policy"] = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow",
         "Principal":{"AWS":"arn:aws:iam::111122223333:role/gha-web"},"Action":"ecr:PutImage"}]});
-    let p = t.json("cross2.json", &cross);
     assert_eq!(
-        trailwhy(&[
-            "simulate",
-            "--request",
-            p.to_str().unwrap(),
-            "--format",
-            "json"
-        ])
-        .json()["decision"],
+        simulate(&t, "cross2.json", &cross).json()["decision"],
         "allow"
     );
 }

@@ -16,108 +16,88 @@ const DEPLOY: &str = "arn:aws:iam::111122223333:role/gha-deploy";
 const WEB: &str = "arn:aws:iam::111122223333:role/ci/gha-web";
 const MAIN: &str = "repo:acme/web:ref:refs/heads/main";
 const PR: &str = "repo:acme/web:pull_request";
-const TOKEN: &str = "IQoJb3JpZ2luX2VjTOPSECRETTOKEN";
 
-/// A call made by a role session (`AssumedRole`), failed when `error` is given.
+/// An ECR-style call (repository `web`) made by session `GitHubActions-ID` of `role` with key
+/// `ASIA` + ID, failed with `error` when given.
 fn call(id: &str, time: &str, role: &str, source: &str, name: &str, error: Option<&str>) -> Value {
-    let role_name = role.rsplit('/').next().unwrap();
-    let mut r = json!({
-        "eventVersion": "1.08",
-        "userIdentity": {
-            "type": "AssumedRole",
-            "principalId": format!("AROAEXAMPLE:GitHubActions-{id}"),
-            "arn": format!("arn:aws:sts::{ACCT}:assumed-role/{role_name}/GitHubActions"),
-            "accountId": ACCT,
-            "accessKeyId": format!("ASIA{}", id.to_uppercase()),
-            "sessionContext": {
-                "sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLE", "arn": role,
-                                  "accountId": ACCT, "userName": role_name},
-                "webIdFederationData": {"federatedProvider": GH},
-                "attributes": {"creationDate": "2026-10-01T09:59:00Z", "mfaAuthenticated": "false"}
-            }
-        },
-        "eventTime": time,
-        "eventSource": source,
-        "eventName": name,
-        "awsRegion": "us-east-1",
-        "sourceIPAddress": "20.42.16.112",
-        "userAgent": "aws-sdk-js/3.758.0 ua/2.1 md/run_id#18242668760",
-        "requestParameters": {"repositoryName": "web", "registryId": ACCT},
-        "responseElements": null,
-        "requestID": format!("req-{id}"),
-        "eventID": id,
-        "readOnly": false,
-        "eventType": "AwsApiCall",
-        "managementEvent": true,
-        "recipientAccountId": ACCT,
-        "eventCategory": "Management"
-    });
-    if let Some(code) = error {
-        r["errorCode"] = json!(code);
-        r["errorMessage"] = json!(format!("User is not authorized to perform {name}"));
+    let (session, key) = (
+        format!("GitHubActions-{id}"),
+        format!("ASIA{}", id.to_uppercase()),
+    );
+    let who = Who::Session {
+        role,
+        name: &session,
+        key: &key,
+    };
+    let e = Event::call(who, id, time, source, name)
+        .request(json!({"repositoryName": "web", "registryId": ACCT}));
+    match error {
+        Some(code) => e.error(code, &format!("User is not authorized to perform {name}")),
+        None => e,
     }
-    r
+    .record()
 }
 
 fn webid(id: &str, time: &str, role: &str, sub: &str, denied: bool) -> Value {
-    let mut w = WebId::denied(id, time, role, sub);
-    if !denied {
-        w.error = None;
+    if denied {
+        WebId::denied(id, time, role, sub).record()
+    } else {
+        WebId::assumed(id, time, role, sub).record()
     }
-    w.record()
+}
+
+/// The records of [`trail`], by event id: w* are web-identity assumptions, c* calls.
+fn record(id: &str) -> Value {
+    let (ecr, denied) = ("ecr.amazonaws.com", Some("AccessDeniedException"));
+    match id {
+        "w1" => webid(id, "2026-10-01T10:00:00Z", DEPLOY, PR, true),
+        "w2" => webid(id, "2026-10-01T10:05:00Z", WEB, MAIN, false),
+        "c1" => call(id, "2026-10-01T10:06:00Z", WEB, ecr, "PutImage", denied),
+        "c2" => call(
+            id,
+            "2026-10-01T10:07:00Z",
+            WEB,
+            ecr,
+            "GetAuthorizationToken",
+            None,
+        ),
+        "c3" => {
+            // in another account and region
+            let s3 = "s3.amazonaws.com";
+            let mut r = call(
+                id,
+                "2026-10-01T11:00:00Z",
+                DEPLOY,
+                s3,
+                "GetObject",
+                Some("AccessDenied"),
+            );
+            r["awsRegion"] = json!("eu-west-1");
+            r["recipientAccountId"] = json!("444455556666");
+            r
+        }
+        "c4" => call(
+            id,
+            "2026-10-01T11:30:00Z",
+            DEPLOY,
+            ecr,
+            "InitiateLayerUpload",
+            denied,
+        ),
+        "w3" => webid(id, "2026-10-01T12:00:00Z", DEPLOY, MAIN, true),
+        _ => panic!("no record {id} in the trail"),
+    }
+}
+
+fn records(ids: &[&str]) -> Vec<Value> {
+    ids.iter().map(|id| record(id)).collect()
 }
 
 /// A trail of seven records in two files, of which one is in another account and region.
 fn trail() -> Tree {
     let t = Tree::new();
-    t.log_gz(
-        "AWSLogs/1.json.gz",
-        &[
-            webid("w1", "2026-10-01T10:00:00Z", DEPLOY, PR, true),
-            webid("w2", "2026-10-01T10:05:00Z", WEB, MAIN, false),
-            call(
-                "c1",
-                "2026-10-01T10:06:00Z",
-                WEB,
-                "ecr.amazonaws.com",
-                "PutImage",
-                Some("AccessDeniedException"),
-            ),
-            call(
-                "c2",
-                "2026-10-01T10:07:00Z",
-                WEB,
-                "ecr.amazonaws.com",
-                "GetAuthorizationToken",
-                None,
-            ),
-        ],
-    );
-    let mut other = call(
-        "c3",
-        "2026-10-01T11:00:00Z",
-        DEPLOY,
-        "s3.amazonaws.com",
-        "GetObject",
-        Some("AccessDenied"),
-    );
-    other["awsRegion"] = json!("eu-west-1");
-    other["recipientAccountId"] = json!("444455556666");
-    t.log_gz(
-        "AWSLogs/2.json.gz",
-        &[
-            other,
-            call(
-                "c4",
-                "2026-10-01T11:30:00Z",
-                DEPLOY,
-                "ecr.amazonaws.com",
-                "InitiateLayerUpload",
-                Some("AccessDeniedException"),
-            ),
-            webid("w3", "2026-10-01T12:00:00Z", DEPLOY, MAIN, true),
-        ],
-    );
+    t.log_gz("AWSLogs/1.json.gz", &records(&["w1", "w2", "c1", "c2"]));
+    t.log_gz("AWSLogs/2.json.gz", &records(&["c3", "c4", "w3"]));
     t
 }
 
@@ -298,33 +278,12 @@ fn jq_output_matches_the_jq_binary() {
     odd["userAgent"] = json!("caf\u{e9} \"quoted\" \\ back\u{1b}[31m md/run_id#99");
     odd["errorMessage"] = json!("line1\nline2\ttab \u{202e}bidi");
     let files = vec![
-        t.log_gz(
-            "a/1.json.gz",
-            &[
-                webid("w1", "2026-10-01T10:00:00Z", DEPLOY, PR, true),
-                call(
-                    "c1",
-                    "2026-10-01T10:06:00Z",
-                    WEB,
-                    "ecr.amazonaws.com",
-                    "PutImage",
-                    Some("AccessDeniedException"),
-                ),
-                call(
-                    "c2",
-                    "2026-10-01T10:07:00Z",
-                    WEB,
-                    "ecr.amazonaws.com",
-                    "GetAuthorizationToken",
-                    None,
-                ),
-            ],
-        ),
+        t.log_gz("a/1.json.gz", &records(&["w1", "c1", "c2"])),
         t.log_gz(
             "a/2.json.gz",
             &[
                 odd,
-                webid("w3", "2026-10-01T12:00:00Z", DEPLOY, MAIN, true),
+                record("w3"),
                 call(
                     "c4",
                     "2026-10-01T11:30:00Z",
@@ -446,29 +405,23 @@ fn jq_runtime_errors_are_counted_and_reported_once() {
 fn bad_jq_is_a_usage_error() {
     let t = trail();
     let d = arg(t.path());
-    let r = trailwhy(&["query", &d, "--jq", ".eventName |"]);
-    assert_eq!(r.code, 2);
+    // `query D ARGS` exits 2 without output; its stderr
+    let refused = |args: &[&str]| {
+        let mut all = vec!["query", d.as_str()];
+        all.extend(args);
+        let r = trailwhy(&all);
+        assert_eq!((r.code, r.stdout.as_str()), (2, ""), "{args:?}");
+        r.stderr
+    };
+    let e = refused(&["--jq", ".eventName |"]);
+    assert!(e.starts_with("trailwhy: error: --jq: syntax error"), "{e}");
+    let e = refused(&["--jq", "select(.a) | nosuchfn(1)"]);
     assert!(
-        r.stderr.starts_with("trailwhy: error: --jq: syntax error"),
-        "{}",
-        r.stderr
+        e.contains("--jq: undefined filter nosuchfn/1 at line 1, column 14"),
+        "{e}"
     );
-    assert_eq!(r.stdout, "");
-    let r = trailwhy(&["query", &d, "--jq", "select(.a) | nosuchfn(1)"]);
-    assert_eq!(r.code, 2);
-    assert!(
-        r.stderr
-            .contains("--jq: undefined filter nosuchfn/1 at line 1, column 14"),
-        "{}",
-        r.stderr
-    );
-    let r = trailwhy(&["query", &d, "--fields", "a..b"]);
-    assert_eq!(r.code, 2);
-    assert!(
-        r.stderr.contains("--fields: 'a..b' has an empty segment"),
-        "{}",
-        r.stderr
-    );
+    let e = refused(&["--fields", "a..b"]);
+    assert!(e.contains("--fields: 'a..b' has an empty segment"), "{e}");
 }
 
 #[test]
@@ -632,14 +585,7 @@ fn output_order_is_input_order_whatever_the_threads() {
 #[test]
 fn csv_quotes_and_neutralises_formulas() {
     let t = Tree::new();
-    let mut evil = call(
-        "c1",
-        "2026-10-01T10:06:00Z",
-        WEB,
-        "ecr.amazonaws.com",
-        "PutImage",
-        Some("AccessDeniedException"),
-    );
+    let mut evil = record("c1");
     evil["userAgent"] = json!("=HYPERLINK(\"http://evil.example\",\"click\")");
     evil["errorMessage"] = json!("denied, \"twice\"\nsecond line");
     evil["sourceIPAddress"] = json!("-1+2");
@@ -750,7 +696,7 @@ fn session_tokens_are_redacted_in_every_format() {
         a.extend(&extra);
         let r = trailwhy(&a);
         assert_eq!(r.code, 0, "{extra:?}: {}", r.stderr);
-        assert!(!r.stdout.contains(TOKEN), "{extra:?}: {}", r.stdout);
+        assert!(!r.stdout.contains(SESSION_TOKEN), "{extra:?}: {}", r.stdout);
         assert!(r.stdout.contains("<redacted>"), "{extra:?}: {}", r.stdout);
     }
     // jq sees the record after redaction
@@ -775,22 +721,7 @@ fn session_tokens_are_redacted_in_every_format() {
 #[test]
 fn lookup_events_output_is_unwrapped() {
     let t = Tree::new();
-    let inner = [
-        call(
-            "c1",
-            "2026-10-01T10:06:00Z",
-            WEB,
-            "ecr.amazonaws.com",
-            "PutImage",
-            Some("AccessDeniedException"),
-        ),
-        webid("w2", "2026-10-01T10:05:00Z", WEB, MAIN, false),
-    ];
-    let events: Vec<Value> = inner
-        .iter()
-        .map(|e| json!({"EventId": e["eventID"], "EventName": e["eventName"], "Username": "x", "CloudTrailEvent": e.to_string()}))
-        .collect();
-    t.json("lookup.json", &json!({"Events": events}));
+    t.json("lookup.json", &lookup_events(&records(&["c1", "w2"])));
     let d = arg(t.path());
     assert_eq!(
         lines(&[

@@ -78,30 +78,16 @@ fn walk(dir: &str) -> Vec<String> {
     out
 }
 
+/// `trailwhy ARGS --endpoint-url ENDPOINT --format json`.
 fn run(endpoint: &str, args: &[&str]) -> common::Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_trailwhy"))
-        .args(args)
-        .args(["--endpoint-url", endpoint, "--format", "json"])
-        .envs(aws::aws_env())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    common::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut all = args.to_vec();
+    all.extend(["--endpoint-url", endpoint, "--format", "json"]);
+    common::trailwhy_env(&all, &aws::aws_env())
 }
 
-/// Findings without run-specific fields, in a stable order.
+/// Findings in a stable order, with their event ids sorted.
 fn normalized(v: &Value) -> Vec<Value> {
-    let mut f: Vec<Value> = v["findings"].as_array().unwrap().clone();
-    for x in &mut f {
-        let ids = x["event_ids"].as_array_mut().unwrap();
-        ids.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-    }
-    f.sort_by_key(|x| x["event_ids"][0].as_str().unwrap().to_owned());
-    f
+    common::sorted_findings(v, &["event_ids"])
 }
 
 /// The same window as the bucket runs: the sample's CodeBuild story (2026-10-05, with build
@@ -113,17 +99,23 @@ fn local_findings() -> Vec<Value> {
     normalized(&r.json())
 }
 
-#[test]
-fn bucket_gives_the_same_findings_as_disk() {
-    let Some((moto, _)) = seeded() else { return };
+/// `explain s3://trail` in [`WINDOW`] with the sample's inventory, exit code 0.
+fn explain_the_window(endpoint: &str) -> common::Run {
     let mut args = vec!["explain", "s3://trail"];
     args.extend(WINDOW);
     args.extend([
         "--iam",
         concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs/iam"),
     ]);
-    let r = run(&moto.url, &args);
+    let r = run(endpoint, &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    r
+}
+
+#[test]
+fn bucket_gives_the_same_findings_as_disk() {
+    let Some((moto, _)) = seeded() else { return };
+    let r = explain_the_window(&moto.url);
     let v = r.json();
     assert_eq!(normalized(&v), local_findings());
     assert_eq!(v["summary"]["files_unreadable"], 0);
@@ -135,36 +127,41 @@ fn bucket_gives_the_same_findings_as_disk() {
 fn only_objects_inside_the_window_are_fetched() {
     let Some((moto, keys)) = seeded() else { return };
     let proxy = Proxy::start(moto.port, vec![]);
-    let (since, until) = ("2026-10-02T10:00:00Z", "2026-10-02T11:00:00Z");
-    let r = run(
-        &proxy.url,
-        &[
-            "explain",
-            "s3://trail",
-            "--since",
-            since,
-            "--until",
-            until,
-            "--account",
-            "111122223333",
-            "--region",
-            "us-east-1",
-            "--delivery-lag",
-            "15m",
-        ],
-    );
+    let mut args = vec!["explain", "s3://trail"];
+    args.extend(HOUR);
+    let r = run(&proxy.url, &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    // expected: this account and region, delivered from 10:00 to 11:15
+    let fetched = assert_fetched_only_the_hour(&proxy, keys);
+    let v = r.json();
+    assert_eq!(v["summary"]["s3"]["objects_fetched"], fetched);
+}
+
+/// One hour of one account and region, with a quarter hour of delivery lag.
+const HOUR: [&str; 10] = [
+    "--since",
+    "2026-10-02T10:00:00Z",
+    "--until",
+    "2026-10-02T11:00:00Z",
+    "--account",
+    "111122223333",
+    "--region",
+    "us-east-1",
+    "--delivery-lag",
+    "15m",
+];
+
+/// Through `proxy`, the objects of [`HOUR`] were fetched (this account and region, delivered
+/// from 10:00 to 11:15), no others, and only the window's folders were listed; returns how many.
+fn assert_fetched_only_the_hour(proxy: &Proxy, keys: &[String]) -> usize {
     let expected = sample_keys(
         keys,
         "/111122223333/CloudTrail/us-east-1/",
         "20261002T1000Z"..="20261002T1115Z",
     );
     assert!(!expected.is_empty());
-    assert_eq!(fetched(&proxy), expected);
-    assert_only_the_window_listed(&proxy);
-    let v = r.json();
-    assert_eq!(v["summary"]["s3"]["objects_fetched"], expected.len());
+    assert_eq!(fetched(proxy), expected);
+    assert_only_the_window_listed(proxy);
+    expected.len()
 }
 
 /// The sample keys below `folder` delivered within `stamps` (`YYYYMMDDTHHMMZ`).
@@ -222,19 +219,10 @@ fn assert_only_the_window_listed(proxy: &Proxy) {
 
 /// `trailwhy query ARGS --endpoint-url ENDPOINT --format ndjson`.
 fn query(endpoint: &str, args: &[&str]) -> common::Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_trailwhy"))
-        .arg("query")
-        .args(args)
-        .args(["--endpoint-url", endpoint, "--format", "ndjson"])
-        .envs(aws::aws_env())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    common::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut all = vec!["query"];
+    all.extend(args);
+    all.extend(["--endpoint-url", endpoint, "--format", "ndjson"]);
+    common::trailwhy_env(&all, &aws::aws_env())
 }
 
 #[test]
@@ -266,33 +254,12 @@ fn query_reads_the_bucket_as_it_reads_the_tree_on_disk() {
 fn query_fetches_only_the_objects_of_its_window_account_and_region() {
     let Some((moto, keys)) = seeded() else { return };
     let proxy = Proxy::start(moto.port, vec![]);
-    let r = query(
-        &proxy.url,
-        &[
-            "s3://trail",
-            "--since",
-            "2026-10-02T10:00:00Z",
-            "--until",
-            "2026-10-02T11:00:00Z",
-            "--account",
-            "111122223333",
-            "--region",
-            "us-east-1",
-            "--delivery-lag",
-            "15m",
-            "--jq",
-            ".eventTime",
-        ],
-    );
+    let mut args = vec!["s3://trail"];
+    args.extend(HOUR);
+    args.extend(["--jq", ".eventTime"]);
+    let r = query(&proxy.url, &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let expected = sample_keys(
-        keys,
-        "/111122223333/CloudTrail/us-east-1/",
-        "20261002T1000Z"..="20261002T1115Z",
-    );
-    assert!(!expected.is_empty());
-    assert_eq!(fetched(&proxy), expected);
-    assert_only_the_window_listed(&proxy);
+    assert_fetched_only_the_hour(&proxy, keys);
     // and the records are those of the window (files hold events from before it too)
     let times: Vec<&str> = r.stdout.lines().collect();
     assert!(!times.is_empty());
@@ -435,14 +402,7 @@ fn throttling_errors_resets_and_truncated_bodies_are_retried() {
             },
         ],
     );
-    let mut args = vec!["explain", "s3://trail"];
-    args.extend(WINDOW);
-    args.extend([
-        "--iam",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs/iam"),
-    ]);
-    let r = run(&proxy.url, &args);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = explain_the_window(&proxy.url);
     assert_eq!(normalized(&r.json()), local_findings());
     let gets_of = |key: &str| {
         proxy
@@ -540,22 +500,20 @@ iam.create_open_id_connect_provider(Url="https://" + prov["Url"], ClientIDList=p
         env!("CARGO_MANIFEST_DIR"),
         "/sample-logs/iam/444455556666-oidc-providers.json"
     );
-    let r = run(
-        &moto.url,
-        &[
-            "explain",
-            "s3://trail-now",
-            "--since",
-            &since,
-            "--until",
-            &until,
-            "--iam-live",
-            "--iam",
-            other,
-            "--iam",
-            other_oidc,
-        ],
-    );
+    let live_args = [
+        "explain",
+        "s3://trail-now",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--iam-live",
+        "--iam",
+        other,
+        "--iam",
+        other_oidc,
+    ];
+    let r = run(&moto.url, &live_args);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let live = normalized(&r.json());
     let all_iam = concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs/iam");
@@ -586,24 +544,12 @@ iam.create_open_id_connect_provider(Url="https://" + prov["Url"], ClientIDList=p
     // (moto does not route them to another account, so that account's files stay given; the
     // assumption itself is checked on the wire).
     let proxy = Proxy::start(moto.port, vec![]);
-    let r = run(
-        &proxy.url,
-        &[
-            "explain",
-            "s3://trail-now",
-            "--since",
-            &since,
-            "--until",
-            &until,
-            "--iam-live",
-            "--iam",
-            other,
-            "--iam",
-            other_oidc,
-            "--iam-role",
-            "444455556666=arn:aws:iam::444455556666:role/trailwhy-reader",
-        ],
-    );
+    let mut args = live_args.to_vec();
+    args.extend([
+        "--iam-role",
+        "444455556666=arn:aws:iam::444455556666:role/trailwhy-reader",
+    ]);
+    let r = run(&proxy.url, &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_same(&normalized(&r.json()), &local);
     let calls: Vec<String> = proxy.requests().into_iter().map(|(_, p)| p).collect();
@@ -711,14 +657,7 @@ fn credentials_missing_or_expired_and_a_bucket_in_another_region() {
             times: 1,
         }],
     );
-    let mut args = vec!["explain", "s3://trail"];
-    args.extend(WINDOW);
-    args.extend([
-        "--iam",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs/iam"),
-    ]);
-    let r = run(&proxy.url, &args);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = explain_the_window(&proxy.url);
     assert_eq!(normalized(&r.json()), local_findings());
 }
 

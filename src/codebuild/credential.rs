@@ -17,13 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::select::ChangeEvent;
-
-pub const CODEBUILD_SOURCE: &str = "codebuild.amazonaws.com";
-pub const CONNECTION_SOURCES: &[&str] = &[
-    "codestar-connections.amazonaws.com",
-    "codeconnections.amazonaws.com",
-];
+use crate::select::{ChangeEvent, CODEBUILD_SOURCE, CONNECTION_SOURCES};
 
 /// A change event of CodeBuild or CodeConnections.
 pub fn is_codebuild_change(c: &ChangeEvent) -> bool {

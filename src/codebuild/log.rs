@@ -89,6 +89,20 @@ impl<R: Read> Read for Peeked<R> {
     }
 }
 
+impl<R: crate::decode::Decompressed> crate::decode::Decompressed for Peeked<R> {
+    /// The whole stream from its start, when nothing was handed out yet (the bytes read
+    /// ahead are the first bytes of the inner stream's buffer).
+    fn take_whole(&mut self) -> Option<crate::decode::Whole> {
+        if self.pos != 0 || self.pending.is_some() {
+            return None;
+        }
+        let mut whole = self.inner.take_whole()?;
+        whole.start -= self.prefix.len().min(whole.start);
+        self.pos = self.prefix.len();
+        Some(whole)
+    }
+}
+
 /// Tells build log text (and other text with a text file name) from JSON by the first bytes;
 /// `None` means "read it as JSON".
 pub fn sniff(prefix: &[u8], name: &str) -> Option<TextKind> {

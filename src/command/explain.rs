@@ -169,14 +169,7 @@ impl ScanConfig {
 
     /// Runs `f` inside a rayon pool of the configured size.
     pub fn in_pool<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T> {
-        let mut b = rayon::ThreadPoolBuilder::new();
-        if let Some(n) = self.threads {
-            b = b.num_threads(n);
-        }
-        let pool = b
-            .build()
-            .map_err(|e| anyhow!("cannot start worker threads: {e}"))?;
-        Ok(pool.install(f))
+        crate::scan::in_pool(self.threads, f)
     }
 }
 
@@ -297,9 +290,39 @@ pub fn findings(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Vec<Finding>, Scan
             .then_with(|| a.cause.cmp(&b.cause))
     });
     if let Some(i) = &scan.integrity {
-        i.annotate(&mut findings);
+        annotate(i, &mut findings);
     }
     Ok((findings, scan, inventory))
+}
+
+/// `--verify`: marks each finding whose events come from a file that is not verified; its
+/// `details.integrity` lists those files with their verdicts.
+pub fn annotate(integrity: &integrity::Integrity, findings: &mut [Finding]) {
+    use integrity::{FileResult, Verdict};
+    let by_file: std::collections::HashMap<&str, &FileResult> = integrity
+        .files
+        .iter()
+        .map(|f| (f.file.as_str(), f))
+        .collect();
+    for f in findings {
+        let mut files: Vec<&FileResult> = f
+            .event_ids
+            .iter()
+            .filter_map(|id| integrity.event_files.get(id))
+            .filter_map(|file| by_file.get(file.as_str()).copied())
+            .filter(|r| r.verdict != Verdict::Verified)
+            .collect();
+        files.sort_by(|a, b| a.file.cmp(&b.file));
+        files.dedup_by(|a, b| a.file == b.file);
+        if !files.is_empty() {
+            let list: Vec<_> = files
+                .iter()
+                .map(|r| serde_json::json!({"file": r.file, "verdict": r.verdict, "reason": r.reason}))
+                .collect();
+            f.details
+                .insert("integrity".to_owned(), serde_json::json!(list));
+        }
+    }
 }
 
 pub fn run(args: &ExplainArgs) -> Result<Exit> {
@@ -327,7 +350,10 @@ pub fn run(args: &ExplainArgs) -> Result<Exit> {
     )?;
     report::write_integrity_problems(&mut std::io::stderr().lock(), scan.integrity.as_ref())?;
     let mut out = open_output(args.output.as_deref())?;
-    report::write_findings(&mut out, format, &findings, &summary)?;
+    let width = (format == Format::Table && stdout_is_terminal(args.output.as_deref()))
+        .then(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+        .flatten();
+    report::write_findings(&mut out, format, &findings, &summary, width)?;
     out.flush()?;
     Ok(if summary.interrupted {
         Exit::Interrupted

@@ -161,7 +161,7 @@ pub fn run(args: &QueryArgs) -> Result<Exit> {
         &query,
         &opened.inputs,
         std::mem::take(&mut opened.skipped),
-        &cfg,
+        cfg.threads,
         out,
     )?;
     // --verify: the verdicts go to stderr (stdout holds the rows)

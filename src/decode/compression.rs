@@ -9,7 +9,7 @@ use std::io::{self, Cursor, Read};
 use flate2::{Crc, Decompress, FlushDecompress, Status};
 
 use super::error::{CapExceeded, GzipFailure};
-use super::{pool, DecodeLimits};
+use super::{pool, DecodeLimits, Decompressed, Whole};
 
 /// Size of the buffer between the compressed source and the inflater.
 const COMPRESSED_BUFFER: usize = 256 * 1024;
@@ -44,7 +44,7 @@ pub fn sniff(prefix: &[u8]) -> Compression {
 pub fn decompress<R: Read + Send + 'static>(
     mut reader: R,
     limits: &DecodeLimits,
-) -> io::Result<(Compression, Box<dyn Read + Send>)> {
+) -> io::Result<(Compression, Box<dyn Decompressed>)> {
     let mut prefix = [0u8; 2];
     let mut got = 0;
     while got < prefix.len() {
@@ -56,13 +56,177 @@ pub fn decompress<R: Read + Send + 'static>(
         }
     }
     let compression = sniff(&prefix[..got]);
-    let whole = Cursor::new(prefix).take(got as u64).chain(reader);
     let limit = limits.max_decompressed_bytes;
-    let stream: Box<dyn Read + Send> = match compression {
-        Compression::Gzip => Box::new(CappedReader::new(GzipStream::new(whole), limit)),
-        Compression::Plain => Box::new(CappedReader::new(whole, limit)),
+    let stream: Box<dyn Decompressed> = match compression {
+        Compression::Gzip => {
+            let (input, end, ended) = read_up_to(&prefix[..got], &mut reader, WHOLE_OBJECT);
+            let whole = matches!(ended, Ok(true));
+            match whole.then(|| inflate_whole(&input[..end], limit)).flatten() {
+                Some(inflated) => {
+                    pool::give(input);
+                    Box::new(inflated)
+                }
+                None => {
+                    // a read error comes out of the stream after the bytes read before it
+                    let source = FailFirst {
+                        error: ended.err(),
+                        inner: reader,
+                    };
+                    Box::new(CappedReader::new(
+                        GzipStream::resume(source, input, end, whole),
+                        limit,
+                    ))
+                }
+            }
+        }
+        Compression::Plain => {
+            let whole = Cursor::new(prefix).take(got as u64).chain(reader);
+            Box::new(CappedReader::new(whole, limit))
+        }
     };
     Ok((compression, stream))
+}
+
+/// [`decompress`] without the whole-object path: the streaming reader alone, which the
+/// properties compare the whole-object path with.
+#[cfg(test)]
+pub(crate) fn decompress_streaming<R: Read + Send + 'static>(
+    reader: R,
+    limits: &DecodeLimits,
+) -> Box<dyn Decompressed> {
+    Box::new(CappedReader::new(
+        GzipStream::resume(reader, Vec::new(), 0, false),
+        limits.max_decompressed_bytes,
+    ))
+}
+
+/// Compressed objects up to this size are read whole first: if one is a single gzip member,
+/// it is inflated by one libdeflate call (CloudTrail writes every object that way, and far
+/// smaller than this); anything else streams through [`GzipStream`], starting with the bytes
+/// already read.
+const WHOLE_OBJECT: usize = 8 << 20;
+/// The largest output inflated in one call (the buffer is allocated for it); larger members
+/// stream in bounded memory.
+const WHOLE_OUTPUT: usize = 32 << 20;
+/// DEFLATE cannot expand data by more than about 1032 to 1: a length field beyond that is a
+/// lie, and no buffer is allocated for it.
+const MAX_RATIO: usize = 1032;
+
+/// Reads `prefix` and then `reader` into a pooled buffer, until the reader ends or `max`
+/// bytes are held: the buffer, the bytes held, and whether the reader ended (or the error
+/// that stopped it, after those bytes).
+fn read_up_to<R: Read>(
+    prefix: &[u8],
+    reader: &mut R,
+    max: usize,
+) -> (Vec<u8>, usize, io::Result<bool>) {
+    let mut buf = pool::take(COMPRESSED_BUFFER);
+    buf[..prefix.len()].copy_from_slice(prefix);
+    let mut end = prefix.len();
+    loop {
+        if end == buf.len() {
+            if buf.len() >= max {
+                return (buf, end, Ok(false));
+            }
+            buf.resize((buf.len() * 2).min(max), 0);
+        }
+        match reader.read(&mut buf[end..]) {
+            Ok(0) => return (buf, end, Ok(true)),
+            Ok(n) => end += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (buf, end, Err(e)),
+        }
+    }
+}
+
+/// A reader whose first read fails with `error`, if there is one; then `inner`'s.
+struct FailFirst<R> {
+    error: Option<io::Error>,
+    inner: R,
+}
+
+impl<R: Read> Read for FailFirst<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => self.inner.read(buf),
+        }
+    }
+}
+
+/// Inflates a whole gzip object in one libdeflate call, when that is certain to give what
+/// [`GzipStream`] would: exactly one member (no other `1f 8b 08` anywhere in the bytes, so
+/// no second member can follow), a length field within the caps, and libdeflate's own checks
+/// of the CRC-32 and length after the deflate data passed. `None` sends the object to the
+/// streaming path, which then reports any damage as today (keeping the records inflated
+/// before it).
+///
+/// One difference is left on purpose: bytes after the member that do not start another one
+/// (`gzip -d`'s "trailing garbage ignored") make `GzipStream` end with an error but are
+/// ignored here when they happen to end with the member's own length. The records are the
+/// same either way.
+fn inflate_whole(input: &[u8], limit: u64) -> Option<Inflated> {
+    let body = input.get(2..)?;
+    if input.len() < 18 || memchr::memmem::find(body, &[0x1f, 0x8b, 0x08]).is_some() {
+        return None;
+    }
+    let tail: [u8; 4] = input[input.len() - 4..].try_into().ok()?;
+    let size = usize::try_from(u32::from_le_bytes(tail)).ok()?;
+    if size == 0
+        || size > WHOLE_OUTPUT
+        || size as u64 > limit
+        || size > input.len().saturating_mul(MAX_RATIO)
+    {
+        return None;
+    }
+    let mut out = pool::take(size);
+    match pool::with_libdeflate(|d| d.gzip_decompress(input, &mut out[..size])) {
+        Ok(n) if n == size => Some(Inflated {
+            buf: out,
+            pos: 0,
+            len: n,
+        }),
+        _ => {
+            pool::give(out);
+            None
+        }
+    }
+}
+
+/// The output of [`inflate_whole`], read out of its pooled buffer (given back when dropped).
+struct Inflated {
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+}
+
+impl Read for Inflated {
+    fn read(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+        let n = dst.len().min(self.len - self.pos);
+        dst[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl Decompressed for Inflated {
+    fn take_whole(&mut self) -> Option<Whole> {
+        let whole = Whole {
+            buf: std::mem::take(&mut self.buf),
+            start: self.pos,
+            end: self.len,
+        };
+        (self.pos, self.len) = (0, 0);
+        Some(whole)
+    }
+}
+
+impl<R: Read + Send> Decompressed for CappedReader<R> {}
+
+impl Drop for Inflated {
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.buf));
+    }
 }
 
 /// Multi-member gzip (RFC 1952), inflated straight into the caller's buffer.
@@ -127,13 +291,18 @@ fn truncated() -> io::Error {
 }
 
 impl<R: Read> GzipStream<R> {
-    fn new(source: R) -> Self {
+    /// Starts with `input[..end]`, compressed bytes already read from the start of
+    /// `source`'s stream (`source_done`: nothing more follows them).
+    fn resume(source: R, mut input: Vec<u8>, end: usize, source_done: bool) -> Self {
+        if input.len() < COMPRESSED_BUFFER {
+            input.resize(COMPRESSED_BUFFER, 0);
+        }
         Self {
             source,
-            input: pool::take(COMPRESSED_BUFFER),
+            input,
             start: 0,
-            end: 0,
-            source_done: false,
+            end,
+            source_done,
             inflate: Some(pool::take_inflater()),
             crc: Crc::new(),
             state: Member::Header,
@@ -320,9 +489,9 @@ impl<R: Read> GzipStream<R> {
     /// Inflates into `dst`; `Ok(0)` only at the end of a member.
     fn inflate_some(&mut self, dst: &mut [u8]) -> io::Result<usize> {
         loop {
-            if self.start == self.end && !self.fill()? {
-                return Err(truncated());
-            }
+            // with the source exhausted, the inflater is still asked once more: it may hold
+            // decoded bytes that did not fit in the last `dst`
+            let exhausted = self.start == self.end && !self.fill()?;
             let Some(inflate) = self.inflate.as_mut() else {
                 return Err(gzip_error(false, "inflater unavailable"));
             };
@@ -344,6 +513,9 @@ impl<R: Read> GzipStream<R> {
                 Ok(Status::Ok | Status::BufError) => {
                     if produced > 0 {
                         return Ok(produced);
+                    }
+                    if exhausted {
+                        return Err(truncated());
                     }
                     if consumed == 0 && self.start < self.end {
                         return Err(gzip_error(false, "inflate made no progress"));

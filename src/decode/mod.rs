@@ -23,6 +23,31 @@ mod splitter;
 mod tests;
 
 pub use compression::{decompress, sniff, Compression};
+
+/// A decompressed stream, as [`decompress`] returns it: a reader that may also hand over
+/// all of its bytes at once, so that [`RecordSplitter::new_whole`] splits them where they
+/// are instead of copying them into a buffer of its own.
+pub trait Decompressed: std::io::Read + Send {
+    /// The whole decompressed stream, when it is held in memory: the buffer, where the
+    /// bytes not read yet start, and where the valid bytes end. After this the reader is
+    /// at its end. `None` (the default) for a stream.
+    fn take_whole(&mut self) -> Option<Whole> {
+        None
+    }
+}
+
+/// The bytes of a [`Decompressed`] stream held in memory: `buf[start..end]` are unread.
+pub struct Whole {
+    pub buf: Vec<u8>,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl<D: Decompressed + ?Sized> Decompressed for Box<D> {
+    fn take_whole(&mut self) -> Option<Whole> {
+        (**self).take_whole()
+    }
+}
 pub use error::DecodeError;
 pub use splitter::{RawRecord, RecordKind, RecordSplitter, Shape};
 

@@ -1,6 +1,7 @@
-//! Per-thread reuse of what decoding allocates per file: the inflater of
-//! [`decompress`](super::decompress) (with its 32 KiB window), its compressed-side buffer,
-//! and the buffer of each [`RecordSplitter`](super::RecordSplitter).
+//! Per-thread reuse of what decoding allocates per file: the inflaters of
+//! [`decompress`](super::decompress) (zlib-rs's with its 32 KiB window for streams, and
+//! libdeflate's for whole objects), its compressed-side and output buffers, and the buffer
+//! of each [`RecordSplitter`](super::RecordSplitter).
 //!
 //! A scan opens thousands of small files one after another on each worker thread. Allocating
 //! and zero-filling fresh quarter-megabyte buffers for each of them cost time (the fill) and
@@ -21,6 +22,20 @@ const LARGEST_KEPT: usize = 4 << 20;
 thread_local! {
     static FREE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
     static INFLATERS: RefCell<Vec<Decompress>> = const { RefCell::new(Vec::new()) };
+    static LIBDEFLATE: RefCell<Option<libdeflater::Decompressor>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's libdeflate decompressor (made on first use).
+pub(crate) fn with_libdeflate<T>(f: impl FnOnce(&mut libdeflater::Decompressor) -> T) -> T {
+    let mut d = LIBDEFLATE
+        .try_with(|cell| cell.borrow_mut().take())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let out = f(&mut d);
+    // during thread teardown the slot may be gone: the decompressor is simply dropped
+    let _ = LIBDEFLATE.try_with(|cell| *cell.borrow_mut() = Some(d));
+    out
 }
 
 /// A raw-deflate inflater, reused when the thread has one (the caller resets it).
@@ -48,12 +63,26 @@ pub(crate) fn take(len: usize) -> Vec<u8> {
     let reused = FREE
         .try_with(|free| {
             let mut free = free.borrow_mut();
-            let best = free.iter().position(|b| b.len() >= len)?;
+            // the smallest that fits: a small request must not take the large buffer a
+            // whole-object inflate needs next (it would be zero-filled again)
+            let fits = (0..free.len())
+                .filter(|&i| free[i].len() >= len)
+                .min_by_key(|&i| free[i].len());
+            // else the largest, grown: only the new part is zero-filled
+            let best = fits.or_else(|| (0..free.len()).max_by_key(|&i| free[i].len()))?;
             Some(free.swap_remove(best))
         })
         .ok()
         .flatten();
-    reused.unwrap_or_else(|| vec![0; len])
+    match reused {
+        Some(mut buf) => {
+            if buf.len() < len {
+                buf.resize(len, 0);
+            }
+            buf
+        }
+        None => vec![0; len],
+    }
 }
 
 /// The largest kept buffer, or an empty one: for users that grow their buffer themselves.

@@ -211,6 +211,23 @@ impl<R: Read> RecordSplitter<R> {
         Self::with_chunk_size(reader, limits, DEFAULT_CHUNK)
     }
 
+    /// Like [`new`](Self::new), but when `reader` holds its whole stream in memory, splits
+    /// it in place: its buffer becomes the splitter's, with no copy.
+    pub fn new_whole(mut reader: R, limits: &DecodeLimits) -> Self
+    where
+        R: super::Decompressed,
+    {
+        let whole = reader.take_whole();
+        let mut splitter = Self::new(reader, limits);
+        if let Some(w) = whole {
+            super::pool::give(std::mem::replace(&mut splitter.buf, w.buf));
+            splitter.pos = w.start;
+            splitter.end = w.end;
+            splitter.base = 0;
+        }
+        splitter
+    }
+
     /// Like [`new`](Self::new) with a chosen read size; tests set it tiny to force records
     /// across refills.
     pub(crate) fn with_chunk_size(reader: R, limits: &DecodeLimits, chunk: usize) -> Self {

@@ -1159,6 +1159,59 @@ proptest! {
         let _ = split_stream(input, &DecodeLimits::default());
     }
 
+    /// The whole-object path (libdeflate) gives exactly what the streaming reader gives,
+    /// bytes and whether it ends in an error, on clean, damaged, cut, padded and multi-member gzip, whatever the
+    /// read sizes.
+    #[test]
+    fn whole_object_inflate_equals_the_streaming_reader(
+        members in 1usize..4,
+        records in 1usize..120,
+        flips in prop::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 0..2),
+        cut in prop::option::of(any::<prop::sample::Index>()),
+        tail in prop_oneof![Just(vec![]), Just(vec![0u8; 5]), prop::collection::vec(any::<u8>(), 0..6)],
+        sizes in prop::collection::vec(1usize..4096, 1..4),
+        level in 0u32..10,
+    ) {
+        let recs: Vec<Vec<u8>> = (0..records).map(|i| cloudtrail_like_record(i).into_bytes()).collect();
+        let refs: Vec<&[u8]> = recs.iter().map(Vec::as_slice).collect();
+        let plain = log_object(&refs);
+        let step = plain.len() / members + 1;
+        let mut input = Vec::new();
+        for part in plain.chunks(step) {
+            let mut e = GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+            e.write_all(part).unwrap();
+            input.extend(e.finish().unwrap());
+        }
+        for (at, mask) in &flips {
+            let i = at.index(input.len() - 10) + 10;
+            input[i] ^= mask;
+        }
+        if let Some(c) = cut {
+            input.truncate(c.index(input.len()).max(2));
+        }
+        input.extend(&tail);
+        let read_all = |mut r: Box<dyn Read + Send>| {
+            let mut out = Vec::new();
+            let mut piece = [0u8; 3000];
+            loop {
+                match r.read(&mut piece) {
+                    Ok(0) => return (out, None),
+                    Ok(n) => out.extend_from_slice(&piece[..n]),
+                    Err(e) => return (out, Some(e.to_string())),
+                }
+            }
+        };
+        let chunked = || ChunkedReader { data: input.clone(), at: 0, sizes: sizes.clone(), turn: 0 };
+        let limits = DecodeLimits::default();
+        let (_, whole) = decompress(chunked(), &limits).unwrap();
+        let (ours, our_err) = read_all(whole);
+        let (theirs, their_err) = read_all(compression::decompress_streaming(chunked(), &limits));
+        prop_assert_eq!(ours.len(), theirs.len());
+        prop_assert!(ours == theirs);
+        // (the wording of an inflate error may differ with where the reads fell)
+        prop_assert_eq!(our_err.is_some(), their_err.is_some(), "{:?} / {:?}", our_err, their_err);
+    }
+
     /// Damaged gzip (bytes flipped, cut, garbage appended, members joined): the inflated
     /// bytes always begin with everything flate2's own reader gets before it fails, never
     /// less, and equal it exactly when flate2 reads the stream cleanly.
@@ -1302,5 +1355,92 @@ fn splitter_throughput() {
             std::fs::metadata(path).unwrap().len() as f64 / 1e6,
             size / secs
         );
+    }
+}
+
+/// Whole-object inflation hands anything it cannot take to the streaming path, which then
+/// gives exactly what it gave before: cuts at every place of a two-member object, with a few
+/// bytes of garbage after them.
+#[test]
+fn cut_members_with_garbage_fall_back_to_the_stream() {
+    let records: Vec<Vec<u8>> = (0..40)
+        .map(|i| cloudtrail_like_record(i).into_bytes())
+        .collect();
+    let refs: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+    let plain = log_object(&refs);
+    let parts: Vec<&[u8]> = plain.chunks(plain.len() / 2 + 1).collect();
+    let whole = gzip(&parts);
+    for cut in (2..whole.len()).step_by(7).chain([whole.len()]) {
+        let mut input = whole[..cut].to_vec();
+        input.extend([174, 196, 0]);
+        let mut reference = Vec::new();
+        let _ = flate2::read::MultiGzDecoder::new(input.as_slice()).read_to_end(&mut reference);
+        let (_, mut reader) = decompress(io::Cursor::new(input), &DecodeLimits::default()).unwrap();
+        let mut ours = Vec::new();
+        let _ = reader.read_to_end(&mut ours);
+        assert!(
+            ours.len() >= reference.len(),
+            "cut {cut}: {} < {}",
+            ours.len(),
+            reference.len()
+        );
+        assert_eq!(&ours[..reference.len()], &reference[..], "cut {cut}");
+    }
+}
+
+/// A whole-object inflate handed to the splitter in place (through the scan's read-ahead
+/// wrapper) gives the same records, offsets, errors and byte count as the same bytes read as
+/// a stream.
+#[test]
+fn whole_buffer_handed_to_the_splitter_splits_like_a_stream() {
+    let recs: Vec<Vec<u8>> = (0..200)
+        .map(|i| cloudtrail_like_record(i).into_bytes())
+        .collect();
+    let refs: Vec<&[u8]> = recs.iter().map(Vec::as_slice).collect();
+    let mut plain = log_object(&refs);
+    let broken = {
+        let mut b = plain.clone();
+        let at = b.len() - 50;
+        b.truncate(at);
+        b
+    };
+    plain.extend(b"\n");
+    for doc in [
+        plain,
+        broken,
+        b"{\"eventVersion\":\"1.08\"}\n{\"a\":[1,2]}\n{bad\n{\"b\":2}\n".to_vec(),
+    ] {
+        let input = gzip(&[&doc]);
+        let limits = DecodeLimits::default();
+        let (_, whole) = decompress(io::Cursor::new(input.clone()), &limits).unwrap();
+        let mut peeked = crate::codebuild::log::Peeked::new(whole);
+        let prefix = peeked.prefix().to_vec();
+        assert!(!prefix.is_empty());
+        let held = Decompressed::take_whole(&mut peeked).map(|w| (w.start, w.end));
+        assert_eq!(
+            held,
+            Some((0, doc.len())),
+            "the whole object is handed over from its start"
+        );
+        // handing it over twice is not possible: the reader is at its end
+        assert!(Decompressed::take_whole(&mut peeked).is_none());
+
+        let (_, whole) = decompress(io::Cursor::new(input.clone()), &limits).unwrap();
+        let ours = drain(
+            RecordSplitter::new_whole(crate::codebuild::log::Peeked::new(whole), &limits),
+            10_000,
+        );
+        let stream = compression::decompress_streaming(io::Cursor::new(input), &limits);
+        let theirs = drain(RecordSplitter::new(stream, &limits), 10_000);
+        assert_eq!(ours.records, theirs.records);
+        assert_eq!(ours.bytes_read, theirs.bytes_read);
+        assert_eq!(ours.shape, theirs.shape);
+        let msgs = |o: &Outcome| {
+            o.errors
+                .iter()
+                .map(|(i, e)| format!("{i} {e}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(msgs(&ours), msgs(&theirs));
     }
 }

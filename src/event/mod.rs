@@ -8,6 +8,7 @@
 
 pub mod denial;
 pub mod identity;
+pub mod redact;
 
 use std::borrow::Cow;
 

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::decode::DecodeError;
+use crate::decode::{DecodeError, Decompressed, Whole};
 
 /// How reading an input ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,8 +53,8 @@ impl HashSink {
     pub fn wrap<'a>(
         sink: Option<&'a HashSink>,
         name: &str,
-        reader: Box<dyn Read + Send + 'a>,
-    ) -> Box<dyn Read + Send + 'a> {
+        reader: Box<dyn Decompressed + 'a>,
+    ) -> Box<dyn Decompressed + 'a> {
         match sink {
             None => reader,
             Some(sink) => Box::new(HashingReader {
@@ -112,7 +112,7 @@ impl HashSink {
 
 /// Hashes what passes through; see the module documentation.
 pub struct HashingReader<'a> {
-    inner: Box<dyn Read + Send + 'a>,
+    inner: Box<dyn Decompressed + 'a>,
     hasher: Sha256,
     bytes: u64,
     end: Option<ReadEnd>,
@@ -170,6 +170,22 @@ impl Read for HashingReader<'_> {
                 Err(e)
             }
         }
+    }
+}
+
+/// A whole-object inflate hands its buffer over instead of being read: the unread part is
+/// hashed in one pass, and the stream is complete.
+impl Decompressed for HashingReader<'_> {
+    fn take_whole(&mut self) -> Option<Whole> {
+        if self.end.is_some() {
+            return None;
+        }
+        let whole = self.inner.take_whole()?;
+        let rest = &whole.buf[whole.start..whole.end];
+        self.hasher.update(rest);
+        self.bytes += rest.len() as u64;
+        self.finish(ReadEnd::Complete);
+        Some(whole)
     }
 }
 
@@ -239,7 +255,10 @@ mod tests {
         let sink = HashSink::new();
         let data = b"{\"Records\":[]}".repeat(10_000);
         {
-            let mut r = HashSink::wrap(Some(&sink), "a", Box::new(&data[..]));
+            let (_, inner) =
+                crate::decode::decompress(std::io::Cursor::new(data.clone()), &Default::default())
+                    .unwrap();
+            let mut r = HashSink::wrap(Some(&sink), "a", inner);
             let mut first = [0u8; 10];
             r.read_exact(&mut first).unwrap();
         } // dropped after 10 bytes: the rest is drained

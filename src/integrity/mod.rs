@@ -21,7 +21,6 @@ use std::sync::Arc;
 use anyhow::Result;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::Serialize;
-use serde_json::json;
 
 pub use hash::HashSink;
 use keys::KeyRing;
@@ -29,7 +28,6 @@ use locate::RawDigest;
 use verify::{ScannedLog, Scope};
 
 use crate::decode::DecodeLimits;
-use crate::explain::Finding;
 use crate::select::Window;
 use crate::source::aws::AwsContext;
 use crate::source::s3::S3Url;
@@ -131,6 +129,7 @@ pub struct Integrity {
     pub problems: Vec<String>,
     /// Every file and its verdict (in summaries of `explain`/`report`: those not verified).
     pub files: Vec<FileResult>,
+    /// Event id → the input its record was read from (findings name their files).
     #[serde(skip)]
     pub event_files: HashMap<String, String>,
 }
@@ -184,31 +183,6 @@ impl Integrity {
             s.insert_str(0, "EVIDENCE NOT INTACT — ");
         }
         s
-    }
-
-    /// Marks each finding whose events come from a file that is not verified: its
-    /// `details.integrity` lists those files with their verdicts.
-    pub fn annotate(&self, findings: &mut [Finding]) {
-        let by_file: HashMap<&str, &FileResult> =
-            self.files.iter().map(|f| (f.file.as_str(), f)).collect();
-        for f in findings {
-            let mut files: Vec<&FileResult> = f
-                .event_ids
-                .iter()
-                .filter_map(|id| self.event_files.get(id))
-                .filter_map(|file| by_file.get(file.as_str()).copied())
-                .filter(|r| r.verdict != Verdict::Verified)
-                .collect();
-            files.sort_by(|a, b| a.file.cmp(&b.file));
-            files.dedup_by(|a, b| a.file == b.file);
-            if !files.is_empty() {
-                let list: Vec<_> = files
-                    .iter()
-                    .map(|r| json!({"file": r.file, "verdict": r.verdict, "reason": r.reason}))
-                    .collect();
-                f.details.insert("integrity".to_owned(), json!(list));
-            }
-        }
     }
 }
 

@@ -11,6 +11,7 @@ use jaq_core::{Compiler, Ctx, Vars};
 use jaq_json::Val;
 
 use super::project::Projection;
+use super::regex;
 
 type Data = JustLut<Val>;
 
@@ -27,12 +28,24 @@ pub struct JqProgram {
 impl JqProgram {
     /// Parses and compiles `code`; the error is jaq's message, located in `code`.
     pub fn compile(code: &str) -> Result<JqProgram, String> {
+        Self::compile_regex(code, true)
+    }
+
+    /// [`compile`](Self::compile) with jaq-std's own regex filters, for comparing.
+    #[cfg(test)]
+    pub fn compile_with_jaq_regex(code: &str) -> Result<JqProgram, String> {
+        Self::compile_regex(code, false)
+    }
+
+    /// `ours`: with the cached regex natives of [`super::regex`] in place of jaq-std's.
+    fn compile_regex(code: &str, ours: bool) -> Result<JqProgram, String> {
         let defs = jaq_core::defs()
-            .chain(jaq_std::defs())
+            .chain(jaq_std::defs().filter(|d| !(ours && regex::replaced_def(d.name, d.args.len()))))
             .chain(jaq_json::defs());
         let funs = jaq_core::funs::<Data>()
-            .chain(jaq_std::funs::<Data>())
-            .chain(jaq_json::funs::<Data>());
+            .chain(jaq_std::funs::<Data>().filter(|f| !(ours && regex::replaced(f.0))))
+            .chain(jaq_json::funs::<Data>())
+            .chain(regex::funs().filter(move |_| ours));
         let arena = Arena::default();
         let modules = Loader::new(defs)
             .load(&arena, File { code, path: () })
@@ -469,7 +482,8 @@ fn load_message(code: &str, errs: load::Errors<&str, ()>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::value::{parse, to_json};
+    use crate::query::output::to_json;
+    use crate::query::value::parse;
 
     fn outputs(code: &str, input: &str) -> (Vec<String>, Vec<String>) {
         let p = JqProgram::compile(code).unwrap();

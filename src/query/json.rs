@@ -18,7 +18,7 @@ use std::io::Write as _;
 use bytes::Bytes;
 use jaq_json::{Map, Rc, Val};
 
-use crate::report::redact::{is_secret_key, REDACTED};
+use crate::event::redact::{is_secret_key, REDACTED};
 
 /// Parses one record and redacts its secrets. With `keys` (sorted), only those top-level
 /// fields are built, in the record's order; the others are checked as JSON but not built.
@@ -467,9 +467,10 @@ enum Interning {
     Value,
 }
 
-/// The value stored under a key: `"<redacted>"` for a non-null secret.
+/// The value stored under a key: `"<redacted>"` for a secret that is not null, a boolean or
+/// a number.
 fn redacted(secret: bool, v: Val) -> Val {
-    if secret && !matches!(v, Val::Null) {
+    if secret && !super::value::keeps(&v) {
         Val::TStr(Box::new(Bytes::from_static(REDACTED.as_bytes())))
     } else {
         v
@@ -681,6 +682,7 @@ pub(crate) mod tests {
             r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","arn":"a"},"n":[1,-2,3.50,1e3,-0,12345678901234567890123,0.1e-2,[],{}],"t":true,"f":false,"z":null}"#,
             r#" { "a" : "x\"y\\z\/\b\f\n\r\t\u0041\u00e9\u20ac" , "b":[ ] , "c" : { } } "#,
             r#"{"responseElements":{"credentials":{"accessKeyId":"ASIAX","sessionToken":"SECRET","expiration":"x"}},"requestParameters":{"SAMLAssertion":"PHN","dbPassword":"h","clientSecret":"s","token":null,"list":[{"authorizationToken":"QVdT"}]}}"#,
+            r#"{"requestParameters":{"forceOverwriteReplicaSecret":false,"tokenCount":3,"secretKey":{"k":"v"},"password":[1]}}"#,
             r#"{"a":1,"a":2,"b":{"token":"x","token":null},"c":{"token":null,"token":"y"}}"#,
             r#"{"userAgent":"caf\u00e9 é ✓ \u007f","errorMessage":"line1\nline2 \u001b[31m"}"#,
             r#"{"se\u0073sionToken":"escaped key","Password":"p","x":{"MyPassword":"q","notsecretx":"r"}}"#,

@@ -25,6 +25,7 @@ pub mod jq;
 pub mod json;
 pub mod output;
 pub mod project;
+pub mod regex;
 pub mod value;
 
 use std::borrow::Cow;
@@ -38,16 +39,16 @@ use crossbeam_channel::{bounded, Receiver, SendTimeoutError, Sender};
 use jaq_json::Val;
 use memchr::memmem::Finder;
 
-use crate::command::explain::ScanConfig;
 use crate::decode::{self, DecodeLimits, RecordKind, RecordSplitter};
 use crate::event::Record;
 use crate::scan::{classify_first, FirstRecord, ScanStats};
 use crate::source::{io_reason, Input, Skipped};
 use filter::CompiledFilter;
 use jq::JqProgram;
+use output::Cell;
 use output::{Format, Row, RowWriter};
 use project::Projection;
-use value::{Cell, Path};
+use value::Path;
 
 /// Inputs open at once per worker thread (the reorder window).
 pub const IN_FLIGHT_PER_THREAD: usize = 2;
@@ -105,13 +106,14 @@ impl Outcome {
     }
 }
 
-/// Runs the query: the workers on the rayon pool of `cfg`, the writer on this thread.
+/// Runs the query: the workers on a rayon pool of `threads` (one per core when `None`), the
+/// writer on this thread.
 /// A write error (a closed pipe) stops the workers and is returned.
 pub fn run<W: Write>(
     query: &Query,
     inputs: &[Input],
     pre_skipped: Vec<Skipped>,
-    cfg: &ScanConfig,
+    threads: Option<usize>,
     out: W,
 ) -> anyhow::Result<Outcome> {
     let mut writer = RowWriter::new(out, query.format, columns(query));
@@ -119,7 +121,8 @@ pub fn run<W: Write>(
     for s in pre_skipped {
         outcome.add_skipped(s);
     }
-    let threads = cfg.threads.unwrap_or_else(|| {
+    let pool_size = threads;
+    let threads = threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
     let shared = Shared {
@@ -135,7 +138,7 @@ pub fn run<W: Write>(
         let shared = &shared;
         let workers = s.spawn(move || {
             let claims = claim_tx;
-            cfg.in_pool(|| {
+            crate::scan::in_pool(pool_size, || {
                 rayon::broadcast(|_| worker(shared, &claims));
             })
         });
@@ -452,7 +455,7 @@ impl<'a> Emitter<'a> {
             Mode::Groups(paths) => {
                 let key = paths
                     .iter()
-                    .map(|p| p.get(v).map_or_else(|| "null".to_owned(), value::to_json))
+                    .map(|p| p.get(v).map_or_else(|| "null".to_owned(), output::to_json))
                     .collect();
                 *self.groups.entry(key).or_insert(0) += 1;
             }
@@ -540,7 +543,7 @@ impl<'a> Emitter<'a> {
         }
         if self.lines_rows > 0 {
             let mut bytes = std::mem::take(&mut self.lines);
-            // as `value::to_json`: invalid UTF-8 in a string is replaced (no line changes
+            // as `output::to_json`: invalid UTF-8 in a string is replaced (no line changes
             // its bounds: a newline is never part of a UTF-8 sequence)
             if std::str::from_utf8(&bytes).is_err() {
                 bytes = String::from_utf8_lossy(&bytes).into_owned().into_bytes();
@@ -557,7 +560,7 @@ impl<'a> Emitter<'a> {
 fn render(format: Format, fields: &[Path], v: &Val) -> Row {
     if fields.is_empty() {
         return match (format, v) {
-            (Format::Ndjson | Format::Table, _) => Row::Json(value::to_json(v)),
+            (Format::Ndjson | Format::Table, _) => Row::Json(output::to_json(v)),
             (Format::Csv, Val::Obj(map)) => Row::Object(
                 map.iter()
                     .map(|(k, x)| (key_text(k), Cell::of(Some(x))))
@@ -569,7 +572,7 @@ fn render(format: Format, fields: &[Path], v: &Val) -> Row {
     match format {
         Format::Ndjson => {
             let pairs = fields.iter().map(|p| {
-                let text = p.get(v).map_or_else(|| "null".to_owned(), value::to_json);
+                let text = p.get(v).map_or_else(|| "null".to_owned(), output::to_json);
                 (p.name.as_str(), text)
             });
             Row::Json(json_object(pairs))
@@ -619,7 +622,7 @@ fn json_object<'k>(pairs: impl Iterator<Item = (&'k str, String)>) -> String {
 fn key_text(k: &Val) -> String {
     match k {
         Val::TStr(s) => String::from_utf8_lossy(s).into_owned(),
-        other => value::to_json(other),
+        other => output::to_json(other),
     }
 }
 
@@ -662,7 +665,7 @@ fn read_input(input: &Input, q: &Query, emit: &mut Emitter<'_>) -> FileOutcome {
         return f;
     }
     let lookup = Finder::new(b"CloudTrailEvent");
-    let mut splitter = RecordSplitter::new(reader, &q.limits);
+    let mut splitter = RecordSplitter::new_whole(reader, &q.limits);
     let mut first = true;
     let mut first_bad: Option<String> = None;
     let mut failures: Vec<String> = Vec::new();

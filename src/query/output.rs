@@ -7,8 +7,50 @@
 
 use std::io::{self, Write};
 
-use super::value::Cell;
+use jaq_json::Val;
+use tabled::builder::Builder;
+use tabled::settings::object::Columns;
+use tabled::settings::{Padding, Style, Width};
+use tabled::Table;
+
 use crate::report::sanitize::terminal_safe;
+
+/// Compact JSON text, like `jq -c` (invalid UTF-8 replaced).
+pub fn to_json(v: &Val) -> String {
+    let mut buf = Vec::with_capacity(256);
+    super::json::write(&mut buf, v);
+    match String::from_utf8(buf) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+/// What a cell of a table or CSV shows: a string as itself, null as nothing, anything else
+/// as its JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    Null,
+    Text(String),
+}
+
+impl Cell {
+    pub fn of(v: Option<&Val>) -> Cell {
+        match v {
+            None | Some(Val::Null) => Cell::Null,
+            Some(Val::TStr(s)) => Cell::Text(String::from_utf8_lossy(s).into_owned()),
+            Some(other) => Cell::Text(to_json(other)),
+        }
+    }
+
+    /// The cell for a value given as JSON text (group keys are kept as JSON text).
+    pub fn of_json(text: &str) -> Cell {
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Null) => Cell::Null,
+            Ok(serde_json::Value::String(s)) => Cell::Text(s),
+            _ => Cell::Text(text.to_owned()),
+        }
+    }
+}
 
 /// Output formats of `query`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -37,7 +79,8 @@ pub enum Row {
 /// Rows of a table used to size its columns; later rows reuse those widths.
 pub const TABLE_SAMPLE: usize = 1000;
 
-/// Widest column a table pads to; longer cells are printed whole and push the row out.
+/// Widest column a later block of a table is padded to; longer cells are printed whole and
+/// widen their column.
 const MAX_WIDTH: usize = 60;
 
 pub struct RowWriter<W: Write> {
@@ -117,9 +160,6 @@ impl<W: Write> RowWriter<W> {
                 Cell::Text(t) => terminal_safe(&t).into_owned(),
             })
             .collect();
-        if self.widths.is_some() {
-            return self.table_line(&texts);
-        }
         self.pending.push(texts);
         if self.pending.len() >= TABLE_SAMPLE {
             self.flush_table()?;
@@ -127,47 +167,43 @@ impl<W: Write> RowWriter<W> {
         Ok(())
     }
 
+    /// Lays out the rows held (with the header, the first time) as one `tabled` table:
+    /// no borders, two spaces between columns, each column at least as wide as in the
+    /// first block (so later blocks line up with it unless a cell is wider).
     fn flush_table(&mut self) -> io::Result<()> {
+        let mut builder = Builder::new();
         if self.widths.is_none() {
-            let header: Vec<String> = self
-                .columns
-                .clone()
-                .unwrap_or_default()
-                .iter()
-                .map(|c| terminal_safe(c).into_owned())
-                .collect();
-            let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
-            for row in &self.pending {
-                for (i, cell) in row.iter().enumerate() {
-                    if i >= widths.len() {
-                        widths.push(0);
-                    }
-                    widths[i] = widths[i].max(width(cell).min(MAX_WIDTH));
-                }
-            }
-            self.widths = Some(widths);
-            self.table_line(&header)?;
+            let header = self.columns.clone().unwrap_or_default();
+            builder.push_record(header.iter().map(|c| terminal_safe(c).into_owned()));
         }
-        for row in std::mem::take(&mut self.pending) {
-            self.table_line(&row)?;
+        let rows = std::mem::take(&mut self.pending);
+        let columns = rows
+            .iter()
+            .map(Vec::len)
+            .chain([builder.count_columns()])
+            .max()
+            .unwrap_or(0);
+        for row in rows {
+            let missing = columns.saturating_sub(row.len());
+            builder.push_record(
+                row.into_iter()
+                    .chain(std::iter::repeat_n(String::new(), missing)),
+            );
+        }
+        let mut table = builder.build();
+        table.with(Style::empty()).with(Padding::new(0, 2, 0, 0));
+        table.modify(Columns::last(), Padding::new(0, 0, 0, 0));
+        let widths = self
+            .widths
+            .get_or_insert_with(|| (0..columns).map(|i| column_width(&table, i)).collect())
+            .clone();
+        for (i, w) in widths.iter().enumerate().take(columns) {
+            table.modify(Columns::one(i), Width::increase((*w).min(MAX_WIDTH)));
+        }
+        for line in table.to_string().lines() {
+            writeln!(self.out, "{}", line.trim_end())?;
         }
         Ok(())
-    }
-
-    fn table_line(&mut self, cells: &[String]) -> io::Result<()> {
-        let widths = self.widths.as_deref().unwrap_or_default();
-        let mut line = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i > 0 {
-                line.push_str("  ");
-            }
-            line.push_str(cell);
-            if i + 1 < cells.len() {
-                let w = widths.get(i).copied().unwrap_or(0);
-                line.extend(std::iter::repeat_n(' ', w.saturating_sub(width(cell))));
-            }
-        }
-        writeln!(self.out, "{}", line.trim_end())
     }
 
     fn csv_header(&mut self, cols: &[String]) -> io::Result<()> {
@@ -220,8 +256,15 @@ impl<W: Write> RowWriter<W> {
     }
 }
 
-fn width(s: &str) -> usize {
-    s.chars().count()
+/// The widest cell of column `i` (header included), in terminal columns.
+fn column_width(table: &Table, i: usize) -> usize {
+    let records = table.get_records();
+    records
+        .iter()
+        .filter_map(|row| row.get(i))
+        .map(|cell| tabled::grid::util::string::get_text_width(cell.as_ref()))
+        .max()
+        .unwrap_or(0)
 }
 
 /// One CSV field: a leading `'` when a spreadsheet would read it as a formula (`=`, `+`,

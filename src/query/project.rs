@@ -14,7 +14,7 @@
 //! where lines go.
 
 use super::json::{self, Defer, Parsed, Parser};
-use crate::report::redact::is_secret_key;
+use crate::event::redact::{is_secret_key, keeps_json_value};
 
 /// What a projection program outputs for each record (exactly one value).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,8 +100,8 @@ fn put(out: &mut Vec<u8>, scratch: &[u8], slot: Option<(usize, usize)>) {
     }
 }
 
-/// `report::redact::REDACTED` as JSON text.
-/// `report::redact::REDACTED` as JSON text.
+/// `event::redact::REDACTED` as JSON text.
+/// `event::redact::REDACTED` as JSON text.
 const REDACTED_JSON: &[u8] = b"\"<redacted>\"";
 
 struct Reader<'a> {
@@ -114,8 +114,10 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     /// Whether the value under the cursor is `null`.
-    fn at_null(&self) -> bool {
-        self.p.b[self.p.i..].starts_with(b"null")
+    /// Whether the value under the cursor stays under a secret-named key (`null`, a boolean
+    /// or a number: `event::redact::keeps_json_value`).
+    fn at_kept(&self) -> bool {
+        keeps_json_value(&self.p.b[self.p.i..])
     }
 
     /// Reads the key under the cursor (at its quote), up to its closing quote; its span in
@@ -209,7 +211,7 @@ impl Reader<'_> {
                         }
                         self.p.i += 1;
                         self.ws(out);
-                        if is_secret_key(&b[ks..ke]) && !self.at_null() {
+                        if is_secret_key(&b[ks..ke]) && !self.at_kept() {
                             let from = self.p.i;
                             self.p.skip()?;
                             self.respell(out, from, |o| o.extend_from_slice(REDACTED_JSON));
@@ -336,7 +338,7 @@ impl Reader<'_> {
                     .collect();
                 if here.is_empty() {
                     self.p.skip()?;
-                } else if is_secret_key(key) && !self.at_null() {
+                } else if is_secret_key(key) && !self.at_kept() {
                     // the value is "<redacted>": below it there is nothing to index
                     if here.iter().any(|(path, _)| !path.is_empty()) {
                         return Err(Defer);
@@ -365,7 +367,7 @@ impl Reader<'_> {
 mod tests {
     use super::*;
     use crate::query::jq::JqProgram;
-    use crate::query::value::to_json;
+    use crate::query::output::to_json;
 
     /// The lines of the value path: parse, redact, run the program, write.
     fn value_path(p: &JqProgram, record: &str) -> Result<Vec<String>, String> {
@@ -616,7 +618,7 @@ mod tests {
 
     #[test]
     fn redacted_text_is_the_shared_one() {
-        let text = serde_json::to_string(crate::report::redact::REDACTED).unwrap();
+        let text = serde_json::to_string(crate::event::redact::REDACTED).unwrap();
         assert_eq!(REDACTED_JSON, text.as_bytes());
     }
 

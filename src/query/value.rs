@@ -2,13 +2,13 @@
 //! jq does): the reference parsing and redaction (what [`super::json`]'s fast path must
 //! agree with, and falls back to), dotted paths, and rendering as JSON text or as a cell.
 //!
-//! Redaction here walks a [`Val`] with the secret-field rule of [`crate::report::redact`]
+//! Redaction here walks a [`Val`] with the secret-field rule of [`crate::event::redact`]
 //! (`is_secret_field`, `REDACTED`), so a `query` row hides exactly what `redact_value` hides
 //! in a `serde_json::Value`; a test below holds the two walks to the same result.
 
 use jaq_json::{Rc, Val};
 
-use crate::report::redact::{is_secret_field, REDACTED};
+use crate::event::redact::{is_secret_field, REDACTED};
 
 /// Parses one record's JSON bytes.
 pub fn parse(bytes: &[u8]) -> Result<Val, String> {
@@ -56,7 +56,12 @@ pub fn parse_fields(bytes: &[u8], keys: &[String]) -> Result<Val, String> {
     Ok(Val::obj(map))
 }
 
-/// Replaces every secret value in `v` (see [`crate::report::redact::redact_value`]).
+/// Whether a secret-named key's value stays (see [`crate::event::redact::keeps_value`]).
+pub(crate) fn keeps(v: &Val) -> bool {
+    matches!(v, Val::Null | Val::Bool(_) | Val::Num(_))
+}
+
+/// Replaces every secret value in `v` (see [`crate::event::redact::redact_value`]).
 pub fn redact(v: &mut Val) {
     match v {
         Val::Obj(map) => {
@@ -65,7 +70,7 @@ pub fn redact(v: &mut Val) {
                     Val::TStr(name) => std::str::from_utf8(name).is_ok_and(is_secret_field),
                     _ => false,
                 };
-                if secret && !matches!(val, Val::Null) {
+                if secret && !keeps(val) {
                     *val = Val::utf8_str(REDACTED);
                 } else {
                     redact(val);
@@ -136,47 +141,11 @@ impl Path {
     }
 }
 
-/// Compact JSON text, like `jq -c` (invalid UTF-8 replaced).
-pub fn to_json(v: &Val) -> String {
-    let mut buf = Vec::with_capacity(256);
-    super::json::write(&mut buf, v);
-    match String::from_utf8(buf) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    }
-}
-
-/// What a cell of a table or CSV shows: a string as itself, null as nothing, anything else
-/// as its JSON text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cell {
-    Null,
-    Text(String),
-}
-
-impl Cell {
-    pub fn of(v: Option<&Val>) -> Cell {
-        match v {
-            None | Some(Val::Null) => Cell::Null,
-            Some(Val::TStr(s)) => Cell::Text(String::from_utf8_lossy(s).into_owned()),
-            Some(other) => Cell::Text(to_json(other)),
-        }
-    }
-
-    /// The cell for a value given as JSON text (group keys are kept as JSON text).
-    pub fn of_json(text: &str) -> Cell {
-        match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(serde_json::Value::Null) => Cell::Null,
-            Ok(serde_json::Value::String(s)) => Cell::Text(s),
-            _ => Cell::Text(text.to_owned()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::redact::redact_value;
+    use crate::event::redact::redact_value;
+    use crate::query::output::{to_json, Cell};
 
     #[test]
     fn redaction_agrees_with_redact_value() {

@@ -6,7 +6,6 @@
 pub mod document;
 pub mod html;
 pub mod markdown;
-pub mod redact;
 pub mod sanitize;
 pub mod state;
 pub mod suppress;
@@ -153,12 +152,15 @@ struct JsonReport<'a> {
     summary: &'a Summary,
 }
 
-/// Writes findings in `format`.
+/// Writes findings in `format`. `width` is the terminal's width when the table goes to one:
+/// its `why`, `fix` and `evidence` text is then wrapped to it with a hanging indent; `None`
+/// writes each on one line (for files, pipes and other programs).
 pub fn write_findings<W: Write>(
     w: &mut W,
     format: Format,
     findings: &[Finding],
     summary: &Summary,
+    width: Option<usize>,
 ) -> io::Result<()> {
     match format {
         Format::Json => {
@@ -172,7 +174,39 @@ pub fn write_findings<W: Write>(
             }
             Ok(())
         }
-        Format::Table => write_table(w, findings, summary),
+        Format::Table => write_table(w, findings, summary, width),
+    }
+}
+
+/// The indent of a field's text in the table (`    why      `).
+const FIELD_INDENT: usize = 13;
+/// Below this many columns of text, wrapping would only make the table harder to read.
+const NARROWEST_WRAP: usize = 30;
+
+/// One labelled field of a finding: on one line, or wrapped to `width` with the text's
+/// continuation lines under its first word. Words longer than a line (ARNs, JSON) are kept
+/// whole, so they can still be copied.
+fn write_field<W: Write>(
+    w: &mut W,
+    label: &str,
+    text: &str,
+    width: Option<usize>,
+) -> io::Result<()> {
+    let first = format!("    {label:<9}");
+    match width {
+        Some(cols) if cols >= FIELD_INDENT + NARROWEST_WRAP => {
+            let rest = " ".repeat(FIELD_INDENT);
+            let options = textwrap::Options::new(cols)
+                .initial_indent(&first)
+                .subsequent_indent(&rest)
+                .break_words(false)
+                .word_splitter(textwrap::WordSplitter::NoHyphenation);
+            for line in textwrap::wrap(text, options) {
+                writeln!(w, "{}", line.trim_end())?;
+            }
+            Ok(())
+        }
+        _ => writeln!(w, "{first}{text}"),
     }
 }
 
@@ -180,7 +214,12 @@ fn t(s: &str) -> std::borrow::Cow<'_, str> {
     terminal_safe(s)
 }
 
-fn write_table<W: Write>(w: &mut W, findings: &[Finding], summary: &Summary) -> io::Result<()> {
+fn write_table<W: Write>(
+    w: &mut W,
+    findings: &[Finding],
+    summary: &Summary,
+    width: Option<usize>,
+) -> io::Result<()> {
     if let Some(i) = &summary.integrity {
         writeln!(w, "{}", t(&i.line()))?;
         writeln!(w)?;
@@ -232,12 +271,12 @@ fn write_table<W: Write>(w: &mut W, findings: &[Finding], summary: &Summary) -> 
                 writeln!(w, "    {label:<9}{}", t(v))?;
             }
         }
-        writeln!(w, "    {:<9}{}", "why", t(&f.explanation))?;
+        write_field(w, "why", &t(&f.explanation), width)?;
         for e in &f.evidence {
-            writeln!(w, "    {:<9}{}", "evidence", t(&describe_evidence(e)))?;
+            write_field(w, "evidence", &t(&describe_evidence(e)), width)?;
         }
         if !f.fix.is_empty() {
-            writeln!(w, "    {:<9}{}", "fix", t(&f.fix))?;
+            write_field(w, "fix", &t(&f.fix), width)?;
         }
         if let Some(note) = integrity_note(f) {
             writeln!(w, "    integrity {}", t(&note))?;
@@ -324,4 +363,37 @@ pub fn write_problems<W: Write>(
         writeln!(w, "trailwhy: {}: {}", t(&p.origin), t(&p.problem))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(text: &str, width: Option<usize>) -> String {
+        let mut out = Vec::new();
+        write_field(&mut out, "why", text, width).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn fields_wrap_to_the_terminal_with_a_hanging_indent() {
+        let text = "the trust policy of gha-deploy requires sub repo:acme/web:ref:refs/heads/main \
+                    but the token said arn:aws:iam::111122223333:role/a-very-long-role-name-that-does-not-fit";
+        assert_eq!(field(text, None), format!("    why      {text}\n"));
+        let wrapped = field(text, Some(50));
+        assert_eq!(
+            wrapped,
+            "    why      the trust policy of gha-deploy\n\
+             \x20            requires sub\n\
+             \x20            repo:acme/web:ref:refs/heads/main but\n\
+             \x20            the token said\n\
+             \x20            arn:aws:iam::111122223333:role/a-very-long-role-name-that-does-not-fit\n"
+        );
+        // every line fits but the one holding the long word, kept whole for copying
+        for line in wrapped.lines().filter(|l| !l.contains("arn:")) {
+            assert!(line.chars().count() <= 50, "{line}");
+        }
+        // too narrow to help: one line
+        assert_eq!(field(text, Some(20)), format!("    why      {text}\n"));
+    }
 }

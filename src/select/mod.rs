@@ -116,6 +116,14 @@ pub enum Rejected {
     BadTime,
 }
 
+/// The event source of CodeBuild's change events.
+pub const CODEBUILD_SOURCE: &str = "codebuild.amazonaws.com";
+/// The event sources of CodeConnections (and its former name, CodeStar Connections).
+pub const CONNECTION_SOURCES: &[&str] = &[
+    "codestar-connections.amazonaws.com",
+    "codeconnections.amazonaws.com",
+];
+
 /// The events that change the policy or credential history, by the event sources allowed
 /// to emit them. A name counts only from its own sources: the CodeBuild and CodeConnections
 /// names are common in other services (SageMaker `CreateProject`, Glue `CreateConnection`, …),
@@ -152,7 +160,7 @@ pub const CHANGE_EVENTS: &[(&[&str], &[&str])] = &[
     ),
     // CodeBuild: the GitHub credential, source and webhook of projects
     (
-        &[crate::codebuild::credential::CODEBUILD_SOURCE],
+        &[CODEBUILD_SOURCE],
         &[
             "ImportSourceCredentials",
             "DeleteSourceCredentials",
@@ -165,7 +173,7 @@ pub const CHANGE_EVENTS: &[(&[&str], &[&str])] = &[
         ],
     ),
     (
-        crate::codebuild::credential::CONNECTION_SOURCES,
+        CONNECTION_SOURCES,
         &[
             "CreateConnection",
             "DeleteConnection",
@@ -329,7 +337,7 @@ fn raw_to_value(raw: Option<&serde_json::value::RawValue>) -> Value {
     let mut v = raw
         .and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
         .unwrap_or(Value::Null);
-    crate::report::redact::redact_value(&mut v);
+    crate::event::redact::redact_value(&mut v);
     v
 }
 

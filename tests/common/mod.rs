@@ -1,5 +1,5 @@
 //! Test helpers: a temporary trail tree written by the test, records built from a few
-//! parameters, and a runner for the real binary.
+//! parameters (`event`), and a runner for the real binary.
 #![allow(dead_code, reason = "each test binary uses a subset")]
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
 
@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
+
+mod event;
+#[allow(unused_imports, reason = "each test binary uses a subset")]
+pub use event::*;
 
 pub const ACCT: &str = "111122223333";
 pub const GH: &str = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com";
@@ -52,84 +56,6 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-/// A failed or successful AssumeRoleWithWebIdentity record.
-pub struct WebId<'a> {
-    pub id: &'a str,
-    pub time: &'a str,
-    pub role: &'a str,
-    pub sub: &'a str,
-    pub aud: &'a str,
-    pub provider: &'a str,
-    pub error: Option<(&'a str, &'a str)>,
-    pub region: &'a str,
-    pub duration: u64,
-}
-
-impl<'a> WebId<'a> {
-    pub fn denied(id: &'a str, time: &'a str, role: &'a str, sub: &'a str) -> WebId<'a> {
-        WebId {
-            id,
-            time,
-            role,
-            sub,
-            aud: "sts.amazonaws.com",
-            provider: GH,
-            error: Some((
-                "AccessDenied",
-                "Not authorized to perform sts:AssumeRoleWithWebIdentity",
-            )),
-            region: "us-east-1",
-            duration: 3600,
-        }
-    }
-
-    pub fn record(&self) -> Value {
-        let account = self.role.split(':').nth(4).unwrap_or(ACCT);
-        let mut r = json!({
-            "eventVersion": "1.08",
-            "userIdentity": {
-                "type": "WebIdentityUser",
-                "principalId": format!("{}:{}:{}", self.provider, self.aud, self.sub),
-                "userName": self.sub,
-                "identityProvider": self.provider
-            },
-            "eventTime": self.time,
-            "eventSource": "sts.amazonaws.com",
-            "eventName": "AssumeRoleWithWebIdentity",
-            "awsRegion": self.region,
-            "sourceIPAddress": "20.42.16.112",
-            "userAgent": "aws-sdk-nodejs/2.1112.0 linux/v16.20.2 configure-aws-credentials-for-github-actions promise",
-            "requestParameters": {"roleArn": self.role, "roleSessionName": "GitHubActions", "durationSeconds": self.duration},
-            "responseElements": null,
-            "requestID": format!("req-{}", self.id),
-            "eventID": self.id,
-            "readOnly": true,
-            "resources": [{"accountId": account, "type": "AWS::IAM::Role", "ARN": self.role}],
-            "eventType": "AwsApiCall",
-            "managementEvent": true,
-            "recipientAccountId": account,
-            "eventCategory": "Management"
-        });
-        match self.error {
-            Some((code, msg)) => {
-                r["errorCode"] = json!(code);
-                r["errorMessage"] = json!(msg);
-            }
-            None => {
-                let role_name = self.role.rsplit('/').next().unwrap();
-                r["responseElements"] = json!({
-                    "credentials": {"accessKeyId": format!("ASIA{}", self.id.to_uppercase()), "sessionToken": "IQoJb3JpZ2luX2VjTOPSECRETTOKEN", "expiration": "Oct 1, 2026, 11:00:00 AM"},
-                    "subjectFromWebIdentityToken": self.sub,
-                    "assumedRoleUser": {"assumedRoleId": "AROAEXAMPLE:GitHubActions", "arn": format!("arn:aws:sts::{account}:assumed-role/{role_name}/GitHubActions")},
-                    "provider": self.provider,
-                    "audience": self.aud
-                });
-            }
-        }
-        r
-    }
-}
-
 /// A trust policy trusting the GitHub provider with `conditions`.
 pub fn trust(conditions: Value) -> Value {
     json!({"Version": "2012-10-17", "Statement": [{
@@ -157,6 +83,23 @@ pub fn auth_details(account: &str, roles: &[(&str, Value)]) -> Value {
     json!({"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": list, "Policies": [], "IsTruncated": false})
 }
 
+/// The `findings` of a JSON report in a stable order (by first event id), with the arrays named
+/// by `sort` (`event_ids`, `regions`) sorted: what differs between two runs over the same
+/// records read in another order.
+pub fn sorted_findings(report: &Value, sort: &[&str]) -> Vec<Value> {
+    let mut f: Vec<Value> = report["findings"].as_array().unwrap().clone();
+    for x in &mut f {
+        for key in sort {
+            x[*key]
+                .as_array_mut()
+                .unwrap()
+                .sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+        }
+    }
+    f.sort_by_key(|x| x["event_ids"][0].as_str().unwrap().to_owned());
+    f
+}
+
 pub struct Run {
     pub code: i32,
     pub stdout: String,
@@ -179,8 +122,30 @@ impl Run {
     }
 }
 
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 pub fn trailwhy(args: &[&str]) -> Run {
     trailwhy_stdin(args, None)
+}
+
+/// Runs the binary with these variables added to its environment (the AWS tests'
+/// credentials: `aws::aws_env()`).
+pub fn trailwhy_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    Command::new(env!("CARGO_BIN_EXE_trailwhy"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+        .into()
 }
 
 pub fn trailwhy_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
@@ -196,10 +161,5 @@ pub fn trailwhy_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
         let mut s = child.stdin.take().unwrap();
         s.write_all(input).unwrap();
     }
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    child.wait_with_output().unwrap().into()
 }

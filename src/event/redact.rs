@@ -1,5 +1,11 @@
 //! Secrets that appear in logs never leave the program: `sessionToken`, secret keys, ECR
 //! authorization tokens and similar fields are replaced before anything is kept or printed.
+//!
+//! The rule is on the key *and* the value: a secret-named key's string, array or object is
+//! replaced; its `null`, `true`/`false` or number is kept, since a flag such as
+//! `forceOverwriteReplicaSecret: false` or a count such as `tokenCount: 3` holds no secret.
+//! Every redacting path (`redact_value` here, and `query`'s three readers) asks
+//! [`keeps_value`] or its byte form [`keeps_json_value`].
 
 use serde_json::Value;
 
@@ -50,12 +56,23 @@ pub fn is_secret_key(name: &[u8]) -> bool {
         || ends_with(b"secret")
 }
 
+/// Whether a secret-named key's value stays as it is: `null`, a boolean or a number.
+pub fn keeps_value(v: &Value) -> bool {
+    matches!(v, Value::Null | Value::Bool(_) | Value::Number(_))
+}
+
+/// [`keeps_value`] on the JSON text of a value (starting at its first byte): `null`, `true`,
+/// `false` or a number.
+pub fn keeps_json_value(text: &[u8]) -> bool {
+    matches!(text.first(), Some(b'n' | b't' | b'f' | b'-' | b'0'..=b'9'))
+}
+
 /// Replaces secret values anywhere in `v`.
 pub fn redact_value(v: &mut Value) {
     match v {
         Value::Object(map) => {
             for (k, val) in map.iter_mut() {
-                if is_secret_field(k) && !val.is_null() {
+                if is_secret_field(k) && !keeps_value(val) {
                     *val = Value::String(REDACTED.to_owned());
                 } else {
                     redact_value(val);
@@ -94,5 +111,29 @@ mod tests {
         assert_eq!(v["authorizationData"][0]["authorizationToken"], REDACTED);
         assert_eq!(v["SessionToken"], REDACTED);
         assert!(!v.to_string().contains("SECRET"));
+    }
+
+    #[test]
+    fn flags_and_numbers_under_secret_names_are_kept() {
+        let mut v = json!({"forceOverwriteReplicaSecret":false,"tokenCount":3,"token":7,
+                           "clientSecret":{"value":"s3cr3t"},"password":["a"],"secretKey":"k"});
+        redact_value(&mut v);
+        assert_eq!(
+            v,
+            json!({"forceOverwriteReplicaSecret":false,"tokenCount":3,"token":7,
+                   "clientSecret":REDACTED,"password":REDACTED,"secretKey":REDACTED})
+        );
+        for (text, kept) in [
+            ("null", true),
+            ("true", true),
+            ("false", true),
+            ("-1", true),
+            ("0.5", true),
+            ("\"x\"", false),
+            ("{}", false),
+            ("[]", false),
+        ] {
+            assert_eq!(keeps_json_value(text.as_bytes()), kept, "{text}");
+        }
     }
 }

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use clap::Parser;
+pub use clap::Parser;
 use flate2::write::GzEncoder;
 use rayon::prelude::*;
 
@@ -29,30 +29,31 @@ macro_rules! put {
     }};
 }
 
+/// The generator's options (also its command line).
 #[derive(Debug, Parser)]
 #[command(
     name = "gen-corpus",
     about = "Writes a synthetic CloudTrail bucket for benchmarks (seeded, deterministic)"
 )]
-struct Args {
+pub struct Args {
     /// Output directory (its AWSLogs/ must not exist yet)
     #[arg(long, value_name = "DIR")]
-    out: PathBuf,
+    pub out: PathBuf,
     /// Number of log files
     #[arg(long, default_value_t = 5000)]
-    files: u64,
+    pub files: u64,
     /// Mean records per file (each file holds between half and one and a half times this)
     #[arg(long, default_value_t = 300)]
-    records_per_file: u64,
+    pub records_per_file: u64,
     /// PRNG seed
     #[arg(long, default_value_t = 1)]
-    seed: u64,
+    pub seed: u64,
     /// Write one single log file of about this many MB (uncompressed) instead
     #[arg(long, value_name = "MB")]
-    giant_mb: Option<u64>,
+    pub giant_mb: Option<u64>,
     /// gzip level (6 gives a ratio close to real trail files)
     #[arg(long, default_value_t = 6)]
-    level: u32,
+    pub level: u32,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1824,8 +1825,9 @@ fn write_giant_file(
     ))
 }
 
-fn main() -> Result<()> {
-    let args = Args::parse();
+/// Writes the corpus `args` describe into `args.out` and its `manifest.json`; returns the
+/// manifest's text.
+pub fn run(args: &Args) -> Result<String> {
     if args.records_per_file == 0 {
         bail!("--records-per-file must be at least 1");
     }
@@ -1895,6 +1897,5 @@ fn main() -> Result<()> {
     let text = serde_json::to_string_pretty(&manifest)?;
     let path = args.out.join("manifest.json");
     fs::write(&path, format!("{text}\n")).with_context(|| format!("writing {}", path.display()))?;
-    println!("{text}");
-    Ok(())
+    Ok(text)
 }
