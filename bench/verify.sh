@@ -8,7 +8,8 @@
 # local copy is: signatures live in S3 metadata). It then checks that every log file comes
 # out verified and times the three commands with hyperfine.
 #
-#   bench/verify.sh [DIR]        # RUNS=5 BIN=target/release/trailwhy
+#   cargo build --release -p trailwhy -p gen-corpus --bins
+#   bench/verify.sh [DIR]        # RUNS=5 BIN=$CARGO_TARGET_DIR/release/trailwhy
 set -euo pipefail
 DIR=${1:-/tmp/trailwhy-verify-corpus}
 RUNS=${RUNS:-5}
