@@ -917,3 +917,41 @@ fn s3_changed_digest_is_altered() {
     assert_eq!(i["signature_failures"], 1);
     assert_eq!(counts(i, "log_files"), [6, 0, 0, 0, 2]);
 }
+
+#[test]
+fn s3_digest_deleted_from_the_chain_or_stripped_of_its_signature() {
+    let t = Trail::new(&Options {
+        bucket: Some("verify-gap"),
+        ..Options::default()
+    });
+    let gone = t.digests()[2].key.clone();
+    let objects: Vec<&Object> = t.objects.iter().filter(|o| o.key != gone).collect();
+    let Some(r) = s3_run("verify-gap", &objects, valid_keys(), &["verify"]) else {
+        return;
+    };
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    let i = &r.json()["integrity"];
+    assert_eq!(counts(i, "digest_files"), [3, 0, 1, 0, 0]);
+    assert_eq!(counts(i, "log_files"), [6, 0, 0, 2, 0]);
+    assert!(not_verified(i).contains(&(tail(&gone), "deleted".into())));
+
+    // a digest object replaced without CloudTrail's signature metadata
+    let t = Trail::new(&Options {
+        bucket: Some("verify-nosig"),
+        ..Options::default()
+    });
+    let d = t.digests()[0];
+    let bare = Object {
+        key: d.key.clone(),
+        bytes: d.bytes.clone(),
+        metadata: None,
+    };
+    let mut objects: Vec<&Object> = t.objects.iter().filter(|o| o.key != d.key).collect();
+    objects.push(&bare);
+    let r = s3_run("verify-nosig", &objects, valid_keys(), &["verify"]).unwrap();
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    let i = &r.json()["integrity"];
+    assert_eq!(i["signature_failures"], 1);
+    assert_eq!(counts(i, "digest_files"), [3, 0, 0, 0, 1]);
+    assert!(reason_of(i, &tail(&d.key)).contains("no x-amz-meta-signature"));
+}
