@@ -17,7 +17,6 @@ use std::io::{Cursor, Read};
 
 use gen_corpus::Parser as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
