@@ -3,8 +3,10 @@
 //! Each file is read by one rayon worker with its own splitter buffer; the worker keeps only
 //! the records that `select` picked (and inventory and build documents met among the inputs)
 //! and the counters. Build log text is told from JSON by its first bytes and read line by
-//! line instead of through the JSON splitter. Results are merged in input order, so the output does not depend on thread
-//! timing. This module decides nothing about causes.
+//! line instead of through the JSON splitter. Inputs are taken in order as they arrive (an
+//! `s3://` listing still growing the list is read from its first day folder on), and results
+//! are merged in input order, so the output does not depend on thread or network timing.
+//! This module decides nothing about causes.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -19,7 +21,7 @@ use crate::decode::{self, DecodeLimits, RecordKind, RecordSplitter};
 use crate::event::Record;
 use crate::interrupt;
 use crate::select::{CallFailure, ChangeEvent, Rejected, Selected, Selector, WebIdAttempt};
-use crate::source::{io_reason, Input, Skipped};
+use crate::source::{io_reason, Input, Inputs, Skipped};
 
 /// An inventory document found among the inputs (authorization details, OIDC provider
 /// listings, ECR repository policies).
@@ -108,20 +110,23 @@ pub fn scan(
     selector: &Selector,
     limits: &DecodeLimits,
 ) -> Scan {
-    scan_with_progress(inputs, pre_skipped, selector, limits, false)
+    let inputs = Inputs::from(inputs.to_vec());
+    scan_with_progress(&inputs, pre_skipped, selector, limits, false)
 }
 
-/// As [`scan`], drawing a progress bar on stderr when `progress` is true (the caller decides:
-/// only when stderr is a terminal and not `--quiet`).
+/// As [`scan`], over inputs that may still be arriving, drawing a progress bar on stderr
+/// when `progress` is true (the caller decides: only when stderr is a terminal and not
+/// `--quiet`). A failed listing ends the scan early; the caller reports it
+/// ([`Inputs::result`]).
 pub fn scan_with_progress(
-    inputs: &[Input],
+    inputs: &Inputs,
     pre_skipped: Vec<Skipped>,
     selector: &Selector,
     limits: &DecodeLimits,
     progress: bool,
 ) -> Scan {
     let bar = progress.then(|| {
-        let b = indicatif::ProgressBar::new(inputs.len() as u64);
+        let b = indicatif::ProgressBar::new(inputs.arrived() as u64);
         b.set_style(
             indicatif::ProgressStyle::with_template(
                 "{spinner} {pos}/{len} inputs  {msg}  [{elapsed_precise}, eta {eta}]",
@@ -136,14 +141,21 @@ pub fn scan_with_progress(
     // An ordered work queue rather than rayon's splitting: inputs are taken in list order, so
     // remote sources can prefetch in the same order and no worker waits on a far-away object.
     let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Scan>>> = inputs.iter().map(|_| Mutex::new(None)).collect();
+    let parts: Mutex<Vec<(usize, Scan)>> = Mutex::new(Vec::new());
+    let workers = match inputs.is_complete() {
+        true => rayon::current_num_threads().min(inputs.arrived().max(1)),
+        false => rayon::current_num_threads(),
+    };
     rayon::scope(|s| {
-        for _ in 0..rayon::current_num_threads().min(inputs.len().max(1)) {
+        for _ in 0..workers {
             s.spawn(|_| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(input) = inputs.get(i) else { break };
-                let part = scan_input(input, selector, limits);
+                let Some(input) = inputs.take(i) else { break };
+                let part = scan_input(&input, selector, limits);
+                // a remote object's fetch slot is free once its reader is gone
+                drop(input);
                 if let Some(b) = &bar {
+                    b.set_length(inputs.arrived() as u64);
                     let total = bytes.fetch_add(part.stats.bytes_decompressed, Ordering::Relaxed)
                         + part.stats.bytes_decompressed;
                     let recs = records.fetch_add(part.stats.records_scanned, Ordering::Relaxed)
@@ -157,19 +169,20 @@ pub fn scan_with_progress(
                     ));
                     b.inc(1);
                 }
-                if let Ok(mut slot) = slots[i].lock() {
-                    *slot = Some(part);
-                }
+                parts
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push((i, part));
             });
         }
     });
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let parts: Vec<Scan> = slots
-        .into_iter()
-        .filter_map(|m| m.into_inner().ok().flatten())
-        .collect();
+    let mut parts = parts
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    parts.sort_unstable_by_key(|(i, _)| *i);
     let mut total = Scan::default();
     for s in &pre_skipped {
         if s.by_design {
@@ -179,7 +192,7 @@ pub fn scan_with_progress(
         }
     }
     total.stats.skipped = pre_skipped;
-    for p in parts {
+    for (_, p) in parts {
         total.merge(p);
     }
     total

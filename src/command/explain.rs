@@ -164,6 +164,8 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
             progress,
         )
     })?;
+    // a listing that failed fails the run, whatever was read before it
+    opened.inputs.result()?;
     if let Some(stats) = &opened.s3_stats {
         logs.stats.s3 = Some(S3Summary::from(&**stats));
     }

@@ -153,6 +153,8 @@ pub fn run(args: &QueryArgs) -> Result<Exit> {
         .set_time_bounds(opened.window.since, opened.window.until);
     let out = open_output(None)?;
     let outcome = query::run(&query, &opened.inputs, opened.skipped, cfg.threads, out)?;
+    // a listing that failed fails the run, whatever was written before it
+    opened.inputs.result()?;
     let mut err = std::io::stderr().lock();
     report::write_problems(&mut err, &outcome.stats, &[])?;
     if let Some(first) = &outcome.first_jq_error {
