@@ -112,7 +112,16 @@ PORT=${MOTO_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127
 URL=http://127.0.0.1:$PORT
 say "starting moto_server on $URL"
 # The pyenv shim and `pyenv exec` exec the interpreter, so $! is moto_server's own process.
-MOTO_ACCOUNT_ID=111122223333 moto_server -H 127.0.0.1 -p "$PORT" >"$WORK/moto.log" 2>&1 &
+# moto_server's request log, with the time of day replaced by the Unix time in microseconds
+# ("[T 1760000000.123456]", still two fields): the time to the first GET is read from it. A
+# line is written when the answer's headers go out.
+MOTO_ACCOUNT_ID=111122223333 python3 -c '
+import sys, time
+import werkzeug.serving
+werkzeug.serving.WSGIRequestHandler.log_date_time_string = lambda self: "T %.6f" % time.time()
+from moto.server import main
+main(sys.argv[1:])
+' -H 127.0.0.1 -p "$PORT" >"$WORK/moto.log" 2>&1 &
 MOTO_PID=$!
 for ((i = 0; ; i++)); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
@@ -146,6 +155,13 @@ moto_requests() {
         END { printf "%d HEAD, %d list, %d object GETs, %d other, %d not 2xx", head, list, get, other, bad }'
 }
 moto_lines() { wc -l <"$WORK/moto.log"; }
+# Seconds from $2 (Unix time) to the first object GET logged since line $1 ("–" if none).
+first_get() {
+    tail -n +"$(($1 + 1))" "$WORK/moto.log" | awk -v t0="$2" '
+        !found && $4 == "[T" && $6 == "\"GET" && $7 !~ /[?&]list-type=/ && $7 ~ /\/AWSLogs\// {
+            t = $5; sub(/\]$/, "", t); printf "%.3f", t - t0; found = 1 }
+        END { if (!found) print "–" }'
+}
 
 # Dummy credentials, nothing read from ~/.aws: every request goes to moto.
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
@@ -256,18 +272,20 @@ fi
 # Interleaved round-robin (run 1 of every command, then run 2, …) so outside load hits all
 # alike. /usr/bin/time gives wall, user+sys CPU and peak RSS of trailwhy; moto_server's CPU
 # time is read from /proc before and after each run.
-declare -A WALLS CPUS RSSS MOTOS REQS
+declare -A WALLS CPUS RSSS MOTOS REQS FIRSTS
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 time_once() { # key run
-    local wall user sys rss m0 m1 n0
+    local wall user sys rss m0 m1 n0 t0
     n0=$(moto_lines)
     m0=$(moto_cpu)
+    t0=$(date +%s.%N)
     if ! /usr/bin/time -f '%e %U %S %M' -o "$WORK/t.txt" sh -c "${CMD[$1]} > $WORK/$1.$2.ndjson"; then
         die "${LABEL[$1]} exited with an error (run $2)"
     fi
     sleep 0.2 # moto_server logs a request after answering it
     m1=$(moto_cpu)
     [[ $1 == local ]] || REQS[$1]+="$(moto_requests "$n0")"$'\n'
+    [[ $1 == local || $1 == list ]] || FIRSTS[$1]+="$(first_get "$n0" "$t0") "
     read -r wall user sys rss < <(tail -1 "$WORK/t.txt")
     WALLS[$1]+="$wall "
     CPUS[$1]+="$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') "
@@ -323,8 +341,8 @@ for k in "${ORDER[@]}"; do
     echo "Requests per timed run, ${LABEL[$k]}: $(sort -u <<<"${REQS[$k]}" | grep . | paste -sd ';' | sed 's/;/; or /g')."
 done
 echo
-echo "| source | wall s (median) | min–max | objects read | MB/s gzip | MB/s JSON | records/s | trailwhy CPU s | trailwhy peak RSS MB | moto_server CPU s | moto CPU ÷ wall | wall ÷ local |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| source | wall s (median) | min–max | first GET s (median) | min–max | objects read | MB/s gzip | MB/s JSON | records/s | trailwhy CPU s | trailwhy peak RSS MB | moto_server CPU s | moto CPU ÷ wall | wall ÷ local |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 L=$(median <<<"${WALLS[local]}")
 for k in "${ORDER[@]}"; do
     w=$(median <<<"${WALLS[$k]}")
@@ -350,8 +368,13 @@ for k in "${ORDER[@]}"; do
         moto_share=$(div "$moto" "$w" 2)
         moto=$(fmt "$moto" 2)
     fi
-    printf '| %s | %s | %s–%s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${LABEL[$k]}" \
-        "$(fmt "$w" 2)" "$(fmt "$(lo <<<"${WALLS[$k]}")" 2)" "$(fmt "$(hi <<<"${WALLS[$k]}")" 2)" "$objects" \
+    first="–" first_range="–"
+    if [[ -n ${FIRSTS[$k]:-} && ${FIRSTS[$k]} != *–* ]]; then
+        first=$(fmt "$(median <<<"${FIRSTS[$k]}")" 3)
+        first_range="$(fmt "$(lo <<<"${FIRSTS[$k]}")" 3)–$(fmt "$(hi <<<"${FIRSTS[$k]}")" 3)"
+    fi
+    printf '| %s | %s | %s–%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${LABEL[$k]}" \
+        "$(fmt "$w" 2)" "$(fmt "$(lo <<<"${WALLS[$k]}")" 2)" "$(fmt "$(hi <<<"${WALLS[$k]}")" 2)" "$first" "$first_range" "$objects" \
         "$mbgz" "$mbjson" "$recs" "$(fmt "$cpu" 2)" "$((rss / 1024))" "$moto" "$moto_share" "$(div "$w" "$L" 2)"
 done
 echo

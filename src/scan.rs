@@ -3,8 +3,10 @@
 //! Each file is read by one rayon worker with its own splitter buffer; the worker keeps only
 //! the records that `select` picked (and inventory and build documents met among the inputs)
 //! and the counters. Build log text is told from JSON by its first bytes and read line by
-//! line instead of through the JSON splitter. Results are merged in input order, so the output does not depend on thread
-//! timing. This module decides nothing about causes.
+//! line instead of through the JSON splitter. Inputs are taken in order as they arrive (an
+//! `s3://` listing still growing the list is read from its first day folder on), and results
+//! are merged in input order, so the output does not depend on thread or network timing.
+//! This module decides nothing about causes.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -19,7 +21,7 @@ use crate::decode::{self, DecodeLimits, RecordKind, RecordSplitter};
 use crate::event::Record;
 use crate::interrupt;
 use crate::select::{CallFailure, ChangeEvent, Rejected, Selected, Selector, WebIdAttempt};
-use crate::source::{io_reason, Input, Skipped};
+use crate::source::{io_reason, Input, Inputs, Skipped};
 
 /// An inventory document found among the inputs (authorization details, OIDC provider
 /// listings, ECR repository policies).
@@ -110,13 +112,16 @@ pub fn scan(
     selector: &Selector,
     limits: &DecodeLimits,
 ) -> Scan {
-    scan_with_progress(inputs, pre_skipped, selector, limits, false)
+    let inputs = Inputs::from(inputs.to_vec());
+    scan_with_progress(&inputs, pre_skipped, selector, limits, false)
 }
 
-/// As [`scan`], drawing a progress bar on stderr when `progress` is true (the caller decides:
-/// only when stderr is a terminal and not `--quiet`).
+/// As [`scan`], over inputs that may still be arriving, drawing a progress bar on stderr
+/// when `progress` is true (the caller decides: only when stderr is a terminal and not
+/// `--quiet`). A failed listing ends the scan early; the caller reports it
+/// ([`Inputs::result`]).
 pub fn scan_with_progress(
-    inputs: &[Input],
+    inputs: &Inputs,
     pre_skipped: Vec<Skipped>,
     selector: &Selector,
     limits: &DecodeLimits,
@@ -128,7 +133,7 @@ pub fn scan_with_progress(
 /// As [`scan_with_progress`]; with `hashes` (`--verify`), each input's decompressed bytes are
 /// also hashed as they are read, and the records kept are noted with their input.
 pub fn scan_hashing(
-    inputs: &[Input],
+    inputs: &Inputs,
     pre_skipped: Vec<Skipped>,
     selector: &Selector,
     limits: &DecodeLimits,
@@ -136,7 +141,7 @@ pub fn scan_hashing(
     hashes: Option<&crate::integrity::HashSink>,
 ) -> Scan {
     let bar = progress.then(|| {
-        let b = indicatif::ProgressBar::new(inputs.len() as u64);
+        let b = indicatif::ProgressBar::new(inputs.arrived() as u64);
         b.set_style(
             indicatif::ProgressStyle::with_template(
                 "{spinner} {pos}/{len} inputs  {msg}  [{elapsed_precise}, eta {eta}]",
@@ -151,14 +156,21 @@ pub fn scan_hashing(
     // An ordered work queue rather than rayon's splitting: inputs are taken in list order, so
     // remote sources can prefetch in the same order and no worker waits on a far-away object.
     let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Scan>>> = inputs.iter().map(|_| Mutex::new(None)).collect();
+    let parts: Mutex<Vec<(usize, Scan)>> = Mutex::new(Vec::new());
+    let workers = match inputs.is_complete() {
+        true => rayon::current_num_threads().min(inputs.arrived().max(1)),
+        false => rayon::current_num_threads(),
+    };
     rayon::scope(|s| {
-        for _ in 0..rayon::current_num_threads().min(inputs.len().max(1)) {
+        for _ in 0..workers {
             s.spawn(|_| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(input) = inputs.get(i) else { break };
-                let part = scan_input(input, selector, limits, hashes);
+                let Some(input) = inputs.take(i) else { break };
+                let part = scan_input(&input, selector, limits, hashes);
+                // a remote object's fetch slot is free once its reader is gone
+                drop(input);
                 if let Some(b) = &bar {
+                    b.set_length(inputs.arrived() as u64);
                     let total = bytes.fetch_add(part.stats.bytes_decompressed, Ordering::Relaxed)
                         + part.stats.bytes_decompressed;
                     let recs = records.fetch_add(part.stats.records_scanned, Ordering::Relaxed)
@@ -172,19 +184,20 @@ pub fn scan_hashing(
                     ));
                     b.inc(1);
                 }
-                if let Ok(mut slot) = slots[i].lock() {
-                    *slot = Some(part);
-                }
+                parts
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push((i, part));
             });
         }
     });
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let parts: Vec<Scan> = slots
-        .into_iter()
-        .filter_map(|m| m.into_inner().ok().flatten())
-        .collect();
+    let mut parts = parts
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    parts.sort_unstable_by_key(|(i, _)| *i);
     let mut total = Scan::default();
     for s in &pre_skipped {
         if s.by_design {
@@ -194,7 +207,7 @@ pub fn scan_hashing(
         }
     }
     total.stats.skipped = pre_skipped;
-    for p in parts {
+    for (_, p) in parts {
         total.merge(p);
     }
     total
@@ -219,6 +232,9 @@ fn scan_input(
 ) -> Scan {
     let name = input.display_name();
     let mut out = Scan::default();
+    if let Some(h) = hashes {
+        h.note_input(input);
+    }
     if interrupt::requested() {
         out.stats.interrupted = true;
         out.stats.files_unreadable += 1;

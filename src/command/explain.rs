@@ -150,16 +150,16 @@ impl ScanConfig {
         &self,
         opts: &VerifyOptions,
         sources: &[String],
-        opened: &Sources,
+        aws: Option<&std::sync::Arc<crate::source::aws::AwsContext>>,
+        window: &Window,
         sink: &HashSink,
     ) -> Result<integrity::Integrity> {
         integrity::run(
             opts,
             &integrity::Run {
                 sources,
-                inputs: &opened.inputs,
-                aws: opened.aws.as_ref(),
-                window: &opened.window,
+                aws,
+                window,
                 delivery_lag: self.s3.delivery_lag,
                 limits: &self.limits,
             },
@@ -196,8 +196,16 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
             sink.as_ref(),
         )
     })?;
+    // a listing that failed fails the run, whatever was read before it
+    opened.inputs.result()?;
     if let (Some(opts), Some(sink)) = (&cfg.verify, &sink) {
-        logs.integrity = Some(cfg.verify_inputs(opts, &args.sources, &opened, sink)?);
+        logs.integrity = Some(cfg.verify_inputs(
+            opts,
+            &args.sources,
+            opened.aws.as_ref(),
+            &opened.window,
+            sink,
+        )?);
     }
     if let Some(stats) = &opened.s3_stats {
         logs.stats.s3 = Some(S3Summary::from(&**stats));

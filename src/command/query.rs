@@ -152,23 +152,23 @@ pub fn run(args: &QueryArgs) -> Result<Exit> {
     let mut query = config(args, &cfg)?;
     // remote sources: listed (s3:// pruned by --since/--until/--account/--region) or
     // queried; without --since they read the last 24 hours, and the filter does too
-    let mut opened = cfg.open_sources(&args.scan.sources, &lookup_ask(args), false)?;
+    let opened = cfg.open_sources(&args.scan.sources, &lookup_ask(args), false)?;
     query
         .filter
         .set_time_bounds(opened.window.since, opened.window.until);
     let out = open_output(None)?;
-    let outcome = query::run(
-        &query,
-        &opened.inputs,
-        std::mem::take(&mut opened.skipped),
-        cfg.threads,
-        out,
-    )?;
+    let outcome = query::run(&query, &opened.inputs, opened.skipped, cfg.threads, out)?;
+    // a listing that failed fails the run, whatever was written before it
+    opened.inputs.result()?;
     // --verify: the verdicts go to stderr (stdout holds the rows)
     let integrity = match (&cfg.verify, &query.hashes) {
-        (Some(opts), Some(sink)) => {
-            Some(cfg.verify_inputs(opts, &args.scan.sources, &opened, sink)?)
-        }
+        (Some(opts), Some(sink)) => Some(cfg.verify_inputs(
+            opts,
+            &args.scan.sources,
+            opened.aws.as_ref(),
+            &opened.window,
+            sink,
+        )?),
         _ => None,
     };
     let mut err = std::io::stderr().lock();

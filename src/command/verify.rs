@@ -5,7 +5,7 @@
 use std::io::{self, Read, Write};
 
 use anyhow::{bail, Result};
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::explain::ScanConfig;
 use super::{open_output, stdout_is_terminal, Exit};
@@ -13,7 +13,7 @@ use crate::cli::{VerifyArgs, VerifyFormat};
 use crate::decode::{self, DecodeLimits, Decompressed as _};
 use crate::integrity::{HashSink, Integrity, Verdict, VerifyOptions};
 use crate::report::sanitize::terminal_safe;
-use crate::source::{io_reason, lookup, Input, Skipped};
+use crate::source::{io_reason, lookup, Input, Inputs, Skipped};
 
 pub fn run(args: &VerifyArgs) -> Result<Exit> {
     let cfg = ScanConfig::from_args(&args.scan)?;
@@ -34,7 +34,15 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     let mut opened = cfg.open_sources(&args.scan.sources, &lookup::Ask::Everything, false)?;
     let sink = HashSink::new();
     cfg.in_pool(|| hash_all(&opened.inputs, &cfg.limits, &sink))?;
-    let integrity = cfg.verify_inputs(&opts, &args.scan.sources, &opened, &sink)?;
+    // a listing that failed fails the run
+    opened.inputs.result()?;
+    let integrity = cfg.verify_inputs(
+        &opts,
+        &args.scan.sources,
+        opened.aws.as_ref(),
+        &opened.window,
+        &sink,
+    )?;
     let skipped = std::mem::take(&mut opened.skipped);
     let mut err = io::stderr().lock();
     for s in skipped.iter().filter(|s| !s.by_design) {
@@ -71,30 +79,43 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     })
 }
 
-/// Reads every input to its end through the hashing reader.
-fn hash_all(inputs: &[Input], limits: &DecodeLimits, sink: &HashSink) {
-    inputs.par_iter().for_each(|input| {
-        let name = input.display_name();
-        match input.open().and_then(|r| decode::decompress(r, limits)) {
-            Ok((_, r)) => {
-                let mut r = HashSink::wrap(Some(sink), &name, r);
-                // a whole-object inflate is hashed in place, with no copy
-                if r.take_whole().is_some() {
-                    return;
+/// Reads every input to its end through the hashing reader, taken in list order (as the
+/// scan does, so remote fetches and reading agree on the order).
+fn hash_all(inputs: &Inputs, limits: &DecodeLimits, sink: &HashSink) {
+    let next = AtomicUsize::new(0);
+    rayon::scope(|s| {
+        for _ in 0..rayon::current_num_threads() {
+            s.spawn(|_| {
+                while let Some(input) = inputs.take(next.fetch_add(1, Ordering::Relaxed)) {
+                    hash_one(&input, limits, sink);
                 }
-                let mut buf = vec![0u8; 256 * 1024];
-                loop {
-                    match r.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(_) => {}
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(_) => break, // recorded by the hashing reader
-                    }
-                }
-            }
-            Err(e) => sink.record_failure(&name, io_reason(&e)),
+            });
         }
     });
+}
+
+fn hash_one(input: &Input, limits: &DecodeLimits, sink: &HashSink) {
+    sink.note_input(input);
+    let name = input.display_name();
+    match input.open().and_then(|r| decode::decompress(r, limits)) {
+        Ok((_, r)) => {
+            let mut r = HashSink::wrap(Some(sink), &name, r);
+            // a whole-object inflate is hashed in place, with no copy
+            if r.take_whole().is_some() {
+                return;
+            }
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                match r.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => break, // recorded by the hashing reader
+                }
+            }
+        }
+        Err(e) => sink.record_failure(&name, io_reason(&e)),
+    }
 }
 
 fn write_json<W: Write>(w: &mut W, integrity: &Integrity, skipped: &[Skipped]) -> io::Result<()> {

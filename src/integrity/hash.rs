@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use sha2::{Digest as _, Sha256};
 
 use crate::decode::{DecodeError, Decompressed, Whole};
+use crate::source::Input;
 
 /// How reading an input ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +42,9 @@ pub struct HashSink {
     hashes: Mutex<HashMap<String, FileHash>>,
     /// (event id, input name) of the records the scan kept.
     events: Mutex<Vec<(String, String)>>,
+    /// (name, id) of every input the scan took: its display name and what digests call it
+    /// (`s3://bucket/key`, or the absolute local path).
+    inputs: Mutex<Vec<(String, String)>>,
 }
 
 impl HashSink {
@@ -84,6 +88,30 @@ impl HashSink {
         if let Ok(mut m) = self.hashes.lock() {
             m.insert(name.to_owned(), h);
         }
+    }
+
+    /// Notes an input the scan takes (before it is read).
+    pub fn note_input(&self, input: &Input) {
+        let name = input.display_name();
+        let id = match input {
+            Input::File(p) => super::locate::absolute(p).to_string_lossy().into_owned(),
+            _ => name.clone(),
+        };
+        if let Ok(mut v) = self.inputs.lock() {
+            v.push((name, id));
+        }
+    }
+
+    /// (name, id) of every input noted, sorted by name.
+    pub fn take_inputs(&self) -> Vec<(String, String)> {
+        let mut v = self
+            .inputs
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
+        v.sort();
+        v.dedup();
+        v
     }
 
     /// Notes which input the kept records `event_ids` came from (findings name their files).

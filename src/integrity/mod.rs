@@ -30,8 +30,8 @@ use verify::{ScannedLog, Scope};
 use crate::decode::DecodeLimits;
 use crate::select::Window;
 use crate::source::aws::AwsContext;
+use crate::source::is_remote;
 use crate::source::s3::S3Url;
-use crate::source::{is_remote, Input};
 
 /// How one file ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -196,15 +196,14 @@ pub struct VerifyOptions {
 /// What verification needs from the run that read the logs.
 pub struct Run<'a> {
     pub sources: &'a [String],
-    pub inputs: &'a [Input],
     pub aws: Option<&'a Arc<AwsContext>>,
     pub window: &'a Window,
     pub delivery_lag: ChronoDuration,
     pub limits: &'a DecodeLimits,
 }
 
-/// Finds the digests for the run's SOURCEs, gets the keys, and verifies every input read
-/// against them with the hashes `sink` collected during the scan.
+/// Finds the digests for the run's SOURCEs, gets the keys, and verifies every input the scan
+/// took (noted in `sink`) against them with the hashes `sink` collected.
 pub fn run(opts: &VerifyOptions, r: &Run<'_>, sink: &HashSink) -> Result<Integrity> {
     let ring = match &opts.public_keys {
         Some(p) => Some(KeyRing::from_file(p)?),
@@ -247,20 +246,13 @@ pub fn run(opts: &VerifyOptions, r: &Run<'_>, sink: &HashSink) -> Result<Integri
         (None, _) => None,
     };
     let hashes = sink.take();
-    let logs: Vec<ScannedLog> = r
-        .inputs
-        .iter()
-        .map(|input| {
-            let name = input.display_name();
-            let id = match input {
-                Input::File(p) => locate::absolute(p).to_string_lossy().into_owned(),
-                _ => name.clone(),
-            };
-            ScannedLog {
-                hash: hashes.get(&name).cloned(),
-                name,
-                id,
-            }
+    let logs: Vec<ScannedLog> = sink
+        .take_inputs()
+        .into_iter()
+        .map(|(name, id)| ScannedLog {
+            hash: hashes.get(&name).cloned(),
+            name,
+            id,
         })
         .collect();
     let mut result = verify::verify(

@@ -10,7 +10,10 @@
 //! input order ([`output`] lays the rows out), so the output does not depend on thread timing
 //! and memory stays bounded: at most [`IN_FLIGHT_PER_THREAD`] inputs per thread are open,
 //! each with at most [`BATCHES`] batches waiting. `--count` and `--group-by` send only
-//! counts.
+//! counts. Inputs are claimed as they arrive ([`Inputs`]: an `s3://` listing may still be
+//! growing the list); once `--limit` is certain to be reached (the writer wrote it, or one
+//! input alone holds enough rows, or `--count` counted enough), the inputs are cancelled, so
+//! no further object is listed or fetched.
 //!
 //! The jq program is looked at once, conservatively, for work it makes unnecessary: a leading
 //! `select` on plain fields adds byte needles to the pre-filter (`jq::required_needles`), a
@@ -42,7 +45,7 @@ use memchr::memmem::Finder;
 use crate::decode::{self, DecodeLimits, RecordKind, RecordSplitter};
 use crate::event::Record;
 use crate::scan::{classify_first, FirstRecord, ScanStats};
-use crate::source::{io_reason, Input, Skipped};
+use crate::source::{io_reason, Input, Inputs, Skipped};
 use filter::CompiledFilter;
 use jq::JqProgram;
 use output::Cell;
@@ -108,10 +111,11 @@ impl Outcome {
 
 /// Runs the query: the workers on a rayon pool of `threads` (one per core when `None`), the
 /// writer on this thread.
-/// A write error (a closed pipe) stops the workers and is returned.
+/// A write error (a closed pipe) stops the workers and is returned. However the writer
+/// stops, `inputs` are cancelled: nothing more is fetched.
 pub fn run<W: Write>(
     query: &Query,
-    inputs: &[Input],
+    inputs: &Inputs,
     pre_skipped: Vec<Skipped>,
     threads: Option<usize>,
     out: W,
@@ -143,8 +147,10 @@ pub fn run<W: Write>(
             })
         });
         let written = drain(shared, &claim_rx, &mut writer, &mut outcome, &mut groups);
-        // whatever the reason the writer stopped, the workers stop too
+        // whatever the reason the writer stopped, the workers stop too, and no more inputs
+        // are listed or fetched
         shared.stop.store(true, Ordering::Relaxed);
+        shared.inputs.cancel();
         while claim_rx.try_recv().is_ok() {}
         drop(claim_rx);
         let pool = workers
@@ -210,7 +216,7 @@ type Claim = (usize, Receiver<Msg>);
 
 struct Shared<'a> {
     query: &'a Query,
-    inputs: &'a [Input],
+    inputs: &'a Inputs,
     /// The next input to claim; claims reach the writer in this order.
     next: Mutex<usize>,
     /// Set by the writer when it stops (done, limit reached, output closed).
@@ -334,25 +340,28 @@ fn worker(shared: &Shared<'_>, claims: &Sender<Claim>) {
         if shared.stopped() || shared.count_limit_reached() {
             return;
         }
-        let (index, tx) = {
+        let (index, input, tx) = {
             let mut next = shared
                 .next
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let index = *next;
-            if index >= shared.inputs.len() {
+            // waits for an input still being listed; none after the last or a cancel
+            let Some(input) = shared.inputs.take(index) else {
                 return;
-            }
+            };
             *next += 1;
             let (tx, rx) = bounded(BATCHES);
             // announced while holding the lock, so claims reach the writer in input order
             if !send(claims, (index, rx), &shared.stop) {
                 return;
             }
-            (index, tx)
+            (index, input, tx)
         };
-        let mut emit = Emitter::new(shared, &tx);
-        let mut f = read_input(&shared.inputs[index], shared.query, &mut emit);
+        let mut emit = Emitter::new(shared, index, &tx);
+        let mut f = read_input(&input, shared.query, &mut emit);
+        // a remote object's fetch slot is free once its reader is gone
+        drop(input);
         emit.flush();
         f.jq_errors = emit.jq_errors;
         f.first_jq_error = emit.first_jq_error.take();
@@ -381,6 +390,8 @@ impl Shared<'_> {
 /// Turns the output values of one input into rows, batches or counts.
 struct Emitter<'a> {
     shared: &'a Shared<'a>,
+    /// The input's index.
+    index: usize,
     tx: &'a Sender<Msg>,
     batch: Vec<Row>,
     /// NDJSON rows written straight into one buffer (`--format ndjson` rows).
@@ -397,7 +408,7 @@ struct Emitter<'a> {
 }
 
 impl<'a> Emitter<'a> {
-    fn new(shared: &'a Shared<'a>, tx: &'a Sender<Msg>) -> Emitter<'a> {
+    fn new(shared: &'a Shared<'a>, index: usize, tx: &'a Sender<Msg>) -> Emitter<'a> {
         let field_keys = match &shared.query.mode {
             Mode::Rows { fields } => fields
                 .iter()
@@ -413,6 +424,7 @@ impl<'a> Emitter<'a> {
         };
         Emitter {
             shared,
+            index,
             tx,
             batch: Vec::new(),
             lines: Vec::new(),
@@ -450,6 +462,8 @@ impl<'a> Emitter<'a> {
                 let total = self.shared.counted.fetch_add(1, Ordering::Relaxed) + 1;
                 if q.limit.is_some_and(|l| total >= l) {
                     self.done = true;
+                    // enough is counted: no input after this one is needed
+                    self.shared.inputs.cancel_after(self.index);
                 }
             }
             Mode::Groups(paths) => {
@@ -482,9 +496,11 @@ impl<'a> Emitter<'a> {
 
     /// After a row of `Mode::Rows` (counted in `rows`): the limit, full batches.
     fn row_written(&mut self) {
-        // no input contributes more than --limit rows
+        // no input contributes more than --limit rows; and as every input before this one
+        // is claimed, no input after it is needed: nothing more is listed or fetched
         if self.shared.query.limit.is_some_and(|l| self.rows >= l) {
             self.done = true;
+            self.shared.inputs.cancel_after(self.index);
         }
         if self.batch.len() >= BATCH_ROWS
             || self.lines_rows >= BATCH_ROWS as u64
@@ -630,6 +646,9 @@ fn key_text(k: &Val) -> String {
 /// the filters and jq to `emit`.
 fn read_input(input: &Input, q: &Query, emit: &mut Emitter<'_>) -> FileOutcome {
     let name = input.display_name();
+    if let Some(h) = &q.hashes {
+        h.note_input(input);
+    }
     let mut f = FileOutcome::default();
     let unreadable = |reason: String| {
         Some(Skipped {

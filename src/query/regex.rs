@@ -14,7 +14,7 @@
 //! plus `"name"` for a named group.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::rc::Rc;
 
 use jaq_core::box_iter::box_once;
 use jaq_core::native::{run, v, Fun};
@@ -25,13 +25,18 @@ use jaq_std::ValT as _;
 /// Compiled expressions kept per thread; past this many, the cache starts again.
 const CACHED: usize = 64;
 
+/// One compiled expression: its pattern, flags, whether it is for UTF-8 text, and itself.
+/// (Shared, not cloned: a cloned `Regex` starts with an empty search cache of its own.)
+type Entry = (Box<str>, Box<str>, bool, Rc<Compiled>);
+
 thread_local! {
-    static CACHE: RefCell<HashMap<(String, String, bool), Compiled>> = RefCell::new(HashMap::new());
+    /// A program holds a handful of patterns: a short list searched without allocating
+    /// beats a map whose key would be built for every lookup.
+    static CACHE: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A compiled expression: over `str` for UTF-8 text (so an empty match never falls inside
 /// a character, as with jaq-std), over bytes for the rare string that is not UTF-8.
-#[derive(Clone)]
 enum Compiled {
     Text(regex::Regex),
     Bytes(regex::bytes::Regex),
@@ -123,17 +128,26 @@ impl Flags {
 
 /// The compiled expression for `pattern` and `flags` (for `text`: UTF-8 or not), from this
 /// thread's cache.
-fn compiled(pattern: &str, flags_text: &str, flags: Flags, utf8: bool) -> Result<Compiled, String> {
-    let key = (pattern.to_owned(), flags_text.to_owned(), utf8);
+fn compiled(
+    pattern: &str,
+    flags_text: &str,
+    flags: Flags,
+    utf8: bool,
+) -> Result<Rc<Compiled>, String> {
     let cached = CACHE
-        .try_with(|c| c.borrow().get(&key).cloned())
+        .try_with(|c| {
+            c.borrow()
+                .iter()
+                .find(|(p, f, u, _)| **p == *pattern && **f == *flags_text && *u == utf8)
+                .map(|(.., re)| re.clone())
+        })
         .ok()
         .flatten();
     if let Some(re) = cached {
         return Ok(re);
     }
     let fail = |e: regex::Error| format!("invalid regex: {e}");
-    let re = if utf8 {
+    let re = Rc::new(if utf8 {
         Compiled::Text(
             regex::RegexBuilder::new(pattern)
                 .case_insensitive(flags.case_insensitive)
@@ -155,13 +169,13 @@ fn compiled(pattern: &str, flags_text: &str, flags: Flags, utf8: bool) -> Result
                 .build()
                 .map_err(fail)?,
         )
-    };
+    });
     let _ = CACHE.try_with(|c| {
         let mut c = c.borrow_mut();
         if c.len() >= CACHED {
             c.clear();
         }
-        c.insert(key, re.clone());
+        c.push((pattern.into(), flags_text.into(), utf8, re.clone()));
     });
     Ok(re)
 }

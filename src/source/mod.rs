@@ -10,11 +10,16 @@
 //!
 //! [`open`] is the one entry for every command that scans: local SOURCEs expanded, remote
 //! ones listed (`s3://` pruned by the window, accounts and regions; `lookup://` queried
-//! with the window and an attribute pushed down), and the window they were read with.
+//! with the window and an attribute pushed down), and the window they were read with. The
+//! inputs come as [`Inputs`], an ordered list that an `s3://` listing keeps growing while
+//! the scan reads the first objects.
 
 pub mod aws;
+mod inputs;
 pub mod lookup;
 pub mod s3;
+
+pub use inputs::Inputs;
 
 use std::fmt;
 use std::fs::File;
@@ -86,7 +91,10 @@ pub struct RemoteOptions<'a> {
 
 /// SOURCE arguments opened for a scan.
 pub struct Sources {
-    pub inputs: Vec<Input>,
+    /// Local inputs first, then each remote SOURCE's in argument order (`s3://` in key
+    /// order, still arriving while it is listed). After the scan, [`Inputs::result`] says
+    /// whether a listing failed.
+    pub inputs: Arc<Inputs>,
     /// Local paths that were skipped by design or could not be opened.
     pub skipped: Vec<Skipped>,
     /// The window to scan with: the one asked for, or, with a remote SOURCE and no
@@ -137,23 +145,41 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
     } else {
         None
     };
-    let (mut inputs, skipped) = expand(sources);
+    let (local, skipped) = expand(sources);
     let mut s3_stats = None;
+    // Every bucket's region first (a missing bucket fails before the scan), LookupEvents
+    // queries started; then one task lists the buckets and appends the remote inputs in
+    // argument order while the scan reads.
+    let mut parts = Vec::new();
     if let Some(ctx) = &aws {
         for (_, source) in &remote {
             match source {
                 RemoteSource::S3(url) => {
                     let stats = s3_stats.get_or_insert_with(|| Arc::new(ListStats::default()));
-                    inputs.extend(s3::list(ctx, url, &window, opts.s3, stats)?);
+                    parts.push(Part::S3(s3::prepare(ctx, url, &window, opts.s3, stats)?));
                 }
                 RemoteSource::Lookup(regions) => {
                     if let (Some(since), Some(until)) = (window.since, window.until) {
-                        inputs.extend(lookup::inputs(ctx, regions, since, until, opts.lookup));
+                        let started = lookup::inputs(ctx, regions, since, until, opts.lookup);
+                        parts.push(Part::Ready(started));
                     }
                 }
             }
         }
     }
+    let inputs = match (&aws, parts.is_empty()) {
+        (Some(ctx), false) => {
+            let inputs = Arc::new(Inputs::growing(local));
+            let feed = inputs.clone();
+            let task = ctx.spawn(async move {
+                let listed = append(parts, &feed).await;
+                feed.finish(listed);
+            });
+            inputs.on_cancel(Box::new(move || task.abort()));
+            inputs
+        }
+        _ => Arc::new(Inputs::from(local)),
+    };
     Ok(Sources {
         inputs,
         skipped,
@@ -162,6 +188,23 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
         aws,
         s3_stats,
     })
+}
+
+/// A remote SOURCE's inputs: a bucket still to list, or inputs already started.
+enum Part {
+    S3(s3::Listing),
+    Ready(Vec<Input>),
+}
+
+/// Appends the remote inputs to `inputs`, SOURCE by SOURCE.
+async fn append(parts: Vec<Part>, inputs: &Arc<Inputs>) -> Result<()> {
+    for part in parts {
+        match part {
+            Part::S3(listing) => listing.run(inputs.clone()).await?,
+            Part::Ready(ready) => ready.into_iter().for_each(|i| inputs.push(i)),
+        }
+    }
+    Ok(())
 }
 
 /// The window remote sources are read with: without `--since`, the last 24 hours before

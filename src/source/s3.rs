@@ -9,10 +9,17 @@
 //! and a file delivered after `--until` plus the delivery lag is not fetched either. Digest,
 //! Insights and write-check objects live outside the day folders and are never listed.
 //!
-//! Objects are fetched concurrently in list order (bounded by `--s3-concurrency`) and handed
-//! to the scan as blocking readers fed by a small bounded channel: bytes are decoded as they
-//! arrive, with no temporary files. A body that breaks off is resumed with a ranged GET.
+//! The listing streams: day folders are listed concurrently (16 at a time) but released in
+//! key order through a small reorder buffer, so the objects of the first folder are appended
+//! to the scan's [`Inputs`] and queued for fetching while later folders are still being
+//! listed. Objects are fetched in that order, `--s3-concurrency` at once, and handed to the
+//! scan as blocking readers fed by a small bounded channel: bytes are decoded as they arrive,
+//! with no temporary files. A fetch holds its slot until its reader is done with the object,
+//! so at most `--s3-concurrency` objects are fetched ahead of the readers, and a cancelled
+//! scan (`query --limit` reached) starts no further GET. A body that breaks off is resumed
+//! with a ranged GET.
 
+use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,10 +29,10 @@ use anyhow::{anyhow, bail, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, NaiveDateTime, Utc};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 use super::aws::{describe_sdk_error, AwsContext};
-use super::{Input, Remote};
+use super::{Input, Inputs, Remote};
 use crate::select::Window;
 
 /// `s3://bucket/prefix`
@@ -148,6 +155,22 @@ impl Lister {
     ) -> Result<(Vec<String>, Vec<(String, i64)>)> {
         let mut prefixes = Vec::new();
         let mut objects = Vec::new();
+        self.pages(prefix, delimiter, |p, o| {
+            prefixes.extend(p);
+            objects.extend(o);
+        })
+        .await?;
+        Ok((prefixes, objects))
+    }
+
+    /// Hands each page of a listing to `page` (common prefixes, objects with size) as it
+    /// arrives.
+    async fn pages(
+        &self,
+        prefix: &str,
+        delimiter: bool,
+        mut page: impl FnMut(Vec<String>, Vec<(String, i64)>),
+    ) -> Result<()> {
         let mut token: Option<String> = None;
         loop {
             let mut req = self
@@ -169,69 +192,178 @@ impl Lister {
                     describe_sdk_error(&e, "s3:ListBucket")
                 )
             })?;
-            prefixes.extend(
+            page(
                 out.common_prefixes()
                     .iter()
-                    .filter_map(|p| p.prefix().map(str::to_owned)),
-            );
-            objects.extend(
+                    .filter_map(|p| p.prefix().map(str::to_owned))
+                    .collect(),
                 out.contents()
                     .iter()
-                    .filter_map(|o| Some((o.key()?.to_owned(), o.size().unwrap_or(0)))),
+                    .filter_map(|o| Some((o.key()?.to_owned(), o.size().unwrap_or(0))))
+                    .collect(),
             );
             match out.next_continuation_token() {
                 Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_owned()),
                 _ => break,
             }
         }
-        Ok((prefixes, objects))
+        Ok(())
     }
 }
 
-/// Lists the objects of `url` that can hold events of `window`, in key order.
-pub fn list(
+/// One `s3://` SOURCE, ready to be listed: the bucket's region is known (a missing bucket
+/// fails here, before any scan), nothing is listed yet.
+pub struct Listing {
+    lister: Arc<Lister>,
+    fetcher: Arc<Fetcher>,
+    prefix: String,
+    window: Window,
+    lag: ChronoDuration,
+}
+
+/// Finds the bucket's region for `url` and prepares its listing ([`Listing::run`]).
+pub fn prepare(
     ctx: &Arc<AwsContext>,
     url: &S3Url,
     window: &Window,
     opts: &S3Options,
     stats: &Arc<ListStats>,
-) -> Result<Vec<Input>> {
+) -> Result<Listing> {
     let region = bucket_region(ctx, &url.bucket)?;
     let client = ctx.s3(region.as_deref());
-    let lister = Arc::new(Lister {
-        client: client.clone(),
-        bucket: url.bucket.clone(),
-        stats: stats.clone(),
-    });
-    let keys: Vec<(String, i64)> = ctx.block_on(list_keys(
-        lister,
-        url.prefix.clone(),
-        window.clone(),
-        opts.delivery_lag,
-    ))?;
-    stats
-        .objects_selected
-        .fetch_add(keys.len() as u64, Ordering::Relaxed);
-    let fetcher = Arc::new(Fetcher {
-        client,
-        bucket: url.bucket.clone(),
-        permits: Arc::new(Semaphore::new(opts.concurrency.max(1))),
-    });
-    // Start every fetch now, in key order; the semaphore lets `concurrency` run at once and
-    // the bounded channels hold back the rest until the scan reads them.
-    let mut inputs = Vec::with_capacity(keys.len());
-    for (key, size) in keys {
-        let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
-        let f = fetcher.clone();
-        let k = key.clone();
-        ctx.spawn(async move { f.fetch(&k, size, tx).await });
-        inputs.push(Input::Remote(Arc::new(S3Object {
-            name: format!("s3://{}/{key}", url.bucket),
-            rx: std::sync::Mutex::new(Some(rx)),
-        })));
-    }
-    Ok(inputs)
+    Ok(Listing {
+        lister: Arc::new(Lister {
+            client: client.clone(),
+            bucket: url.bucket.clone(),
+            stats: stats.clone(),
+        }),
+        fetcher: Arc::new(Fetcher {
+            client,
+            bucket: url.bucket.clone(),
+            permits: Arc::new(Semaphore::new(opts.concurrency.max(1))),
+        }),
+        prefix: url.prefix.clone(),
+        window: window.clone(),
+        lag: opts.delivery_lag,
+    })
 }
+
+impl Listing {
+    /// Lists the objects that can hold events of the window and appends them to `inputs` in
+    /// key order, each day folder as soon as it and every folder before it are listed; their
+    /// GETs start in the same order. Cancelling `inputs` closes the fetch queue.
+    pub async fn run(self, inputs: Arc<Inputs>) -> Result<()> {
+        let permits = self.fetcher.permits.clone();
+        let (abort, aborted) = watch::channel(false);
+        inputs.on_cancel(Box::new(move || {
+            permits.close();
+            let _ = abort.send(true);
+        }));
+        let (queue, queued) = mpsc::unbounded_channel();
+        tokio::spawn(fetch_in_order(self.fetcher.clone(), queued, aborted));
+        let release = Release {
+            lister: self.lister.clone(),
+            window: self.window.clone(),
+            lag: self.lag,
+            queue,
+            inputs,
+        };
+        list_keys(&self.lister, &self.prefix, &release).await
+    }
+}
+
+/// An object waiting for its GET.
+struct Queued {
+    key: String,
+    size: i64,
+    /// Where its bytes go.
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    /// Resolves when the object's reader (or the unread input) is gone.
+    gone: oneshot::Receiver<()>,
+}
+
+/// Starts the GETs of queued objects in queue order, `--s3-concurrency` at once, skipping
+/// objects nobody will read. A fetch keeps its slot until the object's reader is done with
+/// it, and stops when the reader is gone or the inputs are cancelled (`aborted`). Ends when
+/// the queue closes or the slots are closed (cancelled).
+async fn fetch_in_order(
+    fetcher: Arc<Fetcher>,
+    mut queued: mpsc::UnboundedReceiver<Queued>,
+    aborted: watch::Receiver<bool>,
+) {
+    while let Some(q) = queued.recv().await {
+        let Ok(permit) = fetcher.permits.clone().acquire_owned().await else {
+            return;
+        };
+        if q.tx.is_closed() {
+            continue; // no longer wanted (the inputs after it were cancelled)
+        }
+        let f = fetcher.clone();
+        let mut aborted = aborted.clone();
+        tokio::spawn(async move {
+            let Queued {
+                key,
+                size,
+                tx,
+                mut gone,
+            } = q;
+            let fetched = tokio::select! {
+                () = f.fetch(&key, size, &tx) => true,
+                _ = &mut gone => false,
+                _ = aborted.wait_for(|a| *a) => false,
+            };
+            // the reader sees the end of the object once the sender is gone
+            drop(tx);
+            if fetched {
+                // the bytes may still wait in the channel: the slot is free once they are read
+                tokio::select! {
+                    _ = gone => {}
+                    _ = aborted.wait_for(|a| *a) => {}
+                }
+            }
+            drop(permit);
+        });
+    }
+}
+
+/// Hands listed objects to the scan: pruned, appended to its inputs, queued for fetching.
+struct Release {
+    lister: Arc<Lister>,
+    window: Window,
+    lag: ChronoDuration,
+    queue: mpsc::UnboundedSender<Queued>,
+    inputs: Arc<Inputs>,
+}
+
+impl Release {
+    /// Objects listed in key order (after every object released before).
+    fn objects(&self, objects: Vec<(String, i64)>) {
+        let kept = prune(&self.lister, objects, &self.window, self.lag);
+        self.lister
+            .stats
+            .objects_selected
+            .fetch_add(kept.len() as u64, Ordering::Relaxed);
+        for (key, size) in kept {
+            let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
+            let (reading, gone) = oneshot::channel();
+            let name = format!("s3://{}/{key}", self.lister.bucket);
+            // a closed queue means the fetches were cancelled: the reader then sees no bytes
+            let _ = self.queue.send(Queued {
+                key,
+                size,
+                tx,
+                gone,
+            });
+            self.inputs.push(Input::Remote(Arc::new(S3Object {
+                name,
+                rx: std::sync::Mutex::new(Some((rx, reading))),
+            })));
+        }
+    }
+}
+
+/// Day folders listed at once.
+const LIST_CONCURRENCY: usize = 16;
 
 /// The bucket's region (HeadBucket's `x-amz-bucket-region`), so a bucket in another region
 /// than the configured one still works.
@@ -261,23 +393,21 @@ pub(crate) fn bucket_region(ctx: &AwsContext, bucket: &str) -> Result<Option<Str
     })
 }
 
-async fn list_keys(
-    lister: Arc<Lister>,
-    prefix: String,
-    window: Window,
-    lag: ChronoDuration,
-) -> Result<Vec<(String, i64)>> {
+async fn list_keys(lister: &Arc<Lister>, prefix: &str, release: &Release) -> Result<()> {
+    let (window, lag) = (&release.window, release.lag);
     // Find the AWSLogs/ root: the prefix itself, or AWSLogs/ right below it.
     let root = if prefix.ends_with("AWSLogs/") {
-        Some(prefix.clone())
+        Some(prefix.to_owned())
     } else {
         let candidate = format!("{prefix}AWSLogs/");
         lister.exists(&candidate).await?.then_some(candidate)
     };
     let Some(root) = root else {
-        // Not a trail layout: every object below the prefix, pruned by file-name time only.
-        let (_, objects) = lister.list(&prefix, false).await?;
-        return Ok(prune(&lister, objects, &window, lag));
+        // Not a trail layout: every object below the prefix (in key order, as S3 lists
+        // them), pruned by file-name time only, released page by page.
+        return lister
+            .pages(prefix, false, |_, objects| release.objects(objects))
+            .await;
     };
     // Accounts (and organization folders holding accounts).
     let mut account_prefixes = Vec::new();
@@ -326,10 +456,11 @@ async fn list_keys(
         region_prefixes.extend(r.map_err(|e| anyhow!("listing task failed: {e}"))??);
     }
     region_prefixes.sort();
-    // Day folders inside the window, in parallel (bounded).
-    let days = days(&window, lag);
+    // Day folders inside the window, in key order: the folders are siblings, so every key
+    // of one sorts before every key of the next.
+    let days = days(window, lag);
     let day_prefixes: Vec<String> = if days.is_empty() {
-        region_prefixes.clone()
+        region_prefixes
     } else {
         region_prefixes
             .iter()
@@ -339,22 +470,30 @@ async fn list_keys(
             })
             .collect()
     };
-    let limit = Arc::new(Semaphore::new(16));
-    let mut tasks = tokio::task::JoinSet::new();
-    for p in day_prefixes {
-        let l = lister.clone();
-        let limit = limit.clone();
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await.map_err(|e| anyhow!("{e}"))?;
-            Ok::<Vec<(String, i64)>, anyhow::Error>(l.list(&p, false).await?.1)
-        });
+    // Listed LIST_CONCURRENCY at a time, started in key order; each folder is released as
+    // soon as every folder before it is (the rest wait in `listed`).
+    let mut folders = day_prefixes.into_iter().enumerate();
+    let mut running = tokio::task::JoinSet::new();
+    let mut listed: BTreeMap<usize, Vec<(String, i64)>> = BTreeMap::new();
+    let mut next = 0;
+    loop {
+        while running.len() < LIST_CONCURRENCY {
+            let Some((i, p)) = folders.next() else { break };
+            let l = lister.clone();
+            running.spawn(async move { Ok::<_, anyhow::Error>((i, l.list(&p, false).await?.1)) });
+        }
+        let Some(r) = running.join_next().await else {
+            break;
+        };
+        let (i, mut objects) = r.map_err(|e| anyhow!("listing task failed: {e}"))??;
+        objects.sort();
+        listed.insert(i, objects);
+        while let Some(objects) = listed.remove(&next) {
+            release.objects(objects);
+            next += 1;
+        }
     }
-    let mut objects = Vec::new();
-    while let Some(r) = tasks.join_next().await {
-        objects.extend(r.map_err(|e| anyhow!("listing task failed: {e}"))??);
-    }
-    objects.sort();
-    Ok(prune(&lister, objects, &window, lag))
+    Ok(())
 }
 
 fn prune(
@@ -393,10 +532,7 @@ struct Fetcher {
 
 impl Fetcher {
     /// Streams one object into `tx`, resuming with a ranged GET when the body breaks off.
-    async fn fetch(&self, key: &str, size: i64, tx: mpsc::Sender<io::Result<Bytes>>) {
-        let Ok(_permit) = self.permits.clone().acquire_owned().await else {
-            return;
-        };
+    async fn fetch(&self, key: &str, size: i64, tx: &mpsc::Sender<io::Result<Bytes>>) {
         let mut delivered: u64 = 0;
         let mut body_failures = 0u32;
         loop {
@@ -443,10 +579,12 @@ impl Fetcher {
     }
 }
 
-/// One S3 object as a scan input: its bytes arrive through the fetch task's channel.
+/// One S3 object as a scan input: its bytes arrive through the fetch task's channel. The
+/// `oneshot::Sender` lives as long as the reader: its drop frees the fetch slot.
 struct S3Object {
     name: String,
-    rx: std::sync::Mutex<Option<mpsc::Receiver<io::Result<Bytes>>>>,
+    #[expect(clippy::type_complexity, reason = "taken once, as a pair")]
+    rx: std::sync::Mutex<Option<(mpsc::Receiver<io::Result<Bytes>>, oneshot::Sender<()>)>>,
 }
 
 impl Remote for S3Object {
@@ -455,7 +593,7 @@ impl Remote for S3Object {
     }
 
     fn open(&self) -> io::Result<Box<dyn Read + Send>> {
-        let rx = self
+        let (rx, reading) = self
             .rx
             .lock()
             .ok()
@@ -464,6 +602,7 @@ impl Remote for S3Object {
         Ok(Box::new(ChannelReader {
             rx,
             current: Bytes::new(),
+            _reading: Some(reading),
         }))
     }
 }
@@ -472,6 +611,8 @@ impl Remote for S3Object {
 pub struct ChannelReader {
     rx: mpsc::Receiver<io::Result<Bytes>>,
     current: Bytes,
+    /// Dropped with the reader: tells the fetch task its reader is done.
+    _reading: Option<oneshot::Sender<()>>,
 }
 
 impl ChannelReader {
@@ -479,6 +620,7 @@ impl ChannelReader {
         ChannelReader {
             rx,
             current: Bytes::new(),
+            _reading: None,
         }
     }
 }
