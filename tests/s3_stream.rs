@@ -357,10 +357,11 @@ fn query_limit_stops_fetching_and_does_not_wait_for_started_gets() {
     assert_eq!(r.stdout.trim(), "300");
     assert_eq!(gets(&proxy.timeline()).len(), 300);
 
-    // --limit 1: the first object holds the row; every GET of a `slow` object takes 5 s
-    // at most the fetch-ahead (--s3-concurrency 4) plus the one object the other worker
-    // (--threads 2) may have finished before the first one's row was written
-    let most = 4 + 1;
+    // --limit 1: the first object holds the row; every GET of a `slow` object takes 5 s.
+    // At most the fetch-ahead (--s3-concurrency 4) plus the two `fast` objects, whose
+    // places the fetch queue may refill while the other worker (--threads 2) reads them
+    // before the first object's row is written (seen on a loaded machine): 6 of 300.
+    let most = 4 + 2;
     let slow = Duration::from_secs(5);
     let proxy = Proxy::start(
         moto.port,
