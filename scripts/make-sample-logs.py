@@ -1114,40 +1114,52 @@ def write_logs(out, files):
 
 
 def write_digests(out, files):
-    """A few CloudTrail digest files (a different schema: the tool must skip them)."""
-    plan = [("us-east-1", "2026-09-30T23:00:00Z"), ("us-east-1", "2026-10-01T10:00:00Z"),
-            ("us-east-1", "2026-10-01T11:00:00Z"), ("eu-west-1", "2026-10-01T09:00:00Z"),
-            ("ap-northeast-1", "2026-10-01T11:00:00Z")]
-    prev = {}
-    total, count = 0, 0
+    """CloudTrail digest files for the main account: one per region and hour, from the hour of
+    the region's first delivery to that of its last, chained as CloudTrail chains them, each
+    listing the log files delivered in its hour with their SHA-256 (of the uncompressed file).
+    Unsigned: the signature lives in S3 object metadata, which local copies do not keep, so
+    `--verify` checks hashes and the chain here and says "not signature-verified"."""
     bucket = TRAIL_BUCKET[MAIN]
     fingerprint = "%032x" % RNG.getrandbits(128)
-    for region, start in plan:
-        t0 = T(start)
-        t1 = t0 + timedelta(hours=1)
-        logs = [f for f in files if f["acct"] == MAIN and f["region"] == region and t0 <= f["delivered"] < t1]
-        logs.sort(key=lambda f: f["path"])
-        name = f"{MAIN}_CloudTrail-Digest_{region}_{TRAIL_NAME[MAIN]}_{region}_{t1:%Y%m%dT%H%M%SZ}.json.gz"
-        rel = f"{trail_prefix(MAIN, 'CloudTrail-Digest')}/{region}/{t1:%Y}/{t1:%m}/{t1:%d}/{name}"
-        times = [e["time"] for f in logs for e in f["entries"]]
-        p = prev.get(region)
-        body = {"awsAccountId": MAIN, "digestStartTime": fmt(t0), "digestEndTime": fmt(t1),
-                "digestS3Bucket": bucket, "digestS3Object": rel,
-                "digestPublicKeyFingerprint": fingerprint, "digestSignatureAlgorithm": "SHA256withRSA",
-                "newestEventTime": fmt(max(times)) if times else None,
-                "oldestEventTime": fmt(min(times)) if times else None,
-                "previousDigestS3Bucket": bucket if p else None, "previousDigestS3Object": p[0] if p else None,
-                "previousDigestHashValue": p[1] if p else None,
-                "previousDigestHashAlgorithm": "SHA-256" if p else None,
-                "previousDigestSignature": ("%0512x" % RNG.getrandbits(2048)) if p else None,
-                "logFiles": [{"s3Bucket": bucket, "s3Object": f["path"], "hashValue": f["sha256"],
-                              "hashAlgorithm": "SHA-256",
-                              "newestEventTime": fmt(max(e["time"] for e in f["entries"])),
-                              "oldestEventTime": fmt(min(e["time"] for e in f["entries"]))} for f in logs]}
-        text = dumps_line(body)
-        prev[region] = (rel, hashlib.sha256(text.encode("utf-8")).hexdigest())
-        total += write(out, rel, gz(text))
-        count += 1
+    # the generator's random stream stays as it was when fewer digests were written, so every
+    # other file keeps its bytes
+    RNG.getrandbits(2048)
+    RNG.getrandbits(2048)
+    mine = [f for f in files if f["acct"] == MAIN]
+    total, count = 0, 0
+    for region in sorted({f["region"] for f in mine}):
+        here = [f for f in mine if f["region"] == region]
+        first = min(f["delivered"] for f in here).replace(minute=0, second=0, microsecond=0)
+        last = max(f["delivered"] for f in here)
+        prev = None
+        t0 = first
+        while t0 <= last:
+            t1 = t0 + timedelta(hours=1)
+            logs = sorted((f for f in here if t0 <= f["delivered"] < t1), key=lambda f: f["path"])
+            name = f"{MAIN}_CloudTrail-Digest_{region}_{TRAIL_NAME[MAIN]}_{region}_{t1:%Y%m%dT%H%M%SZ}.json.gz"
+            rel = f"{trail_prefix(MAIN, 'CloudTrail-Digest')}/{region}/{t1:%Y}/{t1:%m}/{t1:%d}/{name}"
+            times = [e["time"] for f in logs for e in f["entries"]]
+            body = {"awsAccountId": MAIN, "digestStartTime": fmt(t0), "digestEndTime": fmt(t1),
+                    "digestS3Bucket": bucket, "digestS3Object": rel,
+                    "digestPublicKeyFingerprint": fingerprint, "digestSignatureAlgorithm": "SHA256withRSA",
+                    "newestEventTime": fmt(max(times)) if times else None,
+                    "oldestEventTime": fmt(min(times)) if times else None,
+                    "previousDigestS3Bucket": bucket if prev else None,
+                    "previousDigestS3Object": prev[0] if prev else None,
+                    "previousDigestHashValue": prev[1] if prev else None,
+                    "previousDigestHashAlgorithm": "SHA-256" if prev else None,
+                    "previousDigestSignature": prev[2] if prev else None,
+                    "logFiles": [{"s3Bucket": bucket, "s3Object": f["path"], "hashValue": f["sha256"],
+                                  "hashAlgorithm": "SHA-256",
+                                  "newestEventTime": fmt(max(e["time"] for e in f["entries"])),
+                                  "oldestEventTime": fmt(min(e["time"] for e in f["entries"]))} for f in logs]}
+            text = dumps_line(body)
+            # a stand-in for the signature CloudTrail would have put in the object's metadata
+            signature = (hashlib.sha256(rel.encode("utf-8")).hexdigest() * 8)[:512]
+            prev = (rel, hashlib.sha256(text.encode("utf-8")).hexdigest(), signature)
+            total += write(out, rel, gz(text))
+            count += 1
+            t0 = t1
     return count, total
 
 

@@ -118,7 +118,7 @@ fn trail_side_files_are_skipped_and_nothing_is_unreadable() {
             .iter()
             .filter(|r| **r == "CloudTrail digest file")
             .count(),
-        5
+        171
     );
     assert_eq!(
         reasons
@@ -137,4 +137,21 @@ fn no_session_token_from_the_sample_logs_reaches_any_output() {
         assert!(!run.stdout.contains("IQoJb3JpZ2luX2Vj"), "{format}");
         assert!(!run.stderr.contains("IQoJb3JpZ2luX2Vj"), "{format}");
     }
+}
+
+/// The bundled trail's digests (one per region and hour of the main account, chained) prove
+/// every log file they cover: nothing altered, deleted or unlisted, so `verify` exits 0. The
+/// other accounts' files have no digests and say so.
+#[test]
+fn sample_digests_verify_every_covered_log_file() {
+    let r = trailwhy(&["verify", "sample-logs"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let i = &v["integrity"];
+    assert_eq!(i["signatures"], "not_verified");
+    assert_eq!(
+        i["log_files"],
+        serde_json::json!({"verified": 88, "altered": 0, "deleted": 0, "unlisted": 0, "unverifiable": 28})
+    );
+    assert_eq!(i["digest_files"]["verified"], 171);
 }
