@@ -853,3 +853,76 @@ fn sample_logs_denials_by_event_name() {
     assert_eq!(r.code, 0);
     assert!(!r.stdout.contains("IQoJb3JpZ2luX2Vj"));
 }
+
+/// `select(.f | test("re")) | projection` is answered from the record's bytes; every record
+/// it cannot answer (the field missing, null, a number, an object; escaped text; a secret
+/// field; a duplicate key) takes the program, and the rows and errors are those of the same
+/// program written so that no fast path applies.
+#[test]
+fn regex_select_fast_path_gives_the_programs_rows_and_errors() {
+    let t = Tree::new();
+    t.bytes(
+        "logs/1.json",
+        br#"{"Records":[
+{"eventName":"E","eventID":"a1","userAgent":"GitHubActions run_id#12"},
+{"eventName":"E","eventID":"a2","userAgent":"aws-cli/2.15"},
+{"eventName":"E","eventID":"a3","userAgent":"run\u005fid#7 escaped"},
+{"eventName":"E","eventID":"a4"},
+{"eventName":"E","eventID":"a5","userAgent":null},
+{"eventName":"E","eventID":"a6","userAgent":42},
+{"eventName":"E","eventID":"a7","userAgent":{"run_id#":1}},
+{"eventName":"E","eventID":"a8","userAgent":"RUN_ID#9 upper","sessionToken":"run_id#secret"},
+{"eventName":"E","eventID":"a9","userAgent":"x","userAgent":"run_id#dup"},
+{"eventName":"E","eventID":"b1","requestParameters":{"clientSecret":"run_id#s","name":"run_id#n"}}
+]}"#,
+    );
+    let d = arg(t.path());
+    let programs = [
+        (
+            r#"select(.userAgent | test("run_id#")) | .eventID"#,
+            r#"select(.userAgent | test("run_id#")) | .eventID | ."#,
+        ),
+        (
+            r#"select(.userAgent | test("run_id#"; "i")) | {eventID, userAgent}"#,
+            r#"select(.userAgent | test("run_id#"; "i")) | {eventID, userAgent} | ."#,
+        ),
+        (
+            r#"select(.requestParameters.clientSecret | test("run_id"))"#,
+            r#"select(.requestParameters.clientSecret | test("run_id")) | ."#,
+        ),
+        (
+            r#"select(.requestParameters.name | test("^run"))"#,
+            r#"select(.requestParameters.name | test("^run")) | ."#,
+        ),
+        (
+            r#"select(.userAgent | test("("))"#,
+            r#"select(.userAgent | test("(")) | ."#,
+        ),
+    ];
+    for (fast, slow) in programs {
+        let run = |p: &str| {
+            trailwhy(&[
+                "query",
+                &d,
+                "--jq",
+                p,
+                "--format",
+                "ndjson",
+                "--threads",
+                "1",
+            ])
+        };
+        let (f, s) = (run(fast), run(slow));
+        assert_eq!(f.code, s.code, "{fast}");
+        assert_eq!(f.stdout, s.stdout, "{fast}");
+        assert_eq!(f.stderr, s.stderr, "{fast}");
+    }
+    // and the rows themselves
+    let r = run_rows(&d, r#"select(.userAgent | test("run_id#")) | .eventID"#);
+    assert_eq!(r, [r#""a1""#, r#""a3""#, r#""a9""#]);
+}
+
+fn run_rows(d: &str, program: &str) -> Vec<String> {
+    let r = trailwhy(&["query", d, "--jq", program, "--format", "ndjson"]);
+    r.stdout.lines().map(str::to_owned).collect()
+}

@@ -23,6 +23,18 @@ pub struct JqProgram {
     fields: Option<Vec<String>>,
     /// What it outputs, when it only copies parts of the record (see [`projection`]).
     projection: Option<Projection>,
+    /// The program as a regex `select` then a projection (see [`regex_select`]).
+    regex_select: Option<RegexSelect>,
+}
+
+/// `select(PATH | test("RE"[; "FLAGS"])) [| PROJECTION]`: the record's rows, when the string
+/// at `path` matches, are `then`'s; no rows when it does not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegexSelect {
+    pub path: Vec<String>,
+    pub pattern: String,
+    pub flags: String,
+    pub then: Projection,
 }
 
 impl JqProgram {
@@ -78,12 +90,18 @@ impl JqProgram {
             filter,
             fields: top_level_fields(code),
             projection: projection(code),
+            regex_select: regex_select(code),
         })
     }
 
     /// The parts of the record the program outputs, when that is all it does.
     pub fn projection(&self) -> Option<&Projection> {
         self.projection.as_ref()
+    }
+
+    /// The program as a regex `select` and a projection, when that is all it does.
+    pub fn regex_select(&self) -> Option<&RegexSelect> {
+        self.regex_select.as_ref()
     }
 
     /// The top-level fields the program reads, if it reads nothing else of the record (so a
@@ -135,9 +153,47 @@ pub fn top_level_fields(code: &str) -> Option<Vec<String>> {
 /// constant keys (`{eventName, who: .userIdentity.arn}`). Exactly one output per record,
 /// unless indexing fails, which the projection leaves to the program.
 pub fn projection(code: &str) -> Option<Projection> {
-    use load::parse::Term;
+    projection_of(&load::parse(code, |p| p.term())?)
+}
+
+/// The program as a [`RegexSelect`]: `select(PATH | test("RE"))`, `select(PATH | test("RE";
+/// "FLAGS"))` (constant strings, a path of constant keys), alone (the record is the row) or
+/// followed by `| P` for a [`projection`] `P`. For a record whose `PATH` is a string, its
+/// rows are exactly `P`'s when the string matches and none otherwise; any other record
+/// (a missing or non-string value, which makes `test` fail) goes to the program.
+pub fn regex_select(code: &str) -> Option<RegexSelect> {
+    use load::parse::{BinaryOp, Term};
     let term = load::parse(code, |p| p.term())?;
-    match &term {
+    let (head, then) = match &term {
+        Term::BinOp(l, BinaryOp::Pipe(None), r) => (&**l, projection_of(r)?),
+        t => (t, Projection::Path(Vec::new())),
+    };
+    let Term::Call("select", args) = head else {
+        return None;
+    };
+    let [Term::BinOp(path, BinaryOp::Pipe(None), test)] = &args[..] else {
+        return None;
+    };
+    let path = key_path(path).filter(|p| !p.is_empty())?;
+    let Term::Call("test", test_args) = &**test else {
+        return None;
+    };
+    let (pattern, flags) = match &test_args[..] {
+        [re] => (literal_key(re)?, String::new()),
+        [re, flags] => (literal_key(re)?, literal_key(flags)?),
+        _ => return None,
+    };
+    Some(RegexSelect {
+        path,
+        pattern,
+        flags,
+        then,
+    })
+}
+
+fn projection_of(term: &load::parse::Term<&str>) -> Option<Projection> {
+    use load::parse::Term;
+    match term {
         Term::Obj(entries) => {
             let mut out: Vec<(String, Vec<String>)> = Vec::with_capacity(entries.len());
             for (k, v) in entries {
@@ -648,6 +704,33 @@ mod tests {
                 };
                 assert_eq!(run(full), run(part), "{code} on {rec}");
             }
+        }
+    }
+
+    #[test]
+    fn regex_selects_are_recognised() {
+        let rs = regex_select(r#"select(.userAgent | test("run_id#")) | .eventID"#).unwrap();
+        assert_eq!(rs.path, ["userAgent"]);
+        assert_eq!((rs.pattern.as_str(), rs.flags.as_str()), ("run_id#", ""));
+        assert_eq!(rs.then, Projection::Path(vec!["eventID".into()]));
+        let rs = regex_select(r#"select(.a.b | test("x"; "gi"))"#).unwrap();
+        assert_eq!(rs.path, ["a", "b"]);
+        assert_eq!(rs.flags, "gi");
+        assert_eq!(rs.then, Projection::Path(vec![]));
+        let rs = regex_select(r#"select(.a | test("x")) | {eventID, u: .userAgent}"#).unwrap();
+        assert!(matches!(rs.then, Projection::Object(_)));
+        for not in [
+            r#"select(.a | test("x")) | .b | ."#,
+            r#"select(.a | test("x")) | length"#,
+            r#"select(. | test("x"))"#,
+            r#"select(.a | test($x))"#,
+            r#"select(.a | test("\(.b)"))"#,
+            r#"select(.a | test("x") | not)"#,
+            r#"select(.a | match("x")) | .b"#,
+            r#"def test(x): true; select(.a | test("x"))"#,
+            r#"select(.a | ascii_downcase | test("x"))"#,
+        ] {
+            assert_eq!(regex_select(not), None, "{not}");
         }
     }
 

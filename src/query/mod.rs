@@ -784,6 +784,24 @@ fn record(
             return Ok(());
         }
     }
+    // `select(.f | test("re")) | projection`: the string read from the bytes, the regex
+    // run natively, the rows written from the bytes; anything else takes the value path
+    if let (Some(rs), Mode::Rows { fields }, Format::Ndjson) = (
+        q.jq.as_ref().and_then(JqProgram::regex_select),
+        &q.mode,
+        q.format,
+    ) {
+        let hit = fields
+            .is_empty()
+            .then(|| project::string_at(event, &rs.path))
+            .flatten()
+            .and_then(|text| regex::test_str(&rs.pattern, &rs.flags, &text));
+        match hit {
+            Some(false) => return Ok(()),
+            Some(true) if emit.projected(&rs.then, event).is_some() => return Ok(()),
+            _ => {}
+        }
+    }
     // a program that reads only some top-level fields gets a record of only those
     let keys = q.jq.as_ref().and_then(JqProgram::fields);
     let v = json::parse(event, keys).map_err(|e| format!("could not be decoded: {e}"))?;

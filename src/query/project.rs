@@ -93,6 +93,35 @@ fn key_hash(key: &[u8]) -> u32 {
 }
 
 /// A value written into `scratch`, or `null` for a path that is missing.
+/// The string at `path` (constant keys) of `record`, as the value path would hand it to jq
+/// (redacted under a secret-named key); `None` when it is not a string, is missing, or the
+/// record is anything the fast reader leaves to the value path (then so must the caller).
+pub fn string_at(record: &[u8], path: &[String]) -> Option<String> {
+    std::str::from_utf8(record).ok()?;
+    let mut r = Reader {
+        p: Parser::reader(record),
+        keys: Vec::new(),
+        copied: 0,
+    };
+    r.p.ws();
+    let mut slots = [None];
+    let mut scratch = Vec::new();
+    r.extract(&[(path, 0)], &mut scratch, &mut slots).ok()?;
+    r.p.ws();
+    if r.p.i != record.len() {
+        return None;
+    }
+    let (a, b) = slots[0]?;
+    let text = &scratch[a..b];
+    match text {
+        [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => {
+            std::str::from_utf8(inner).ok().map(str::to_owned)
+        }
+        [b'"', ..] => serde_json::from_slice::<String>(text).ok(),
+        _ => None,
+    }
+}
+
 fn put(out: &mut Vec<u8>, scratch: &[u8], slot: Option<(usize, usize)>) {
     match slot {
         Some((a, b)) => out.extend_from_slice(&scratch[a..b]),
@@ -100,7 +129,6 @@ fn put(out: &mut Vec<u8>, scratch: &[u8], slot: Option<(usize, usize)>) {
     }
 }
 
-/// `event::redact::REDACTED` as JSON text.
 /// `event::redact::REDACTED` as JSON text.
 const REDACTED_JSON: &[u8] = b"\"<redacted>\"";
 

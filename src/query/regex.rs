@@ -304,6 +304,22 @@ fn apply(mut cv: Cv<'_, Data>, want: Want) -> Result<Val, Error<Val>> {
     Ok(out.into_iter().collect())
 }
 
+/// `text | test(pattern; flags)` for a string, as the native `test` answers it; `None` for
+/// a pattern or flags that are an error (left to the program, which reports it).
+pub fn test_str(pattern: &str, flags_text: &str, text: &str) -> Option<bool> {
+    let flags = Flags::parse(flags_text).ok()?;
+    let re = compiled(pattern, flags_text, flags, true).ok()?;
+    if !flags.ignore_empty {
+        return Some(re.is_match(text.as_bytes()));
+    }
+    let mut found = false;
+    re.each(text.as_bytes(), |spans| {
+        found = spans.first().copied().flatten().is_some_and(|(a, b)| a < b);
+        !found
+    });
+    Some(found)
+}
+
 /// A string argument as `str` (jaq-std's rule: a UTF-8 string, else an error).
 fn as_str(v: &Val) -> Result<&str, Error<Val>> {
     v.try_as_utf8_bytes()
