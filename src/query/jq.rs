@@ -27,14 +27,16 @@ pub struct JqProgram {
     regex_select: Option<RegexSelect>,
 }
 
-/// `select(PATH | test("RE"[; "FLAGS"])) [| PROJECTION]`: the record's rows, when the string
-/// at `path` matches, are `then`'s; no rows when it does not.
+/// `select(PATH [// "TEXT"] | test("RE"[; "FLAGS"])) [| REST]`: no rows when the string at
+/// `path` (or `default`, for a missing, null or false value) does not match; when it does,
+/// the rows are `then`'s if REST is a projection (or absent), else the program's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegexSelect {
     pub path: Vec<String>,
+    pub default: Option<String>,
     pub pattern: String,
     pub flags: String,
-    pub then: Projection,
+    pub then: Option<Projection>,
 }
 
 impl JqProgram {
@@ -157,22 +159,28 @@ pub fn projection(code: &str) -> Option<Projection> {
 }
 
 /// The program as a [`RegexSelect`]: `select(PATH | test("RE"))`, `select(PATH | test("RE";
-/// "FLAGS"))` (constant strings, a path of constant keys), alone (the record is the row) or
-/// followed by `| P` for a [`projection`] `P`. For a record whose `PATH` is a string, its
-/// rows are exactly `P`'s when the string matches and none otherwise; any other record
-/// (a missing or non-string value, which makes `test` fail) goes to the program.
+/// "FLAGS"))`, `select(PATH // "TEXT" | test(…))` (constant strings, a path of constant
+/// keys), alone (the record is the row) or followed by `| REST`. For a record whose `PATH`
+/// is a string (or, with `// "TEXT"`, missing, null or false), there are no rows when it does
+/// not match; when it does, the rows are REST's: written from the bytes when REST is a
+/// [`projection`], else the program's. Any other record (a value that makes `test` fail)
+/// goes to the program.
 pub fn regex_select(code: &str) -> Option<RegexSelect> {
     use load::parse::{BinaryOp, Term};
     let term = load::parse(code, |p| p.term())?;
     let (head, then) = match &term {
-        Term::BinOp(l, BinaryOp::Pipe(None), r) => (&**l, projection_of(r)?),
-        t => (t, Projection::Path(Vec::new())),
+        Term::BinOp(l, BinaryOp::Pipe(None), r) => (&**l, projection_of(r)),
+        t => (t, Some(Projection::Path(Vec::new()))),
     };
     let Term::Call("select", args) = head else {
         return None;
     };
-    let [Term::BinOp(path, BinaryOp::Pipe(None), test)] = &args[..] else {
+    let [Term::BinOp(value, BinaryOp::Pipe(None), test)] = &args[..] else {
         return None;
+    };
+    let (path, default) = match &**value {
+        Term::BinOp(path, BinaryOp::Alt, text) => (&**path, Some(literal_key(text)?)),
+        path => (path, None),
     };
     let path = key_path(path).filter(|p| !p.is_empty())?;
     let Term::Call("test", test_args) = &**test else {
@@ -185,6 +193,7 @@ pub fn regex_select(code: &str) -> Option<RegexSelect> {
     };
     Some(RegexSelect {
         path,
+        default,
         pattern,
         flags,
         then,
@@ -712,16 +721,23 @@ mod tests {
         let rs = regex_select(r#"select(.userAgent | test("run_id#")) | .eventID"#).unwrap();
         assert_eq!(rs.path, ["userAgent"]);
         assert_eq!((rs.pattern.as_str(), rs.flags.as_str()), ("run_id#", ""));
-        assert_eq!(rs.then, Projection::Path(vec!["eventID".into()]));
+        assert_eq!(rs.then, Some(Projection::Path(vec!["eventID".into()])));
+        assert_eq!(rs.default, None);
         let rs = regex_select(r#"select(.a.b | test("x"; "gi"))"#).unwrap();
         assert_eq!(rs.path, ["a", "b"]);
         assert_eq!(rs.flags, "gi");
-        assert_eq!(rs.then, Projection::Path(vec![]));
+        assert_eq!(rs.then, Some(Projection::Path(vec![])));
         let rs = regex_select(r#"select(.a | test("x")) | {eventID, u: .userAgent}"#).unwrap();
-        assert!(matches!(rs.then, Projection::Object(_)));
+        assert!(matches!(rs.then, Some(Projection::Object(_))));
+        // any other REST: the rows are the program's when the test passes
+        let rs = regex_select(r#"select(.a | test("x")) | .b | length"#).unwrap();
+        assert_eq!(rs.then, None);
+        let rs = regex_select(r#"select(.u.n // "" | test("^repo:")) | .u"#).unwrap();
+        assert_eq!((rs.path.len(), rs.default.as_deref()), (2, Some("")));
         for not in [
-            r#"select(.a | test("x")) | .b | ."#,
-            r#"select(.a | test("x")) | length"#,
+            r#"select(.a // .b | test("x"))"#,
+            r#"select(.a | test("x")), .b"#,
+            r#"select(.a | test("x")) as $x | $x"#,
             r#"select(. | test("x"))"#,
             r#"select(.a | test($x))"#,
             r#"select(.a | test("\(.b)"))"#,

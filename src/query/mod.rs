@@ -784,22 +784,22 @@ fn record(
             return Ok(());
         }
     }
-    // `select(.f | test("re")) | projection`: the string read from the bytes, the regex
-    // run natively, the rows written from the bytes; anything else takes the value path
-    if let (Some(rs), Mode::Rows { fields }, Format::Ndjson) = (
-        q.jq.as_ref().and_then(JqProgram::regex_select),
-        &q.mode,
-        q.format,
-    ) {
-        let hit = fields
-            .is_empty()
-            .then(|| project::string_at(event, &rs.path))
-            .flatten()
+    // `select(.f | test("re")) | rest`: the string read from the bytes and the regex run
+    // natively; no match, no rows; a match of a projection is written from the bytes;
+    // anything else takes the value path
+    if let Some(rs) = q.jq.as_ref().and_then(JqProgram::regex_select) {
+        let hit = project::string_at(event, &rs.path, rs.default.as_deref())
             .and_then(|text| regex::test_str(&rs.pattern, &rs.flags, &text));
-        match hit {
-            Some(false) => return Ok(()),
-            Some(true) if emit.projected(&rs.then, event).is_some() => return Ok(()),
-            _ => {}
+        // no match: `select` passes nothing on, whatever the mode or format
+        if hit == Some(false) {
+            return Ok(());
+        }
+        if let (Some(true), Some(then), Mode::Rows { fields }, Format::Ndjson) =
+            (hit, &rs.then, &q.mode, q.format)
+        {
+            if fields.is_empty() && emit.projected(then, event).is_some() {
+                return Ok(());
+            }
         }
     }
     // a program that reads only some top-level fields gets a record of only those

@@ -94,9 +94,10 @@ fn key_hash(key: &[u8]) -> u32 {
 
 /// A value written into `scratch`, or `null` for a path that is missing.
 /// The string at `path` (constant keys) of `record`, as the value path would hand it to jq
-/// (redacted under a secret-named key); `None` when it is not a string, is missing, or the
-/// record is anything the fast reader leaves to the value path (then so must the caller).
-pub fn string_at(record: &[u8], path: &[String]) -> Option<String> {
+/// (redacted under a secret-named key), or `default` where the value is missing, null or
+/// false (jq's `PATH // "TEXT"`); `None` for anything else, or a record the fast reader leaves
+/// to the value path (then so must the caller).
+pub fn string_at(record: &[u8], path: &[String], default: Option<&str>) -> Option<String> {
     std::str::from_utf8(record).ok()?;
     let mut r = Reader {
         p: Parser::reader(record),
@@ -111,9 +112,12 @@ pub fn string_at(record: &[u8], path: &[String]) -> Option<String> {
     if r.p.i != record.len() {
         return None;
     }
-    let (a, b) = slots[0]?;
-    let text = &scratch[a..b];
+    let text = match slots[0] {
+        Some((a, b)) => &scratch[a..b],
+        None => b"null",
+    };
     match text {
+        b"null" | b"false" => default.map(str::to_owned),
         [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => {
             std::str::from_utf8(inner).ok().map(str::to_owned)
         }
