@@ -121,20 +121,8 @@ pub fn absolute(p: &Path) -> PathBuf {
 /// The day folders whose digests can list files of the window: from the day of `since` to
 /// the day after `until + lag`.
 fn digest_days(window: &Window, lag: ChronoDuration) -> Vec<NaiveDate> {
-    let (Some(since), Some(until)) = (window.since, window.until) else {
-        return Vec::new();
-    };
-    let mut d = since.date_naive();
-    let last = (until + lag + ChronoDuration::days(1)).date_naive();
-    let mut out = Vec::new();
-    while d <= last && out.len() < 3660 {
-        out.push(d);
-        match d.succ_opt() {
-            Some(n) => d = n,
-            None => break,
-        }
-    }
-    out
+    // the log folders' days, and the day after: a digest is written after its logs
+    crate::source::s3::days(window, lag + ChronoDuration::days(1))
 }
 
 /// Lists and reads the digests of `url` for the window's accounts, regions and days.

@@ -147,28 +147,23 @@ fn compiled(
         return Ok(re);
     }
     let fail = |e: regex::Error| format!("invalid regex: {e}");
+    // the same options on either kind of builder
+    macro_rules! build {
+        ($builder:expr) => {
+            $builder
+                .case_insensitive(flags.case_insensitive)
+                .multi_line(flags.multi_line)
+                .dot_matches_new_line(flags.dot_all)
+                .swap_greed(flags.lazy)
+                .ignore_whitespace(flags.extended)
+                .build()
+                .map_err(fail)?
+        };
+    }
     let re = Rc::new(if utf8 {
-        Compiled::Text(
-            regex::RegexBuilder::new(pattern)
-                .case_insensitive(flags.case_insensitive)
-                .multi_line(flags.multi_line)
-                .dot_matches_new_line(flags.dot_all)
-                .swap_greed(flags.lazy)
-                .ignore_whitespace(flags.extended)
-                .build()
-                .map_err(fail)?,
-        )
+        Compiled::Text(build!(regex::RegexBuilder::new(pattern)))
     } else {
-        Compiled::Bytes(
-            regex::bytes::RegexBuilder::new(pattern)
-                .case_insensitive(flags.case_insensitive)
-                .multi_line(flags.multi_line)
-                .dot_matches_new_line(flags.dot_all)
-                .swap_greed(flags.lazy)
-                .ignore_whitespace(flags.extended)
-                .build()
-                .map_err(fail)?,
-        )
+        Compiled::Bytes(build!(regex::bytes::RegexBuilder::new(pattern)))
     });
     let _ = CACHE.try_with(|c| {
         let mut c = c.borrow_mut();

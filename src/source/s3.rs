@@ -102,7 +102,7 @@ pub fn may_hold(delivered: DateTime<Utc>, window: &Window, lag: ChronoDuration) 
 }
 
 /// The day folders to list: from the day of `since` to the day of `until + lag`.
-fn days(window: &Window, lag: ChronoDuration) -> Vec<NaiveDate> {
+pub(crate) fn days(window: &Window, lag: ChronoDuration) -> Vec<NaiveDate> {
     let (Some(since), Some(until)) = (window.since, window.until) else {
         return Vec::new();
     };
