@@ -56,26 +56,12 @@ with cf.ThreadPoolExecutor(32) as ex:
             ),
         );
         let mut out = Vec::new();
-        for e in walk(&format!("{SAMPLE}/AWSLogs")) {
+        for e in common::files_under(&format!("{SAMPLE}/AWSLogs")) {
             out.push(e.strip_prefix(&format!("{SAMPLE}/")).unwrap().to_owned());
         }
         out
     });
     Some((moto, keys))
-}
-
-fn walk(dir: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(p.to_str().unwrap()));
-        } else {
-            out.push(p.to_str().unwrap().to_owned());
-        }
-    }
-    out.sort();
-    out
 }
 
 /// `trailwhy ARGS --endpoint-url ENDPOINT --format json`.

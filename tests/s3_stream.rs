@@ -8,7 +8,6 @@
 mod aws;
 mod common;
 
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -46,7 +45,7 @@ for dirpath, _, files in os.walk(os.path.join(root, "AWSLogs")):
 "#
             ),
         );
-        let mut keys: Vec<String> = walk(&format!("{SAMPLE}/AWSLogs"))
+        let mut keys: Vec<String> = common::files_under(&format!("{SAMPLE}/AWSLogs"))
             .into_iter()
             .map(|p| p.strip_prefix(&format!("{SAMPLE}/")).unwrap().to_owned())
             .collect();
@@ -56,44 +55,16 @@ for dirpath, _, files in os.walk(os.path.join(root, "AWSLogs")):
     Some((moto, keys))
 }
 
-fn walk(dir: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(p.to_str().unwrap()));
-        } else {
-            out.push(p.to_str().unwrap().to_owned());
-        }
-    }
-    out
-}
-
 /// `trailwhy ARGS --endpoint-url ENDPOINT`.
 fn run(endpoint: &str, args: &[&str]) -> common::Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_trailwhy"))
-        .args(args)
-        .args(["--endpoint-url", endpoint])
-        .envs(aws::aws_env())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    common::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut all = args.to_vec();
+    all.extend(["--endpoint-url", endpoint]);
+    common::trailwhy_env(&all, &aws::aws_env())
 }
 
-/// Findings without run-specific fields, in a stable order.
+/// Findings in a stable order, with their event ids sorted.
 fn normalized(v: &Value) -> Vec<Value> {
-    let mut f: Vec<Value> = v["findings"].as_array().unwrap().clone();
-    for x in &mut f {
-        let ids = x["event_ids"].as_array_mut().unwrap();
-        ids.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-    }
-    f.sort_by_key(|x| x["event_ids"][0].as_str().unwrap().to_owned());
-    f
+    common::sorted_findings(v, &["event_ids"])
 }
 
 /// A LIST request's query names `folder` as its prefix.

@@ -30,20 +30,14 @@ impl Projection {
     /// newline). False, with `out` unchanged, when the record must take the value path.
     pub fn write(&self, record: &[u8], out: &mut Vec<u8>) -> bool {
         let mark = out.len();
-        let done = std::str::from_utf8(record).is_ok() && self.write_checked(record, out).is_ok();
+        let done = read_whole(record, |r| self.write_from(r, out)).is_ok();
         if !done {
             out.truncate(mark);
         }
         done
     }
 
-    fn write_checked(&self, record: &[u8], out: &mut Vec<u8>) -> Parsed<()> {
-        let mut r = Reader {
-            p: Parser::reader(record),
-            keys: Vec::new(),
-            copied: 0,
-        };
-        r.p.ws();
+    fn write_from(&self, r: &mut Reader<'_>, out: &mut Vec<u8>) -> Parsed<()> {
         match self {
             Projection::Path(path) if path.is_empty() => r.emit(out)?,
             Projection::Path(path) => {
@@ -73,12 +67,27 @@ impl Projection {
                 out.push(b'}');
             }
         }
-        r.p.ws();
-        if r.p.i != record.len() {
-            return Err(Defer);
-        }
         Ok(())
     }
+}
+
+/// Reads `record` with `f`, which must consume its one value: the record must be UTF-8 and
+/// hold nothing after that value but whitespace. `Err(Defer)` otherwise, and for anything
+/// the fast reader leaves to the value path.
+fn read_whole<T>(record: &[u8], f: impl FnOnce(&mut Reader<'_>) -> Parsed<T>) -> Parsed<T> {
+    std::str::from_utf8(record).map_err(|_| Defer)?;
+    let mut r = Reader {
+        p: Parser::reader(record),
+        keys: Vec::new(),
+        copied: 0,
+    };
+    r.p.ws();
+    let out = f(&mut r)?;
+    r.p.ws();
+    if r.p.i != record.len() {
+        return Err(Defer);
+    }
+    Ok(out)
 }
 
 /// A six-bit hash of a key, for the filter of keys seen in an object.
@@ -92,27 +101,19 @@ fn key_hash(key: &[u8]) -> u32 {
     (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as u32
 }
 
-/// A value written into `scratch`, or `null` for a path that is missing.
 /// The string at `path` (constant keys) of `record`, as the value path would hand it to jq
 /// (redacted under a secret-named key), or `default` where the value is missing, null or
 /// false (jq's `PATH // "TEXT"`); `None` for anything else, or a record the fast reader leaves
 /// to the value path (then so must the caller).
 pub fn string_at(record: &[u8], path: &[String], default: Option<&str>) -> Option<String> {
-    std::str::from_utf8(record).ok()?;
-    let mut r = Reader {
-        p: Parser::reader(record),
-        keys: Vec::new(),
-        copied: 0,
-    };
-    r.p.ws();
-    let mut slots = [None];
     let mut scratch = Vec::new();
-    r.extract(&[(path, 0)], &mut scratch, &mut slots).ok()?;
-    r.p.ws();
-    if r.p.i != record.len() {
-        return None;
-    }
-    let text = match slots[0] {
+    let slot = read_whole(record, |r| {
+        let mut slots = [None];
+        r.extract(&[(path, 0)], &mut scratch, &mut slots)?;
+        Ok(slots[0])
+    })
+    .ok()?;
+    let text = match slot {
         Some((a, b)) => &scratch[a..b],
         None => b"null",
     };
@@ -126,6 +127,7 @@ pub fn string_at(record: &[u8], path: &[String], default: Option<&str>) -> Optio
     }
 }
 
+/// A value written into `scratch`, or `null` for a path that is missing.
 fn put(out: &mut Vec<u8>, scratch: &[u8], slot: Option<(usize, usize)>) {
     match slot {
         Some((a, b)) => out.extend_from_slice(&scratch[a..b]),

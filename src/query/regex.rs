@@ -54,6 +54,19 @@ impl Compiled {
         }
     }
 
+    /// jq's `test`: whether there is a match (with `n`, a non-empty one).
+    fn test(&self, text: &[u8], flags: Flags) -> bool {
+        if !flags.ignore_empty {
+            return self.is_match(text);
+        }
+        let mut found = false;
+        self.each(text, |spans| {
+            found = spans.first().copied().flatten().is_some_and(|(a, b)| a < b);
+            !found
+        });
+        found
+    }
+
     fn names(&self) -> Vec<Option<&str>> {
         match self {
             Compiled::Text(re) => re.capture_names().collect(),
@@ -230,14 +243,13 @@ fn apply(mut cv: Cv<'_, Data>, want: Want) -> Result<Val, Error<Val>> {
         .is_none_or(|t| std::str::from_utf8(t).is_ok());
     let re = compiled(pattern, flags_text, flags, utf8).map_err(Error::str)?;
     let text = input.try_as_utf8_bytes()?;
-    if want == Want::Test && !flags.ignore_empty {
-        return Ok(Val::from(re.is_match(text)));
+    if want == Want::Test {
+        return Ok(Val::from(re.test(text, flags)));
     }
     let names = re.names();
     let mut out = Vec::new();
     let mut chars = CharCount::new(text);
     let mut last = 0;
-    let mut found = false;
     let mut failed = None;
     re.each(text, |spans| {
         let Some((start, end)) = spans.first().copied().flatten() else {
@@ -245,10 +257,6 @@ fn apply(mut cv: Cv<'_, Data>, want: Want) -> Result<Val, Error<Val>> {
         };
         if flags.ignore_empty && start == end {
             return true;
-        }
-        found = true;
-        if want == Want::Test {
-            return false;
         }
         if matches!(want, Want::Gaps | Want::Both) {
             out.push(input.as_sub_str(&text[last..start]));
@@ -290,9 +298,6 @@ fn apply(mut cv: Cv<'_, Data>, want: Want) -> Result<Val, Error<Val>> {
     if let Some(e) = failed {
         return Err(e);
     }
-    if want == Want::Test {
-        return Ok(Val::from(found));
-    }
     if matches!(want, Want::Gaps | Want::Both) {
         out.push(input.as_sub_str(&text[last..]));
     }
@@ -304,15 +309,7 @@ fn apply(mut cv: Cv<'_, Data>, want: Want) -> Result<Val, Error<Val>> {
 pub fn test_str(pattern: &str, flags_text: &str, text: &str) -> Option<bool> {
     let flags = Flags::parse(flags_text).ok()?;
     let re = compiled(pattern, flags_text, flags, true).ok()?;
-    if !flags.ignore_empty {
-        return Some(re.is_match(text.as_bytes()));
-    }
-    let mut found = false;
-    re.each(text.as_bytes(), |spans| {
-        found = spans.first().copied().flatten().is_some_and(|(a, b)| a < b);
-        !found
-    });
-    Some(found)
+    Some(re.test(text.as_bytes(), flags))
 }
 
 /// A string argument as `str` (jaq-std's rule: a UTF-8 string, else an error).

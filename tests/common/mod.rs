@@ -83,6 +83,21 @@ pub fn auth_details(account: &str, roles: &[(&str, Value)]) -> Value {
     json!({"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": list, "Policies": [], "IsTruncated": false})
 }
 
+/// Every file below `dir`, as paths, sorted.
+pub fn files_under(dir: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(p.to_str().unwrap()));
+        } else {
+            out.push(p.to_str().unwrap().to_owned());
+        }
+    }
+    out.sort();
+    out
+}
+
 /// The `findings` of a JSON report in a stable order (by first event id), with the arrays named
 /// by `sort` (`event_ids`, `regions`) sorted: what differs between two runs over the same
 /// records read in another order.
