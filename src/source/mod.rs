@@ -14,6 +14,7 @@
 //! inputs come as [`Inputs`], an ordered list that an `s3://` listing keeps growing while
 //! the scan reads the first objects.
 
+pub mod athena;
 pub mod aws;
 mod inputs;
 pub mod lookup;

@@ -1,0 +1,2 @@
+//! The command's selection compiled into one SQL statement for Athena engine version 3
+//! (Trino dialect).
