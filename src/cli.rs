@@ -103,6 +103,14 @@ pub struct AwsArgs {
     #[arg(long, value_name = "DURATION", default_value = "30m")]
     pub delivery_lag: String,
 
+    /// athena:// and lake://: refuse to start, or stop, a query that scans more than this many bytes (K, M, G, T suffixes); Athena's statistics lag, so a stopped query may have scanned somewhat more
+    #[arg(long, value_name = "BYTES")]
+    pub max_scan: Option<String>,
+
+    /// athena:// and lake:// (explain, report): how far before --since to read the IAM, ECR, CodeBuild and CodeConnections change events that say which policies were in force
+    #[arg(long, value_name = "DURATION", default_value = "90d")]
+    pub change_lookback: String,
+
     /// Read the IAM inventory (roles, policies, OIDC providers, ECR repository policies) through the AWS API
     #[arg(long)]
     pub iam_live: bool,

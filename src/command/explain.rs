@@ -24,6 +24,7 @@ use crate::select::time::parse_duration;
 use crate::select::{time::parse_time_bound, Selector, Window};
 use crate::source::aws::AwsOptions;
 use crate::source::s3::S3Options;
+use crate::source::athena::{self, sql::Want};
 use crate::source::{self, lookup, RemoteOptions, Sources};
 
 /// The typed form of the scan flags.
@@ -38,6 +39,10 @@ pub struct ScanConfig {
     /// `--codebuild-live`: projects whose recent builds are read through the API.
     pub codebuild_live: Vec<String>,
     pub quiet: bool,
+    /// `--max-scan`: the most bytes an `athena://` query may scan.
+    pub max_scan: Option<u64>,
+    /// `--change-lookback`: change events are read from this long before `--since`.
+    pub change_lookback: chrono::Duration,
     /// `--verify`: check the inputs against CloudTrail's digest files.
     pub verify: Option<VerifyOptions>,
 }
@@ -114,6 +119,18 @@ impl ScanConfig {
                 .collect::<Result<_>>()?,
             codebuild_live: a.aws.codebuild_live.clone(),
             quiet: a.aws.quiet,
+            max_scan: a
+                .aws
+                .max_scan
+                .as_deref()
+                .map(|m| parse_size(m).map_err(|e| anyhow!("--max-scan: {e}")))
+                .transpose()?,
+            change_lookback: parse_duration(&a.aws.change_lookback).ok_or_else(|| {
+                anyhow!(
+                    "--change-lookback: '{}' is not a duration (e.g. 90d)",
+                    a.aws.change_lookback
+                )
+            })?,
             // --public-keys implies --verify
             verify: (a.verify || a.public_keys.is_some()).then(|| VerifyOptions {
                 public_keys: a.public_keys.clone(),
@@ -127,6 +144,7 @@ impl ScanConfig {
         &self,
         sources: &[String],
         lookup: &lookup::Ask,
+        athena: Want<'_>,
         need_aws: bool,
     ) -> Result<Sources> {
         let opened = source::open(
@@ -136,13 +154,35 @@ impl ScanConfig {
                 aws: &self.aws,
                 s3: &self.s3,
                 lookup,
+                athena: &athena::Ask {
+                    want: athena,
+                    max_scan: self.max_scan,
+                },
                 need_aws,
+                quiet: self.quiet,
             },
         )?;
         if let (Some(names), false) = (&opened.defaulted, self.quiet) {
             eprintln!("trailwhy: no --since given: reading the last 24 hours of {names}");
         }
         Ok(opened)
+    }
+
+    /// What `athena://` selects for `explain` and `report`.
+    pub fn explain_want(&self) -> Want<'static> {
+        Want::Explain {
+            lookback: self.change_lookback,
+        }
+    }
+
+    /// Says on stderr what each `athena://` query did (unless `--quiet`).
+    pub fn tell_queries(&self, opened: &Sources) {
+        if self.quiet {
+            return;
+        }
+        for q in opened.athena_summaries() {
+            eprintln!("trailwhy: {}", q.line());
+        }
     }
 
     /// `--verify`: the digests for these SOURCEs against the hashes the scan collected.
@@ -180,7 +220,12 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
         bail!("no SOURCE given: name log files, directories, s3://bucket[/prefix], lookup://REGION, or - for stdin");
     }
     let need_aws = cfg.iam_live || !cfg.codebuild_live.is_empty();
-    let mut opened = cfg.open_sources(&args.sources, &lookup::Ask::explain(), need_aws)?;
+    let mut opened = cfg.open_sources(
+        &args.sources,
+        &lookup::Ask::explain(),
+        cfg.explain_want(),
+        need_aws,
+    )?;
     let pre_skipped = std::mem::take(&mut opened.skipped);
     let ctx = opened.aws.clone();
     let selector = Selector::new(opened.window.clone());
@@ -209,6 +254,10 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
     }
     if let Some(stats) = &opened.s3_stats {
         logs.stats.s3 = Some(S3Summary::from(&**stats));
+    }
+    if opened.athena_stats.is_some() {
+        logs.stats.athena = Some(opened.athena_summaries());
+        cfg.tell_queries(&opened);
     }
     if let (false, Some(ctx)) = (cfg.codebuild_live.is_empty(), &ctx) {
         logs.build_docs

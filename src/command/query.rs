@@ -18,6 +18,7 @@ use crate::query::project::Projection;
 use crate::query::value::Path;
 use crate::query::{self, Mode, Query};
 use crate::report::{self, sanitize::terminal_safe};
+use crate::source::athena::sql::Want;
 use crate::source::lookup::Ask;
 
 /// Columns of `--format csv` for plain records (no `--fields`, no `--jq`).
@@ -152,12 +153,23 @@ pub fn run(args: &QueryArgs) -> Result<Exit> {
     let mut query = config(args, &cfg)?;
     // remote sources: listed (s3:// pruned by --since/--until/--account/--region) or
     // queried; without --since they read the last 24 hours, and the filter does too
-    let opened = cfg.open_sources(&args.scan.sources, &lookup_ask(args), false)?;
+    let mut opened = cfg.open_sources(
+        &args.scan.sources,
+        &lookup_ask(args),
+        Want::Query(query.filter.filter()),
+        false,
+    )?;
     query
         .filter
         .set_time_bounds(opened.window.since, opened.window.until);
     let out = open_output(None)?;
-    let outcome = query::run(&query, &opened.inputs, opened.skipped, cfg.threads, out)?;
+    let outcome = query::run(
+        &query,
+        &opened.inputs,
+        std::mem::take(&mut opened.skipped),
+        cfg.threads,
+        out,
+    )?;
     // a listing that failed fails the run, whatever was written before it
     opened.inputs.result()?;
     // --verify: the verdicts go to stderr (stdout holds the rows)
@@ -171,6 +183,7 @@ pub fn run(args: &QueryArgs) -> Result<Exit> {
         )?),
         _ => None,
     };
+    cfg.tell_queries(&opened);
     let mut err = std::io::stderr().lock();
     report::write_problems(&mut err, &outcome.stats, &[])?;
     report::write_integrity_problems(&mut err, integrity.as_ref())?;

@@ -24,14 +24,19 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
         .scan
         .sources
         .iter()
-        .find(|s| s.starts_with("lookup://"))
+        .find(|s| s.starts_with("lookup://") || s.starts_with("athena://"))
     {
-        bail!("{s}: LookupEvents results have no digest files to verify against");
+        bail!("{s}: query results have no digest files to verify against; verify the trail bucket (s3://) instead");
     }
     let opts = VerifyOptions {
         public_keys: args.scan.public_keys.clone(),
     };
-    let mut opened = cfg.open_sources(&args.scan.sources, &lookup::Ask::Everything, false)?;
+    let mut opened = cfg.open_sources(
+        &args.scan.sources,
+        &lookup::Ask::Everything,
+        cfg.explain_want(),
+        false,
+    )?;
     let sink = HashSink::new();
     cfg.in_pool(|| hash_all(&opened.inputs, &cfg.limits, &sink))?;
     // a listing that failed fails the run

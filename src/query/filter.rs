@@ -133,6 +133,11 @@ impl CompiledFilter {
 
     /// Adds byte needles a record must hold (see `jq::required_needles`): a pre-filter only,
     /// the exact check stays with whoever asked for them.
+    /// The filters as given.
+    pub fn filter(&self) -> &RecordFilter {
+        &self.filter
+    }
+
     pub fn require(&mut self, groups: Vec<Vec<String>>) {
         self.needle_groups.extend(groups.into_iter().map(|g| {
             g.iter()

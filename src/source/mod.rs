@@ -76,18 +76,22 @@ impl Input {
 
 /// Whether a SOURCE argument names a remote source rather than a local path.
 pub fn is_remote(source: &str) -> bool {
-    source.starts_with("s3://") || source.starts_with("lookup://")
+    source.starts_with("s3://") || source.starts_with("lookup://") || source.starts_with("athena://")
 }
 
 /// How remote SOURCEs are read.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct RemoteOptions<'a> {
     pub aws: &'a AwsOptions,
     pub s3: &'a S3Options,
     /// What each region's LookupEvents queries ask for.
     pub lookup: &'a lookup::Ask,
+    /// What `athena://` queries select.
+    pub athena: &'a athena::Ask<'a>,
     /// An AWS context is wanted even without a remote SOURCE (`--iam-live`, …).
     pub need_aws: bool,
+    /// No warnings on stderr.
+    pub quiet: bool,
 }
 
 /// SOURCE arguments opened for a scan.
@@ -107,12 +111,25 @@ pub struct Sources {
     pub aws: Option<Arc<AwsContext>>,
     /// What the `s3://` listings did, when there was one.
     pub s3_stats: Option<Arc<ListStats>>,
+    /// What the `athena://` queries did, when there was one.
+    pub athena_stats: Option<Arc<athena::Stats>>,
+}
+
+impl Sources {
+    /// What each `athena://` query did, in the order they ran.
+    pub fn athena_summaries(&self) -> Vec<athena::QuerySummary> {
+        self.athena_stats
+            .as_ref()
+            .and_then(|s| s.queries.lock().ok().map(|q| q.clone()))
+            .unwrap_or_default()
+    }
 }
 
 /// A remote SOURCE, parsed.
 enum RemoteSource {
     S3(S3Url),
     Lookup(Vec<String>),
+    Athena(athena::AthenaUrl),
 }
 
 /// Opens SOURCE arguments: local ones expanded ([`expand`]), remote ones parsed first
@@ -127,6 +144,8 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
                 s,
                 if s.starts_with("s3://") {
                     RemoteSource::S3(S3Url::parse(s)?)
+                } else if s.starts_with("athena://") {
+                    RemoteSource::Athena(athena::AthenaUrl::parse(s)?)
                 } else {
                     RemoteSource::Lookup(lookup::parse_regions(s)?)
                 },
@@ -148,6 +167,7 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
     };
     let (local, skipped) = expand(sources);
     let mut s3_stats = None;
+    let mut athena_stats = None;
     // Every bucket's region first (a missing bucket fails before the scan), LookupEvents
     // queries started; then one task lists the buckets and appends the remote inputs in
     // argument order while the scan reads.
@@ -158,6 +178,18 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
                 RemoteSource::S3(url) => {
                     let stats = s3_stats.get_or_insert_with(|| Arc::new(ListStats::default()));
                     parts.push(Part::S3(s3::prepare(ctx, url, &window, opts.s3, stats)?));
+                }
+                RemoteSource::Athena(url) => {
+                    let stats = athena_stats.get_or_insert_with(|| Arc::new(athena::Stats::default()));
+                    parts.push(Part::Athena(Box::new(athena::prepare(
+                        ctx,
+                        url,
+                        &window,
+                        opts.athena,
+                        opts.s3.concurrency,
+                        stats,
+                        opts.quiet,
+                    )?)));
                 }
                 RemoteSource::Lookup(regions) => {
                     if let (Some(since), Some(until)) = (window.since, window.until) {
@@ -188,12 +220,14 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
         defaulted,
         aws,
         s3_stats,
+        athena_stats,
     })
 }
 
 /// A remote SOURCE's inputs: a bucket still to list, or inputs already started.
 enum Part {
     S3(s3::Listing),
+    Athena(Box<athena::Prepared>),
     Ready(Vec<Input>),
 }
 
@@ -202,6 +236,7 @@ async fn append(parts: Vec<Part>, inputs: &Arc<Inputs>) -> Result<()> {
     for part in parts {
         match part {
             Part::S3(listing) => listing.run(inputs.clone()).await?,
+            Part::Athena(query) => query.run(inputs.clone()).await?,
             Part::Ready(ready) => ready.into_iter().for_each(|i| inputs.push(i)),
         }
     }
@@ -401,9 +436,16 @@ mod tests {
                 delivery_lag: ChronoDuration::minutes(30),
             },
             lookup: &lookup::Ask::Everything,
+            athena: &athena::Ask {
+                want: athena::sql::Want::Explain {
+                    lookback: ChronoDuration::days(90),
+                },
+                max_scan: None,
+            },
             need_aws: false,
+            quiet: true,
         };
-        for bad in ["s3://", "lookup://", "lookup://us east"] {
+        for bad in ["s3://", "lookup://", "lookup://us east", "athena://db", "athena://d.t?x=1"] {
             let err = open(&[bad.to_owned()], &Window::default(), opts)
                 .err()
                 .unwrap_or_else(|| panic!("{bad}"));

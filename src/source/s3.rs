@@ -253,14 +253,7 @@ impl Listing {
     /// key order, each day folder as soon as it and every folder before it are listed; their
     /// GETs start in the same order. Cancelling `inputs` closes the fetch queue.
     pub async fn run(self, inputs: Arc<Inputs>) -> Result<()> {
-        let permits = self.fetcher.permits.clone();
-        let (abort, aborted) = watch::channel(false);
-        inputs.on_cancel(Box::new(move || {
-            permits.close();
-            let _ = abort.send(true);
-        }));
-        let (queue, queued) = mpsc::unbounded_channel();
-        tokio::spawn(fetch_in_order(self.fetcher.clone(), queued, aborted));
+        let queue = start_fetching(&self.fetcher, &inputs);
         let release = Release {
             lister: self.lister.clone(),
             window: self.window.clone(),
@@ -270,6 +263,80 @@ impl Listing {
         };
         list_keys(&self.lister, &self.prefix, &release).await
     }
+}
+
+/// Starts the task that fetches what is queued, in queue order; cancelling `inputs` closes
+/// the slots and stops the running fetches.
+fn start_fetching(fetcher: &Arc<Fetcher>, inputs: &Inputs) -> mpsc::UnboundedSender<Queued> {
+    let permits = fetcher.permits.clone();
+    let (abort, aborted) = watch::channel(false);
+    inputs.on_cancel(Box::new(move || {
+        permits.close();
+        let _ = abort.send(true);
+    }));
+    let (queue, queued) = mpsc::unbounded_channel();
+    tokio::spawn(fetch_in_order(fetcher.clone(), queued, aborted));
+    queue
+}
+
+/// Queues `objects` (key, size; a size of 0 or less when not known) for fetching and
+/// appends them to `inputs`, in the given order.
+fn queue_objects(
+    bucket: &str,
+    objects: impl IntoIterator<Item = (String, i64)>,
+    queue: &mpsc::UnboundedSender<Queued>,
+    inputs: &Inputs,
+) {
+    for (key, size) in objects {
+        let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
+        let (reading, gone) = oneshot::channel();
+        let name = format!("s3://{bucket}/{key}");
+        // a closed queue means the fetches were cancelled: the reader then sees no bytes
+        let _ = queue.send(Queued {
+            key,
+            size,
+            tx,
+            gone,
+        });
+        inputs.push(Input::Remote(Arc::new(S3Object {
+            name,
+            rx: std::sync::Mutex::new(Some((rx, reading))),
+        })));
+    }
+}
+
+/// Objects named in advance (an Athena query's `"$path"`s, in `s3://bucket/key` form),
+/// appended to `inputs` in the given order and fetched like a listing's objects:
+/// `concurrency` at once per bucket, each bucket read in its own region.
+pub async fn read_named(
+    client: aws_sdk_s3::Client,
+    paths: Vec<String>,
+    concurrency: usize,
+    inputs: Arc<Inputs>,
+) -> Result<()> {
+    let mut queues: BTreeMap<String, mpsc::UnboundedSender<Queued>> = BTreeMap::new();
+    for path in paths {
+        let url = S3Url::parse(&path)?;
+        let key = url.prefix.trim_end_matches('/').to_owned();
+        if key.is_empty() {
+            bail!("'{path}' names no object");
+        }
+        if !queues.contains_key(&url.bucket) {
+            let region = bucket_region_of(&client, &url.bucket).await?;
+            let mut b = client.config().to_builder();
+            if let Some(r) = region {
+                b = b.region(aws_config::Region::new(r));
+            }
+            let fetcher = Arc::new(Fetcher {
+                client: aws_sdk_s3::Client::from_conf(b.build()),
+                bucket: url.bucket.clone(),
+                permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            });
+            queues.insert(url.bucket.clone(), start_fetching(&fetcher, &inputs));
+        }
+        queue_objects(&url.bucket, [(key, 0)], &queues[&url.bucket], &inputs);
+    }
+    Ok(())
 }
 
 /// An object waiting for its GET.
@@ -343,22 +410,7 @@ impl Release {
             .stats
             .objects_selected
             .fetch_add(kept.len() as u64, Ordering::Relaxed);
-        for (key, size) in kept {
-            let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
-            let (reading, gone) = oneshot::channel();
-            let name = format!("s3://{}/{key}", self.lister.bucket);
-            // a closed queue means the fetches were cancelled: the reader then sees no bytes
-            let _ = self.queue.send(Queued {
-                key,
-                size,
-                tx,
-                gone,
-            });
-            self.inputs.push(Input::Remote(Arc::new(S3Object {
-                name,
-                rx: std::sync::Mutex::new(Some((rx, reading))),
-            })));
-        }
+        queue_objects(&self.lister.bucket, kept, &self.queue, &self.inputs);
     }
 }
 
@@ -369,7 +421,15 @@ const LIST_CONCURRENCY: usize = 16;
 /// than the configured one still works.
 pub(crate) fn bucket_region(ctx: &AwsContext, bucket: &str) -> Result<Option<String>> {
     let client = ctx.s3(None);
-    ctx.block_on(async {
+    ctx.block_on(bucket_region_of(&client, bucket))
+}
+
+/// [`bucket_region`], asked with `client` from async code.
+pub(crate) async fn bucket_region_of(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> Result<Option<String>> {
+    {
         match client.head_bucket().bucket(bucket).send().await {
             Ok(out) => Ok(out.bucket_region().map(str::to_owned)),
             Err(e) => {
@@ -390,7 +450,7 @@ pub(crate) fn bucket_region(ctx: &AwsContext, bucket: &str) -> Result<Option<Str
                 }
             }
         }
-    })
+    }
 }
 
 async fn list_keys(lister: &Arc<Lister>, prefix: &str, release: &Release) -> Result<()> {
