@@ -47,9 +47,10 @@ pub struct ScanStats {
     /// What an s3:// listing did (requests, objects listed, pruned, fetched).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s3: Option<S3Summary>,
-    /// What each athena:// query did (id, bytes scanned and their price, rows, objects).
+    /// What each athena:// and lake:// query did (id, bytes scanned and their price, rows,
+    /// objects re-read).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub athena: Option<Vec<crate::source::athena::QuerySummary>>,
+    pub queries: Option<Vec<crate::source::athena::QuerySummary>>,
 }
 
 /// The S3 listing's counters.

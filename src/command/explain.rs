@@ -256,7 +256,7 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
         logs.stats.s3 = Some(S3Summary::from(&**stats));
     }
     if opened.athena_stats.is_some() {
-        logs.stats.athena = Some(opened.athena_summaries());
+        logs.stats.queries = Some(opened.athena_summaries());
         cfg.tell_queries(&opened);
     }
     if let (false, Some(ctx)) = (cfg.codebuild_live.is_empty(), &ctx) {

@@ -30,6 +30,11 @@ impl Globs {
         self.patterns.is_empty()
     }
 
+    /// The patterns as given.
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
     fn matches(&self, value: &str) -> bool {
         self.patterns
             .iter()

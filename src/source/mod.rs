@@ -17,6 +17,7 @@
 pub mod athena;
 pub mod aws;
 mod inputs;
+pub mod lake;
 pub mod lookup;
 pub mod s3;
 
@@ -77,6 +78,7 @@ impl Input {
 /// Whether a SOURCE argument names a remote source rather than a local path.
 pub fn is_remote(source: &str) -> bool {
     source.starts_with("s3://") || source.starts_with("lookup://") || source.starts_with("athena://")
+        || source.starts_with("lake://")
 }
 
 /// How remote SOURCEs are read.
@@ -111,7 +113,7 @@ pub struct Sources {
     pub aws: Option<Arc<AwsContext>>,
     /// What the `s3://` listings did, when there was one.
     pub s3_stats: Option<Arc<ListStats>>,
-    /// What the `athena://` queries did, when there was one.
+    /// What the `athena://` and `lake://` queries did, when there was one.
     pub athena_stats: Option<Arc<athena::Stats>>,
 }
 
@@ -130,6 +132,7 @@ enum RemoteSource {
     S3(S3Url),
     Lookup(Vec<String>),
     Athena(athena::AthenaUrl),
+    Lake(lake::LakeUrl),
 }
 
 /// Opens SOURCE arguments: local ones expanded ([`expand`]), remote ones parsed first
@@ -144,6 +147,8 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
                 s,
                 if s.starts_with("s3://") {
                     RemoteSource::S3(S3Url::parse(s)?)
+                } else if s.starts_with("lake://") {
+                    RemoteSource::Lake(lake::LakeUrl::parse(s)?)
                 } else if s.starts_with("athena://") {
                     RemoteSource::Athena(athena::AthenaUrl::parse(s)?)
                 } else {
@@ -191,6 +196,16 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
                         opts.quiet,
                     )?)));
                 }
+                RemoteSource::Lake(url) => {
+                    let stats = athena_stats.get_or_insert_with(|| Arc::new(athena::Stats::default()));
+                    parts.push(Part::Lake(Box::new(lake::prepare(
+                        ctx,
+                        url,
+                        &window,
+                        opts.athena,
+                        stats,
+                    )?)));
+                }
                 RemoteSource::Lookup(regions) => {
                     if let (Some(since), Some(until)) = (window.since, window.until) {
                         let started = lookup::inputs(ctx, regions, since, until, opts.lookup);
@@ -228,6 +243,7 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
 enum Part {
     S3(s3::Listing),
     Athena(Box<athena::Prepared>),
+    Lake(Box<lake::Prepared>),
     Ready(Vec<Input>),
 }
 
@@ -237,6 +253,7 @@ async fn append(parts: Vec<Part>, inputs: &Arc<Inputs>) -> Result<()> {
         match part {
             Part::S3(listing) => listing.run(inputs.clone()).await?,
             Part::Athena(query) => query.run(inputs.clone()).await?,
+            Part::Lake(query) => query.run(inputs.clone()).await?,
             Part::Ready(ready) => ready.into_iter().for_each(|i| inputs.push(i)),
         }
     }
@@ -445,7 +462,7 @@ mod tests {
             need_aws: false,
             quiet: true,
         };
-        for bad in ["s3://", "lookup://", "lookup://us east", "athena://db", "athena://d.t?x=1"] {
+        for bad in ["s3://", "lookup://", "lookup://us east", "athena://db", "athena://d.t?x=1", "lake://", "lake://a b"] {
             let err = open(&[bad.to_owned()], &Window::default(), opts)
                 .err()
                 .unwrap_or_else(|| panic!("{bad}"));
