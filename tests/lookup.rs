@@ -12,33 +12,9 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use flate2::read::GzDecoder;
 use serde_json::{json, Value};
 
-const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs");
-
-fn sample_records() -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut stack = vec![std::path::PathBuf::from(format!("{SAMPLE}/AWSLogs"))];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                if !p.to_str().unwrap().contains("CloudTrail-") {
-                    stack.push(p);
-                }
-            } else if p.to_str().unwrap().ends_with(".json.gz") {
-                let mut s = String::new();
-                GzDecoder::new(std::fs::File::open(&p).unwrap())
-                    .read_to_string(&mut s)
-                    .unwrap();
-                let v: Value = serde_json::from_str(&s).unwrap();
-                out.extend(v["Records"].as_array().unwrap().iter().cloned());
-            }
-        }
-    }
-    out
-}
+use common::{sample_records, SAMPLE};
 
 type Log = Arc<Mutex<Vec<(String, Instant, Value)>>>;
 

@@ -51,6 +51,10 @@ pub struct Summary {
     pub interrupted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s3: Option<crate::scan::S3Summary>,
+    /// What each athena:// and lake:// query did: its id, bytes scanned and their price,
+    /// rows, objects re-read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queries: Option<Vec<crate::source::athena::QuerySummary>>,
     /// The process's peak resident memory so far (Linux `VmHWM`); absent where unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peak_rss_bytes: Option<u64>,
@@ -95,6 +99,7 @@ impl Summary {
             partial: stats.files_unreadable > 0 || stats.interrupted,
             interrupted: stats.interrupted,
             s3: stats.s3.clone(),
+            queries: stats.queries.clone(),
             peak_rss_bytes: peak_rss_bytes(),
             integrity: None,
         }

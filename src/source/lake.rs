@@ -187,9 +187,7 @@ impl Prepared {
         })));
         let rows = self.stream(&id, &tx).await;
         if let Err(e) = &rows {
-            let _ = tx
-                .send(Err(io::Error::other(format!("{name}: query {id}: {e:#}"))))
-                .await;
+            let _ = tx.send(Err(io::Error::other(format!("{e:#}")))).await;
         }
         if let Ok(mut q) = self.stats.queries.lock() {
             q.push(QuerySummary {
@@ -273,7 +271,8 @@ impl Prepared {
             for row in out.query_result_rows() {
                 let json = row
                     .iter()
-                    .find_map(|cell| cell.get("eventJson"))
+                    .flat_map(|cell| cell.iter())
+                    .find_map(|(k, v)| k.eq_ignore_ascii_case("eventJson").then_some(v))
                     .ok_or_else(|| anyhow!("a result row has no eventJson"))?;
                 text.extend_from_slice(json.trim().as_bytes());
                 text.push(b'\n');

@@ -178,3 +178,30 @@ pub fn trailwhy_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
     }
     child.wait_with_output().unwrap().into()
 }
+
+pub const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sample-logs");
+
+/// Every record of the bundled trail (`sample-logs/AWSLogs`, digests and insights left out).
+pub fn sample_records() -> Vec<Value> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::from(format!("{SAMPLE}/AWSLogs"))];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                if !p.to_str().unwrap().contains("CloudTrail-") {
+                    stack.push(p);
+                }
+            } else if p.to_str().unwrap().ends_with(".json.gz") {
+                let mut s = String::new();
+                flate2::read::GzDecoder::new(std::fs::File::open(&p).unwrap())
+                    .read_to_string(&mut s)
+                    .unwrap();
+                let v: Value = serde_json::from_str(&s).unwrap();
+                out.extend(v["Records"].as_array().unwrap().iter().cloned());
+            }
+        }
+    }
+    out
+}

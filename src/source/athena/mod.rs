@@ -178,8 +178,13 @@ impl QuerySummary {
             (None, Some(_)) => format!("{} events rebuilt from columns", self.rows),
             _ => format!("{} rows", self.rows),
         };
+        let rate = if self.source.starts_with("lake://") {
+            format!("${}/GB", super::lake::USD_PER_GB)
+        } else {
+            format!("${USD_PER_TB}/TB")
+        };
         format!(
-            "{}: query {} scanned {} bytes (${:.4} at ${USD_PER_TB}/TB): {what}",
+            "{}: query {} scanned {} bytes (${:.4} at {rate}): {what}",
             self.source, self.query_execution_id, self.data_scanned_bytes, self.cost_usd
         )
     }
