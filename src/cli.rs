@@ -107,6 +107,10 @@ pub struct AwsArgs {
     #[arg(long, value_name = "BYTES")]
     pub max_scan: Option<String>,
 
+    /// athena:// and lake://: print each statement that would be submitted (SOURCE, then the SQL, then a blank line) and run nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
     /// athena:// and lake:// (explain, report): how far before --since to read the IAM, ECR, CodeBuild and CodeConnections change events that say which policies were in force
     #[arg(long, value_name = "DURATION", default_value = "90d")]
     pub change_lookback: String,

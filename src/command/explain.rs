@@ -1,6 +1,6 @@
 //! `trailwhy explain`: scan, build the inventory, explain, render.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
@@ -27,6 +27,18 @@ use crate::source::s3::S3Options;
 use crate::source::athena::{self, sql::Want};
 use crate::source::{self, lookup, RemoteOptions, Sources};
 
+/// `--dry-run` printed the statements: the command ends here, successfully.
+#[derive(Debug)]
+pub struct DryRun;
+
+impl std::fmt::Display for DryRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("dry run")
+    }
+}
+
+impl std::error::Error for DryRun {}
+
 /// The typed form of the scan flags.
 pub struct ScanConfig {
     pub window: Window,
@@ -43,6 +55,8 @@ pub struct ScanConfig {
     pub max_scan: Option<u64>,
     /// `--change-lookback`: change events are read from this long before `--since`.
     pub change_lookback: chrono::Duration,
+    /// `--dry-run`: print the statements of `athena://` and `lake://`, run nothing.
+    pub dry_run: bool,
     /// `--verify`: check the inputs against CloudTrail's digest files.
     pub verify: Option<VerifyOptions>,
 }
@@ -125,6 +139,7 @@ impl ScanConfig {
                 .as_deref()
                 .map(|m| parse_size(m).map_err(|e| anyhow!("--max-scan: {e}")))
                 .transpose()?,
+            dry_run: a.aws.dry_run,
             change_lookback: parse_duration(&a.aws.change_lookback).ok_or_else(|| {
                 anyhow!(
                     "--change-lookback: '{}' is not a duration (e.g. 90d)",
@@ -160,8 +175,20 @@ impl ScanConfig {
                 },
                 need_aws,
                 quiet: self.quiet,
+                dry_run: self.dry_run,
             },
         )?;
+        if self.dry_run {
+            if opened.statements.is_empty() {
+                bail!("--dry-run: no athena:// or lake:// SOURCE to show a statement of");
+            }
+            let mut out = std::io::stdout().lock();
+            for (name, sql) in &opened.statements {
+                writeln!(out, "-- {name}\n{sql}\n")?;
+            }
+            out.flush()?;
+            return Err(DryRun.into());
+        }
         if let (Some(names), false) = (&opened.defaulted, self.quiet) {
             eprintln!("trailwhy: no --since given: reading the last 24 hours of {names}");
         }

@@ -157,6 +157,10 @@ async fn pace_start() {
 }
 
 impl Prepared {
+    pub fn name(&self) -> String {
+        self.url.name()
+    }
+
     pub fn sql(&self) -> &str {
         &self.sql
     }

@@ -94,6 +94,9 @@ pub struct RemoteOptions<'a> {
     pub need_aws: bool,
     /// No warnings on stderr.
     pub quiet: bool,
+    /// Compile the `athena://` and `lake://` statements but start nothing: they are in
+    /// [`Sources::statements`], and no remote input is read.
+    pub dry_run: bool,
 }
 
 /// SOURCE arguments opened for a scan.
@@ -115,6 +118,9 @@ pub struct Sources {
     pub s3_stats: Option<Arc<ListStats>>,
     /// What the `athena://` and `lake://` queries did, when there was one.
     pub athena_stats: Option<Arc<athena::Stats>>,
+    /// Each `athena://` and `lake://` SOURCE and the statement it submits (or, with
+    /// `dry_run`, would submit).
+    pub statements: Vec<(String, String)>,
 }
 
 impl Sources {
@@ -215,6 +221,17 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
             }
         }
     }
+    let statements: Vec<(String, String)> = parts
+        .iter()
+        .filter_map(|p| match p {
+            Part::Athena(q) => Some((q.name(), q.sql().to_owned())),
+            Part::Lake(q) => Some((q.name(), q.sql().to_owned())),
+            _ => None,
+        })
+        .collect();
+    if opts.dry_run {
+        parts.clear();
+    }
     let inputs = match (&aws, parts.is_empty()) {
         (Some(ctx), false) => {
             let inputs = Arc::new(Inputs::growing(local));
@@ -236,6 +253,7 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
         aws,
         s3_stats,
         athena_stats,
+        statements,
     })
 }
 
@@ -461,6 +479,7 @@ mod tests {
             },
             need_aws: false,
             quiet: true,
+            dry_run: false,
         };
         for bad in ["s3://", "lookup://", "lookup://us east", "athena://db", "athena://d.t?x=1", "lake://", "lake://a b"] {
             let err = open(&[bad.to_owned()], &Window::default(), opts)

@@ -18,6 +18,9 @@ pub enum Fault {
     Expired,
     /// 301 PermanentRedirect naming eu-west-1 as the bucket's region.
     WrongRegion,
+    /// A JSON-protocol answer (Athena, Glue, CloudTrail): this status and body instead of
+    /// upstream's, e.g. `{"__type": "TooManyRequestsException", "message": "…"}`.
+    Json(u16, &'static str),
     /// Wait this long, then go on as without this rule: a delay does not take the place of
     /// another matching rule's fault, it comes before it.
     Delay(Duration),
@@ -158,11 +161,18 @@ fn serve(conn: TcpStream, upstream_port: u16, st: &Arc<Mutex<State>>) -> std::io
         let mut parts = first.split(' ');
         let method = parts.next().unwrap_or_default().to_owned();
         let mut path = parts.next().unwrap_or_default().to_owned();
-        // query-protocol calls (STS, IAM) name their action in the form body: log it as `/#Action`
+        // query-protocol calls (STS, IAM) name their action in the form body, JSON-protocol
+        // calls (Athena, Glue) in X-Amz-Target: log it as `/#Action`
         if method == "POST" {
             let text = String::from_utf8_lossy(&body);
+            let target = headers.iter().find_map(|h| {
+                let (k, v) = h.split_once(':')?;
+                k.eq_ignore_ascii_case("x-amz-target").then(|| v.trim().to_owned())
+            });
             if let Some(action) = text.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
                 path = format!("{path}#{action}");
+            } else if let Some(t) = target {
+                path = format!("{path}#{t}");
             }
         }
         let (delay, fault) = {
@@ -239,6 +249,10 @@ fn answer(
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message></Error>"
             };
             write!(out, "HTTP/1.1 301 Moved Permanently\r\nx-amz-bucket-region: eu-west-1\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n{b}", b.len())?;
+            return Ok(true);
+        }
+        Some(Fault::Json(status, b)) => {
+            write!(out, "HTTP/1.1 {status} Error\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: r\r\nContent-Length: {}\r\n\r\n{b}", b.len())?;
             return Ok(true);
         }
         Some(Fault::Reset) => return Ok(false), // drop the connection without answering

@@ -200,10 +200,9 @@ pub fn cost_usd(bytes: u64) -> f64 {
 /// One `athena://` SOURCE, checked and compiled, its query not started.
 pub struct Prepared {
     url: AthenaUrl,
-    client: aws_sdk_athena::Client,
+    runner: Runner,
     s3: aws_sdk_s3::Client,
     statement: Statement,
-    max_scan: Option<u64>,
     concurrency: usize,
     stats: Arc<Stats>,
     quiet: bool,
@@ -254,10 +253,16 @@ pub fn prepare(
     }
     Ok(Prepared {
         url: url.clone(),
-        client,
+        runner: Runner {
+            client,
+            catalog: url.catalog.clone(),
+            database: url.database.clone(),
+            workgroup: url.workgroup.clone(),
+            output: url.output.clone(),
+            max_scan: ask.max_scan,
+        },
         s3: ctx.s3(None),
         statement,
-        max_scan: ask.max_scan,
         concurrency,
         stats: stats.clone(),
         quiet,
@@ -373,95 +378,35 @@ async fn check_result_location(client: &aws_sdk_athena::Client, url: &AthenaUrl)
     Ok(())
 }
 
-impl Prepared {
-    /// The statement this SOURCE submits.
-    pub fn sql(&self) -> &str {
-        &self.statement.sql
-    }
+/// Runs statements in one workgroup and database: start, wait, stop.
+pub struct Runner {
+    pub client: aws_sdk_athena::Client,
+    pub catalog: String,
+    pub database: String,
+    pub workgroup: String,
+    /// Where results go, when not the workgroup's location.
+    pub output: Option<String>,
+    /// `--max-scan`: stop a query that scans more.
+    pub max_scan: Option<u64>,
+}
 
-    /// Runs the query and appends what it selected to `inputs`: the objects to re-read
-    /// (objects mode) or one input of rebuilt records (columns mode).
-    pub async fn run(self, inputs: Arc<Inputs>) -> Result<()> {
-        let name = self.url.name();
-        let id = self.start().await.with_context(|| name.clone())?;
-        let (state, scanned) = self.wait(&id).await.with_context(|| name.clone())?;
-        let mut summary = QuerySummary {
-            source: name.clone(),
-            query_execution_id: id.clone(),
-            mode: match self.url.mode {
-                Mode::Objects => "objects",
-                Mode::Columns => "columns",
-            },
-            data_scanned_bytes: scanned,
-            cost_usd: cost_usd(scanned),
-            ..QuerySummary::default()
-        };
-        let Some(location) = state else {
-            // stopped by Ctrl-C: nothing to read, the scan reports what it has
-            self.record(summary);
-            return Ok(());
-        };
-        let rows = self
-            .rows(&id, location.as_deref())
-            .await
-            .with_context(|| format!("{name}: query {id}"))?;
-        summary.rows = rows.len() as u64;
-        match self.url.mode {
-            Mode::Objects => {
-                let at = self
-                    .statement
-                    .columns
-                    .iter()
-                    .position(|c| c == PATH_COLUMN)
-                    .ok_or_else(|| anyhow!("objects mode selects no \"$path\" column"))?;
-                let paths = distinct_paths(&rows, at);
-                summary.objects = Some(paths.len() as u64);
-                self.record(summary);
-                s3::read_named(self.s3.clone(), paths, self.concurrency, inputs)
-                    .await
-                    .with_context(|| name.clone())?;
-            }
-            Mode::Columns => {
-                summary.lost = Some(sql::COLUMNS_MODE_LOSES);
-                self.record(summary);
-                let mut text = Vec::new();
-                for row in &rows {
-                    text.extend_from_slice(sql::rebuild(&self.statement.columns, row)?.as_bytes());
-                    text.push(b'\n');
-                }
-                let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(1);
-                let _ = tx.try_send(Ok(Bytes::from(text)));
-                inputs.push(Input::Remote(Arc::new(Rebuilt {
-                    name: format!("{name} (query {id})"),
-                    rx: Mutex::new(Some(rx)),
-                })));
-            }
-        }
-        Ok(())
-    }
-
-    fn record(&self, summary: QuerySummary) {
-        if let Ok(mut q) = self.stats.queries.lock() {
-            q.push(summary);
-        }
-    }
-
+impl Runner {
     /// StartQueryExecution, retried with backoff while Athena says too many requests.
-    async fn start(&self) -> Result<String> {
+    pub async fn start(&self, sql: &str) -> Result<String> {
         let mut delay = Duration::from_millis(500);
         for attempt in 0.. {
             let mut req = self
                 .client
                 .start_query_execution()
-                .query_string(&self.statement.sql)
+                .query_string(sql)
                 .query_execution_context(
                     QueryExecutionContext::builder()
-                        .catalog(&self.url.catalog)
-                        .database(&self.url.database)
+                        .catalog(&self.catalog)
+                        .database(&self.database)
                         .build(),
                 )
-                .work_group(&self.url.workgroup);
-            if let Some(o) = &self.url.output {
+                .work_group(&self.workgroup);
+            if let Some(o) = &self.output {
                 req = req.result_configuration(ResultConfiguration::builder().output_location(o).build());
             }
             match req.send().await {
@@ -490,7 +435,7 @@ impl Prepared {
     /// Polls until the query ends. `Ok((Some(location), bytes))` when it succeeded
     /// (`location`: its CSV, when Athena wrote one); `Ok((None, bytes))` when Ctrl-C
     /// stopped it; an error when it failed, was cancelled, or passed `--max-scan`.
-    async fn wait(&self, id: &str) -> Result<(Option<Option<String>>, u64)> {
+    pub async fn wait(&self, id: &str) -> Result<(Option<Option<String>>, u64)> {
         let mut delay = Duration::from_millis(100);
         loop {
             if crate::interrupt::requested() {
@@ -551,13 +496,96 @@ impl Prepared {
     }
 
     /// StopQueryExecution, best effort (the user asked to stop).
-    async fn stop(&self, id: &str) {
+    pub async fn stop(&self, id: &str) {
         let _ = self
             .client
             .stop_query_execution()
             .query_execution_id(id)
             .send()
             .await;
+    }
+
+}
+
+impl Prepared {
+    pub fn name(&self) -> String {
+        self.url.name()
+    }
+
+    /// The statement this SOURCE submits.
+    pub fn sql(&self) -> &str {
+        &self.statement.sql
+    }
+
+    /// Runs the query and appends what it selected to `inputs`: the objects to re-read
+    /// (objects mode) or one input of rebuilt records (columns mode).
+    pub async fn run(self, inputs: Arc<Inputs>) -> Result<()> {
+        let name = self.url.name();
+        let id = self
+            .runner
+            .start(&self.statement.sql)
+            .await
+            .with_context(|| name.clone())?;
+        let (state, scanned) = self.runner.wait(&id).await.with_context(|| name.clone())?;
+        let mut summary = QuerySummary {
+            source: name.clone(),
+            query_execution_id: id.clone(),
+            mode: match self.url.mode {
+                Mode::Objects => "objects",
+                Mode::Columns => "columns",
+            },
+            data_scanned_bytes: scanned,
+            cost_usd: cost_usd(scanned),
+            ..QuerySummary::default()
+        };
+        let Some(location) = state else {
+            // stopped by Ctrl-C: nothing to read, the scan reports what it has
+            self.record(summary);
+            return Ok(());
+        };
+        let rows = self
+            .rows(&id, location.as_deref())
+            .await
+            .with_context(|| format!("{name}: query {id}"))?;
+        summary.rows = rows.len() as u64;
+        match self.url.mode {
+            Mode::Objects => {
+                let at = self
+                    .statement
+                    .columns
+                    .iter()
+                    .position(|c| c == PATH_COLUMN)
+                    .ok_or_else(|| anyhow!("objects mode selects no \"$path\" column"))?;
+                let paths = distinct_paths(&rows, at);
+                summary.objects = Some(paths.len() as u64);
+                self.record(summary);
+                s3::read_named(self.s3.clone(), paths, self.concurrency, inputs)
+                    .await
+                    .with_context(|| name.clone())?;
+            }
+            Mode::Columns => {
+                summary.lost = Some(sql::COLUMNS_MODE_LOSES);
+                self.record(summary);
+                let mut text = Vec::new();
+                for row in &rows {
+                    text.extend_from_slice(sql::rebuild(&self.statement.columns, row)?.as_bytes());
+                    text.push(b'\n');
+                }
+                let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(1);
+                let _ = tx.try_send(Ok(Bytes::from(text)));
+                inputs.push(Input::Remote(Arc::new(Rebuilt {
+                    name: format!("{name} (query {id})"),
+                    rx: Mutex::new(Some(rx)),
+                })));
+            }
+        }
+        Ok(())
+    }
+
+    fn record(&self, summary: QuerySummary) {
+        if let Ok(mut q) = self.stats.queries.lock() {
+            q.push(summary);
+        }
     }
 
     /// Every row of the result, header first checked and left out, values in the
@@ -630,6 +658,7 @@ impl Prepared {
         let mut token: Option<String> = None;
         loop {
             let out = self
+                .runner
                 .client
                 .get_query_results()
                 .query_execution_id(id)
