@@ -73,9 +73,13 @@ pub enum Meaning {
     /// `yyyy`.
     Year,
     /// `MM` (two digits unless `padded` is false: an integer projection without `digits`).
-    Month { padded: bool },
+    Month {
+        padded: bool,
+    },
     /// `dd`, likewise.
-    Day { padded: bool },
+    Day {
+        padded: bool,
+    },
     /// The whole date in one value, spelled as `DateFormat` says.
     Date(DateFormat),
     /// A key trailwhy has no use for: no predicate is written for it.
@@ -298,7 +302,10 @@ impl Shape {
             );
             let padded = match (&projection, prop("digits")) {
                 (Projection::Integer { .. }, digits) => {
-                    digits.and_then(|d| d.trim().parse::<u32>().ok()).unwrap_or(1) >= 2
+                    digits
+                        .and_then(|d| d.trim().parse::<u32>().ok())
+                        .unwrap_or(1)
+                        >= 2
                 }
                 _ => !numeric,
             };
@@ -374,8 +381,8 @@ impl Shape {
         for (name, ty) in &def.columns {
             let lname = name.to_ascii_lowercase();
             if lname == "useridentity" {
-                has_identity_provider = HiveType::parse(ty)
-                    .is_some_and(|t| t.field("identityprovider").is_some());
+                has_identity_provider =
+                    HiveType::parse(ty).is_some_and(|t| t.field("identityprovider").is_some());
             }
             columns.insert(lname);
         }
@@ -713,7 +720,8 @@ pub fn range_end(text: &str, format: &DateFormat, now: DateTime<Utc>) -> Option<
                 "MINUTE" => Duration::try_minutes(n)?,
                 _ => Duration::try_seconds(n)?,
             };
-            now.checked_add_signed(d * sign as i32).map(|t| t.date_naive())
+            now.checked_add_signed(d * sign as i32)
+                .map(|t| t.date_naive())
         }
         _ => None,
     }
@@ -877,7 +885,10 @@ mod tests {
             vec![
                 ("account_partition".into(), Meaning::Account),
                 ("region_partition".into(), Meaning::Region),
-                ("date_partition".into(), Meaning::Date(DateFormat::slashes())),
+                (
+                    "date_partition".into(),
+                    Meaning::Date(DateFormat::slashes())
+                ),
             ]
         );
         assert!(s.keys.iter().all(|k| k.projection == Projection::None));
@@ -922,8 +933,13 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem() {
-        let e = Shape::from_def(&def(&[], &[], None)).unwrap_err().to_string();
-        assert!(e.contains("no partition keys") && e.contains("trailwhy athena ddl"), "{e}");
+        let e = Shape::from_def(&def(&[], &[], None))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no partition keys") && e.contains("trailwhy athena ddl"),
+            "{e}"
+        );
         let e = Shape::from_def(&def(
             &["timestamp"],
             &[
@@ -936,22 +952,34 @@ mod tests {
         ))
         .unwrap_err()
         .to_string();
-        assert!(e.contains("timestamp") && e.contains("yyyy/MM/dd/HH"), "{e}");
+        assert!(
+            e.contains("timestamp") && e.contains("yyyy/MM/dd/HH"),
+            "{e}"
+        );
         let e = Shape::from_def(&def(&["region", "account"], &[], None))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("holds the date") && e.contains("region, account"), "{e}");
+        assert!(
+            e.contains("holds the date") && e.contains("region, account"),
+            "{e}"
+        );
     }
 
     #[test]
     fn identity_provider_field_is_found() {
         let mut d = def(&["timestamp"], &[], None);
         assert!(!Shape::from_def(&d).unwrap().has_identity_provider);
-        d.columns[1].1 = USERIDENTITY.replace("username:string,", "username:string,identityprovider:string,");
+        d.columns[1].1 = USERIDENTITY.replace(
+            "username:string,",
+            "username:string,identityprovider:string,",
+        );
         let s = Shape::from_def(&d).unwrap();
         assert!(s.has_identity_provider);
         assert!(s.columns.contains("eventtime"));
-        assert!(HiveType::parse("struct<a:array<struct<b:map<string,string>>>,`c d`:decimal(10,2)>").is_some());
+        assert!(HiveType::parse(
+            "struct<a:array<struct<b:map<string,string>>>,`c d`:decimal(10,2)>"
+        )
+        .is_some());
         assert!(HiveType::parse("struct<a:string").is_none());
     }
 
