@@ -16,7 +16,7 @@ use crate::select::Window;
 /// One repeatable glob flag: a value passes when any pattern matches it.
 #[derive(Debug, Clone, Default)]
 pub struct Globs {
-    patterns: Vec<String>,
+    pub patterns: Vec<String>,
 }
 
 impl Globs {

@@ -197,7 +197,7 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
                         url,
                         &window,
                         opts.athena,
-                        opts.s3.concurrency,
+                        opts.s3,
                         stats,
                         opts.quiet,
                     )?)));

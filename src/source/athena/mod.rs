@@ -215,10 +215,11 @@ pub fn prepare(
     url: &AthenaUrl,
     window: &Window,
     ask: &Ask<'_>,
-    concurrency: usize,
+    s3: &s3::S3Options,
     stats: &Arc<Stats>,
     quiet: bool,
 ) -> Result<Prepared> {
+    let (concurrency, delivery_lag) = (s3.concurrency, s3.delivery_lag);
     let name = url.name();
     let client = aws_sdk_athena::Client::new(&ctx.config);
     let glue = aws_sdk_glue::Client::new(&ctx.config);
@@ -231,18 +232,14 @@ pub fn prepare(
         })
     .with_context(|| name.clone())?;
     let shape = Shape::from_def(&def).with_context(|| name.clone())?;
-    let want = match &ask.want {
-        Want::Explain { lookback } => Want::Explain {
-            lookback: *lookback,
-        },
-        Want::Query(f) => Want::Query(f),
-    };
     let statement = sql::compile(
         &shape,
         &Plan {
             window,
-            want,
+            want: ask.want,
             mode: url.mode,
+            delivery_lag,
+            now: chrono::Utc::now(),
         },
     )
     .with_context(|| name.clone())?;

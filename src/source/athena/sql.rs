@@ -1,37 +1,899 @@
 //! The command's selection compiled into one SQL statement for Athena engine version 3
-//! (Trino dialect).
+//! (Trino dialect), and the rows of columns mode rebuilt into CloudTrail records.
+//!
+//! [`compile`] takes a table's [`Shape`] and a [`Plan`] (the window, what the command wants,
+//! the mode) and returns a [`Statement`]: the SQL text, its result columns in order, warnings
+//! for the user, and the number of partitions its predicates allow when that is known
+//! beforehand (for `--max-scan`). It performs no IO.
+//!
+//! # What is selected
+//!
+//! - [`Want::Explain`] keeps what `select::Selector::select` keeps, in two `UNION ALL` arms,
+//!   each with its own partition predicates. The first arm reads the window's partitions
+//!   (days from `since` to `until + delivery_lag`, `--account`, `--region`) for every
+//!   `AssumeRoleWithWebIdentity` (failed or not) and every failed call of a role session
+//!   (`useridentity.type = 'AssumedRole'` with an access-denied error code, or `AssumeRole`
+//!   failing with `ValidationError`). The second reads the change events (`CHANGE_EVENTS`,
+//!   each name from its own sources, no error code) of *every* account and region, from
+//!   `since - lookback` to `until`: locally, change events ignore the window, since the policy
+//!   history is needed from before it; in Athena the lookback bounds what is scanned. The two
+//!   arms are disjoint (the first needs the web-identity name or an error code; the second
+//!   needs another name and no error code), so no row is returned twice.
+//! - [`Want::Query`] keeps a superset of what `query::filter::CompiledFilter::matches` keeps
+//!   (the caller re-reads and filters every record again). Exact: `--event-name`,
+//!   `--event-source`, `--error-code` (IAM wildcards `*`/`?`, case-sensitive, as `LIKE …
+//!   ESCAPE '!'`), `--errors-only`, `--principal`, the window, `--account`, `--region`.
+//!   Supersets: `--sub` (a numeric `subjectFromWebIdentityToken` also matches) and `--role`
+//!   (a role *name* pattern is matched against any ARN ending in `/NAME`, not only IAM role
+//!   ARNs). The filter's own `window` is not read: the plan's window is the window.
+//!
+//! Every account is `coalesce(recipientaccountid, useridentity.accountid)`, as locally; an
+//! empty error code counts as none.
+//!
+//! # The time predicate
+//!
+//! CloudTrail writes `eventTime` as `YYYY-MM-DDTHH:MM:SSZ`; strings of that shape sort as
+//! their instants, so the window is a string range on `eventtime` (exact for them). Anything
+//! else that RFC 3339 allows (fractions, offsets) is kept when its date is within a day of
+//! the window (a superset the local check narrows). No timestamp parsing happens in SQL:
+//! Trino's `from_iso8601_timestamp` fails the whole query on one malformed value.
+//!
+//! # Dialect
+//!
+//! Besides `LIKE … ESCAPE`, `IN`, `COALESCE`, `CAST(… AS JSON)`, `chr`, `||` and `UNION ALL`,
+//! the only non-standard function is `json_extract_scalar` (for `--sub` and `--role`). Every
+//! identifier is quoted; every value is a literal with `'` doubled and control characters
+//! spelled `chr(N)`.
 
-// LEAD-STUB: replaced by the sql branch.
-use super::table::Shape;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use anyhow::{anyhow, bail, Result};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
+use serde_json::{Map, Value};
+
+use super::table::{range_end, Meaning, PartitionKey, Projection, Shape};
+use crate::query::filter::RecordFilter;
+use crate::select::{Window, CHANGE_EVENTS};
+
+/// What each result row holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// `eventid` and `"$path"`: the caller reads those objects and keeps those events.
     Objects,
+    /// The event's columns, for [`rebuild`].
     Columns,
 }
+
+/// What the command needs.
+#[derive(Debug, Clone, Copy)]
 pub enum Want<'a> {
-    Explain { lookback: chrono::Duration },
-    Query(&'a crate::query::filter::RecordFilter),
+    /// `explain` and `report`: the records `Selector::select` keeps; change events from
+    /// `lookback` before `since`.
+    Explain { lookback: Duration },
+    /// `query`: the records the typed filters keep (its `window` is not read).
+    Query(&'a RecordFilter),
 }
+
+/// One compilation's input.
+#[derive(Debug, Clone, Copy)]
 pub struct Plan<'a> {
-    pub window: &'a crate::select::Window,
+    /// `since` and `until` must be set; `accounts` and `regions` as the flags say.
+    pub window: &'a Window,
     pub want: Want<'a>,
     pub mode: Mode,
+    /// How long after an event its file may be delivered: the day folders read run to the
+    /// day of `until + delivery_lag` (as the `s3://` listing does).
+    pub delivery_lag: Duration,
+    /// The time `NOW` in projection ranges stands for (the query's start).
+    pub now: DateTime<Utc>,
 }
+
+/// A compiled statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
     pub sql: String,
+    /// The result columns in order: `eventid`, `$path` (objects mode) or the record paths
+    /// [`rebuild`] takes (columns mode).
     pub columns: Vec<String>,
+    /// For the user: things that make the result empty or narrower than a local scan.
     pub warnings: Vec<String>,
+    /// How many partitions the predicates allow, when every partition key's values are
+    /// known beforehand (projection, or the flags).
     pub partitions: Option<u64>,
 }
-pub fn compile(_shape: &Shape, _plan: &Plan<'_>) -> anyhow::Result<Statement> {
+
+/// What a record rebuilt from columns lacks, in one sentence.
+pub const COLUMNS_MODE_LOSES: &str = "records rebuilt from Athena columns hold only the fields the CloudTrail table declares and trailwhy selects (no webIdFederationData, onBehalfOf, tlsDetails, eventCategory or sessionContext source identity; identityProvider is taken from principalId when the table lacks it) and their JSON fields are re-serialized, so they cannot be verified against digest files";
+
+/// How a selected column becomes JSON again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    /// A JSON document stored as text (`requestparameters`).
+    Json,
+    /// `true`/`false` as text.
+    Bool,
+    /// `resources`, cast to JSON.
+    Resources,
+}
+
+/// One column of columns mode: the record path (camelCase, `.`-separated), the table's
+/// column path, how to rebuild it, and whether the local selection reads it.
+struct Leaf {
+    path: &'static str,
+    kind: Kind,
+    needed: bool,
+}
+
+const LEAVES: &[Leaf] = &[
+    leaf("eventVersion", Kind::Text, false),
+    leaf("userIdentity.type", Kind::Text, true),
+    leaf("userIdentity.principalId", Kind::Text, true),
+    leaf("userIdentity.arn", Kind::Text, true),
+    leaf("userIdentity.accountId", Kind::Text, true),
+    leaf("userIdentity.invokedBy", Kind::Text, true),
+    leaf("userIdentity.accessKeyId", Kind::Text, true),
+    leaf("userIdentity.userName", Kind::Text, true),
+    leaf("userIdentity.identityProvider", Kind::Text, true),
+    leaf(
+        "userIdentity.sessionContext.attributes.mfaAuthenticated",
+        Kind::Text,
+        true,
+    ),
+    leaf(
+        "userIdentity.sessionContext.attributes.creationDate",
+        Kind::Text,
+        true,
+    ),
+    leaf(
+        "userIdentity.sessionContext.sessionIssuer.type",
+        Kind::Text,
+        true,
+    ),
+    leaf(
+        "userIdentity.sessionContext.sessionIssuer.principalId",
+        Kind::Text,
+        true,
+    ),
+    leaf(
+        "userIdentity.sessionContext.sessionIssuer.arn",
+        Kind::Text,
+        true,
+    ),
+    leaf(
+        "userIdentity.sessionContext.sessionIssuer.accountId",
+        Kind::Text,
+        true,
+    ),
+    leaf(
+        "userIdentity.sessionContext.sessionIssuer.userName",
+        Kind::Text,
+        true,
+    ),
+    leaf("eventTime", Kind::Text, true),
+    leaf("eventSource", Kind::Text, true),
+    leaf("eventName", Kind::Text, true),
+    leaf("awsRegion", Kind::Text, true),
+    leaf("sourceIPAddress", Kind::Text, false),
+    leaf("userAgent", Kind::Text, true),
+    leaf("errorCode", Kind::Text, true),
+    leaf("errorMessage", Kind::Text, true),
+    leaf("requestParameters", Kind::Json, true),
+    leaf("responseElements", Kind::Json, true),
+    leaf("additionalEventData", Kind::Json, false),
+    leaf("requestID", Kind::Text, false),
+    leaf("eventID", Kind::Text, true),
+    leaf("resources", Kind::Resources, true),
+    leaf("eventType", Kind::Text, false),
+    leaf("apiVersion", Kind::Text, false),
+    leaf("readOnly", Kind::Bool, false),
+    leaf("recipientAccountId", Kind::Text, true),
+    leaf("serviceEventDetails", Kind::Json, false),
+    leaf("sharedEventID", Kind::Text, false),
+    leaf("vpcEndpointId", Kind::Text, false),
+];
+
+const fn leaf(path: &'static str, kind: Kind, needed: bool) -> Leaf {
+    Leaf { path, kind, needed }
+}
+
+/// The field order of `resources` elements, should the engine cast a row to a JSON array.
+const RESOURCE_FIELDS: [&str; 3] = ["ARN", "accountId", "type"];
+
+/// `"name"`, with `"` doubled.
+pub fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `'text'`, with `'` doubled and control characters as `chr(N)`, so no value can end the
+/// literal or hide in the statement's text.
+pub fn literal(text: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars() {
+        if c.is_control() {
+            if !cur.is_empty() || parts.is_empty() {
+                parts.push(format!("'{}'", cur.replace('\'', "''")));
+                cur.clear();
+            }
+            parts.push(format!("chr({})", c as u32));
+        } else {
+            cur.push(c);
+        }
+    }
+    if !cur.is_empty() || parts.is_empty() {
+        parts.push(format!("'{}'", cur.replace('\'', "''")));
+    }
+    if parts.len() == 1 {
+        parts.remove(0)
+    } else {
+        format!("({})", parts.join(" || "))
+    }
+}
+
+/// An IAM wildcard (`*` any run, `?` one character) as a `LIKE` pattern literal for
+/// `ESCAPE '!'`.
+pub fn like_pattern(glob: &str) -> String {
+    let mut p = String::with_capacity(glob.len());
+    for c in glob.chars() {
+        match c {
+            '*' => p.push('%'),
+            '?' => p.push('_'),
+            '%' | '_' | '!' => {
+                p.push('!');
+                p.push(c);
+            }
+            _ => p.push(c),
+        }
+    }
+    literal(&p)
+}
+
+fn like(expr: &str, glob: &str) -> String {
+    format!("{expr} LIKE {} ESCAPE '!'", like_pattern(glob))
+}
+
+fn like_any(expr: &str, globs: &[String]) -> String {
+    let parts: Vec<String> = globs.iter().map(|g| like(expr, g)).collect();
+    format!("({})", parts.join(" OR "))
+}
+
+fn in_list(expr: &str, values: impl IntoIterator<Item = String>) -> String {
+    let v: Vec<String> = values.into_iter().collect();
+    format!("{expr} IN ({})", v.join(", "))
+}
+
+fn col(path: &[&str]) -> String {
+    path.iter().map(|p| ident(p)).collect::<Vec<_>>().join(".")
+}
+
+const ACCOUNT: &str = "COALESCE(\"recipientaccountid\", \"useridentity\".\"accountid\")";
+const HAS_ERROR: &str = "(\"errorcode\" IS NOT NULL AND \"errorcode\" <> '')";
+const NO_ERROR: &str = "(\"errorcode\" IS NULL OR \"errorcode\" = '')";
+/// `select::is_access_denied` in SQL.
+const ACCESS_DENIED: &str = "(\"errorcode\" IN ('AccessDenied', 'AccessDeniedException', 'Client.UnauthorizedOperation', 'UnauthorizedOperation') OR \"errorcode\" LIKE '%AccessDenied' OR \"errorcode\" LIKE '%AccessDeniedException')";
+
+/// One `SELECT` of the statement: its partitions and its row predicate.
+struct Arm<'a> {
+    label: &'static str,
+    first: NaiveDate,
+    last: NaiveDate,
+    accounts: Option<&'a [String]>,
+    regions: Option<&'a [String]>,
+    rows: Vec<String>,
+}
+
+/// Compiles the plan for the table. Errors: no window, a column the statement needs is
+/// missing, an injected partition key without the flag that gives its value.
+pub fn compile(shape: &Shape, plan: &Plan<'_>) -> Result<Statement> {
+    let w = plan.window;
+    let (Some(since), Some(until)) = (w.since, w.until) else {
+        bail!("an athena:// source needs a time window (--since and --until)");
+    };
+    if since > until {
+        bail!("the window ends ({until}) before it starts ({since})");
+    }
+    let mut warnings = Vec::new();
+    let accounts = (!w.accounts.is_empty()).then_some(w.accounts.as_slice());
+    let regions = (!w.regions.is_empty()).then_some(w.regions.as_slice());
+    let last = (until + plan.delivery_lag).date_naive();
+    let mut window_rows = vec![time_predicate(since, until)];
+    if let Some(a) = accounts {
+        window_rows.push(in_list(ACCOUNT, a.iter().map(|v| literal(v))));
+    }
+    if let Some(r) = regions {
+        window_rows.push(in_list("\"awsregion\"", r.iter().map(|v| literal(v))));
+    }
+    let mut needed: Vec<String> = [
+        "eventtime",
+        "eventname",
+        "eventsource",
+        "errorcode",
+        "awsregion",
+        "recipientaccountid",
+        "useridentity",
+        "eventid",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let arms = match plan.want {
+        Want::Explain { lookback } => {
+            let web_or_failure = format!(
+                "(\"eventname\" = 'AssumeRoleWithWebIdentity' OR (\"eventname\" <> 'AssumeRoleWithWebIdentity' AND \"useridentity\".\"type\" = 'AssumedRole' AND ({ACCESS_DENIED} OR (\"eventname\" = 'AssumeRole' AND \"errorcode\" = 'ValidationError'))))"
+            );
+            let mut first_rows = vec![web_or_failure];
+            first_rows.extend(window_rows);
+            let from = since
+                .checked_sub_signed(lookback)
+                .ok_or_else(|| anyhow!("the change-event lookback reaches before year 1"))?;
+            let mut changes = Vec::new();
+            for (sources, names) in CHANGE_EVENTS {
+                changes.push(format!(
+                    "({} AND {})",
+                    in_list("\"eventsource\"", sources.iter().map(|s| literal(s))),
+                    in_list("\"eventname\"", names.iter().map(|n| literal(n)))
+                ));
+            }
+            let change_rows = vec![
+                NO_ERROR.to_owned(),
+                format!("({})", changes.join(" OR ")),
+                time_predicate(from, until),
+            ];
+            vec![
+                Arm {
+                    label: "the window",
+                    first: since.date_naive(),
+                    last,
+                    accounts,
+                    regions,
+                    rows: first_rows,
+                },
+                Arm {
+                    label: "the change-event lookback",
+                    first: from.date_naive(),
+                    last,
+                    accounts: None,
+                    regions: None,
+                    rows: change_rows,
+                },
+            ]
+        }
+        Want::Query(f) => {
+            let mut rows = Vec::new();
+            if f.errors_only {
+                rows.push(HAS_ERROR.to_owned());
+            }
+            if let Some(g) = globs(&f.event_name) {
+                rows.push(like_any("\"eventname\"", &g));
+            }
+            if let Some(g) = globs(&f.event_source) {
+                rows.push(like_any("\"eventsource\"", &g));
+            }
+            if let Some(g) = globs(&f.error_code) {
+                rows.push(format!("{HAS_ERROR} AND {}", like_any("\"errorcode\"", &g)));
+            }
+            if let Some(g) = globs(&f.principal) {
+                rows.push(format!(
+                    "({} OR {})",
+                    like_any("\"useridentity\".\"arn\"", &g),
+                    like_any("\"useridentity\".\"principalid\"", &g)
+                ));
+            }
+            if let Some(g) = globs(&f.sub) {
+                needed.push("responseelements".to_owned());
+                rows.push(format!(
+                    "((\"useridentity\".\"type\" = 'WebIdentityUser' AND {}) OR {})",
+                    like_any("\"useridentity\".\"username\"", &g),
+                    like_any(
+                        "json_extract_scalar(\"responseelements\", '$.subjectFromWebIdentityToken')",
+                        &g
+                    )
+                ));
+            }
+            if let Some(g) = globs(&f.role) {
+                needed.push("requestparameters".to_owned());
+                let issuer = "\"useridentity\".\"sessioncontext\".\"sessionissuer\"";
+                let role_arn = "json_extract_scalar(\"requestparameters\", '$.roleArn')";
+                let by_name: Vec<String> = g.iter().map(|p| format!("*/{p}")).collect();
+                rows.push(format!(
+                    "({} OR {} OR {} OR {} OR {})",
+                    like_any(&format!("{issuer}.\"arn\""), &g),
+                    like_any(&format!("{issuer}.\"arn\""), &by_name),
+                    like_any(&format!("{issuer}.\"username\""), &g),
+                    like_any(role_arn, &g),
+                    like_any(role_arn, &by_name),
+                ));
+            }
+            rows.extend(window_rows);
+            vec![Arm {
+                label: "the window",
+                first: since.date_naive(),
+                last,
+                accounts,
+                regions,
+                rows,
+            }]
+        }
+    };
+
+    let (select, columns) = match plan.mode {
+        Mode::Objects => (
+            format!("{}, {}", ident("eventid"), ident("$path")),
+            vec!["eventid".to_owned(), "$path".to_owned()],
+        ),
+        Mode::Columns => {
+            let mut exprs = Vec::new();
+            let mut cols = Vec::new();
+            for l in LEAVES {
+                let path: Vec<String> = l.path.split('.').map(str::to_ascii_lowercase).collect();
+                if l.path == "userIdentity.identityProvider" && !shape.has_identity_provider {
+                    continue;
+                }
+                if !shape.columns.contains(&path[0]) {
+                    if l.needed {
+                        needed.push(path[0].clone());
+                    }
+                    continue;
+                }
+                let parts: Vec<&str> = path.iter().map(String::as_str).collect();
+                let expr = match l.kind {
+                    Kind::Resources => format!("CAST({} AS JSON)", col(&parts)),
+                    _ => col(&parts),
+                };
+                exprs.push(format!("{expr} AS {}", ident(&path.join("."))));
+                cols.push(l.path.to_owned());
+            }
+            (exprs.join(", "), cols)
+        }
+    };
+    for c in &needed {
+        if !shape.columns.contains(c) {
+            bail!(
+                "table {}.{} has no column {c}: trailwhy reads the columns of AWS's CloudTrail table (`trailwhy athena ddl`)",
+                shape.database,
+                shape.table
+            );
+        }
+    }
+
+    let from = format!("{}.{}", ident(&shape.database), ident(&shape.table));
+    let mut sql = String::new();
+    let mut partitions = Some(0u64);
+    for (i, arm) in arms.iter().enumerate() {
+        let (preds, count) = partition_predicates(shape, arm, plan, &mut warnings)?;
+        partitions = match (partitions, count) {
+            (Some(a), Some(b)) => a.checked_add(b),
+            _ => None,
+        };
+        if i > 0 {
+            sql.push_str("\nUNION ALL\n");
+        }
+        let _ = write!(sql, "SELECT {select}\nFROM {from}\nWHERE ");
+        let all: Vec<&String> = preds.iter().chain(arm.rows.iter()).collect();
+        for (j, p) in all.iter().enumerate() {
+            if j > 0 {
+                sql.push_str("\n  AND ");
+            }
+            sql.push_str(p);
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    warnings.retain(|w| seen.insert(w.clone()));
     Ok(Statement {
-        sql: String::new(),
-        columns: vec!["eventid".into(), "$path".into()],
-        warnings: vec![],
-        partitions: None,
+        sql,
+        columns,
+        warnings,
+        partitions,
     })
 }
-pub fn rebuild(_columns: &[String], _row: &[Option<String>]) -> anyhow::Result<String> {
-    Ok(String::new())
+
+fn globs(g: &crate::query::filter::Globs) -> Option<Vec<String>> {
+    (!g.is_empty()).then(|| g.patterns.clone())
 }
-pub const COLUMNS_MODE_LOSES: &str = "";
+
+/// `eventtime` within `[since, until]`: exact for CloudTrail's own spelling, a day's margin
+/// for any other (see the module's documentation).
+fn time_predicate(since: DateTime<Utc>, until: DateTime<Utc>) -> String {
+    // canonical strings carry whole seconds: t >= since ⇔ t >= ceil(since), t <= until ⇔
+    // t <= floor(until)
+    let floor = |t: DateTime<Utc>| t.with_nanosecond(0).unwrap_or(t);
+    let ceil = |t: DateTime<Utc>| {
+        if t.nanosecond() == 0 {
+            t
+        } else {
+            floor(t) + Duration::seconds(1)
+        }
+    };
+    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+    let lo = since.date_naive().pred_opt().unwrap_or(since.date_naive());
+    let hi = until
+        .date_naive()
+        .succ_opt()
+        .and_then(|d| d.succ_opt())
+        .unwrap_or(until.date_naive());
+    format!(
+        "(\"eventtime\" BETWEEN {} AND {} OR (\"eventtime\" NOT LIKE '____-__-__T__:__:__Z' AND \"eventtime\" >= {} AND \"eventtime\" < {}))",
+        literal(&fmt(ceil(since))),
+        literal(&fmt(floor(until))),
+        literal(&day(lo)),
+        literal(&day(hi)),
+    )
+}
+
+/// A key's value as SQL: a number for integer keys, else a string literal.
+fn value(key: &PartitionKey, text: &str) -> String {
+    if key.numeric && !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        let t = text.trim_start_matches('0');
+        if t.is_empty() {
+            "0".to_owned()
+        } else {
+            t.to_owned()
+        }
+    } else {
+        literal(text)
+    }
+}
+
+fn number(key: &PartitionKey, n: u32, width: usize, padded: bool) -> String {
+    if key.numeric {
+        n.to_string()
+    } else if padded {
+        literal(&format!("{n:0width$}"))
+    } else {
+        literal(&n.to_string())
+    }
+}
+
+fn days(first: NaiveDate, last: NaiveDate) -> Vec<NaiveDate> {
+    first.iter_days().take_while(|d| *d <= last).collect()
+}
+
+/// The partition predicates of one arm and the number of partitions they allow.
+fn partition_predicates(
+    shape: &Shape,
+    arm: &Arm<'_>,
+    plan: &Plan<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<String>, Option<u64>)> {
+    let table = format!("{}.{}", shape.database, shape.table);
+    let mut preds = Vec::new();
+    let mut count: Option<u64> = Some(1);
+    let mut times = |n: Option<u64>| {
+        count = match (count, n) {
+            (Some(a), Some(b)) => a.checked_mul(b),
+            _ => None,
+        }
+    };
+    let all_days = days(arm.first, arm.last);
+
+    for (flag, fixed, wanted) in [
+        (
+            "--account",
+            &shape.fixed_account,
+            plan.window.accounts.as_slice(),
+        ),
+        (
+            "--region",
+            &shape.fixed_region,
+            plan.window.regions.as_slice(),
+        ),
+    ] {
+        if let Some(f) = fixed {
+            if !wanted.is_empty() && !wanted.contains(f) {
+                warnings.push(format!(
+                    "table {table} holds the logs of {f} only (its location says so): {flag} {} finds nothing there",
+                    wanted.join(",")
+                ));
+            }
+        }
+    }
+
+    let mut date_tuples: Option<u64> = None;
+    for key in &shape.keys {
+        let k = ident(&key.name);
+        match &key.meaning {
+            Meaning::Account | Meaning::Region => {
+                let (flag, listed, window_listed) = if key.meaning == Meaning::Account {
+                    ("--account", arm.accounts, &plan.window.accounts)
+                } else {
+                    ("--region", arm.regions, &plan.window.regions)
+                };
+                let listed = match (listed, &key.projection) {
+                    (Some(l), _) => Some(l),
+                    (None, Projection::Injected) if !window_listed.is_empty() => {
+                        warnings.push(format!(
+                            "partition key {} of {table} is injected: {} are read from the {flag} values only (a local scan reads them from all)",
+                            key.name, arm.label.replace("the ", "")
+                        ));
+                        Some(window_listed.as_slice())
+                    }
+                    (None, Projection::Injected) => bail!(
+                        "partition key {} of {table} is injected (projection.{}.type=injected): Athena needs its value in every query; pass {flag}",
+                        key.name,
+                        key.name.to_ascii_lowercase()
+                    ),
+                    (None, _) => None,
+                };
+                match listed {
+                    Some(values) => {
+                        if let Projection::Enum(known) = &key.projection {
+                            let missing: Vec<&str> = values
+                                .iter()
+                                .filter(|v| !known.contains(v))
+                                .map(String::as_str)
+                                .collect();
+                            if !missing.is_empty() {
+                                warnings.push(format!(
+                                    "{flag} {} is not among projection.{}.values of {table} ({}): nothing will be found there",
+                                    missing.join(","),
+                                    key.name.to_ascii_lowercase(),
+                                    known.join(",")
+                                ));
+                            }
+                        }
+                        preds.push(in_list(&k, values.iter().map(|v| value(key, v))));
+                        times(Some(values.len() as u64));
+                    }
+                    None => times(known_values(&key.projection)),
+                }
+            }
+            Meaning::Date(format) => {
+                let mut in_range = all_days.clone();
+                if let Projection::Date { start, end } = &key.projection {
+                    let lo = range_end(start, format, plan.now);
+                    let hi = range_end(end, format, plan.now);
+                    if let Some(lo) = lo {
+                        if arm.first < lo {
+                            warnings.push(format!(
+                                "{} starts on {}, before projection.{}.range of {table} ({start},{end}): Athena returns nothing before {lo}",
+                                arm.label, arm.first, key.name.to_ascii_lowercase()
+                            ));
+                        }
+                    }
+                    if let Some(hi) = hi {
+                        if arm.last > hi {
+                            warnings.push(format!(
+                                "{} ends on {}, after projection.{}.range of {table} ({start},{end}): Athena returns nothing after {hi}",
+                                arm.label, arm.last, key.name.to_ascii_lowercase()
+                            ));
+                        }
+                    }
+                    in_range.retain(|d| lo.is_none_or(|lo| *d >= lo) && hi.is_none_or(|hi| *d <= hi));
+                }
+                let spelled: Vec<String> = all_days.iter().map(|d| format.format(*d)).collect();
+                let use_between = format.sorts_by_date()
+                    && !matches!(key.projection, Projection::Injected | Projection::Enum(_))
+                    && !key.numeric;
+                match (use_between, spelled.first(), spelled.last()) {
+                    (true, Some(a), Some(b)) if a != b => {
+                        preds.push(format!("{k} BETWEEN {} AND {}", literal(a), literal(b)))
+                    }
+                    _ => preds.push(in_list(&k, spelled.iter().map(|s| value(key, s)))),
+                }
+                date_tuples = Some(date_tuples.unwrap_or(u64::MAX).min(in_range.len() as u64));
+            }
+            Meaning::Year | Meaning::Month { .. } | Meaning::Day { .. } => {}
+            Meaning::Other => match &key.projection {
+                Projection::Injected => bail!(
+                    "partition key {} of {table} is injected, and trailwhy does not know what it holds: it cannot give Athena its value",
+                    key.name
+                ),
+                p => times(known_values(p)),
+            },
+        }
+    }
+
+    // year / month / day keys: one disjunct per (year, month), the days as a range
+    let year = shape.keys.iter().find(|k| k.meaning == Meaning::Year);
+    let month = shape
+        .keys
+        .iter()
+        .find(|k| matches!(k.meaning, Meaning::Month { .. }));
+    let day = shape
+        .keys
+        .iter()
+        .find(|k| matches!(k.meaning, Meaning::Day { .. }));
+    if let Some(y) = year {
+        let mut in_range = all_days.clone();
+        if let Projection::Integer { start, end } = y.projection {
+            let first_year = i64::from(arm.first.year());
+            let last_year = i64::from(arm.last.year());
+            if first_year < start || last_year > end {
+                warnings.push(format!(
+                    "{} ({} to {}) falls outside projection.{}.range of {table} ({start},{end}): Athena returns nothing there",
+                    arm.label, arm.first, arm.last, y.name.to_ascii_lowercase()
+                ));
+            }
+            in_range.retain(|d| (start..=end).contains(&i64::from(d.year())));
+        }
+        let mut groups: BTreeMap<(i32, u32), Vec<u32>> = BTreeMap::new();
+        for d in &all_days {
+            groups
+                .entry((d.year(), if month.is_some() { d.month() } else { 0 }))
+                .or_default()
+                .push(d.day());
+        }
+        let yk = ident(&y.name);
+        let yv = |n: i32| number(y, u32::try_from(n).unwrap_or(0), 4, true);
+        if let Some(m) = month {
+            let mk = ident(&m.name);
+            let m_padded = matches!(m.meaning, Meaning::Month { padded: true });
+            let mut disjuncts = Vec::new();
+            for ((yy, mm), ds) in &groups {
+                let mut d = format!(
+                    "{yk} = {} AND {mk} = {}",
+                    yv(*yy),
+                    number(m, *mm, 2, m_padded)
+                );
+                if let Some(dk) = day {
+                    let padded = matches!(dk.meaning, Meaning::Day { padded: true });
+                    let name = ident(&dk.name);
+                    let between = (dk.numeric || padded) && dk.projection != Projection::Injected;
+                    let (lo, hi) = (ds[0], ds[ds.len() - 1]);
+                    if between && lo != hi {
+                        let _ = write!(
+                            d,
+                            " AND {name} BETWEEN {} AND {}",
+                            number(dk, lo, 2, padded),
+                            number(dk, hi, 2, padded)
+                        );
+                    } else {
+                        let _ = write!(
+                            d,
+                            " AND {}",
+                            in_list(&name, ds.iter().map(|n| number(dk, *n, 2, padded)))
+                        );
+                    }
+                }
+                disjuncts.push(format!("({d})"));
+            }
+            preds.push(format!("({})", disjuncts.join(" OR ")));
+        } else {
+            let years: std::collections::BTreeSet<i32> =
+                all_days.iter().map(|d| d.year()).collect();
+            preds.push(in_list(&yk, years.into_iter().map(yv)));
+        }
+        let tuples: std::collections::BTreeSet<(i32, u32, u32)> = in_range
+            .iter()
+            .map(|d| {
+                (
+                    d.year(),
+                    if month.is_some() { d.month() } else { 0 },
+                    if month.is_some() && day.is_some() {
+                        d.day()
+                    } else {
+                        0
+                    },
+                )
+            })
+            .collect();
+        date_tuples = Some(date_tuples.unwrap_or(u64::MAX).min(tuples.len() as u64));
+    }
+    times(date_tuples);
+    Ok((preds, count))
+}
+
+/// How many values a projection allows, when it says.
+fn known_values(p: &Projection) -> Option<u64> {
+    match p {
+        Projection::Enum(v) => Some(v.len() as u64),
+        Projection::Integer { start, end } => u64::try_from(end - start + 1).ok(),
+        _ => None,
+    }
+}
+
+/// Rebuilds one columns-mode row (values in `columns` order, `None` for SQL NULL) into one
+/// CloudTrail record as JSON text, which the decoder reads like a line of a log file.
+/// NULL columns are left out; JSON-text columns are parsed back (kept as a string when they
+/// do not parse); a web-identity record without `identityProvider` gets it back from
+/// `principalId` (`PROVIDER:AUD:SUB`).
+pub fn rebuild(columns: &[String], row: &[Option<String>]) -> Result<String> {
+    if columns.len() != row.len() {
+        bail!(
+            "a result row has {} values for {} columns",
+            row.len(),
+            columns.len()
+        );
+    }
+    let mut root = Map::new();
+    for (name, v) in columns.iter().zip(row) {
+        let Some(text) = v else { continue };
+        let leaf = LEAVES
+            .iter()
+            .find(|l| l.path == name)
+            .ok_or_else(|| anyhow!("column {name} is not one trailwhy selects"))?;
+        let value = match leaf.kind {
+            Kind::Text => Value::String(text.clone()),
+            Kind::Json => {
+                serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone()))
+            }
+            Kind::Bool => match text.as_str() {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => Value::String(text.clone()),
+            },
+            Kind::Resources => resources(text),
+        };
+        let mut parts = leaf.path.split('.').peekable();
+        let mut obj = &mut root;
+        while let Some(p) = parts.next() {
+            if parts.peek().is_none() {
+                obj.insert(p.to_owned(), value);
+                break;
+            }
+            let entry = obj
+                .entry(p.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            obj = match entry {
+                Value::Object(m) => m,
+                _ => bail!("column {name} nests inside a value"),
+            };
+        }
+    }
+    if let Some(Value::Object(ident)) = root.get_mut("userIdentity") {
+        let web = ident.get("type").and_then(Value::as_str) == Some("WebIdentityUser");
+        if web && !ident.contains_key("identityProvider") {
+            let provider = ident
+                .get("principalId")
+                .and_then(Value::as_str)
+                .and_then(provider_of_principal);
+            if let Some(p) = provider {
+                ident.insert("identityProvider".to_owned(), Value::String(p));
+            }
+        }
+    }
+    Ok(Value::Object(root).to_string())
+}
+
+/// The provider at the start of a web-identity `principalId`: an IAM provider ARN (six
+/// colon-separated parts, the last `oidc-provider/HOST` or `saml-provider/NAME`) or a bare
+/// host (`accounts.google.com`).
+fn provider_of_principal(pid: &str) -> Option<String> {
+    if pid.starts_with("arn:") {
+        let mut end = 0;
+        for (n, (i, _)) in pid.match_indices(':').enumerate() {
+            if n == 5 {
+                end = i;
+                break;
+            }
+        }
+        (end > 0).then(|| pid[..end].to_owned())
+    } else {
+        let (host, rest) = pid.split_once(':')?;
+        (!host.is_empty() && !rest.is_empty()).then(|| host.to_owned())
+    }
+}
+
+/// `resources` as the engine casts it to JSON: objects with lower-case keys, or (an engine
+/// casting rows to arrays) arrays in the table's field order.
+fn resources(text: &str) -> Value {
+    let Ok(Value::Array(items)) = serde_json::from_str::<Value>(text) else {
+        return Value::Null;
+    };
+    let fix = |item: Value| -> Value {
+        match item {
+            Value::Object(m) => Value::Object(
+                m.into_iter()
+                    .map(|(k, v)| {
+                        let name = RESOURCE_FIELDS
+                            .iter()
+                            .find(|f| f.eq_ignore_ascii_case(&k))
+                            .map_or(k, |f| (*f).to_owned());
+                        (name, v)
+                    })
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Object(
+                RESOURCE_FIELDS
+                    .iter()
+                    .zip(a)
+                    .map(|(f, v)| ((*f).to_owned(), v))
+                    .collect(),
+            ),
+            other => other,
+        }
+    };
+    Value::Array(items.into_iter().map(fix).collect())
+}
