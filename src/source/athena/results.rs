@@ -138,14 +138,15 @@ pub fn page_rows(rows: &[aws_sdk_athena::types::Row]) -> Vec<Row> {
 }
 
 /// Checks a result's header row against the columns the statement selects, and gives the
-/// position of each wanted column in the rows.
+/// position of each wanted column in the rows. Names match without regard to case: Athena
+/// reports every column name in lower case.
 pub fn column_positions(header: &Row, wanted: &[String]) -> Result<Vec<usize>> {
     wanted
         .iter()
         .map(|w| {
             header
                 .iter()
-                .position(|h| h.as_deref() == Some(w.as_str()))
+                .position(|h| h.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(w)))
                 .ok_or_else(|| {
                     let got: Vec<&str> = header.iter().map(|h| h.as_deref().unwrap_or("")).collect();
                     anyhow::anyhow!(
@@ -215,13 +216,17 @@ mod tests {
 
     #[test]
     fn header_positions() {
-        let header = vec![s("$path"), s("eventid")];
+        let header = vec![s("$path"), s("eventid"), s("useridentity.accesskeyid")];
+        assert_eq!(
+            column_positions(&header, &["userIdentity.accessKeyId".to_owned()]).unwrap(),
+            vec![2]
+        );
         assert_eq!(
             column_positions(&header, &["eventid".to_owned(), "$path".to_owned()]).unwrap(),
             vec![1, 0]
         );
         let e = column_positions(&header, &["x".to_owned()]).unwrap_err().to_string();
-        assert!(e.contains("no column 'x'") && e.contains("$path, eventid"), "{e}");
+        assert!(e.contains("no column 'x'") && e.contains("$path, eventid,"), "{e}");
     }
 
     #[test]
