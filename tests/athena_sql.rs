@@ -661,12 +661,15 @@ impl Fixture {
     }
 }
 
+/// Result rows: values as text, `None` for NULL.
+type Rows = Vec<Vec<Option<String>>>;
+
 /// Runs `statements` on the variant's table in DuckDB: per statement, its columns and rows.
 fn duck(
     fx: &Fixture,
     v: &Variant,
     statements: &[String],
-) -> Vec<(Vec<String>, Vec<Vec<Option<String>>>)> {
+) -> Vec<(Vec<String>, Rows)> {
     let files: Vec<Value> = fx
         .files_of(v)
         .iter()
