@@ -604,8 +604,8 @@ fn partition_predicates(
                     (Some(l), _) => Some(l),
                     (None, Projection::Injected) if !window_listed.is_empty() => {
                         warnings.push(format!(
-                            "partition key {} of {table} is injected: {} are read from the {flag} values only (a local scan reads them from all)",
-                            key.name, arm.label.replace("the ", "")
+                            "partition key {} of {table} is injected: for {}, change events are read from the {flag} values only (a local scan reads every one's)",
+                            key.name, arm.label
                         ));
                         Some(window_listed.as_slice())
                     }
