@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 use trailwhy::event::Record;
 use trailwhy::query::filter::{CompiledFilter, Globs, RecordFilter};
 use trailwhy::select::{time::parse_event_time, Selected, Selector, Window};
+use trailwhy::source::athena::ddl;
 use trailwhy::source::athena::sql::{compile, rebuild, Mode, Plan, Statement, Want};
 use trailwhy::source::athena::table::{Shape, TableDef};
 
@@ -630,6 +631,30 @@ fn variants() -> Vec<Variant> {
             needs_account: false,
         },
         Variant {
+            name: "the table of trailwhy athena ddl",
+            def: ddl::declared(&ddl::DdlOptions {
+                database: DB.into(),
+                table: TABLE.into(),
+                bucket: BUCKET.into(),
+                prefix: None,
+                scope: ddl::Scope::Organization {
+                    id: "o-abcdefghij".into(),
+                    accounts: ddl::Accounts::Listed(vec![A.into(), B.into()]),
+                },
+                regions: vec!["us-east-1".into(), "eu-west-1".into()],
+                start: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            })
+            .unwrap(),
+            partitions: vec![
+                ("account", "account"),
+                ("region", "region"),
+                ("timestamp", "yyyy/MM/dd"),
+            ],
+            only: None,
+            identity_provider: true,
+            needs_account: false,
+        },
+        Variant {
             name: "AWS Labs names, registered partitions",
             def: def(
                 &["account_partition", "region_partition", "date_partition"],
@@ -661,12 +686,11 @@ impl Fixture {
     }
 }
 
+/// Result rows: values as text, `None` for NULL.
+type Rows = Vec<Vec<Option<String>>>;
+
 /// Runs `statements` on the variant's table in DuckDB: per statement, its columns and rows.
-fn duck(
-    fx: &Fixture,
-    v: &Variant,
-    statements: &[String],
-) -> Vec<(Vec<String>, Vec<Vec<Option<String>>>)> {
+fn duck(fx: &Fixture, v: &Variant, statements: &[String]) -> Vec<(Vec<String>, Rows)> {
     let files: Vec<Value> = fx
         .files_of(v)
         .iter()
@@ -878,7 +902,7 @@ fn partitions_are_counted_when_projection_knows_them() {
     // changes: 2026-07-03 to 10-02 (92 days) × 2 accounts × 2 regions = 368
     assert_eq!(st.partitions, Some(4 + 368), "{}", st.sql);
     assert!(st.warnings.is_empty(), "{:?}", st.warnings);
-    let labs = Shape::from_def(&variants()[3].def).unwrap();
+    let labs = Shape::from_def(&variants()[4].def).unwrap();
     let st = compile(
         &labs,
         &plan(

@@ -604,8 +604,8 @@ fn partition_predicates(
                     (Some(l), _) => Some(l),
                     (None, Projection::Injected) if !window_listed.is_empty() => {
                         warnings.push(format!(
-                            "partition key {} of {table} is injected: {} are read from the {flag} values only (a local scan reads them from all)",
-                            key.name, arm.label.replace("the ", "")
+                            "partition key {} of {table} is injected: for {}, change events are read from the {flag} values only (a local scan reads every one's)",
+                            key.name, arm.label
                         ));
                         Some(window_listed.as_slice())
                     }
@@ -896,4 +896,361 @@ fn resources(text: &str) -> Value {
         }
     };
     Value::Array(items.into_iter().map(fix).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::super::table::TableDef;
+    use super::*;
+
+    const USERIDENTITY: &str = "struct<type:string,principalid:string,arn:string,accountid:string,invokedby:string,accesskeyid:string,username:string,sessioncontext:struct<attributes:struct<mfaauthenticated:string,creationdate:string>,sessionissuer:struct<type:string,principalid:string,arn:string,accountid:string,username:string>>>";
+
+    fn shape(keys: &[&str], params: &[(&str, &str)]) -> Shape {
+        let mut columns: Vec<(String, String)> = [
+            "eventversion",
+            "eventtime",
+            "eventsource",
+            "eventname",
+            "awsregion",
+            "sourceipaddress",
+            "useragent",
+            "errorcode",
+            "errormessage",
+            "requestparameters",
+            "responseelements",
+            "additionaleventdata",
+            "requestid",
+            "eventid",
+            "eventtype",
+            "apiversion",
+            "readonly",
+            "recipientaccountid",
+            "serviceeventdetails",
+            "sharedeventid",
+            "vpcendpointid",
+        ]
+        .iter()
+        .map(|c| (c.to_string(), "string".to_string()))
+        .collect();
+        columns.push(("useridentity".into(), USERIDENTITY.into()));
+        columns.push((
+            "resources".into(),
+            "array<struct<arn:string,accountid:string,type:string>>".into(),
+        ));
+        Shape::from_def(&TableDef {
+            catalog: "AwsDataCatalog".into(),
+            database: "trail".into(),
+            name: "logs".into(),
+            location: None,
+            columns,
+            partition_keys: keys
+                .iter()
+                .map(|k| (k.to_string(), "string".into()))
+                .collect(),
+            parameters: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        })
+        .unwrap()
+    }
+
+    fn window(accounts: &[&str], regions: &[&str]) -> Window {
+        Window {
+            since: Some(Utc.with_ymd_and_hms(2026, 10, 1, 10, 0, 0).unwrap()),
+            until: Some(Utc.with_ymd_and_hms(2026, 10, 2, 10, 0, 0).unwrap()),
+            accounts: accounts.iter().map(|s| s.to_string()).collect(),
+            regions: regions.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn explain(s: &Shape, w: &Window, lookback_days: i64) -> Result<Statement> {
+        compile(
+            s,
+            &Plan {
+                window: w,
+                want: Want::Explain {
+                    lookback: Duration::days(lookback_days),
+                },
+                mode: Mode::Objects,
+                delivery_lag: Duration::hours(1),
+                now: Utc.with_ymd_and_hms(2026, 10, 5, 0, 0, 0).unwrap(),
+            },
+        )
+    }
+
+    #[test]
+    fn literals_and_patterns_cannot_be_escaped() {
+        assert_eq!(literal("it's"), "'it''s'");
+        assert_eq!(literal(""), "''");
+        assert_eq!(literal("a\nb"), "('a' || chr(10) || 'b')");
+        assert_eq!(literal("\n"), "('' || chr(10))");
+        assert_eq!(literal("back\\slash"), "'back\\slash'");
+        assert_eq!(ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(like_pattern("Put*"), "'Put%'");
+        assert_eq!(like_pattern("a?b"), "'a_b'");
+        assert_eq!(like_pattern("100%_x!"), "'100!%!_x!!'");
+        assert_eq!(like_pattern("o'*"), "'o''%'");
+    }
+
+    #[test]
+    fn org_year_month_day_predicates() {
+        let s = shape(
+            &["account", "region", "year", "month", "day"],
+            &[(
+                "storage.location.template",
+                "s3://b/AWSLogs/o-abc/${account}/CloudTrail/${region}/${year}/${month}/${day}",
+            )],
+        );
+        let st = explain(&s, &window(&["111122223333"], &["eu-west-1"]), 10).unwrap();
+        let arms: Vec<&str> = st.sql.split("\nUNION ALL\n").collect();
+        assert_eq!(arms.len(), 2, "{}", st.sql);
+        assert!(arms[0].contains("WHERE \"account\" IN ('111122223333')\n  AND \"region\" IN ('eu-west-1')\n  AND ((\"year\" = '2026' AND \"month\" = '10' AND \"day\" BETWEEN '01' AND '02'))"), "{}", arms[0]);
+        // the change arm: every account and region, from 10 days before since, across months
+        assert!(!arms[1].contains("\"account\" IN"), "{}", arms[1]);
+        assert!(!arms[1].contains("\"region\" IN"), "{}", arms[1]);
+        assert!(arms[1].contains("((\"year\" = '2026' AND \"month\" = '09' AND \"day\" BETWEEN '21' AND '30') OR (\"year\" = '2026' AND \"month\" = '10' AND \"day\" BETWEEN '01' AND '02'))"), "{}", arms[1]);
+        assert!(
+            arms[1].contains(
+                "\"eventtime\" BETWEEN '2026-09-21T10:00:00Z' AND '2026-10-02T10:00:00Z'"
+            ),
+            "{}",
+            arms[1]
+        );
+        // registered partitions: the count is unknown
+        assert_eq!(st.partitions, None);
+    }
+
+    #[test]
+    fn enum_region_and_fixed_account_warnings() {
+        let s = shape(
+            &["region", "timestamp"],
+            &[
+                ("projection.enabled", "true"),
+                ("projection.region.type", "enum"),
+                ("projection.region.values", "us-east-1,eu-west-1"),
+                ("projection.timestamp.type", "date"),
+                ("projection.timestamp.format", "yyyy/MM/dd"),
+                ("projection.timestamp.range", "2026/09/01,NOW"),
+                (
+                    "storage.location.template",
+                    "s3://b/AWSLogs/111122223333/CloudTrail/${region}/${timestamp}",
+                ),
+            ],
+        );
+        let st = explain(
+            &s,
+            &window(&["444455556666"], &["ap-south-1", "us-east-1"]),
+            90,
+        )
+        .unwrap();
+        assert!(
+            st.warnings
+                .iter()
+                .any(|w| w.contains("--region ap-south-1 is not among projection.region.values")),
+            "{:?}",
+            st.warnings
+        );
+        assert!(
+            st.warnings
+                .iter()
+                .any(|w| w.contains("holds the logs of 111122223333 only")
+                    && w.contains("--account 444455556666")),
+            "{:?}",
+            st.warnings
+        );
+        // the lookback reaches back before the projection's range: a warning with the day
+        assert!(
+            st.warnings
+                .iter()
+                .any(|w| w.contains("change-event lookback starts on 2026-07-03")
+                    && w.contains("nothing before 2026-09-01")),
+            "{:?}",
+            st.warnings
+        );
+        // window: 2 days × 2 regions; changes: 2026-09-01 to 10-02 (32 days) × 2 regions
+        assert_eq!(st.partitions, Some(4 + 64));
+        assert!(
+            st.sql
+                .contains("\"timestamp\" BETWEEN '2026/10/01' AND '2026/10/02'"),
+            "{}",
+            st.sql
+        );
+        // a window after NOW-relative range end
+        let s2 = shape(
+            &["timestamp"],
+            &[
+                ("projection.enabled", "true"),
+                ("projection.timestamp.type", "date"),
+                ("projection.timestamp.format", "yyyy/MM/dd"),
+                ("projection.timestamp.range", "NOW-3YEARS,NOW-4DAYS"),
+            ],
+        );
+        let st = explain(&s2, &window(&[], &[]), 1).unwrap();
+        assert!(
+            st.warnings
+                .iter()
+                .any(|w| w.contains("the window ends on 2026-10-02")
+                    && w.contains("nothing after 2026-10-01")),
+            "{:?}",
+            st.warnings
+        );
+    }
+
+    #[test]
+    fn injected_keys_need_their_flags() {
+        let s = shape(
+            &["account", "region", "timestamp"],
+            &[
+                ("projection.enabled", "true"),
+                ("projection.account.type", "injected"),
+                ("projection.region.type", "injected"),
+                ("projection.timestamp.type", "date"),
+                ("projection.timestamp.format", "yyyy-MM-dd"),
+                ("projection.timestamp.range", "2020-01-01,NOW"),
+            ],
+        );
+        let e = explain(&s, &window(&[], &["us-east-1"]), 1)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("account") && e.contains("pass --account"), "{e}");
+        let e = explain(&s, &window(&["111122223333"], &[]), 1)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pass --region"), "{e}");
+        let st = explain(&s, &window(&["111122223333"], &["us-east-1"]), 1).unwrap();
+        assert!(
+            st.sql
+                .contains("\"timestamp\" BETWEEN '2026-10-01' AND '2026-10-02'"),
+            "{}",
+            st.sql
+        );
+        assert_eq!(
+            st.sql.matches("\"account\" IN ('111122223333')").count(),
+            2,
+            "{}",
+            st.sql
+        );
+    }
+
+    #[test]
+    fn unsorted_date_formats_use_in_lists() {
+        let s = shape(
+            &["dt"],
+            &[
+                ("projection.enabled", "true"),
+                ("projection.dt.type", "date"),
+                ("projection.dt.format", "dd-MM-yyyy"),
+                ("projection.dt.range", "01-01-2020,NOW"),
+            ],
+        );
+        let st = explain(&s, &window(&[], &[]), 1).unwrap();
+        assert!(
+            st.sql.contains("\"dt\" IN ('01-10-2026', '02-10-2026')"),
+            "{}",
+            st.sql
+        );
+        assert!(
+            st.sql
+                .contains("\"dt\" IN ('30-09-2026', '01-10-2026', '02-10-2026')"),
+            "{}",
+            st.sql
+        );
+    }
+
+    #[test]
+    fn missing_columns_and_windows_are_errors() {
+        let mut s = shape(&["timestamp"], &[]);
+        s.columns.remove("recipientaccountid");
+        let e = explain(&s, &window(&[], &[]), 1).unwrap_err().to_string();
+        assert!(e.contains("no column recipientaccountid"), "{e}");
+        let s = shape(&["timestamp"], &[]);
+        let mut w = window(&[], &[]);
+        w.until = None;
+        let e = explain(&s, &w, 1).unwrap_err().to_string();
+        assert!(e.contains("--since and --until"), "{e}");
+    }
+
+    #[test]
+    fn columns_mode_names_its_columns_and_rebuilds() {
+        let s = shape(&["timestamp"], &[]);
+        let w = window(&[], &[]);
+        let st = compile(
+            &s,
+            &Plan {
+                window: &w,
+                want: Want::Explain {
+                    lookback: Duration::days(1),
+                },
+                mode: Mode::Columns,
+                delivery_lag: Duration::hours(1),
+                now: Utc.with_ymd_and_hms(2026, 10, 5, 0, 0, 0).unwrap(),
+            },
+        )
+        .unwrap();
+        assert!(!st
+            .columns
+            .iter()
+            .any(|c| c == "userIdentity.identityProvider"));
+        assert!(
+            st.sql
+                .contains("CAST(\"resources\" AS JSON) AS \"resources\""),
+            "{}",
+            st.sql
+        );
+        assert!(st.sql.contains("\"useridentity\".\"sessioncontext\".\"sessionissuer\".\"arn\" AS \"useridentity.sessioncontext.sessionissuer.arn\""), "{}", st.sql);
+        let cols: Vec<String> = [
+            "userIdentity.type",
+            "userIdentity.principalId",
+            "userIdentity.userName",
+            "eventName",
+            "requestParameters",
+            "resources",
+            "readOnly",
+            "errorCode",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let provider =
+            "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com";
+        let row = vec![
+            Some("WebIdentityUser".to_owned()),
+            Some(format!(
+                "{provider}:sts.amazonaws.com:repo:acme/web:ref:refs/heads/main"
+            )),
+            Some("repo:acme/web:ref:refs/heads/main".to_owned()),
+            Some("AssumeRoleWithWebIdentity".to_owned()),
+            Some("{\"roleArn\":\"arn:aws:iam::111122223333:role/gha\"}".to_owned()),
+            Some(
+                "[[\"arn:aws:iam::111122223333:role/gha\",\"111122223333\",\"AWS::IAM::Role\"]]"
+                    .to_owned(),
+            ),
+            Some("true".to_owned()),
+            None,
+        ];
+        let rec: Value = serde_json::from_str(&rebuild(&cols, &row).unwrap()).unwrap();
+        assert_eq!(
+            rec,
+            serde_json::json!({
+                "userIdentity": {
+                    "type": "WebIdentityUser",
+                    "principalId": format!("{provider}:sts.amazonaws.com:repo:acme/web:ref:refs/heads/main"),
+                    "userName": "repo:acme/web:ref:refs/heads/main",
+                    "identityProvider": provider
+                },
+                "eventName": "AssumeRoleWithWebIdentity",
+                "requestParameters": {"roleArn": "arn:aws:iam::111122223333:role/gha"},
+                "resources": [{"ARN": "arn:aws:iam::111122223333:role/gha", "accountId": "111122223333", "type": "AWS::IAM::Role"}],
+                "readOnly": true
+            })
+        );
+        assert_eq!(
+            provider_of_principal("accounts.google.com:aud:sub"),
+            Some("accounts.google.com".to_owned())
+        );
+        assert!(rebuild(&cols, &row[..2]).is_err());
+        assert!(rebuild(&["nope".to_owned()], &[Some("x".to_owned())]).is_err());
+    }
 }

@@ -396,11 +396,6 @@ impl Shape {
             has_identity_provider,
         })
     }
-
-    /// The key holding `meaning` (compared without the padding flags' values).
-    pub fn key(&self, want: fn(&Meaning) -> bool) -> Option<&PartitionKey> {
-        self.keys.iter().find(|k| want(&k.meaning))
-    }
 }
 
 fn read_projection<'a>(key: &str, prop: impl Fn(&str) -> Option<&'a str>) -> Result<Projection> {
