@@ -35,6 +35,66 @@ pub enum Command {
     Query(QueryArgs),
     /// Only verify log files against CloudTrail's digest files: verified, altered, deleted, unlisted or unverifiable, per file
     Verify(VerifyArgs),
+    /// Amazon Athena helpers for athena:// SOURCEs
+    #[command(subcommand)]
+    Athena(AthenaCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AthenaCommand {
+    /// Print (or, with --create, run) the CREATE EXTERNAL TABLE for a trail bucket, with partition projection and useridentity.identityprovider
+    Ddl(DdlArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DdlArgs {
+    /// The trail's bucket and prefix: s3://BUCKET[/PREFIX] (the folder that holds AWSLogs/)
+    #[arg(value_name = "S3_URL")]
+    pub location: String,
+
+    /// An organization trail: its organization id (o-…)
+    #[arg(long, value_name = "ORG_ID")]
+    pub organization: Option<String>,
+
+    /// The account (single-account trail), or the organization's accounts to enumerate (repeatable or comma-separated; without it an organization table injects the account: every query names --account)
+    #[arg(long, value_name = "ACCOUNT_ID", value_delimiter = ',')]
+    pub account: Vec<String>,
+
+    /// The trail's regions (repeatable or comma-separated; default: every commercial region)
+    #[arg(long, value_name = "REGION", value_delimiter = ',')]
+    pub region: Vec<String>,
+
+    /// The first day of the date projection (YYYY-MM-DD; default: January 1st two years ago)
+    #[arg(long, value_name = "DATE")]
+    pub start: Option<String>,
+
+    /// The Glue database
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub database: String,
+
+    /// The table
+    #[arg(long, value_name = "NAME", default_value = "cloudtrail_logs")]
+    pub table: String,
+
+    /// Run it in Athena (CREATE DATABASE IF NOT EXISTS, then the table) instead of printing it
+    #[arg(long)]
+    pub create: bool,
+
+    /// With --create: the Athena workgroup
+    #[arg(long, value_name = "NAME", default_value = "primary")]
+    pub workgroup: String,
+
+    /// With --create: where Athena writes the statements' results (default: the workgroup's location)
+    #[arg(long, value_name = "S3_URL")]
+    pub output: Option<String>,
+
+    /// AWS profile (default: the standard credential chain)
+    #[arg(long, value_name = "NAME", env = "AWS_PROFILE", hide_env_values = true)]
+    pub profile: Option<String>,
+
+    /// Send the requests to this endpoint
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
 }
 
 /// Flags shared by every command that scans logs.

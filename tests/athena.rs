@@ -487,3 +487,56 @@ fn throttled_starts_are_retried_and_unreadable_objects_are_named() {
     assert_eq!(starts, 3);
     assert!(r.stderr.contains(&first) && r.stderr.contains("access denied (s3:GetObject is needed)"), "{}", r.stderr);
 }
+
+#[test]
+fn athena_ddl_prints_a_table_athena_parses_and_creates_it() {
+    let Some(moto) = ready() else { return };
+    let args = [
+        "athena", "ddl", "s3://org-trail/audit", "--organization", "o-abcdefghij",
+        "--region", "us-east-1,eu-west-1", "--start", "2025-01-01",
+        "--database", "trails_ddl", "--table", "ct",
+    ];
+    let printed = common::trailwhy(&args);
+    assert_eq!(printed.code, 0, "{}", printed.stderr);
+    let ddl = printed.stdout.trim().trim_end_matches(';').to_owned();
+    for needle in [
+        "CREATE EXTERNAL TABLE `trails_ddl`.`ct`",
+        "identityprovider: STRING",
+        "PARTITIONED BY (`account` STRING, `region` STRING, `timestamp` STRING)",
+        "'projection.account.type'='injected'",
+        "'projection.region.values'='us-east-1,eu-west-1'",
+        "'projection.timestamp.range'='2025/01/01,NOW'",
+        "'storage.location.template'='s3://org-trail/audit/AWSLogs/o-abcdefghij/${account}/CloudTrail/${region}/${timestamp}'",
+    ] {
+        assert!(ddl.contains(needle), "{needle} not in\n{ddl}");
+    }
+    // Athena's DDL is Hive's: the statement parses in sqlglot's athena dialect
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ddl.sql");
+    std::fs::write(&file, &ddl).unwrap();
+    let parsed = Command::new("python3")
+        .args(["-c", "import sys, sqlglot; from sqlglot.errors import ErrorLevel; e = sqlglot.parse_one(open(sys.argv[1]).read(), read='athena', error_level=ErrorLevel.RAISE); assert e.args.get('kind') == 'TABLE', e", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(parsed.status.success(), "{}", String::from_utf8_lossy(&parsed.stderr));
+    // single-account trails name their account; bad values are refused before any request
+    for (bad, says) in [
+        (vec!["athena", "ddl", "s3://b"], "--account"),
+        (vec!["athena", "ddl", "s3://b", "--account", "1234"], "account"),
+        (vec!["athena", "ddl", "s3://b", "--organization", "o-x'y"], "o-x'y"),
+        (vec!["athena", "ddl", "s3://b", "--account", "111122223333", "--start", "2025-13-01"], "--start"),
+    ] {
+        let r = common::trailwhy(&bad);
+        assert_eq!(r.code, 2, "{bad:?}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{bad:?}: {}", r.stderr);
+    }
+
+    let _g = lock();
+    let mut create: Vec<&str> = args.to_vec();
+    create.extend(["--create", "--output", "s3://ddl-results/q"]);
+    let r = run(&moto.url, &create);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), "trails_ddl.ct");
+    let s = Setup { tag: String::new(), bucket: String::new(), results: String::new(), database: "trails_ddl".into() };
+    assert_eq!(submitted(moto, &s), ["CREATE DATABASE IF NOT EXISTS `trails_ddl`".to_owned(), ddl]);
+}

@@ -1,6 +1,7 @@
 //! One module per subcommand: stage two of argument handling (typed configuration) and the
 //! glue that runs source → decode → select → correlate → explain → render.
 
+pub mod athena;
 pub mod check;
 pub mod explain;
 pub mod query;

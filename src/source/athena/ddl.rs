@@ -267,7 +267,7 @@ pub fn create_table(o: &DdlOptions) -> Result<String> {
         .collect();
     out.push_str(&cols.join(",\n"));
     out.push_str("\n)\n");
-    out.push_str("COMMENT 'CloudTrail logs (trailwhy athena ddl): AWS''s table plus useridentity.identityprovider'\n");
+    out.push_str("COMMENT 'CloudTrail logs (trailwhy athena ddl): the AWS CloudTrail table plus useridentity.identityprovider'\n");
     let keys: Vec<String> = def
         .partition_keys
         .iter()
