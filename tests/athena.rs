@@ -540,3 +540,84 @@ fn athena_ddl_prints_a_table_athena_parses_and_creates_it() {
     let s = Setup { tag: String::new(), bucket: String::new(), results: String::new(), database: "trails_ddl".into() };
     assert_eq!(submitted(moto, &s), ["CREATE DATABASE IF NOT EXISTS `trails_ddl`".to_owned(), ddl]);
 }
+
+/// Sets how many GetQueryExecution calls moto takes to move a query one state on
+/// (QUEUED → RUNNING → SUCCEEDED); `None` puts back the default (at once).
+fn moto_delay(moto: &aws::Moto, calls: Option<u32>) {
+    let code = match calls {
+        Some(n) => format!("import json, os, urllib.request\nreq = urllib.request.Request(os.environ['ENDPOINT'] + '/moto-api/state-manager/set-transition', data=json.dumps({{'model_name': 'athena::execution', 'transition': {{'progression': 'manual', 'times': {n}}}}}).encode(), method='POST')\nurllib.request.urlopen(req)"),
+        None => "import json, os, urllib.request\nreq = urllib.request.Request(os.environ['ENDPOINT'] + '/moto-api/state-manager/unset-transition', data=json.dumps({'model_name': 'athena::execution'}).encode(), method='POST')\nurllib.request.urlopen(req)".to_owned(),
+    };
+    aws::python(&moto.url, &code);
+}
+
+#[test]
+fn a_slow_query_is_polled_until_it_ends_and_ctrl_c_stops_it() {
+    let Some(moto) = ready() else { return };
+    let _g = lock();
+    let s = setup(moto, "slow", true);
+    let source = s.source("");
+    let plain = Proxy::start(moto.port, Vec::new());
+    let sql = statement(&plain.url, "explain", &source, &WINDOW);
+    let (columns, rows) = duck(&s, &sql);
+    seed_result(moto, &columns, &rows);
+    // three polls per state: queued, running, then succeeded
+    moto_delay(moto, Some(3));
+    let (r, proxy) = explain_with(moto, &source, Vec::new());
+    moto_delay(moto, None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let polls = proxy.requests().iter().filter(|(_, p)| p.ends_with("#AmazonAthena.GetQueryExecution")).count();
+    assert!((6..=8).contains(&polls), "{polls} polls");
+
+    // a query that never ends: Ctrl-C stops it (StopQueryExecution) and the run exits 130
+    moto_delay(moto, Some(100_000));
+    let proxy = Proxy::start(moto.port, Vec::new());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailwhy"))
+        .args(["explain", source.as_str(), "--endpoint-url", proxy.url.as_str()])
+        .args(WINDOW)
+        .envs(aws::aws_env())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while proxy.requests().iter().filter(|(_, p)| p.ends_with("#AmazonAthena.GetQueryExecution")).count() < 2 {
+        assert!(started.elapsed().as_secs() < 30, "the query was never polled");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    moto_delay(moto, None);
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(proxy.requests().iter().any(|(_, p)| p.ends_with("#AmazonAthena.StopQueryExecution")));
+
+    // known beforehand: the day folders the partitions cover hold more than 10 KiB, so no
+    // query starts
+    let bytes: u64 = trail_files().iter().map(|(p, _)| std::fs::metadata(p).unwrap().len()).sum();
+    let proxy = Proxy::start(moto.port, Vec::new());
+    let mut all = vec!["explain", source.as_str(), "--max-scan", "10K"];
+    all.extend(WINDOW);
+    let r = run(&proxy.url, &all);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let says = format!("the partitions this query reads hold {bytes} bytes in {} objects, more than --max-scan 10240", trail_files().len());
+    assert!(r.stderr.contains(&says), "{}", r.stderr);
+    assert!(!proxy.requests().iter().any(|(_, p)| p.contains("#AmazonAthena.StartQueryExecution")));
+}
+
+#[test]
+fn max_scan_stops_a_query_that_scans_more() {
+    let Some(moto) = ready() else { return };
+    let _g = lock();
+    let s = setup(moto, "maxscan", true);
+    let source = s.source("");
+    // Athena reports 5 GiB scanned while the query runs
+    let running = r#"{"QueryExecution":{"QueryExecutionId":"x","Status":{"State":"RUNNING"},"Statistics":{"DataScannedInBytes":5368709120}}}"#;
+    let proxy = Proxy::start(moto.port, vec![json_rule("AmazonAthena.GetQueryExecution", 200, running, u32::MAX)]);
+    let mut all = vec!["explain", source.as_str(), "--max-scan", "1G"];
+    all.extend(WINDOW);
+    let r = run(&proxy.url, &all);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("stopped: it had scanned 5368709120 bytes, more than --max-scan 1073741824"), "{}", r.stderr);
+    assert!(proxy.requests().iter().any(|(_, p)| p.ends_with("#AmazonAthena.StopQueryExecution")));
+}

@@ -270,6 +270,8 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
     })?;
     // a listing that failed fails the run, whatever was read before it
     opened.inputs.result()?;
+    // Ctrl-C while a remote query ran (no input was left to notice it)
+    logs.stats.interrupted |= crate::interrupt::requested();
     if let (Some(opts), Some(sink)) = (&cfg.verify, &sink) {
         logs.integrity = Some(cfg.verify_inputs(
             opts,

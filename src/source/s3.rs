@@ -258,12 +258,50 @@ impl Listing {
             lister: self.lister.clone(),
             window: self.window.clone(),
             lag: self.lag,
-            queue,
-            inputs,
+            to: Destination::Scan { queue, inputs },
         };
         list_keys(&self.lister, &self.prefix, &release).await
     }
+
+    /// The objects and bytes of the day folders the window spans (whole folders: what a
+    /// query over day partitions reads), fetching nothing; `None` when that would take
+    /// listing more than `max_folders` day folders.
+    pub async fn measure(self, max_folders: usize) -> Result<Option<(u64, u64)>> {
+        let release = Release {
+            lister: self.lister.clone(),
+            window: self.window.clone(),
+            lag: self.lag,
+            to: Destination::Measure {
+                max_folders,
+                objects: AtomicU64::new(0),
+                bytes: AtomicU64::new(0),
+            },
+        };
+        match list_keys(&self.lister, &self.prefix, &release).await {
+            Err(e) if e.is::<TooManyFolders>() => Ok(None),
+            Err(e) => Err(e),
+            Ok(()) => match &release.to {
+                Destination::Measure { objects, bytes, .. } => Ok(Some((
+                    objects.load(Ordering::Relaxed),
+                    bytes.load(Ordering::Relaxed),
+                ))),
+                Destination::Scan { .. } => Ok(None),
+            },
+        }
+    }
 }
+
+/// A measurement would list more day folders than allowed.
+#[derive(Debug)]
+struct TooManyFolders;
+
+impl std::fmt::Display for TooManyFolders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("too many day folders to measure")
+    }
+}
+
+impl std::error::Error for TooManyFolders {}
 
 /// Starts the task that fetches what is queued, in queue order; cancelling `inputs` closes
 /// the slots and stops the running fetches.
@@ -398,19 +436,47 @@ struct Release {
     lister: Arc<Lister>,
     window: Window,
     lag: ChronoDuration,
-    queue: mpsc::UnboundedSender<Queued>,
-    inputs: Arc<Inputs>,
+    to: Destination,
+}
+
+/// Where listed objects go.
+enum Destination {
+    /// Appended to the scan's inputs and queued for fetching.
+    Scan {
+        queue: mpsc::UnboundedSender<Queued>,
+        inputs: Arc<Inputs>,
+    },
+    /// Only measured: every object of the day folders counts (a query engine reads whole
+    /// partitions), none is fetched; more day folders than `max_folders` stop the listing.
+    Measure {
+        max_folders: usize,
+        objects: AtomicU64,
+        bytes: AtomicU64,
+    },
 }
 
 impl Release {
     /// Objects listed in key order (after every object released before).
     fn objects(&self, objects: Vec<(String, i64)>) {
+        let (queue, inputs) = match &self.to {
+            Destination::Scan { queue, inputs } => (queue, inputs),
+            Destination::Measure {
+                objects: count,
+                bytes,
+                ..
+            } => {
+                count.fetch_add(objects.len() as u64, Ordering::Relaxed);
+                let sum: i64 = objects.iter().map(|(_, size)| (*size).max(0)).sum();
+                bytes.fetch_add(sum as u64, Ordering::Relaxed);
+                return;
+            }
+        };
         let kept = prune(&self.lister, objects, &self.window, self.lag);
         self.lister
             .stats
             .objects_selected
             .fetch_add(kept.len() as u64, Ordering::Relaxed);
-        queue_objects(&self.lister.bucket, kept, &self.queue, &self.inputs);
+        queue_objects(&self.lister.bucket, kept, queue, inputs);
     }
 }
 
@@ -463,6 +529,9 @@ async fn list_keys(lister: &Arc<Lister>, prefix: &str, release: &Release) -> Res
         lister.exists(&candidate).await?.then_some(candidate)
     };
     let Some(root) = root else {
+        if matches!(release.to, Destination::Measure { .. }) {
+            return Err(TooManyFolders.into()); // no day folders to count
+        }
         // Not a trail layout: every object below the prefix (in key order, as S3 lists
         // them), pruned by file-name time only, released page by page.
         return lister
@@ -530,6 +599,11 @@ async fn list_keys(lister: &Arc<Lister>, prefix: &str, release: &Release) -> Res
             })
             .collect()
     };
+    if let Destination::Measure { max_folders, .. } = &release.to {
+        if day_prefixes.len() > *max_folders {
+            return Err(TooManyFolders.into());
+        }
+    }
     // Listed LIST_CONCURRENCY at a time, started in key order; each folder is released as
     // soon as every folder before it is (the rest wait in `listed`).
     let mut folders = day_prefixes.into_iter().enumerate();

@@ -248,6 +248,25 @@ pub fn prepare(
             eprintln!("trailwhy: warning: {name}: {w}");
         }
     }
+    if let Some(max) = ask.max_scan {
+        match measure(ctx, &def, window, &ask.want, s3) {
+            Ok(Some((objects, bytes))) if bytes > max => bail!(
+                "{name}: the partitions this query reads hold {bytes} bytes in {objects} objects, more than --max-scan {max}: narrow --since/--until/--account/--region{}",
+                if matches!(ask.want, Want::Explain { .. }) { " or --change-lookback" } else { "" }
+            ),
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                if !quiet {
+                    eprintln!("trailwhy: {name}: the bytes this query reads cannot be known beforehand (more than {MEASURE_FOLDERS} day folders, or no trail layout at the table's location): it is stopped once Athena reports more than --max-scan");
+                }
+            }
+            Err(e) => {
+                if !quiet {
+                    eprintln!("trailwhy: {name}: the bytes this query reads could not be measured ({e:#}): it is stopped once Athena reports more than --max-scan");
+                }
+            }
+        }
+    }
     Ok(Prepared {
         url: url.clone(),
         runner: Runner {
@@ -264,6 +283,42 @@ pub fn prepare(
         stats: stats.clone(),
         quiet,
     })
+}
+
+/// The most day folders [`measure`] lists.
+const MEASURE_FOLDERS: usize = 2_000;
+
+/// `--max-scan` before the query: the objects and bytes of the day folders the statement's
+/// partitions cover (Athena reads gzip objects whole, so their sizes are the bytes it
+/// scans), listed under the table's location; `None` when that cannot be known cheaply.
+fn measure(
+    ctx: &Arc<AwsContext>,
+    def: &TableDef,
+    window: &Window,
+    want: &Want<'_>,
+    opts: &s3::S3Options,
+) -> Result<Option<(u64, u64)>> {
+    let location = def
+        .parameters
+        .get("storage.location.template")
+        .or(def.location.as_ref());
+    let Some(root) = location.and_then(|l| l.find("AWSLogs/").map(|at| &l[..at + "AWSLogs/".len()])) else {
+        return Ok(None);
+    };
+    let url = s3::S3Url::parse(root)?;
+    // explain's change arm reads every account and region from the lookback on
+    let w = match want {
+        Want::Explain { lookback } => Window {
+            since: window.since.map(|s| s - *lookback),
+            until: window.until,
+            accounts: Vec::new(),
+            regions: Vec::new(),
+        },
+        Want::Query(_) => window.clone(),
+    };
+    let stats = Arc::new(s3::ListStats::default());
+    let listing = s3::prepare(ctx, &url, &w, opts, &stats)?;
+    ctx.block_on(listing.measure(MEASURE_FOLDERS))
 }
 
 /// The Glue catalog id behind an Athena data catalog (`None`: the account's own).
