@@ -100,7 +100,7 @@ pub struct DdlArgs {
 /// Flags shared by every command that scans logs.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Log files, directories (walked recursively) or - for stdin; gzip or plain JSON, recognised by content
+    /// Log files, directories (walked recursively) or - for stdin (gzip or plain JSON, recognised by content); s3://BUCKET[/PREFIX], lookup://REGION[,REGION], athena://DATABASE.TABLE[?workgroup=W&output=s3://…&mode=columns], lake://EVENT_DATA_STORE
     #[arg(value_name = "SOURCE")]
     pub sources: Vec<String>,
 
@@ -171,8 +171,8 @@ pub struct AwsArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// athena:// and lake:// (explain, report): how far before --since to read the IAM, ECR, CodeBuild and CodeConnections change events that say which policies were in force
-    #[arg(long, value_name = "DURATION", default_value = "90d")]
+    /// athena:// and lake:// (explain, report): how far before --since to read the IAM, ECR, CodeBuild and CodeConnections change events that say which policies were in force; each day is a day of logs scanned (and paid for), so at organization scale prefer --iam-live with a short lookback
+    #[arg(long, value_name = "DURATION", default_value = "7d")]
     pub change_lookback: String,
 
     /// Read the IAM inventory (roles, policies, OIDC providers, ECR repository policies) through the AWS API

@@ -142,7 +142,7 @@ impl ScanConfig {
             dry_run: a.aws.dry_run,
             change_lookback: parse_duration(&a.aws.change_lookback).ok_or_else(|| {
                 anyhow!(
-                    "--change-lookback: '{}' is not a duration (e.g. 90d)",
+                    "--change-lookback: '{}' is not a duration (e.g. 7d)",
                     a.aws.change_lookback
                 )
             })?,
@@ -244,7 +244,7 @@ impl ScanConfig {
 /// scan and the inventory.
 pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, Inventory)> {
     if args.sources.is_empty() && cfg.codebuild_live.is_empty() {
-        bail!("no SOURCE given: name log files, directories, s3://bucket[/prefix], lookup://REGION, or - for stdin");
+        bail!("no SOURCE given: name log files, directories, s3://bucket[/prefix], lookup://REGION, athena://DB.TABLE, lake://STORE, or - for stdin");
     }
     let need_aws = cfg.iam_live || !cfg.codebuild_live.is_empty();
     let mut opened = cfg.open_sources(

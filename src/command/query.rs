@@ -53,7 +53,7 @@ pub fn config(args: &QueryArgs, cfg: &ScanConfig) -> Result<Query> {
         }
     }
     if args.scan.sources.is_empty() {
-        bail!("no SOURCE given: name log files, directories, s3://bucket[/prefix], lookup://REGION, or - for stdin");
+        bail!("no SOURCE given: name log files, directories, s3://bucket[/prefix], lookup://REGION, athena://DB.TABLE, lake://STORE, or - for stdin");
     }
     let jq = args
         .jq
