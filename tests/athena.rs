@@ -621,3 +621,15 @@ fn max_scan_stops_a_query_that_scans_more() {
     assert!(r.stderr.contains("stopped: it had scanned 5368709120 bytes, more than --max-scan 1073741824"), "{}", r.stderr);
     assert!(proxy.requests().iter().any(|(_, p)| p.ends_with("#AmazonAthena.StopQueryExecution")));
 }
+
+#[test]
+fn verify_and_dry_run_without_a_query_source_are_refused() {
+    for source in ["athena://trails.cloudtrail", "lake://EXAMPLE-store"] {
+        let r = common::trailwhy(&["explain", source, "--verify"]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(r.stderr.contains(&format!("--verify: {source}: query results cannot be verified")), "{}", r.stderr);
+    }
+    let r = common::trailwhy(&["explain", SAMPLE, "--dry-run"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--dry-run: no athena:// or lake:// SOURCE"), "{}", r.stderr);
+}

@@ -162,6 +162,14 @@ impl ScanConfig {
         athena: Want<'_>,
         need_aws: bool,
     ) -> Result<Sources> {
+        if let (Some(_), Some(s)) = (
+            &self.verify,
+            sources
+                .iter()
+                .find(|s| s.starts_with("athena://") || s.starts_with("lake://")),
+        ) {
+            bail!("--verify: {s}: query results cannot be verified against digest files; verify the trail bucket (s3://) instead");
+        }
         let opened = source::open(
             sources,
             &self.window,
