@@ -8,17 +8,20 @@
 //!
 //! # What is selected
 //!
-//! - [`Want::Explain`] keeps what `select::Selector::select` keeps, in two `UNION ALL` arms,
-//!   each with its own partition predicates. The first arm reads the window's partitions
-//!   (days from `since` to `until + delivery_lag`, `--account`, `--region`) for every
-//!   `AssumeRoleWithWebIdentity` (failed or not) and every failed call of a role session
-//!   (`useridentity.type = 'AssumedRole'` with an access-denied error code, or `AssumeRole`
-//!   failing with `ValidationError`). The second reads the change events (`CHANGE_EVENTS`,
-//!   each name from its own sources, no error code) of *every* account and region, from
-//!   `since - lookback` to `until`: locally, change events ignore the window, since the policy
-//!   history is needed from before it; in Athena the lookback bounds what is scanned. The two
-//!   arms are disjoint (the first needs the web-identity name or an error code; the second
-//!   needs another name and no error code), so no row is returned twice.
+//! - [`Want::Explain`] keeps what `select::Selector::select` keeps, in one `SELECT` whose
+//!   row predicate is the disjunction of two arms. The first arm is the window's
+//!   partitions (days from `since` to `until + delivery_lag`, `--account`, `--region`) and
+//!   in them every `AssumeRoleWithWebIdentity` (failed or not) and every failed call of a
+//!   role session (`useridentity.type = 'AssumedRole'` with an access-denied error code, or
+//!   `AssumeRole` failing with `ValidationError`). The second is the change events
+//!   (`CHANGE_EVENTS`, each name from its own sources, no error code) of *every* account and
+//!   region, from `since - lookback` to `until`: locally, change events ignore the window,
+//!   since the policy history is needed from before it; in Athena the lookback bounds what
+//!   is scanned. The two arms are disjoint (the first needs the web-identity name or an
+//!   error code; the second needs another name and no error code), so `OR` returns what a
+//!   `UNION ALL` of them would. One `SELECT` because Athena bills the bytes it scans and
+//!   reads JSON objects whole: a `UNION ALL` would scan every object of the window's days
+//!   twice.
 //! - [`Want::Query`] keeps a superset of what `query::filter::CompiledFilter::matches` keeps
 //!   (the caller re-reads and filters every record again). Exact: `--event-name`,
 //!   `--event-source`, `--error-code` (IAM wildcards `*`/`?`, case-sensitive, as `LIKE …
@@ -30,6 +33,22 @@
 //! Every account is `coalesce(recipientaccountid, useridentity.accountid)`, as locally; an
 //! empty error code counts as none.
 //!
+//! # Partition predicates
+//!
+//! The statement is `SELECT … FROM table WHERE <union> AND ((<arm 1>) OR (<arm 2>))`. The
+//! top-level `<union>` holds one predicate per partition key (the year, month and day keys
+//! share one): the partitions of every arm together, which for explain are the change arm's
+//! (the days from `since - lookback` to `until + delivery_lag`, every account and region,
+//! so no predicate on those keys but an injected key's `--account`/`--region` list). Each
+//! arm repeats, inside its disjunct, the partition predicates of its own that differ from
+//! the top level's (explain's window arm: its days, `--account`, `--region`), so it stays
+//! exact. Trino derives the partitions to read per key from the whole predicate (the top
+//! level's domain intersected with the union of the disjuncts'), which comes to the same
+//! union; the top level states it outright, so partition projection prunes even where it
+//! would not look inside an `OR`, and an injected key's values are always at the top level.
+//! [`Statement::partitions`] counts the union's partitions (each is read once). A single arm
+//! (query) is plain `WHERE <partitions> AND <rows>`.
+//!
 //! # The time predicate
 //!
 //! CloudTrail writes `eventTime` as `YYYY-MM-DDTHH:MM:SSZ`; strings of that shape sort as
@@ -40,8 +59,8 @@
 //!
 //! # Dialect
 //!
-//! Besides `LIKE … ESCAPE`, `IN`, `COALESCE`, `CAST(… AS JSON)`, `chr`, `||` and `UNION ALL`,
-//! the only non-standard function is `json_extract_scalar` (for `--sub` and `--role`). Every
+//! Besides `LIKE … ESCAPE`, `IN`, `COALESCE`, `CAST(… AS JSON)`, `chr` and `||`, the only
+//! non-standard function is `json_extract_scalar` (for `--sub` and `--role`). Every
 //! identifier is quoted; every value is a literal with `'` doubled and control characters
 //! spelled `chr(N)`.
 
@@ -98,8 +117,9 @@ pub struct Statement {
     pub columns: Vec<String>,
     /// For the user: things that make the result empty or narrower than a local scan.
     pub warnings: Vec<String>,
-    /// How many partitions the predicates allow, when every partition key's values are
-    /// known beforehand (projection, or the flags).
+    /// How many partitions the predicates allow (each is read once, whichever arm wants
+    /// it), when every partition key's values are known beforehand (projection, or the
+    /// flags).
     pub partitions: Option<u64>,
 }
 
@@ -274,7 +294,7 @@ const NO_ERROR: &str = "(\"errorcode\" IS NULL OR \"errorcode\" = '')";
 /// `select::is_access_denied` in SQL.
 const ACCESS_DENIED: &str = "(\"errorcode\" IN ('AccessDenied', 'AccessDeniedException', 'Client.UnauthorizedOperation', 'UnauthorizedOperation') OR \"errorcode\" LIKE '%AccessDenied' OR \"errorcode\" LIKE '%AccessDeniedException')";
 
-/// One `SELECT` of the statement: its partitions and its row predicate.
+/// One disjunct of the statement's row predicate: its partitions and its row conditions.
 struct Arm<'a> {
     label: &'static str,
     first: NaiveDate,
@@ -458,26 +478,49 @@ pub fn compile(shape: &Shape, plan: &Plan<'_>) -> Result<Statement> {
     }
 
     let from = format!("{}.{}", ident(&shape.database), ident(&shape.table));
-    let mut sql = String::new();
-    let mut partitions = Some(0u64);
-    for (i, arm) in arms.iter().enumerate() {
-        let (preds, count) = partition_predicates(shape, arm, plan, &mut warnings)?;
-        partitions = match (partitions, count) {
-            (Some(a), Some(b)) => a.checked_add(b),
-            _ => None,
-        };
-        if i > 0 {
-            sql.push_str("\nUNION ALL\n");
-        }
-        let _ = write!(sql, "SELECT {select}\nFROM {from}\nWHERE ");
-        let all: Vec<&String> = preds.iter().chain(arm.rows.iter()).collect();
-        for (j, p) in all.iter().enumerate() {
-            if j > 0 {
-                sql.push_str("\n  AND ");
-            }
-            sql.push_str(p);
-        }
+    // The partitions read are the union of the arms' (each object is scanned once): the
+    // predicates of an arm covering every arm's days, accounts and regions, at the top level.
+    let union_accounts = union_of(arms.iter().map(|a| a.accounts));
+    let union_regions = union_of(arms.iter().map(|a| a.regions));
+    let union = Arm {
+        label: "the statement",
+        first: arms
+            .iter()
+            .map(|a| a.first)
+            .min()
+            .unwrap_or(since.date_naive()),
+        last: arms.iter().map(|a| a.last).max().unwrap_or(last),
+        accounts: union_accounts.as_deref(),
+        regions: union_regions.as_deref(),
+        rows: Vec::new(),
+    };
+    // the arms' own calls give the warnings (with their labels); the union's only repeat them
+    let (top, partitions) = partition_predicates(shape, &union, plan, &mut Vec::new())?;
+    let mut conjuncts = top.clone();
+    let mut disjuncts = Vec::new();
+    for arm in &arms {
+        let (preds, _) = partition_predicates(shape, arm, plan, &mut warnings)?;
+        // an arm's partition predicate equal to the top level's adds nothing
+        let own: Vec<String> = preds
+            .into_iter()
+            .filter(|p| !top.contains(p))
+            .chain(arm.rows.iter().cloned())
+            .collect();
+        disjuncts.push(own);
     }
+    if let [only] = disjuncts.as_slice() {
+        conjuncts.extend(only.iter().cloned());
+    } else {
+        let arms: Vec<String> = disjuncts
+            .iter()
+            .map(|d| format!("({})", d.join("\n      AND ")))
+            .collect();
+        conjuncts.push(format!("({})", arms.join("\n    OR ")));
+    }
+    let sql = format!(
+        "SELECT {select}\nFROM {from}\nWHERE {}",
+        conjuncts.join("\n  AND ")
+    );
     let mut seen = std::collections::HashSet::new();
     warnings.retain(|w| seen.insert(w.clone()));
     Ok(Statement {
@@ -486,6 +529,19 @@ pub fn compile(shape: &Shape, plan: &Plan<'_>) -> Result<Statement> {
         warnings,
         partitions,
     })
+}
+
+/// The union of the arms' listed values: `None` (every value) when an arm lists none.
+fn union_of<'a>(lists: impl Iterator<Item = Option<&'a [String]>>) -> Option<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for l in lists {
+        for v in l? {
+            if !out.contains(v) {
+                out.push(v.clone());
+            }
+        }
+    }
+    Some(out)
 }
 
 fn globs(g: &crate::query::filter::Globs) -> Option<Vec<String>> {
@@ -995,6 +1051,20 @@ mod tests {
         assert_eq!(like_pattern("o'*"), "'o''%'");
     }
 
+    /// A statement's top-level conjuncts after `WHERE`, and the disjuncts (arms) of its last
+    /// one when that is an `OR` of arms.
+    fn split(sql: &str) -> (Vec<&str>, Vec<&str>) {
+        let (_, wh) = sql.split_once("\nWHERE ").expect(sql);
+        let mut top: Vec<&str> = wh.split("\n  AND ").collect();
+        let mut arms = Vec::new();
+        if top.last().is_some_and(|l| l.contains("\n    OR ")) {
+            let ors = top.pop().unwrap();
+            let inner = ors.strip_prefix("((").unwrap().strip_suffix("))").unwrap();
+            arms = inner.split(")\n    OR (").collect();
+        }
+        (top, arms)
+    }
+
     #[test]
     fn org_year_month_day_predicates() {
         let s = shape(
@@ -1005,13 +1075,17 @@ mod tests {
             )],
         );
         let st = explain(&s, &window(&["111122223333"], &["eu-west-1"]), 10).unwrap();
-        let arms: Vec<&str> = st.sql.split("\nUNION ALL\n").collect();
+        let (top, arms) = split(&st.sql);
+        // the top level: the union, days from 10 days before since across months, every
+        // account and region
+        assert_eq!(top, ["((\"year\" = '2026' AND \"month\" = '09' AND \"day\" BETWEEN '21' AND '30') OR (\"year\" = '2026' AND \"month\" = '10' AND \"day\" BETWEEN '01' AND '02'))"], "{}", st.sql);
         assert_eq!(arms.len(), 2, "{}", st.sql);
-        assert!(arms[0].contains("WHERE \"account\" IN ('111122223333')\n  AND \"region\" IN ('eu-west-1')\n  AND ((\"year\" = '2026' AND \"month\" = '10' AND \"day\" BETWEEN '01' AND '02'))"), "{}", arms[0]);
-        // the change arm: every account and region, from 10 days before since, across months
-        assert!(!arms[1].contains("\"account\" IN"), "{}", arms[1]);
-        assert!(!arms[1].contains("\"region\" IN"), "{}", arms[1]);
-        assert!(arms[1].contains("((\"year\" = '2026' AND \"month\" = '09' AND \"day\" BETWEEN '21' AND '30') OR (\"year\" = '2026' AND \"month\" = '10' AND \"day\" BETWEEN '01' AND '02'))"), "{}", arms[1]);
+        // the window arm keeps its own partitions
+        assert!(arms[0].starts_with("\"account\" IN ('111122223333')\n      AND \"region\" IN ('eu-west-1')\n      AND ((\"year\" = '2026' AND \"month\" = '10' AND \"day\" BETWEEN '01' AND '02'))\n      AND "), "{}", arms[0]);
+        // the change arm's partitions are the top level's
+        for key in ["account", "region", "year", "month", "day"] {
+            assert!(!arms[1].contains(&ident(key)), "{key}: {}", arms[1]);
+        }
         assert!(
             arms[1].contains(
                 "\"eventtime\" BETWEEN '2026-09-21T10:00:00Z' AND '2026-10-02T10:00:00Z'"
@@ -1021,6 +1095,155 @@ mod tests {
         );
         // registered partitions: the count is unknown
         assert_eq!(st.partitions, None);
+    }
+
+    #[test]
+    fn explain_reads_each_partition_once_in_one_select() {
+        let injected: &[(&str, &str)] = &[
+            ("projection.enabled", "true"),
+            ("projection.account.type", "injected"),
+            ("projection.region.type", "enum"),
+            ("projection.region.values", "us-east-1,eu-west-1"),
+            ("projection.timestamp.type", "date"),
+            ("projection.timestamp.format", "yyyy/MM/dd"),
+            ("projection.timestamp.range", "2020/01/01,NOW"),
+        ];
+        let dt: &[(&str, &str)] = &[
+            ("projection.enabled", "true"),
+            ("projection.dt.type", "date"),
+            ("projection.dt.format", "dd-MM-yyyy"),
+            ("projection.dt.range", "01-01-2020,NOW"),
+        ];
+        /// A table's partition keys and parameters.
+        type Table<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+        let tables: [Table<'_>; 4] = [
+            (&["account", "region", "year", "month", "day"], &[]),
+            (&["account", "region", "timestamp"], injected),
+            (&["region", "timestamp"], &[]),
+            (&["dt"], dt),
+        ];
+        for (keys, params) in tables {
+            let s = shape(keys, params);
+            let injected_account = keys.contains(&"account") && !params.is_empty();
+            let mut windows = vec![window(&["111122223333"], &["eu-west-1"])];
+            if !injected_account {
+                windows.push(window(&[], &[]));
+            }
+            for w in &windows {
+                for lookback in [0, 3, 40] {
+                    let st = explain(&s, w, lookback).unwrap();
+                    assert!(!st.sql.contains("UNION"), "{}", st.sql);
+                    assert_eq!(st.sql.matches("SELECT").count(), 1, "{}", st.sql);
+                    let (top, arms) = split(&st.sql);
+                    assert_eq!(arms.len(), 2, "{}", st.sql);
+                    // every key constrained at the top level is so once (year, month and day
+                    // together); account and region only when injected
+                    for key in keys {
+                        let at_top = top.iter().filter(|c| c.contains(&ident(key))).count();
+                        let expected = match *key {
+                            "account" => usize::from(injected_account),
+                            "region" => 0,
+                            _ => 1,
+                        };
+                        assert_eq!(at_top, expected, "{key}: {}", st.sql);
+                        // the change arm reads what the top level allows: no key of its own
+                        assert!(!arms[1].contains(&ident(key)), "{key}: {}", st.sql);
+                    }
+                    assert_eq!(
+                        top.len(),
+                        if keys.len() == 5 {
+                            1
+                        } else {
+                            usize::from(injected_account) + 1
+                        },
+                        "{}",
+                        st.sql
+                    );
+                    // the window arm keeps its days (unless they are the top level's: no
+                    // lookback) and the flags' partitions (an injected account's are the top
+                    // level's)
+                    let day_key = if keys.contains(&"year") {
+                        "day"
+                    } else {
+                        keys[keys.len() - 1]
+                    };
+                    assert_eq!(
+                        arms[0].contains(&ident(day_key)),
+                        lookback > 0,
+                        "{}",
+                        st.sql
+                    );
+                    for (key, given) in [("account", &w.accounts), ("region", &w.regions)] {
+                        let own = keys.contains(&key)
+                            && !given.is_empty()
+                            && !(key == "account" && injected_account);
+                        assert_eq!(arms[0].contains(&ident(key)), own, "{key}: {}", st.sql);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn explain_counts_the_union_of_partitions() {
+        let s = shape(
+            &["account", "region", "timestamp"],
+            &[
+                ("projection.enabled", "true"),
+                ("projection.account.type", "enum"),
+                (
+                    "projection.account.values",
+                    "111122223333,444455556666,777788889999",
+                ),
+                ("projection.region.type", "enum"),
+                ("projection.region.values", "us-east-1,eu-west-1"),
+                ("projection.timestamp.type", "date"),
+                ("projection.timestamp.format", "yyyy/MM/dd"),
+                ("projection.timestamp.range", "2020/01/01,NOW"),
+            ],
+        );
+        for w in [
+            window(&["111122223333"], &["eu-west-1"]),
+            window(&[], &["eu-west-1"]),
+            window(&[], &[]),
+        ] {
+            for lookback in [0, 1, 7, 30, 90] {
+                let st = explain(&s, &w, lookback).unwrap();
+                // the days from since - lookback to until + lag (10-01 10:00 to 10-02 11:00),
+                // every account and region: the window's partitions are among them
+                let days = u64::try_from(lookback).unwrap() + 2;
+                assert_eq!(st.partitions, Some(days * 3 * 2), "{lookback}: {}", st.sql);
+                assert!(st.warnings.is_empty(), "{:?}", st.warnings);
+            }
+        }
+        // an injected account: the union reads the --account partitions only
+        let s = shape(
+            &["account", "timestamp"],
+            &[
+                ("projection.enabled", "true"),
+                ("projection.account.type", "injected"),
+                ("projection.timestamp.type", "date"),
+                ("projection.timestamp.format", "yyyy/MM/dd"),
+                ("projection.timestamp.range", "2020/01/01,NOW"),
+            ],
+        );
+        let st = explain(&s, &window(&["111122223333", "444455556666"], &[]), 7).unwrap();
+        assert_eq!(st.partitions, Some(9 * 2), "{}", st.sql);
+        // query: the window's partitions
+        let f = RecordFilter::default();
+        let st = compile(
+            &s,
+            &Plan {
+                window: &window(&["111122223333"], &[]),
+                want: Want::Query(&f),
+                mode: Mode::Objects,
+                delivery_lag: Duration::hours(1),
+                now: Utc.with_ymd_and_hms(2026, 10, 5, 0, 0, 0).unwrap(),
+            },
+        )
+        .unwrap();
+        assert_eq!(st.partitions, Some(2), "{}", st.sql);
+        assert!(!st.sql.contains(" OR (\"account\""), "{}", st.sql);
     }
 
     #[test]
@@ -1070,8 +1293,8 @@ mod tests {
             "{:?}",
             st.warnings
         );
-        // window: 2 days × 2 regions; changes: 2026-09-01 to 10-02 (32 days) × 2 regions
-        assert_eq!(st.partitions, Some(4 + 64));
+        // the union: 2026-09-01 to 10-02 (32 days, the window's 2 among them) × 2 regions
+        assert_eq!(st.partitions, Some(64));
         assert!(
             st.sql
                 .contains("\"timestamp\" BETWEEN '2026/10/01' AND '2026/10/02'"),
@@ -1127,9 +1350,15 @@ mod tests {
             "{}",
             st.sql
         );
+        // once, at the top level: both arms read those partitions only
         assert_eq!(
             st.sql.matches("\"account\" IN ('111122223333')").count(),
-            2,
+            1,
+            "{}",
+            st.sql
+        );
+        assert!(
+            st.sql.contains("\nWHERE \"account\" IN ('111122223333')\n"),
             "{}",
             st.sql
         );
