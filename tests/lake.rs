@@ -66,7 +66,12 @@ fn run_sql(records: &std::path::Path, sql: &str) -> Vec<Value> {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(sql.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sql.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -77,6 +82,9 @@ fn run_sql(records: &std::path::Path, sql: &str) -> Vec<Value> {
 }
 
 /// Serves Lake over `records`; logs (target, time, request body).
+/// Per query id: its result rows and the DescribeQuery calls so far.
+type Queries = Mutex<Vec<(Vec<Value>, u32)>>;
+
 fn serve(records: &[Value], behaviour: Behaviour) -> (String, Log, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("records.jsonl");
@@ -87,10 +95,11 @@ fn serve(records: &[Value], behaviour: Behaviour) -> (String, Log, tempfile::Tem
     let log: Log = Arc::new(Mutex::new(Vec::new()));
     let l2 = log.clone();
     // query id -> (result rows, DescribeQuery calls so far)
-    let queries: Arc<Mutex<Vec<(Vec<Value>, u32)>>> = Arc::new(Mutex::new(Vec::new()));
+    let queries: Arc<Queries> = Arc::new(Mutex::new(Vec::new()));
     std::thread::spawn(move || {
         for conn in listener.incoming().flatten() {
-            let (log, queries, file, b) = (l2.clone(), queries.clone(), file.clone(), behaviour.clone());
+            let (log, queries, file, b) =
+                (l2.clone(), queries.clone(), file.clone(), behaviour.clone());
             std::thread::spawn(move || {
                 let mut r = BufReader::new(conn.try_clone().unwrap());
                 let mut out = conn;
@@ -116,8 +125,13 @@ fn serve(records: &[Value], behaviour: Behaviour) -> (String, Log, tempfile::Tem
                     let mut body = vec![0; len];
                     r.read_exact(&mut body).unwrap();
                     let req: Value = serde_json::from_slice(&body).unwrap();
-                    let op = target.strip_prefix("CloudTrail_20131101.").unwrap_or(&target).to_owned();
-                    log.lock().unwrap().push((op.clone(), Instant::now(), req.clone()));
+                    let op = target
+                        .strip_prefix("CloudTrail_20131101.")
+                        .unwrap_or(&target)
+                        .to_owned();
+                    log.lock()
+                        .unwrap()
+                        .push((op.clone(), Instant::now(), req.clone()));
                     let (status, resp) = answer(&op, &req, &b, &queries, &file);
                     let text = resp.to_string();
                     let reason = if status == 200 { "OK" } else { "Bad Request" };
@@ -133,20 +147,31 @@ fn answer(
     op: &str,
     req: &Value,
     b: &Behaviour,
-    queries: &Mutex<Vec<(Vec<Value>, u32)>>,
+    queries: &Queries,
     file: &std::path::Path,
 ) -> (u16, Value) {
     let arn = format!("arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/{STORE}");
     let query_index = |req: &Value| -> usize {
-        req["QueryId"].as_str().unwrap().trim_start_matches("q-").parse().unwrap()
+        req["QueryId"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("q-")
+            .parse()
+            .unwrap()
     };
     match op {
         "GetEventDataStore" => {
             let asked = req["EventDataStore"].as_str().unwrap();
             if asked != STORE && asked != arn {
-                return (400, json!({"__type": "EventDataStoreNotFoundException", "message": format!("{asked} not found")}));
+                return (
+                    400,
+                    json!({"__type": "EventDataStoreNotFoundException", "message": format!("{asked} not found")}),
+                );
             }
-            (200, json!({"EventDataStoreArn": arn, "Name": "org-store", "Status": b.status}))
+            (
+                200,
+                json!({"EventDataStoreArn": arn, "Name": "org-store", "Status": b.status}),
+            )
         }
         "StartQuery" => {
             let rows = run_sql(file, req["QueryStatement"].as_str().unwrap());
@@ -172,7 +197,9 @@ fn answer(
         "GetQueryResults" => {
             let q = queries.lock().unwrap();
             let rows = &q[query_index(req)].0;
-            let from: usize = req["NextToken"].as_str().map_or(0, |t| t.trim_start_matches("t-").parse().unwrap());
+            let from: usize = req["NextToken"]
+                .as_str()
+                .map_or(0, |t| t.trim_start_matches("t-").parse().unwrap());
             // rows as Lake sends them: a list of one-key maps per row, values strings
             let page: Vec<Value> = rows
                 .iter()
@@ -194,12 +221,23 @@ fn answer(
             }
             (200, resp)
         }
-        "CancelQuery" => (200, json!({"QueryId": req["QueryId"], "QueryStatus": "CANCELLED"})),
-        other => (400, json!({"__type": "UnknownOperationException", "message": other})),
+        "CancelQuery" => (
+            200,
+            json!({"QueryId": req["QueryId"], "QueryStatus": "CANCELLED"}),
+        ),
+        other => (
+            400,
+            json!({"__type": "UnknownOperationException", "message": other}),
+        ),
     }
 }
 
-const WINDOW: [&str; 4] = ["--since", "2026-10-01T00:00:00Z", "--until", "2026-10-04T00:00:00Z"];
+const WINDOW: [&str; 4] = [
+    "--since",
+    "2026-10-01T00:00:00Z",
+    "--until",
+    "2026-10-04T00:00:00Z",
+];
 
 fn lake(url: &str, command: &str, source: &str, args: &[&str]) -> common::Run {
     let mut all = vec![command, source, "--endpoint-url", url];
@@ -215,7 +253,12 @@ fn lake_gives_the_same_findings_as_the_trail_files() {
     }
     let (url, log, _dir) = serve(&sample_records(), Behaviour::default());
     let iam = format!("{SAMPLE}/iam");
-    let run = lake(&url, "explain", &format!("lake://{STORE}"), &["--iam", &iam, "--format", "json"]);
+    let run = lake(
+        &url,
+        "explain",
+        &format!("lake://{STORE}"),
+        &["--iam", &iam, "--format", "json"],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let remote = run.json();
     let tree = format!("{SAMPLE}/AWSLogs");
@@ -230,19 +273,28 @@ fn lake_gives_the_same_findings_as_the_trail_files() {
     assert_eq!(q["source"], format!("lake://{STORE}"));
     assert_eq!(q["query_execution_id"], "q-0");
     assert_eq!(q["data_scanned_bytes"], 1_048_576);
-    assert!(run.stderr.contains("query q-0 scanned 1048576 bytes"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("query q-0 scanned 1048576 bytes"),
+        "{}",
+        run.stderr
+    );
 
     let log = log.lock().unwrap();
     let ops: Vec<&str> = log.iter().map(|(op, _, _)| op.as_str()).collect();
     assert_eq!(&ops[..2], ["GetEventDataStore", "StartQuery"]);
     // polled until FINISHED, then paged on NextToken (two rows a page here)
     assert_eq!(ops.iter().filter(|o| **o == "DescribeQuery").count(), 3);
-    let pages = log.iter().filter(|(op, _, _)| op == "GetQueryResults").count();
+    let pages = log
+        .iter()
+        .filter(|(op, _, _)| op == "GetQueryResults")
+        .count();
     let selected = q["rows"].as_u64().unwrap() as usize;
     assert_eq!(pages, selected.div_ceil(2));
-    assert!(log.iter().any(|(op, _, r)| op == "GetQueryResults" && r.get("NextToken").is_some()));
+    assert!(log
+        .iter()
+        .any(|(op, _, r)| op == "GetQueryResults" && r.get("NextToken").is_some()));
     // the statement selects fewer events than the store holds: the selection was pushed down
-    assert!(selected < 639 && selected >= 60, "{selected}");
+    assert!((60..639).contains(&selected), "{selected}");
 }
 
 #[test]
@@ -253,8 +305,21 @@ fn lake_queries_match_the_trail_files_and_start_at_most_once_a_second() {
     let (url, log, _dir) = serve(&sample_records(), Behaviour::default());
     // two sources (the ID and the ARN of the same store): two StartQuery calls, a second apart
     let arn = format!("lake://arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/{STORE}");
-    let filters = ["--event-source", "ecr.amazonaws.com", "--errors-only", "--jq", "[.eventID, .errorCode]", "--format", "ndjson"];
-    let run = lake(&url, "query", &format!("lake://{STORE}"), &[&[arn.as_str()][..], &filters[..]].concat());
+    let filters = [
+        "--event-source",
+        "ecr.amazonaws.com",
+        "--errors-only",
+        "--jq",
+        "[.eventID, .errorCode]",
+        "--format",
+        "ndjson",
+    ];
+    let run = lake(
+        &url,
+        "query",
+        &format!("lake://{STORE}"),
+        &[&[arn.as_str()][..], &filters[..]].concat(),
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let tree = format!("{SAMPLE}/AWSLogs");
     let mut local_args = vec!["query", tree.as_str()];
@@ -271,12 +336,16 @@ fn lake_queries_match_the_trail_files_and_start_at_most_once_a_second() {
     remote.sort_unstable();
     assert_eq!(remote, twice);
     let log = log.lock().unwrap();
-    let starts: Vec<&(String, Instant, Value)> = log.iter().filter(|(op, _, _)| op == "StartQuery").collect();
+    let starts: Vec<&(String, Instant, Value)> =
+        log.iter().filter(|(op, _, _)| op == "StartQuery").collect();
     assert_eq!(starts.len(), 2);
     let gap = starts[1].1.duration_since(starts[0].1).as_millis();
     assert!(gap >= 950, "StartQuery calls {gap} ms apart");
     let sql = starts[0].2["QueryStatement"].as_str().unwrap();
-    assert!(sql.contains("eventSource = 'ecr.amazonaws.com'") && sql.contains("errorCode IS NOT NULL"), "{sql}");
+    assert!(
+        sql.contains("eventSource = 'ecr.amazonaws.com'") && sql.contains("errorCode IS NOT NULL"),
+        "{sql}"
+    );
 }
 
 #[test]
@@ -305,7 +374,9 @@ fn a_store_that_is_not_enabled_and_a_failed_query_are_one_line_and_exit_2() {
     let run = lake(&url, "explain", &format!("lake://{STORE}"), &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
-        run.stderr.contains(&format!("lake://{STORE}: query q-0: failed: Query failed: column eventjsn not found")),
+        run.stderr.contains(&format!(
+            "lake://{STORE}: query q-0: failed: Query failed: column eventjsn not found"
+        )),
         "{}",
         run.stderr
     );
@@ -313,5 +384,10 @@ fn a_store_that_is_not_enabled_and_a_failed_query_are_one_line_and_exit_2() {
     let (url, _log, _dir) = serve(&[], Behaviour::default());
     let run = lake(&url, "explain", "lake://OTHER-store", &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("lake://OTHER-store: no such event data store"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("lake://OTHER-store: no such event data store"),
+        "{}",
+        run.stderr
+    );
 }

@@ -113,10 +113,13 @@ pub fn ddl(a: &DdlArgs) -> Result<Exit> {
         catalog: DEFAULT_CATALOG.to_owned(),
         database: opts.database.clone(),
         workgroup: a.workgroup.clone(),
-        output: a
-            .output
-            .as_ref()
-            .map(|o| if o.ends_with('/') { o.clone() } else { format!("{o}/") }),
+        output: a.output.as_ref().map(|o| {
+            if o.ends_with('/') {
+                o.clone()
+            } else {
+                format!("{o}/")
+            }
+        }),
         max_scan: None,
     };
     let database = format!("CREATE DATABASE IF NOT EXISTS `{}`", opts.database);

@@ -22,9 +22,9 @@ use crate::scan::S3Summary;
 use crate::scan::{scan, scan_hashing, Scan};
 use crate::select::time::parse_duration;
 use crate::select::{time::parse_time_bound, Selector, Window};
+use crate::source::athena::{self, sql::Want};
 use crate::source::aws::AwsOptions;
 use crate::source::s3::S3Options;
-use crate::source::athena::{self, sql::Want};
 use crate::source::{self, lookup, RemoteOptions, Sources};
 
 /// `--dry-run` printed the statements: the command ends here, successfully.

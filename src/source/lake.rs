@@ -145,7 +145,9 @@ static LAST_START: Mutex<Option<std::time::Instant>> = Mutex::new(None);
 
 async fn pace_start() {
     let wait = {
-        let mut last = LAST_START.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut last = LAST_START
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = std::time::Instant::now();
         let at = last.map_or(now, |l| (l + START_INTERVAL).max(now));
         *last = Some(at);
@@ -176,11 +178,20 @@ impl Prepared {
             .query_statement(&self.sql)
             .send()
             .await
-            .map_err(|e| anyhow!("{name}: cannot start the query: {}", describe_sdk_error(&e, "cloudtrail:StartQuery")))?
+            .map_err(|e| {
+                anyhow!(
+                    "{name}: cannot start the query: {}",
+                    describe_sdk_error(&e, "cloudtrail:StartQuery")
+                )
+            })?
             .query_id()
             .map(str::to_owned)
             .ok_or_else(|| anyhow!("{name}: StartQuery returned no query id"))?;
-        let scanned = match self.wait(&id).await.with_context(|| format!("{name}: query {id}"))? {
+        let scanned = match self
+            .wait(&id)
+            .await
+            .with_context(|| format!("{name}: query {id}"))?
+        {
             Some(bytes) => bytes,
             None => return Ok(()), // stopped by Ctrl-C
         };
@@ -248,12 +259,7 @@ impl Prepared {
     }
 
     async fn cancel(&self, id: &str) {
-        let _ = self
-            .client
-            .cancel_query()
-            .query_id(id)
-            .send()
-            .await;
+        let _ = self.client.cancel_query().query_id(id).send().await;
     }
 
     /// Pages `GetQueryResults` on `NextToken`, each row's `eventJson` one line into `tx`;
@@ -286,7 +292,9 @@ impl Prepared {
                 return Ok(rows); // the reader is gone (cancelled)
             }
             match out.next_token() {
-                Some(t) if !t.is_empty() && token.as_deref() != Some(t) => token = Some(t.to_owned()),
+                Some(t) if !t.is_empty() && token.as_deref() != Some(t) => {
+                    token = Some(t.to_owned())
+                }
                 _ => break,
             }
             if started.elapsed() > Duration::from_secs(24 * 3600) {
@@ -345,7 +353,10 @@ fn in_list(column: &str, values: &[String]) -> String {
 fn scope(window: &Window) -> Vec<String> {
     let mut c = Vec::new();
     if !window.accounts.is_empty() {
-        c.push(in_list("COALESCE(recipientAccountId, userIdentity.accountId)", &window.accounts));
+        c.push(in_list(
+            "COALESCE(recipientAccountId, userIdentity.accountId)",
+            &window.accounts,
+        ));
     }
     if !window.regions.is_empty() {
         c.push(in_list("awsRegion", &window.regions));
@@ -367,7 +378,10 @@ fn globs(column: &str, patterns: &[String]) -> Option<String> {
         } else if p.contains(['%', '_']) {
             return None;
         } else {
-            any.push(format!("{column} LIKE {}", lit(&p.replace('*', "%").replace('?', "_"))));
+            any.push(format!(
+                "{column} LIKE {}",
+                lit(&p.replace('*', "%").replace('?', "_"))
+            ));
         }
     }
     Some(format!("({})", any.join(" OR ")))
@@ -393,7 +407,11 @@ pub fn compile(store_id: &str, window: &Window, want: &Want<'_>) -> Result<Strin
             for (sources, names) in CHANGE_EVENTS {
                 let s: Vec<String> = sources.iter().map(|s| (*s).to_owned()).collect();
                 let n: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-                changes.push(format!("({} AND {})", in_list("eventSource", &s), in_list("eventName", &n)));
+                changes.push(format!(
+                    "({} AND {})",
+                    in_list("eventSource", &s),
+                    in_list("eventName", &n)
+                ));
             }
             let _ = write!(
                 sql,
@@ -440,11 +458,21 @@ mod tests {
     fn urls() {
         let u = LakeUrl::parse("lake://EXAMPLE-f852-4e8f").unwrap();
         assert_eq!((u.id.as_str(), u.region), ("EXAMPLE-f852-4e8f", None));
-        let u = LakeUrl::parse("lake://arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/abc-1").unwrap();
+        let u =
+            LakeUrl::parse("lake://arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/abc-1")
+                .unwrap();
         assert_eq!(u.id, "abc-1");
         assert_eq!(u.region.as_deref(), Some("eu-west-1"));
-        assert_eq!(u.store, "arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/abc-1");
-        for bad in ["lake://", "lake://a b", "lake://x;DROP", "lake://arn:aws:s3:::b"] {
+        assert_eq!(
+            u.store,
+            "arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/abc-1"
+        );
+        for bad in [
+            "lake://",
+            "lake://a b",
+            "lake://x;DROP",
+            "lake://arn:aws:s3:::b",
+        ] {
             assert!(LakeUrl::parse(bad).is_err(), "{bad}");
         }
     }
@@ -453,13 +481,29 @@ mod tests {
     fn statements_quote_what_users_give() {
         let w = Window {
             since: Some(Utc.with_ymd_and_hms(2026, 11, 1, 10, 0, 0).unwrap()),
-            until: Some(Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap() + ChronoDuration::milliseconds(5)),
+            until: Some(
+                Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap()
+                    + ChronoDuration::milliseconds(5),
+            ),
             accounts: vec!["111122223333".into()],
             regions: vec!["us-east-1' OR '1'='1".into()],
         };
-        let sql = compile("store-1", &w, &Want::Explain { lookback: ChronoDuration::days(90) }).unwrap();
-        assert!(sql.starts_with("SELECT eventJson FROM store-1 WHERE "), "{sql}");
-        assert!(sql.contains("awsRegion IN ('us-east-1'' OR ''1''=''1')"), "{sql}");
+        let sql = compile(
+            "store-1",
+            &w,
+            &Want::Explain {
+                lookback: ChronoDuration::days(90),
+            },
+        )
+        .unwrap();
+        assert!(
+            sql.starts_with("SELECT eventJson FROM store-1 WHERE "),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("awsRegion IN ('us-east-1'' OR ''1''=''1')"),
+            "{sql}"
+        );
         assert!(sql.contains("eventTime <= '2026-11-01 12:00:01'"), "{sql}");
         assert!(sql.contains("eventTime >= '2026-08-03 10:00:00'"), "{sql}");
         let f = RecordFilter {

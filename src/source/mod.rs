@@ -77,7 +77,9 @@ impl Input {
 
 /// Whether a SOURCE argument names a remote source rather than a local path.
 pub fn is_remote(source: &str) -> bool {
-    source.starts_with("s3://") || source.starts_with("lookup://") || source.starts_with("athena://")
+    source.starts_with("s3://")
+        || source.starts_with("lookup://")
+        || source.starts_with("athena://")
         || source.starts_with("lake://")
 }
 
@@ -191,7 +193,8 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
                     parts.push(Part::S3(s3::prepare(ctx, url, &window, opts.s3, stats)?));
                 }
                 RemoteSource::Athena(url) => {
-                    let stats = athena_stats.get_or_insert_with(|| Arc::new(athena::Stats::default()));
+                    let stats =
+                        athena_stats.get_or_insert_with(|| Arc::new(athena::Stats::default()));
                     parts.push(Part::Athena(Box::new(athena::prepare(
                         ctx,
                         url,
@@ -203,7 +206,8 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
                     )?)));
                 }
                 RemoteSource::Lake(url) => {
-                    let stats = athena_stats.get_or_insert_with(|| Arc::new(athena::Stats::default()));
+                    let stats =
+                        athena_stats.get_or_insert_with(|| Arc::new(athena::Stats::default()));
                     parts.push(Part::Lake(Box::new(lake::prepare(
                         ctx,
                         url,
@@ -481,7 +485,15 @@ mod tests {
             quiet: true,
             dry_run: false,
         };
-        for bad in ["s3://", "lookup://", "lookup://us east", "athena://db", "athena://d.t?x=1", "lake://", "lake://a b"] {
+        for bad in [
+            "s3://",
+            "lookup://",
+            "lookup://us east",
+            "athena://db",
+            "athena://d.t?x=1",
+            "lake://",
+            "lake://a b",
+        ] {
             let err = open(&[bad.to_owned()], &Window::default(), opts)
                 .err()
                 .unwrap_or_else(|| panic!("{bad}"));

@@ -167,7 +167,8 @@ fn serve(conn: TcpStream, upstream_port: u16, st: &Arc<Mutex<State>>) -> std::io
             let text = String::from_utf8_lossy(&body);
             let target = headers.iter().find_map(|h| {
                 let (k, v) = h.split_once(':')?;
-                k.eq_ignore_ascii_case("x-amz-target").then(|| v.trim().to_owned())
+                k.eq_ignore_ascii_case("x-amz-target")
+                    .then(|| v.trim().to_owned())
             });
             if let Some(action) = text.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
                 path = format!("{path}#{action}");

@@ -65,7 +65,9 @@ impl AthenaUrl {
             .ok_or_else(|| anyhow!("'{s}' is not an athena:// source"))?;
         let (name, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (database, table) = name.split_once('.').ok_or_else(|| {
-            anyhow!("'{s}': name the table as DATABASE.TABLE, e.g. athena://default.cloudtrail_logs")
+            anyhow!(
+                "'{s}': name the table as DATABASE.TABLE, e.g. athena://default.cloudtrail_logs"
+            )
         })?;
         for (what, v) in [("database", database), ("table", table)] {
             if v.is_empty()
@@ -103,7 +105,9 @@ impl AthenaUrl {
                     url.mode = match v.as_str() {
                         "objects" => Mode::Objects,
                         "columns" => Mode::Columns,
-                        _ => bail!("'{s}': mode is 'objects' (the default) or 'columns', not '{v}'"),
+                        _ => {
+                            bail!("'{s}': mode is 'objects' (the default) or 'columns', not '{v}'")
+                        }
                     }
                 }
                 _ => bail!(
@@ -127,7 +131,10 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let Some(v) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            if let Some(v) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 out.push(v);
                 i += 3;
                 continue;
@@ -230,7 +237,7 @@ pub fn prepare(
             check_result_location(&client, url).await?;
             Ok::<_, anyhow::Error>(def)
         })
-    .with_context(|| name.clone())?;
+        .with_context(|| name.clone())?;
     let shape = Shape::from_def(&def).with_context(|| name.clone())?;
     let statement = sql::compile(
         &shape,
@@ -302,7 +309,9 @@ fn measure(
         .parameters
         .get("storage.location.template")
         .or(def.location.as_ref());
-    let Some(root) = location.and_then(|l| l.find("AWSLogs/").map(|at| &l[..at + "AWSLogs/".len()])) else {
+    let Some(root) =
+        location.and_then(|l| l.find("AWSLogs/").map(|at| &l[..at + "AWSLogs/".len()]))
+    else {
         return Ok(None);
     };
     let url = s3::S3Url::parse(root)?;
@@ -331,7 +340,12 @@ async fn glue_catalog_id(client: &aws_sdk_athena::Client, catalog: &str) -> Resu
         .name(catalog)
         .send()
         .await
-        .map_err(|e| anyhow!("catalog '{catalog}': {}", describe_sdk_error(&e, "athena:GetDataCatalog")))?;
+        .map_err(|e| {
+            anyhow!(
+                "catalog '{catalog}': {}",
+                describe_sdk_error(&e, "athena:GetDataCatalog")
+            )
+        })?;
     let c = out
         .data_catalog()
         .ok_or_else(|| anyhow!("catalog '{catalog}': not found"))?;
@@ -377,7 +391,12 @@ async fn get_table(
     let sd = t.storage_descriptor();
     let cols = |c: &[aws_sdk_glue::types::Column]| -> Vec<(String, String)> {
         c.iter()
-            .map(|c| (c.name().to_ascii_lowercase(), c.r#type().unwrap_or("string").to_owned()))
+            .map(|c| {
+                (
+                    c.name().to_ascii_lowercase(),
+                    c.r#type().unwrap_or("string").to_owned(),
+                )
+            })
             .collect()
     };
     Ok(TableDef {
@@ -410,7 +429,11 @@ async fn check_result_location(client: &aws_sdk_athena::Client, url: &AthenaUrl)
             if invalid {
                 anyhow!("no Athena workgroup '{}'", url.workgroup)
             } else {
-                anyhow!("workgroup '{}': {}", url.workgroup, describe_sdk_error(&e, "athena:GetWorkGroup"))
+                anyhow!(
+                    "workgroup '{}': {}",
+                    url.workgroup,
+                    describe_sdk_error(&e, "athena:GetWorkGroup")
+                )
             }
         })?;
     let config = out.work_group().and_then(|w| w.configuration());
@@ -459,7 +482,9 @@ impl Runner {
                 )
                 .work_group(&self.workgroup);
             if let Some(o) = &self.output {
-                req = req.result_configuration(ResultConfiguration::builder().output_location(o).build());
+                req = req.result_configuration(
+                    ResultConfiguration::builder().output_location(o).build(),
+                );
             }
             match req.send().await {
                 Ok(out) => {
@@ -494,7 +519,13 @@ impl Runner {
                 self.stop(id).await;
                 return Ok((None, 0));
             }
-            let out = match self.client.get_query_execution().query_execution_id(id).send().await {
+            let out = match self
+                .client
+                .get_query_execution()
+                .query_execution_id(id)
+                .send()
+                .await
+            {
                 Ok(out) => out,
                 Err(e) => {
                     if throttled(&e) {
@@ -556,7 +587,6 @@ impl Runner {
             .send()
             .await;
     }
-
 }
 
 impl Prepared {
@@ -737,9 +767,9 @@ impl Prepared {
 fn throttled<E: aws_sdk_athena::error::ProvideErrorMetadata, R>(
     e: &aws_sdk_athena::error::SdkError<E, R>,
 ) -> bool {
-    e.as_service_error().and_then(|s| s.code()).is_some_and(|c| {
-        matches!(c, "TooManyRequestsException" | "ThrottlingException")
-    })
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .is_some_and(|c| matches!(c, "TooManyRequestsException" | "ThrottlingException"))
 }
 
 /// Why the result CSV was not used.
@@ -835,7 +865,12 @@ mod tests {
     #[test]
     fn objects_are_read_once_in_first_seen_order() {
         let r = |id: &str, p: &str| vec![Some(id.to_owned()), Some(p.to_owned())];
-        let rows = vec![r("1", "s3://b/k2"), r("2", "s3://b/k1"), r("3", "s3://b/k2"), vec![Some("4".into()), None]];
+        let rows = vec![
+            r("1", "s3://b/k2"),
+            r("2", "s3://b/k1"),
+            r("3", "s3://b/k2"),
+            vec![Some("4".into()), None],
+        ];
         assert_eq!(distinct_paths(&rows, 1), ["s3://b/k2", "s3://b/k1"]);
     }
 }

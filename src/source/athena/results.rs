@@ -148,7 +148,8 @@ pub fn column_positions(header: &Row, wanted: &[String]) -> Result<Vec<usize>> {
                 .iter()
                 .position(|h| h.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(w)))
                 .ok_or_else(|| {
-                    let got: Vec<&str> = header.iter().map(|h| h.as_deref().unwrap_or("")).collect();
+                    let got: Vec<&str> =
+                        header.iter().map(|h| h.as_deref().unwrap_or("")).collect();
                     anyhow::anyhow!(
                         "the query's result has no column '{w}' (its columns: {})",
                         got.join(", ")
@@ -187,7 +188,11 @@ mod tests {
             rows(text).unwrap(),
             vec![
                 vec![s("eventid"), s("$path"), s("requestparameters")],
-                vec![s("e-1"), s("s3://b/AWSLogs/1/x.json.gz"), s("{\"roleArn\":\"a,b\"}")],
+                vec![
+                    s("e-1"),
+                    s("s3://b/AWSLogs/1/x.json.gz"),
+                    s("{\"roleArn\":\"a,b\"}")
+                ],
                 vec![s("e-2"), None, s("")],
                 vec![s("e-3"), s("two\nlines"), s("\"")],
             ]
@@ -198,7 +203,11 @@ mod tests {
     fn crlf_and_a_missing_final_newline() {
         assert_eq!(
             rows("\"a\",\"b\"\r\n\"1\",\r\n\"2\",\"3\"").unwrap(),
-            vec![vec![s("a"), s("b")], vec![s("1"), None], vec![s("2"), s("3")]]
+            vec![
+                vec![s("a"), s("b")],
+                vec![s("1"), None],
+                vec![s("2"), s("3")]
+            ]
         );
         assert!(rows("").unwrap().is_empty());
     }
@@ -208,7 +217,10 @@ mod tests {
         let e = rows("\"a\"\n\"unclosed\n").unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("not closed"), "{e}");
         let e = rows("\"a\"\n\"x\"y\n").unwrap_err().to_string();
-        assert!(e.contains("line 2") && e.contains("after a quoted value"), "{e}");
+        assert!(
+            e.contains("line 2") && e.contains("after a quoted value"),
+            "{e}"
+        );
         // moto's CSV does not double quotes: such a file is refused, not misread
         let e = rows("\"a\"\n\"{\"k\":1}\"\n").unwrap_err().to_string();
         assert!(e.contains("line 2"), "{e}");
@@ -225,8 +237,13 @@ mod tests {
             column_positions(&header, &["eventid".to_owned(), "$path".to_owned()]).unwrap(),
             vec![1, 0]
         );
-        let e = column_positions(&header, &["x".to_owned()]).unwrap_err().to_string();
-        assert!(e.contains("no column 'x'") && e.contains("$path, eventid,"), "{e}");
+        let e = column_positions(&header, &["x".to_owned()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no column 'x'") && e.contains("$path, eventid,"),
+            "{e}"
+        );
     }
 
     #[test]
