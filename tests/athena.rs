@@ -785,7 +785,14 @@ fn a_slow_query_is_polled_until_it_ends_and_ctrl_c_stops_it() {
         .map(|(p, _)| std::fs::metadata(p).unwrap().len())
         .sum();
     let proxy = Proxy::start(moto.port, Vec::new());
-    let mut all = vec!["explain", source.as_str(), "--max-scan", "10K", "--change-lookback", "30d"];
+    let mut all = vec![
+        "explain",
+        source.as_str(),
+        "--max-scan",
+        "10K",
+        "--change-lookback",
+        "30d",
+    ];
     all.extend(WINDOW);
     let r = run(&proxy.url, &all);
     assert_eq!(r.code, 2, "{}", r.stderr);

@@ -10,72 +10,8 @@ use chrono::{DateTime, Utc};
 use memchr::memmem::Finder;
 
 use crate::event::{decode_part, role_name_from_arn, AssumeRoleParams, AssumeRoleResponse, Record};
+pub use crate::select::filter::{Globs, RecordFilter};
 use crate::select::time::parse_event_time;
-use crate::select::Window;
-
-/// One repeatable glob flag: a value passes when any pattern matches it.
-#[derive(Debug, Clone, Default)]
-pub struct Globs {
-    pub patterns: Vec<String>,
-}
-
-impl Globs {
-    pub fn new(patterns: &[String]) -> Globs {
-        Globs {
-            patterns: patterns.to_vec(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
-    }
-
-    /// The patterns as given.
-    pub fn patterns(&self) -> &[String] {
-        &self.patterns
-    }
-
-    fn matches(&self, value: &str) -> bool {
-        self.patterns
-            .iter()
-            .any(|p| iam_policy::wildcard_match(p, value))
-    }
-
-    fn matches_any<'v>(&self, values: impl IntoIterator<Item = Option<&'v str>>) -> bool {
-        values.into_iter().flatten().any(|v| self.matches(v))
-    }
-
-    /// The byte needles of this flag: the longest literal run of each pattern. `None` when a
-    /// pattern has no usable literal (`*`, or text JSON would escape), so the flag cannot be
-    /// checked on bytes.
-    fn needles(&self) -> Option<Vec<Vec<u8>>> {
-        if self.patterns.is_empty() {
-            return None;
-        }
-        self.patterns
-            .iter()
-            .map(|p| {
-                let run = p.split(['*', '?']).max_by_key(|s| s.len()).unwrap_or("");
-                let plain =
-                    !run.is_empty() && run.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
-                plain.then(|| run.as_bytes().to_vec())
-            })
-            .collect()
-    }
-}
-
-/// The compiled typed filters.
-#[derive(Debug, Default)]
-pub struct RecordFilter {
-    pub event_name: Globs,
-    pub event_source: Globs,
-    pub error_code: Globs,
-    pub errors_only: bool,
-    pub principal: Globs,
-    pub sub: Globs,
-    pub role: Globs,
-    pub window: Window,
-}
 
 /// A [`RecordFilter`] ready for use: byte needles built once.
 pub struct CompiledFilter {

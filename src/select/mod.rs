@@ -6,6 +6,7 @@
 //! small owned values ([`Selected`]). Everything else is counted and dropped. This module
 //! does not join sessions or evaluate policies.
 
+pub mod filter;
 pub mod time;
 
 use aho_corasick::{AhoCorasick, MatchKind};

@@ -27,7 +27,7 @@ use super::athena::{self, sql::Want, QuerySummary, Stats};
 use super::aws::{describe_sdk_error, AwsContext};
 use super::s3::ChannelReader;
 use super::{Input, Inputs, Remote};
-use crate::query::filter::RecordFilter;
+use crate::select::filter::RecordFilter;
 use crate::select::{Window, CHANGE_EVENTS};
 
 /// CloudTrail Lake's price: US dollars per GB scanned.
@@ -439,7 +439,7 @@ pub fn compile(store_id: &str, window: &Window, want: &Want<'_>) -> Result<Strin
 /// The typed filters that map onto Lake's columns (the rest stays local).
 fn query_conditions(f: &RecordFilter) -> Vec<String> {
     let mut c = Vec::new();
-    let names = |g: &crate::query::filter::Globs| g.patterns().to_vec();
+    let names = |g: &crate::select::filter::Globs| g.patterns().to_vec();
     c.extend(globs("eventName", &names(&f.event_name)));
     c.extend(globs("eventSource", &names(&f.event_source)));
     c.extend(globs("errorCode", &names(&f.error_code)));
@@ -507,8 +507,8 @@ mod tests {
         assert!(sql.contains("eventTime <= '2026-11-01 12:00:01'"), "{sql}");
         assert!(sql.contains("eventTime >= '2026-08-03 10:00:00'"), "{sql}");
         let f = RecordFilter {
-            event_name: crate::query::filter::Globs::new(&["Get*".into(), "Put_X*".into()]),
-            error_code: crate::query::filter::Globs::new(&["AccessDenied".into()]),
+            event_name: crate::select::filter::Globs::new(&["Get*".into(), "Put_X*".into()]),
+            error_code: crate::select::filter::Globs::new(&["AccessDenied".into()]),
             errors_only: true,
             window: w.clone(),
             ..RecordFilter::default()

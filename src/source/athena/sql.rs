@@ -72,7 +72,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 use serde_json::{Map, Value};
 
 use super::table::{range_end, Meaning, PartitionKey, Projection, Shape};
-use crate::query::filter::RecordFilter;
+use crate::select::filter::RecordFilter;
 use crate::select::{Window, CHANGE_EVENTS};
 
 /// What each result row holds.
@@ -544,8 +544,8 @@ fn union_of<'a>(lists: impl Iterator<Item = Option<&'a [String]>>) -> Option<Vec
     Some(out)
 }
 
-fn globs(g: &crate::query::filter::Globs) -> Option<Vec<String>> {
-    (!g.is_empty()).then(|| g.patterns.clone())
+fn globs(g: &crate::select::filter::Globs) -> Option<Vec<String>> {
+    (!g.is_empty()).then(|| g.patterns().to_vec())
 }
 
 /// `eventtime` within `[since, until]`: exact for CloudTrail's own spelling, a day's margin
