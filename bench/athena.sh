@@ -31,7 +31,7 @@ die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 # shellcheck disable=SC2317
 cleanup() {
     if [[ -n $MOTO_PID ]] && kill -0 "$MOTO_PID" 2>/dev/null; then kill "$MOTO_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
+    [[ -n ${KEEP:-} ]] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
@@ -102,6 +102,8 @@ EOF
 ATHENA="athena://$DB.cloudtrail?output=s3://$RESULTS/q/"
 COMMON=(--since "$SINCE" --until "$UNTIL" --account "$ACCOUNT" --endpoint-url "$URL" --format json --quiet)
 "$TW" explain "$ATHENA" "${COMMON[@]}" --change-lookback "$LOOKBACK" --dry-run | tail -n +2 >"$WORK/stmt.sql"
+QCOMMON=(--since "$SINCE" --until "$UNTIL" --account "$ACCOUNT" --endpoint-url "$URL" --quiet --event-source ecr.amazonaws.com --errors-only --count)
+"$TW" query "$ATHENA" "${QCOMMON[@]}" --dry-run | tail -n +2 >"$WORK/stmt2.sql"
 say "running the statement in DuckDB over the same files"
 python3 - "$WORK" "$CORPUS" "$BUCKET" "$DB" <<'EOF'
 import json, sys
@@ -109,22 +111,24 @@ work, corpus, bucket, db = sys.argv[1:]
 files = [{"path": p, "key": p[len(corpus) + 1:]} for p in open(f"{work}/files.txt").read().split()]
 json.dump({"bucket": bucket, "database": db, "table": "cloudtrail", "identity_provider": True, "files": files,
            "partitions": [{"name": "region", "from": "region"}, {"name": "timestamp", "from": "yyyy/MM/dd"}],
-           "statements": [open(f"{work}/stmt.sql").read().strip()]}, open(f"{work}/duck.json", "w"))
+           "statements": [open(f"{work}/{n}").read().strip() for n in ("stmt.sql", "stmt2.sql")]},
+          open(f"{work}/duck.json", "w"))
 EOF
 python3 "$ROOT/tests/athena/duck.py" "$WORK/duck.json" >"$WORK/duck.out"
-jq -e '.results[0].rows' "$WORK/duck.out" >/dev/null || die "DuckDB: $(jq -r '.results[0].error' "$WORK/duck.out")"
+jq -e '.results[0].rows and .results[1].rows' "$WORK/duck.out" >/dev/null || die "DuckDB: $(jq -r '.results[].error' "$WORK/duck.out")"
 ROWS=$(jq '.results[0].rows | length' "$WORK/duck.out")
-seed() {
-    jq --arg a "$ACCOUNT" '{account_id: $a, region: "us-east-1", results: [{
-        rows: ([{Data: [.results[0].columns[] | {VarCharValue: .}]}] + [.results[0].rows[] | {Data: [.[] | if . == null then {} else {VarCharValue: .} end]}]),
-        column_info: [.results[0].columns[] | {Name: ., Label: ., Type: "varchar"}]}]}' "$WORK/duck.out" >"$WORK/seed.json"
+seed() { # STATEMENT_INDEX
+    jq --arg a "$ACCOUNT" --argjson i "$1" '.results[$i] as $r | {account_id: $a, region: "us-east-1", results: [{
+        rows: ([{Data: [$r.columns[] | {VarCharValue: .}]}] + [$r.rows[] | {Data: [.[] | if . == null then {} else {VarCharValue: .} end]}]),
+        column_info: [$r.columns[] | {Name: ., Label: ., Type: "varchar"}]}]}' "$WORK/duck.out" >"$WORK/seed.json"
     curl -sf -X POST -H 'Content-Type: application/json' --data-binary @"$WORK/seed.json" \
         "$URL/moto-api/static/athena/query-results" >/dev/null
 }
 # the bytes Athena reads: every object of the day folders the statement's partitions cover
 # (the window's days, and for explain the change-event lookback's, in every region)
 LB_DAYS=${LOOKBACK%d}
-SCAN_BYTES=$(python3 - "$WORK/files.txt" "$SINCE" "$UNTIL" "$LB_DAYS" <<'EOF'
+scan_bytes() { # LOOKBACK_DAYS
+python3 - "$WORK/files.txt" "$SINCE" "$UNTIL" "$1" <<'EOF'
 import os, re, sys, datetime as dt
 files, since, until, lb = sys.argv[1], sys.argv[2][:10], sys.argv[3][:10], int(sys.argv[4])
 first = (dt.date.fromisoformat(since) - dt.timedelta(days=lb)).isoformat()
@@ -136,7 +140,9 @@ for p in open(files).read().split():
         t += os.path.getsize(p)
 print(t)
 EOF
-)
+}
+SCAN_BYTES=$(scan_bytes "$LB_DAYS")
+QSCAN_BYTES=$(scan_bytes 0)
 requests() { grep -cE '"(GET|POST|HEAD|PUT) ' "$WORK/moto.log"; }
 
 declare -A WALL REQ
@@ -144,7 +150,8 @@ run() { # NAME ARGS…: timed runs, the median wall, requests of the last run
     local name=$1; shift
     local times=()
     for ((r = 0; r < RUNS; r++)); do
-        [[ $name == athena* ]] && seed
+        [[ $name == athena ]] && seed 0
+        [[ $name == athena-query ]] && seed 1
         local before; before=$(requests)
         /usr/bin/time -f '%e' -o "$WORK/t" "$TW" "$@" >"$WORK/$name.json" 2>"$WORK/$name.err" || true
         REQ[$name]=$(($(requests) - before))
@@ -155,17 +162,26 @@ run() { # NAME ARGS…: timed runs, the median wall, requests of the last run
 say "timing ($RUNS runs each)"
 run s3 explain "s3://$BUCKET" "${COMMON[@]}"
 run athena explain "$ATHENA" "${COMMON[@]}" --change-lookback "$LOOKBACK"
+run s3-query query "s3://$BUCKET" "${QCOMMON[@]}"
+run athena-query query "$ATHENA" "${QCOMMON[@]}"
+[[ "$(cat "$WORK/s3-query.json")" == "$(cat "$WORK/athena-query.json")" ]] || die "different counts"
+QROWS=$(jq '.results[1].rows | length' "$WORK/duck.out")
+QOBJECTS=$(jq '[.results[1].rows[][1]] | unique | length' "$WORK/duck.out")
 norm='[.findings[] | {cause, event_ids: (.event_ids | sort)}] | sort_by(.event_ids[0])'
-[[ $(jq -c "$norm" "$WORK/s3.json") == $(jq -c "$norm" "$WORK/athena.json") ]] || die "different findings: $(diff <(jq -c "$norm" "$WORK/s3.json") <(jq -c "$norm" "$WORK/athena.json") | head -5)"
+[[ "$(jq -c "$norm" "$WORK/s3.json")" == "$(jq -c "$norm" "$WORK/athena.json")" ]] || die "different findings: $(diff <(jq -c "$norm" "$WORK/s3.json") <(jq -c "$norm" "$WORK/athena.json") | head -5)"
 FINDINGS=$(jq '.findings | length' "$WORK/s3.json")
 S3_FETCHED=$(jq '.summary.s3.objects_fetched' "$WORK/s3.json")
 S3_LISTS=$(jq '.summary.s3.list_requests' "$WORK/s3.json")
 A_OBJECTS=$(jq '.summary.queries[0].objects' "$WORK/athena.json")
-PRICE=$(python3 -c "b=$SCAN_BYTES; mb=1<<20; print(f'{max(-(-b//mb),10)*mb/(1<<40)*5:.6f}')")
+price() { python3 -c "b=$1; mb=1<<20; print(f'{max(-(-b//mb),10)*mb/(1<<40)*5:.6f}')"; }
+PRICE=$(price "$SCAN_BYTES")
+QPRICE=$(price "$QSCAN_BYTES")
 echo
 echo "moto $(python3 -c 'import moto; print(moto.__version__)'), $NFILES objects ($ACCOUNT), window $SINCE … $UNTIL, --change-lookback $LOOKBACK, $RUNS runs (median); $FINDINGS findings, the same from both"
 echo
-echo "| source | wall s | requests to moto | objects read | bytes Athena scans | price |"
+echo "| run | wall s | requests to moto | objects read | bytes Athena scans | price |"
 echo "|---|---|---|---|---|---|"
 echo "| \`s3://\` | ${WALL[s3]} | ${REQ[s3]} ($S3_LISTS LIST, $S3_FETCHED GET) | $S3_FETCHED | — | S3 requests only |"
 echo "| \`athena://\` (objects mode) | ${WALL[athena]} | ${REQ[athena]} | $A_OBJECTS (of $ROWS rows) | $SCAN_BYTES | \$$PRICE |"
+echo "| \`query s3://\` (ECR errors, --count) | ${WALL[s3-query]} | ${REQ[s3-query]} | $S3_FETCHED | — | S3 requests only |"
+echo "| \`query athena://\` (the same) | ${WALL[athena-query]} | ${REQ[athena-query]} | $QOBJECTS (of $QROWS rows) | $QSCAN_BYTES | \$$QPRICE |"
