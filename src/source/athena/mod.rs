@@ -88,7 +88,10 @@ impl AthenaUrl {
         };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let v = percent_decode(v);
+            // `%2F` and friends: an output location may be given encoded
+            let v = percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned();
             if v.is_empty() {
                 bail!("'{s}': '{k}' has no value");
             }
@@ -122,28 +125,6 @@ impl AthenaUrl {
     pub fn name(&self) -> String {
         format!("athena://{}.{}", self.database, self.table)
     }
-}
-
-/// `%2F` and friends in URL parameters (an output location may be given encoded).
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Some(v) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// What the command asks of `athena://` SOURCEs.
