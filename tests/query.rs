@@ -918,6 +918,74 @@ fn regex_select_fast_path_gives_the_programs_rows_and_errors() {
     assert_eq!(r, [r#""a1""#, r#""a3""#, r#""a9""#]);
 }
 
+#[test]
+fn path_head_fast_path_gives_the_programs_rows_and_errors() {
+    let t = Tree::new();
+    t.bytes(
+        "logs/1.json",
+        br#"{"Records":[
+{"eventName":"E","eventID":"a1","userAgent":"aws-cli/2.15.3 Python/3.11 run_id#12"},
+{"eventName":"E","eventID":"a2","userAgent":"run\u005fid#7 caf\u00e9 \ud83d\ude00 escaped"},
+{"eventName":"E","eventID":"a3"},
+{"eventName":"E","eventID":"a4","userAgent":null},
+{"eventName":"E","eventID":"a5","userAgent":42},
+{"eventName":"E","eventID":"a6","userAgent":{"run_id#":1}},
+{"eventName":"E","eventID":"a7","userAgent":"x","userAgent":"dup/1.0"},
+{"eventName":"E","eventID":"a8","userAgent":"12"},
+{"eventName":"E","eventID":"a9","userAgent":"tab\there \"quoted\" /slash\/"},
+{"eventName":"E","eventID":"b1","requestParameters":{"clientSecret":"s3cr3t","name":"run#n"}},
+{"eventName":"E","eventID":"b2","requestParameters":"not an object"}
+]}"#,
+    );
+    let d = arg(t.path());
+    // the same program behind `. as $r | $r | …`, which no fast path recognises
+    let programs = [
+        r#".userAgent | sub("/[0-9.]+"; "")"#,
+        r#".userAgent | gsub("(?<d>[0-9])"; "<\(.d)>")"#,
+        r#".userAgent | test("run")"#,
+        r#".userAgent | length"#,
+        r#".userAgent | . + 1"#,
+        r#".userAgent | ., ascii_downcase"#,
+        r#".userAgent | capture("(?<n>[0-9]+)") | .n"#,
+        r#".requestParameters.clientSecret | ascii_upcase"#,
+        r##".requestParameters.name | split("#") | .[0]"##,
+        r#".eventID | . as $x | $x + "!""#,
+        r#".userAgent | [splits(" ")] | length"#,
+    ];
+    for fast in programs {
+        let slow = format!(". as $r | $r | {fast}");
+        for format in [
+            &["--format", "ndjson"][..],
+            &["--format", "csv"],
+            &["--count"],
+        ] {
+            let run = |p: &str| {
+                let mut a = vec!["query", d.as_str(), "--jq", p, "--threads", "1"];
+                a.extend(format);
+                trailwhy(&a)
+            };
+            let (f, s) = (run(fast), run(&slow));
+            assert_eq!(f.code, s.code, "{fast} {format:?}");
+            assert_eq!(f.stdout, s.stdout, "{fast} {format:?}");
+            assert_eq!(f.stderr, s.stderr, "{fast} {format:?}");
+        }
+    }
+    assert_eq!(
+        run_rows(&d, r#".userAgent | sub("/[0-9.]+"; "")"#)[..2],
+        [
+            r#""aws-cli Python/3.11 run_id#12""#,
+            r#""run_id#7 café 😀 escaped""#
+        ]
+    );
+    assert_eq!(
+        run_rows(&d, ".requestParameters.clientSecret | ascii_upcase")
+            .iter()
+            .filter(|r| r.as_str() != "null")
+            .collect::<Vec<_>>(),
+        [r#""<REDACTED>""#]
+    );
+}
+
 fn run_rows(d: &str, program: &str) -> Vec<String> {
     let r = trailwhy(&["query", d, "--jq", program, "--format", "ndjson"]);
     r.stdout.lines().map(str::to_owned).collect()
