@@ -25,8 +25,6 @@ pub struct JqProgram {
     projection: Option<Projection>,
     /// The program as a regex `select` then a projection (see [`regex_select`]).
     regex_select: Option<RegexSelect>,
-    /// The path the program starts with (see [`path_head`]).
-    path_head: Option<Vec<String>>,
 }
 
 /// `select(PATH [// "TEXT"] | test("RE"[; "FLAGS"])) [| REST]`: no rows when the string at
@@ -95,7 +93,6 @@ impl JqProgram {
             fields: top_level_fields(code),
             projection: projection(code),
             regex_select: regex_select(code),
-            path_head: path_head(code),
         })
     }
 
@@ -107,12 +104,6 @@ impl JqProgram {
     /// The program as a regex `select` and a projection, when that is all it does.
     pub fn regex_select(&self) -> Option<&RegexSelect> {
         self.regex_select.as_ref()
-    }
-
-    /// The path of constant keys the program starts with (`PATH | REST`), when it sees the
-    /// record only through the value there.
-    pub fn path_head(&self) -> Option<&[String]> {
-        self.path_head.as_deref()
     }
 
     /// The top-level fields the program reads, if it reads nothing else of the record (so a
@@ -165,23 +156,6 @@ pub fn top_level_fields(code: &str) -> Option<Vec<String>> {
 /// unless indexing fails, which the projection leaves to the program.
 pub fn projection(code: &str) -> Option<Projection> {
     projection_of(&load::parse(code, |p| p.term())?)
-}
-
-/// The path a program `PATH | REST` starts with (constant keys: `.userAgent | sub("/.*";
-/// "")`, `.a.b | f | g`): REST sees only the value at PATH, so for a record where that value
-/// is a string, a record holding only it at PATH gives the same outputs and errors.
-pub fn path_head(code: &str) -> Option<Vec<String>> {
-    use load::parse::{BinaryOp, Term};
-    let term = load::parse(code, |p| p.term())?;
-    let Term::BinOp(head, BinaryOp::Pipe(None), _) = &term else {
-        return None;
-    };
-    let mut head: &Term<&str> = head;
-    // `(.a | f) | g` is `.a | (f | g)`
-    while let Term::BinOp(left, BinaryOp::Pipe(None), _) = head {
-        head = left;
-    }
-    key_path(head).filter(|p| !p.is_empty())
 }
 
 /// The program as a [`RegexSelect`]: `select(PATH | test("RE"))`, `select(PATH | test("RE";

@@ -20,16 +20,6 @@ use jaq_json::{Map, Rc, Val};
 
 use crate::event::redact::{is_secret_key, REDACTED};
 
-/// A record holding only `text` at `path` (`{"a":{"b":text}}`), for a program that sees
-/// nothing else of it (see [`super::jq::path_head`]).
-pub fn record_of(path: &[String], text: String) -> Val {
-    path.iter().rev().fold(Val::from(text), |inner, key| {
-        let mut map = Map::default();
-        map.insert(Val::from(key.clone()), inner);
-        Val::obj(map)
-    })
-}
-
 /// Parses one record and redacts its secrets. With `keys` (sorted), only those top-level
 /// fields are built, in the record's order; the others are checked as JSON but not built.
 pub fn parse(bytes: &[u8], keys: Option<&[String]>) -> Result<Val, String> {

@@ -802,14 +802,6 @@ fn record(
             }
         }
     }
-    // `PATH | rest` where the value at PATH is a string: the program sees nothing else of
-    // the record, so it runs on a record of that string alone, read from the bytes
-    if let Some((program, path)) = q.jq.as_ref().and_then(|p| Some((p, p.path_head()?))) {
-        if let Some(text) = project::string_at(event, path, None) {
-            run_program(program, json::record_of(path, text), emit, name, number);
-            return Ok(());
-        }
-    }
     // a program that reads only some top-level fields gets a record of only those
     let keys = q.jq.as_ref().and_then(JqProgram::fields);
     let v = json::parse(event, keys).map_err(|e| format!("could not be decoded: {e}"))?;
@@ -817,20 +809,15 @@ fn record(
         None => {
             emit.value(&v);
         }
-        Some(program) => run_program(program, v, emit, name, number),
+        Some(program) => program.run(v, |out| match out {
+            Ok(x) => emit.value(&x),
+            Err(message) => {
+                emit.jq_error(name, number, message);
+                true
+            }
+        }),
     }
     Ok(())
-}
-
-/// Runs the program on one record's value, emitting its outputs and errors.
-fn run_program(program: &JqProgram, v: Val, emit: &mut Emitter<'_>, name: &str, number: u64) {
-    program.run(v, |out| match out {
-        Ok(x) => emit.value(&x),
-        Err(message) => {
-            emit.jq_error(name, number, message);
-            true
-        }
-    });
 }
 
 /// The event inside an `aws cloudtrail lookup-events` element (`CloudTrailEvent`, a JSON
