@@ -294,6 +294,10 @@ fn scan_input(
         None => {}
     }
     let mut splitter = RecordSplitter::new_whole(reader, limits);
+    // an input inflated whole is searched for the needles once, not record by record
+    let mut hits = splitter
+        .whole_unsplit()
+        .and_then(|(offset, bytes)| selector.hits(offset, bytes));
     let mut first = true;
     let mut inventory_file = false;
     let mut build_file = false;
@@ -404,7 +408,11 @@ fn scan_input(
             }
             continue;
         }
-        if !selector.may_match(raw.bytes) {
+        let may_match = match hits.as_mut() {
+            Some(hits) => hits.may_match(raw.offset, raw.bytes),
+            None => selector.may_match(raw.bytes),
+        };
+        if !may_match {
             continue;
         }
         if let Err(why) = decode_and_take(raw.bytes, selector, &mut out) {

@@ -203,6 +203,8 @@ pub struct RecordSplitter<R: Read> {
     top_start: u64,
     top_values: u64,
     shape: Option<Shape>,
+    /// The buffer was handed over holding the whole stream ([`new_whole`](Self::new_whole)).
+    whole: bool,
 }
 
 impl<R: Read> RecordSplitter<R> {
@@ -224,8 +226,18 @@ impl<R: Read> RecordSplitter<R> {
             splitter.pos = w.start;
             splitter.end = w.end;
             splitter.base = 0;
+            splitter.whole = true;
         }
         splitter
+    }
+
+    /// The whole stream, not split yet, and the stream offset of its first byte, when the
+    /// splitter was made by [`new_whole`](Self::new_whole) from a reader holding all of it
+    /// and no record has been taken: a search can then run over the input once before it
+    /// is split (records are slices of these bytes, at their own offsets).
+    pub fn whole_unsplit(&self) -> Option<(u64, &[u8])> {
+        let untouched = self.whole && self.state == State::Top && self.top_values == 0;
+        untouched.then(|| (self.base + self.pos as u64, &self.buf[self.pos..self.end]))
     }
 
     /// Like [`new`](Self::new) with a chosen read size; tests set it tiny to force records
@@ -255,6 +267,7 @@ impl<R: Read> RecordSplitter<R> {
             top_start: 0,
             top_values: 0,
             shape: None,
+            whole: false,
         }
     }
 

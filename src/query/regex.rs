@@ -5,9 +5,18 @@
 //! a small engine without a literal prefilter), which made `select(.userAgent |
 //! test("…"))` several times slower than a field comparison. These natives replace its
 //! three regex primitives under the same names and with the same outputs (`matches`,
-//! `split_matches`, `split_`, on which jaq-std's `match`, `capture`, `scan`, `split/2`,
-//! `sub` and `gsub` are defined) and add a native `test/2`, which only asks whether there
-//! is a match instead of building match objects. `tests` holds them to jaq-std's output.
+//! `split_matches`, `split_`, on which jaq-std's `match` and `split/2` are defined) and the
+//! filters jaq-std defines in jq over them: `test/2` (which only asks whether there is a
+//! match instead of building match objects), `capture/2`, `scan/2` and `sub/3` (so also
+//! `capture/1`, `scan/1`, `sub/2` and `gsub`), which build their results straight from the
+//! match spans instead of from match objects. `tests` holds them to jaq-std's output.
+//!
+//! `capture`, `scan` and `sub` follow jq 1.7 where jaq-std differs: a named group that took
+//! no part is `null` in `capture`'s object (and in `sub`'s replacement input), a group that
+//! took no part is `null` in `scan`'s array, and a `sub` replacement with several outputs
+//! gives one result per output index, as jq 1.7's definition does (the *i*-th output of
+//! every match's replacement in the *i*-th result), an empty one drops its match and the
+//! text before it, and with no replacement at all the input is the result.
 //!
 //! A match is an array of match objects, the whole match first, then each capture group
 //! that took part: `{"offset", "length", "string"}` (offsets and lengths in characters)
@@ -18,7 +27,7 @@ use std::rc::Rc;
 
 use jaq_core::box_iter::box_once;
 use jaq_core::native::{run, v, Fun};
-use jaq_core::{Cv, Error, Exn, ValT as _, ValXs};
+use jaq_core::{Bind, Cv, Error, Exn, ValT as _, ValXs};
 use jaq_json::Val;
 use jaq_std::ValT as _;
 
@@ -35,9 +44,15 @@ thread_local! {
     static CACHE: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A compiled expression: over `str` for UTF-8 text (so an empty match never falls inside
-/// a character, as with jaq-std), over bytes for the rare string that is not UTF-8.
-enum Compiled {
+/// A compiled expression and its groups' names as jq strings (`capture`'s keys, made once).
+struct Compiled {
+    engine: Engine,
+    keys: Box<[Option<Val>]>,
+}
+
+/// The expression: over `str` for UTF-8 text (so an empty match never falls inside a
+/// character, as with jaq-std), over bytes for the rare string that is not UTF-8.
+enum Engine {
     Text(regex::Regex),
     Bytes(regex::bytes::Regex),
 }
@@ -47,10 +62,10 @@ type Spans = Vec<Option<(usize, usize)>>;
 
 impl Compiled {
     fn is_match(&self, text: &[u8]) -> bool {
-        match (self, std::str::from_utf8(text)) {
-            (Compiled::Text(re), Ok(s)) => re.is_match(s),
-            (Compiled::Bytes(re), _) => re.is_match(text),
-            (Compiled::Text(_), Err(_)) => false,
+        match (&self.engine, std::str::from_utf8(text)) {
+            (Engine::Text(re), Ok(s)) => re.is_match(s),
+            (Engine::Bytes(re), _) => re.is_match(text),
+            (Engine::Text(_), Err(_)) => false,
         }
     }
 
@@ -68,17 +83,17 @@ impl Compiled {
     }
 
     fn names(&self) -> Vec<Option<&str>> {
-        match self {
-            Compiled::Text(re) => re.capture_names().collect(),
-            Compiled::Bytes(re) => re.capture_names().collect(),
+        match &self.engine {
+            Engine::Text(re) => re.capture_names().collect(),
+            Engine::Bytes(re) => re.capture_names().collect(),
         }
     }
 
     /// Calls `f` with each match in order until it returns false.
     fn each(&self, text: &[u8], mut f: impl FnMut(Spans) -> bool) {
         let spans = |it: &mut dyn Iterator<Item = Option<(usize, usize)>>| it.collect::<Spans>();
-        match (self, std::str::from_utf8(text)) {
-            (Compiled::Text(re), Ok(s)) => {
+        match (&self.engine, std::str::from_utf8(text)) {
+            (Engine::Text(re), Ok(s)) => {
                 for caps in re.captures_iter(s) {
                     if !f(spans(
                         &mut caps.iter().map(|m| m.map(|m| (m.start(), m.end()))),
@@ -87,7 +102,7 @@ impl Compiled {
                     }
                 }
             }
-            (Compiled::Bytes(re), _) => {
+            (Engine::Bytes(re), _) => {
                 for caps in re.captures_iter(text) {
                     if !f(spans(
                         &mut caps.iter().map(|m| m.map(|m| (m.start(), m.end()))),
@@ -96,8 +111,23 @@ impl Compiled {
                     }
                 }
             }
-            (Compiled::Text(_), Err(_)) => {}
+            (Engine::Text(_), Err(_)) => {}
         }
+    }
+
+    /// Calls `f` with each match jq's flags ask for: the first or (`g`) every one, without
+    /// the empty ones with `n`. The whole match's span is always there.
+    fn each_wanted(&self, text: &[u8], flags: Flags, mut f: impl FnMut(Spans)) {
+        self.each(text, |spans| {
+            let Some((start, end)) = spans.first().copied().flatten() else {
+                return true;
+            };
+            if flags.ignore_empty && start == end {
+                return true;
+            }
+            f(spans);
+            flags.global
+        });
     }
 }
 
@@ -173,11 +203,21 @@ fn compiled(
                 .map_err(fail)?
         };
     }
-    let re = Rc::new(if utf8 {
-        Compiled::Text(build!(regex::RegexBuilder::new(pattern)))
+    let engine = if utf8 {
+        Engine::Text(build!(regex::RegexBuilder::new(pattern)))
     } else {
-        Compiled::Bytes(build!(regex::bytes::RegexBuilder::new(pattern)))
-    });
+        Engine::Bytes(build!(regex::bytes::RegexBuilder::new(pattern)))
+    };
+    let mut re = Compiled {
+        engine,
+        keys: Box::default(),
+    };
+    re.keys = re
+        .names()
+        .into_iter()
+        .map(|n| n.map(|n| Val::from(n.to_owned())))
+        .collect();
+    let re = Rc::new(re);
     let _ = CACHE.try_with(|c| {
         let mut c = c.borrow_mut();
         if c.len() >= CACHED {
@@ -191,13 +231,20 @@ fn compiled(
 type Data = jaq_core::data::JustLut<Val>;
 
 /// The natives, to chain after jaq-std's (whose same-named ones they must replace: see
-/// [`replaced`]).
+/// [`replaced`] and [`replaced_def`]).
 pub fn funs() -> impl Iterator<Item = Fun<Data>> {
-    let natives: [jaq_core::native::Filter<jaq_core::RunPtr<Data>>; 4] = [
+    let natives: [jaq_core::native::Filter<jaq_core::RunPtr<Data>>; 7] = [
         ("test", v(2), |cv| outcome(apply(cv, Want::Test))),
         ("matches", v(2), |cv| outcome(apply(cv, Want::Matches))),
         ("split_matches", v(2), |cv| outcome(apply(cv, Want::Both))),
         ("split_", v(2), |cv| outcome(apply(cv, Want::Gaps))),
+        ("capture", v(2), |cv| outcomes(capture(cv))),
+        ("scan", v(2), |cv| outcomes(scan(cv))),
+        (
+            "sub",
+            [Bind::Var(()), Bind::Fun(()), Bind::Var(())].into(),
+            sub,
+        ),
     ];
     natives.into_iter().map(run::<Data>)
 }
@@ -207,14 +254,167 @@ pub fn replaced(name: &str) -> bool {
     matches!(name, "matches" | "split_matches" | "split_")
 }
 
-/// Whether a jaq-std definition is replaced by one of ours (`test/2`, which jaq-std defines
-/// in jq over `matches`).
+/// Whether a jaq-std definition is replaced by one of ours (`test/2`, `capture/2`, `scan/2`
+/// and `sub/3`, which jaq-std defines in jq over `matches` and `split_matches`; the
+/// shorter forms and `gsub` stay jaq-std's, calling these).
 pub fn replaced_def(name: &str, arity: usize) -> bool {
-    name == "test" && arity == 2
+    matches!(
+        (name, arity),
+        ("test", 2) | ("capture", 2) | ("scan", 2) | ("sub", 3)
+    )
 }
 
 fn outcome<'a>(r: Result<Val, Error<Val>>) -> ValXs<'a, Val> {
     box_once(r.map_err(Exn::from))
+}
+
+fn outcomes<'a>(r: Result<Vec<Val>, Error<Val>>) -> ValXs<'a, Val> {
+    match r {
+        Ok(vs) => Box::new(vs.into_iter().map(Ok)),
+        Err(e) => box_once(Err(Exn::from(e))),
+    }
+}
+
+/// What a regex filter runs with: the compiled expression, the flags, the input's bytes.
+type Prepared<'v> = (Rc<Compiled>, Flags, &'v [u8]);
+
+/// The expression, flags and text of a regex filter, checked in jaq-std's order: flags,
+/// pattern, then the input. `extra` adds flags (`g` for `scan`).
+fn prepare<'v>(
+    pattern_val: &Val,
+    flags_val: &Val,
+    input: &'v Val,
+    extra: Flags,
+) -> Result<Prepared<'v>, Error<Val>> {
+    let flags_text = as_str(flags_val)?;
+    let flags = Flags::parse(flags_text)
+        .map_err(|c| Error::str(format_args!("invalid regex flag: {c}")))?;
+    let flags = Flags {
+        global: flags.global || extra.global,
+        ..flags
+    };
+    let pattern = as_str(pattern_val)?;
+    let utf8 = input
+        .as_utf8_bytes()
+        .is_none_or(|t| std::str::from_utf8(t).is_ok());
+    let re = compiled(pattern, flags_text, flags, utf8).map_err(Error::str)?;
+    let text = input.try_as_utf8_bytes()?;
+    Ok((re, flags, text))
+}
+
+/// jq's capture object of one match: each named group's text, `null` for one that took
+/// no part.
+fn capture_object(re: &Compiled, input: &Val, text: &[u8], spans: &Spans) -> Val {
+    let fields = spans.iter().zip(&re.keys).filter_map(|(span, key)| {
+        let value = match *span {
+            Some((s, e)) => input.as_sub_str(&text[s..e]),
+            None => Val::Null,
+        };
+        Some((key.clone()?, value))
+    });
+    Val::obj(fields.collect())
+}
+
+/// `capture(re; flags)`: a capture object per match.
+fn capture(mut cv: Cv<'_, Data>) -> Result<Vec<Val>, Error<Val>> {
+    let flags_val = cv.0.pop_var();
+    let pattern_val = cv.0.pop_var();
+    let input = &cv.1;
+    let (re, flags, text) = prepare(&pattern_val, &flags_val, input, Flags::default())?;
+    let mut out = Vec::new();
+    re.each_wanted(text, flags, |spans| {
+        out.push(capture_object(&re, input, text, &spans));
+    });
+    Ok(out)
+}
+
+/// `scan(re; flags)`: every match (`g` is implied), as its text when the expression has
+/// no groups, else as the array of its groups' texts (`null` for one that took no part).
+fn scan(mut cv: Cv<'_, Data>) -> Result<Vec<Val>, Error<Val>> {
+    let flags_val = cv.0.pop_var();
+    let pattern_val = cv.0.pop_var();
+    let input = &cv.1;
+    let global = Flags {
+        global: true,
+        ..Flags::default()
+    };
+    let (re, flags, text) = prepare(&pattern_val, &flags_val, input, global)?;
+    let text_of = |span: Option<(usize, usize)>| match span {
+        Some((s, e)) => input.as_sub_str(&text[s..e]),
+        None => Val::Null,
+    };
+    let mut out = Vec::new();
+    re.each_wanted(text, flags, |spans| {
+        out.push(if spans.len() > 1 {
+            spans[1..].iter().map(|s| text_of(*s)).collect()
+        } else {
+            text_of(spans[0])
+        });
+    });
+    Ok(out)
+}
+
+/// `sub(re; f; flags)` as jq 1.7 defines it: each match is replaced by the outputs of `f`
+/// run on its capture object; the *i*-th result joins the text between matches and the
+/// *i*-th output of each match's `f` (a match whose `f` has fewer outputs adds nothing to
+/// the results past them, and its text and the text before it are dropped there); no
+/// match, or no output of `f` for any match, gives the input.
+fn sub(mut cv: Cv<'_, Data>) -> ValXs<'_, Val> {
+    let flags_val = cv.0.pop_var();
+    let (f, fc) = cv.0.pop_fun();
+    let pattern_val = cv.0.pop_var();
+    let input = cv.1;
+    let (re, flags, text) = match prepare(&pattern_val, &flags_val, &input, Flags::default()) {
+        Ok(p) => p,
+        Err(e) => return outcome(Err(e)),
+    };
+    let mut matches = Vec::new();
+    re.each_wanted(text, flags, |spans| matches.push(spans));
+    let mut results: Vec<Vec<u8>> = Vec::new();
+    let mut previous = 0;
+    for spans in &matches {
+        let Some((start, end)) = spans[0] else {
+            continue;
+        };
+        let gap = &text[previous..start];
+        let captures = capture_object(&re, &input, text, spans);
+        for (ix, insert) in f.run((fc.clone(), captures)).enumerate() {
+            let insert = match insert {
+                Ok(v) => v,
+                Err(exn) => return box_once(Err(exn)),
+            };
+            if ix == results.len() {
+                results.push(Vec::new());
+            }
+            let result = &mut results[ix];
+            match insert {
+                Val::TStr(b) => {
+                    result.extend_from_slice(gap);
+                    result.extend_from_slice(&b);
+                }
+                Val::Null => result.extend_from_slice(gap),
+                // jq's `$gap + $insert`, which fails for anything else
+                other => {
+                    if let Err(e) = input.as_sub_str(gap) + other {
+                        return outcome(Err(e));
+                    }
+                }
+            }
+        }
+        previous = end;
+    }
+    if results.is_empty() {
+        return box_once(Ok(input));
+    }
+    let tail = &text[previous..];
+    let results: Vec<Val> = results
+        .into_iter()
+        .map(|mut r| {
+            r.extend_from_slice(tail);
+            Val::utf8_str(r)
+        })
+        .collect();
+    Box::new(results.into_iter().map(Ok))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -233,16 +433,7 @@ fn apply(mut cv: Cv<'_, Data>, want: Want) -> Result<Val, Error<Val>> {
     let flags_val = cv.0.pop_var();
     let pattern_val = cv.0.pop_var();
     let input = &cv.1;
-    // jaq-std's order of checks: flags, pattern, then the input
-    let flags_text = as_str(&flags_val)?;
-    let flags = Flags::parse(flags_text)
-        .map_err(|c| Error::str(format_args!("invalid regex flag: {c}")))?;
-    let pattern = as_str(&pattern_val)?;
-    let utf8 = input
-        .as_utf8_bytes()
-        .is_none_or(|t| std::str::from_utf8(t).is_ok());
-    let re = compiled(pattern, flags_text, flags, utf8).map_err(Error::str)?;
-    let text = input.try_as_utf8_bytes()?;
+    let (re, flags, text) = prepare(&pattern_val, &flags_val, input, Flags::default())?;
     if want == Want::Test {
         return Ok(Val::from(re.test(text, flags)));
     }
@@ -413,6 +604,40 @@ mod tests {
             r#"test("a"; "q")"#,
             r#"[match("line.line"; "s")]"#,
             r#"ascii_downcase | test("line3")"#,
+            r#"[capture("(?<w>[a-z]+)"; "g")]"#,
+            r#"[capture("(?<w>[a-z]+)")]"#,
+            r#"[capture("(?<e>)"; "g")]"#,
+            r#"[capture("(?<e>)"; "gn")]"#,
+            r#"[capture("(?<c>é) (?<t>✓)")]"#,
+            r#"[capture("(?<A> A B C)"; "xi")]"#,
+            r#"[capture("(?<l>^l[a-z]+)(?<n>[0-9])"; "gm")]"#,
+            r#"[capture("(?<l>line.)(?<r>line)"; "s")]"#,
+            r#"[capture("[a-z]+(?<d>[0-9]+)"; "g")]"#,
+            r#"[capture("(a)(?<two>b)")]"#,
+            r#"[scan("[A-Z]+"; "i")]"#,
+            r#"[scan("")]"#,
+            r#"[scan(""; "n")]"#,
+            r#"[scan("(é)(.)")]"#,
+            r#"[scan("(?<d>[0-9])")]"#,
+            r#"sub("(?<x>a)"; "\(.x)!")"#,
+            r#"sub("a"; "X"; "g")"#,
+            r#"sub("nomatch"; "X")"#,
+            r#"sub("^"; ">")"#,
+            r#"sub("$"; "<")"#,
+            r#"gsub("(?<c>[a-z])"; "\(.c | ascii_upcase)")"#,
+            r#"gsub("x*"; "-")"#,
+            r#"gsub("x*"; "-"; "n")"#,
+            r#"gsub("é"; "e")"#,
+            r#"gsub("(?<u>[✓é])"; "<\(.u)>")"#,
+            r#"gsub("$"; "<"; "m")"#,
+            r#"gsub("^L"; "l"; "im")"#,
+            r#"gsub("A B"; "-"; "xi")"#,
+            r#"gsub("[a-z]"; null)"#,
+            r#"gsub("[a-z]"; "")"#,
+            r#"gsub(""; ""; "n")"#,
+            r#"gsub("(?<all>.*)"; "[\(.all)]")"#,
+            r#"sub("("; "x")"#,
+            r#"sub("a"; "x"; "q")"#,
         ];
         for input in inputs {
             for code in programs {
@@ -428,6 +653,79 @@ mod tests {
                 }
                 assert_eq!(ours, theirs, "{code} on {input}");
             }
+        }
+    }
+
+    /// Where jq 1.7 and jaq-std differ, ours give jq 1.7's outputs: a group that took no
+    /// part is `null`, and several outputs of a `sub` replacement make one result per
+    /// output index (jq 1.7's `sub/3` definition; jq 1.6, installed here, agrees on the
+    /// single-output rows).
+    #[test]
+    fn jq_outputs_where_jaq_std_differs() {
+        let run = |code: &str, input: &str| {
+            let mut outs = Vec::new();
+            let v = crate::query::value::parse(input.as_bytes()).unwrap();
+            JqProgram::compile(code).unwrap().run(v, |r| {
+                outs.push(match r {
+                    Ok(v) => to_json(&v),
+                    Err(e) => format!("error: {e}"),
+                });
+                true
+            });
+            outs.join(" ")
+        };
+        let cases = [
+            (r#"capture("(?<x>a)?b")"#, r#""b""#, r#"{"x":null}"#),
+            // `\w` and `\b` know Unicode letters, as in jq (regex-bites' do not)
+            (r#"[scan("\\w+")]"#, r#""café ✓ abc""#, r#"["café","abc"]"#),
+            (r#"gsub("\\b"; "|")"#, r#""é ab""#, r#""|é| |ab|""#),
+            (
+                r#"[capture("(?<x>a)(?<y>z)?"; "g")]"#,
+                r#""ab a""#,
+                r#"[{"x":"a","y":null},{"x":"a","y":null}]"#,
+            ),
+            (r#"[scan("(a)?b")]"#, r#""ab b""#, r#"[["a"],[null]]"#),
+            (r#"[scan("(a)?(b)")]"#, r#""b""#, r#"[[null,"b"]]"#),
+            (r#"sub("(?<x>a)?b"; "[\(.x)]")"#, r#""cb""#, r#""c[null]""#),
+            (r#"sub("(?<x>a)?b"; keys | join(","))"#, r#""b""#, r#""x""#),
+            (
+                r#"[sub("(?<x>.)"; "\(.x)1", "\(.x)2")]"#,
+                r#""abc""#,
+                r#"["a1bc","a2bc"]"#,
+            ),
+            (
+                r#"[gsub("(?<x>.)"; "\(.x)1", "\(.x)2")]"#,
+                r#""abc""#,
+                r#"["a1b1c1","a2b2c2"]"#,
+            ),
+            // a match with fewer outputs adds nothing past them: "b" has one, so the second
+            // result lacks "-b" (the text before it, and it)
+            (
+                r#"[gsub("(?<x>[a-z])"; if .x == "b" then "B" else (.x, .x + .x) end)]"#,
+                r#""a-b-c""#,
+                r#"["a-B-c","aa-cc"]"#,
+            ),
+            // no output drops the match and the text before it (jq 1.7.1's own example)
+            (
+                r#"gsub("(?<x>[aeiou])"; if .x == "e" then empty else "[" + .x + "]" end)"#,
+                r#""hello world""#,
+                r#""ll[o] w[o]rld""#,
+            ),
+            (r#"[sub("a"; empty)]"#, r#""xay""#, r#"["xay"]"#),
+            (r#"[gsub("a"; empty)]"#, r#""aa""#, r#"["aa"]"#),
+            (r#"[sub("a"; "x", "y"; "g")]"#, r#""aa""#, r#"["xx","yy"]"#),
+            (
+                r#"sub("a"; 1)"#,
+                r#""xa""#,
+                r#"error: cannot calculate "x" + 1"#,
+            ),
+            (r#"sub("a"; 1)"#, r#""xy""#, r#""xy""#),
+            (r#"sub("a"; "b")"#, "1", "error: cannot use 1 as string"),
+            // flags (and patterns) are bound one value at a time, as jq's `$flags`
+            (r#"[sub("a"; "1"; "g", "")]"#, r#""aa""#, r#"["11","1a"]"#),
+        ];
+        for (code, input, expected) in cases {
+            assert_eq!(run(code, input), expected, "{code} on {input}");
         }
     }
 

@@ -191,6 +191,53 @@ fn is_change_event(name: &str, source: &str) -> bool {
         .any(|(sources, names)| sources.contains(&source) && names.contains(&name))
 }
 
+/// The places in one whole input where a needle may be ([`Selector::hits`]), for its
+/// records in order.
+///
+/// Why a record that touches none of them holds no needle: each needle holds one of
+/// [`NEEDLE_PARTS`] or is `\u` (every `\u` is found), and a leftmost-first search that
+/// resumes after each match reports, for every occurrence of a part, a match that overlaps it (the last match
+/// starting at or before the occurrence either reaches into it, or ended before it, and
+/// then the search from there would have found a match starting no later than the
+/// occurrence). So a record holding a needle overlaps a reported span; one that does not is
+/// rejected, and one that does gets the exact per-record test, whatever its shape.
+pub struct Hits<'s> {
+    selector: &'s Selector,
+    /// The spans found, in stream offsets, sorted by start.
+    spans: Vec<(u64, u64)>,
+    /// Spans before this one end before the records still to come.
+    next: usize,
+    /// Start of the last record asked about.
+    last: u64,
+}
+
+impl Hits<'_> {
+    /// [`Selector::may_match`] for the record `bytes` at stream offset `offset`, records
+    /// being asked about in order.
+    pub fn may_match(&mut self, offset: u64, bytes: &[u8]) -> bool {
+        if offset < self.last {
+            // not in order: the spans skipped may matter again
+            return self.selector.may_match(bytes);
+        }
+        self.last = offset;
+        while self
+            .spans
+            .get(self.next)
+            .is_some_and(|&(_, end)| end <= offset)
+        {
+            self.next += 1;
+        }
+        // the first span (by start) not ending before the record: if it starts after the
+        // record, so do all later ones
+        let end = offset + bytes.len() as u64;
+        let touched = self
+            .spans
+            .get(self.next)
+            .is_some_and(|&(start, _)| start < end);
+        touched && self.selector.may_match(bytes)
+    }
+}
+
 /// Error codes that mean "denied" rather than "broken request".
 pub fn is_access_denied(code: &str) -> bool {
     matches!(
@@ -222,26 +269,74 @@ pub const NEEDLES: &[&str] = &[
     "\\u",
 ];
 
+/// For the search over a whole input ([`Selector::hits`]): a part of each of [`NEEDLES`]
+/// but `\u` (which is searched for alone), so any text holding a needle holds one of these,
+/// chosen to start with bytes that are rare in CloudTrail text (`"e`, `ia`, `co` start many
+/// keys, ARNs and sources; every candidate start costs a check).
+pub const NEEDLE_PARTS: &[&str] = &[
+    "WebIdentity",
+    "\"errorC",
+    "am.amazonaws.com",
+    "RepositoryPolicy",
+    "codebuild.amazonaws.com",
+    "nections.amazonaws.com",
+    "CloudTrailEvent",
+];
+
 /// The compiled selection.
 pub struct Selector {
     pub window: Window,
     /// All of [`NEEDLES`] in one automaton: one pass over each record (`None` only if it
     /// could not be built, and then every record is decoded).
     needles: Option<AhoCorasick>,
+    /// [`NEEDLE_PARTS`] in one automaton, for [`Selector::hits`].
+    parts: Option<AhoCorasick>,
 }
 
 impl Selector {
     pub fn new(window: Window) -> Selector {
-        let needles = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(NEEDLES)
-            .ok();
-        Selector { window, needles }
+        let automaton = |needles: &[&str]| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostFirst)
+                .build(needles)
+                .ok()
+        };
+        Selector {
+            window,
+            needles: automaton(NEEDLES),
+            parts: automaton(NEEDLE_PARTS),
+        }
     }
 
     /// Cheap byte test: false means the record cannot be selected, whatever it holds.
     pub fn may_match(&self, bytes: &[u8]) -> bool {
         self.needles.as_ref().is_none_or(|n| n.is_match(bytes))
+    }
+
+    /// Where needles may be in a whole input (`bytes`, starting at stream offset `offset`),
+    /// found in one pass over it, so that the records touching none of those places need no
+    /// test of their own ([`Hits::may_match`]). `None` when the automaton could not be built.
+    pub fn hits(&self, offset: u64, bytes: &[u8]) -> Option<Hits<'_>> {
+        let parts = self.parts.as_ref()?;
+        let at = |start: usize, end: usize| (offset + start as u64, offset + end as u64);
+        let mut spans: Vec<(u64, u64)> = parts
+            .find_iter(bytes)
+            .map(|m| at(m.start(), m.end()))
+            .collect();
+        let before = spans.len();
+        // backslashes are rarer than `u`s: find them, then look at the next byte
+        let escapes =
+            memchr::memchr_iter(b'\\', bytes).filter(|&i| bytes.get(i + 1) == Some(&b'u'));
+        spans.extend(escapes.map(|i| at(i, i + 2)));
+        if before > 0 && spans.len() > before {
+            spans.sort_unstable();
+        }
+        Some(Hits {
+            selector: self,
+            spans,
+            next: 0,
+            last: 0,
+        })
     }
 
     /// Classifies a decoded record.
@@ -546,7 +641,61 @@ mod tests {
         assert!(!selector.may_match(boring.as_bytes()));
     }
 
+    #[test]
+    fn every_needle_holds_a_part() {
+        for needle in NEEDLES {
+            assert!(
+                *needle == "\\u" || NEEDLE_PARTS.iter().any(|p| needle.contains(p)),
+                "{needle}"
+            );
+        }
+    }
+
+    /// Hands the records of `pieces` (each a list of fragments, then its separator) to
+    /// [`Hits`] over their concatenation and to [`Selector::may_match`] alone.
+    fn hits_against_records(records: &[(Vec<&str>, &str)]) -> Result<(), String> {
+        let selector = Selector::new(Window::default());
+        let mut text = String::from("xx");
+        let mut spans = Vec::new();
+        for (fragments, separator) in records {
+            let start = text.len();
+            text.push_str(&fragments.concat());
+            spans.push((start, text.len()));
+            text.push_str(separator);
+        }
+        let mut hits = selector
+            .hits(100, &text.as_bytes()[2..])
+            .ok_or("no automaton")?;
+        for &(start, end) in &spans {
+            let bytes = &text.as_bytes()[start..end];
+            let whole = hits.may_match(98 + start as u64, bytes);
+            if whole != selector.may_match(bytes) {
+                return Err(format!("{:?} in {text:?}", &text[start..end]));
+            }
+        }
+        Ok(())
+    }
+
     proptest! {
+        /// The search over a whole input rejects exactly the records the per-record test
+        /// rejects, whatever the records are (needles split across records, escapes, parts
+        /// of needles, records back to back).
+        #[test]
+        fn hits_agree_with_the_record_test(
+            records in prop::collection::vec((
+                prop::collection::vec(prop::sample::select(vec![
+                    "{", "}", "\"", ",", "x", "\\", "u", "\\u00", "AssumeRole", "WithWeb",
+                    "Identity", "WebIdentity", "\"error", "Code\"", "\"errorC", "i", "am",
+                    ".amazonaws.com", "iam.amazonaws.com", "ssm.amazonaws.com", "Repository",
+                    "Policy", "codebuild", "code", "build.amazonaws.com", "con", "nections",
+                    "connections.amazonaws.com", "CloudTrail", "Event", "CloudTrailEvent",
+                ]), 0..12),
+                prop::sample::select(vec!["", ",", "\n", " ,\n"]),
+            ), 0..30),
+        ) {
+            prop_assert_eq!(hits_against_records(&records), Ok(()));
+        }
+
         /// The byte test never rejects a record the selection keeps, however its keys and
         /// values are escaped.
         #[test]
