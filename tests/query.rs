@@ -922,3 +922,32 @@ fn run_rows(d: &str, program: &str) -> Vec<String> {
     let r = trailwhy(&["query", d, "--jq", program, "--format", "ndjson"]);
     r.stdout.lines().map(str::to_owned).collect()
 }
+
+#[test]
+fn tonumber_and_fromjson_on_text_that_is_not_json_end_with_one_error_each() {
+    // jaq-json's fromjson (and tonumber, defined over it) yielded errors without end on
+    // such text: the run never finished
+    let t = trail();
+    let d = arg(t.path());
+    let r = trailwhy(&[
+        "query",
+        &d,
+        "--jq",
+        r#"("aws-cli/2" | tonumber), ("[1, 2]" | fromjson), (" 7 " | tonumber)"#,
+        "--format",
+        "ndjson",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(rows.len(), 2 * 7, "{}", r.stdout);
+    assert_eq!(&rows[..2], ["[1,2]", "7"]);
+    let err: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(err.len(), 1, "{}", r.stderr);
+    assert!(
+        err[0].contains("cannot parse")
+            && err[0].contains("aws-cli/2")
+            && err[0].ends_with("as JSON: byte offset 0: value expected (6 more)"),
+        "{}",
+        err[0]
+    );
+}

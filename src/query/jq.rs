@@ -58,7 +58,8 @@ impl JqProgram {
             .chain(jaq_json::defs());
         let funs = jaq_core::funs::<Data>()
             .chain(jaq_std::funs::<Data>().filter(|f| !(ours && regex::replaced(f.0))))
-            .chain(jaq_json::funs::<Data>())
+            .chain(jaq_json::funs::<Data>().filter(|f| f.0 != "fromjson"))
+            .chain(std::iter::once(fromjson()))
             .chain(regex::funs().filter(move |_| ours));
         let arena = Arena::default();
         let modules = Loader::new(defs)
@@ -487,6 +488,23 @@ fn literal(t: &load::parse::Term<&str>) -> Option<String> {
 }
 
 /// A runtime error as jq shows it: a string error as itself, anything else as JSON.
+/// `fromjson` (and `tonumber`, which jaq defines over it): one JSON value, or one error.
+/// jaq-json's own reads a stream of values and, on text that is not JSON (`"aws-cli/2"`),
+/// yields errors without end, so a program like `.userAgent | tonumber` never finished.
+fn fromjson() -> jaq_core::native::Fun<Data> {
+    use jaq_core::box_iter::box_once;
+    use jaq_core::native::{run, v};
+    use jaq_core::{Error, Exn};
+    run::<Data>(("fromjson", v(0), |cv| {
+        let input = &cv.1;
+        let parsed = input.try_as_utf8_bytes_owned().and_then(|text| {
+            super::value::parse(&text)
+                .map_err(|e| Error::str(format_args!("cannot parse {input} as JSON: {e}")))
+        });
+        box_once(parsed.map_err(Exn::from))
+    }))
+}
+
 fn error_text(e: &jaq_core::Error<Val>) -> String {
     let text = e.to_string();
     text.strip_prefix('"')
