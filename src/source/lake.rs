@@ -25,8 +25,8 @@ use tokio::time::Instant;
 
 use super::athena::{self, sql::Want, QuerySummary, Stats};
 use super::aws::{describe_sdk_error, AwsContext};
-use super::s3::ChannelReader;
-use super::{Input, Inputs, Remote};
+use super::s3::ChannelInput;
+use super::{Input, Inputs};
 use crate::select::filter::RecordFilter;
 use crate::select::{Window, CHANGE_EVENTS};
 
@@ -196,10 +196,10 @@ impl Prepared {
             None => return Ok(()), // stopped by Ctrl-C
         };
         let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
-        inputs.push(Input::Remote(Arc::new(Events {
-            name: format!("{name} (query {id})"),
-            rx: Mutex::new(Some(rx)),
-        })));
+        inputs.push(Input::Remote(Arc::new(ChannelInput::new(
+            format!("{name} (query {id})"),
+            rx,
+        ))));
         let rows = self.stream(&id, &tx).await;
         if let Err(e) = &rows {
             let _ = tx.send(Err(io::Error::other(format!("{e:#}")))).await;
@@ -302,28 +302,6 @@ impl Prepared {
             }
         }
         Ok(rows)
-    }
-}
-
-/// One Lake query's events, as NDJSON.
-struct Events {
-    name: String,
-    rx: Mutex<Option<mpsc::Receiver<io::Result<Bytes>>>>,
-}
-
-impl Remote for Events {
-    fn name(&self) -> String {
-        self.name.clone()
-    }
-
-    fn open(&self) -> io::Result<Box<dyn io::Read + Send>> {
-        let rx = self
-            .rx
-            .lock()
-            .ok()
-            .and_then(|mut g| g.take())
-            .ok_or_else(|| io::Error::other("already read"))?;
-        Ok(Box::new(ChannelReader::new(rx)))
     }
 }
 

@@ -21,8 +21,8 @@ use tokio::sync::{mpsc, Mutex};
 use tokio::time::Instant;
 
 use super::aws::AwsContext;
-use super::s3::ChannelReader;
-use super::{Input, Remote};
+use super::s3::ChannelInput;
+use super::Input;
 
 /// The event sources whose management events the analysis uses.
 pub const EVENT_SOURCES: &[&str] = &[
@@ -119,10 +119,7 @@ pub fn inputs(
             };
             let name = query.name();
             ctx.spawn(async move { query.run(tx).await });
-            out.push(Input::Remote(Arc::new(LookupStream {
-                name,
-                rx: std::sync::Mutex::new(Some(rx)),
-            })));
+            out.push(Input::Remote(Arc::new(ChannelInput::new(name, rx))));
         }
     }
     out
@@ -221,27 +218,6 @@ impl Query {
                 _ => return,
             }
         }
-    }
-}
-
-struct LookupStream {
-    name: String,
-    rx: std::sync::Mutex<Option<mpsc::Receiver<io::Result<Bytes>>>>,
-}
-
-impl Remote for LookupStream {
-    fn name(&self) -> String {
-        self.name.clone()
-    }
-
-    fn open(&self) -> io::Result<Box<dyn std::io::Read + Send>> {
-        let rx = self
-            .rx
-            .lock()
-            .ok()
-            .and_then(|mut g| g.take())
-            .ok_or_else(|| io::Error::other("stream already read"))?;
-        Ok(Box::new(ChannelReader::new(rx)))
     }
 }
 

@@ -741,6 +741,38 @@ impl Remote for S3Object {
     }
 }
 
+/// An input whose bytes an async task sends through a channel (a LookupEvents or Lake
+/// query's events, Athena's rebuilt records), read once.
+pub struct ChannelInput {
+    name: String,
+    rx: std::sync::Mutex<Option<mpsc::Receiver<io::Result<Bytes>>>>,
+}
+
+impl ChannelInput {
+    pub fn new(name: String, rx: mpsc::Receiver<io::Result<Bytes>>) -> ChannelInput {
+        ChannelInput {
+            name,
+            rx: std::sync::Mutex::new(Some(rx)),
+        }
+    }
+}
+
+impl Remote for ChannelInput {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn open(&self) -> io::Result<Box<dyn Read + Send>> {
+        let rx = self
+            .rx
+            .lock()
+            .ok()
+            .and_then(|mut g| g.take())
+            .ok_or_else(|| io::Error::other("stream already read"))?;
+        Ok(Box::new(ChannelReader::new(rx)))
+    }
+}
+
 /// A blocking `Read` over chunks sent by an async task.
 pub struct ChannelReader {
     rx: mpsc::Receiver<io::Result<Bytes>>,

@@ -33,8 +33,8 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::aws::{describe_sdk_error, AwsContext};
-use super::s3::{self, ChannelReader};
-use super::{Input, Inputs, Remote};
+use super::s3::{self, ChannelInput};
+use super::{Input, Inputs};
 use crate::select::Window;
 use results::{column_positions, CsvRows, Row};
 use sql::{Mode, Plan, Statement, Want};
@@ -636,10 +636,10 @@ impl Prepared {
                 }
                 let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(1);
                 let _ = tx.try_send(Ok(Bytes::from(text)));
-                inputs.push(Input::Remote(Arc::new(Rebuilt {
-                    name: format!("{name} (query {id})"),
-                    rx: Mutex::new(Some(rx)),
-                })));
+                inputs.push(Input::Remote(Arc::new(ChannelInput::new(
+                    format!("{name} (query {id})"),
+                    rx,
+                ))));
             }
         }
         Ok(())
@@ -771,28 +771,6 @@ fn distinct_paths(rows: &[Row], at: usize) -> Vec<String> {
         .filter_map(|r| r.get(at).cloned().flatten())
         .filter(|p| seen.insert(p.clone()))
         .collect()
-}
-
-/// Columns mode: the rebuilt records of one query, as one NDJSON input.
-struct Rebuilt {
-    name: String,
-    rx: Mutex<Option<mpsc::Receiver<io::Result<Bytes>>>>,
-}
-
-impl Remote for Rebuilt {
-    fn name(&self) -> String {
-        self.name.clone()
-    }
-
-    fn open(&self) -> io::Result<Box<dyn io::Read + Send>> {
-        let rx = self
-            .rx
-            .lock()
-            .ok()
-            .and_then(|mut g| g.take())
-            .ok_or_else(|| io::Error::other("already read"))?;
-        Ok(Box::new(ChannelReader::new(rx)))
-    }
 }
 
 #[cfg(test)]
