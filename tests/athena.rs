@@ -44,18 +44,7 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
 
 /// moto and DuckDB, or a printed reason to skip.
 fn ready() -> Option<&'static aws::Moto> {
-    let duck = Command::new("python3")
-        .args(["-c", "import duckdb, sqlglot, boto3"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !duck {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            ".ci/run installs duckdb and sqlglot"
-        );
-        eprintln!(
-            "SKIPPED: python3 cannot import duckdb, sqlglot and boto3; athena:// tests did not run"
-        );
+    if !common::python_has("duckdb, sqlglot, boto3", "the athena:// tests") {
         return None;
     }
     aws::moto()

@@ -49,26 +49,9 @@ fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 10, 5, 0, 0, 0).unwrap()
 }
 
-/// Whether python3 can run DuckDB and sqlglot; the reason when not.
-fn python_ready() -> Result<(), String> {
-    let out = Command::new("python3")
-        .args(["-c", "import duckdb, sqlglot"])
-        .output()
-        .map_err(|e| format!("python3 cannot be started: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "python3 lacks duckdb or sqlglot (pip install duckdb sqlglot): {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
 macro_rules! need_python {
     () => {
-        if let Err(why) = python_ready() {
-            eprintln!("skipped: {why}");
+        if !common::python_has("duckdb, sqlglot", "the DuckDB SQL tests") {
             return;
         }
     };

@@ -43,18 +43,7 @@ type Log = Arc<Mutex<Vec<(String, Instant, Value)>>>;
 
 /// Whether DuckDB can be imported (the tests skip cleanly, saying so, when it cannot).
 fn have_duckdb() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import duckdb"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 -m pip install duckdb is part of .ci/run"
-        );
-        eprintln!("SKIPPED: the duckdb Python package is not installed; lake:// tests did not run");
-    }
-    ok
+    common::python_has("duckdb", "the lake:// tests")
 }
 
 /// Runs `sql` over the records file in DuckDB: the rows as Lake returns them.

@@ -205,3 +205,23 @@ pub fn sample_records() -> Vec<Value> {
     }
     out
 }
+
+/// Whether python3 can import `modules` (e.g. "duckdb, sqlglot"); when it cannot, the caller
+/// skips and this says so on stderr — except in CI, where `.ci/run` installs them and a
+/// missing module fails the test.
+pub fn python_has(modules: &str, suite: &str) -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3 cannot import {modules}: .ci/run installs them"
+        );
+        eprintln!(
+            "SKIPPED: python3 cannot import {modules} (pip install {modules}); {suite} did not run"
+        );
+    }
+    ok
+}
