@@ -88,20 +88,9 @@ fn table_params(bucket: &str) -> Value {
     })
 }
 
-/// The data columns of the table (AWS's documented table with identityprovider).
+/// The data columns of the table: those every AWS CloudTrail table has, with identityprovider.
 fn table_columns() -> Value {
-    let s = "string";
-    json!([
-        ["eventversion", s],
-        ["useridentity", "struct<type:string,principalid:string,arn:string,accountid:string,invokedby:string,accesskeyid:string,username:string,identityprovider:string,sessioncontext:struct<attributes:struct<mfaauthenticated:string,creationdate:string>,sessionissuer:struct<type:string,principalid:string,arn:string,accountid:string,username:string>>>"],
-        ["eventtime", s], ["eventsource", s], ["eventname", s], ["awsregion", s],
-        ["sourceipaddress", s], ["useragent", s], ["errorcode", s], ["errormessage", s],
-        ["requestparameters", s], ["responseelements", s], ["additionaleventdata", s],
-        ["requestid", s], ["eventid", s],
-        ["resources", "array<struct<arn:string,accountid:string,type:string>>"],
-        ["eventtype", s], ["apiversion", s], ["readonly", s], ["recipientaccountid", s],
-        ["serviceeventdetails", s], ["sharedeventid", s], ["vpcendpointid", s]
-    ])
+    json!(trailwhy::source::athena::table::common_columns(true))
 }
 
 fn setup(moto: &aws::Moto, tag: &str, partitions: bool) -> Setup {

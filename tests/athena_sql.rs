@@ -22,7 +22,7 @@ use trailwhy::query::filter::{CompiledFilter, Globs, RecordFilter};
 use trailwhy::select::{time::parse_event_time, Selected, Selector, Window};
 use trailwhy::source::athena::ddl;
 use trailwhy::source::athena::sql::{compile, rebuild, Mode, Plan, Statement, Want};
-use trailwhy::source::athena::table::{Shape, TableDef};
+use trailwhy::source::athena::table::{common_columns, Shape, TableDef};
 
 const A: &str = "111122223333";
 const B: &str = "444455556666";
@@ -459,61 +459,13 @@ struct Variant {
     needs_account: bool,
 }
 
-const USERIDENTITY: &str = "struct<type:string,principalid:string,arn:string,accountid:string,invokedby:string,accesskeyid:string,username:string,sessioncontext:struct<attributes:struct<mfaauthenticated:string,creationdate:string>,sessionissuer:struct<type:string,principalid:string,arn:string,accountid:string,username:string>>>";
-
-fn aws_columns(identity_provider: bool) -> Vec<(String, String)> {
-    let ident = if identity_provider {
-        USERIDENTITY.replace(
-            "username:string,",
-            "username:string,identityprovider:string,",
-        )
-    } else {
-        USERIDENTITY.to_owned()
-    };
-    let mut cols = vec![("eventversion".to_owned(), "string".to_owned())];
-    cols.push(("useridentity".to_owned(), ident));
-    for c in [
-        "eventtime",
-        "eventsource",
-        "eventname",
-        "awsregion",
-        "sourceipaddress",
-        "useragent",
-        "errorcode",
-        "errormessage",
-        "requestparameters",
-        "responseelements",
-        "additionaleventdata",
-        "requestid",
-        "eventid",
-    ] {
-        cols.push((c.to_owned(), "string".to_owned()));
-    }
-    cols.push((
-        "resources".to_owned(),
-        "array<struct<arn:string,accountid:string,type:string>>".to_owned(),
-    ));
-    for c in [
-        "eventtype",
-        "apiversion",
-        "readonly",
-        "recipientaccountid",
-        "serviceeventdetails",
-        "sharedeventid",
-        "vpcendpointid",
-    ] {
-        cols.push((c.to_owned(), "string".to_owned()));
-    }
-    cols
-}
-
 fn def(keys: &[&str], params: &[(&str, &str)], identity_provider: bool) -> TableDef {
     TableDef {
         catalog: "AwsDataCatalog".into(),
         database: DB.into(),
         name: TABLE.into(),
         location: Some(format!("s3://{BUCKET}/AWSLogs/o-abc/")),
-        columns: aws_columns(identity_provider),
+        columns: common_columns(identity_provider),
         partition_keys: keys
             .iter()
             .map(|k| (k.to_string(), "string".to_string()))

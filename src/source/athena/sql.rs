@@ -961,40 +961,8 @@ mod tests {
     use super::super::table::TableDef;
     use super::*;
 
-    const USERIDENTITY: &str = "struct<type:string,principalid:string,arn:string,accountid:string,invokedby:string,accesskeyid:string,username:string,sessioncontext:struct<attributes:struct<mfaauthenticated:string,creationdate:string>,sessionissuer:struct<type:string,principalid:string,arn:string,accountid:string,username:string>>>";
-
     fn shape(keys: &[&str], params: &[(&str, &str)]) -> Shape {
-        let mut columns: Vec<(String, String)> = [
-            "eventversion",
-            "eventtime",
-            "eventsource",
-            "eventname",
-            "awsregion",
-            "sourceipaddress",
-            "useragent",
-            "errorcode",
-            "errormessage",
-            "requestparameters",
-            "responseelements",
-            "additionaleventdata",
-            "requestid",
-            "eventid",
-            "eventtype",
-            "apiversion",
-            "readonly",
-            "recipientaccountid",
-            "serviceeventdetails",
-            "sharedeventid",
-            "vpcendpointid",
-        ]
-        .iter()
-        .map(|c| (c.to_string(), "string".to_string()))
-        .collect();
-        columns.push(("useridentity".into(), USERIDENTITY.into()));
-        columns.push((
-            "resources".into(),
-            "array<struct<arn:string,accountid:string,type:string>>".into(),
-        ));
+        let columns = super::super::table::common_columns(false);
         Shape::from_def(&TableDef {
             catalog: "AwsDataCatalog".into(),
             database: "trail".into(),

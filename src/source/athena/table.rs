@@ -235,6 +235,59 @@ impl DateFormat {
     }
 }
 
+/// `useridentity` as every variant of AWS's CloudTrail table declares it.
+const USERIDENTITY: &str = "struct<type:string,principalid:string,arn:string,accountid:string,invokedby:string,accesskeyid:string,username:string,sessioncontext:struct<attributes:struct<mfaauthenticated:string,creationdate:string>,sessionissuer:struct<type:string,principalid:string,arn:string,accountid:string,username:string>>>";
+
+/// The data columns every variant of AWS's CloudTrail table has (the documented table, the
+/// console's, the AWS Labs one): the only ones the statements may use, besides
+/// `useridentity.identityprovider` where a table has it (`identity_provider`), as the table
+/// of `trailwhy athena ddl` does. Hive type text, as Glue stores it.
+pub fn common_columns(identity_provider: bool) -> Vec<(String, String)> {
+    let ident = if identity_provider {
+        USERIDENTITY.replace(
+            "username:string,",
+            "username:string,identityprovider:string,",
+        )
+    } else {
+        USERIDENTITY.to_owned()
+    };
+    let mut cols = vec![("eventversion".to_owned(), "string".to_owned())];
+    cols.push(("useridentity".to_owned(), ident));
+    for c in [
+        "eventtime",
+        "eventsource",
+        "eventname",
+        "awsregion",
+        "sourceipaddress",
+        "useragent",
+        "errorcode",
+        "errormessage",
+        "requestparameters",
+        "responseelements",
+        "additionaleventdata",
+        "requestid",
+        "eventid",
+    ] {
+        cols.push((c.to_owned(), "string".to_owned()));
+    }
+    cols.push((
+        "resources".to_owned(),
+        "array<struct<arn:string,accountid:string,type:string>>".to_owned(),
+    ));
+    for c in [
+        "eventtype",
+        "apiversion",
+        "readonly",
+        "recipientaccountid",
+        "serviceeventdetails",
+        "sharedeventid",
+        "vpcendpointid",
+    ] {
+        cols.push((c.to_owned(), "string".to_owned()));
+    }
+    cols
+}
+
 /// The names a key's meaning is guessed from when the template does not say.
 const ACCOUNT_NAMES: &[&str] = &[
     "account",
@@ -728,6 +781,22 @@ mod tests {
     use chrono::TimeZone;
 
     pub(crate) const USERIDENTITY: &str = "struct<type:string,principalid:string,arn:string,accountid:string,invokedby:string,accesskeyid:string,username:string,sessioncontext:struct<attributes:struct<mfaauthenticated:string,creationdate:string>,sessionissuer:struct<type:string,principalid:string,arn:string,accountid:string,username:string>>>";
+
+    #[test]
+    fn the_common_columns_say_whether_identityprovider_is_there() {
+        for with in [false, true] {
+            let mut d = def(
+                &["timestamp"],
+                &[],
+                Some("s3://b/AWSLogs/111122223333/CloudTrail/us-east-1/"),
+            );
+            d.columns = common_columns(with);
+            let s = Shape::from_def(&d).unwrap();
+            assert_eq!(s.has_identity_provider, with);
+            assert_eq!(s.columns.len(), 23);
+            assert!(s.columns.contains("resources") && s.columns.contains("vpcendpointid"));
+        }
+    }
 
     fn def(keys: &[&str], params: &[(&str, &str)], location: Option<&str>) -> TableDef {
         TableDef {
