@@ -238,16 +238,20 @@ impl Hits<'_> {
     }
 }
 
-/// Error codes that mean "denied" rather than "broken request".
+/// Error codes that mean "denied" rather than "broken request": these, and any code ending
+/// in one of [`DENIED_SUFFIXES`] (the SQL of `athena://` and `lake://` says the same).
+pub const DENIED_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "Client.UnauthorizedOperation",
+    "UnauthorizedOperation",
+];
+/// See [`DENIED_CODES`].
+pub const DENIED_SUFFIXES: &[&str] = &["AccessDenied", "AccessDeniedException"];
+
+/// Whether `code` means "denied" ([`DENIED_CODES`], [`DENIED_SUFFIXES`]).
 pub fn is_access_denied(code: &str) -> bool {
-    matches!(
-        code,
-        "AccessDenied"
-            | "AccessDeniedException"
-            | "Client.UnauthorizedOperation"
-            | "UnauthorizedOperation"
-    ) || code.ends_with("AccessDenied")
-        || code.ends_with("AccessDeniedException")
+    DENIED_CODES.contains(&code) || DENIED_SUFFIXES.iter().any(|s| code.ends_with(s))
 }
 
 /// Byte strings of which every record [`Selector::select`] can keep holds at least one: the

@@ -23,7 +23,8 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::athena::{self, sql::Want, QuerySummary, Stats};
+use super::athena::sql::{access_denied, Want};
+use super::athena::{self, QuerySummary, Stats};
 use super::aws::{describe_sdk_error, AwsContext};
 use super::s3::ChannelInput;
 use super::{Input, Inputs};
@@ -378,9 +379,10 @@ pub fn compile(store_id: &str, window: &Window, want: &Want<'_>) -> Result<Strin
                 format!("eventTime <= {}", time_lit(until, true)),
             ];
             in_window.extend(scope(window));
-            let denied = "(errorCode IN ('AccessDenied', 'AccessDeniedException', 'Client.UnauthorizedOperation', 'UnauthorizedOperation') \
-                 OR errorCode LIKE '%AccessDenied' OR errorCode LIKE '%AccessDeniedException' \
-                 OR (eventName = 'AssumeRole' AND errorCode = 'ValidationError'))";
+            let denied = format!(
+                "({} OR (eventName = 'AssumeRole' AND errorCode = 'ValidationError'))",
+                access_denied("errorCode")
+            );
             let mut changes = Vec::new();
             for (sources, names) in CHANGE_EVENTS {
                 let s: Vec<String> = sources.iter().map(|s| (*s).to_owned()).collect();

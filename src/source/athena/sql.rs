@@ -73,7 +73,7 @@ use serde_json::{Map, Value};
 
 use super::table::{range_end, Meaning, PartitionKey, Projection, Shape};
 use crate::select::filter::RecordFilter;
-use crate::select::{Window, CHANGE_EVENTS};
+use crate::select::{Window, CHANGE_EVENTS, DENIED_CODES, DENIED_SUFFIXES};
 
 /// What each result row holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,8 +291,18 @@ fn col(path: &[&str]) -> String {
 const ACCOUNT: &str = "COALESCE(\"recipientaccountid\", \"useridentity\".\"accountid\")";
 const HAS_ERROR: &str = "(\"errorcode\" IS NOT NULL AND \"errorcode\" <> '')";
 const NO_ERROR: &str = "(\"errorcode\" IS NULL OR \"errorcode\" = '')";
-/// `select::is_access_denied` in SQL.
-const ACCESS_DENIED: &str = "(\"errorcode\" IN ('AccessDenied', 'AccessDeniedException', 'Client.UnauthorizedOperation', 'UnauthorizedOperation') OR \"errorcode\" LIKE '%AccessDenied' OR \"errorcode\" LIKE '%AccessDeniedException')";
+/// `select::is_access_denied` in SQL, on `column` (`"errorcode"` in Athena, `errorCode` in
+/// Lake): one definition of "denied" for the local selection and both statements.
+pub fn access_denied(column: &str) -> String {
+    let codes: Vec<String> = DENIED_CODES.iter().map(|c| literal(c)).collect();
+    let mut any = vec![format!("{column} IN ({})", codes.join(", "))];
+    any.extend(
+        DENIED_SUFFIXES
+            .iter()
+            .map(|s| format!("{column} LIKE {}", literal(&format!("%{s}")))),
+    );
+    format!("({})", any.join(" OR "))
+}
 
 /// One disjunct of the statement's row predicate: its partitions and its row conditions.
 struct Arm<'a> {
@@ -339,8 +349,9 @@ pub fn compile(shape: &Shape, plan: &Plan<'_>) -> Result<Statement> {
     .to_vec();
     let arms = match plan.want {
         Want::Explain { lookback } => {
+            let denied = access_denied("\"errorcode\"");
             let web_or_failure = format!(
-                "(\"eventname\" = 'AssumeRoleWithWebIdentity' OR (\"eventname\" <> 'AssumeRoleWithWebIdentity' AND \"useridentity\".\"type\" = 'AssumedRole' AND ({ACCESS_DENIED} OR (\"eventname\" = 'AssumeRole' AND \"errorcode\" = 'ValidationError'))))"
+                "(\"eventname\" = 'AssumeRoleWithWebIdentity' OR (\"eventname\" <> 'AssumeRoleWithWebIdentity' AND \"useridentity\".\"type\" = 'AssumedRole' AND ({denied} OR (\"eventname\" = 'AssumeRole' AND \"errorcode\" = 'ValidationError'))))"
             );
             let mut first_rows = vec![web_or_failure];
             first_rows.extend(window_rows);
