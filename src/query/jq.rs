@@ -12,15 +12,16 @@ use jaq_json::Val;
 
 use super::project::Projection;
 use super::regex;
+use super::value::Wanted;
 
 type Data = JustLut<Val>;
 
 /// A compiled jq program.
 pub struct JqProgram {
     filter: jaq_core::Filter<Data>,
-    /// The only top-level fields of the record the program can see, when it provably
-    /// looks at nothing else (see [`top_level_fields`]).
-    fields: Option<Vec<String>>,
+    /// The only parts of the record the program can see, when it provably looks at nothing
+    /// else (see [`read_parts`]).
+    parts: Option<Wanted>,
     /// What it outputs, when it only copies parts of the record (see [`projection`]).
     projection: Option<Projection>,
     /// The program as a regex `select` then a projection (see [`regex_select`]).
@@ -91,7 +92,7 @@ impl JqProgram {
             })?;
         Ok(JqProgram {
             filter,
-            fields: top_level_fields(code),
+            parts: read_parts(code),
             projection: projection(code),
             regex_select: regex_select(code),
         })
@@ -107,11 +108,11 @@ impl JqProgram {
         self.regex_select.as_ref()
     }
 
-    /// The top-level fields the program reads, if it reads nothing else of the record (so a
-    /// record holding only those fields gives the same outputs and errors); `None` when it
+    /// The parts of the record the program reads, if it reads nothing else of it (so a
+    /// record holding only those parts gives the same outputs and errors); `None` when it
     /// may use the whole record.
-    pub fn fields(&self) -> Option<&[String]> {
-        self.fields.as_deref()
+    pub fn parts(&self) -> Option<&Wanted> {
+        self.parts.as_ref()
     }
 
     /// Runs the program on `input`, handing each output to `f`: a value, or a runtime error
@@ -134,21 +135,19 @@ impl JqProgram {
     }
 }
 
-/// The top-level fields a program reads, when the record reaches it only through `.k`
-/// accesses with constant keys (`{eventTime, eventName}`, `select(.errorCode) | [.a, .b.c]`,
-/// `.userAgent | test("x")`); `None` as soon as the record itself may be output, bound to a
-/// variable, passed to a function or updated. A conservative syntactic analysis: whatever
-/// it does not know means `None`.
-pub fn top_level_fields(code: &str) -> Option<Vec<String>> {
+/// The parts of the record a program reads, when the record reaches it only through paths
+/// of constant keys (`{eventTime, eventName}`, `select(.errorCode) | [.a, .b.c]`,
+/// `.userIdentity.userName | test("x")`): each path is wanted up to its last constant key
+/// (`.b.c` wants `c` of `b`, `.d[0].e` and `.d | keys` want all of `d`). `None` as soon as
+/// the record itself may be output, bound to a variable, passed to a function or updated.
+/// A conservative syntactic analysis: whatever it does not know means `None`.
+pub fn read_parts(code: &str) -> Option<Wanted> {
     let term = load::parse(code, |p| p.term())?;
     let reads = root_reads(&term)?;
     if reads.outputs_root {
         return None;
     }
-    let mut keys = reads.keys;
-    keys.sort();
-    keys.dedup();
-    Some(keys)
+    Some(Wanted::from_paths(reads.paths))
 }
 
 /// The program as a [`Projection`], when it only copies parts of the record: `.`, a path
@@ -243,8 +242,8 @@ fn key_path(t: &load::parse::Term<&str>) -> Option<Vec<String>> {
 
 /// What a term does with its input when that input is the record.
 struct Reads {
-    /// Top-level fields read.
-    keys: Vec<String>,
+    /// Paths of constant keys read (each read whole).
+    paths: Vec<Vec<String>>,
     /// Some output may be the record itself.
     outputs_root: bool,
 }
@@ -252,7 +251,7 @@ struct Reads {
 impl Reads {
     fn none() -> Reads {
         Reads {
-            keys: Vec::new(),
+            paths: Vec::new(),
             outputs_root: false,
         }
     }
@@ -264,7 +263,7 @@ impl Reads {
     }
 
     fn and(mut self, other: Reads) -> Reads {
-        self.keys.extend(other.keys);
+        self.paths.extend(other.paths);
         self.outputs_root |= other.outputs_root;
         self
     }
@@ -292,7 +291,7 @@ fn root_reads(t: &load::parse::Term<&str>) -> Option<Reads> {
     };
     match t {
         Term::Id => Some(Reads {
-            keys: Vec::new(),
+            paths: Vec::new(),
             outputs_root: true,
         }),
         Term::Num(_) | Term::Var(_) => Some(Reads::none()),
@@ -317,7 +316,7 @@ fn root_reads(t: &load::parse::Term<&str>) -> Option<Reads> {
                     (Term::Var(_), None) => {}
                     (k, None) => {
                         // `{a}` reads `.a`
-                        r.keys.push(literal_key(k)?);
+                        r.paths.push(vec![literal_key(k)?]);
                     }
                     (k, Some(v)) => {
                         r = r.and(Reads::value(k)?).and(Reads::value(v)?);
@@ -328,9 +327,14 @@ fn root_reads(t: &load::parse::Term<&str>) -> Option<Reads> {
         }
         Term::Path(base, path) => match (&**base, &path.0[..]) {
             (Term::Id, [(Part::Index(k), _), rest @ ..]) => {
-                let key = literal_key(k)?;
+                let mut path = vec![literal_key(k)?];
+                // up to the last constant key: `.a.b[0]` reads all of `.a.b`
+                path.extend(rest.iter().map_while(|(part, _)| match part {
+                    Part::Index(k) => literal_key(k),
+                    Part::Range(..) => None,
+                }));
                 let mut r = index_reads(rest)?;
-                r.keys.push(key);
+                r.paths.push(path);
                 Some(r)
             }
             (Term::Id, _) => None,
@@ -342,7 +346,7 @@ fn root_reads(t: &load::parse::Term<&str>) -> Option<Reads> {
                 Some(e) => root_reads(e)?,
                 // `if c then x end` outputs its input otherwise
                 None => Reads {
-                    keys: Vec::new(),
+                    paths: Vec::new(),
                     outputs_root: true,
                 },
             };
@@ -363,7 +367,7 @@ fn root_reads(t: &load::parse::Term<&str>) -> Option<Reads> {
                     // the right side sees the record too
                     Some(
                         Reads {
-                            keys: left.keys,
+                            paths: left.paths,
                             outputs_root: false,
                         }
                         .and(root_reads(r)?),
@@ -635,8 +639,8 @@ mod tests {
     }
 
     #[test]
-    fn top_level_fields_only_when_nothing_else_is_read() {
-        let f = |code: &str| top_level_fields(code);
+    fn read_parts_only_when_nothing_else_is_read() {
+        let f = |code: &str| read_parts(code).map(|w| w.paths());
         let v = |k: &[&str]| Some(k.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         assert_eq!(
             f("{eventTime, eventName, errorCode}"),
@@ -649,11 +653,23 @@ mod tests {
         assert_eq!(f(r#".userAgent | test("x") | not"#), v(&["userAgent"]));
         assert_eq!(
             f(r#"[.a.b[0], ."c", .d[.e]] | join("/")"#),
-            v(&["a", "c", "d", "e"])
+            v(&["a.b", "c", "d", "e"])
         );
         assert_eq!(
             f(r#"select(.a) | select(.b == "x") | "\(.c)-\(.d.e)""#),
-            v(&["a", "b", "c", "d"])
+            v(&["a", "b", "c", "d.e"])
+        );
+        // a path read whole wins over longer ones through it, wherever they are
+        assert_eq!(
+            f(r#"[.u.s.i.a, .u.s.n, .u.t, (.u.s.n | length), .x.y?, .x["z"], .w[1:].v, .k[]?.m]"#),
+            v(&["k", "u.s.i.a", "u.s.n", "u.t", "w", "x.y", "x.z"])
+        );
+        assert_eq!(f("{a}, .a.b, .c.d, .c"), v(&["a", "c"]));
+        assert_eq!(
+            f(
+                r#"{repo: ((.userIdentity.userName // "" | capture("^repo:(?<r>[^:]+)").r) // "-"), day: .eventTime[:10]}"#
+            ),
+            v(&["eventTime", "userIdentity.userName"])
         );
         assert_eq!(
             f("if .a then .b else empty end, .c // 1"),
@@ -696,6 +712,9 @@ mod tests {
         let records = [
             r#"{"eventTime":"2026-10-01T10:00:00Z","eventName":"PutImage","errorCode":"AccessDenied","userAgent":"x md/run_id#42","a":{"b":[1,{"c":2}]},"d":{"x":1},"e":"x","c":null,"sessionToken":"s"}"#,
             r#"{"eventName":"GetObject","a":"str","userAgent":7,"e":5,"d":[1,2]}"#,
+            r#"{"userIdentity":{"type":"WebIdentityUser","userName":"repo:o/r:ref:refs/heads/main","sessionContext":{"attributes":{"mfa":"false"},"x":[1]}},"a":{"b":{"c":[3],"q":"Q"},"c":1},"d":{"x":{"y":2},"z":3},"eventTime":"2026-10-01T10:00:00Z"}"#,
+            r#"{"userIdentity":"a string","a":[{"b":1}],"d":null,"eventTime":5}"#,
+            r#"{"userIdentity":["x"],"a":{"b":"s"},"d":{"x":[{"y":1}]},"sessionToken":{"x":1}}"#,
         ];
         let programs = [
             "{eventTime, eventName, errorCode}",
@@ -706,10 +725,18 @@ mod tests {
             r#"if .errorCode then .eventName else "ok" end"#,
             ".sessionToken, .missing, (.c // 3)",
             r#"select(.eventName == "GetObject") | .a"#,
+            ".userIdentity.userName",
+            r#"{repo: ((.userIdentity.userName // "" | capture("^repo:(?<r>[^:]+)").r) // "-"), day: .eventTime[:10]?}"#,
+            "[.a.b.c?, .a.b.q?, .a.c?] | tostring",
+            "{u: .userIdentity.sessionContext.attributes?}",
+            r#".d.x.y? // "none""#,
+            "[.a.b?] | length",
+            ".sessionToken.x, (.d | type)",
+            ".d.x, .d.x.y?",
         ];
         for code in programs {
             let p = JqProgram::compile(code).unwrap();
-            let keys = p.fields().unwrap_or_else(|| panic!("{code}")).to_vec();
+            let keys = p.parts().unwrap_or_else(|| panic!("{code}")).clone();
             for rec in records {
                 let full = {
                     let mut v = parse(rec.as_bytes()).unwrap();
@@ -721,6 +748,8 @@ mod tests {
                     crate::query::value::redact(&mut v);
                     v
                 };
+                let fast = crate::query::json::parse(rec.as_bytes(), Some(&keys)).unwrap();
+                assert!(fast == part, "{code} on {rec}: {fast:?}, {part:?}");
                 let run = |v| {
                     let mut out = Vec::new();
                     p.run(v, |r| {
@@ -729,7 +758,9 @@ mod tests {
                     });
                     out
                 };
-                assert_eq!(run(full), run(part), "{code} on {rec}");
+                let want = run(full);
+                assert_eq!(want, run(part), "{code} on {rec}");
+                assert_eq!(want, run(fast), "{code} on {rec}");
             }
         }
     }

@@ -18,20 +18,21 @@ use std::io::Write as _;
 use bytes::Bytes;
 use jaq_json::{Map, Rc, Val};
 
+use super::value::Wanted;
 use crate::event::redact::{is_secret_key, REDACTED};
 
-/// Parses one record and redacts its secrets. With `keys` (sorted), only those top-level
-/// fields are built, in the record's order; the others are checked as JSON but not built.
-pub fn parse(bytes: &[u8], keys: Option<&[String]>) -> Result<Val, String> {
+/// Parses one record and redacts its secrets. With `wanted`, only those parts are built, in
+/// the record's order; the others are checked as JSON but not built.
+pub fn parse(bytes: &[u8], wanted: Option<&Wanted>) -> Result<Val, String> {
     let fast = std::str::from_utf8(bytes)
         .ok()
-        .and_then(|_| Parser::new(bytes).record(keys).ok());
+        .and_then(|_| Parser::new(bytes, wanted.is_none()).record(wanted).ok());
     if let Some(v) = fast {
         return Ok(v);
     }
     // the reference path: jaq's own parser (or serde's field split), then the walk
-    let mut v = match keys {
-        Some(keys) => super::value::parse_fields(bytes, keys)?,
+    let mut v = match wanted {
+        Some(wanted) => super::value::parse_fields(bytes, wanted)?,
         None => super::value::parse(bytes)?,
     };
     super::value::redact(&mut v);
@@ -50,8 +51,9 @@ const MAX_DEPTH: usize = 128;
 pub(super) struct Parser<'a> {
     pub(super) b: &'a [u8],
     /// A copy of `b` that the strings without escapes share (one allocation per record,
-    /// not one per string); empty when no value is built.
-    shared: Bytes,
+    /// not one per string), when the whole record is built; without it (only some parts
+    /// are built, or none), each string built is a copy of its own.
+    shared: Option<Bytes>,
     pub(super) i: usize,
     depth: usize,
     /// Entries of the objects being built, innermost last (each object drains its own).
@@ -61,9 +63,10 @@ pub(super) struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    fn new(b: &'a [u8]) -> Parser<'a> {
+    /// A parser building values; `whole`: most of the record will be built.
+    fn new(b: &'a [u8], whole: bool) -> Parser<'a> {
         Parser {
-            shared: Bytes::copy_from_slice(b),
+            shared: whole.then(|| Bytes::copy_from_slice(b)),
             ..Parser::reader(b)
         }
     }
@@ -72,7 +75,7 @@ impl<'a> Parser<'a> {
     pub(super) fn reader(b: &'a [u8]) -> Parser<'a> {
         Parser {
             b,
-            shared: Bytes::new(),
+            shared: None,
             i: 0,
             depth: 0,
             entries: Vec::new(),
@@ -80,11 +83,12 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn record(mut self, keys: Option<&[String]>) -> Parsed<Val> {
+    fn record(mut self, wanted: Option<&Wanted>) -> Parsed<Val> {
         self.ws();
-        let v = match keys {
+        let v = match wanted {
             None => self.value()?,
-            Some(keys) => self.fields(keys)?,
+            Some(wanted) if self.peek()? == b'{' => self.fields(wanted)?,
+            Some(_) => return Err(Defer),
         };
         self.ws();
         if self.i != self.b.len() {
@@ -228,14 +232,12 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// The top-level object, keeping only `keys` (sorted).
-    fn fields(&mut self, keys: &[String]) -> Parsed<Val> {
-        if self.peek()? != b'{' {
-            return Err(Defer);
-        }
+    /// The object starting here, keeping only the `wanted` keys; an unwanted key is not even
+    /// built, its value only checked.
+    fn fields(&mut self, wanted: &Wanted) -> Parsed<Val> {
         self.enter()?;
         self.i += 1;
-        let mut map = Map::with_capacity_and_hasher(keys.len(), Default::default());
+        let start = self.entries.len();
         self.ws();
         if self.peek()? == b'}' {
             self.i += 1;
@@ -245,28 +247,44 @@ impl<'a> Parser<'a> {
                 if self.peek()? != b'"' {
                     return Err(Defer);
                 }
-                let (key, secret) = self.string(Interning::Key)?;
+                let open = self.i;
+                let span = self.string_span()?;
+                let key = if span.escaped {
+                    // compared decoded, as the program would see it
+                    Some(self.string_val(open, &span, Interning::Key)?)
+                } else {
+                    None
+                };
+                let want = match &key {
+                    Some((Val::TStr(k), _)) => wanted.get(k),
+                    Some(_) => None,
+                    None => wanted.get(&self.b[span.start..span.end]),
+                };
                 self.expect(b':')?;
                 self.ws();
-                let wanted = match &key {
-                    Val::TStr(k) => keys
-                        .binary_search_by(|x| x.as_bytes().cmp(k.as_ref()))
-                        .is_ok(),
-                    _ => false,
-                };
-                if wanted {
-                    let v = self.value()?;
-                    map.insert(key, redacted(secret, v));
-                } else {
+                let Some(sub) = want else {
                     self.skip()?;
-                }
+                    if self.comma_or(b'}')? {
+                        break;
+                    }
+                    continue;
+                };
+                let (key, secret) = match key {
+                    Some(k) => k,
+                    None => self.string_val(open, &span, Interning::Key)?,
+                };
+                let v = match sub {
+                    Some(sub) if self.peek()? == b'{' => self.fields(sub)?,
+                    _ => self.value()?,
+                };
+                self.entries.push((key, redacted(secret, v)));
                 if self.comma_or(b'}')? {
                     break;
                 }
             }
         }
         self.depth -= 1;
-        Ok(Val::obj(map))
+        Ok(self.object_of(start))
     }
 
     fn object(&mut self) -> Parsed<Val> {
@@ -293,12 +311,17 @@ impl<'a> Parser<'a> {
             }
         }
         self.depth -= 1;
+        Ok(self.object_of(start))
+    }
+
+    /// The object of the entries collected from `start` on.
+    fn object_of(&mut self, start: usize) -> Val {
         let mut map = Map::with_capacity_and_hasher(self.entries.len() - start, Default::default());
         // `insert`, as jaq's parser does: a repeated key keeps its first place, last value
         for (k, v) in self.entries.drain(start..) {
             map.insert(k, v);
         }
-        Ok(Val::obj(map))
+        Val::obj(map)
     }
 
     fn array(&mut self) -> Parsed<Val> {
@@ -423,23 +446,34 @@ impl<'a> Parser<'a> {
     /// A string value or key, and whether it names a secret field (keys only).
     fn string(&mut self, interning: Interning) -> Parsed<(Val, bool)> {
         let open = self.i;
-        let Span {
+        let span = self.string_span()?;
+        self.string_val(open, &span, interning)
+    }
+
+    /// The string of `span`, whose quote is at `open`, as [`Self::string`] returns it.
+    fn string_val(&self, open: usize, span: &Span, interning: Interning) -> Parsed<(Val, bool)> {
+        let &Span {
             start,
             end,
             escaped,
             ..
-        } = self.string_span()?;
+        } = span;
         let text = &self.b[start..end];
         if escaped {
             // jaq decodes the escapes: the same string it would build in place
-            let v = jaq_json::read::parse_single(&self.b[open..self.i]).map_err(|_| Defer)?;
+            let v = jaq_json::read::parse_single(&self.b[open..end + 1]).map_err(|_| Defer)?;
             let secret = match (&v, interning) {
                 (Val::TStr(s), Interning::Key) => is_secret_key(s),
                 _ => false,
             };
             return Ok((v, secret));
         }
-        let own = || Val::TStr(Box::new(self.shared.slice(start..end)));
+        let own = || {
+            Val::TStr(Box::new(match &self.shared {
+                Some(shared) => shared.slice(start..end),
+                None => Bytes::copy_from_slice(text),
+            }))
+        };
         Ok(match interning {
             Interning::Key => match known_key(text) {
                 Some(k) => (Val::TStr(Box::new(Bytes::from_static(k))), false),
@@ -626,8 +660,8 @@ pub(crate) mod tests {
     use crate::query::value;
 
     /// The reference path: jaq's parser (or the serde field split), then the redaction walk.
-    pub(crate) fn reference(bytes: &[u8], keys: Option<&[String]>) -> Result<Val, String> {
-        let mut v = match keys {
+    pub(crate) fn reference(bytes: &[u8], wanted: Option<&Wanted>) -> Result<Val, String> {
+        let mut v = match wanted {
             Some(k) => value::parse_fields(bytes, k)?,
             None => value::parse(bytes)?,
         };
@@ -641,20 +675,25 @@ pub(crate) mod tests {
         out
     }
 
-    pub(crate) fn fast(bytes: &[u8], keys: Option<&[String]>) -> Option<Val> {
+    pub(crate) fn fast(bytes: &[u8], wanted: Option<&Wanted>) -> Option<Val> {
         std::str::from_utf8(bytes).ok()?;
-        Parser::new(bytes).record(keys).ok()
+        Parser::new(bytes, wanted.is_none()).record(wanted).ok()
+    }
+
+    /// The parts reached by dotted paths (`a.b`).
+    pub(crate) fn wanted(paths: &[&str]) -> Wanted {
+        Wanted::from_paths(
+            paths
+                .iter()
+                .map(|p| p.split('.').map(str::to_owned).collect()),
+        )
     }
 
     /// Same value (and the same text, key order included) as the reference, and whether the
     /// fast parser took it.
-    fn check(text: &str, keys: Option<&[&str]>) -> bool {
-        let keys: Option<Vec<String>> = keys.map(|k| {
-            let mut k: Vec<String> = k.iter().map(|s| s.to_string()).collect();
-            k.sort();
-            k
-        });
-        let keys = keys.as_deref();
+    fn check(text: &str, paths: Option<&[&str]>) -> bool {
+        let wanted = paths.map(wanted);
+        let keys = wanted.as_ref();
         let want = reference(text.as_bytes(), keys);
         let got = parse(text.as_bytes(), keys);
         match (&want, &got) {
@@ -720,16 +759,33 @@ pub(crate) mod tests {
 
     #[test]
     fn field_subsets_agree() {
-        let rec = r#"{"eventTime":"t","eventName":"PutImage","errorCode":"AccessDenied","a":{"b":[1,{"c":"\u00e9"}]},"sessionToken":"s","d":[1,2,{"x":null}],"e":"x\ny","eventName":"again"}"#;
+        let rec = r#"{"eventTime":"t","eventName":"PutImage","errorCode":"AccessDenied","a":{"b":[1,{"c":"\u00e9"}],"z":{"y":1,"x":2,"y":3}},"sessionToken":"s","d":[1,2,{"x":null}],"e":"x\ny","eventName":"again","cred\u0065ntials":{"secretKey":"k","n":1},"f":{"accessKeyId":"A","sessionToken":{"t":"s"},"g":"G"}}"#;
         for keys in [
             &["eventTime", "eventName"][..],
             &["a", "d"],
             &["sessionToken", "e"],
             &["missing"],
             &[],
+            &["a.b", "a.z.y", "eventName"],
+            &["a.z", "a.z.x", "a.missing"],
+            &["d.x", "e.x", "eventTime.x"],
+            &["credentials.n", "f.sessionToken.t", "f.g"],
+            &["credentials.secretKey", "f.accessKeyId"],
+            &["a.b.c"],
         ] {
             assert!(check(rec, Some(keys)), "{keys:?}");
         }
+        assert_eq!(
+            fast(
+                rec.as_bytes(),
+                Some(&wanted(&["a.z.y", "f.sessionToken.t", "eventName"]))
+            )
+            .map(|v| String::from_utf8(jaq_text(&v)).unwrap()),
+            Some(
+                r#"{"eventName":"again","a":{"z":{"y":3}},"f":{"sessionToken":"<redacted>"}}"#
+                    .to_owned()
+            )
+        );
         // a skipped value is checked as strictly as a built one
         for t in [
             r#"{"a":1,"skip":"\ud800"}"#,

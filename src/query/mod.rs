@@ -17,8 +17,8 @@
 //!
 //! The jq program is looked at once, conservatively, for work it makes unnecessary: a leading
 //! `select` on plain fields adds byte needles to the pre-filter (`jq::required_needles`), a
-//! program that reads only some top-level fields gets records holding only those
-//! (`jq::top_level_fields`), and a program that only copies parts of the record is not run
+//! program that reads only some parts of the record gets records holding only those
+//! (`jq::read_parts`), and a program that only copies parts of the record is not run
 //! at all (`jq::projection`). None of these changes an output.
 //!
 //! This module does not explain anything and keeps no record beyond the batch it is writing.
@@ -802,9 +802,9 @@ fn record(
             }
         }
     }
-    // a program that reads only some top-level fields gets a record of only those
-    let keys = q.jq.as_ref().and_then(JqProgram::fields);
-    let v = json::parse(event, keys).map_err(|e| format!("could not be decoded: {e}"))?;
+    // a program that reads only some parts of the record gets a record of only those
+    let parts = q.jq.as_ref().and_then(JqProgram::parts);
+    let v = json::parse(event, parts).map_err(|e| format!("could not be decoded: {e}"))?;
     match &q.jq {
         None => {
             emit.value(&v);

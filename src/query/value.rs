@@ -15,14 +15,93 @@ pub fn parse(bytes: &[u8]) -> Result<Val, String> {
     jaq_json::read::parse_single(bytes).map_err(|e| e.to_string())
 }
 
-/// Parses only the top-level fields `keys` (sorted) of one record's JSON bytes, in the
-/// record's order; the other values are checked as JSON but not built.
-pub fn parse_fields(bytes: &[u8], keys: &[String]) -> Result<Val, String> {
+/// The parts of a record a program can see: of an object, only some keys, each wanted whole
+/// (`None`) or, when its value is an object too, only some of that object's keys in turn.
+/// A value that is not an object is always kept whole, so a program indexing it still meets
+/// what it would meet in the whole record (a string, an array, an error).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Wanted(Vec<(String, Option<Wanted>)>);
+
+impl Wanted {
+    /// The parts that the paths of constant keys `paths` reach (`["a", "b"]` is `.a.b`, `[]`
+    /// would be the whole record and is not a part of it): a path wanted whole wins over any
+    /// longer path through it.
+    pub fn from_paths(paths: impl IntoIterator<Item = Vec<String>>) -> Wanted {
+        let mut w = Wanted::default();
+        for path in paths {
+            w.add(&path);
+        }
+        w
+    }
+
+    fn add(&mut self, path: &[String]) {
+        let Some((first, rest)) = path.split_first() else {
+            return;
+        };
+        let at = match self.0.binary_search_by(|(k, _)| k.as_str().cmp(first)) {
+            Ok(at) => at,
+            Err(at) => {
+                let sub = (!rest.is_empty()).then(Wanted::default);
+                self.0.insert(at, (first.clone(), sub));
+                at
+            }
+        };
+        let slot = &mut self.0[at].1;
+        match slot {
+            Some(_) if rest.is_empty() => *slot = None,
+            Some(sub) => sub.add(rest),
+            None => {}
+        }
+    }
+
+    /// Whether `key` is wanted, and if so which of its value's keys (`None`: all of it).
+    pub fn get(&self, key: &[u8]) -> Option<Option<&Wanted>> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.as_bytes() == key)
+            .map(|(_, sub)| sub.as_ref())
+    }
+
+    /// The wanted paths, dotted (`a.b`), in key order: for tests and messages.
+    pub fn paths(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (k, sub) in &self.0 {
+            match sub {
+                None => out.push(k.clone()),
+                Some(sub) => out.extend(sub.paths().into_iter().map(|p| format!("{k}.{p}"))),
+            }
+        }
+        out
+    }
+
+    /// Drops from the object `v` what is not wanted (a value that is not an object stays).
+    pub fn prune(&self, v: &mut Val) {
+        let Val::Obj(map) = v else {
+            return;
+        };
+        let map = Rc::make_mut(map);
+        map.retain(|k, _| match k {
+            Val::TStr(k) => self.get(k).is_some(),
+            _ => false,
+        });
+        for (k, val) in map.iter_mut() {
+            if let Val::TStr(k) = k {
+                if let Some(Some(sub)) = self.get(k) {
+                    sub.prune(val);
+                }
+            }
+        }
+    }
+}
+
+/// Parses only the `wanted` parts of one record's JSON bytes, in the record's order; the
+/// other values are checked as JSON but not built.
+pub fn parse_fields(bytes: &[u8], wanted: &Wanted) -> Result<Val, String> {
     use serde::de::{Deserializer, MapAccess, Visitor};
     use serde_json::value::RawValue;
     use std::borrow::Cow;
 
-    struct Fields<'k>(&'k [String]);
+    struct Fields<'k>(&'k Wanted);
 
     impl<'de> Visitor<'de> for Fields<'_> {
         type Value = Vec<(Cow<'de, str>, &'de RawValue)>;
@@ -32,10 +111,10 @@ pub fn parse_fields(bytes: &[u8], keys: &[String]) -> Result<Val, String> {
         }
 
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut kept = Vec::with_capacity(self.0.len());
+            let mut kept = Vec::new();
             while let Some(key) = map.next_key::<Cow<'de, str>>()? {
                 let value: &'de RawValue = map.next_value()?;
-                if self.0.binary_search_by(|k| k.as_str().cmp(&key)).is_ok() {
+                if self.0.get(key.as_bytes()).is_some() {
                     kept.push((key, value));
                 }
             }
@@ -45,7 +124,7 @@ pub fn parse_fields(bytes: &[u8], keys: &[String]) -> Result<Val, String> {
 
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let kept = (&mut de)
-        .deserialize_map(Fields(keys))
+        .deserialize_map(Fields(wanted))
         .map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
     let mut map = jaq_json::Map::default();
@@ -53,7 +132,9 @@ pub fn parse_fields(bytes: &[u8], keys: &[String]) -> Result<Val, String> {
         let v = parse(raw.get().as_bytes())?;
         map.insert(Val::utf8_str(k.into_owned()), v);
     }
-    Ok(Val::obj(map))
+    let mut v = Val::obj(map);
+    wanted.prune(&mut v);
+    Ok(v)
 }
 
 /// Whether a secret-named key's value stays (see [`crate::event::redact::keeps_value`]).
