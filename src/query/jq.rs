@@ -10,6 +10,7 @@ use jaq_core::load::{self, Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars};
 use jaq_json::Val;
 
+use super::eval::Native;
 use super::project::Projection;
 use super::regex;
 use super::value::Wanted;
@@ -26,6 +27,9 @@ pub struct JqProgram {
     projection: Option<Projection>,
     /// The program as a regex `select` then a projection (see [`regex_select`]).
     regex_select: Option<RegexSelect>,
+    /// The program evaluated without jaq's interpreter, when it has that shape (see
+    /// [`super::eval`]).
+    native: Option<Native>,
 }
 
 /// `select(PATH [// "TEXT"] | test("RE"[; "FLAGS"])) [| REST]`: no rows when the string at
@@ -95,6 +99,8 @@ impl JqProgram {
             parts: read_parts(code),
             projection: projection(code),
             regex_select: regex_select(code),
+            // (it calls this module's regex natives: not when comparing with jaq-std's)
+            native: Native::compile(code).filter(|_| ours),
         })
     }
 
@@ -117,7 +123,24 @@ impl JqProgram {
 
     /// Runs the program on `input`, handing each output to `f`: a value, or a runtime error
     /// (the filter's other outputs go on, as in jq). Stops early when `f` returns false.
-    pub fn run(&self, input: Val, mut f: impl FnMut(Result<Val, String>) -> bool) {
+    pub fn run(&self, input: Val, f: impl FnMut(Result<Val, String>) -> bool) {
+        if let Some(native) = &self.native {
+            match native.eval(&input) {
+                Ok(Some(v)) => {
+                    let mut f = f;
+                    f(Ok(v));
+                    return;
+                }
+                Ok(None) => return,
+                // an error or several outputs: jaq's to give
+                Err(_) => {}
+            }
+        }
+        self.run_jaq(input, f);
+    }
+
+    /// [`run`](Self::run) through jaq's interpreter only.
+    pub fn run_jaq(&self, input: Val, mut f: impl FnMut(Result<Val, String>) -> bool) {
         let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([]));
         for item in self.filter.id.run((ctx, input)) {
             let more = match item {

@@ -23,6 +23,7 @@
 //!
 //! This module does not explain anything and keeps no record beyond the batch it is writing.
 
+pub mod eval;
 pub mod filter;
 pub mod jq;
 pub mod json;

@@ -287,13 +287,27 @@ fn prepare<'v>(
     extra: Flags,
 ) -> Result<Prepared<'v>, Error<Val>> {
     let flags_text = as_str(flags_val)?;
-    let flags = Flags::parse(flags_text)
-        .map_err(|c| Error::str(format_args!("invalid regex flag: {c}")))?;
+    // jaq-std's order: the flags are checked before the pattern
+    Flags::parse(flags_text).map_err(flag_error)?;
+    prepare_str(as_str(pattern_val)?, flags_text, input, extra)
+}
+
+fn flag_error(c: char) -> Error<Val> {
+    Error::str(format_args!("invalid regex flag: {c}"))
+}
+
+/// [`prepare`] with the pattern and flags as text.
+fn prepare_str<'v>(
+    pattern: &str,
+    flags_text: &str,
+    input: &'v Val,
+    extra: Flags,
+) -> Result<Prepared<'v>, Error<Val>> {
+    let flags = Flags::parse(flags_text).map_err(flag_error)?;
     let flags = Flags {
         global: flags.global || extra.global,
         ..flags
     };
-    let pattern = as_str(pattern_val)?;
     let utf8 = input
         .as_utf8_bytes()
         .is_none_or(|t| std::str::from_utf8(t).is_ok());
@@ -493,6 +507,47 @@ fn apply(mut cv: Cv<'_, Data>, want: Want) -> Result<Val, Error<Val>> {
         out.push(input.as_sub_str(&text[last..]));
     }
     Ok(out.into_iter().collect())
+}
+
+/// `input | test(pattern; flags)`, as the native `test` answers it; `None` where it fails
+/// (the program then runs and reports the error).
+pub fn test_val(pattern: &str, flags: &str, input: &Val) -> Option<bool> {
+    let (re, flags, text) = prepare_str(pattern, flags, input, Flags::default()).ok()?;
+    Some(re.test(text, flags))
+}
+
+/// `input | capture(pattern; flags)`: its outputs, as the native `capture` gives them;
+/// `None` where it fails.
+pub fn capture_val(pattern: &str, flags: &str, input: &Val) -> Option<Vec<Val>> {
+    let (re, flags, text) = prepare_str(pattern, flags, input, Flags::default()).ok()?;
+    let mut out = Vec::new();
+    re.each_wanted(text, flags, |spans| {
+        out.push(capture_object(&re, input, text, &spans));
+    });
+    Some(out)
+}
+
+/// `input | sub(pattern; "TEXT"; flags)` with a constant replacement, as the native `sub`
+/// gives it (each match replaced, the input itself when nothing matches); `None` where it
+/// fails.
+pub fn sub_val(pattern: &str, flags: &str, replacement: &[u8], input: &Val) -> Option<Val> {
+    let (re, flags, text) = prepare_str(pattern, flags, input, Flags::default()).ok()?;
+    let mut out = Vec::new();
+    let mut previous = 0;
+    let mut matched = false;
+    re.each_wanted(text, flags, |spans| {
+        if let Some((start, end)) = spans[0] {
+            out.extend_from_slice(&text[previous..start]);
+            out.extend_from_slice(replacement);
+            previous = end;
+            matched = true;
+        }
+    });
+    if !matched {
+        return Some(input.clone());
+    }
+    out.extend_from_slice(&text[previous..]);
+    Some(Val::utf8_str(out))
 }
 
 /// `text | test(pattern; flags)` for a string, as the native `test` answers it; `None` for
