@@ -918,6 +918,63 @@ fn regex_select_fast_path_gives_the_programs_rows_and_errors() {
     assert_eq!(r, [r#""a1""#, r#""a3""#, r#""a9""#]);
 }
 
+/// A program that reads only some paths gets a record of only those parts, and one of the
+/// common shape runs without jaq's interpreter (`query::eval`); the rows and errors are
+/// those of the same program written so that neither applies, including on records where
+/// a path meets a string, an array or a number (jaq's errors, which name the value).
+#[test]
+fn parts_and_native_programs_give_the_programs_rows_and_errors() {
+    let t = Tree::new();
+    t.bytes(
+        "logs/1.json",
+        br#"{"Records":[
+{"eventName":"E","eventTime":"2026-10-01T10:00:00Z","userIdentity":{"type":"WebIdentityUser","userName":"repo:octo/app:ref:refs/heads/main","sessionContext":{"a":1}},"userAgent":"aws-cli/2.15.0 md/run_id#42"},
+{"eventName":"E","eventTime":"2026-10-01T11:00:00Z","userIdentity":{"type":"AssumedRole","sessionToken":"tok"},"userAgent":"Go/1.1","errorCode":"AccessDenied"},
+{"eventName":"E","eventTime":"2026-10-01T12:00:00Z","userIdentity":"a string","userAgent":["x"]},
+{"eventName":"E","eventTime":7,"userIdentity":[{"userName":"in an array"}],"userAgent":{"k":"v"}},
+{"eventName":"E","eventTime":null,"userIdentity":null,"userAgent":null,"errorCode":false},
+{"eventName":"E","eventTime":"2026-10-01T13:00:00Z","userIdentity":{"userName":"repo:o/r:environment:prod","userName":"repo:dup/key:pull_request"},"userAgent":"\u00e9 1.2.3/4"}
+]}"#,
+    );
+    let d = arg(t.path());
+    let programs = [
+        r#"{repo: ((.userIdentity.userName // "" | capture("^repo:(?<r>[^:]+)").r) // "(no OIDC subject)"), day: .eventTime[:10]}"#,
+        r#".userAgent | sub("/[0-9.]+"; "")"#,
+        r#".userAgent | gsub("[0-9]"; "N")"#,
+        r#"select(.errorCode) | {errorCode, who: .userIdentity.type, t: .userIdentity.sessionToken}"#,
+        r#".userIdentity.sessionContext.a // "none""#,
+        r#"{u: .userIdentity.userName, s: .userIdentity.sessionContext}"#,
+        r#".userIdentity.userName | test("repo:"; "i")"#,
+    ];
+    for fast in programs {
+        let slow = format!(". as $r | $r | {fast}");
+        for format in [&["--format", "ndjson"][..], &["--count"]] {
+            let run = |p: &str| {
+                let mut a = vec!["query", d.as_str(), "--jq", p, "--threads", "1"];
+                a.extend(format);
+                trailwhy(&a)
+            };
+            let (f, s) = (run(fast), run(&slow));
+            assert_eq!(f.code, s.code, "{fast} {format:?}");
+            assert_eq!(f.stdout, s.stdout, "{fast} {format:?}");
+            assert_eq!(f.stderr, s.stderr, "{fast} {format:?}");
+        }
+    }
+    // and the rows themselves
+    assert_eq!(
+        run_rows(&d, programs[0]),
+        [
+            r#"{"repo":"octo/app","day":"2026-10-01"}"#,
+            r#"{"repo":"(no OIDC subject)","day":"2026-10-01"}"#,
+            r#"{"repo":"dup/key","day":"2026-10-01"}"#,
+        ]
+    );
+    assert_eq!(
+        run_rows(&d, programs[3]),
+        [r#"{"errorCode":"AccessDenied","who":"AssumedRole","t":"<redacted>"}"#]
+    );
+}
+
 fn run_rows(d: &str, program: &str) -> Vec<String> {
     let r = trailwhy(&["query", d, "--jq", program, "--format", "ndjson"]);
     r.stdout.lines().map(str::to_owned).collect()
