@@ -18,9 +18,12 @@
 //! every match's replacement in the *i*-th result), an empty one drops its match and the
 //! text before it, and with no replacement at all the input is the result.
 //!
-//! A match is an array of match objects, the whole match first, then each capture group
-//! that took part: `{"offset", "length", "string"}` (offsets and lengths in characters)
-//! plus `"name"` for a named group.
+//! A match is an array of match objects, the whole match first, then each capture group, as
+//! jq writes them: `{"offset", "length", "string"}` (offsets and lengths in characters),
+//! plus `"name"` (`null` for an unnamed group) for a group; a group that took no part is
+//! `{"offset": -1, "string": null, "length": 0, "name"}` and an empty one lists its string
+//! before its length, as jq does (jaq-std leaves out the groups that took no part and the
+//! names of unnamed ones).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -469,24 +472,31 @@ fn apply(mut cv: Cv<'_, Data>, want: Want) -> Result<Val, Error<Val>> {
         }
         if matches!(want, Want::Matches | Want::Both) {
             let mut groups = Vec::new();
-            for (span, name) in spans.iter().zip(&names) {
-                let Some((s, e)) = *span else { continue };
-                let mut fields = vec![
-                    (
-                        Val::from("offset".to_owned()),
-                        Val::from(chars.at(s) as isize),
-                    ),
-                    (
-                        Val::from("length".to_owned()),
-                        Val::from(count_chars(&text[s..e]) as isize),
-                    ),
-                    (
-                        Val::from("string".to_owned()),
-                        input.as_sub_str(&text[s..e]),
-                    ),
-                ];
-                if let Some(name) = name {
-                    fields.push((Val::from("name".to_owned()), Val::from((*name).to_owned())));
+            for (i, (span, name)) in spans.iter().zip(&names).enumerate() {
+                let key = |k: &str| Val::from(k.to_owned());
+                // jq's match objects: a group that took no part is at offset -1 with a null
+                // string, an empty one lists its string before its length, and every group
+                // has a name (null if unnamed); the whole match has none
+                let mut fields = match *span {
+                    Some((s, e)) if s < e || i == 0 => vec![
+                        (key("offset"), Val::from(chars.at(s) as isize)),
+                        (key("length"), Val::from(count_chars(&text[s..e]) as isize)),
+                        (key("string"), input.as_sub_str(&text[s..e])),
+                    ],
+                    Some((s, e)) => vec![
+                        (key("offset"), Val::from(chars.at(s) as isize)),
+                        (key("string"), input.as_sub_str(&text[s..e])),
+                        (key("length"), Val::from(0isize)),
+                    ],
+                    None => vec![
+                        (key("offset"), Val::from(-1isize)),
+                        (key("string"), Val::Null),
+                        (key("length"), Val::from(0isize)),
+                    ],
+                };
+                if i > 0 {
+                    let name = name.map_or(Val::Null, |n| key(n));
+                    fields.push((key("name"), name));
                 }
                 match Val::from_map(fields) {
                     Ok(v) => groups.push(v),
@@ -642,9 +652,7 @@ mod tests {
             r#"test("RUN")"#,
             r#"test("x*"; "n")"#,
             r#"test("^line"; "gm")"#,
-            r#"[match("a(b)?(?<c>c)"; "g")]"#,
-            r#"[match("é ✓ (a)")]"#,
-            r#"[match("(x)?b")]"#,
+            r#"[match("abc"; "g")]"#,
             r#"capture("(?<org>[^:/]+)/(?<repo>[^:]+):ref:(?<ref>.*)")"#,
             r#"[scan("[a-z]+")]"#,
             r#"[scan("(a)(b)")]"#,
@@ -778,6 +786,27 @@ mod tests {
             (r#"sub("a"; "b")"#, "1", "error: cannot use 1 as string"),
             // flags (and patterns) are bound one value at a time, as jq's `$flags`
             (r#"[sub("a"; "1"; "g", "")]"#, r#""aa""#, r#"["11","1a"]"#),
+            // match objects as jq 1.6 prints them: every group, a name on each
+            (
+                r#"[match("a(b)?(?<c>c)"; "g")]"#,
+                r#""abc ac é ✓ a""#,
+                r#"[{"offset":0,"length":3,"string":"abc","captures":[{"offset":1,"length":1,"string":"b","name":null},{"offset":2,"length":1,"string":"c","name":"c"}]},{"offset":4,"length":2,"string":"ac","captures":[{"offset":-1,"string":null,"length":0,"name":null},{"offset":5,"length":1,"string":"c","name":"c"}]}]"#,
+            ),
+            (
+                r#"[match("é ✓ (a)")]"#,
+                r#""abc ac é ✓ a""#,
+                r#"[{"offset":7,"length":5,"string":"é ✓ a","captures":[{"offset":11,"length":1,"string":"a","name":null}]}]"#,
+            ),
+            (
+                r#"[match("(x)?b")]"#,
+                r#""b xb""#,
+                r#"[{"offset":0,"length":1,"string":"b","captures":[{"offset":-1,"string":null,"length":0,"name":null}]}]"#,
+            ),
+            (
+                r#"[match("a(?<n>b)(x?)(?<u>y)?")]"#,
+                r#""abc ac é ✓ a""#,
+                r#"[{"offset":0,"length":2,"string":"ab","captures":[{"offset":1,"length":1,"string":"b","name":"n"},{"offset":2,"string":"","length":0,"name":null},{"offset":-1,"string":null,"length":0,"name":"u"}]}]"#,
+            ),
         ];
         for (code, input, expected) in cases {
             assert_eq!(run(code, input), expected, "{code} on {input}");
