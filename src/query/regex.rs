@@ -495,7 +495,7 @@ fn apply(mut cv: Cv<'_, Data>, want: Want) -> Result<Val, Error<Val>> {
                     ],
                 };
                 if i > 0 {
-                    let name = name.map_or(Val::Null, |n| key(n));
+                    let name = name.map_or(Val::Null, &key);
                     fields.push((key("name"), name));
                 }
                 match Val::from_map(fields) {
