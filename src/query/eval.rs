@@ -368,4 +368,62 @@ mod tests {
             assert!(Native::compile(code).is_none(), "{code}");
         }
     }
+
+    /// Generated records full of what differs between spellings (escapes, repeated keys,
+    /// secrets, values of every type where objects are expected): the native path on the
+    /// record built whole, and on the record of only the parts the program reads, gives
+    /// jaq's outputs and errors on the whole record.
+    #[test]
+    fn generated_records_give_jaqs_outputs() {
+        let mut g = crate::query::project::tests::Gen(0x9E37_79B9_7F4A_7C15);
+        let programs: Vec<(&str, JqProgram)> = [
+            r#"{a: (.a.b // "none"), c: .c}"#,
+            r#".a.c // .b // "x""#,
+            r#"select(.a) | {t: .token, n: .a.a}"#,
+            r#".b | test("a"; "i")"#,
+            r#"{x: (.c // "" | capture("(?<d>[0-9])").d)}"#,
+            r#".a | sub("[a-z]"; "-")"#,
+            r#".c[1:3]"#,
+        ]
+        .into_iter()
+        .map(|code| (code, JqProgram::compile(code).unwrap()))
+        .collect();
+        let (mut native_used, mut total) = (0, 0);
+        for _ in 0..1500 {
+            let mut record = g.value(0);
+            if !record.starts_with('{') {
+                record = format!("{{\"a\":{record}}}");
+            }
+            let Ok(whole) = json::parse(record.as_bytes(), None) else {
+                continue;
+            };
+            for (code, p) in &programs {
+                let outputs = |v: Val, jaq_only: bool| {
+                    let mut out = Vec::new();
+                    let f = |r: Result<Val, String>| {
+                        out.push(r.map(|v| crate::query::output::to_json(&v)));
+                        true
+                    };
+                    if jaq_only {
+                        p.run_jaq(v, f)
+                    } else {
+                        p.run(v, f)
+                    }
+                    out
+                };
+                let want = outputs(whole.clone(), true);
+                assert_eq!(outputs(whole.clone(), false), want, "{code} on {record}");
+                let parts = p.parts().unwrap_or_else(|| panic!("{code}"));
+                let part = json::parse(record.as_bytes(), Some(parts)).unwrap();
+                assert_eq!(outputs(part, false), want, "{code} on {record} (parts)");
+                total += 1;
+                if Native::compile(code).unwrap().eval(&whole).is_ok() {
+                    native_used += 1;
+                }
+            }
+        }
+        // many take the native path (the others meet a value of a type the program fails
+        // on, or are not objects where the program looks for keys)
+        assert!(native_used * 5 > total, "{native_used} of {total}");
+    }
 }

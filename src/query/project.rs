@@ -398,7 +398,7 @@ impl Reader<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::query::jq::JqProgram;
     use crate::query::output::to_json;
@@ -506,7 +506,7 @@ mod tests {
 
     /// A small deterministic generator of JSON texts full of what differs between
     /// spellings: whitespace, escapes, DEL, numbers, secrets, repeated keys.
-    struct Gen(u64);
+    pub(crate) struct Gen(pub(crate) u64);
 
     impl Gen {
         fn next(&mut self, n: usize) -> usize {
@@ -520,11 +520,11 @@ mod tests {
             xs[self.next(xs.len())]
         }
 
-        fn ws(&mut self) -> &'static str {
+        pub(crate) fn ws(&mut self) -> &'static str {
             self.pick(&["", "", "", "", " ", "\n  ", "\t"])
         }
 
-        fn value(&mut self, depth: usize) -> String {
+        pub(crate) fn value(&mut self, depth: usize) -> String {
             let kind = if depth > 3 {
                 2 + self.next(3)
             } else {
