@@ -877,7 +877,6 @@ fn regex_select_fast_path_gives_the_programs_rows_and_errors() {
 ]}"#,
     );
     let d = arg(t.path());
-    // the same program behind `. as $r | $r | …`, which no fast path recognises
     let programs = [
         r#"select(.userAgent | test("run_id#")) | .eventID"#,
         r#"select(.userAgent | test("run_id#"; "i")) | {eventID, userAgent}"#,
@@ -888,24 +887,11 @@ fn regex_select_fast_path_gives_the_programs_rows_and_errors() {
         r#"select(.userAgent | test("run_id#")) | {id: .eventID, n: (.userAgent | length)}"#,
         r##"select(.userAgent | test("run_id#")) | .userAgent | capture("#(?<n>[0-9]+)")"##,
     ];
-    for fast in programs {
-        let slow = format!(". as $r | $r | {fast}");
-        for format in [
-            &["--format", "ndjson"][..],
-            &["--format", "csv"],
-            &["--count"],
-        ] {
-            let run = |p: &str| {
-                let mut a = vec!["query", d.as_str(), "--jq", p, "--threads", "1"];
-                a.extend(format);
-                trailwhy(&a)
-            };
-            let (f, s) = (run(fast), run(&slow));
-            assert_eq!(f.code, s.code, "{fast} {format:?}");
-            assert_eq!(f.stdout, s.stdout, "{fast} {format:?}");
-            assert_eq!(f.stderr, s.stderr, "{fast} {format:?}");
-        }
-    }
+    same_as_without_fast_paths(
+        &d,
+        &programs,
+        &[&["--format", "ndjson"], &["--format", "csv"], &["--count"]],
+    );
     assert_eq!(
         run_rows(
             &d,
@@ -946,20 +932,7 @@ fn parts_and_native_programs_give_the_programs_rows_and_errors() {
         r#"{u: .userIdentity.userName, s: .userIdentity.sessionContext}"#,
         r#".userIdentity.userName | test("repo:"; "i")"#,
     ];
-    for fast in programs {
-        let slow = format!(". as $r | $r | {fast}");
-        for format in [&["--format", "ndjson"][..], &["--count"]] {
-            let run = |p: &str| {
-                let mut a = vec!["query", d.as_str(), "--jq", p, "--threads", "1"];
-                a.extend(format);
-                trailwhy(&a)
-            };
-            let (f, s) = (run(fast), run(&slow));
-            assert_eq!(f.code, s.code, "{fast} {format:?}");
-            assert_eq!(f.stdout, s.stdout, "{fast} {format:?}");
-            assert_eq!(f.stderr, s.stderr, "{fast} {format:?}");
-        }
-    }
+    same_as_without_fast_paths(&d, &programs, &[&["--format", "ndjson"], &["--count"]]);
     // and the rows themselves
     assert_eq!(
         run_rows(&d, programs[0]),
@@ -973,6 +946,25 @@ fn parts_and_native_programs_give_the_programs_rows_and_errors() {
         run_rows(&d, programs[3]),
         [r#"{"errorCode":"AccessDenied","who":"AssumedRole","t":"<redacted>"}"#]
     );
+}
+
+/// Each program gives the exit code, stdout and stderr, in each of `formats`, of the same
+/// program behind `. as $r | $r | …`, which no fast path recognises.
+fn same_as_without_fast_paths(d: &str, programs: &[&str], formats: &[&[&str]]) {
+    for fast in programs {
+        let slow = format!(". as $r | $r | {fast}");
+        for format in formats {
+            let run = |p: &str| {
+                let mut a = vec!["query", d, "--jq", p, "--threads", "1"];
+                a.extend_from_slice(format);
+                trailwhy(&a)
+            };
+            let (f, s) = (run(fast), run(&slow));
+            assert_eq!(f.code, s.code, "{fast} {format:?}");
+            assert_eq!(f.stdout, s.stdout, "{fast} {format:?}");
+            assert_eq!(f.stderr, s.stderr, "{fast} {format:?}");
+        }
+    }
 }
 
 fn run_rows(d: &str, program: &str) -> Vec<String> {

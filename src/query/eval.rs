@@ -98,8 +98,9 @@ impl Native {
     }
 }
 
-/// A constant string without escapes or interpolation.
-fn text(t: &Term<&str>) -> Option<String> {
+/// A constant string without escapes or interpolation (`"a"`; also the key of `.a`, `."a"`,
+/// `{a}`).
+pub(super) fn literal(t: &Term<&str>) -> Option<String> {
     match t {
         Term::Str(None, parts) => match &parts[..] {
             [StrPart::Str(s)] => Some((*s).to_owned()),
@@ -120,7 +121,7 @@ fn integer(t: &Term<&str>) -> Option<isize> {
 
 impl Expr {
     fn of(t: &Term<&str>) -> Option<Expr> {
-        let bytes = |t: &Term<&str>| text(t).map(Bytes::from);
+        let bytes = |t: &Term<&str>| literal(t).map(Bytes::from);
         Some(match t {
             Term::Id => Expr::Id,
             Term::Str(..) => Expr::Str(bytes(t)?),
@@ -178,7 +179,7 @@ impl Expr {
                 _ => return None,
             },
             Term::Call(name @ ("test" | "capture" | "sub" | "gsub"), args) => {
-                let texts = args.iter().map(text).collect::<Option<Vec<String>>>()?;
+                let texts = args.iter().map(literal).collect::<Option<Vec<String>>>()?;
                 // jaq-std: `gsub(re; f; flags)` is `sub(re; f; "g" + flags)`
                 let g = if *name == "gsub" { "g" } else { "" };
                 let flags = |f: Option<&String>| format!("{g}{}", f.map_or("", |f| f));

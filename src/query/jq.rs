@@ -10,7 +10,7 @@ use jaq_core::load::{self, Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars};
 use jaq_json::Val;
 
-use super::eval::Native;
+use super::eval::{literal as literal_key, Native};
 use super::project::Projection;
 use super::regex;
 use super::value::Wanted;
@@ -404,20 +404,6 @@ fn root_reads(t: &load::parse::Term<&str>) -> Option<Reads> {
             BinaryOp::Or | BinaryOp::And | BinaryOp::Cmp(_) | BinaryOp::Math(_) => {
                 Some(Reads::value(l)?.and(Reads::value(r)?))
             }
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// A constant key (`a` of `.a`, `."a"`, `{a}`), if it has no escapes or interpolation.
-fn literal_key(t: &load::parse::Term<&str>) -> Option<String> {
-    use load::lex::StrPart;
-    use load::parse::Term;
-    match t {
-        Term::Str(None, parts) => match &parts[..] {
-            [StrPart::Str(text)] => Some((*text).to_owned()),
-            [] => Some(String::new()),
             _ => None,
         },
         _ => None,
