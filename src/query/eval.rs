@@ -100,7 +100,7 @@ impl Native {
 
 /// A constant string without escapes or interpolation (`"a"`; also the key of `.a`, `."a"`,
 /// `{a}`).
-pub(super) fn literal(t: &Term<&str>) -> Option<String> {
+pub(super) fn constant_string(t: &Term<&str>) -> Option<String> {
     match t {
         Term::Str(None, parts) => match &parts[..] {
             [StrPart::Str(s)] => Some((*s).to_owned()),
@@ -121,7 +121,7 @@ fn integer(t: &Term<&str>) -> Option<isize> {
 
 impl Expr {
     fn of(t: &Term<&str>) -> Option<Expr> {
-        let bytes = |t: &Term<&str>| literal(t).map(Bytes::from);
+        let bytes = |t: &Term<&str>| constant_string(t).map(Bytes::from);
         Some(match t {
             Term::Id => Expr::Id,
             Term::Str(..) => Expr::Str(bytes(t)?),
@@ -179,7 +179,10 @@ impl Expr {
                 _ => return None,
             },
             Term::Call(name @ ("test" | "capture" | "sub" | "gsub"), args) => {
-                let texts = args.iter().map(literal).collect::<Option<Vec<String>>>()?;
+                let texts = args
+                    .iter()
+                    .map(constant_string)
+                    .collect::<Option<Vec<String>>>()?;
                 // jaq-std: `gsub(re; f; flags)` is `sub(re; f; "g" + flags)`
                 let g = if *name == "gsub" { "g" } else { "" };
                 let flags = |f: Option<&String>| format!("{g}{}", f.map_or("", |f| f));

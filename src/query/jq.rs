@@ -10,7 +10,7 @@ use jaq_core::load::{self, Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars};
 use jaq_json::Val;
 
-use super::eval::{literal as literal_key, Native};
+use super::eval::{constant_string, Native};
 use super::project::Projection;
 use super::regex;
 use super::value::Wanted;
@@ -123,20 +123,15 @@ impl JqProgram {
 
     /// Runs the program on `input`, handing each output to `f`: a value, or a runtime error
     /// (the filter's other outputs go on, as in jq). Stops early when `f` returns false.
-    pub fn run(&self, input: Val, f: impl FnMut(Result<Val, String>) -> bool) {
-        if let Some(native) = &self.native {
-            match native.eval(&input) {
-                Ok(Some(v)) => {
-                    let mut f = f;
-                    f(Ok(v));
-                    return;
-                }
-                Ok(None) => return,
-                // an error or several outputs: jaq's to give
-                Err(_) => {}
+    pub fn run(&self, input: Val, mut f: impl FnMut(Result<Val, String>) -> bool) {
+        match self.native.as_ref().map(|n| n.eval(&input)) {
+            Some(Ok(Some(v))) => {
+                f(Ok(v));
             }
+            Some(Ok(None)) => {}
+            // not of the native shape, or an error or several outputs: jaq's to give
+            None | Some(Err(_)) => self.run_jaq(input, f),
         }
-        self.run_jaq(input, f);
     }
 
     /// [`run`](Self::run) through jaq's interpreter only.
@@ -202,7 +197,7 @@ pub fn regex_select(code: &str) -> Option<RegexSelect> {
         return None;
     };
     let (path, default) = match &**value {
-        Term::BinOp(path, BinaryOp::Alt, text) => (&**path, Some(literal_key(text)?)),
+        Term::BinOp(path, BinaryOp::Alt, text) => (&**path, Some(constant_string(text)?)),
         path => (path, None),
     };
     let path = key_path(path).filter(|p| !p.is_empty())?;
@@ -210,8 +205,8 @@ pub fn regex_select(code: &str) -> Option<RegexSelect> {
         return None;
     };
     let (pattern, flags) = match &test_args[..] {
-        [re] => (literal_key(re)?, String::new()),
-        [re, flags] => (literal_key(re)?, literal_key(flags)?),
+        [re] => (constant_string(re)?, String::new()),
+        [re, flags] => (constant_string(re)?, constant_string(flags)?),
         _ => return None,
     };
     Some(RegexSelect {
@@ -229,7 +224,7 @@ fn projection_of(term: &load::parse::Term<&str>) -> Option<Projection> {
         Term::Obj(entries) => {
             let mut out: Vec<(String, Vec<String>)> = Vec::with_capacity(entries.len());
             for (k, v) in entries {
-                let key = literal_key(k)?;
+                let key = constant_string(k)?;
                 let path = match v {
                     None => vec![key.clone()],
                     Some(v) => key_path(v)?,
@@ -255,7 +250,7 @@ fn key_path(t: &load::parse::Term<&str>) -> Option<Vec<String>> {
             .0
             .iter()
             .map(|(part, _)| match part {
-                Part::Index(k) => literal_key(k),
+                Part::Index(k) => constant_string(k),
                 Part::Range(..) => None,
             })
             .collect(),
@@ -339,7 +334,7 @@ fn root_reads(t: &load::parse::Term<&str>) -> Option<Reads> {
                     (Term::Var(_), None) => {}
                     (k, None) => {
                         // `{a}` reads `.a`
-                        r.paths.push(vec![literal_key(k)?]);
+                        r.paths.push(vec![constant_string(k)?]);
                     }
                     (k, Some(v)) => {
                         r = r.and(Reads::value(k)?).and(Reads::value(v)?);
@@ -350,10 +345,10 @@ fn root_reads(t: &load::parse::Term<&str>) -> Option<Reads> {
         }
         Term::Path(base, path) => match (&**base, &path.0[..]) {
             (Term::Id, [(Part::Index(k), _), rest @ ..]) => {
-                let mut path = vec![literal_key(k)?];
+                let mut path = vec![constant_string(k)?];
                 // up to the last constant key: `.a.b[0]` reads all of `.a.b`
                 path.extend(rest.iter().map_while(|(part, _)| match part {
-                    Part::Index(k) => literal_key(k),
+                    Part::Index(k) => constant_string(k),
                     Part::Range(..) => None,
                 }));
                 let mut r = index_reads(rest)?;

@@ -30,7 +30,7 @@ pub fn parse(bytes: &[u8], wanted: Option<&Wanted>) -> Result<Val, String> {
     if let Some(v) = fast {
         return Ok(v);
     }
-    // the reference path: jaq's own parser (or serde's field split), then the walk
+    // the reference path: jaq's own parser (then only the parts wanted), then the walk
     let mut v = match wanted {
         Some(wanted) => super::value::parse_fields(bytes, wanted)?,
         None => super::value::parse(bytes)?,
@@ -87,7 +87,7 @@ impl<'a> Parser<'a> {
         self.ws();
         let v = match wanted {
             None => self.value()?,
-            Some(wanted) if self.peek()? == b'{' => self.fields(wanted)?,
+            Some(wanted) if self.peek()? == b'{' => self.object(Some(wanted))?,
             Some(_) => return Err(Defer),
         };
         self.ws();
@@ -131,7 +131,7 @@ impl<'a> Parser<'a> {
 
     fn value(&mut self) -> Parsed<Val> {
         Ok(match self.peek()? {
-            b'{' => self.object()?,
+            b'{' => self.object(None)?,
             b'[' => self.array()?,
             b'"' => self.string(Interning::Value)?.0,
             b'n' => {
@@ -232,9 +232,9 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// The object starting here, keeping only the `wanted` keys; an unwanted key is not even
-    /// built, its value only checked.
-    fn fields(&mut self, wanted: &Wanted) -> Parsed<Val> {
+    /// The object starting here: all of it, or (`wanted`) only those keys, an unwanted key
+    /// not even built, its value only checked.
+    fn object(&mut self, wanted: Option<&Wanted>) -> Parsed<Val> {
         self.enter()?;
         self.i += 1;
         let start = self.entries.len();
@@ -249,79 +249,45 @@ impl<'a> Parser<'a> {
                 }
                 let open = self.i;
                 let span = self.string_span()?;
-                let key = if span.escaped {
-                    // compared decoded, as the program would see it
+                // an escaped key is compared decoded, as the program would see it
+                let key = if wanted.is_none() || span.escaped {
                     Some(self.string_val(open, &span, Interning::Key)?)
                 } else {
                     None
                 };
-                let want = match &key {
-                    Some((Val::TStr(k), _)) => wanted.get(k),
-                    Some(_) => None,
-                    None => wanted.get(&self.b[span.start..span.end]),
+                let want = match (wanted, &key) {
+                    (None, _) => Some(None),
+                    (Some(w), Some((Val::TStr(k), _))) => w.get(k),
+                    (Some(_), Some(_)) => None,
+                    (Some(w), None) => w.get(&self.b[span.start..span.end]),
                 };
                 self.expect(b':')?;
                 self.ws();
-                let Some(sub) = want else {
+                if let Some(sub) = want {
+                    let (key, secret) = match key {
+                        Some(k) => k,
+                        None => self.string_val(open, &span, Interning::Key)?,
+                    };
+                    let v = match sub {
+                        Some(sub) if self.peek()? == b'{' => self.object(Some(sub))?,
+                        _ => self.value()?,
+                    };
+                    self.entries.push((key, redacted(secret, v)));
+                } else {
                     self.skip()?;
-                    if self.comma_or(b'}')? {
-                        break;
-                    }
-                    continue;
-                };
-                let (key, secret) = match key {
-                    Some(k) => k,
-                    None => self.string_val(open, &span, Interning::Key)?,
-                };
-                let v = match sub {
-                    Some(sub) if self.peek()? == b'{' => self.fields(sub)?,
-                    _ => self.value()?,
-                };
-                self.entries.push((key, redacted(secret, v)));
+                }
                 if self.comma_or(b'}')? {
                     break;
                 }
             }
         }
         self.depth -= 1;
-        Ok(self.object_of(start))
-    }
-
-    fn object(&mut self) -> Parsed<Val> {
-        self.enter()?;
-        self.i += 1;
-        let start = self.entries.len();
-        self.ws();
-        if self.peek()? == b'}' {
-            self.i += 1;
-        } else {
-            loop {
-                self.ws();
-                if self.peek()? != b'"' {
-                    return Err(Defer);
-                }
-                let (key, secret) = self.string(Interning::Key)?;
-                self.expect(b':')?;
-                self.ws();
-                let v = self.value()?;
-                self.entries.push((key, redacted(secret, v)));
-                if self.comma_or(b'}')? {
-                    break;
-                }
-            }
-        }
-        self.depth -= 1;
-        Ok(self.object_of(start))
-    }
-
-    /// The object of the entries collected from `start` on.
-    fn object_of(&mut self, start: usize) -> Val {
         let mut map = Map::with_capacity_and_hasher(self.entries.len() - start, Default::default());
         // `insert`, as jaq's parser does: a repeated key keeps its first place, last value
         for (k, v) in self.entries.drain(start..) {
             map.insert(k, v);
         }
-        Val::obj(map)
+        Ok(Val::obj(map))
     }
 
     fn array(&mut self) -> Parsed<Val> {
@@ -659,7 +625,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::query::value;
 
-    /// The reference path: jaq's parser (or the serde field split), then the redaction walk.
+    /// The reference path: jaq's parser (then only the parts wanted), then the redaction walk.
     pub(crate) fn reference(bytes: &[u8], wanted: Option<&Wanted>) -> Result<Val, String> {
         let mut v = match wanted {
             Some(k) => value::parse_fields(bytes, k)?,

@@ -337,12 +337,17 @@ fn capture(mut cv: Cv<'_, Data>) -> Result<Vec<Val>, Error<Val>> {
     let flags_val = cv.0.pop_var();
     let pattern_val = cv.0.pop_var();
     let input = &cv.1;
-    let (re, flags, text) = prepare(&pattern_val, &flags_val, input, Flags::default())?;
+    let prepared = prepare(&pattern_val, &flags_val, input, Flags::default())?;
+    Ok(captures(prepared, input))
+}
+
+/// The capture object of each match the flags ask for.
+fn captures((re, flags, text): Prepared<'_>, input: &Val) -> Vec<Val> {
     let mut out = Vec::new();
     re.each_wanted(text, flags, |spans| {
         out.push(capture_object(&re, input, text, &spans));
     });
-    Ok(out)
+    out
 }
 
 /// `scan(re; flags)`: every match (`g` is implied), as its text when the expression has
@@ -529,12 +534,8 @@ pub fn test_val(pattern: &str, flags: &str, input: &Val) -> Option<bool> {
 /// `input | capture(pattern; flags)`: its outputs, as the native `capture` gives them;
 /// `None` where it fails.
 pub fn capture_val(pattern: &str, flags: &str, input: &Val) -> Option<Vec<Val>> {
-    let (re, flags, text) = prepare_str(pattern, flags, input, Flags::default()).ok()?;
-    let mut out = Vec::new();
-    re.each_wanted(text, flags, |spans| {
-        out.push(capture_object(&re, input, text, &spans));
-    });
-    Some(out)
+    let prepared = prepare_str(pattern, flags, input, Flags::default()).ok()?;
+    Some(captures(prepared, input))
 }
 
 /// `input | sub(pattern; "TEXT"; flags)` with a constant replacement, as the native `sub`

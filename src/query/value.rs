@@ -94,45 +94,10 @@ impl Wanted {
     }
 }
 
-/// Parses only the `wanted` parts of one record's JSON bytes, in the record's order; the
-/// other values are checked as JSON but not built.
+/// Parses one record's JSON bytes as [`parse`] does, keeping only the `wanted` parts (the
+/// reference for [`super::json`]'s parser, which builds only those).
 pub fn parse_fields(bytes: &[u8], wanted: &Wanted) -> Result<Val, String> {
-    use serde::de::{Deserializer, MapAccess, Visitor};
-    use serde_json::value::RawValue;
-    use std::borrow::Cow;
-
-    struct Fields<'k>(&'k Wanted);
-
-    impl<'de> Visitor<'de> for Fields<'_> {
-        type Value = Vec<(Cow<'de, str>, &'de RawValue)>;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a JSON object")
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut kept = Vec::new();
-            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                let value: &'de RawValue = map.next_value()?;
-                if self.0.get(key.as_bytes()).is_some() {
-                    kept.push((key, value));
-                }
-            }
-            Ok(kept)
-        }
-    }
-
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let kept = (&mut de)
-        .deserialize_map(Fields(wanted))
-        .map_err(|e| e.to_string())?;
-    de.end().map_err(|e| e.to_string())?;
-    let mut map = jaq_json::Map::default();
-    for (k, raw) in kept {
-        let v = parse(raw.get().as_bytes())?;
-        map.insert(Val::utf8_str(k.into_owned()), v);
-    }
-    let mut v = Val::obj(map);
+    let mut v = parse(bytes)?;
     wanted.prune(&mut v);
     Ok(v)
 }
