@@ -255,16 +255,20 @@ pub fn is_access_denied(code: &str) -> bool {
 }
 
 /// Byte strings of which every record [`Selector::select`] can keep holds at least one: the
-/// web-identity event name, the `errorCode` key (every denied call), the sources of the
-/// change events (IAM, ECR repository policies, CodeBuild, CodeConnections), and the
-/// `CloudTrailEvent` wrapper of `lookup-events` output, whose inner keys are escaped.
+/// web-identity event name, the error codes of a denied call (every [`is_access_denied`]
+/// code holds `AccessDenied` or `UnauthorizedOperation`; `ValidationError` is `AssumeRole`'s),
+/// the sources of the change events (IAM, ECR repository policies, CodeBuild,
+/// CodeConnections), and the `CloudTrailEvent` wrapper of `lookup-events` output, whose inner
+/// keys are escaped. Other errors (throttling, missing keys, …) are not decoded.
 ///
 /// None of them holds `"`, `\\` or `/`, so the only way JSON can spell one of them
 /// differently is a `\u` escape: `\u` is a needle too, and a record using that spelling is
 /// decoded and judged on its decoded fields like any other.
 pub const NEEDLES: &[&str] = &[
     "AssumeRoleWithWebIdentity",
-    "\"errorCode\"",
+    "AccessDenied",
+    "UnauthorizedOperation",
+    "ValidationError",
     "iam.amazonaws.com",
     "RepositoryPolicy",
     "codebuild.amazonaws.com",
@@ -279,7 +283,9 @@ pub const NEEDLES: &[&str] = &[
 /// keys, ARNs and sources; every candidate start costs a check).
 pub const NEEDLE_PARTS: &[&str] = &[
     "WebIdentity",
-    "\"errorC",
+    "Denied",
+    "Unauthorized",
+    "ValidationE",
     "am.amazonaws.com",
     "RepositoryPolicy",
     "codebuild.amazonaws.com",
@@ -646,6 +652,15 @@ mod tests {
     }
 
     #[test]
+    fn every_denied_code_holds_a_needle() {
+        let codes = DENIED_CODES.iter().chain(DENIED_SUFFIXES);
+        for code in codes.chain(&["ValidationError", "Foo.AccessDeniedException"]) {
+            assert!(NEEDLES.iter().any(|n| code.contains(n)), "{code}");
+        }
+        assert!(!is_access_denied("ThrottlingException"));
+    }
+
+    #[test]
     fn every_needle_holds_a_part() {
         for needle in NEEDLES {
             assert!(
@@ -689,7 +704,8 @@ mod tests {
             records in prop::collection::vec((
                 prop::collection::vec(prop::sample::select(vec![
                     "{", "}", "\"", ",", "x", "\\", "u", "\\u00", "AssumeRole", "WithWeb",
-                    "Identity", "WebIdentity", "\"error", "Code\"", "\"errorC", "i", "am",
+                    "Identity", "WebIdentity", "Access", "Denied", "AccessDenied", "Unauthorized",
+                    "Operation", "Validation", "ValidationE", "Error", "i", "am",
                     ".amazonaws.com", "iam.amazonaws.com", "ssm.amazonaws.com", "Repository",
                     "Policy", "codebuild", "code", "build.amazonaws.com", "con", "nections",
                     "connections.amazonaws.com", "CloudTrail", "Event", "CloudTrailEvent",
@@ -717,6 +733,8 @@ mod tests {
             ]),
             error in prop::option::of(prop::sample::select(vec![
                 "AccessDenied", "AccessDeniedException", "ValidationError", "ThrottlingException",
+                "Client.UnauthorizedOperation", "UnauthorizedOperation", "S3.AccessDenied",
+                "NoSuchEntity",
             ])),
             escape in prop::collection::vec(prop::bool::weighted(0.05), 1..40),
         ) {
