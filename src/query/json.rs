@@ -255,6 +255,8 @@ impl<'a> Parser<'a> {
                 } else {
                     None
                 };
+                // `Some(sub)`: the entry is kept, `sub` the parts wanted of its value (`None`:
+                // all of it); `None`: skipped
                 let want = match (wanted, &key) {
                     (None, _) => Some(None),
                     (Some(w), Some((Val::TStr(k), _))) => w.get(k),
