@@ -18,7 +18,9 @@ use super::{Cause, Evidence, Finding, Verdict};
 use crate::correlate::{Session, SessionIndex};
 use crate::event::denial::{parse_denial, Denial, DenialKind, PolicyLayer};
 use crate::event::{arn_account, assumed_role_parts, role_name_from_arn};
-use crate::inventory::{IdentityAt, Inventory, RepositoryPolicyAt, RoleAt, Unknown};
+use crate::inventory::{
+    Absence, IdentityAt, Inventory, RepositoryPolicyAt, RoleArn, RoleAt, RolePart, Unknown,
+};
 use crate::select::CallFailure;
 
 const ECR_PUSH_ACTIONS: &[&str] = &[
@@ -51,7 +53,7 @@ struct Ask {
     session_arn: Option<String>,
 }
 
-fn ask_of(f: &CallFailure, denial: &Denial) -> Ask {
+fn ask_of(f: &CallFailure, denial: &Denial, inv: &Inventory) -> Ask {
     let action = denial
         .action
         .clone()
@@ -60,10 +62,16 @@ fn ask_of(f: &CallFailure, denial: &Denial) -> Ask {
         .resource
         .clone()
         .or_else(|| derived_resource(f, &action));
+    // The session issuer's ARN carries the role's path; an assumed-role ARN never does, so
+    // without the issuer the inventory's ARN of the role is the next best.
     let role_arn = f.issuer_role_arn.clone().or_else(|| {
         let arn = f.caller_arn.as_deref()?;
         let (role, _) = assumed_role_parts(arn)?;
-        Some(format!("arn:aws:iam::{}:role/{role}", arn_account(arn)?))
+        let account = arn_account(arn)?;
+        Some(
+            inv.role_arn(account, role)
+                .unwrap_or_else(|| format!("arn:aws:iam::{account}:role/{role}")),
+        )
     });
     Ask {
         action,
@@ -170,7 +178,7 @@ pub fn explain_calls(
             .entry(cache_key)
             .or_insert_with(|| {
                 let denial = parse_denial(f.error_message.as_deref().unwrap_or_default());
-                let ask = ask_of(f, &denial);
+                let ask = ask_of(f, &denial, inv);
                 let mut v = verdict(f, &denial, &ask, inv);
                 v.details
                     .insert("session".into(), session_details(f, session));
@@ -271,7 +279,6 @@ fn verdict(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Verd
         .as_deref()
         .and_then(role_name_from_arn)
         .unwrap_or("the role");
-    let layer_phrase = denial.layer.map(PolicyLayer::phrase);
     let msg_evidence = |v: &mut Verdict| {
         if let (Some(kind), Some(layer)) = (denial.kind, denial.layer) {
             v.evidence.push(Evidence {
@@ -333,17 +340,40 @@ fn verdict(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Verd
     let identity = inv.identity_at(account, role_name, f.time);
     let repo_policy = repository_policy(inv, resource, f.time);
     let Some(identity) = identity else {
-        let mut v = simple(
-            Cause::NoPolicyData,
-            format!(
-                "AWS says {} of role {role_name} allows {action} on {resource}, but the role's policies are not in the inventory, so what it does allow is unknown.",
-                layer_phrase.map_or("no policy".to_owned(), |l| format!("no {l} policy"))
-            ),
-            format!("Supply account {account}'s IAM state (`aws iam get-account-authorization-details`) with --iam, or use --iam-live."),
-        );
         if denial.layer == Some(PolicyLayer::ResourceBased) {
             return resource_no_allow(f, ask, &repo_policy, denial);
         }
+        let said = match (denial.kind, denial.layer) {
+            (Some(DenialKind::NoAllow), Some(l)) => {
+                format!(
+                    "AWS says no {} policy of role {role_name} allows {action} on {resource}",
+                    l.phrase()
+                )
+            }
+            (Some(DenialKind::ExplicitDeny), Some(l)) => format!(
+                "AWS says a Deny in {} {} policy matches {action} on {resource}",
+                if l == PolicyLayer::IdentityBased {
+                    "an"
+                } else {
+                    "a"
+                },
+                l.phrase()
+            ),
+            _ => format!(
+                "{action} on {resource} was denied ({}{})",
+                f.error_code,
+                if f.error_message.is_none() {
+                    "; no denial message was recorded"
+                } else {
+                    ""
+                }
+            ),
+        };
+        let mut v = simple(
+            Cause::NoPolicyData,
+            format!("{said}, but role {role_name}'s policies are not in the inventory, so what it does allow is unknown."),
+            format!("Supply account {account}'s IAM state (`aws iam get-account-authorization-details`) with --iam, or use --iam-live."),
+        );
         msg_evidence(&mut v);
         return v;
     };
@@ -356,32 +386,17 @@ fn verdict(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Verd
         resource: Some(resource.to_owned()),
         context: context_for(f),
     };
-    let identity_docs: Vec<Policy> = identity.policies.iter().map(|p| p.policy.clone()).collect();
-    let resource_doc = match &repo_policy {
-        RepositoryPolicyAt::Known(p, _) => p.clone(),
-        RepositoryPolicyAt::Unknown => None,
-    };
-    let auth = authorize(&AuthzInput {
+    let judge = Judge {
+        f,
+        denial,
+        ask,
         request: &request,
-        identity_policies: &identity_docs,
-        resource_policy: resource_doc.as_ref(),
-        permissions_boundary: identity.boundary.as_ref().map(|b| &b.policy),
-        session_policy: None,
-        scps: &[],
-    });
-    let mut v = match (denial.kind, denial.layer) {
-        (Some(DenialKind::NoAllow), Some(PolicyLayer::ResourceBased)) => resource_no_allow(f, ask, &repo_policy, denial),
-        (Some(DenialKind::ExplicitDeny), Some(PolicyLayer::ResourceBased)) => simple(
-            Cause::ResourcePolicyDeny,
-            format!("A Deny statement in the resource policy of {resource} matches this call ({action})."),
-            format!("Narrow the Deny in the repository policy (aws ecr get-repository-policy --repository-name {}) so it does not match role {role_name}.", repo_name(resource).unwrap_or("NAME")),
-        ),
-        (Some(_), Some(PolicyLayer::PermissionsBoundary)) => boundary(&identity, action, resource, &request),
-        _ => identity_verdict(&identity, &request, &auth, role_name, action, resource),
+        repo_policy: &repo_policy,
+        role: role_name,
+        action,
+        resource,
     };
-    if v.cause == Cause::IdentityAllows && auth.denied_by == Some(Layer::Resource) {
-        v = resource_no_allow(f, ask, &repo_policy, denial);
-    }
+    let mut v = judge.over_versions(&identity);
     msg_evidence(&mut v);
     if !identity.uncertain.is_empty() {
         v.explanation
@@ -400,15 +415,293 @@ fn verdict(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Verd
         v.details
             .insert("later_policy_changes".into(), json!(identity.later_changes));
     }
-    v.details.insert(
-        "policies_evaluated".into(),
-        json!(identity
+    if !v.details.contains_key("policies_evaluated") {
+        v.details.insert(
+            "policies_evaluated".into(),
+            json!(identity
+                .policies
+                .iter()
+                .map(|p| p.label.clone())
+                .collect::<Vec<_>>()),
+        );
+    }
+    v
+}
+
+/// One denied call against the role's policies: the parts every evaluation shares.
+struct Judge<'a> {
+    f: &'a CallFailure,
+    denial: &'a Denial,
+    ask: &'a Ask,
+    request: &'a Request,
+    repo_policy: &'a RepositoryPolicyAt,
+    role: &'a str,
+    action: &'a str,
+    resource: &'a str,
+}
+
+/// At most this many combinations of candidate versions are evaluated.
+const MAX_VERSION_COMBINATIONS: usize = 64;
+
+impl Judge<'_> {
+    /// The verdict over every combination of the candidate versions the records leave open:
+    /// one answer when every candidate AWS's message allows gives it, else the candidates and
+    /// what each gives.
+    fn over_versions(&self, identity: &IdentityAt) -> Verdict {
+        if identity.undecided.is_empty() {
+            return self.against_message(identity, self.evaluate(identity));
+        }
+        let variants = version_variants(identity);
+        let judged: Vec<(Vec<String>, Verdict)> = variants
+            .iter()
+            .map(|(chosen, id)| (chosen.clone(), self.evaluate(id)))
+            .collect();
+        let open: Vec<String> = identity
+            .undecided
+            .iter()
+            .map(|u| {
+                let mut versions: Vec<String> =
+                    u.candidates.iter().map(|c| c.label.clone()).collect();
+                versions.extend(
+                    u.unrecorded
+                        .iter()
+                        .map(|v| format!("{}@{v} (document not recorded)", u.arn)),
+                );
+                format!("{} ({}; candidates: {})", u.arn, u.why, versions.join(", "))
+            })
+            .collect();
+        let candidates_json = |list: &[&(Vec<String>, Verdict)]| -> Value {
+            json!(list
+                .iter()
+                .map(|(chosen, v)| json!({"versions": chosen, "cause": v.cause.code(), "explanation": v.explanation}))
+                .collect::<Vec<_>>())
+        };
+        let all: Vec<&(Vec<String>, Verdict)> = judged.iter().collect();
+        let agreeing: Vec<&(Vec<String>, Verdict)> = judged
+            .iter()
+            .filter(|(_, v)| message_agrees(self.denial, v.cause) != Some(false))
+            .collect();
+        let ruled_out: Vec<String> = judged
+            .iter()
+            .filter(|(_, v)| message_agrees(self.denial, v.cause) == Some(false))
+            .map(|(chosen, _)| chosen.join(" + "))
+            .collect();
+        if agreeing.is_empty() {
+            // No candidate gives what AWS said: the inventory is not what was in force.
+            let mut v = self.against_message(identity, judged[0].1.clone());
+            v.details
+                .insert("version_candidates".into(), candidates_json(&all));
+            return v;
+        }
+        let first = &agreeing[0].1;
+        let unanimous = agreeing
+            .iter()
+            .all(|(_, v)| v.cause == first.cause && v.explanation == first.explanation);
+        let unrecorded = identity.undecided.iter().any(|u| !u.unrecorded.is_empty());
+        if unanimous && !unrecorded {
+            let mut v = first.clone();
+            v.explanation.push_str(&format!(
+                " The version in force is not recorded for {}; every candidate{} gives this answer.",
+                open.join("; "),
+                if ruled_out.is_empty() {
+                    String::new()
+                } else {
+                    format!(" AWS's message leaves ({} is ruled out)", ruled_out.join(", "))
+                }
+            ));
+            v.details
+                .insert("version_candidates".into(), candidates_json(&all));
+            return v;
+        }
+        let each: Vec<String> = agreeing
+            .iter()
+            .map(|(chosen, v)| format!("with {} in force: {}", chosen.join(" + "), v.cause.code()))
+            .collect();
+        let mut v = simple(
+            Cause::NoPolicyData,
+            format!(
+                "Which version of a managed policy of role {} was in force at {} is not recorded: {}. The candidates give different answers ({}){}, so the tool does not choose one.",
+                self.role,
+                self.f.time.format("%Y-%m-%dT%H:%M:%SZ"),
+                open.join("; "),
+                each.join("; "),
+                if unrecorded { ", and the document of some candidate is not recorded" } else { "" }
+            ),
+            "Supply the policy's version history: logs that hold its earlier CreatePolicyVersion/SetDefaultPolicyVersion, or an authorization-details snapshot taken before the failure (`aws iam get-account-authorization-details`).",
+        );
+        v.details
+            .insert("version_candidates".into(), candidates_json(&all));
+        v
+    }
+
+    /// The verdict of the role's policies (one version of each) for this call, with the
+    /// resource-based layers AWS's message names.
+    fn evaluate(&self, identity: &IdentityAt) -> Verdict {
+        let (action, resource) = (self.action, self.resource);
+        let identity_docs: Vec<Policy> =
+            identity.policies.iter().map(|p| p.policy.clone()).collect();
+        let resource_doc = match self.repo_policy {
+            RepositoryPolicyAt::Known(p, _) => p.clone(),
+            RepositoryPolicyAt::Unknown => None,
+        };
+        let auth = authorize(&AuthzInput {
+            request: self.request,
+            identity_policies: &identity_docs,
+            resource_policy: resource_doc.as_ref(),
+            permissions_boundary: identity.boundary.as_ref().map(|b| &b.policy),
+            session_policy: None,
+            scps: &[],
+        });
+        let mut v = match (self.denial.kind, self.denial.layer) {
+            (Some(DenialKind::NoAllow), Some(PolicyLayer::ResourceBased)) => {
+                resource_no_allow(self.f, self.ask, self.repo_policy, self.denial)
+            }
+            (Some(DenialKind::ExplicitDeny), Some(PolicyLayer::ResourceBased)) => simple(
+                Cause::ResourcePolicyDeny,
+                format!("A Deny statement in the resource policy of {resource} matches this call ({action})."),
+                format!("Narrow the Deny in the repository policy (aws ecr get-repository-policy --repository-name {}) so it does not match role {}.", repo_name(resource).unwrap_or("NAME"), self.role),
+            ),
+            _ => identity_verdict(identity, self.request, &auth, self.role, action, resource),
+        };
+        if v.cause == Cause::IdentityAllows && auth.denied_by == Some(Layer::Resource) {
+            v = resource_no_allow(self.f, self.ask, self.repo_policy, self.denial);
+        }
+        v.details.insert(
+            "policies_evaluated".into(),
+            json!(identity
+                .policies
+                .iter()
+                .chain(identity.boundary.iter())
+                .map(|p| p.label.clone())
+                .collect::<Vec<_>>()),
+        );
+        v
+    }
+
+    /// `ours` when it agrees with the layer AWS's message names; else AWS's word, and the
+    /// finding says the inventory is not what was in force (and where it came from).
+    fn against_message(&self, identity: &IdentityAt, ours: Verdict) -> Verdict {
+        if message_agrees(self.denial, ours.cause) != Some(false) {
+            return ours;
+        }
+        let (Some(kind), Some(layer)) = (self.denial.kind, self.denial.layer) else {
+            return ours;
+        };
+        let (action, resource, role) = (self.action, self.resource, self.role);
+        let (cause, said) = match (kind, layer) {
+            (DenialKind::ExplicitDeny, PolicyLayer::PermissionsBoundary) => (
+                Cause::PermissionsBoundary,
+                format!("a Deny in role {role}'s permissions boundary matches {action} on {resource}"),
+            ),
+            (DenialKind::NoAllow, PolicyLayer::PermissionsBoundary) => (
+                Cause::PermissionsBoundary,
+                format!("role {role}'s permissions boundary does not allow {action} on {resource}"),
+            ),
+            (DenialKind::ExplicitDeny, _) => (
+                Cause::IdentityExplicitDeny,
+                format!("a Deny in an identity-based policy of role {role} matches {action} on {resource}"),
+            ),
+            (DenialKind::NoAllow, _) => (
+                Cause::IdentityPolicyNoAllow,
+                format!("no identity-based policy of role {role} allows {action} on {resource}"),
+            ),
+        };
+        let mut sources: Vec<String> = identity
             .policies
             .iter()
-            .map(|p| p.label.clone())
-            .collect::<Vec<_>>()),
-    );
-    v
+            .chain(identity.boundary.iter())
+            .map(|p| format!("{} from {}", p.label, p.source.describe()))
+            .collect();
+        sources.dedup();
+        let held = if layer == PolicyLayer::PermissionsBoundary && identity.boundary.is_none() {
+            format!("the inventory records no permissions boundary for role {role}")
+        } else {
+            format!(
+                "the policies the tool holds ({}) give {}: {}",
+                if sources.is_empty() {
+                    "none".to_owned()
+                } else {
+                    sources.join("; ")
+                },
+                ours.cause.code(),
+                ours.explanation.trim_end_matches('.')
+            )
+        };
+        let mut v = simple(
+            cause,
+            format!(
+                "AWS says {said}, but {held}. So the inventory is not what was in force at {} (or a condition turned on a value the tool does not have); AWS's word stands.",
+                self.f.time.format("%Y-%m-%dT%H:%M:%SZ"),
+            ),
+            format!(
+                "Supply role {role}'s policies as they were at the failure: logs that hold the changes since (PutRolePolicy, AttachRolePolicy, CreatePolicyVersion, …) or an authorization-details snapshot taken before it; then rerun for the exact statement to change."
+            ),
+        );
+        v.evidence = ours.evidence.clone();
+        v.details.insert(
+            "inventory_contradicts_aws".into(),
+            json!({
+                "aws": {"kind": match kind { DenialKind::NoAllow => "no_allow", DenialKind::ExplicitDeny => "explicit_deny" }, "policy_type": layer.phrase()},
+                "inventory_verdict": ours.cause.code(),
+                "sources": sources,
+            }),
+        );
+        if let Some(p) = ours.details.get("policies_evaluated") {
+            v.details.insert("policies_evaluated".into(), p.clone());
+        }
+        v
+    }
+}
+
+/// Whether a verdict of ours agrees with the layer AWS's message names: `None` when the
+/// message names none the role's own policies decide.
+fn message_agrees(denial: &Denial, cause: Cause) -> Option<bool> {
+    let (Some(kind), Some(layer)) = (denial.kind, denial.layer) else {
+        return None;
+    };
+    match (kind, layer) {
+        (DenialKind::NoAllow, PolicyLayer::IdentityBased) => Some(matches!(
+            cause,
+            Cause::IdentityPolicyNoAllow
+                | Cause::IdentityPolicyWrongResource
+                | Cause::GetAuthorizationTokenScoped
+        )),
+        (DenialKind::ExplicitDeny, PolicyLayer::IdentityBased) => {
+            Some(cause == Cause::IdentityExplicitDeny)
+        }
+        (_, PolicyLayer::PermissionsBoundary) => Some(cause == Cause::PermissionsBoundary),
+        _ => None,
+    }
+}
+
+/// Every combination of the candidate versions (capped): the versions chosen, and the
+/// identity with them in force.
+fn version_variants(identity: &IdentityAt) -> Vec<(Vec<String>, IdentityAt)> {
+    let base = IdentityAt {
+        undecided: Vec::new(),
+        ..identity.clone()
+    };
+    let mut out: Vec<(Vec<String>, IdentityAt)> = vec![(Vec::new(), base)];
+    for u in &identity.undecided {
+        let mut next = Vec::new();
+        for (chosen, id) in &out {
+            for c in &u.candidates {
+                if next.len() >= MAX_VERSION_COMBINATIONS {
+                    break;
+                }
+                let mut id = id.clone();
+                match u.role_part {
+                    RolePart::Attached => id.policies.push(c.clone()),
+                    RolePart::Boundary => id.boundary = Some(c.clone()),
+                }
+                let mut chosen = chosen.clone();
+                chosen.push(c.label.clone());
+                next.push((chosen, id));
+            }
+        }
+        out = next;
+    }
+    out
 }
 
 fn context_for(f: &CallFailure) -> iam_policy::Context {
@@ -771,11 +1064,29 @@ fn chained(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Opti
         || f.request
             .get("transitiveTagKeys")
             .is_some_and(|t| t.as_array().is_some_and(|a| !a.is_empty()));
-    let target_account = arn_account(&target)?;
-    let target_name = role_name_from_arn(&target)?;
+    let requested = RoleArn::parse(&target)?;
+    let (target_account, target_name) = (requested.account, requested.name);
     let session_arn = ask.session_arn.clone()?;
-    let trust = match inv.role_at(target_account, target_name, f.time) {
+    let trust = match inv.role_at_arn(&requested, f.time) {
         RoleAt::Known(view) => Some(view.trust),
+        RoleAt::Absent(Absence {
+            other_path: Some(actual),
+            ..
+        }) => {
+            let mut v = simple(
+                Cause::RoleNotFound,
+                format!(
+                    "No role has the ARN {target}: the target role {target_name} exists in account {target_account}, but its ARN is {actual} (a role's ARN includes its path; only the path differs)."
+                ),
+                format!("Set the second role's ARN in the workflow to the full ARN, with the path: {actual}"),
+            );
+            v.details.insert("target_role_arn".into(), json!(target));
+            v.details.insert(
+                "nearest_role".into(),
+                json!({"name": target_name, "arn": actual, "distance": 0, "only_path_differs": true}),
+            );
+            return Some(v);
+        }
         RoleAt::Absent(_) => {
             return Some(simple(
                 Cause::RoleNotFound,

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::trust::{self, Token};
 use super::{Cause, Evidence, Verdict};
 use crate::event::{arn_account, role_name_from_arn};
-use crate::inventory::{Inventory, ProviderAt, RoleAt, RoleView, Unknown};
+use crate::inventory::{Absence, Inventory, ProviderAt, RoleArn, RoleAt, RoleView, Unknown};
 use crate::select::WebIdAttempt;
 
 /// Memoizes verdicts: the retries of one job share everything but their ids and times.
@@ -217,13 +217,14 @@ fn access_denied(a: &WebIdAttempt, inv: &Inventory) -> Verdict {
             "Find the role in the workflow's role-to-assume and run `trailwhy check --trust-policy FILE --sub SUB` against its trust policy.",
         );
     };
-    let Some((account, name)) = role_of(a) else {
+    let Some(requested) = RoleArn::parse(role_arn) else {
         return simple(
             Cause::NoPolicyData,
             format!("\"{role_arn}\" is not a role ARN."),
             "Check role-to-assume in the workflow.",
         );
     };
+    let (account, name) = (requested.account, requested.name);
     let Some(principal) = a.principal.as_ref() else {
         return simple(
             Cause::NoPolicyData,
@@ -237,7 +238,7 @@ fn access_denied(a: &WebIdAttempt, inv: &Inventory) -> Verdict {
         subject: &principal.subject,
         session_name: a.session_name.as_deref(),
     };
-    match inv.role_at(account, name, a.time) {
+    match inv.role_at_arn(&requested, a.time) {
         RoleAt::Unknown(Unknown::AccountNotInInventory) => simple(
             Cause::NoPolicyData,
             format!("Nothing is known about account {account}'s roles: its trust policies are not in the inventory and the logs hold no change to role {name}."),
@@ -260,7 +261,7 @@ fn access_denied(a: &WebIdAttempt, inv: &Inventory) -> Verdict {
             v.details.insert("policy_changes".into(), json!([first_change]));
             v
         }
-        RoleAt::Absent(abs) => role_not_found(a, inv, account, name, &abs),
+        RoleAt::Absent(abs) => role_not_found(a, inv, &requested, &abs),
         RoleAt::Known(view) => known_role(a, &token, role_arn, &view),
     }
 }
@@ -268,10 +269,14 @@ fn access_denied(a: &WebIdAttempt, inv: &Inventory) -> Verdict {
 fn role_not_found(
     a: &WebIdAttempt,
     inv: &Inventory,
-    account: &str,
-    name: &str,
-    abs: &crate::inventory::Absence,
+    requested: &RoleArn<'_>,
+    abs: &Absence,
 ) -> Verdict {
+    let (account, name) = (requested.account, requested.name);
+    let asked = a.role_arn.as_deref().unwrap_or(name);
+    if let Some(actual) = &abs.other_path {
+        return path_differs(requested, asked, actual);
+    }
     let names = inv.role_names(account);
     let mut scored: Vec<(usize, &String)> = names
         .iter()
@@ -287,7 +292,12 @@ fn role_not_found(
     let nearest = scored
         .first()
         .filter(|(d, n)| *d <= (n.len().max(name.len()) / 3).max(3))
-        .map(|(d, n)| ((*n).clone(), *d));
+        .map(|(d, n)| {
+            let arn = inv
+                .role_arn(account, n)
+                .unwrap_or_else(|| format!("arn:aws:iam::{account}:role/{n}"));
+            ((*n).clone(), arn, *d)
+        });
     let others = inv.accounts_with_role(name, account);
     let when = match (&abs.deleted, &abs.created_later) {
         (Some(d), _) => format!(
@@ -303,8 +313,8 @@ fn role_not_found(
         _ => String::new(),
     };
     let mut explanation = format!("Role {name} does not exist in account {account}{when}.");
-    if let Some((n, d)) = &nearest {
-        explanation.push_str(&format!(" The nearest existing role is {n} (edit distance {d}): likely a typo in role-to-assume or in the role's name."));
+    if let Some((n, arn, d)) = &nearest {
+        explanation.push_str(&format!(" The nearest existing role is {n} ({arn}, edit distance {d}): likely a typo in role-to-assume or in the role's name."));
     }
     if !others.is_empty() {
         explanation.push_str(&format!(
@@ -313,8 +323,8 @@ fn role_not_found(
         ));
     }
     let fix = match &nearest {
-        Some((n, _)) => format!(
-            "Set role-to-assume to arn:aws:iam::{account}:role/{n} in the workflow (or rename/create the role {name})."
+        Some((_, arn, _)) => format!(
+            "Set role-to-assume to {arn} in the workflow (or rename/create the role {name})."
         ),
         None if !others.is_empty() => format!("Point role-to-assume at the account that holds {name} ({}), or create the role in {account}.", others.join(", ")),
         None => format!("Create role {name} in account {account}, or fix role-to-assume in the workflow."),
@@ -326,18 +336,51 @@ fn role_not_found(
         sid: None,
         key: Some("RoleName".to_owned()),
         operator: Some("Exists".to_owned()),
-        expected: nearest.iter().map(|(n, _)| n.clone()).collect(),
+        expected: nearest.iter().map(|(n, _, _)| n.clone()).collect(),
         actual: Some(name.to_owned()),
     });
-    if let Some((n, d)) = nearest {
+    if let Some((n, arn, d)) = nearest {
         v.details.insert(
             "nearest_role".into(),
-            json!({"name": n, "arn": format!("arn:aws:iam::{account}:role/{n}"), "distance": d}),
+            json!({"name": n, "arn": arn, "distance": d}),
         );
     }
     if !others.is_empty() {
         v.details.insert("accounts_with_role".into(), json!(others));
     }
+    v
+}
+
+/// The role exists under another path than the one the request's ARN names.
+fn path_differs(requested: &RoleArn<'_>, asked: &str, actual: &str) -> Verdict {
+    let name = requested.name;
+    let actual_path = RoleArn::parse(actual).map_or_else(|| "?".to_owned(), |r| r.path);
+    let mut v = simple(
+        Cause::RoleNotFound,
+        format!(
+            "No role has the ARN {asked}: role {name} exists in account {}, but under path {actual_path} ({actual}), and a role's ARN includes its path. Only the path differs{}.",
+            requested.account,
+            if requested.path == "/" {
+                " (the ARN asked for has none)".to_owned()
+            } else {
+                format!(" (the ARN asked for has {})", requested.path)
+            }
+        ),
+        format!("Set role-to-assume to the full ARN, with the path: {actual}"),
+    );
+    v.evidence.push(Evidence {
+        policy: "inventory".to_owned(),
+        statement: None,
+        sid: None,
+        key: Some("RoleArn".to_owned()),
+        operator: Some("Equals".to_owned()),
+        expected: vec![actual.to_owned()],
+        actual: Some(asked.to_owned()),
+    });
+    v.details.insert(
+        "nearest_role".into(),
+        json!({"name": name, "arn": actual, "distance": 0, "only_path_differs": true}),
+    );
     v
 }
 

@@ -5,7 +5,10 @@
 //! The snapshot is taken to be *now*. Attach/Detach events are reversible, so they are undone
 //! for T before them. Put/CreatePolicyVersion events carry the new document, so the state
 //! after them is known; the state before the first of them is not, and is reported as
-//! uncertain rather than guessed.
+//! uncertain rather than guessed. Only the default version of a managed policy is in force:
+//! it is rebuilt at T from the version list and the version events on both sides of T, and
+//! where they leave more than one version possible, every candidate is handed on
+//! (`Undecided`) — today's default is never taken to have been in force.
 
 use chrono::{DateTime, Utc};
 use iam_policy::Policy;
@@ -20,6 +23,45 @@ pub struct NamedPolicy {
     /// `inline:NAME` or the managed policy ARN (with `@vN`).
     pub label: String,
     pub policy: Policy,
+    pub source: PolicySource,
+}
+
+/// Where the inventory's copy of a policy came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    /// A snapshot document (a file name, or the live API).
+    Snapshot(String),
+    /// The change event that set it.
+    Change(ChangeRef),
+}
+
+impl PolicySource {
+    pub fn describe(&self) -> String {
+        match self {
+            PolicySource::Snapshot(origin) => format!("the snapshot {origin}"),
+            PolicySource::Change(c) => format!("the change at {}", c.describe()),
+        }
+    }
+}
+
+/// A managed policy attached to the role (or its boundary) whose default version at T the
+/// records leave open: each candidate version, as it would be in force.
+#[derive(Debug, Clone)]
+pub struct Undecided {
+    pub arn: String,
+    /// Which part of the role it is: attached, or the permissions boundary.
+    pub role_part: RolePart,
+    pub candidates: Vec<NamedPolicy>,
+    /// Candidate versions whose document is not recorded.
+    pub unrecorded: Vec<String>,
+    /// Why the version is open (the later version changes).
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RolePart {
+    Attached,
+    Boundary,
 }
 
 /// The identity side of a role at one moment.
@@ -27,6 +69,8 @@ pub struct NamedPolicy {
 pub struct IdentityAt {
     pub policies: Vec<NamedPolicy>,
     pub boundary: Option<NamedPolicy>,
+    /// Managed policies (attached or boundary) with more than one possible version in force.
+    pub undecided: Vec<Undecided>,
     /// Policies whose version at T could not be established (name and why).
     pub uncertain: Vec<String>,
     /// Permission changes to this role after T.
@@ -92,21 +136,29 @@ impl Inventory {
                 matches!(c.event_name.as_str(), "PutRolePolicy" | "DeleteRolePolicy")
                     && str_field(&c.request, "policyName") == Some(name.as_str())
             };
+            let from_snapshot = || {
+                snapshot.and_then(|s| {
+                    let p = s.inline.get(&name)?.clone();
+                    Some((p, PolicySource::Snapshot(s.origin.clone())))
+                })
+            };
             let doc = match before.iter().rev().find(|c| touches(c)) {
                 Some(c) if c.event_name == "PutRolePolicy" => {
                     policy_of(c.request.get("policyDocument"))
+                        .map(|p| (p, PolicySource::Change(ChangeRef::of(c))))
                 }
                 Some(_) => None,
                 None if after.iter().any(|c| touches(c)) => {
                     out.uncertain.push(format!("inline:{name} (changed after the event; the earlier version is not recorded)"));
-                    snapshot.and_then(|s| s.inline.get(&name).cloned())
+                    from_snapshot()
                 }
-                None => snapshot.and_then(|s| s.inline.get(&name).cloned()),
+                None => from_snapshot(),
             };
-            if let Some(policy) = doc {
+            if let Some((policy, source)) = doc {
                 out.policies.push(NamedPolicy {
                     label: format!("inline:{name}"),
                     policy,
+                    source,
                 });
             }
         }
@@ -142,14 +194,9 @@ impl Inventory {
         }
         for arn in attached {
             match self.managed_policy_at(&arn, t) {
-                Some((label, policy, certain)) => {
-                    if !certain {
-                        out.uncertain
-                            .push(format!("{label} (default version changed after the event)"));
-                    }
-                    out.policies.push(NamedPolicy { label, policy });
-                }
-                None => out
+                VersionAt::InForce(p) => out.policies.push(p),
+                VersionAt::Undecided(u) => out.undecided.push(u.part(RolePart::Attached)),
+                VersionAt::NotRecorded => out
                     .uncertain
                     .push(format!("{arn} (document not in the inventory)")),
             }
@@ -169,8 +216,9 @@ impl Inventory {
         };
         if let Some(arn) = boundary_arn {
             match self.managed_policy_at(&arn, t) {
-                Some((label, policy, _)) => out.boundary = Some(NamedPolicy { label, policy }),
-                None => out.uncertain.push(format!(
+                VersionAt::InForce(p) => out.boundary = Some(p),
+                VersionAt::Undecided(u) => out.undecided.push(u.part(RolePart::Boundary)),
+                VersionAt::NotRecorded => out.uncertain.push(format!(
                     "permissions boundary {arn} (document not in the inventory)"
                 )),
             }
@@ -178,8 +226,17 @@ impl Inventory {
         Some(out)
     }
 
-    /// The default version of a managed policy at `t`: (label, document, certain).
-    pub fn managed_policy_at(&self, arn: &str, t: DateTime<Utc>) -> Option<(String, Policy, bool)> {
+    /// The default version of a managed policy at `t`, rebuilt from the version list and the
+    /// version events before *and after* `t`.
+    ///
+    /// The last default-setting event at or before `t` decides (`CreatePolicy`,
+    /// `CreatePolicyVersion` with `setAsDefault`, `SetDefaultPolicyVersion`). Without one, the
+    /// snapshot's default is in force only when no default-setting event follows `t`;
+    /// otherwise every version that existed at `t` is a candidate, except versions created
+    /// after `t` (by their event, their `CreateDate`, or a version id above one created after
+    /// `t`: ids only grow) and versions deleted after `t` before the default next changed
+    /// (a default version cannot be deleted).
+    pub fn managed_policy_at(&self, arn: &str, t: DateTime<Utc>) -> VersionAt {
         let owner = crate::event::arn_account(arn).unwrap_or("aws");
         let acct = self.accounts.get(owner);
         let snapshot = acct.and_then(|a| a.managed_policies.get(arn));
@@ -188,48 +245,117 @@ impl Inventory {
                 a.changes
                     .iter()
                     .filter(|c| {
-                        matches!(
-                            c.event_name.as_str(),
-                            "CreatePolicy" | "CreatePolicyVersion" | "SetDefaultPolicyVersion"
-                        ) && change_policy_arn(c).as_deref() == Some(arn)
+                        VERSION_EVENTS.contains(&c.event_name.as_str())
+                            && change_policy_arn(c).as_deref() == Some(arn)
                     })
                     .collect()
             })
             .unwrap_or_default();
-        // the document of each version seen in the logs
-        let version_doc = |vid: &str| -> Option<Policy> {
+        // the document of each version, from its CreatePolicy/CreatePolicyVersion or the snapshot
+        let version_doc = |vid: &str| -> Option<NamedPolicy> {
+            let label = format!("{arn}@{vid}");
             changes
                 .iter()
                 .find(|c| {
-                    change_version_id(c).as_deref() == Some(vid)
-                        && c.request.get("policyDocument").is_some()
+                    c.event_name != "SetDefaultPolicyVersion"
+                        && change_version_id(c).as_deref() == Some(vid)
                 })
-                .and_then(|c| policy_of(c.request.get("policyDocument")))
-                .or_else(|| snapshot.and_then(|s| s.versions.get(vid).cloned()))
+                .and_then(|c| {
+                    let policy = policy_of(c.request.get("policyDocument"))?;
+                    Some(NamedPolicy {
+                        label: label.clone(),
+                        policy,
+                        source: PolicySource::Change(ChangeRef::of(c)),
+                    })
+                })
+                .or_else(|| {
+                    let s = snapshot?;
+                    Some(NamedPolicy {
+                        label: label.clone(),
+                        policy: s.versions.get(vid)?.clone(),
+                        source: PolicySource::Snapshot(s.origin.clone()),
+                    })
+                })
         };
-        let sets_default = |c: &ChangeEvent| match c.event_name.as_str() {
-            "CreatePolicy" => true,
-            "CreatePolicyVersion" => c
-                .request
-                .get("setAsDefault")
-                .is_some_and(|v| v == &Value::Bool(true) || v == "true"),
-            _ => true,
-        };
-        let last_default = changes
-            .iter()
-            .filter(|c| c.time <= t)
-            .rev()
-            .find(|c| sets_default(c));
-        if let Some(c) = last_default {
+        let (before, after): (Vec<&ChangeEvent>, Vec<&ChangeEvent>) =
+            changes.iter().partition(|c| c.time <= t);
+        if let Some(c) = before.iter().rev().find(|c| sets_default(c)) {
             let vid = change_version_id(c).unwrap_or_else(|| "v1".to_owned());
-            let doc = version_doc(&vid).or_else(|| policy_of(c.request.get("policyDocument")))?;
-            return Some((format!("{arn}@{vid}"), doc, true));
+            return version_doc(&vid).map_or(VersionAt::NotRecorded, VersionAt::InForce);
         }
-        let later_default = changes.iter().any(|c| c.time > t && sets_default(c));
-        let snap = snapshot?;
-        let vid = snap.default_version.clone()?;
-        let doc = snap.versions.get(&vid)?.clone();
-        Some((format!("{arn}@{vid}"), doc, !later_default))
+        let Some(next_default) = after.iter().find(|c| sets_default(c)) else {
+            let Some(vid) = snapshot.and_then(|s| s.default_version.clone()) else {
+                return VersionAt::NotRecorded;
+            };
+            return version_doc(&vid).map_or(VersionAt::NotRecorded, VersionAt::InForce);
+        };
+        if next_default.event_name == "CreatePolicy" {
+            // created after t: it did not exist, so it was not in force
+            return VersionAt::NotRecorded;
+        }
+        // Every version that may have existed at t and may have been its default.
+        let mut ids: Vec<String> = snapshot
+            .map(|s| s.versions.keys().cloned().collect())
+            .unwrap_or_default();
+        for c in &changes {
+            if let Some(v) = change_version_id(c) {
+                if !ids.contains(&v) {
+                    ids.push(v);
+                }
+            }
+        }
+        let created_after = |vid: &str| {
+            after.iter().any(|c| {
+                c.event_name == "CreatePolicyVersion"
+                    && change_version_id(c).as_deref() == Some(vid)
+            }) || snapshot
+                .and_then(|s| s.created.get(vid))
+                .is_some_and(|created| *created > t)
+        };
+        let first_later_id = ids
+            .iter()
+            .filter(|v| created_after(v))
+            .filter_map(|v| version_number(v))
+            .min();
+        let deleted = |vid: &str, until: DateTime<Utc>| {
+            changes.iter().any(|c| {
+                c.event_name == "DeletePolicyVersion"
+                    && c.time <= until
+                    && str_field(&c.request, "versionId") == Some(vid)
+            })
+        };
+        let candidates: Vec<String> = ids
+            .into_iter()
+            .filter(|v| !created_after(v))
+            .filter(|v| !(first_later_id.is_some() && version_number(v) >= first_later_id))
+            .filter(|v| !deleted(v, next_default.time))
+            .collect();
+        let mut docs = Vec::new();
+        let mut unrecorded = Vec::new();
+        for v in &candidates {
+            match version_doc(v) {
+                Some(d) => docs.push(d),
+                None => unrecorded.push(v.clone()),
+            }
+        }
+        if docs.len() == 1 && unrecorded.is_empty() {
+            return docs
+                .pop()
+                .map_or(VersionAt::NotRecorded, VersionAt::InForce);
+        }
+        if docs.is_empty() {
+            return VersionAt::NotRecorded;
+        }
+        VersionAt::Undecided(Undecided {
+            arn: arn.to_owned(),
+            role_part: RolePart::Attached,
+            candidates: docs,
+            unrecorded,
+            why: format!(
+                "its default version was changed after the event, at {}, and the version in force before is not recorded",
+                ChangeRef::of(next_default).describe()
+            ),
+        })
     }
 
     /// The policy of ECR repository `name` in `registry` (account) and `region` at `t`.
@@ -277,6 +403,48 @@ impl Inventory {
             None => RepositoryPolicyAt::Unknown,
         }
     }
+}
+
+/// The events that create, delete or switch the versions of a managed policy.
+const VERSION_EVENTS: &[&str] = &[
+    "CreatePolicy",
+    "CreatePolicyVersion",
+    "SetDefaultPolicyVersion",
+    "DeletePolicyVersion",
+];
+
+/// The default version of a managed policy at one moment.
+#[derive(Debug, Clone)]
+pub enum VersionAt {
+    /// This version was in force.
+    InForce(NamedPolicy),
+    /// One of several versions was; each candidate is given.
+    Undecided(Undecided),
+    /// Nothing usable is recorded (no document of the version in force).
+    NotRecorded,
+}
+
+impl Undecided {
+    fn part(self, role_part: RolePart) -> Undecided {
+        Undecided { role_part, ..self }
+    }
+}
+
+/// Whether a version event makes its version the default.
+fn sets_default(c: &ChangeEvent) -> bool {
+    match c.event_name.as_str() {
+        "CreatePolicy" | "SetDefaultPolicyVersion" => true,
+        "CreatePolicyVersion" => c
+            .request
+            .get("setAsDefault")
+            .is_some_and(|v| v == &Value::Bool(true) || v == "true"),
+        _ => false,
+    }
+}
+
+/// `v12` → 12.
+fn version_number(vid: &str) -> Option<u64> {
+    vid.strip_prefix('v')?.parse().ok()
 }
 
 fn change_policy_arn(c: &ChangeEvent) -> Option<String> {

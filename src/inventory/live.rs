@@ -165,7 +165,8 @@ async fn account_docs(
                     "Arn": p.arn(),
                     "DefaultVersionId": p.default_version_id(),
                     "PolicyVersionList": p.policy_version_list().iter().map(|v| json!({
-                        "VersionId": v.version_id(), "IsDefaultVersion": v.is_default_version(), "Document": v.document()})).collect::<Vec<_>>(),
+                        "VersionId": v.version_id(), "IsDefaultVersion": v.is_default_version(), "Document": v.document(),
+                        "CreateDate": v.create_date().map(time_string)})).collect::<Vec<_>>(),
                 })
             })
             .collect();

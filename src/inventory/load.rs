@@ -109,6 +109,7 @@ fn load_authorization_details(inv: &mut Inventory, doc: &InventoryDoc, roles: &[
             .map(str::to_owned);
         let max_session_duration = r.get("MaxSessionDuration").and_then(Value::as_u64);
         let snap = RoleSnapshot {
+            origin: doc.origin.clone(),
             name: name.to_owned(),
             arn: arn.to_owned(),
             created: parse_time(r.get("CreateDate")),
@@ -142,6 +143,7 @@ fn load_authorization_details(inv: &mut Inventory, doc: &InventoryDoc, roles: &[
         };
         let owner = arn_account(arn).unwrap_or("aws").to_owned();
         let mut mp = ManagedPolicy {
+            origin: doc.origin.clone(),
             arn: arn.to_owned(),
             ..Default::default()
         };
@@ -153,6 +155,9 @@ fn load_authorization_details(inv: &mut Inventory, doc: &InventoryDoc, roles: &[
             .flatten()
         {
             let vid = str_field(v, "VersionId").unwrap_or("v1").to_owned();
+            if let Some(created) = parse_time(v.get("CreateDate")) {
+                mp.created.insert(vid.clone(), created);
+            }
             if v.get("IsDefaultVersion").and_then(Value::as_bool) == Some(true) {
                 mp.default_version = Some(vid.clone());
             }

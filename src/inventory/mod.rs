@@ -22,7 +22,9 @@ use serde_json::Value;
 use crate::scan::InventoryDoc;
 use crate::select::ChangeEvent;
 
-pub use identity::{IdentityAt, NamedPolicy, RepositoryPolicyAt};
+pub use identity::{
+    IdentityAt, NamedPolicy, PolicySource, RepositoryPolicyAt, RolePart, Undecided, VersionAt,
+};
 pub use load::LoadProblem;
 
 /// A change event, as referenced from explanations.
@@ -59,6 +61,8 @@ impl ChangeRef {
 /// A role as the snapshot shows it.
 #[derive(Debug, Clone, Default)]
 pub struct RoleSnapshot {
+    /// The document it was read from (a file name, `iam-live`).
+    pub origin: String,
     pub name: String,
     pub arn: String,
     pub created: Option<DateTime<Utc>>,
@@ -78,9 +82,13 @@ pub struct ProviderSnapshot {
 
 #[derive(Debug, Clone, Default)]
 pub struct ManagedPolicy {
+    /// The document it was read from (a file name, `iam-live`).
+    pub origin: String,
     pub arn: String,
     pub default_version: Option<String>,
     pub versions: BTreeMap<String, Policy>,
+    /// When each version was created (`PolicyVersionList[].CreateDate`), where recorded.
+    pub created: BTreeMap<String, DateTime<Utc>>,
 }
 
 /// Everything known about one account.
@@ -130,8 +138,12 @@ pub enum RoleAt {
 
 #[derive(Debug, Clone)]
 pub struct RoleView {
+    /// The role's ARN, with its path when the path is recorded (`path`), else under `/`.
     pub arn: String,
     pub name: String,
+    /// The role's path (`/`, `/ci/`), from the snapshot or the `CreateRole` that made it;
+    /// `None` when neither is at hand (only later changes name the role).
+    pub path: Option<String>,
     pub trust: Option<Policy>,
     /// Where the trust policy came from: `None` = the snapshot; `Some` = that change event.
     pub trust_set_by: Option<ChangeRef>,
@@ -140,12 +152,51 @@ pub struct RoleView {
     pub later_changes: Vec<(ChangeRef, Option<Policy>)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Absence {
     /// The role was deleted before the moment asked about.
     pub deleted: Option<ChangeRef>,
     /// The role was created only after.
     pub created_later: Option<ChangeRef>,
+    /// A role of the asked name exists, but under another path: its full ARN. Role ARNs
+    /// include the path, so the ARN asked for names no role.
+    pub other_path: Option<String>,
+}
+
+/// The parts of a role ARN `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleArn<'a> {
+    pub account: &'a str,
+    /// `/` or `/a/b/`: always starts and ends with a slash.
+    pub path: String,
+    pub name: &'a str,
+}
+
+impl<'a> RoleArn<'a> {
+    /// `None` for anything that is not an IAM role ARN with an account and a name.
+    pub fn parse(arn: &'a str) -> Option<RoleArn<'a>> {
+        let mut parts = arn.splitn(6, ':');
+        let (Some("arn"), Some(_), Some("iam"), Some(_), Some(account), Some(resource)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
+        let rest = resource.strip_prefix("role/")?;
+        let (dir, name) = match rest.rsplit_once('/') {
+            Some((dir, name)) => (format!("/{dir}/"), name),
+            None => ("/".to_owned(), rest),
+        };
+        (!account.is_empty() && !name.is_empty()).then_some(RoleArn {
+            account,
+            path: dir,
+            name,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -258,6 +309,47 @@ impl Inventory {
             .collect()
     }
 
+    /// The trust side of the role a request names by its full ARN, at `t`. IAM role names are
+    /// unique in an account whatever the path, but the ARN includes the path: an ARN whose path
+    /// is not the role's names no role (`Absence::other_path`), as STS judges it. A role whose
+    /// path is not recorded is taken as asked.
+    pub fn role_at_arn(&self, requested: &RoleArn<'_>, t: DateTime<Utc>) -> RoleAt {
+        let at = self.role_at(requested.account, requested.name, t);
+        if !matches!(
+            at,
+            RoleAt::Known(_) | RoleAt::Unknown(Unknown::ReplacedLater { .. })
+        ) {
+            return at;
+        }
+        match self.recorded_role(requested.account, requested.name, t) {
+            Some((path, arn)) if path != requested.path => RoleAt::Absent(Absence {
+                other_path: Some(arn),
+                ..Absence::default()
+            }),
+            _ => at,
+        }
+    }
+
+    /// The ARN of the role named `name` in `account` as recorded (with its path), if any.
+    pub fn role_arn(&self, account: &str, name: &str) -> Option<String> {
+        self.recorded_role(account, name, DateTime::<Utc>::MAX_UTC)
+            .map(|(_, arn)| arn)
+    }
+
+    /// (path, ARN) of the role named `name` in `account` at `t`, as recorded.
+    fn recorded_role(
+        &self,
+        account: &str,
+        name: &str,
+        t: DateTime<Utc>,
+    ) -> Option<(String, String)> {
+        let a = self.accounts.get(account)?;
+        let changes: Vec<&ChangeEvent> =
+            a.role_changes(name).filter(|c| is_role_change(c)).collect();
+        let snapshot = a.roles.as_ref().and_then(|r| r.get(name));
+        recorded_arn(account, name, snapshot, &changes, t)
+    }
+
     /// The trust side of `role_name` in `account` at `t`.
     pub fn role_at(&self, account: &str, role_name: &str, t: DateTime<Utc>) -> RoleAt {
         let Some(acct) = self.accounts.get(account) else {
@@ -279,7 +371,7 @@ impl Inventory {
             if last.event_name == "DeleteRole" {
                 return RoleAt::Absent(Absence {
                     deleted: Some(ChangeRef::of(last)),
-                    created_later: None,
+                    ..Absence::default()
                 });
             }
         }
@@ -290,14 +382,16 @@ impl Inventory {
             .rev()
             .find_map(|c| num_field(&c.request, "maxSessionDuration"))
             .or_else(|| snapshot.and_then(|s| s.max_session_duration));
-        let arn = snapshot
-            .map(|s| s.arn.clone())
-            .or_else(|| changes.iter().find_map(|c| response_role_arn(c)))
+        let recorded = recorded_arn(account, role_name, snapshot, &changes, t);
+        let path = recorded.as_ref().map(|(p, _)| p.clone());
+        let arn = recorded
+            .map(|(_, a)| a)
             .unwrap_or_else(|| format!("arn:aws:iam::{account}:role/{role_name}"));
         if let Some(c) = last_trust {
             return RoleAt::Known(RoleView {
                 arn,
                 name: role_name.to_owned(),
+                path,
                 trust: trust_of_change(c),
                 trust_set_by: Some(ChangeRef::of(c)),
                 max_session_duration: max_session,
@@ -308,17 +402,14 @@ impl Inventory {
         if let Some(first_after) = after.first() {
             if first_after.event_name == "CreateRole" {
                 return RoleAt::Absent(Absence {
-                    deleted: None,
                     created_later: Some(ChangeRef::of(first_after)),
+                    ..Absence::default()
                 });
             }
         }
         if let Some(snap) = snapshot {
             if snap.created.is_some_and(|c| c > t) {
-                return RoleAt::Absent(Absence {
-                    deleted: None,
-                    created_later: None,
-                });
+                return RoleAt::Absent(Absence::default());
             }
             if let Some((first, policy_after)) = later_trust.first().cloned() {
                 return RoleAt::Unknown(Unknown::ReplacedLater {
@@ -329,6 +420,7 @@ impl Inventory {
             return RoleAt::Known(RoleView {
                 arn,
                 name: role_name.to_owned(),
+                path,
                 trust: snap.trust.clone(),
                 trust_set_by: None,
                 max_session_duration: max_session,
@@ -344,10 +436,7 @@ impl Inventory {
                     policy_after: None,
                 });
             }
-            return RoleAt::Absent(Absence {
-                deleted: None,
-                created_later: None,
-            });
+            return RoleAt::Absent(Absence::default());
         }
         RoleAt::Unknown(Unknown::AccountNotInInventory)
     }
@@ -451,6 +540,52 @@ fn trust_of_change(c: &ChangeEvent) -> Option<Policy> {
             .and_then(|r| r.get("assumeRolePolicyDocument"))
     })?;
     Policy::from_value(v).ok()
+}
+
+/// The full ARN of a role and its path as recorded: from the `CreateRole` that made the
+/// role in force at `t` (its response's ARN, else its request's `path`, `/` when absent),
+/// else from the snapshot's ARN. `None` when neither is at hand.
+fn recorded_arn(
+    account: &str,
+    name: &str,
+    snapshot: Option<&RoleSnapshot>,
+    changes: &[&ChangeEvent],
+    t: DateTime<Utc>,
+) -> Option<(String, String)> {
+    let with_path = |arn: String| RoleArn::parse(&arn).map(|r| (r.path, arn.clone()));
+    if let Some(c) = last_create(changes, t) {
+        if let Some(found) = response_role_arn(c).and_then(with_path) {
+            return Some(found);
+        }
+        let path = str_field(&c.request, "path").map_or_else(|| "/".to_owned(), normal_path);
+        let partition = snapshot
+            .and_then(|s| s.arn.split(':').nth(1))
+            .unwrap_or("aws");
+        let arn = format!("arn:{partition}:iam::{account}:role{path}{name}");
+        return Some((path, arn));
+    }
+    snapshot.and_then(|s| with_path(s.arn.clone()))
+}
+
+/// The `CreateRole` of the role in force at `t`: the last one at or before `t`, else the
+/// first after it (the role did not exist yet; its ARN is still the one asked about).
+fn last_create<'a>(changes: &[&'a ChangeEvent], t: DateTime<Utc>) -> Option<&'a ChangeEvent> {
+    let creates = || changes.iter().filter(|c| c.event_name == "CreateRole");
+    creates()
+        .filter(|c| c.time <= t)
+        .next_back()
+        .or_else(|| creates().next())
+        .copied()
+}
+
+/// `ci` → `/ci/`: IAM paths start and end with a slash.
+fn normal_path(p: &str) -> String {
+    let inner = p.trim_matches('/');
+    if inner.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/{inner}/")
+    }
 }
 
 fn response_role_arn(c: &ChangeEvent) -> Option<String> {
