@@ -616,15 +616,19 @@ impl Judge<'_> {
         let held = if layer == PolicyLayer::PermissionsBoundary && identity.boundary.is_none() {
             format!("the inventory records no permissions boundary for role {role}")
         } else {
+            let finding = if ours.cause == Cause::IdentityAllows {
+                format!("they allow {action} on {resource}")
+            } else {
+                ours.explanation.trim_end_matches('.').to_owned()
+            };
             format!(
-                "the policies the tool holds ({}) give {}: {}",
+                "the policies the tool holds ({}) give {}: {finding}",
                 if sources.is_empty() {
                     "none".to_owned()
                 } else {
                     sources.join("; ")
                 },
                 ours.cause.code(),
-                ours.explanation.trim_end_matches('.')
             )
         };
         let mut v = simple(

@@ -192,6 +192,10 @@ impl Inventory {
                 }
             }
         }
+        for arn in &attached {
+            out.later_changes.extend(self.version_changes_after(arn, t));
+        }
+        out.later_changes.sort_by_key(|c| c.time);
         for arn in attached {
             match self.managed_policy_at(&arn, t) {
                 VersionAt::InForce(p) => out.policies.push(p),
@@ -224,6 +228,25 @@ impl Inventory {
             }
         }
         Some(out)
+    }
+
+    /// The version events of a managed policy after `t`.
+    fn version_changes_after(&self, arn: &str, t: DateTime<Utc>) -> Vec<ChangeRef> {
+        let owner = crate::event::arn_account(arn).unwrap_or("aws");
+        self.accounts
+            .get(owner)
+            .map(|a| {
+                a.changes
+                    .iter()
+                    .filter(|c| {
+                        c.time > t
+                            && VERSION_EVENTS.contains(&c.event_name.as_str())
+                            && change_policy_arn(c).as_deref() == Some(arn)
+                    })
+                    .map(ChangeRef::of)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The default version of a managed policy at `t`, rebuilt from the version list and the

@@ -572,8 +572,7 @@ fn recorded_arn(
 fn last_create<'a>(changes: &[&'a ChangeEvent], t: DateTime<Utc>) -> Option<&'a ChangeEvent> {
     let creates = || changes.iter().filter(|c| c.event_name == "CreateRole");
     creates()
-        .filter(|c| c.time <= t)
-        .next_back()
+        .rfind(|c| c.time <= t)
         .or_else(|| creates().next())
         .copied()
 }
