@@ -339,9 +339,18 @@ fn verdict(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Verd
     let role_name = role_name_from_arn(role_arn).unwrap_or(role);
     let identity = inv.identity_at(account, role_name, f.time);
     let repo_policy = repository_policy(inv, resource, f.time);
+    let request = Request {
+        principal: ask.session_arn.as_ref().map(|s| RequestPrincipal {
+            kind: PrincipalKind::Aws,
+            id: s.clone(),
+        }),
+        action: action.to_owned(),
+        resource: Some(resource.to_owned()),
+        context: context_for(f),
+    };
     let Some(identity) = identity else {
         if denial.layer == Some(PolicyLayer::ResourceBased) {
-            return resource_no_allow(f, ask, &repo_policy, denial);
+            return resource_no_allow(f, ask, &repo_policy, denial, &request);
         }
         let said = match (denial.kind, denial.layer) {
             (Some(DenialKind::NoAllow), Some(l)) => {
@@ -376,15 +385,6 @@ fn verdict(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Verd
         );
         msg_evidence(&mut v);
         return v;
-    };
-    let request = Request {
-        principal: ask.session_arn.as_ref().map(|s| RequestPrincipal {
-            kind: PrincipalKind::Aws,
-            id: s.clone(),
-        }),
-        action: action.to_owned(),
-        resource: Some(resource.to_owned()),
-        context: context_for(f),
     };
     let judge = Judge {
         f,
@@ -554,7 +554,7 @@ impl Judge<'_> {
         });
         let mut v = match (self.denial.kind, self.denial.layer) {
             (Some(DenialKind::NoAllow), Some(PolicyLayer::ResourceBased)) => {
-                resource_no_allow(self.f, self.ask, self.repo_policy, self.denial)
+                resource_no_allow(self.f, self.ask, self.repo_policy, self.denial, self.request)
             }
             (Some(DenialKind::ExplicitDeny), Some(PolicyLayer::ResourceBased)) => simple(
                 Cause::ResourcePolicyDeny,
@@ -564,7 +564,13 @@ impl Judge<'_> {
             _ => identity_verdict(identity, self.request, &auth, self.role, action, resource),
         };
         if v.cause == Cause::IdentityAllows && auth.denied_by == Some(Layer::Resource) {
-            v = resource_no_allow(self.f, self.ask, self.repo_policy, self.denial);
+            v = resource_no_allow(
+                self.f,
+                self.ask,
+                self.repo_policy,
+                self.denial,
+                self.request,
+            );
         }
         v.details.insert(
             "policies_evaluated".into(),
@@ -999,6 +1005,7 @@ fn resource_no_allow(
     ask: &Ask,
     repo: &RepositoryPolicyAt,
     denial: &Denial,
+    request: &Request,
 ) -> Verdict {
     let resource = ask.resource.as_deref().unwrap_or("the resource");
     let role_arn = ask.role_arn.as_deref().unwrap_or("the role");
@@ -1011,8 +1018,20 @@ fn resource_no_allow(
         RepositoryPolicyAt::Known(None, None) => {
             " The repository has no repository policy.".to_owned()
         }
-        RepositoryPolicyAt::Known(Some(_), _) => {
-            " Its repository policy does not grant this role.".to_owned()
+        RepositoryPolicyAt::Known(Some(p), set_by) => {
+            if evaluate(p, request).decision == PolicyDecision::Allow {
+                // The policy the tool holds grants the call: AWS's word against the inventory.
+                let source = set_by.as_ref().map_or_else(
+                    || "the inventory snapshot".to_owned(),
+                    |c| format!("the change at {}", c.describe()),
+                );
+                format!(
+                    " The repository policy the tool holds ({source}) does grant this call, so it is not the policy that was in force at {} (or a condition turned on a value the tool does not have).",
+                    f.time.format("%Y-%m-%dT%H:%M:%SZ")
+                )
+            } else {
+                " Its repository policy does not grant this role.".to_owned()
+            }
         }
         RepositoryPolicyAt::Unknown => String::new(),
     };
