@@ -41,6 +41,13 @@ pub struct Record<'a> {
     pub event_id: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "lenient")]
     pub user_agent: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "sourceIPAddress", deserialize_with = "lenient")]
+    pub source_ip_address: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub vpc_endpoint_id: Option<Cow<'a, str>>,
+    /// Present when the call's TLS details were recorded (HTTPS); only its presence is read.
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub tls_details: Option<&'a RawValue>,
     #[serde(borrow, default, deserialize_with = "lenient")]
     pub user_identity: Option<UserIdentity<'a>>,
     #[serde(borrow, default, deserialize_with = "lenient")]
@@ -83,6 +90,9 @@ pub struct UserIdentity<'a> {
     pub user_name: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "lenient")]
     pub identity_provider: Option<Cow<'a, str>>,
+    /// The service that made the call on the principal's behalf.
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub invoked_by: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "lenient")]
     pub session_context: Option<SessionContext<'a>>,
 }
@@ -94,6 +104,21 @@ pub struct SessionContext<'a> {
     pub session_issuer: Option<SessionIssuer<'a>>,
     #[serde(borrow, default, deserialize_with = "lenient")]
     pub web_id_federation_data: Option<WebIdFederationData<'a>>,
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub attributes: Option<SessionAttributes<'a>>,
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub source_identity: Option<Cow<'a, str>>,
+}
+
+/// `sessionContext.attributes`: when the session's credentials were issued, and whether
+/// with MFA.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionAttributes<'a> {
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub creation_date: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub mfa_authenticated: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -94,6 +94,42 @@ pub struct CallFailure {
     pub federated_provider: Option<String>,
     pub resources: Vec<String>,
     pub request: Value,
+    /// What the record says of where and how the call was made: the facts the request
+    /// context of its authorization is built from (`explain::context`).
+    pub origin: CallOrigin,
+}
+
+/// The fields of a failed call's record that AWS's global condition keys take their values
+/// from; `None` where the record does not carry the field.
+#[derive(Debug, Clone, Default)]
+pub struct CallOrigin {
+    /// `userIdentity.type` (`AssumedRole`, `IAMUser`, …).
+    pub identity_type: Option<String>,
+    /// `userIdentity.principalId` (`AROA…:session` for a role session).
+    pub principal_id: Option<String>,
+    /// `userIdentity.accountId`.
+    pub principal_account: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub vpc_endpoint_id: Option<String>,
+    /// `userIdentity.invokedBy`: the service that called on the principal's behalf.
+    pub invoked_by: Option<String>,
+    /// `sessionContext.attributes.creationDate`.
+    pub session_created: Option<String>,
+    /// `sessionContext.attributes.mfaAuthenticated`.
+    pub mfa_authenticated: Option<String>,
+    /// `sessionContext.sourceIdentity`.
+    pub source_identity: Option<String>,
+    /// Whether `tlsDetails` was recorded.
+    pub tls: TlsRecorded,
+}
+
+/// Whether a record carries `tlsDetails` (so the call used TLS).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TlsRecorded {
+    #[default]
+    NotRecorded,
+    Recorded,
 }
 
 /// What a record turned into.
@@ -565,6 +601,35 @@ fn call_failure(
             })
             .unwrap_or_default(),
         request: raw_to_value(rec.request_parameters),
+        origin: CallOrigin {
+            identity_type: ident.and_then(|u| u.kind.as_deref()).map(str::to_owned),
+            principal_id: ident
+                .and_then(|u| u.principal_id.as_deref())
+                .map(str::to_owned),
+            principal_account: ident
+                .and_then(|u| u.account_id.as_deref())
+                .map(str::to_owned),
+            source_ip: rec.source_ip_address.as_deref().map(str::to_owned),
+            user_agent: rec.user_agent.as_deref().map(str::to_owned),
+            vpc_endpoint_id: rec.vpc_endpoint_id.as_deref().map(str::to_owned),
+            invoked_by: ident.and_then(|u| u.invoked_by.as_deref()).map(str::to_owned),
+            session_created: ctx
+                .and_then(|c| c.attributes.as_ref())
+                .and_then(|a| a.creation_date.as_deref())
+                .map(str::to_owned),
+            mfa_authenticated: ctx
+                .and_then(|c| c.attributes.as_ref())
+                .and_then(|a| a.mfa_authenticated.as_deref())
+                .map(str::to_owned),
+            source_identity: ctx
+                .and_then(|c| c.source_identity.as_deref())
+                .map(str::to_owned),
+            tls: if rec.tls_details.is_some_and(|t| t.get() != "null") {
+                TlsRecorded::Recorded
+            } else {
+                TlsRecorded::NotRecorded
+            },
+        },
     }
 }
 

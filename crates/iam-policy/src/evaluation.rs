@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::condition::evaluate_condition;
 use crate::policy::{ActionSpec, Effect, Policy, PolicyVersion, ResourceSpec, Statement};
 use crate::principal::element_matches;
-use crate::request::Request;
+use crate::request::{Assume, Context, Request};
 use crate::variable::{resolve, Resolved};
 use crate::wildcard::{action_matches, match_pattern, CaseRule};
 
@@ -100,8 +100,31 @@ pub struct ConditionResult {
     /// The request values; `None` when the key is missing from the request.
     pub actual: Option<Vec<String>>,
     pub matched: bool,
+    /// The key's value is unknown ([`Context::mark_unknown`]): `matched` is what the
+    /// context's [`Assume`] took it to be, not a comparison.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unknown: bool,
     /// Why the condition could not be evaluated as written, e.g. `unknown operator`.
     pub problem: Option<String>,
+}
+
+/// A condition's outcome, or the assumed one when its key's value is unknown: (matched, unknown).
+fn condition_outcome(
+    condition: &crate::policy::Condition,
+    effect: Effect,
+    version: PolicyVersion,
+    context: &Context,
+) -> (bool, bool, Option<String>) {
+    if context.is_unknown(&condition.key) {
+        let lenient = context.assumption() == Assume::Lenient;
+        let matched = match effect {
+            Effect::Allow => lenient,
+            Effect::Deny => !lenient,
+        };
+        return (matched, true, None);
+    }
+    let outcome = evaluate_condition(condition, version, context);
+    (outcome.matched, false, outcome.problem.map(|p| p.to_string()))
 }
 
 /// Evaluate `policy` for `request`, with evidence for every statement.
@@ -161,7 +184,7 @@ fn statement_applies(statement: &Statement, version: PolicyVersion, request: &Re
         && statement
             .conditions
             .iter()
-            .all(|c| evaluate_condition(c, version, &request.context).matched)
+            .all(|c| condition_outcome(c, statement.effect, version, &request.context).0)
 }
 
 fn evaluate_statement(
@@ -176,14 +199,16 @@ fn evaluate_statement(
         .conditions
         .iter()
         .map(|c| {
-            let outcome = evaluate_condition(c, version, &request.context);
+            let (matched, unknown, problem) =
+                condition_outcome(c, statement.effect, version, &request.context);
             ConditionResult {
                 operator: c.operator.raw.clone(),
                 key: c.key.clone(),
                 expected: c.values.clone(),
                 actual: request.context.get(&c.key).map(|v| v.as_slice().to_vec()),
-                matched: outcome.matched,
-                problem: outcome.problem.map(|p| p.to_string()),
+                matched,
+                unknown,
+                problem,
             }
         })
         .collect();
@@ -245,6 +270,68 @@ fn resource_element(
         Some(ResourceSpec::Resource(patterns)) => ElementMatch::from_bool(any_matches(patterns)),
         Some(ResourceSpec::NotResource(patterns)) => {
             ElementMatch::from_bool(!any_matches(patterns))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+    use crate::request::ContextValue;
+
+    fn policy(json: &str) -> Policy {
+        Policy::parse(json).unwrap()
+    }
+
+    /// Allow on a PrincipalOrgID condition, Deny on a ResourceTag condition.
+    const DOC: &str = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"ecr:PutImage","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc"}}},
+        {"Effect":"Deny","Action":"ecr:PutImage","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/env":"prod"}}}]}"#;
+
+    fn request(context: Context) -> Request {
+        Request {
+            principal: None,
+            action: "ecr:PutImage".into(),
+            resource: Some("arn:aws:ecr:us-east-1:1:repository/web".into()),
+            context,
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_taken_as_the_assumption_says() {
+        let mut ctx = Context::new();
+        ctx.mark_unknown("aws:PrincipalOrgID");
+        ctx.mark_unknown("aws:ResourceTag/");
+        let p = policy(DOC);
+        let lenient = evaluate(&p, &request(ctx.assuming(Assume::Lenient)));
+        assert_eq!(lenient.decision, PolicyDecision::Allow);
+        assert!(lenient.statements.iter().all(|s| s.conditions[0].unknown));
+        let strict = evaluate(&p, &request(ctx.assuming(Assume::Strict)));
+        assert_eq!(strict.decision, PolicyDecision::ExplicitDeny);
+        assert_eq!(decide(&p, &request(ctx.assuming(Assume::Lenient))), PolicyDecision::Allow);
+        assert_eq!(
+            decide(&p, &request(ctx.assuming(Assume::Strict))),
+            PolicyDecision::ExplicitDeny
+        );
+    }
+
+    #[test]
+    fn known_values_and_known_absence_are_not_unknown() {
+        let mut ctx = Context::new();
+        ctx.mark_unknown("aws:");
+        ctx.mark_absent("aws:ResourceTag/env");
+        ctx.insert("aws:PrincipalOrgID", ContextValue::Single("o-abc".into()));
+        assert!(!ctx.is_unknown("aws:PrincipalOrgID"));
+        assert!(!ctx.is_unknown("AWS:RESOURCETAG/ENV"));
+        assert!(ctx.is_unknown("aws:SourceVpc"));
+        assert!(!ctx.is_unknown("ecr:ResourceTag/env"));
+        let p = policy(DOC);
+        for assume in [Assume::Strict, Assume::Lenient] {
+            let r = evaluate(&p, &request(ctx.assuming(assume)));
+            assert_eq!(r.decision, PolicyDecision::Allow, "{assume:?}");
+            assert!(r.statements.iter().all(|s| !s.conditions[0].unknown));
         }
     }
 }

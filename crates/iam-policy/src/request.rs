@@ -112,9 +112,34 @@ impl From<Vec<String>> for ContextValue {
 ///
 /// Stored as a small vector: request contexts hold tens of keys, where a linear scan with
 /// `eq_ignore_ascii_case` beats hashing a lowercased copy of every looked-up key.
+///
+/// A caller that could not learn some keys' values marks them unknown
+/// ([`Context::mark_unknown`]): a condition on an unknown key is neither true nor false, and is
+/// decided by the context's [`Assume`] — the most lenient or the most strict outcome — so that
+/// evaluating under both tells whether a decision turns on what is not known. Unknown is not
+/// absent: `...IfExists`, `Null` and negated operators follow AWS's rules for absent keys only
+/// for keys that are not marked unknown.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
     entries: Vec<(String, ContextValue)>,
+    /// Keys (exact, any case) or key prefixes (ending in `/` or `:`) whose value is unknown.
+    unknown: Vec<String>,
+    /// Keys known to be absent although an `unknown` prefix covers them.
+    absent: Vec<String>,
+    assume: Assume,
+}
+
+/// How a condition on an unknown key is taken.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assume {
+    /// Every such condition is taken in the way that denies: false in an Allow statement, true
+    /// in a Deny statement.
+    #[default]
+    Strict,
+    /// Every such condition is taken in the way that allows: true in an Allow statement, false
+    /// in a Deny statement.
+    Lenient,
 }
 
 impl Context {
@@ -150,6 +175,54 @@ impl Context {
             .iter()
             .position(|(k, _)| k.eq_ignore_ascii_case(key))?;
         Some(self.entries.remove(pos).1)
+    }
+
+    /// Marks a key, or every key under a prefix ending in `/` or `:` (`aws:ResourceTag/`,
+    /// `aws:`), as unknown where no value is set.
+    pub fn mark_unknown(&mut self, pattern: &str) {
+        self.unknown.push(pattern.to_owned());
+    }
+
+    /// Marks `key` as known to be absent, even under an unknown prefix.
+    pub fn mark_absent(&mut self, key: &str) {
+        self.absent.push(key.to_owned());
+    }
+
+    /// Whether `key` has no value here and its value is unknown (rather than absent).
+    pub fn is_unknown(&self, key: &str) -> bool {
+        if self.unknown.is_empty() || self.get(key).is_some() {
+            return false;
+        }
+        if self.absent.iter().any(|a| a.eq_ignore_ascii_case(key)) {
+            return false;
+        }
+        self.unknown.iter().any(|p| {
+            if p.ends_with('/') || p.ends_with(':') {
+                key.len() > p.len()
+                    && key.is_char_boundary(p.len())
+                    && key[..p.len()].eq_ignore_ascii_case(p)
+            } else {
+                p.eq_ignore_ascii_case(key)
+            }
+        })
+    }
+
+    /// This context, taking conditions on unknown keys as `assume` says.
+    pub fn assuming(&self, assume: Assume) -> Context {
+        Context {
+            assume,
+            ..self.clone()
+        }
+    }
+
+    /// How conditions on unknown keys are taken.
+    pub fn assumption(&self) -> Assume {
+        self.assume
+    }
+
+    /// Whether any key is marked unknown.
+    pub fn has_unknowns(&self) -> bool {
+        !self.unknown.is_empty()
     }
 
     /// Keys (as first inserted) and values, in insertion order.
