@@ -226,6 +226,16 @@ pub fn is_inventory_doc(v: &Value) -> bool {
             && o.contains_key("repositoryName")
             && o.contains_key("registryId"))
         || (o.contains_key("Url") && o.contains_key("ClientIDList"))
+        || o.get("Organization")
+            .is_some_and(|org| org.get("MasterAccountId").is_some())
+        || o.get("Accounts")
+            .and_then(Value::as_array)
+            .is_some_and(|a| {
+                a.first()
+                    .and_then(|x| x.get("Arn"))
+                    .and_then(Value::as_str)
+                    .is_some_and(|arn| arn.starts_with("arn:") && arn.contains(":organizations::"))
+            })
 }
 
 fn scan_input(

@@ -44,6 +44,9 @@ fn record(r: &Value) -> Value {
             e = e.error(err[0].as_str().unwrap(), "");
             e = e.set("errorMessage", err[1].clone());
         }
+        for (k, v) in c["set"].as_object().into_iter().flatten() {
+            e = e.set(k, v.clone());
+        }
         return e.record();
     }
     if let Some(c) = r.get("change") {

@@ -41,7 +41,12 @@ pub struct Record<'a> {
     pub event_id: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "lenient")]
     pub user_agent: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "sourceIPAddress", deserialize_with = "lenient")]
+    #[serde(
+        borrow,
+        default,
+        rename = "sourceIPAddress",
+        deserialize_with = "lenient"
+    )]
     pub source_ip_address: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "lenient")]
     pub vpc_endpoint_id: Option<Cow<'a, str>>,

@@ -9,11 +9,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use iam_policy::{
-    authorize, evaluate, AuthzInput, ContextValue, Decision, Effect, ElementMatch, Layer, Policy,
+    authorize, evaluate, Assume, AuthzInput, Decision, Effect, ElementMatch, Layer, Policy,
     PolicyDecision, PrincipalKind, Request, RequestPrincipal, ResourceSpec,
 };
 use serde_json::{json, Value};
 
+use super::context::{self, CallContext};
 use super::{Cause, Evidence, Finding, Verdict};
 use crate::correlate::{Session, SessionIndex};
 use crate::event::denial::{parse_denial, Denial, DenialKind, PolicyLayer};
@@ -140,51 +141,14 @@ pub fn explain_calls(
             .cmp(&b.time)
             .then_with(|| a.event_id.cmp(&b.event_id))
     });
-    let mut cache: BTreeMap<String, (Verdict, String, Option<String>, Option<String>)> =
-        BTreeMap::new();
     for f in sorted {
         let session = f.access_key_id.as_deref().and_then(|k| sessions.get(k));
-        // Retries share their verdict unless something recorded about the role changed between them.
-        let epoch = f
-            .issuer_role_arn
-            .as_deref()
-            .and_then(|r| Some(inv.role_epoch(arn_account(r)?, role_name_from_arn(r)?, f.time)))
-            .unwrap_or(0);
-        let repo_epoch = inv.changes_before(f.account.as_deref().unwrap_or_default(), f.time);
-        // The verdict depends on what was asked (action, resource), not on the rest of the
-        // request (upload ids, digests): keying on the whole request made every retry a miss.
-        // Role chaining also reads roleArn, durationSeconds and the session tags.
-        let asked = derived_resource(f, "");
-        let chain = if f.event_name == "AssumeRole" {
-            format!(
-                "{:?}|{:?}|{}|{}",
-                f.request.get("roleArn"),
-                f.request.get("durationSeconds"),
-                f.request
-                    .get("tags")
-                    .is_some_and(|t| t.as_array().is_some_and(|a| !a.is_empty())),
-                f.request
-                    .get("transitiveTagKeys")
-                    .is_some_and(|t| t.as_array().is_some_and(|a| !a.is_empty()))
-            )
-        } else {
-            String::new()
-        };
-        let cache_key = format!(
-            "{}|{}|{}|{:?}|{:?}|{:?}|{asked:?}|{chain}|{epoch}|{repo_epoch}",
-            f.event_source, f.event_name, f.error_code, f.error_message, f.caller_arn, f.region
-        );
-        let (verdict, action, resource, role_arn) = cache
-            .entry(cache_key)
-            .or_insert_with(|| {
-                let denial = parse_denial(f.error_message.as_deref().unwrap_or_default());
-                let ask = ask_of(f, &denial, inv);
-                let mut v = verdict(f, &denial, &ask, inv);
-                v.details
-                    .insert("session".into(), session_details(f, session));
-                (v, ask.action, ask.resource, ask.role_arn)
-            })
-            .clone();
+        // Each failure is judged on its own: its request context (time, address, endpoint,
+        // user agent) is its own. Retries still group, by cause and explanation.
+        let denial = parse_denial(f.error_message.as_deref().unwrap_or_default());
+        let ask = ask_of(f, &denial, inv);
+        let verdict = verdict(f, &denial, &ask, session, inv);
+        let (action, resource, role_arn) = (ask.action, ask.resource, ask.role_arn);
         let sub = session.and_then(|s| s.sub.clone());
         let key = (
             verdict.cause,
@@ -266,14 +230,22 @@ fn session_details(f: &CallFailure, session: Option<&Session>) -> Value {
     }
 }
 
-fn verdict(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Verdict {
+fn verdict(
+    f: &CallFailure,
+    denial: &Denial,
+    ask: &Ask,
+    session: Option<&Session>,
+    inv: &Inventory,
+) -> Verdict {
+    let action = ask.action.as_str();
+    let resource = ask.resource.as_deref().unwrap_or("*");
+    let call_context =
+        context::for_call(f, action, resource, ask.role_arn.as_deref(), session, inv);
     if f.event_name == "AssumeRole" && f.event_source == "sts.amazonaws.com" {
-        if let Some(v) = chained(f, denial, ask, inv) {
+        if let Some(v) = chained(f, denial, ask, &call_context, inv) {
             return v;
         }
     }
-    let action = ask.action.as_str();
-    let resource = ask.resource.as_deref().unwrap_or("*");
     let role = ask
         .role_arn
         .as_deref()
@@ -292,6 +264,7 @@ fn verdict(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Verd
                 }),
                 expected: vec![],
                 actual: Some(layer.phrase().to_owned()),
+                value_source: None,
             });
         }
     };
@@ -346,7 +319,7 @@ fn verdict(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Verd
         }),
         action: action.to_owned(),
         resource: Some(resource.to_owned()),
-        context: context_for(f),
+        context: call_context.context.clone(),
     };
     let Some(identity) = identity else {
         if denial.layer == Some(PolicyLayer::ResourceBased) {
@@ -391,6 +364,7 @@ fn verdict(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Verd
         denial,
         ask,
         request: &request,
+        call_context: &call_context,
         repo_policy: &repo_policy,
         role: role_name,
         action,
@@ -433,7 +407,9 @@ struct Judge<'a> {
     f: &'a CallFailure,
     denial: &'a Denial,
     ask: &'a Ask,
+    /// The request, with conditions on unknown keys taken the strict way.
     request: &'a Request,
+    call_context: &'a CallContext,
     repo_policy: &'a RepositoryPolicyAt,
     role: &'a str,
     action: &'a str,
@@ -449,12 +425,12 @@ impl Judge<'_> {
     /// what each gives.
     fn over_versions(&self, identity: &IdentityAt) -> Verdict {
         if identity.undecided.is_empty() {
-            return self.against_message(identity, self.evaluate(identity));
+            return self.against_message(identity, self.bracketed(identity));
         }
         let variants = version_variants(identity);
         let judged: Vec<(Vec<String>, Verdict)> = variants
             .iter()
-            .map(|(chosen, id)| (chosen.clone(), self.evaluate(id)))
+            .map(|(chosen, id)| (chosen.clone(), self.bracketed(id)))
             .collect();
         let open: Vec<String> = identity
             .undecided
@@ -520,9 +496,8 @@ impl Judge<'_> {
         let mut v = simple(
             Cause::NoPolicyData,
             format!(
-                "Which version of a managed policy of role {} was in force at {} is not recorded: {}. The candidates give different answers ({}){}, so the tool does not choose one.",
+                "Which version of a managed policy of role {} was in force at the failure is not recorded: {}. The candidates give different answers ({}){}, so the tool does not choose one.",
                 self.role,
-                self.f.time.format("%Y-%m-%dT%H:%M:%SZ"),
                 open.join("; "),
                 each.join("; "),
                 if unrecorded { ", and the document of some candidate is not recorded" } else { "" }
@@ -534,9 +509,138 @@ impl Judge<'_> {
         v
     }
 
+    /// The verdict with conditions on unknown keys taken both ways: one answer when both
+    /// give it (or AWS's message agrees with only one); else the keys the decision turns on
+    /// and what would decide them (`unverifiable_context_condition`).
+    fn bracketed(&self, identity: &IdentityAt) -> Verdict {
+        let strict = self.evaluate(identity, self.request);
+        if !self.request.context.has_unknowns() {
+            return strict;
+        }
+        let lenient_request = Request {
+            context: self.request.context.assuming(Assume::Lenient),
+            ..self.request.clone()
+        };
+        let lenient = self.evaluate(identity, &lenient_request);
+        if strict.cause == lenient.cause {
+            return strict;
+        }
+        let keys = self.unknown_conditions(identity);
+        let names: Vec<String> = keys.iter().map(|e| e.key.clone().unwrap_or_default()).fold(
+            Vec::new(),
+            |mut acc, k| {
+                if !acc.contains(&k) {
+                    acc.push(k);
+                }
+                acc
+            },
+        );
+        let needed: Vec<String> = names
+            .iter()
+            .map(|k| {
+                format!(
+                    "{k}: {}",
+                    self.call_context
+                        .needed_for(k)
+                        .unwrap_or("a value CloudTrail does not record")
+                )
+            })
+            .collect();
+        let pick = |mut v: Verdict, way: &str| {
+            v.explanation.push_str(&format!(
+                " This turns on {}, whose value the tool does not know; AWS's message agrees only with {} taken the way that {way}.",
+                names.join(", "),
+                if names.len() == 1 { "it" } else { "them" }
+            ));
+            for e in &keys {
+                if !v.evidence.contains(e) {
+                    v.evidence.push(e.clone());
+                }
+            }
+            v.details.insert("unknown_keys".into(), json!(needed));
+            v
+        };
+        match (
+            message_agrees(self.denial, strict.cause),
+            message_agrees(self.denial, lenient.cause),
+        ) {
+            (Some(true), Some(false)) => return pick(strict, "denies"),
+            (Some(false), Some(true)) => return pick(lenient, "allows"),
+            _ => {}
+        }
+        let mut v = simple(
+            Cause::UnverifiableContextCondition,
+            format!(
+                "Whether role {}'s policies allow {} on {} turns on {}, whose value the tool cannot know from what it read ({}). Taken the way that denies, they give {}; taken the way that allows, {}.",
+                self.role,
+                self.action,
+                self.resource,
+                names.join(", "),
+                needed.join("; "),
+                strict.cause.code(),
+                lenient.cause.code(),
+            ),
+            format!(
+                "Supply what would decide it ({}), or check the condition against the request by hand; if it does not hold, the fix is: {}",
+                needed.join("; "),
+                strict.fix
+            ),
+        );
+        v.evidence = keys;
+        v.details.insert("unknown_keys".into(), json!(needed));
+        v.details.insert(
+            "if_denying".into(),
+            json!({"cause": strict.cause.code(), "explanation": strict.explanation}),
+        );
+        v.details.insert(
+            "if_allowing".into(),
+            json!({"cause": lenient.cause.code(), "explanation": lenient.explanation}),
+        );
+        if let Some(p) = strict.details.get("policies_evaluated") {
+            v.details.insert("policies_evaluated".into(), p.clone());
+        }
+        v
+    }
+
+    /// The conditions on unknown keys in the statements that name this action, as evidence.
+    fn unknown_conditions(&self, identity: &IdentityAt) -> Vec<Evidence> {
+        let repo = match self.repo_policy {
+            RepositoryPolicyAt::Known(Some(p), _) => Some(("repository_policy".to_owned(), p)),
+            _ => None,
+        };
+        let policies = identity
+            .policies
+            .iter()
+            .chain(identity.boundary.iter())
+            .map(|p| (p.label.clone(), &p.policy))
+            .chain(repo);
+        let mut out = Vec::new();
+        for (label, policy) in policies {
+            let r = evaluate(policy, self.request);
+            for st in &r.statements {
+                if st.action == ElementMatch::NotMatched {
+                    continue;
+                }
+                for c in st.conditions.iter().filter(|c| c.unknown) {
+                    out.push(Evidence {
+                        policy: label.clone(),
+                        statement: Some(st.index.to_string()),
+                        sid: st.sid.clone().filter(|x| !x.is_empty()),
+                        key: Some(c.key.clone()),
+                        operator: Some(c.operator.clone()),
+                        expected: c.expected.clone(),
+                        actual: None,
+                        value_source: Some("unknown".to_owned()),
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// The verdict of the role's policies (one version of each) for this call, with the
     /// resource-based layers AWS's message names.
-    fn evaluate(&self, identity: &IdentityAt) -> Verdict {
+    fn evaluate(&self, identity: &IdentityAt, request: &Request) -> Verdict {
         let (action, resource) = (self.action, self.resource);
         let identity_docs: Vec<Policy> =
             identity.policies.iter().map(|p| p.policy.clone()).collect();
@@ -545,7 +649,7 @@ impl Judge<'_> {
             RepositoryPolicyAt::Unknown => None,
         };
         let auth = authorize(&AuthzInput {
-            request: self.request,
+            request,
             identity_policies: &identity_docs,
             resource_policy: resource_doc.as_ref(),
             permissions_boundary: identity.boundary.as_ref().map(|b| &b.policy),
@@ -554,23 +658,25 @@ impl Judge<'_> {
         });
         let mut v = match (self.denial.kind, self.denial.layer) {
             (Some(DenialKind::NoAllow), Some(PolicyLayer::ResourceBased)) => {
-                resource_no_allow(self.f, self.ask, self.repo_policy, self.denial, self.request)
+                resource_no_allow(self.f, self.ask, self.repo_policy, self.denial, request)
             }
             (Some(DenialKind::ExplicitDeny), Some(PolicyLayer::ResourceBased)) => simple(
                 Cause::ResourcePolicyDeny,
                 format!("A Deny statement in the resource policy of {resource} matches this call ({action})."),
                 format!("Narrow the Deny in the repository policy (aws ecr get-repository-policy --repository-name {}) so it does not match role {}.", repo_name(resource).unwrap_or("NAME"), self.role),
             ),
-            _ => identity_verdict(identity, self.request, &auth, self.role, action, resource),
+            _ => identity_verdict(
+                identity,
+                request,
+                &auth,
+                self.call_context,
+                self.role,
+                action,
+                resource,
+            ),
         };
         if v.cause == Cause::IdentityAllows && auth.denied_by == Some(Layer::Resource) {
-            v = resource_no_allow(
-                self.f,
-                self.ask,
-                self.repo_policy,
-                self.denial,
-                self.request,
-            );
+            v = resource_no_allow(self.f, self.ask, self.repo_policy, self.denial, request);
         }
         v.details.insert(
             "policies_evaluated".into(),
@@ -640,8 +746,7 @@ impl Judge<'_> {
         let mut v = simple(
             cause,
             format!(
-                "AWS says {said}, but {held}. So the inventory is not what was in force at {} (or a condition turned on a value the tool does not have); AWS's word stands.",
-                self.f.time.format("%Y-%m-%dT%H:%M:%SZ"),
+                "AWS says {said}, but {held}. So the inventory is not what was in force at the failure (or a condition turned on a value the tool does not have); AWS's word stands.",
             ),
             format!(
                 "Supply role {role}'s policies as they were at the failure: logs that hold the changes since (PutRolePolicy, AttachRolePolicy, CreatePolicyVersion, …) or an authorization-details snapshot taken before it; then rerun for the exact statement to change."
@@ -714,17 +819,6 @@ fn version_variants(identity: &IdentityAt) -> Vec<(Vec<String>, IdentityAt)> {
     out
 }
 
-fn context_for(f: &CallFailure) -> iam_policy::Context {
-    let mut c = iam_policy::Context::new();
-    if let Some(r) = &f.region {
-        c.insert("aws:RequestedRegion", ContextValue::Single(r.clone()));
-    }
-    if let Some(a) = &f.caller_arn {
-        c.insert("aws:PrincipalArn", ContextValue::Single(a.clone()));
-    }
-    c
-}
-
 fn repo_name(resource: &str) -> Option<&str> {
     resource.splitn(6, ':').nth(5)?.strip_prefix("repository/")
 }
@@ -767,6 +861,7 @@ fn identity_verdict(
     identity: &IdentityAt,
     request: &Request,
     auth: &iam_policy::Authorization,
+    ctx: &CallContext,
     role: &str,
     action: &str,
     resource: &str,
@@ -783,27 +878,37 @@ fn identity_verdict(
                 .get(m.policy_index)
                 .map_or("identity".to_owned(), |p| p.label.clone());
             v.evidence.push(Evidence {
-                policy: label,
+                policy: label.clone(),
                 statement: Some(m.statement_index.to_string()),
                 sid: m.sid.clone(),
                 key: Some("Effect".to_owned()),
                 operator: Some("Deny".to_owned()),
                 expected: vec![action.to_owned()],
                 actual: Some(resource.to_owned()),
+                value_source: None,
             });
+            // the Deny's conditions, with the values they were met by and where those came from
+            if let Some(p) = identity.policies.get(m.policy_index) {
+                let r = evaluate(&p.policy, request);
+                if let Some(st) = r.statements.iter().find(|st| st.index == m.statement_index) {
+                    v.evidence
+                        .extend(conditions_as_evidence(&label, st, ctx, |_| true));
+                }
+            }
         }
-        v.fix = format!(
-            "Narrow or remove the Deny ({}).",
-            v.evidence
-                .iter()
-                .map(|e| format!(
+        let statements: Vec<String> = v
+            .evidence
+            .iter()
+            .filter(|e| e.operator.as_deref() == Some("Deny"))
+            .map(|e| {
+                format!(
                     "{} statement {}",
                     e.policy,
                     e.statement.as_deref().unwrap_or("?")
-                ))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+                )
+            })
+            .collect();
+        v.fix = format!("Narrow or remove the Deny ({}).", statements.join(", "));
         return v;
     }
     if auth.decision == Decision::Allow
@@ -862,6 +967,7 @@ fn identity_verdict(
                 operator: Some("ArnLike".to_owned()),
                 expected: rs.clone(),
                 actual: Some(resource.to_owned()),
+                value_source: None,
             })
             .collect();
         if action.eq_ignore_ascii_case("ecr:GetAuthorizationToken") {
@@ -893,6 +999,56 @@ fn identity_verdict(
         );
         return v;
     }
+    // Allows that name the action and the resource but whose conditions the request did not meet.
+    let mut unmet: Vec<Evidence> = Vec::new();
+    for p in &identity.policies {
+        let r = evaluate(&p.policy, request);
+        for st in r.statements.iter().filter(|st| {
+            st.effect == Effect::Allow
+                && st.action.is_satisfied()
+                && st.resource.is_satisfied()
+                && st.principal.is_satisfied()
+                && !st.applies
+        }) {
+            unmet.extend(conditions_as_evidence(&p.label, st, ctx, |c| !c.matched));
+        }
+    }
+    if !unmet.is_empty() {
+        let described: Vec<String> = unmet
+            .iter()
+            .map(|e| {
+                let key = e.key.as_deref().unwrap_or_default();
+                let got = match (&e.actual, e.value_source.as_deref()) {
+                    (None, Some("unknown")) => "its value is not known to the tool".to_owned(),
+                    (Some(a), Some(src)) if !is_time_key(key) => {
+                        format!("the request's value is {a} (from the {src})")
+                    }
+                    (Some(_), Some(src)) => {
+                        format!("the request's value (from the {src}) is outside it")
+                    }
+                    (None, _) => "the request has no value for it".to_owned(),
+                    (Some(a), None) => format!("the request's value is {a}"),
+                };
+                format!(
+                    "{} statement {}: {} {key} {} — {got}",
+                    e.policy,
+                    e.statement.as_deref().unwrap_or("?"),
+                    e.operator.as_deref().unwrap_or_default(),
+                    json!(e.expected),
+                )
+            })
+            .collect();
+        let mut v = simple(
+            Cause::IdentityPolicyNoAllow,
+            format!(
+                "Role {role} allows {action} on {resource} only under conditions this request does not meet: {}.",
+                described.join("; ")
+            ),
+            "Change the condition so it admits this request, or make the request from where the condition allows (the evidence gives each condition and the request's value).",
+        );
+        v.evidence = unmet;
+        return v;
+    }
     let granted: Vec<String> = allowed_actions(identity);
     let mut v = simple(
         Cause::IdentityPolicyNoAllow,
@@ -917,8 +1073,57 @@ fn identity_verdict(
         operator: Some("ActionMatches".to_owned()),
         expected: granted,
         actual: Some(action.to_owned()),
+        value_source: None,
     });
     v
+}
+
+/// The conditions of a statement (those `keep` keeps) as evidence: the key, the operator, the
+/// values expected, the request's value and where it came from (`unknown` when the tool could
+/// not know it).
+fn conditions_as_evidence(
+    label: &str,
+    st: &iam_policy::StatementResult,
+    ctx: &CallContext,
+    keep: impl Fn(&iam_policy::ConditionResult) -> bool,
+) -> Vec<Evidence> {
+    st.conditions
+        .iter()
+        .filter(|c| keep(c))
+        .map(|c| Evidence {
+            policy: label.to_owned(),
+            statement: Some(st.index.to_string()),
+            sid: st.sid.clone().filter(|x| !x.is_empty()),
+            key: Some(c.key.clone()),
+            operator: Some(c.operator.clone()),
+            expected: c.expected.clone(),
+            actual: c.actual.as_ref().map(|v| v.join(",")),
+            value_source: if c.unknown {
+                Some("unknown".to_owned())
+            } else {
+                ctx.origin(&c.key)
+                    .map(|o| {
+                        serde_json::to_value(o)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default()
+                    })
+                    .or_else(|| Some("absent".to_owned()))
+            },
+        })
+        .collect()
+}
+
+/// Keys whose value differs with every retry: kept out of explanations, so retries group.
+fn is_time_key(key: &str) -> bool {
+    [
+        "aws:CurrentTime",
+        "aws:EpochTime",
+        "aws:TokenIssueTime",
+        "aws:MultiFactorAuthAge",
+    ]
+    .iter()
+    .any(|k| k.eq_ignore_ascii_case(key))
 }
 
 /// Whether the identity policies alone allow the request.
@@ -995,6 +1200,7 @@ fn boundary(identity: &IdentityAt, action: &str, resource: &str, request: &Reque
             operator: None,
             expected: vec!["Allow".to_owned()],
             actual: Some(format!("{:?}", r.decision)),
+            value_source: None,
         });
     }
     v
@@ -1061,7 +1267,13 @@ fn resource_no_allow(
 }
 
 /// `sts:AssumeRole` from a role session into another role.
-fn chained(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Option<Verdict> {
+fn chained(
+    f: &CallFailure,
+    denial: &Denial,
+    ask: &Ask,
+    call_context: &CallContext,
+    inv: &Inventory,
+) -> Option<Verdict> {
     let target = f
         .request
         .get("roleArn")
@@ -1129,7 +1341,7 @@ fn chained(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Opti
         }),
         action: action.to_owned(),
         resource: Some(target.clone()),
-        context: iam_policy::Context::new(),
+        context: call_context.context.clone(),
     };
     let tag_fix = |trust: Option<&Policy>| -> String {
         let principal = ask.role_arn.clone().unwrap_or_else(|| session_arn.clone());
@@ -1197,6 +1409,7 @@ fn chained(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Opti
             operator: Some("Equals".to_owned()),
             expected: principals,
             actual: Some(session_arn.clone()),
+            value_source: None,
         });
         v
     } else if (has_tags || denied_tag) && tag.decision != PolicyDecision::Allow {
@@ -1213,6 +1426,7 @@ fn chained(f: &CallFailure, denial: &Denial, ask: &Ask, inv: &Inventory) -> Opti
             operator: Some("ActionMatches".to_owned()),
             expected: vec!["sts:AssumeRole".to_owned()],
             actual: Some("sts:TagSession".to_owned()),
+            value_source: None,
         });
         v
     } else {

@@ -7,6 +7,7 @@
 
 pub mod call;
 pub mod codebuild;
+pub mod context;
 pub mod subject;
 pub mod trust;
 pub mod webid;
@@ -58,6 +59,9 @@ pub enum Cause {
     OrgPolicy,
     VpcEndpointPolicy,
     IdentityAllows,
+    /// A call's decision turns on a request-context key whose value the tool cannot know
+    /// (`aws:PrincipalOrgID` without the organization, `aws:ResourceTag/…`, …).
+    UnverifiableContextCondition,
     /// Role chaining: the target role trusts the session for sts:AssumeRole but the request
     /// carries session tags and the trust policy does not allow sts:TagSession.
     ChainedTagSessionNotAllowed,
@@ -102,6 +106,10 @@ const CAUSE_CODES: &[(Cause, &str)] = &[
     (
         Cause::UnverifiableClaimCondition,
         "unverifiable_claim_condition",
+    ),
+    (
+        Cause::UnverifiableContextCondition,
+        "unverifiable_context_condition",
     ),
     (Cause::ExplicitDeny, "explicit_deny"),
     (Cause::DurationExceedsMax, "duration_exceeds_max"),
@@ -168,6 +176,10 @@ pub struct Evidence {
     pub operator: Option<String>,
     pub expected: Vec<String>,
     pub actual: Option<String>,
+    /// Where `actual` came from, for a condition on a request-context key: `event`,
+    /// `session`, `inventory`, `rule`, or `unknown` (the tool could not know the value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_source: Option<String>,
 }
 
 /// The verdict on one failed event (before grouping).

@@ -150,6 +150,7 @@ fn condition_evidence(s: &StatementResult, c: &ConditionResult) -> Evidence {
         operator: Some(c.operator.clone()),
         expected: c.expected.clone(),
         actual: c.actual.as_ref().map(|v| v.join(",")),
+        value_source: None,
     }
 }
 
@@ -330,6 +331,7 @@ fn provider_not_trusted(policy: &Policy, token: &Token<'_>) -> TrustDiagnosis {
                 operator: Some("Equals".to_owned()),
                 expected: entries,
                 actual: Some(token.provider.to_owned()),
+                value_source: None,
             });
         }
     }
@@ -383,6 +385,7 @@ fn action_not_trusted(policy: &Policy, principal_ok: &[&StatementResult]) -> Tru
             operator: Some("ActionMatches".to_owned()),
             expected: actions,
             actual: Some(WEB_IDENTITY_ACTION.to_owned()),
+            value_source: None,
         });
     }
     let names: Vec<String> = principal_ok.iter().map(|s| statement_name(s)).collect();

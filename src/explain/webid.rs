@@ -155,6 +155,7 @@ fn invalid_identity_token(
                 operator: Some("Contains".to_owned()),
                 expected: ids,
                 actual: aud.map(str::to_owned),
+                value_source: None,
             });
         }
         return v;
@@ -205,6 +206,7 @@ fn duration_verdict(a: &WebIdAttempt, max: Option<u64>) -> Verdict {
         operator: Some("NumericLessThanEquals".to_owned()),
         expected: max.map(|m| vec![m.to_string()]).unwrap_or_default(),
         actual: a.duration_seconds.map(|d| d.to_string()),
+        value_source: None,
     });
     v
 }
@@ -338,6 +340,7 @@ fn role_not_found(
         operator: Some("Exists".to_owned()),
         expected: nearest.iter().map(|(n, _, _)| n.clone()).collect(),
         actual: Some(name.to_owned()),
+        value_source: None,
     });
     if let Some((n, arn, d)) = nearest {
         v.details.insert(
@@ -376,6 +379,7 @@ fn path_differs(requested: &RoleArn<'_>, asked: &str, actual: &str) -> Verdict {
         operator: Some("Equals".to_owned()),
         expected: vec![actual.to_owned()],
         actual: Some(asked.to_owned()),
+        value_source: None,
     });
     v.details.insert(
         "nearest_role".into(),

@@ -136,6 +136,7 @@ async fn account_docs(
                     "PolicyName": p.policy_name(), "PolicyDocument": p.policy_document()})).collect::<Vec<_>>(),
                 "AttachedManagedPolicies": role.attached_managed_policies().iter().map(|p| json!({
                     "PolicyName": p.policy_name(), "PolicyArn": p.policy_arn()})).collect::<Vec<_>>(),
+                "Tags": role.tags().iter().map(|t| json!({"Key": t.key(), "Value": t.value()})).collect::<Vec<_>>(),
             });
             if let Some(b) = role
                 .permissions_boundary()

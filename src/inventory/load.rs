@@ -31,6 +31,35 @@ pub(super) fn load_doc(inv: &mut Inventory, doc: &InventoryDoc) {
     if v.get("policyText").is_some() && v.get("repositoryName").is_some() {
         load_repository_policy(inv, doc);
     }
+    if let Some(accounts) = v.get("Accounts").and_then(Value::as_array) {
+        load_organization_accounts(inv, accounts);
+    }
+    if let Some(org) = v.get("Organization") {
+        // `describe-organization`: the management account's organization
+        if let (Some(id), Some(mgmt)) = (str_field(org, "Id"), str_field(org, "MasterAccountId")) {
+            inv.accounts
+                .entry(mgmt.to_owned())
+                .or_default()
+                .organization = Some(id.to_owned());
+        }
+    }
+}
+
+/// `aws organizations list-accounts`: each account's ARN
+/// (`arn:aws:organizations::MGMT:account/o-ID/ACCOUNT`) names its organization.
+fn load_organization_accounts(inv: &mut Inventory, accounts: &[Value]) {
+    for a in accounts {
+        let (Some(id), Some(arn)) = (str_field(a, "Id"), str_field(a, "Arn")) else {
+            continue;
+        };
+        let org = arn
+            .split_once(":account/")
+            .and_then(|(_, rest)| rest.split('/').next())
+            .filter(|o| o.starts_with("o-"));
+        if let Some(org) = org {
+            inv.accounts.entry(id.to_owned()).or_default().organization = Some(org.to_owned());
+        }
+    }
 }
 
 fn parse_policy(inv: &mut Inventory, doc: &InventoryDoc, what: &str, v: &Value) -> Option<Policy> {
@@ -108,6 +137,16 @@ fn load_authorization_details(inv: &mut Inventory, doc: &InventoryDoc, roles: &[
             .and_then(|b| str_field(b, "PermissionsBoundaryArn"))
             .map(str::to_owned);
         let max_session_duration = r.get("MaxSessionDuration").and_then(Value::as_u64);
+        let tags = r.get("Tags").and_then(Value::as_array).map(|list| {
+            list.iter()
+                .filter_map(|t| {
+                    Some((
+                        str_field(t, "Key")?.to_owned(),
+                        str_field(t, "Value")?.to_owned(),
+                    ))
+                })
+                .collect()
+        });
         let snap = RoleSnapshot {
             origin: doc.origin.clone(),
             name: name.to_owned(),
@@ -118,6 +157,7 @@ fn load_authorization_details(inv: &mut Inventory, doc: &InventoryDoc, roles: &[
             attached,
             boundary,
             max_session_duration,
+            tags,
         };
         if !accounts_seen.contains(&account) {
             accounts_seen.push(account.clone());

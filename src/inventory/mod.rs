@@ -71,6 +71,8 @@ pub struct RoleSnapshot {
     pub attached: Vec<String>,
     pub boundary: Option<String>,
     pub max_session_duration: Option<u64>,
+    /// The role's tags; `None` when the document does not list them.
+    pub tags: Option<BTreeMap<String, String>>,
 }
 
 /// An OIDC provider as the snapshot shows it.
@@ -101,6 +103,9 @@ pub struct Account {
     pub managed_policies: BTreeMap<String, ManagedPolicy>,
     /// ECR repository policies by (region, repository name); `None`: known to have none.
     pub repository_policies: BTreeMap<(String, String), Option<Policy>>,
+    /// The AWS Organizations organization the account belongs to (`o-…`), from an
+    /// `aws organizations list-accounts` or `describe-organization` document.
+    pub organization: Option<String>,
     /// Successful change events of this account, sorted by time.
     pub changes: Vec<ChangeEvent>,
     /// Indexes into `changes` of the events that name a role (`roleName`), by role name, in
@@ -504,6 +509,30 @@ impl Inventory {
             return ProviderAt::Absent;
         }
         state.take().unwrap_or(ProviderAt::Unknown)
+    }
+
+    /// The tags of role `name` in `account` at `t`, as far as they are known: from the
+    /// snapshot, unless a `TagRole`/`UntagRole` of the role comes after `t` (the tags in force
+    /// then are not recorded).
+    pub fn role_tags_at(
+        &self,
+        account: &str,
+        name: &str,
+        t: DateTime<Utc>,
+    ) -> Option<&BTreeMap<String, String>> {
+        let a = self.accounts.get(account)?;
+        let retagged_later = a
+            .role_changes(name)
+            .any(|c| c.time > t && matches!(c.event_name.as_str(), "TagRole" | "UntagRole"));
+        if retagged_later {
+            return None;
+        }
+        a.roles.as_ref()?.get(name)?.tags.as_ref()
+    }
+
+    /// The organization `account` belongs to, when a document said so.
+    pub fn organization_of(&self, account: &str) -> Option<&str> {
+        self.accounts.get(account)?.organization.as_deref()
     }
 
     /// Whether the account's provider listing is known (snapshot or change events).

@@ -173,6 +173,8 @@ pub const CHANGE_EVENTS: &[(&[&str], &[&str])] = &[
             "UpdateAssumeRolePolicy",
             "UpdateRole",
             "DeleteRole",
+            "TagRole",
+            "UntagRole",
             "PutRolePolicy",
             "DeleteRolePolicy",
             "AttachRolePolicy",
@@ -612,7 +614,9 @@ fn call_failure(
             source_ip: rec.source_ip_address.as_deref().map(str::to_owned),
             user_agent: rec.user_agent.as_deref().map(str::to_owned),
             vpc_endpoint_id: rec.vpc_endpoint_id.as_deref().map(str::to_owned),
-            invoked_by: ident.and_then(|u| u.invoked_by.as_deref()).map(str::to_owned),
+            invoked_by: ident
+                .and_then(|u| u.invoked_by.as_deref())
+                .map(str::to_owned),
             session_created: ctx
                 .and_then(|c| c.attributes.as_ref())
                 .and_then(|a| a.creation_date.as_deref())

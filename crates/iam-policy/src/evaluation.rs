@@ -124,7 +124,11 @@ fn condition_outcome(
         return (matched, true, None);
     }
     let outcome = evaluate_condition(condition, version, context);
-    (outcome.matched, false, outcome.problem.map(|p| p.to_string()))
+    (
+        outcome.matched,
+        false,
+        outcome.problem.map(|p| p.to_string()),
+    )
 }
 
 /// Evaluate `policy` for `request`, with evidence for every statement.
@@ -310,7 +314,10 @@ mod tests {
         assert!(lenient.statements.iter().all(|s| s.conditions[0].unknown));
         let strict = evaluate(&p, &request(ctx.assuming(Assume::Strict)));
         assert_eq!(strict.decision, PolicyDecision::ExplicitDeny);
-        assert_eq!(decide(&p, &request(ctx.assuming(Assume::Lenient))), PolicyDecision::Allow);
+        assert_eq!(
+            decide(&p, &request(ctx.assuming(Assume::Lenient))),
+            PolicyDecision::Allow
+        );
         assert_eq!(
             decide(&p, &request(ctx.assuming(Assume::Strict))),
             PolicyDecision::ExplicitDeny

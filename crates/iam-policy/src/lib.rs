@@ -64,5 +64,5 @@ pub use policy::{
     ActionSpec, Condition, Effect, Policy, PolicyVersion, PrincipalKind, PrincipalSet,
     PrincipalSpec, ResourceSpec, Statement,
 };
-pub use request::{Assume, Context, ContextValue, Request, RequestPrincipal};
+pub use request::{covers, Assume, Context, ContextValue, Request, RequestPrincipal};
 pub use wildcard::{action_matches, arn_matches, wildcard_match};

@@ -183,7 +183,8 @@ impl Context {
         self.unknown.push(pattern.to_owned());
     }
 
-    /// Marks `key` as known to be absent, even under an unknown prefix.
+    /// Marks a key, or every key under a prefix ending in `/` or `:`, as known to be absent
+    /// where no value is set, even under an unknown prefix.
     pub fn mark_absent(&mut self, key: &str) {
         self.absent.push(key.to_owned());
     }
@@ -193,18 +194,10 @@ impl Context {
         if self.unknown.is_empty() || self.get(key).is_some() {
             return false;
         }
-        if self.absent.iter().any(|a| a.eq_ignore_ascii_case(key)) {
+        if self.absent.iter().any(|a| covers(a, key)) {
             return false;
         }
-        self.unknown.iter().any(|p| {
-            if p.ends_with('/') || p.ends_with(':') {
-                key.len() > p.len()
-                    && key.is_char_boundary(p.len())
-                    && key[..p.len()].eq_ignore_ascii_case(p)
-            } else {
-                p.eq_ignore_ascii_case(key)
-            }
-        })
+        self.unknown.iter().any(|p| covers(p, key))
     }
 
     /// This context, taking conditions on unknown keys as `assume` says.
@@ -238,6 +231,17 @@ impl Context {
     /// Whether there are no keys.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+}
+
+/// Whether `pattern` (a key, or a prefix ending in `/` or `:`) covers `key`, in any case.
+pub fn covers(pattern: &str, key: &str) -> bool {
+    if pattern.ends_with('/') || pattern.ends_with(':') {
+        key.len() > pattern.len()
+            && key.is_char_boundary(pattern.len())
+            && key[..pattern.len()].eq_ignore_ascii_case(pattern)
+    } else {
+        pattern.eq_ignore_ascii_case(key)
     }
 }
 

@@ -1,0 +1,422 @@
+//! The request context of a denied call, as AWS builds it: every global condition key the
+//! record, the session that made the call and the inventory can give a value, each with where
+//! the value came from — and every key none of them can give marked *unknown*, never guessed.
+//!
+//! This is the one place that builds a call's context (for `call`'s evaluation of identity,
+//! boundary and repository policies). Unknown is not absent: a key AWS would not have set for
+//! this request (`aws:username` for a role session, `aws:SourceVpce` for a call that came over
+//! the internet) is absent, so `...IfExists`, `Null` and negated operators follow AWS's rules;
+//! a key AWS would have set but the tool cannot know (`aws:PrincipalOrgID` without the
+//! organization, `aws:ResourceTag/…` without the repository's tags) is unknown, and the
+//! policy engine takes conditions on it both ways (`iam_policy::Assume`), so `call` can tell
+//! when a decision turns on it. It evaluates nothing and reads no files.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use iam_policy::{Context, ContextValue};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::correlate::Session;
+use crate::event::arn_account;
+use crate::inventory::{Inventory, RoleArn};
+use crate::select::{CallFailure, TlsRecorded};
+
+/// Where a key's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// A field of the failed call's record.
+    Event,
+    /// The session that made the call (`sessionContext`, or its joined assumption).
+    Session,
+    /// The inventory (role tags, the organization, a role's path).
+    Inventory,
+    /// A rule of AWS's for this kind of caller (a role session is not an AWS service).
+    Rule,
+}
+
+/// A call's request context, with the origin of every value and what would decide the keys
+/// left unknown.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    pub context: Context,
+    pub origins: BTreeMap<String, Origin>,
+    /// Key (or prefix) → what the tool would need to know it.
+    pub unknown: BTreeMap<String, String>,
+}
+
+impl CallContext {
+    fn new() -> CallContext {
+        CallContext {
+            context: Context::new(),
+            origins: BTreeMap::new(),
+            unknown: BTreeMap::new(),
+        }
+    }
+
+    fn set(&mut self, key: &str, value: impl Into<String>, origin: Origin) {
+        self.context.insert(key, ContextValue::Single(value.into()));
+        self.origins.insert(key.to_owned(), origin);
+    }
+
+    fn set_many(&mut self, key: &str, values: Vec<String>, origin: Origin) {
+        self.context.insert(key, ContextValue::Multi(values));
+        self.origins.insert(key.to_owned(), origin);
+    }
+
+    fn unknown(&mut self, pattern: &str, needed: impl Into<String>) {
+        self.context.mark_unknown(pattern);
+        self.unknown.insert(pattern.to_owned(), needed.into());
+    }
+
+    fn absent(&mut self, pattern: &str) {
+        self.context.mark_absent(pattern);
+    }
+
+    /// Where `key`'s value came from, for evidence.
+    pub fn origin(&self, key: &str) -> Option<Origin> {
+        self.origins
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, o)| *o)
+    }
+
+    /// What would decide an unknown `key` (the entry of the pattern that covers it).
+    pub fn needed_for(&self, key: &str) -> Option<&str> {
+        // the most specific pattern that covers the key
+        self.unknown
+            .iter()
+            .filter(|(p, _)| iam_policy::covers(p, key))
+            .max_by_key(|(p, _)| p.len())
+            .map(|(_, n)| n.as_str())
+    }
+}
+
+/// The service prefix of a resource ARN or an action (`ecr` of `ecr:PutImage`).
+fn action_service(action: &str) -> Option<&str> {
+    action.split_once(':').map(|(s, _)| s)
+}
+
+/// The context AWS builds for the failed call `f` on `resource` (`*` for none), made by the
+/// session of `role_arn` (the role's full ARN when known).
+pub fn for_call(
+    f: &CallFailure,
+    action: &str,
+    resource: &str,
+    role_arn: Option<&str>,
+    session: Option<&Session>,
+    inv: &Inventory,
+) -> CallContext {
+    let mut c = CallContext::new();
+    let o = &f.origin;
+    // Every global key not set or ruled out below is unknown, as are the called service's own
+    // keys; keys of other services are absent.
+    c.unknown(
+        "aws:",
+        "a global condition key CloudTrail does not record for this call",
+    );
+    if let Some(svc) = action_service(action) {
+        c.unknown(
+            &format!("{svc}:"),
+            format!("a condition key of {svc} that CloudTrail does not record"),
+        );
+    }
+
+    // the time and place of the request
+    c.set(
+        "aws:CurrentTime",
+        f.time.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Origin::Event,
+    );
+    c.set(
+        "aws:EpochTime",
+        f.time.timestamp().to_string(),
+        Origin::Event,
+    );
+    if let Some(r) = &f.region {
+        c.set("aws:RequestedRegion", r.clone(), Origin::Event);
+    }
+    if let Some(ua) = &o.user_agent {
+        c.set("aws:UserAgent", ua.clone(), Origin::Event);
+    }
+    match (&o.vpc_endpoint_id, &o.source_ip) {
+        (Some(vpce), ip) => {
+            c.set("aws:SourceVpce", vpce.clone(), Origin::Event);
+            if let Some(ip) = ip {
+                c.set("aws:VpcSourceIp", ip.clone(), Origin::Event);
+            }
+            c.absent("aws:SourceIp");
+            c.unknown(
+                "aws:SourceVpc",
+                "the VPC of endpoint (CloudTrail records the endpoint, not its VPC)",
+            );
+        }
+        (None, Some(ip)) if ip.parse::<IpAddr>().is_ok() => {
+            c.set("aws:SourceIp", ip.clone(), Origin::Event);
+            for k in ["aws:SourceVpce", "aws:SourceVpc", "aws:VpcSourceIp"] {
+                c.absent(k);
+            }
+        }
+        (None, _) => {
+            // a service name or "AWS Internal": the caller's address is not recorded
+            c.unknown(
+                "aws:SourceIp",
+                "the caller's IP address (the record's sourceIPAddress is not an address)",
+            );
+        }
+    }
+    if o.tls == TlsRecorded::Recorded {
+        c.set("aws:SecureTransport", "true", Origin::Event);
+    }
+    match &o.invoked_by {
+        Some(_) => {
+            c.set("aws:ViaAWSService", "true", Origin::Event);
+        }
+        None => {
+            c.set("aws:ViaAWSService", "false", Origin::Event);
+            for k in [
+                "aws:CalledVia",
+                "aws:CalledViaFirst",
+                "aws:CalledViaLast",
+                "aws:SourceAccount",
+                "aws:SourceArn",
+                "aws:SourceOrgID",
+                "aws:SourceOrgPaths",
+            ] {
+                c.absent(k);
+            }
+        }
+    }
+
+    // the principal
+    principal(&mut c, f, role_arn, session, inv);
+
+    // the resource
+    if let Some(account) = arn_account(resource) {
+        c.set("aws:ResourceAccount", account, Origin::Event);
+        match inv.organization_of(account) {
+            Some(org) => c.set("aws:ResourceOrgID", org, Origin::Inventory),
+            None => c.unknown(
+                "aws:ResourceOrgID",
+                format!("the organization of account {account} (pass `aws organizations list-accounts` output with --iam)"),
+            ),
+        }
+    }
+    c.unknown(
+        "aws:ResourceTag/",
+        "the resource's tags (trailwhy does not read resource tags yet)",
+    );
+    if let Some(svc) = action_service(action) {
+        c.unknown(
+            &format!("{svc}:ResourceTag/"),
+            "the resource's tags (trailwhy does not read resource tags yet)",
+        );
+    }
+
+    // the request itself
+    request_tags(&mut c, f);
+    if f.event_source == "sts.amazonaws.com" {
+        if let Some(n) = f.request.get("roleSessionName").and_then(Value::as_str) {
+            c.set("sts:RoleSessionName", n, Origin::Event);
+        }
+        match f.request.get("sourceIdentity").and_then(Value::as_str) {
+            Some(s) => c.set("sts:SourceIdentity", s, Origin::Event),
+            None if f.request.is_object() => c.absent("sts:SourceIdentity"),
+            None => {}
+        }
+    }
+    c
+}
+
+fn principal(
+    c: &mut CallContext,
+    f: &CallFailure,
+    role_arn: Option<&str>,
+    session: Option<&Session>,
+    inv: &Inventory,
+) {
+    let o = &f.origin;
+    let kind = o.identity_type.as_deref().unwrap_or_default();
+    c.set("aws:PrincipalIsAWSService", "false", Origin::Rule);
+    c.absent("aws:PrincipalServiceName");
+    c.absent("aws:PrincipalServiceNamesList");
+    if let Some(t) = match kind {
+        "AssumedRole" => Some("AssumedRole"),
+        "IAMUser" => Some("User"),
+        "Root" => Some("Account"),
+        "FederatedUser" => Some("FederatedUser"),
+        _ => None,
+    } {
+        c.set("aws:PrincipalType", t, Origin::Event);
+    }
+    if let Some(id) = &o.principal_id {
+        c.set("aws:userid", id.clone(), Origin::Event);
+    }
+    let account = o.principal_account.clone().or_else(|| {
+        f.caller_arn
+            .as_deref()
+            .and_then(arn_account)
+            .map(str::to_owned)
+    });
+    if let Some(a) = &account {
+        c.set("aws:PrincipalAccount", a.clone(), Origin::Event);
+        match inv.organization_of(a) {
+            Some(org) => c.set("aws:PrincipalOrgID", org, Origin::Inventory),
+            None => c.unknown(
+                "aws:PrincipalOrgID",
+                format!("the organization of account {a} (pass `aws organizations list-accounts` output with --iam)"),
+            ),
+        }
+        c.unknown(
+            "aws:PrincipalOrgPaths",
+            "the organization path of the account (trailwhy does not read organizational units)",
+        );
+    }
+    match kind {
+        "AssumedRole" => {
+            c.absent("aws:username");
+            // AWS sets aws:PrincipalArn of a role session to the role's ARN, with its path.
+            match (&f.issuer_role_arn, role_arn) {
+                (Some(issuer), _) => c.set("aws:PrincipalArn", issuer.clone(), Origin::Session),
+                (None, Some(arn)) if inventory_knows_arn(inv, arn) => {
+                    c.set("aws:PrincipalArn", arn, Origin::Inventory)
+                }
+                _ => c.unknown(
+                    "aws:PrincipalArn",
+                    "the role's full ARN with its path (the record has no sessionIssuer; supply the role in the inventory)",
+                ),
+            }
+            role_tags(c, f, role_arn, session, inv);
+            if let Some(created) = &o.session_created {
+                c.set("aws:TokenIssueTime", created.clone(), Origin::Session);
+            }
+            match o.mfa_authenticated.as_deref() {
+                Some("true") => c.set("aws:MultiFactorAuthPresent", "true", Origin::Session),
+                _ => c.unknown(
+                    "aws:MultiFactorAuthPresent",
+                    "whether the session's credentials were issued with MFA",
+                ),
+            }
+            match &o.source_identity {
+                Some(s) => {
+                    c.set("aws:SourceIdentity", s.clone(), Origin::Session);
+                }
+                None => c.absent("aws:SourceIdentity"),
+            }
+            match &f.federated_provider {
+                Some(p) => c.set("aws:FederatedProvider", p.clone(), Origin::Session),
+                None => c.absent("aws:FederatedProvider"),
+            }
+        }
+        "IAMUser" => {
+            if let Some(arn) = &f.caller_arn {
+                c.set("aws:PrincipalArn", arn.clone(), Origin::Event);
+                if let Some(name) = arn.rsplit('/').next() {
+                    c.set("aws:username", name, Origin::Event);
+                }
+            }
+            c.absent("aws:FederatedProvider");
+            c.absent("aws:TokenIssueTime");
+        }
+        _ => {}
+    }
+}
+
+/// Whether the inventory records `arn` (with its path) as a role's ARN.
+fn inventory_knows_arn(inv: &Inventory, arn: &str) -> bool {
+    RoleArn::parse(arn)
+        .and_then(|r| inv.role_arn(r.account, r.name))
+        .is_some_and(|known| known == arn)
+}
+
+/// `aws:PrincipalTag/*`: the role's tags from the inventory, when the session can have carried
+/// no session tags of its own (a GitHub OIDC token has no AWS tags claim).
+fn role_tags(
+    c: &mut CallContext,
+    f: &CallFailure,
+    role_arn: Option<&str>,
+    session: Option<&Session>,
+    inv: &Inventory,
+) {
+    let tags = role_arn
+        .and_then(RoleArn::parse)
+        .and_then(|r| inv.role_tags_at(r.account, r.name, f.time));
+    let from_github = session.is_some_and(|s| {
+        s.provider
+            .as_deref()
+            .is_some_and(|p| p.ends_with("oidc-provider/token.actions.githubusercontent.com"))
+    });
+    match tags {
+        Some(tags) if from_github => {
+            for (k, v) in tags {
+                c.set(&format!("aws:PrincipalTag/{k}"), v.clone(), Origin::Inventory);
+            }
+            c.absent("aws:PrincipalTag/");
+        }
+        Some(_) => c.unknown(
+            "aws:PrincipalTag/",
+            "the session's tags (the assumption that created the session is not in the scanned window, or it may have passed session tags)",
+        ),
+        None => c.unknown(
+            "aws:PrincipalTag/",
+            "the role's tags at the time (supply authorization details with Tags; a TagRole/UntagRole after the failure makes them unknown)",
+        ),
+    }
+}
+
+/// `aws:RequestTag/*` and `aws:TagKeys` from the request's `tags` (ECR's `[{Key, Value}]`,
+/// STS's `[{key, value}]`, or a plain map); absent when the recorded request has none.
+fn request_tags(c: &mut CallContext, f: &CallFailure) {
+    let Some(req) = f.request.as_object() else {
+        c.unknown(
+            "aws:RequestTag/",
+            "the request's tags (requestParameters not recorded)",
+        );
+        c.unknown(
+            "aws:TagKeys",
+            "the request's tag keys (requestParameters not recorded)",
+        );
+        return;
+    };
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    match req.get("tags") {
+        Some(Value::Array(list)) => {
+            for t in list {
+                let k = t
+                    .get("Key")
+                    .or_else(|| t.get("key"))
+                    .and_then(Value::as_str);
+                let v = t
+                    .get("Value")
+                    .or_else(|| t.get("value"))
+                    .and_then(Value::as_str);
+                if let (Some(k), Some(v)) = (k, v) {
+                    pairs.push((k.to_owned(), v.to_owned()));
+                }
+            }
+        }
+        Some(Value::Object(map)) => {
+            for (k, v) in map {
+                if let Some(v) = v.as_str() {
+                    pairs.push((k.clone(), v.to_owned()));
+                }
+            }
+        }
+        _ => {}
+    }
+    for (k, v) in &pairs {
+        c.set(&format!("aws:RequestTag/{k}"), v.clone(), Origin::Event);
+    }
+    c.absent("aws:RequestTag/");
+    if pairs.is_empty() {
+        c.absent("aws:TagKeys");
+    } else {
+        c.set_many(
+            "aws:TagKeys",
+            pairs.into_iter().map(|(k, _)| k).collect(),
+            Origin::Event,
+        );
+    }
+}
