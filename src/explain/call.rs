@@ -743,16 +743,38 @@ impl Judge<'_> {
                 ours.cause.code(),
             )
         };
+        let unknown = self.unknown_conditions(identity);
+        let unknown_keys: Vec<String> =
+            unknown
+                .iter()
+                .filter_map(|e| e.key.clone())
+                .fold(Vec::new(), |mut acc, k| {
+                    if !acc.contains(&k) {
+                        acc.push(k);
+                    }
+                    acc
+                });
+        let why = if unknown_keys.is_empty() {
+            "So the inventory is not what was in force at the failure (or a condition turned on a value the tool does not have)".to_owned()
+        } else {
+            format!(
+                "The policies hold conditions on {}, whose value the tool could not know, and that may be why; else the inventory is not what was in force at the failure",
+                unknown_keys.join(", ")
+            )
+        };
         let mut v = simple(
             cause,
-            format!(
-                "AWS says {said}, but {held}. So the inventory is not what was in force at the failure (or a condition turned on a value the tool does not have); AWS's word stands.",
-            ),
+            format!("AWS says {said}, but {held}. {why}; AWS's word stands."),
             format!(
                 "Supply role {role}'s policies as they were at the failure: logs that hold the changes since (PutRolePolicy, AttachRolePolicy, CreatePolicyVersion, …) or an authorization-details snapshot taken before it; then rerun for the exact statement to change."
             ),
         );
         v.evidence = ours.evidence.clone();
+        for e in unknown {
+            if !v.evidence.contains(&e) {
+                v.evidence.push(e);
+            }
+        }
         v.details.insert(
             "inventory_contradicts_aws".into(),
             json!({
@@ -1380,6 +1402,52 @@ fn chained(
     };
     let assume = evaluate(&trust, &request("sts:AssumeRole"));
     let tag = evaluate(&trust, &request("sts:TagSession"));
+    // A trust decision that turns on a key the tool cannot know is not the tool's to make.
+    let lenient = |action: &str| {
+        let mut r = request(action);
+        r.context = r.context.assuming(Assume::Lenient);
+        evaluate(&trust, &r).decision
+    };
+    if assume.decision != lenient("sts:AssumeRole")
+        || ((has_tags || denied_tag) && tag.decision != lenient("sts:TagSession"))
+    {
+        let keys: Vec<String> = assume
+            .statements
+            .iter()
+            .chain(tag.statements.iter())
+            .flat_map(|st| st.conditions.iter())
+            .filter(|c| c.unknown)
+            .map(|c| c.key.clone())
+            .fold(Vec::new(), |mut acc, k| {
+                if !acc.contains(&k) {
+                    acc.push(k);
+                }
+                acc
+            });
+        let needed: Vec<String> = keys
+            .iter()
+            .map(|k| {
+                format!(
+                    "{k}: {}",
+                    call_context
+                        .needed_for(k)
+                        .unwrap_or("a value CloudTrail does not record")
+                )
+            })
+            .collect();
+        let mut v = simple(
+            Cause::UnverifiableContextCondition,
+            format!(
+                "Whether the trust policy of {target_name} lets this session assume it turns on {}, whose value the tool cannot know from what it read ({}).",
+                keys.join(", "),
+                needed.join("; ")
+            ),
+            format!("Supply what would decide it ({}), or check the trust policy's condition against the request by hand.", needed.join("; ")),
+        );
+        v.details.insert("target_role_arn".into(), json!(target));
+        v.details.insert("unknown_keys".into(), json!(needed));
+        return Some(v);
+    }
     let mut v = if assume.decision != PolicyDecision::Allow {
         let principals: Vec<String> = trust
             .statements
