@@ -390,9 +390,25 @@ fn a_digest_deleted_from_the_middle_of_the_chain_is_deleted() {
     let (code, i, _) = verify_local(dir.path(), &[]);
     assert_eq!(code, 4);
     assert_eq!(counts(&i, "digest_files"), [3, 0, 1, 0, 0]);
-    // the two log files that digest listed: no digest lists them any more
-    assert_eq!(counts(&i, "log_files"), [6, 0, 0, 2, 0]);
+    // the two log files that digest listed: unverifiable (their digest is missing), not
+    // unlisted (an added file)
+    assert_eq!(counts(&i, "log_files"), [6, 0, 0, 0, 2]);
     assert!(not_verified(&i).contains(&(tail(&d.key), "deleted".into())));
+    for l in &t.logs()[2..4] {
+        assert_eq!(
+            reason_of(&i, &tail(&l.key)),
+            format!(
+                "the digest that would list it is missing ({})",
+                path_of(dir.path(), &d.key).display()
+            )
+        );
+    }
+    // local copies: hash and chain only for the other six
+    assert_eq!(i["log_files_read"], 8);
+    assert_eq!(
+        i["not_verified"],
+        json!({"digest_missing": 2, "hash_only": 6})
+    );
 }
 
 #[test]
@@ -932,8 +948,10 @@ fn s3_digest_deleted_from_the_chain_or_stripped_of_its_signature() {
     assert_eq!(r.code, 4, "{}", r.stderr);
     let i = &r.json()["integrity"];
     assert_eq!(counts(i, "digest_files"), [3, 0, 1, 0, 0]);
-    assert_eq!(counts(i, "log_files"), [6, 0, 0, 2, 0]);
+    assert_eq!(counts(i, "log_files"), [6, 0, 0, 0, 2]);
     assert!(not_verified(i).contains(&(tail(&gone), "deleted".into())));
+    assert_eq!(i["not_verified"], json!({"digest_missing": 2}));
+    assert_eq!(i["signatures"], "partly_verified");
 
     // a digest object replaced without CloudTrail's signature metadata
     let t = Trail::new(&Options {
