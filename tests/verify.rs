@@ -7,13 +7,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 mod aws;
+mod awscli;
 mod common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use rsa::pkcs1::EncodeRsaPublicKey;
@@ -630,26 +631,61 @@ fn organization_trail_with_a_backfill_digest() {
 /// A CloudTrail `ListPublicKeys` endpoint of ours (awsJson1.1) in front of moto: requests
 /// with that target are answered from `listing`, every other request is passed to moto.
 fn cloudtrail_in_front_of(moto_port: u16, listing: Value) -> String {
+    let keys = api_keys(&listing);
+    endpoint_in_front_of(
+        moto_port,
+        Arc::new(move |target: &str, _region: &str| {
+            (target == "CloudTrail_20131101.ListPublicKeys").then(|| keys.clone())
+        }),
+    )
+}
+
+/// `aws cloudtrail list-public-keys` output as the API sends it (times in epoch seconds).
+fn api_keys(listing: &Value) -> Value {
+    let keys: Vec<Value> = listing["PublicKeyList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            let secs = |f: &str| {
+                chrono::DateTime::parse_from_rfc3339(k[f].as_str().unwrap())
+                    .unwrap()
+                    .timestamp()
+            };
+            json!({"Value": k["Value"], "Fingerprint": k["Fingerprint"],
+                   "ValidityStartTime": secs("ValidityStartTime"),
+                   "ValidityEndTime": secs("ValidityEndTime")})
+        })
+        .collect();
+    json!({ "PublicKeyList": keys })
+}
+
+/// What our endpoint answers itself, by JSON-protocol target (`X-Amz-Target`) and the
+/// region the request was signed for; `None` passes the request to moto.
+type Answer = dyn Fn(&str, &str) -> Option<Value> + Send + Sync;
+
+/// An HTTP endpoint of ours in front of moto (see [`Answer`]).
+fn endpoint_in_front_of(moto_port: u16, answer: Arc<Answer>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for conn in listener.incoming().flatten() {
-            let listing = listing.clone();
+            let answer = answer.clone();
             std::thread::spawn(move || {
-                let _ = serve(conn, moto_port, &listing);
+                let _ = serve(conn, moto_port, &*answer);
             });
         }
     });
     url
 }
 
-fn serve(conn: TcpStream, moto_port: u16, listing: &Value) -> std::io::Result<()> {
+fn serve(conn: TcpStream, moto_port: u16, answer: &Answer) -> std::io::Result<()> {
     let mut r = BufReader::new(conn.try_clone()?);
     let mut out = conn;
     let mut head = String::new();
     r.read_line(&mut head)?;
     let mut headers = Vec::new();
-    let (mut len, mut target) = (0usize, String::new());
+    let (mut len, mut target, mut region) = (0usize, String::new(), String::new());
     loop {
         let mut h = String::new();
         r.read_line(&mut h)?;
@@ -659,7 +695,20 @@ fn serve(conn: TcpStream, moto_port: u16, listing: &Value) -> std::io::Result<()
         let (k, v) = h.split_once(':').unwrap();
         match k.to_ascii_lowercase().as_str() {
             "content-length" => len = v.trim().parse().unwrap(),
-            "x-amz-target" => target = v.trim().to_owned(),
+            // the AWS CLI names CloudTrail's operations with the service's full namespace
+            "x-amz-target" => {
+                let t = v.trim();
+                target = t
+                    .strip_prefix("com.amazonaws.cloudtrail.v20131101.")
+                    .unwrap_or(t)
+                    .to_owned();
+            }
+            // SigV4: Credential=KEY/DATE/REGION/SERVICE/aws4_request
+            "authorization" => {
+                if let Some(c) = v.split("Credential=").nth(1) {
+                    region = c.split('/').nth(2).unwrap_or_default().to_owned();
+                }
+            }
             "connection" => continue,
             _ => {}
         }
@@ -667,23 +716,8 @@ fn serve(conn: TcpStream, moto_port: u16, listing: &Value) -> std::io::Result<()
     }
     let mut body = vec![0; len];
     r.read_exact(&mut body)?;
-    if target == "CloudTrail_20131101.ListPublicKeys" {
-        let keys: Vec<Value> = listing["PublicKeyList"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| {
-                let secs = |f: &str| {
-                    chrono::DateTime::parse_from_rfc3339(k[f].as_str().unwrap())
-                        .unwrap()
-                        .timestamp()
-                };
-                json!({"Value": k["Value"], "Fingerprint": k["Fingerprint"],
-                       "ValidityStartTime": secs("ValidityStartTime"),
-                       "ValidityEndTime": secs("ValidityEndTime")})
-            })
-            .collect();
-        let reply = json!({ "PublicKeyList": keys }).to_string();
+    if let Some(reply) = answer(&target, &region) {
+        let reply = reply.to_string();
         write!(
             out,
             "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
