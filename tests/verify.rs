@@ -24,7 +24,7 @@ use rsa::RsaPrivateKey;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use common::{gzip, trailwhy, Run, WebId, ACCT};
+use common::{gzip, trailwhy, trailwhy_env, Run, WebId, ACCT};
 
 const REGION: &str = "us-east-1";
 const TRAIL: &str = "main";
@@ -1006,4 +1006,105 @@ fn s3_digest_deleted_from_the_chain_or_stripped_of_its_signature() {
     assert_eq!(i["signature_failures"], 1);
     assert_eq!(counts(i, "digest_files"), [3, 0, 0, 0, 1]);
     assert!(reason_of(i, &tail(&d.key)).contains("no x-amz-meta-signature"));
+}
+
+#[test]
+fn require_verified_fails_on_any_log_file_not_verified() {
+    // a local copy: hashes and chain verified, no signature
+    let t = Trail::new(&Options::default());
+    let dir = tempfile::tempdir().unwrap();
+    t.write_local(dir.path());
+    let (code, i, stderr) = verify_local(dir.path(), &["--require-verified"]);
+    assert_eq!(code, 4, "{stderr}");
+    assert_eq!(counts(&i, "log_files"), [8, 0, 0, 0, 0]);
+    assert_eq!(i["require_verified"], true);
+    assert_eq!(i["not_verified"], json!({"hash_only": 8}));
+    let line = "trailwhy: integrity: 8 of 8 log file(s) read not verified: 8 hash and chain only, no signature checked (local copy or no public keys) (--require-verified: exit code 4)";
+    assert_eq!(stderr.lines().filter(|l| *l == line).count(), 1, "{stderr}");
+    // explain and query: --require-verified implies --verify
+    let src = dir.path().to_str().unwrap();
+    let r = trailwhy(&["explain", src, "--require-verified", "--format", "json"]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(r.json()["summary"]["integrity"]["require_verified"], true);
+    let r = trailwhy(&["query", src, "--require-verified", "--count"]);
+    assert_eq!((r.code, r.stdout.trim()), (4, "8"), "{}", r.stderr);
+    // without it: exit 0, and the line says what the flag would do
+    let (code, i, stderr) = verify_local(dir.path(), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(i["require_verified"], false);
+    assert!(stderr.contains("8 of 8 log file(s) read not verified: 8 hash and chain only, no signature checked (local copy or no public keys) (--require-verified makes this exit code 4)"), "{stderr}");
+}
+
+#[test]
+fn s3_a_log_file_no_digest_covers_yet_makes_the_run_partly_verified() {
+    if aws::moto().is_none() {
+        return;
+    }
+    let t = Trail::new(&Options {
+        bucket: Some("verify-partly"),
+        ..Options::default()
+    });
+    // delivered at 04:05, after the newest digest (04:01:31): no digest covers it yet
+    let key = format!(
+        "AWSLogs/{ACCT}/CloudTrail/{REGION}/2026/10/01/{ACCT}_CloudTrail_{REGION}_20261001T0405Z_new.json.gz"
+    );
+    let rec = WebId::denied(
+        "new-1",
+        "2026-10-01T04:02:00Z",
+        "arn:aws:iam::111122223333:role/deploy",
+        "repo:acme/web:pull_request",
+    )
+    .record();
+    let new = Object {
+        key: key.clone(),
+        bytes: gzip(json!({"Records": [rec]}).to_string().as_bytes()),
+        metadata: None,
+    };
+    let mut objects: Vec<&Object> = t.objects.iter().collect();
+    objects.push(&new);
+    let r = s3_run("verify-partly", &objects, valid_keys(), &["verify"]).unwrap();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let i = &r.json()["integrity"];
+    // every digest signature-verified, but one log file read is not: never "verified"
+    assert_eq!(counts(i, "digest_files"), [4, 0, 0, 0, 0]);
+    assert_eq!(counts(i, "log_files"), [8, 0, 0, 0, 1]);
+    assert_eq!(i["signatures"], "partly_verified");
+    assert_eq!(i["log_files_read"], 9);
+    assert_eq!(i["not_verified"], json!({"not_yet_covered": 1}));
+    assert_eq!(
+        r.stderr
+            .lines()
+            .filter(|l| l.contains("not verified"))
+            .collect::<Vec<_>>(),
+        vec!["trailwhy: integrity: 1 of 9 log file(s) read not verified: 1 delivered after the newest digest read (--require-verified makes this exit code 4)"]
+    );
+    let f = i["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"] == format!("s3://verify-partly/{key}"))
+        .unwrap();
+    assert_eq!(f["verdict"], "unverifiable");
+    assert_eq!(f["reason_code"], "not_yet_covered");
+    // the same bucket with --require-verified: exit 4
+    let moto = aws::moto().unwrap();
+    let endpoint = cloudtrail_in_front_of(moto.port, valid_keys());
+    let r = trailwhy_env(
+        &[
+            "verify",
+            "s3://verify-partly",
+            "--require-verified",
+            "--endpoint-url",
+            &endpoint,
+            "--since",
+            "2026-10-01T00:00:00Z",
+            "--until",
+            "2026-10-01T04:00:00Z",
+            "--format",
+            "json",
+        ],
+        &aws::aws_env(),
+    );
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(r.json()["integrity"]["signatures"], "partly_verified");
 }

@@ -262,12 +262,20 @@ mod tests {
         // underscores, periods and dashes in the trail name; a backfill digest
         let n = parse_name("111122223333_CloudTrail-Digest_eu-west-1_my_trail.v2-x_us-gov-west-1_20261231T230131Z_backfill.json.gz").unwrap();
         assert_eq!(
-            (n.region.as_str(), n.trail.as_str(), n.home_region.as_str(), n.backfill),
+            (
+                n.region.as_str(),
+                n.trail.as_str(),
+                n.home_region.as_str(),
+                n.backfill
+            ),
             ("eu-west-1", "my_trail.v2-x", "us-gov-west-1", true)
         );
         // a trail name ending in what looks like a region is still split at the last `_`
         let n = parse_name("111122223333_CloudTrail-Digest_eu-west-1_a_us-east-1_eu-west-1_20261001T000000Z.json.gz").unwrap();
-        assert_eq!((n.trail.as_str(), n.home_region.as_str()), ("a_us-east-1", "eu-west-1"));
+        assert_eq!(
+            (n.trail.as_str(), n.home_region.as_str()),
+            ("a_us-east-1", "eu-west-1")
+        );
         for bad in [
             "111122223333_CloudTrail-Digest_eu-west-1_eu-west-1_20261001T000000Z.json.gz",
             "111122223333_CloudTrail-Digest_EU_t_eu-west-1_20261001T000000Z.json.gz",

@@ -413,7 +413,10 @@ mod tests {
             }
         );
         let w = Within::of("AWSLogs/111122223333/");
-        assert_eq!((w.org, w.account, w.region), (None, Some("111122223333".into()), None));
+        assert_eq!(
+            (w.org, w.account, w.region),
+            (None, Some("111122223333".into()), None)
+        );
     }
 
     #[test]

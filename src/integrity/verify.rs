@@ -11,7 +11,10 @@
 //!    match the digest it names; a named digest missing inside the range read is deleted.
 //! 4. Each log file's SHA-256 (uncompressed content) is compared with the digest entry; an
 //!    entry whose file should have been read but was not is deleted; a file read that no
-//!    digest lists, inside the time the digests cover, is unlisted.
+//!    digest lists, inside the time the digests cover, is unlisted — unless the digest of
+//!    its hour is missing or unreadable: then it is unverifiable, with that reason.
+//! 5. `signatures` is `verified` only when every digest and every log file read is
+//!    signature-verified; each log file read that is not gets a reason code.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -410,13 +413,21 @@ pub fn verify(
                 (Some(why), _) => (Verdict::Unverifiable, Some(why.clone())),
                 (None, None) => (Verdict::Unverifiable, Some("was not read".to_owned())),
                 // a hash algorithm we do not know decides nothing
-                (None, Some(h)) if matches!(h.end, ReadEnd::Complete) && entry.hash_algorithm.as_deref().is_some_and(|a| !a.eq_ignore_ascii_case("SHA-256")) => (
-                    Verdict::Unverifiable,
-                    Some(format!(
-                        "digest {} uses hash algorithm {:?}",
-                        d.raw.name, entry.hash_algorithm
-                    )),
-                ),
+                (None, Some(h))
+                    if matches!(h.end, ReadEnd::Complete)
+                        && entry
+                            .hash_algorithm
+                            .as_deref()
+                            .is_some_and(|a| !a.eq_ignore_ascii_case("SHA-256")) =>
+                {
+                    (
+                        Verdict::Unverifiable,
+                        Some(format!(
+                            "digest {} uses hash algorithm {:?}",
+                            d.raw.name, entry.hash_algorithm
+                        )),
+                    )
+                }
                 (None, Some(h)) => match &h.end {
                     ReadEnd::Complete
                         if hex(&h.sha256) == entry.hash_value.to_ascii_lowercase() =>
@@ -486,7 +497,8 @@ pub fn verify(
         if log_results[i].is_some() {
             continue;
         }
-        let unverifiable = |code: NotVerified, reason: String| (Verdict::Unverifiable, code, reason);
+        let unverifiable =
+            |code: NotVerified, reason: String| (Verdict::Unverifiable, code, reason);
         // the unreadable or missing digest whose hour holds this delivery time
         let hour_of = |list: &[(String, DigestName)], n: &super::digest::LogName| {
             list.iter()
@@ -515,15 +527,13 @@ pub fn verify(
                         n.account, n.region
                     ),
                 ),
-                Some((_, last)) if n.delivered + ChronoDuration::minutes(1) > *last => {
-                    unverifiable(
-                        NotVerified::NotYetCovered,
-                        format!(
-                            "delivered after the newest digest read ({}): not yet covered by a digest",
-                            stamp(*last)
-                        ),
-                    )
-                }
+                Some((_, last)) if n.delivered + ChronoDuration::minutes(1) > *last => unverifiable(
+                    NotVerified::NotYetCovered,
+                    format!(
+                        "delivered after the newest digest read ({}): not yet covered by a digest",
+                        stamp(*last)
+                    ),
+                ),
                 Some((first, _)) if n.delivered < *first => unverifiable(
                     NotVerified::BeforeFirstDigest,
                     format!("delivered before the first digest read ({})", stamp(*first)),
@@ -578,7 +588,10 @@ pub fn verify(
         }
     }
     // every log file read, and why each that is not verified is not
-    for f in files.iter().filter(|f| f.kind == FileKind::Log && f.verdict != Verdict::Deleted) {
+    for f in files
+        .iter()
+        .filter(|f| f.kind == FileKind::Log && f.verdict != Verdict::Deleted)
+    {
         out.log_files_read += 1;
         if let Some(code) = f.reason_code {
             *out.not_verified.entry(code).or_insert(0) += 1;

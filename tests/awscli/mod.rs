@@ -428,7 +428,12 @@ fn cli_validate(cli: &PathBuf, endpoint: &str, s: &Spec) -> (Vec<i32>, Judged) {
         if s.org.is_some() {
             cmd.args(["--account-id", s.account]);
         }
-        for v in ["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"] {
+        for v in [
+            "AWS_PROFILE",
+            "AWS_DEFAULT_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_REGION",
+        ] {
             cmd.env_remove(v);
         }
         let out = cmd
@@ -481,8 +486,8 @@ fn trailwhy_verify(endpoint: &str, s: &Spec, extra: &[&str]) -> (i32, Value, Str
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {stderr}"));
+    let v: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stderr}"));
     if std::env::var_os("TRAILWHY_TEST_DEBUG").is_some() {
         eprintln!("{}", serde_json::to_string_pretty(&v).unwrap());
     }
@@ -597,11 +602,11 @@ fn awscli_multi_region_trail_across_midnight_and_the_year() {
         hours: 3,
     };
     let built = Built::new(&s, &BTreeMap::new());
-    assert!(built
-        .objects
-        .iter()
-        .any(|o| o.key.contains("/CloudTrail-Digest/ap-northeast-1/2027/01/01/")
-            && o.key.contains("_ap-northeast-1_org_wide.trail-1_eu-west-1_20270101T")));
+    assert!(built.objects.iter().any(|o| o
+        .key
+        .contains("/CloudTrail-Digest/ap-northeast-1/2027/01/01/")
+        && o.key
+            .contains("_ap-northeast-1_org_wide.trail-1_eu-west-1_20270101T")));
     intact(&s, &built, 0);
 }
 
