@@ -527,13 +527,15 @@ pub fn verify(
                         n.account, n.region
                     ),
                 ),
-                Some((_, last)) if n.delivered + ChronoDuration::minutes(1) > *last => unverifiable(
-                    NotVerified::NotYetCovered,
-                    format!(
+                Some((_, last)) if n.delivered + ChronoDuration::minutes(1) > *last => {
+                    unverifiable(
+                        NotVerified::NotYetCovered,
+                        format!(
                         "delivered after the newest digest read ({}): not yet covered by a digest",
                         stamp(*last)
                     ),
-                ),
+                    )
+                }
                 Some((first, _)) if n.delivered < *first => unverifiable(
                     NotVerified::BeforeFirstDigest,
                     format!("delivered before the first digest read ({})", stamp(*first)),
