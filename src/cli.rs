@@ -140,6 +140,10 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub public_keys: Option<PathBuf>,
 
+    /// With --verify (implies it): exit code 4 also when any log file read is not verified with a verified signature (no digest, digest missing or unreadable, local copy)
+    #[arg(long)]
+    pub require_verified: bool,
+
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -382,7 +386,7 @@ pub enum VerifyFormat {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Exit codes: 0 every file verified or only unverifiable; 3 some digest could not be read; 4 a log file or digest was altered, deleted or unlisted, or a signature failed."
+    after_help = "Exit codes: 0 every file verified, or some only unverifiable (counted on stderr); 3 some digest could not be read; 4 a log file or digest was altered, deleted or unlisted, or a signature failed, or (--require-verified) a log file read is not verified."
 )]
 pub struct VerifyArgs {
     #[command(flatten)]

@@ -7,13 +7,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 mod aws;
+mod awscli;
 mod common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use rsa::pkcs1::EncodeRsaPublicKey;
@@ -23,7 +24,7 @@ use rsa::RsaPrivateKey;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use common::{gzip, trailwhy, Run, WebId, ACCT};
+use common::{gzip, trailwhy, trailwhy_env, Run, WebId, ACCT};
 
 const REGION: &str = "us-east-1";
 const TRAIL: &str = "main";
@@ -390,9 +391,25 @@ fn a_digest_deleted_from_the_middle_of_the_chain_is_deleted() {
     let (code, i, _) = verify_local(dir.path(), &[]);
     assert_eq!(code, 4);
     assert_eq!(counts(&i, "digest_files"), [3, 0, 1, 0, 0]);
-    // the two log files that digest listed: no digest lists them any more
-    assert_eq!(counts(&i, "log_files"), [6, 0, 0, 2, 0]);
+    // the two log files that digest listed: unverifiable (their digest is missing), not
+    // unlisted (an added file)
+    assert_eq!(counts(&i, "log_files"), [6, 0, 0, 0, 2]);
     assert!(not_verified(&i).contains(&(tail(&d.key), "deleted".into())));
+    for l in &t.logs()[2..4] {
+        assert_eq!(
+            reason_of(&i, &tail(&l.key)),
+            format!(
+                "the digest that would list it is missing ({})",
+                path_of(dir.path(), &d.key).display()
+            )
+        );
+    }
+    // local copies: hash and chain only for the other six
+    assert_eq!(i["log_files_read"], 8);
+    assert_eq!(
+        i["not_verified"],
+        json!({"digest_missing": 2, "hash_only": 6})
+    );
 }
 
 #[test]
@@ -614,26 +631,61 @@ fn organization_trail_with_a_backfill_digest() {
 /// A CloudTrail `ListPublicKeys` endpoint of ours (awsJson1.1) in front of moto: requests
 /// with that target are answered from `listing`, every other request is passed to moto.
 fn cloudtrail_in_front_of(moto_port: u16, listing: Value) -> String {
+    let keys = api_keys(&listing);
+    endpoint_in_front_of(
+        moto_port,
+        Arc::new(move |target: &str, _region: &str| {
+            (target == "CloudTrail_20131101.ListPublicKeys").then(|| keys.clone())
+        }),
+    )
+}
+
+/// `aws cloudtrail list-public-keys` output as the API sends it (times in epoch seconds).
+fn api_keys(listing: &Value) -> Value {
+    let keys: Vec<Value> = listing["PublicKeyList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            let secs = |f: &str| {
+                chrono::DateTime::parse_from_rfc3339(k[f].as_str().unwrap())
+                    .unwrap()
+                    .timestamp()
+            };
+            json!({"Value": k["Value"], "Fingerprint": k["Fingerprint"],
+                   "ValidityStartTime": secs("ValidityStartTime"),
+                   "ValidityEndTime": secs("ValidityEndTime")})
+        })
+        .collect();
+    json!({ "PublicKeyList": keys })
+}
+
+/// What our endpoint answers itself, by JSON-protocol target (`X-Amz-Target`) and the
+/// region the request was signed for; `None` passes the request to moto.
+type Answer = dyn Fn(&str, &str) -> Option<Value> + Send + Sync;
+
+/// An HTTP endpoint of ours in front of moto (see [`Answer`]).
+fn endpoint_in_front_of(moto_port: u16, answer: Arc<Answer>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for conn in listener.incoming().flatten() {
-            let listing = listing.clone();
+            let answer = answer.clone();
             std::thread::spawn(move || {
-                let _ = serve(conn, moto_port, &listing);
+                let _ = serve(conn, moto_port, &*answer);
             });
         }
     });
     url
 }
 
-fn serve(conn: TcpStream, moto_port: u16, listing: &Value) -> std::io::Result<()> {
+fn serve(conn: TcpStream, moto_port: u16, answer: &Answer) -> std::io::Result<()> {
     let mut r = BufReader::new(conn.try_clone()?);
     let mut out = conn;
     let mut head = String::new();
     r.read_line(&mut head)?;
     let mut headers = Vec::new();
-    let (mut len, mut target) = (0usize, String::new());
+    let (mut len, mut target, mut region) = (0usize, String::new(), String::new());
     loop {
         let mut h = String::new();
         r.read_line(&mut h)?;
@@ -643,7 +695,20 @@ fn serve(conn: TcpStream, moto_port: u16, listing: &Value) -> std::io::Result<()
         let (k, v) = h.split_once(':').unwrap();
         match k.to_ascii_lowercase().as_str() {
             "content-length" => len = v.trim().parse().unwrap(),
-            "x-amz-target" => target = v.trim().to_owned(),
+            // the AWS CLI names CloudTrail's operations with the service's full namespace
+            "x-amz-target" => {
+                let t = v.trim();
+                target = t
+                    .strip_prefix("com.amazonaws.cloudtrail.v20131101.")
+                    .unwrap_or(t)
+                    .to_owned();
+            }
+            // SigV4: Credential=KEY/DATE/REGION/SERVICE/aws4_request
+            "authorization" => {
+                if let Some(c) = v.split("Credential=").nth(1) {
+                    region = c.split('/').nth(2).unwrap_or_default().to_owned();
+                }
+            }
             "connection" => continue,
             _ => {}
         }
@@ -651,23 +716,8 @@ fn serve(conn: TcpStream, moto_port: u16, listing: &Value) -> std::io::Result<()
     }
     let mut body = vec![0; len];
     r.read_exact(&mut body)?;
-    if target == "CloudTrail_20131101.ListPublicKeys" {
-        let keys: Vec<Value> = listing["PublicKeyList"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| {
-                let secs = |f: &str| {
-                    chrono::DateTime::parse_from_rfc3339(k[f].as_str().unwrap())
-                        .unwrap()
-                        .timestamp()
-                };
-                json!({"Value": k["Value"], "Fingerprint": k["Fingerprint"],
-                       "ValidityStartTime": secs("ValidityStartTime"),
-                       "ValidityEndTime": secs("ValidityEndTime")})
-            })
-            .collect();
-        let reply = json!({ "PublicKeyList": keys }).to_string();
+    if let Some(reply) = answer(&target, &region) {
+        let reply = reply.to_string();
         write!(
             out,
             "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
@@ -932,8 +982,10 @@ fn s3_digest_deleted_from_the_chain_or_stripped_of_its_signature() {
     assert_eq!(r.code, 4, "{}", r.stderr);
     let i = &r.json()["integrity"];
     assert_eq!(counts(i, "digest_files"), [3, 0, 1, 0, 0]);
-    assert_eq!(counts(i, "log_files"), [6, 0, 0, 2, 0]);
+    assert_eq!(counts(i, "log_files"), [6, 0, 0, 0, 2]);
     assert!(not_verified(i).contains(&(tail(&gone), "deleted".into())));
+    assert_eq!(i["not_verified"], json!({"digest_missing": 2}));
+    assert_eq!(i["signatures"], "partly_verified");
 
     // a digest object replaced without CloudTrail's signature metadata
     let t = Trail::new(&Options {
@@ -954,4 +1006,105 @@ fn s3_digest_deleted_from_the_chain_or_stripped_of_its_signature() {
     assert_eq!(i["signature_failures"], 1);
     assert_eq!(counts(i, "digest_files"), [3, 0, 0, 0, 1]);
     assert!(reason_of(i, &tail(&d.key)).contains("no x-amz-meta-signature"));
+}
+
+#[test]
+fn require_verified_fails_on_any_log_file_not_verified() {
+    // a local copy: hashes and chain verified, no signature
+    let t = Trail::new(&Options::default());
+    let dir = tempfile::tempdir().unwrap();
+    t.write_local(dir.path());
+    let (code, i, stderr) = verify_local(dir.path(), &["--require-verified"]);
+    assert_eq!(code, 4, "{stderr}");
+    assert_eq!(counts(&i, "log_files"), [8, 0, 0, 0, 0]);
+    assert_eq!(i["require_verified"], true);
+    assert_eq!(i["not_verified"], json!({"hash_only": 8}));
+    let line = "trailwhy: integrity: 8 of 8 log file(s) read not verified: 8 hash and chain only, no signature checked (local copy or no public keys) (--require-verified: exit code 4)";
+    assert_eq!(stderr.lines().filter(|l| *l == line).count(), 1, "{stderr}");
+    // explain and query: --require-verified implies --verify
+    let src = dir.path().to_str().unwrap();
+    let r = trailwhy(&["explain", src, "--require-verified", "--format", "json"]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(r.json()["summary"]["integrity"]["require_verified"], true);
+    let r = trailwhy(&["query", src, "--require-verified", "--count"]);
+    assert_eq!((r.code, r.stdout.trim()), (4, "8"), "{}", r.stderr);
+    // without it: exit 0, and the line says what the flag would do
+    let (code, i, stderr) = verify_local(dir.path(), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(i["require_verified"], false);
+    assert!(stderr.contains("8 of 8 log file(s) read not verified: 8 hash and chain only, no signature checked (local copy or no public keys) (--require-verified makes this exit code 4)"), "{stderr}");
+}
+
+#[test]
+fn s3_a_log_file_no_digest_covers_yet_makes_the_run_partly_verified() {
+    if aws::moto().is_none() {
+        return;
+    }
+    let t = Trail::new(&Options {
+        bucket: Some("verify-partly"),
+        ..Options::default()
+    });
+    // delivered at 04:05, after the newest digest (04:01:31): no digest covers it yet
+    let key = format!(
+        "AWSLogs/{ACCT}/CloudTrail/{REGION}/2026/10/01/{ACCT}_CloudTrail_{REGION}_20261001T0405Z_new.json.gz"
+    );
+    let rec = WebId::denied(
+        "new-1",
+        "2026-10-01T04:02:00Z",
+        "arn:aws:iam::111122223333:role/deploy",
+        "repo:acme/web:pull_request",
+    )
+    .record();
+    let new = Object {
+        key: key.clone(),
+        bytes: gzip(json!({"Records": [rec]}).to_string().as_bytes()),
+        metadata: None,
+    };
+    let mut objects: Vec<&Object> = t.objects.iter().collect();
+    objects.push(&new);
+    let r = s3_run("verify-partly", &objects, valid_keys(), &["verify"]).unwrap();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let i = &r.json()["integrity"];
+    // every digest signature-verified, but one log file read is not: never "verified"
+    assert_eq!(counts(i, "digest_files"), [4, 0, 0, 0, 0]);
+    assert_eq!(counts(i, "log_files"), [8, 0, 0, 0, 1]);
+    assert_eq!(i["signatures"], "partly_verified");
+    assert_eq!(i["log_files_read"], 9);
+    assert_eq!(i["not_verified"], json!({"not_yet_covered": 1}));
+    assert_eq!(
+        r.stderr
+            .lines()
+            .filter(|l| l.contains("not verified"))
+            .collect::<Vec<_>>(),
+        vec!["trailwhy: integrity: 1 of 9 log file(s) read not verified: 1 delivered after the newest digest read (--require-verified makes this exit code 4)"]
+    );
+    let f = i["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"] == format!("s3://verify-partly/{key}"))
+        .unwrap();
+    assert_eq!(f["verdict"], "unverifiable");
+    assert_eq!(f["reason_code"], "not_yet_covered");
+    // the same bucket with --require-verified: exit 4
+    let moto = aws::moto().unwrap();
+    let endpoint = cloudtrail_in_front_of(moto.port, valid_keys());
+    let r = trailwhy_env(
+        &[
+            "verify",
+            "s3://verify-partly",
+            "--require-verified",
+            "--endpoint-url",
+            &endpoint,
+            "--since",
+            "2026-10-01T00:00:00Z",
+            "--until",
+            "2026-10-01T04:00:00Z",
+            "--format",
+            "json",
+        ],
+        &aws::aws_env(),
+    );
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(r.json()["integrity"]["signatures"], "partly_verified");
 }

@@ -14,7 +14,7 @@ use crate::decode::DecodeLimits;
 use crate::explain::call::explain_calls;
 use crate::explain::codebuild::explain_codebuild;
 use crate::explain::{explain_web_identity, Finding};
-use crate::integrity::{self, HashSink, VerifyOptions};
+use crate::integrity::{self, HashSink, Requirement, VerifyOptions};
 use crate::inventory::live;
 use crate::inventory::Inventory;
 use crate::report::{self, Format, Summary};
@@ -146,9 +146,16 @@ impl ScanConfig {
                     a.aws.change_lookback
                 )
             })?,
-            // --public-keys implies --verify
-            verify: (a.verify || a.public_keys.is_some()).then(|| VerifyOptions {
-                public_keys: a.public_keys.clone(),
+            // --public-keys and --require-verified imply --verify
+            verify: (a.verify || a.public_keys.is_some() || a.require_verified).then(|| {
+                VerifyOptions {
+                    public_keys: a.public_keys.clone(),
+                    requirement: if a.require_verified {
+                        Requirement::EveryFileVerified
+                    } else {
+                        Requirement::Intact
+                    },
+                }
             }),
         })
     }

@@ -23,7 +23,8 @@ pub enum Exit {
     Fatal = 2,
     Partial = 3,
     /// `--verify`: a log file or digest was altered, deleted or unlisted, or a signature
-    /// failed. It beats 3 and 1.
+    /// failed; with `--require-verified`, also a log file read that is not verified. It
+    /// beats 3 and 1.
     Untrusted = 4,
     Interrupted = 130,
 }

@@ -218,7 +218,7 @@ pub fn run(args: &QueryArgs) -> Result<Exit> {
     }
     Ok(if interrupt::requested() {
         Exit::Interrupted
-    } else if integrity.as_ref().is_some_and(|i| i.untrusted()) {
+    } else if integrity.as_ref().is_some_and(|i| i.fails()) {
         Exit::Untrusted
     } else if outcome.partial() || integrity.as_ref().is_some_and(|i| i.unreadable > 0) {
         Exit::Partial

@@ -11,7 +11,7 @@ use super::explain::ScanConfig;
 use super::{open_output, stdout_is_terminal, Exit};
 use crate::cli::{VerifyArgs, VerifyFormat};
 use crate::decode::{self, DecodeLimits, Decompressed as _};
-use crate::integrity::{HashSink, Integrity, Verdict, VerifyOptions};
+use crate::integrity::{HashSink, Integrity, Requirement, Verdict, VerifyOptions};
 use crate::report::sanitize::terminal_safe;
 use crate::source::{io_reason, lookup, Input, Inputs, Skipped};
 
@@ -30,6 +30,11 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     }
     let opts = VerifyOptions {
         public_keys: args.scan.public_keys.clone(),
+        requirement: if args.scan.require_verified {
+            Requirement::EveryFileVerified
+        } else {
+            Requirement::Intact
+        },
     };
     let mut opened = cfg.open_sources(
         &args.scan.sources,
@@ -75,7 +80,7 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     let unread = skipped.iter().any(|s| !s.by_design);
     Ok(if crate::interrupt::requested() {
         Exit::Interrupted
-    } else if integrity.untrusted() {
+    } else if integrity.fails() {
         Exit::Untrusted
     } else if unread || integrity.unreadable > 0 {
         Exit::Partial

@@ -1,7 +1,9 @@
 //! CloudTrail digest files: the name, the JSON body and the data-signing string.
 //!
-//! A digest is `AWSLogs/[o-ORG/]ACCOUNT/CloudTrail-Digest/REGION/YYYY/MM/DD/
-//! ACCOUNT_CloudTrail-Digest_REGION_TRAIL_REGION_YYYYMMDDTHHMMSSZ[_backfill].json.gz`, written
+//! A digest is `[PREFIX/]AWSLogs/[o-ORG/]ACCOUNT/CloudTrail-Digest/REGION/YYYY/MM/DD/
+//! ACCOUNT_CloudTrail-Digest_REGION_TRAIL_HOMEREGION_YYYYMMDDTHHMMSSZ[_backfill].json.gz`
+//! (REGION the region whose logs it lists, HOMEREGION the trail's: they differ for a
+//! multi-region or organization trail in every region but its home one), written
 //! hourly per region, listing each log file delivered in the hour with the SHA-256 of its
 //! uncompressed content, and chained to the previous digest (its S3 path, the SHA-256 of
 //! its uncompressed content, its signature). The signature itself is not in the file: it is
@@ -15,14 +17,19 @@ use serde::Deserialize;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigestName {
     pub account: String,
+    /// The region whose log files the digest lists (and whose key signs it).
     pub region: String,
     pub trail: String,
+    /// The trail's home region: the same as `region` for a single-region trail and in a
+    /// multi-region or organization trail's home region, another one everywhere else.
+    pub home_region: String,
     pub end: DateTime<Utc>,
     pub backfill: bool,
 }
 
-/// Parses `ACCOUNT_CloudTrail-Digest_REGION_TRAIL_REGION_YYYYMMDDTHHMMSSZ[_backfill].json.gz`
-/// (the last path segment of `path`). Trail names may hold underscores.
+/// Parses `ACCOUNT_CloudTrail-Digest_REGION_TRAIL_HOMEREGION_YYYYMMDDTHHMMSSZ[_backfill].json.gz`
+/// (the last path segment of `path`). Region names hold no underscore but trail names may,
+/// so the regions are taken from both ends and the trail is what lies between them.
 pub fn parse_name(path: &str) -> Option<DigestName> {
     let name = path.rsplit(['/', '\\']).next()?;
     let stem = name
@@ -41,17 +48,40 @@ pub fn parse_name(path: &str) -> Option<DigestName> {
         .ok()?
         .and_utc();
     let (region, rest) = rest.split_once('_')?;
-    let trail = rest.strip_suffix(&format!("_{region}"))?;
-    if trail.is_empty() {
+    let (trail, home_region) = rest.rsplit_once('_')?;
+    if !is_region(region) || !is_region(home_region) || !is_trail_name(trail) {
         return None;
     }
     Some(DigestName {
         account: account.to_owned(),
         region: region.to_owned(),
         trail: trail.to_owned(),
+        home_region: home_region.to_owned(),
         end,
         backfill,
     })
+}
+
+/// An AWS region name as it appears in paths: `us-east-1`, `ap-southeast-5`, `us-gov-west-1`,
+/// `cn-north-1` (lowercase letters, digits and dashes, a digit last).
+pub fn is_region(s: &str) -> bool {
+    (4..=32).contains(&s.len())
+        && s.contains('-')
+        && s.bytes().last().is_some_and(|b| b.is_ascii_digit())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// CloudTrail's rule for trail names, loosely: up to 128 letters, digits, periods,
+/// underscores and dashes, starting and ending with a letter or digit (AWS also asks for 3
+/// or more; shorter names are accepted here).
+fn is_trail_name(s: &str) -> bool {
+    let alnum = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
+    (1..=128).contains(&s.len())
+        && alnum(s.bytes().next())
+        && alnum(s.bytes().last())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// One log file a digest lists.
@@ -117,6 +147,16 @@ impl DigestBody {
     pub fn end(&self) -> Option<DateTime<Utc>> {
         rfc3339(&self.digest_end_time)
     }
+}
+
+/// A time in a digest's S3 metadata: RFC 3339, or CloudTrail's `YYYYMMDDTHHMMSSZ`.
+pub fn metadata_time(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    rfc3339(s).or_else(|| {
+        NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%M%SZ")
+            .ok()
+            .map(|t| t.and_utc())
+    })
 }
 
 fn rfc3339(s: &str) -> Option<DateTime<Utc>> {
@@ -203,6 +243,48 @@ mod tests {
         assert!(b.backfill);
         assert_eq!(b.trail, "t");
         assert!(parse_name("111122223333_CloudTrail_us-east-1_20150817T1501Z_x.json.gz").is_none());
+    }
+
+    #[test]
+    fn multi_region_and_organization_names() {
+        // a multi-region trail's digest outside its home region (public data)
+        let n = parse_name("AWSLogs/123456789012/CloudTrail-Digest/ap-northeast-1/2024/05/01/123456789012_CloudTrail-Digest_ap-northeast-1_llm-guard-trail_us-west-2_20240501T000000Z.json.gz").unwrap();
+        assert_eq!(
+            (n.region.as_str(), n.trail.as_str(), n.home_region.as_str()),
+            ("ap-northeast-1", "llm-guard-trail", "us-west-2")
+        );
+        // AWS's organization example
+        let n = parse_name("AWSLogs/o-exampleorgid/111111111111/CloudTrail-Digest/ca-central-1/2019/11/20/111111111111_CloudTrail-Digest_ca-central-1_POrgTrail_us-east-1_20191120T173047Z.json.gz").unwrap();
+        assert_eq!(
+            (n.region.as_str(), n.trail.as_str(), n.home_region.as_str()),
+            ("ca-central-1", "POrgTrail", "us-east-1")
+        );
+        // underscores, periods and dashes in the trail name; a backfill digest
+        let n = parse_name("111122223333_CloudTrail-Digest_eu-west-1_my_trail.v2-x_us-gov-west-1_20261231T230131Z_backfill.json.gz").unwrap();
+        assert_eq!(
+            (
+                n.region.as_str(),
+                n.trail.as_str(),
+                n.home_region.as_str(),
+                n.backfill
+            ),
+            ("eu-west-1", "my_trail.v2-x", "us-gov-west-1", true)
+        );
+        // a trail name ending in what looks like a region is still split at the last `_`
+        let n = parse_name("111122223333_CloudTrail-Digest_eu-west-1_a_us-east-1_eu-west-1_20261001T000000Z.json.gz").unwrap();
+        assert_eq!(
+            (n.trail.as_str(), n.home_region.as_str()),
+            ("a_us-east-1", "eu-west-1")
+        );
+        for bad in [
+            "111122223333_CloudTrail-Digest_eu-west-1_eu-west-1_20261001T000000Z.json.gz",
+            "111122223333_CloudTrail-Digest_EU_t_eu-west-1_20261001T000000Z.json.gz",
+            "111122223333_CloudTrail-Digest_eu-west-1_t\u{1b}x_eu-west-1_20261001T000000Z.json.gz",
+            "111122223333_CloudTrail-Digest_eu-west-1__eu-west-1_20261001T000000Z.json.gz",
+            "11112222333_CloudTrail-Digest_eu-west-1_t_eu-west-1_20261001T000000Z.json.gz",
+        ] {
+            assert!(parse_name(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! CloudTrail's public keys and the signature check (SHA256withRSA, PKCS#1 v1.5).
 //!
-//! Keys come from `cloudtrail:ListPublicKeys` (one call per region the digests come from,
-//! over the digests' time range) or from `--public-keys FILE`, the JSON that
+//! Keys come from `cloudtrail:ListPublicKeys` (one call per region the digests come from —
+//! the REGION of a digest's name, whose logs it lists, not the trail's home region: AWS's
+//! validator asks the region whose digests it walks — over the digests' time range) or from `--public-keys FILE`, the JSON that
 //! `aws cloudtrail list-public-keys` prints (`Value` base64 of a DER PKCS#1 RSA public key,
 //! `ValidityStartTime`, `ValidityEndTime`, `Fingerprint`). A digest names its key by
 //! `digestPublicKeyFingerprint`; the key is chosen by that fingerprint, as AWS's own

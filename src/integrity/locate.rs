@@ -4,6 +4,7 @@
 //! by design; this is the one place that reads them. S3 objects are read with their user
 //! metadata, which holds the signature; local copies have none.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use anyhow::{anyhow, Result};
 use chrono::{Duration as ChronoDuration, NaiveDate};
 use tokio::sync::Semaphore;
 
-use super::digest::trail_relative;
+use super::digest::{parse_log_name, trail_relative};
 use crate::select::Window;
 use crate::source::aws::{describe_sdk_error, AwsContext};
 use crate::source::s3::S3Url;
@@ -37,6 +38,9 @@ pub struct RawDigest {
     pub signature: Option<String>,
     /// `x-amz-meta-signature-algorithm`.
     pub signature_algorithm: Option<String>,
+    /// `x-amz-meta-backfill-generation-timestamp`: when a backfill digest was made (and
+    /// signed; its key must be valid then).
+    pub backfill_generated: Option<String>,
 }
 
 /// Digest files found beside local SOURCE paths: under every `CloudTrail-Digest/` folder
@@ -95,6 +99,7 @@ pub fn local_digests(sources: &[PathBuf]) -> Vec<RawDigest> {
             location: Location::Local(path),
             signature: None,
             signature_algorithm: None,
+            backfill_generated: None,
         })
         .collect()
 }
@@ -125,23 +130,89 @@ fn digest_days(window: &Window, lag: ChronoDuration) -> Vec<NaiveDate> {
     crate::source::s3::days(window, lag + ChronoDuration::days(1))
 }
 
-/// Lists and reads the digests of `url` for the window's accounts, regions and days.
+/// What part of a trail layout an `s3://` SOURCE's prefix names: the `AWSLogs/` root, and
+/// the organization, account and region folders below it it is confined to.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Within {
+    root: String,
+    org: Option<String>,
+    account: Option<String>,
+    region: Option<String>,
+}
+
+impl Within {
+    /// `[P/]AWSLogs/[o-ORG/][ACCOUNT/][CloudTrail/][REGION/]…`; a prefix without `AWSLogs/`
+    /// is the key prefix in front of it.
+    fn of(prefix: &str) -> Within {
+        let Some(at) = prefix.rfind("AWSLogs/") else {
+            return Within {
+                root: format!("{prefix}AWSLogs/"),
+                ..Within::default()
+            };
+        };
+        let root = prefix[..at + "AWSLogs/".len()].to_owned();
+        let mut rest = prefix[root.len()..]
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .peekable();
+        let org = rest.next_if(|s| s.starts_with("o-")).map(str::to_owned);
+        let account = rest.next().map(str::to_owned);
+        let _kind = rest.next();
+        let region = rest.next().map(str::to_owned);
+        Within {
+            root,
+            org,
+            account,
+            region,
+        }
+    }
+}
+
+/// The digest folders of the days a log file read could be listed in: its account's
+/// `CloudTrail-Digest/REGION/` folder, the day it was delivered and the day after (the
+/// digest of the last hour of a day is written on the next).
+fn digest_folders_of_log(key: &str) -> Vec<String> {
+    let (Some(at), Some(name)) = (trail_relative(key), parse_log_name(key)) else {
+        return Vec::new();
+    };
+    let day = name.delivered.date_naive();
+    [Some(day), day.succ_opt()]
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            format!(
+                "{}{}/CloudTrail-Digest/{}/{}/",
+                &key[..at],
+                name.account,
+                name.region,
+                d.format("%Y/%m/%d")
+            )
+        })
+        .collect()
+}
+
+/// Lists and reads the digests of `url`: those of the window's accounts, regions and days
+/// (every organization and account folder below the SOURCE's prefix, every region folder of
+/// each), and those of every region and day a log file read (`read`: keys in this bucket)
+/// was delivered in.
 pub fn s3_digests(
     ctx: &Arc<AwsContext>,
     url: &S3Url,
     window: &Window,
     lag: ChronoDuration,
+    read: &[String],
 ) -> Result<Vec<RawDigest>> {
     let region = crate::source::s3::bucket_region(ctx, &url.bucket)?;
     let client = ctx.s3(region.as_deref());
     let bucket = url.bucket.clone();
-    let root = if url.prefix.ends_with("AWSLogs/") {
-        url.prefix.clone()
-    } else {
-        format!("{}AWSLogs/", url.prefix)
-    };
+    let within = Within::of(&url.prefix);
     let days = digest_days(window, lag);
     let window = window.clone();
+    let from_logs: BTreeSet<String> = read
+        .iter()
+        .filter(|k| k.starts_with(url.prefix.as_str()))
+        .flat_map(|k| digest_folders_of_log(k))
+        .collect();
     ctx.block_on(async move {
         let list = |prefix: String, delimiter: bool| {
             let client = client.clone();
@@ -149,10 +220,18 @@ pub fn s3_digests(
             async move { list(&client, &bucket, &prefix, delimiter).await }
         };
         let mut accounts = Vec::new();
-        for p in list(root.clone(), true).await?.0 {
+        let tops = match (&within.org, &within.account) {
+            (Some(org), _) => vec![format!("{}{org}/", within.root)],
+            (None, Some(a)) => vec![format!("{}{a}/", within.root)],
+            (None, _) => list(within.root.clone(), true).await?.0,
+        };
+        for p in tops {
             let name = last_segment(&p);
             if name.starts_with("o-") {
-                accounts.extend(list(p.clone(), true).await?.0);
+                match &within.account {
+                    Some(a) if within.org.is_some() => accounts.push(format!("{p}{a}/")),
+                    _ => accounts.extend(list(p.clone(), true).await?.0),
+                }
             } else {
                 accounts.push(p);
             }
@@ -166,14 +245,16 @@ pub fn s3_digests(
         let mut regions = Vec::new();
         for a in accounts {
             let digests = format!("{a}CloudTrail-Digest/");
-            if window.regions.is_empty() {
-                regions.extend(list(digests, true).await?.0);
-            } else {
-                regions.extend(window.regions.iter().map(|r| format!("{digests}{r}/")));
+            match (&within.region, window.regions.is_empty()) {
+                (Some(r), _) => regions.push(format!("{digests}{r}/")),
+                (None, true) => regions.extend(list(digests, true).await?.0),
+                (None, false) => {
+                    regions.extend(window.regions.iter().map(|r| format!("{digests}{r}/")))
+                }
             }
         }
-        let prefixes: Vec<String> = if days.is_empty() {
-            regions
+        let mut prefixes: BTreeSet<String> = if days.is_empty() {
+            regions.into_iter().collect()
         } else {
             regions
                 .iter()
@@ -183,11 +264,18 @@ pub fn s3_digests(
                 })
                 .collect()
         };
+        // a folder already listed whole (no window) holds the day folders below it
+        for p in from_logs {
+            if !prefixes.iter().any(|q| p.starts_with(q.as_str())) {
+                prefixes.insert(p);
+            }
+        }
         let mut keys = Vec::new();
         for p in prefixes {
             keys.extend(list(p, false).await?.1);
         }
         keys.sort();
+        keys.dedup();
         let permits = Arc::new(Semaphore::new(16));
         let mut tasks = tokio::task::JoinSet::new();
         for (i, key) in keys.iter().enumerate() {
@@ -274,6 +362,7 @@ async fn get(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> RawDigest 
                 bytes: Err(describe_sdk_error(&e, "s3:GetObject")),
                 signature: None,
                 signature_algorithm: None,
+                backfill_generated: None,
             }
         }
     };
@@ -287,6 +376,7 @@ async fn get(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> RawDigest 
             )),
             signature: None,
             signature_algorithm: None,
+            backfill_generated: None,
         };
     }
     let meta = out.metadata().cloned().unwrap_or_default();
@@ -300,5 +390,45 @@ async fn get(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> RawDigest 
         bytes,
         signature: meta.get("signature").cloned(),
         signature_algorithm: meta.get("signature-algorithm").cloned(),
+        backfill_generated: meta.get("backfill-generation-timestamp").cloned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_prefix_names() {
+        assert_eq!(Within::of("").root, "AWSLogs/");
+        assert_eq!(Within::of("logs/ct/").root, "logs/ct/AWSLogs/");
+        let w = Within::of("logs/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2026/");
+        assert_eq!(
+            w,
+            Within {
+                root: "logs/AWSLogs/".into(),
+                org: Some("o-abc123".into()),
+                account: Some("111122223333".into()),
+                region: Some("eu-west-1".into()),
+            }
+        );
+        let w = Within::of("AWSLogs/111122223333/");
+        assert_eq!(
+            (w.org, w.account, w.region),
+            (None, Some("111122223333".into()), None)
+        );
+    }
+
+    #[test]
+    fn a_log_read_names_its_digest_folders_that_day_and_the_next() {
+        let k = "p/AWSLogs/o-abc123/111122223333/CloudTrail/ap-northeast-1/2026/12/31/111122223333_CloudTrail_ap-northeast-1_20261231T2355Z_x.json.gz";
+        assert_eq!(
+            digest_folders_of_log(k),
+            vec![
+                "p/AWSLogs/o-abc123/111122223333/CloudTrail-Digest/ap-northeast-1/2026/12/31/",
+                "p/AWSLogs/o-abc123/111122223333/CloudTrail-Digest/ap-northeast-1/2027/01/01/",
+            ]
+        );
+        assert!(digest_folders_of_log("p/notes.json.gz").is_empty());
     }
 }

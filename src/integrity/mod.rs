@@ -14,7 +14,7 @@ pub mod keys;
 pub mod locate;
 pub mod verify;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -63,6 +63,58 @@ pub enum FileKind {
     Digest,
 }
 
+/// Why a log file read is not verified (or verified by hash and chain only), in one word:
+/// the grouping of the stderr line and of `not_verified` in the JSON summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotVerified {
+    /// Altered, per the digest that lists it.
+    Altered,
+    /// No digest lists it, though digests cover its delivery time (an added file).
+    Unlisted,
+    /// The digest that would list it is missing (deleted, or not delivered).
+    DigestMissing,
+    /// The digest that would list it could not be read.
+    DigestUnreadable,
+    /// The digest that lists it was altered or its signature failed.
+    DigestUntrusted,
+    /// No digest files at all for its account and region (log file validation off?).
+    NoDigests,
+    /// Delivered after the newest digest read: not yet covered.
+    NotYetCovered,
+    /// Delivered before the first digest read.
+    BeforeFirstDigest,
+    /// Not a trail log file name, or read from stdin: no digest can name it.
+    NotATrailFile,
+    /// It could not be read to its end.
+    NotRead,
+    /// Its digest uses a hash algorithm other than SHA-256.
+    HashAlgorithm,
+    /// Its hash and chain verified, but no signature did (a local copy, or no keys).
+    HashOnly,
+}
+
+impl NotVerified {
+    pub fn words(self) -> &'static str {
+        match self {
+            NotVerified::Altered => "altered",
+            NotVerified::Unlisted => "listed by no digest",
+            NotVerified::DigestMissing => "their digest is missing",
+            NotVerified::DigestUnreadable => "their digest could not be read",
+            NotVerified::DigestUntrusted => "their digest is altered or its signature failed",
+            NotVerified::NoDigests => "no digest files for their account and region",
+            NotVerified::NotYetCovered => "delivered after the newest digest read",
+            NotVerified::BeforeFirstDigest => "delivered before the first digest read",
+            NotVerified::NotATrailFile => "not a trail log file (no digest can list it)",
+            NotVerified::NotRead => "not read to the end",
+            NotVerified::HashAlgorithm => "their digest uses another hash algorithm",
+            NotVerified::HashOnly => {
+                "hash and chain only, no signature checked (local copy or no public keys)"
+            }
+        }
+    }
+}
+
 /// One file's verdict.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileResult {
@@ -71,6 +123,9 @@ pub struct FileResult {
     pub verdict: Verdict,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Log files: why it is not verified (or verified by hash and chain only), in one word.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<NotVerified>,
     /// The digest behind the verdict carries a valid signature.
     pub signature_verified: bool,
     /// The digest that lists this log file.
@@ -127,6 +182,14 @@ pub struct Integrity {
     pub unreadable: u64,
     /// One readable line per problem met (digests ignored or unreadable, keys unavailable).
     pub problems: Vec<String>,
+    /// Log files read.
+    pub log_files_read: u64,
+    /// Log files read that are not verified with a verified signature, by reason
+    /// (`reason_code`); empty only when every log file read is verified.
+    pub not_verified: BTreeMap<NotVerified, u64>,
+    /// `--require-verified`: every log file read must be verified (signature included), or
+    /// the exit code is 4.
+    pub require_verified: bool,
     /// Every file and its verdict (in summaries of `explain`/`report`: those not verified).
     pub files: Vec<FileResult>,
     /// Event id → the input its record was read from (findings name their files).
@@ -139,6 +202,40 @@ impl Integrity {
     /// that failed (exit code 4).
     pub fn untrusted(&self) -> bool {
         self.log_files.bad() + self.digest_files.bad() + self.signature_failures > 0
+    }
+
+    /// Log files read that are not verified with a verified signature.
+    pub fn not_verified_count(&self) -> u64 {
+        self.not_verified.values().sum()
+    }
+
+    /// Exit code 4: evidence that cannot be trusted, or, with `--require-verified`, a log
+    /// file read that is not verified.
+    pub fn fails(&self) -> bool {
+        self.untrusted() || (self.require_verified && self.not_verified_count() > 0)
+    }
+
+    /// The stderr line when some log files read are not verified: how many, and why.
+    pub fn not_verified_line(&self) -> Option<String> {
+        let n = self.not_verified_count();
+        if n == 0 {
+            return None;
+        }
+        let why: Vec<String> = self
+            .not_verified
+            .iter()
+            .map(|(k, c)| format!("{c} {}", k.words()))
+            .collect();
+        Some(format!(
+            "integrity: {n} of {} log file(s) read not verified: {}{}",
+            self.log_files_read,
+            why.join(", "),
+            if self.require_verified {
+                " (--require-verified: exit code 4)"
+            } else {
+                " (--require-verified makes this exit code 4)"
+            }
+        ))
     }
 
     /// The same object with only the files that are not verified (for summaries).
@@ -174,7 +271,7 @@ impl Integrity {
         s.push_str(match self.signatures {
             _ if read == 0 => "; no digest files found (is log file validation on for the trail?)",
             Signatures::Verified => "; signatures verified",
-            Signatures::PartlyVerified => "; some digests not signature-verified",
+            Signatures::PartlyVerified => "; partly verified: some log files or digests not signature-verified",
             Signatures::NotVerified => {
                 "; not signature-verified (hashes and chain only: local copies carry no S3 signature metadata)"
             }
@@ -186,11 +283,23 @@ impl Integrity {
     }
 }
 
+/// What `--verify` asks of the files read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Requirement {
+    /// Exit code 4 only on evidence of tampering (altered, deleted, unlisted, signature
+    /// failed); files that cannot be verified are counted and named.
+    #[default]
+    Intact,
+    /// `--require-verified`: also exit code 4 when any log file read is not verified.
+    EveryFileVerified,
+}
+
 /// `--verify` settings.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
     /// `--public-keys FILE`.
     pub public_keys: Option<PathBuf>,
+    pub requirement: Requirement,
 }
 
 /// What verification needs from the run that read the logs.
@@ -209,6 +318,17 @@ pub fn run(opts: &VerifyOptions, r: &Run<'_>, sink: &HashSink) -> Result<Integri
         Some(p) => Some(KeyRing::from_file(p)?),
         None => None,
     };
+    // the inputs the scan took first: the digest folders of each log file read are listed
+    let hashes = sink.take();
+    let logs: Vec<ScannedLog> = sink
+        .take_inputs()
+        .into_iter()
+        .map(|(name, id)| ScannedLog {
+            hash: hashes.get(&name).cloned(),
+            name,
+            id,
+        })
+        .collect();
     let local: Vec<PathBuf> = r
         .sources
         .iter()
@@ -222,7 +342,18 @@ pub fn run(opts: &VerifyOptions, r: &Run<'_>, sink: &HashSink) -> Result<Integri
     for s in r.sources.iter().filter(|s| s.starts_with("s3://")) {
         let url = S3Url::parse(s)?;
         if let Some(ctx) = r.aws {
-            digests.extend(locate::s3_digests(ctx, &url, r.window, r.delivery_lag)?);
+            let head = format!("s3://{}/", url.bucket);
+            let read: Vec<String> = logs
+                .iter()
+                .filter_map(|l| l.id.strip_prefix(head.as_str()).map(str::to_owned))
+                .collect();
+            digests.extend(locate::s3_digests(
+                ctx,
+                &url,
+                r.window,
+                r.delivery_lag,
+                &read,
+            )?);
         }
         scopes.push(Scope::S3 {
             bucket: url.bucket,
@@ -231,6 +362,9 @@ pub fn run(opts: &VerifyOptions, r: &Run<'_>, sink: &HashSink) -> Result<Integri
             lag: r.delivery_lag,
         });
     }
+    // the same digest named by two SOURCEs is read once
+    digests.sort_by(|a, b| a.name.cmp(&b.name));
+    digests.dedup_by(|a, b| a.name == b.name);
     let mut keys_problem: Option<String> = None;
     let ring = match (ring, r.aws) {
         (Some(ring), _) => Some(ring),
@@ -245,16 +379,6 @@ pub fn run(opts: &VerifyOptions, r: &Run<'_>, sink: &HashSink) -> Result<Integri
         }
         (None, _) => None,
     };
-    let hashes = sink.take();
-    let logs: Vec<ScannedLog> = sink
-        .take_inputs()
-        .into_iter()
-        .map(|(name, id)| ScannedLog {
-            hash: hashes.get(&name).cloned(),
-            name,
-            id,
-        })
-        .collect();
     let mut result = verify::verify(
         digests,
         &logs,
@@ -268,10 +392,15 @@ pub fn run(opts: &VerifyOptions, r: &Run<'_>, sink: &HashSink) -> Result<Integri
         result.unreadable += 1;
     }
     result.event_files = sink.take_events().into_iter().collect();
+    result.require_verified = opts.requirement == Requirement::EveryFileVerified;
     Ok(result)
 }
 
-/// `ListPublicKeys` for the regions and time range of the signed digests.
+/// `ListPublicKeys` for the regions and time range of the signed digests. A digest is
+/// signed with a key of the region whose logs it lists (the REGION of its name, not the
+/// trail's home region): AWS's own validator, run for one region's digests, asks that
+/// region's `ListPublicKeys`. A backfill digest is signed when it is made, which its
+/// metadata says.
 fn fetch_keys(ctx: &AwsContext, digests: &[RawDigest]) -> Result<KeyRing> {
     let mut regions: Vec<String> = Vec::new();
     let mut range: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
@@ -280,10 +409,16 @@ fn fetch_keys(ctx: &AwsContext, digests: &[RawDigest]) -> Result<KeyRing> {
             if !regions.contains(&n.region) {
                 regions.push(n.region.clone());
             }
-            range = Some(match range {
-                None => (n.end, n.end),
-                Some((a, b)) => (a.min(n.end), b.max(n.end)),
-            });
+            let made = d
+                .backfill_generated
+                .as_deref()
+                .and_then(digest::metadata_time);
+            for t in [Some(n.end), made].into_iter().flatten() {
+                range = Some(match range {
+                    None => (t, t),
+                    Some((a, b)) => (a.min(t), b.max(t)),
+                });
+            }
         }
     }
     let Some((start, end)) = range else {

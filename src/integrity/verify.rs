@@ -11,7 +11,10 @@
 //!    match the digest it names; a named digest missing inside the range read is deleted.
 //! 4. Each log file's SHA-256 (uncompressed content) is compared with the digest entry; an
 //!    entry whose file should have been read but was not is deleted; a file read that no
-//!    digest lists, inside the time the digests cover, is unlisted.
+//!    digest lists, inside the time the digests cover, is unlisted — unless the digest of
+//!    its hour is missing or unreadable: then it is unverifiable, with that reason.
+//! 5. `signatures` is `verified` only when every digest and every log file read is
+//!    signature-verified; each log file read that is not gets a reason code.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -25,7 +28,7 @@ use super::digest::{
 use super::hash::{hex, sha256, unhex, FileHash, ReadEnd};
 use super::keys::{KeyRing, SignatureCheck};
 use super::locate::{Location, RawDigest};
-use super::{Counts, FileKind, FileResult, Integrity, Signatures, Verdict};
+use super::{Counts, FileKind, FileResult, Integrity, NotVerified, Signatures, Verdict};
 use crate::decode::{DecodeError, DecodeLimits};
 use crate::select::Window;
 
@@ -88,6 +91,9 @@ impl Scope {
     }
 }
 
+/// Account, region, trail name, home region.
+type ChainKey = (String, String, String, String);
+
 #[derive(Debug, Clone)]
 enum SigState {
     Valid,
@@ -127,8 +133,15 @@ impl Parsed {
         }
     }
 
-    fn chain(&self) -> (&str, &str, &str) {
-        (&self.name.account, &self.name.region, &self.name.trail)
+    /// The chain this digest belongs to: one per account, region and trail (a trail is
+    /// known by its name and home region).
+    fn chain(&self) -> ChainKey {
+        (
+            self.name.account.clone(),
+            self.name.region.clone(),
+            self.name.trail.clone(),
+            self.name.home_region.clone(),
+        )
     }
 }
 
@@ -167,7 +180,7 @@ pub fn verify(
     let mut digest_results: Vec<FileResult> = Vec::new();
     let mut parsed: Vec<Parsed> = Vec::new();
     // digests present but unreadable: not deleted; the logs they would list cannot be judged
-    let mut unreadable: Vec<(String, Option<DigestName>)> = Vec::new();
+    let mut unreadable: Vec<(String, DigestName)> = Vec::new();
     // 1. read, parse, check the location
     for raw in digests {
         let fail = |reason: String| FileResult {
@@ -175,6 +188,7 @@ pub fn verify(
             kind: FileKind::Digest,
             verdict: Verdict::Unverifiable,
             reason: Some(reason),
+            reason_code: None,
             signature_verified: false,
             digest: None,
         };
@@ -199,7 +213,7 @@ pub fn verify(
                 let reason = format!("cannot be read: {e}");
                 out.problems.push(format!("{}: {reason}", raw.name));
                 out.unreadable += 1;
-                unreadable.push((raw_id(&raw), Some(name.clone())));
+                unreadable.push((raw_id(&raw), name.clone()));
                 digest_results.push(fail(reason));
                 continue;
             }
@@ -210,7 +224,7 @@ pub fn verify(
                 let reason = format!("cannot be read: {e}");
                 out.problems.push(format!("{}: {reason}", raw.name));
                 out.unreadable += 1;
-                unreadable.push((raw_id(&raw), Some(name.clone())));
+                unreadable.push((raw_id(&raw), name.clone()));
                 digest_results.push(fail(reason));
                 continue;
             }
@@ -262,15 +276,14 @@ pub fn verify(
         .enumerate()
         .map(|(i, d)| (d.id.clone(), i))
         .collect();
-    let mut earliest: HashMap<(String, String, String), DateTime<Utc>> = HashMap::new();
+    let mut earliest: HashMap<ChainKey, DateTime<Utc>> = HashMap::new();
     for d in parsed.iter().filter(|d| !d.name.backfill) {
-        let (a, r, t) = d.chain();
-        let e = earliest
-            .entry((a.to_owned(), r.to_owned(), t.to_owned()))
-            .or_insert(d.end);
+        let e = earliest.entry(d.chain()).or_insert(d.end);
         *e = (*e).min(d.end);
     }
     let mut deleted_digests: BTreeMap<String, String> = BTreeMap::new();
+    // digests the chain names but that are missing: the logs they listed cannot be judged
+    let mut missing: Vec<(String, DigestName)> = Vec::new();
     for i in 0..parsed.len() {
         let (Some(pb), Some(pk)) = (
             parsed[i].body.previous_digest_s3_bucket.clone(),
@@ -310,10 +323,12 @@ pub fn verify(
             None if unreadable.iter().any(|(id, _)| *id == prev_id) => {}
             None => {
                 let prev_end = parse_name(&pk).map(|n| n.end);
-                let (a, r, t) = parsed[i].chain();
-                let first = earliest.get(&(a.to_owned(), r.to_owned(), t.to_owned()));
+                let first = earliest.get(&parsed[i].chain());
                 if let (Some(pe), Some(first)) = (prev_end, first) {
                     if pe >= *first {
+                        if let Some(n) = parse_name(&pk) {
+                            missing.push((prev_id.clone(), n));
+                        }
                         deleted_digests.insert(
                             prev_id,
                             format!("the next digest names it as its previous digest ({next_name}), but it is missing"),
@@ -346,6 +361,7 @@ pub fn verify(
             kind: FileKind::Digest,
             verdict,
             reason,
+            reason_code: None,
             signature_verified: d.signed(),
             digest: None,
         });
@@ -356,6 +372,7 @@ pub fn verify(
             kind: FileKind::Digest,
             verdict: Verdict::Deleted,
             reason: Some(reason),
+            reason_code: None,
             signature_verified: false,
             digest: None,
         });
@@ -395,21 +412,23 @@ pub fn verify(
             let (verdict, reason) = match (&untrusted_why, &log.hash) {
                 (Some(why), _) => (Verdict::Unverifiable, Some(why.clone())),
                 (None, None) => (Verdict::Unverifiable, Some("was not read".to_owned())),
-                (None, Some(h)) => match &h.end {
-                    ReadEnd::Complete
-                        if entry
+                // a hash algorithm we do not know decides nothing
+                (None, Some(h))
+                    if matches!(h.end, ReadEnd::Complete)
+                        && entry
                             .hash_algorithm
                             .as_deref()
                             .is_some_and(|a| !a.eq_ignore_ascii_case("SHA-256")) =>
-                    {
-                        (
-                            Verdict::Unverifiable,
-                            Some(format!(
-                                "digest {} uses hash algorithm {:?}",
-                                d.raw.name, entry.hash_algorithm
-                            )),
-                        )
-                    }
+                {
+                    (
+                        Verdict::Unverifiable,
+                        Some(format!(
+                            "digest {} uses hash algorithm {:?}",
+                            d.raw.name, entry.hash_algorithm
+                        )),
+                    )
+                }
+                (None, Some(h)) => match &h.end {
                     ReadEnd::Complete
                         if hex(&h.sha256) == entry.hash_value.to_ascii_lowercase() =>
                     {
@@ -439,11 +458,22 @@ pub fn verify(
                 }
                 _ => reason,
             };
+            let reason_code = match (verdict, &untrusted_why, &log.hash) {
+                (Verdict::Verified, _, _) if signed => None,
+                (Verdict::Verified, _, _) => Some(NotVerified::HashOnly),
+                (Verdict::Altered, _, _) => Some(NotVerified::Altered),
+                (_, Some(_), _) => Some(NotVerified::DigestUntrusted),
+                (_, None, Some(h)) if matches!(h.end, ReadEnd::Complete) => {
+                    Some(NotVerified::HashAlgorithm)
+                }
+                _ => Some(NotVerified::NotRead),
+            };
             let candidate = FileResult {
                 file: log.name.clone(),
                 kind: FileKind::Log,
                 verdict,
                 reason,
+                reason_code,
                 signature_verified: signed,
                 digest: Some(d.raw.name.clone()),
             };
@@ -467,48 +497,61 @@ pub fn verify(
         if log_results[i].is_some() {
             continue;
         }
-        let (verdict, reason) = match (log.id == "<stdin>", parse_log_name(&log.id)) {
-            (true, _) => (
-                Verdict::Unverifiable,
+        let unverifiable =
+            |code: NotVerified, reason: String| (Verdict::Unverifiable, code, reason);
+        // the unreadable or missing digest whose hour holds this delivery time
+        let hour_of = |list: &[(String, DigestName)], n: &super::digest::LogName| {
+            list.iter()
+                .find(|(_, d)| {
+                    d.account == n.account
+                        && d.region == n.region
+                        && n.delivered >= d.end - ChronoDuration::minutes(65)
+                        && n.delivered <= d.end + ChronoDuration::minutes(5)
+                })
+                .map(|(id, _)| id.clone())
+        };
+        let (verdict, code, reason) = match (log.id == "<stdin>", parse_log_name(&log.id)) {
+            (true, _) => unverifiable(
+                NotVerified::NotATrailFile,
                 "read from stdin: no digest can name it".to_owned(),
             ),
-            (false, None) => (
-                Verdict::Unverifiable,
+            (false, None) => unverifiable(
+                NotVerified::NotATrailFile,
                 "not a trail log file name: no digest can list it".to_owned(),
             ),
             (false, Some(n)) => match spans.get(&(n.account.clone(), n.region.clone())) {
-                None => (
-                    Verdict::Unverifiable,
+                None => unverifiable(
+                    NotVerified::NoDigests,
                     format!(
                         "no digest files found for account {} in {}",
                         n.account, n.region
                     ),
                 ),
-                Some((_, last)) if n.delivered + ChronoDuration::minutes(1) > *last => (
-                    Verdict::Unverifiable,
-                    format!(
+                Some((_, last)) if n.delivered + ChronoDuration::minutes(1) > *last => {
+                    unverifiable(
+                        NotVerified::NotYetCovered,
+                        format!(
                         "delivered after the newest digest read ({}): not yet covered by a digest",
                         stamp(*last)
                     ),
-                ),
-                Some((first, _)) if n.delivered < *first => (
-                    Verdict::Unverifiable,
+                    )
+                }
+                Some((first, _)) if n.delivered < *first => unverifiable(
+                    NotVerified::BeforeFirstDigest,
                     format!("delivered before the first digest read ({})", stamp(*first)),
                 ),
-                Some(_) => match unreadable.iter().find_map(|(id, name)| {
-                    let d = name.as_ref()?;
-                    let covers = d.account == n.account
-                        && d.region == n.region
-                        && n.delivered >= d.end - ChronoDuration::minutes(65)
-                        && n.delivered <= d.end + ChronoDuration::minutes(5);
-                    covers.then_some(id)
-                }) {
-                    Some(id) => (
-                        Verdict::Unverifiable,
+                Some(_) => match (hour_of(&unreadable, &n), hour_of(&missing, &n)) {
+                    (Some(id), _) => unverifiable(
+                        NotVerified::DigestUnreadable,
                         format!("the digest that would list it could not be read ({id})"),
                     ),
-                    None => (
+                    (None, Some(id)) => unverifiable(
+                        NotVerified::DigestMissing,
+                        format!("the digest that would list it is missing ({id})"),
+                    ),
+                    (None, None) => (
                         Verdict::Unlisted,
+                        NotVerified::Unlisted,
                         "no digest lists it, though the digests read cover its delivery time"
                             .to_owned(),
                     ),
@@ -520,6 +563,7 @@ pub fn verify(
             kind: FileKind::Log,
             verdict,
             reason: Some(reason),
+            reason_code: Some(code),
             signature_verified: false,
             digest: None,
         });
@@ -531,6 +575,7 @@ pub fn verify(
             kind: FileKind::Log,
             verdict: Verdict::Deleted,
             reason: Some(reason),
+            reason_code: None,
             signature_verified: false,
             digest: None,
         });
@@ -544,12 +589,23 @@ pub fn verify(
             FileKind::Digest => digest_counts.add(f.verdict),
         }
     }
-    let checked: Vec<&Parsed> = parsed.iter().collect();
-    out.signatures = if checked.is_empty() {
+    // every log file read, and why each that is not verified is not
+    for f in files
+        .iter()
+        .filter(|f| f.kind == FileKind::Log && f.verdict != Verdict::Deleted)
+    {
+        out.log_files_read += 1;
+        if let Some(code) = f.reason_code {
+            *out.not_verified.entry(code).or_insert(0) += 1;
+        }
+    }
+    // "verified" only when every digest read and every log file read is signature-verified
+    let every_log = out.not_verified.is_empty();
+    out.signatures = if parsed.is_empty() {
         Signatures::NotVerified
-    } else if checked.iter().all(|d| d.signed()) {
+    } else if every_log && parsed.iter().all(Parsed::signed) {
         Signatures::Verified
-    } else if checked.iter().any(|d| d.signed()) {
+    } else if parsed.iter().any(Parsed::signed) {
         Signatures::PartlyVerified
     } else {
         Signatures::NotVerified
@@ -576,6 +632,26 @@ fn rank(f: &FileResult) -> u8 {
         (Verdict::Verified, false) => 2,
         _ => 1,
     }
+}
+
+/// When a digest was signed: its end time, or for a backfill digest (made later, for files
+/// delivered earlier) the generation time CloudTrail puts in its S3 metadata, without which
+/// AWS's own validator rejects it too.
+fn signing_time(d: &Parsed) -> Result<DateTime<Utc>, String> {
+    if !d.name.backfill {
+        return Ok(d.end);
+    }
+    let Some(text) = d.raw.backfill_generated.as_deref() else {
+        return match d.raw.location {
+            Location::Local(_) => Ok(d.end),
+            Location::S3 { .. } => Err(
+                "a backfill digest whose S3 object has no x-amz-meta-backfill-generation-timestamp metadata"
+                    .to_owned(),
+            ),
+        };
+    };
+    super::digest::metadata_time(text)
+        .ok_or_else(|| format!("its backfill-generation-timestamp metadata {text:?} is not a time"))
 }
 
 fn signature_state(d: &Parsed, keys: Option<&KeyRing>, keys_problem: Option<&str>) -> SigState {
@@ -611,8 +687,12 @@ fn signature_state(d: &Parsed, keys: Option<&KeyRing>, keys_problem: Option<&str
     let Some(sig) = unhex(sig_hex) else {
         return SigState::Failed("its signature metadata is not hex".to_owned());
     };
+    let at = match signing_time(d) {
+        Ok(t) => t,
+        Err(why) => return SigState::Failed(why),
+    };
     let signing = signing_string(&d.body, &d.hex);
-    match keys.check(fp, &d.name.region, d.end, signing.as_bytes(), &sig) {
+    match keys.check(fp, &d.name.region, at, signing.as_bytes(), &sig) {
         SignatureCheck::Valid => SigState::Valid,
         SignatureCheck::Failed(why) => SigState::Failed(why),
     }

@@ -115,9 +115,10 @@ impl Summary {
         self
     }
 
-    /// `--verify` found evidence that cannot be trusted (exit code 4).
+    /// `--verify` found evidence that cannot be trusted, or `--require-verified` a log file
+    /// that is not verified (exit code 4).
     pub fn untrusted(&self) -> bool {
-        self.integrity.as_ref().is_some_and(|i| i.untrusted())
+        self.integrity.as_ref().is_some_and(|i| i.fails())
     }
 }
 
@@ -147,6 +148,9 @@ pub fn write_integrity_problems<W: Write>(
 ) -> io::Result<()> {
     for p in integrity.iter().flat_map(|i| i.problems.iter()) {
         writeln!(w, "trailwhy: {}", t(p))?;
+    }
+    if let Some(line) = integrity.and_then(|i| i.not_verified_line()) {
+        writeln!(w, "trailwhy: {}", t(&line))?;
     }
     Ok(())
 }
