@@ -369,6 +369,11 @@ pub struct QueryArgs {
     /// Output format (default: table on a terminal, ndjson otherwise)
     #[arg(long, value_enum)]
     pub format: Option<crate::query::output::Format>,
+
+    /// Also write the run's JSON summary to FILE (files read, partly read, skipped and
+    /// unreadable; records scanned and unreadable; problems), as explain's `summary`
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
 }
 
 /// Output formats of `verify`.
