@@ -41,11 +41,15 @@ pub struct InventoryDoc {
 /// broken, the size cap) or was interrupted; *unreadable* (`files_unreadable`, named in
 /// `skipped`) when nothing could be read from it: it could not be opened or decompressed,
 /// or it gave no readable record and some problem. Either way the run is partial (exit 3).
+/// A record that the byte pre-filter rules out is not decoded, so damage inside it is not
+/// seen (the structure around it always is).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ScanStats {
     /// Inputs from which at least one record was read, partly read ones included.
     pub files_read: u64,
-    /// Of `files_read`, the inputs not read completely (their problems are in `problems`).
+    /// Of `files_read`, the inputs not read completely (their problems are in `problems`);
+    /// `explain`'s `--iam` inputs read in part are counted here too (as their unreadable ones
+    /// are in `files_unreadable`), though `files_read` counts SOURCE inputs only.
     pub files_partly_read: u64,
     pub files_skipped: u64,
     pub files_unreadable: u64,
