@@ -523,6 +523,8 @@ impl<'a> Emitter<'a> {
         self.value(&Val::Null);
     }
 
+    /// A jq runtime error of the record at `record` (its index in the input, from 0, as in
+    /// the summary's `problems`).
     fn jq_error(&mut self, name: &str, record: u64, message: String) {
         self.jq_errors += 1;
         self.first_jq_error
@@ -723,7 +725,7 @@ fn read_input(input: &Input, q: &Query, emit: &mut Emitter<'_>) -> FileOutcome {
                 return f;
             }
         }
-        let found = record(q, raw.bytes, &lookup, emit, &name, f.records);
+        let found = record(q, raw.bytes, &lookup, emit, &name, index);
         if let Err((kind, why)) = found {
             damage.record(&name, index, raw.offset, kind, why);
         }
@@ -741,7 +743,7 @@ fn record(
     lookup: &Finder<'_>,
     emit: &mut Emitter<'_>,
     name: &str,
-    number: u64,
+    index: u64,
 ) -> Result<(), (RecordProblem, String)> {
     let undecodable = |why: String| (RecordProblem::Undecodable, why);
     if !q.filter.may_match(bytes) {
@@ -808,7 +810,7 @@ fn record(
         Some(program) => program.run(v, |out| match out {
             Ok(x) => emit.value(&x),
             Err(message) => {
-                emit.jq_error(name, number, message);
+                emit.jq_error(name, index, message);
                 true
             }
         }),
