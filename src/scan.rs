@@ -752,3 +752,113 @@ pub fn in_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) ->
         .map_err(|e| anyhow::anyhow!("cannot start worker threads: {e}"))?;
     Ok(pool.install(f))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counted(damage: Damage, records: u64) -> ScanStats {
+        let mut stats = ScanStats::default();
+        damage.count(&mut stats, "f.json".to_owned(), records);
+        stats
+    }
+
+    #[test]
+    fn an_input_is_read_partly_read_or_unreadable() {
+        // no problem: read
+        let s = counted(Damage::default(), 3);
+        assert_eq!(
+            (s.files_read, s.files_partly_read, s.files_unreadable),
+            (1, 0, 0)
+        );
+        // one bad record of three: read, in part, the record named
+        let mut d = Damage::default();
+        d.record(
+            "f.json",
+            1,
+            40,
+            RecordProblem::Unplaced,
+            BAD_TIME.to_owned(),
+        );
+        let s = counted(d, 3);
+        assert_eq!(
+            (s.files_read, s.files_partly_read, s.files_unreadable),
+            (1, 1, 0)
+        );
+        assert_eq!((s.records_unplaced, s.records_unreadable), (1, 1));
+        assert_eq!(
+            s.problems[0].line(),
+            "record 1 (byte 40): eventTime is missing or not an RFC 3339 time"
+        );
+        assert!(s.skipped.is_empty());
+        // every record bad: unreadable, one line in `skipped`
+        let mut d = Damage::default();
+        d.record(
+            "f.json",
+            0,
+            12,
+            RecordProblem::Undecodable,
+            "not a JSON object".to_owned(),
+        );
+        let s = counted(d, 1);
+        assert_eq!(
+            (s.files_read, s.files_partly_read, s.files_unreadable),
+            (0, 0, 1)
+        );
+        assert_eq!(s.skipped[0].reason, "record 0 (byte 12): not a JSON object");
+        assert!(s.problems.is_empty());
+        // a stream error before any record: its reason alone
+        let mut d = Damage::default();
+        d.stream(
+            "f.json",
+            0,
+            0,
+            "gzip stream is truncated at decompressed byte 0".to_owned(),
+        );
+        let s = counted(d, 0);
+        assert_eq!(s.files_unreadable, 1);
+        assert_eq!(
+            s.skipped[0].reason,
+            "gzip stream is truncated at decompressed byte 0"
+        );
+    }
+
+    #[test]
+    fn problems_are_bounded_per_input_and_the_ending_error_is_kept() {
+        let mut d = Damage::default();
+        for i in 0..15 {
+            d.record(
+                "f.json",
+                i,
+                i * 10,
+                RecordProblem::Undecodable,
+                "bad".to_owned(),
+            );
+        }
+        d.stream("f.json", 20, 999, "gzip stream is truncated".to_owned());
+        let s = counted(d, 20);
+        assert_eq!(s.files_partly_read, 1);
+        assert_eq!(s.records_undecodable, 15);
+        assert_eq!(s.problems.len(), PROBLEMS_PER_FILE + 1);
+        assert_eq!(
+            s.problems[PROBLEMS_PER_FILE].line(),
+            "after 20 record(s): gzip stream is truncated"
+        );
+        assert_eq!(s.problems_omitted, 5);
+        // a record problem after the stream error: the error is not the end, nothing is added
+        let mut d = Damage::default();
+        for i in 0..11 {
+            d.stream("f.json", i, i, "invalid JSON".to_owned());
+        }
+        d.record(
+            "f.json",
+            11,
+            500,
+            RecordProblem::Undecodable,
+            "bad".to_owned(),
+        );
+        let s = counted(d, 30);
+        assert_eq!(s.problems.len(), PROBLEMS_PER_FILE);
+        assert_eq!(s.problems_omitted, 2);
+    }
+}
