@@ -257,11 +257,11 @@ LOCAL_FILES=$(jq -r '.summary.files_read' "$WORK/local.json")
 S3_RECORDS=$(jq -r '.summary.records_scanned' "$WORK/$S3KEY.json")
 S3_RAW=$(jq -r '.summary.bytes_decompressed' "$WORK/$S3KEY.json")
 S3_READ=$(jq -r '.summary.files_read' "$WORK/$S3KEY.json")
-S3_UNREADABLE=$(jq -r '.summary.files_unreadable' "$WORK/$S3KEY.json")
+S3_UNREADABLE=$(jq -r '.summary.files_unreadable + .summary.files_partly_read' "$WORK/$S3KEY.json")
 read -r S3_LISTREQ S3_LISTED S3_PRUNED S3_FETCHED < <(jq -r \
     '.summary.s3 | "\(.list_requests) \(.objects_listed) \(.objects_pruned) \(.objects_fetched)"' "$WORK/$S3KEY.json")
 [[ $S3_FETCHED != null ]] || die "the s3:// run's summary has no s3 statistics"
-[[ $S3_UNREADABLE -eq 0 ]] || die "the s3:// run could not read $S3_UNREADABLE objects"
+[[ $S3_UNREADABLE -eq 0 ]] || die "the s3:// run could not read $S3_UNREADABLE objects (or read them only in part)"
 [[ $S3_READ -eq $S3_FETCHED ]] || die "the s3:// run fetched $S3_FETCHED objects but read $S3_READ"
 if [[ $S3_FETCHED -ne $NFILES || $S3_RECORDS -ne $RECORDS || $S3_RAW -ne $RAW_BYTES || $S3_GZ -ne $GZ_BYTES ]]; then
     say "note: the s3:// run read $S3_FETCHED objects ($S3_GZ bytes gzip, $S3_RAW JSON, $S3_RECORDS records)," \

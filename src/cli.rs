@@ -56,9 +56,13 @@ pub struct DdlArgs {
     #[arg(long, value_name = "ORG_ID")]
     pub organization: Option<String>,
 
-    /// The account (single-account trail), or the organization's accounts to enumerate (repeatable or comma-separated; without it an organization table injects the account: every query names --account)
+    /// The account (single-account trail); several: the accounts whose trails write into the bucket without an organization, or with --organization the organization's accounts to enumerate (repeatable or comma-separated; without it an organization table injects the account: every query names --account)
     #[arg(long, value_name = "ACCOUNT_ID", value_delimiter = ',')]
     pub account: Vec<String>,
+
+    /// Enumerate the accounts found in the bucket: the account folders under [PREFIX/]AWSLogs/ (or AWSLogs/ORG_ID/ with --organization), listed with s3:ListBucket, plus any --account
+    #[arg(long)]
+    pub accounts_from_bucket: bool,
 
     /// The trail's regions (repeatable or comma-separated; default: every commercial region)
     #[arg(long, value_name = "REGION", value_delimiter = ',')]
@@ -373,6 +377,11 @@ pub struct QueryArgs {
     /// Output format (default: table on a terminal, ndjson otherwise)
     #[arg(long, value_enum)]
     pub format: Option<crate::query::output::Format>,
+
+    /// Also write the run's JSON summary to FILE (files read, partly read, skipped and
+    /// unreadable; records scanned and unreadable; problems), as explain's `summary`
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
 }
 
 /// Output formats of `verify`.

@@ -32,15 +32,43 @@ pub struct InventoryDoc {
 }
 
 /// Counters for the JSON summary.
+///
+/// How an input is counted (the same for `explain`, `report` and `query`): *read* when at
+/// least one of its records could be read (`files_read`), and of those *partly read*
+/// (`files_partly_read`) when some of it could not be: a record that is not a JSON object
+/// or could not be decoded, a record the window needs whose `eventTime` is missing or
+/// invalid, or a stream that ended in an error (gzip truncated or corrupt, JSON structure
+/// broken, the size cap) or was interrupted; *unreadable* (`files_unreadable`, named in
+/// `skipped`) when nothing could be read from it: it could not be opened or decompressed,
+/// or it gave no readable record and some problem. Either way the run is partial (exit 3).
+/// A record that the byte pre-filter rules out is not decoded, so damage inside it is not
+/// seen (the structure around it always is).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ScanStats {
+    /// Inputs from which at least one record was read, partly read ones included.
     pub files_read: u64,
+    /// Of `files_read`, the inputs not read completely (their problems are in `problems`);
+    /// `explain`'s `--iam` inputs read in part are counted here too (as their unreadable ones
+    /// are in `files_unreadable`), though `files_read` counts SOURCE inputs only.
+    pub files_partly_read: u64,
     pub files_skipped: u64,
     pub files_unreadable: u64,
     pub skipped: Vec<Skipped>,
     pub records_scanned: u64,
     pub records_matched: u64,
+    /// Records that are not a JSON object or could not be decoded.
     pub records_undecodable: u64,
+    /// Records that could not be placed in the window: their `eventTime` is missing or not an
+    /// RFC 3339 time (only counted where a window asks for it, and by `explain` for the
+    /// records it needs).
+    pub records_unplaced: u64,
+    /// Every record skipped with a reason: `records_undecodable` + `records_unplaced`.
+    pub records_unreadable: u64,
+    /// What could not be read of the partly read inputs: the first
+    /// [`PROBLEMS_PER_FILE`] of each (and the error that ended it, if later).
+    pub problems: Vec<Problem>,
+    /// Problems of partly read inputs beyond those listed in `problems`.
+    pub problems_omitted: u64,
     pub bytes_decompressed: u64,
     /// The scan was stopped by Ctrl-C before every input was read.
     pub interrupted: bool,
@@ -51,6 +79,155 @@ pub struct ScanStats {
     /// objects re-read).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queries: Option<Vec<crate::source::athena::QuerySummary>>,
+}
+
+/// At most this many problems of one input are listed in [`ScanStats::problems`] (and on
+/// stderr); the rest are counted in `problems_omitted`.
+pub const PROBLEMS_PER_FILE: usize = 10;
+
+/// One thing that could not be read in an input that was otherwise read: a record, or the
+/// stream after some records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub file: String,
+    /// The record's index among the input's records, from 0 (`.Records[N]` of a log object,
+    /// the N+1th value of NDJSON); for an error of the stream, the number of records read
+    /// before it.
+    pub record: u64,
+    /// Decompressed byte offset of the record or error.
+    pub byte: u64,
+    pub reason: String,
+    /// An error of the stream rather than of one record.
+    #[serde(skip)]
+    pub stream: bool,
+}
+
+impl Problem {
+    /// The stderr text after the file name: `record 6 (byte 8202): could not be decoded: …`,
+    /// or `after 107 records: gzip stream is truncated at decompressed byte 88196`.
+    pub fn line(&self) -> String {
+        match self.stream {
+            true => format!("after {} record(s): {}", self.record, self.reason),
+            false => format!(
+                "record {} (byte {}): {}",
+                self.record, self.byte, self.reason
+            ),
+        }
+    }
+}
+
+/// Why a record could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordProblem {
+    /// Not a JSON object, or not decodable.
+    Undecodable,
+    /// Its `eventTime` is missing or invalid where the window needs it.
+    Unplaced,
+}
+
+/// The problems met while reading one input, and how the input is counted once it is read
+/// (shared by `scan` and `query`, so both count the same way).
+#[derive(Debug, Default)]
+pub struct Damage {
+    problems: Vec<Problem>,
+    omitted: u64,
+    undecodable: u64,
+    unplaced: u64,
+    /// The stream ended in an error not listed (beyond the bound), kept to list it anyway.
+    last_unlisted: Option<Problem>,
+    /// The last problem was an error of the stream (so far: it ended the input if nothing
+    /// follows).
+    last_was_stream: bool,
+}
+
+impl Damage {
+    fn push(&mut self, p: Problem) {
+        if self.problems.len() < PROBLEMS_PER_FILE {
+            self.problems.push(p);
+            self.last_unlisted = None;
+        } else {
+            self.omitted += 1;
+            self.last_unlisted = Some(p);
+        }
+    }
+
+    /// A record (index `record`, at `byte`) that could not be read.
+    pub fn record(
+        &mut self,
+        file: &str,
+        record: u64,
+        byte: u64,
+        kind: RecordProblem,
+        reason: String,
+    ) {
+        match kind {
+            RecordProblem::Undecodable => self.undecodable += 1,
+            RecordProblem::Unplaced => self.unplaced += 1,
+        }
+        self.last_was_stream = false;
+        self.push(Problem {
+            file: file.to_owned(),
+            record,
+            byte,
+            reason,
+            stream: false,
+        });
+    }
+
+    /// An error of the stream after `records` records (the splitter may go on after it).
+    pub fn stream(&mut self, file: &str, records: u64, byte: u64, reason: String) {
+        self.last_was_stream = true;
+        self.push(Problem {
+            file: file.to_owned(),
+            record: records,
+            byte,
+            reason,
+            stream: true,
+        });
+    }
+
+    /// Records that could not be read.
+    pub fn records(&self) -> u64 {
+        self.undecodable + self.unplaced
+    }
+
+    /// Counts the input in `stats`, `records` records having been taken from it: read,
+    /// partly read (problems listed), or unreadable (named in `skipped`).
+    pub fn count(mut self, stats: &mut ScanStats, name: String, records: u64) {
+        stats.records_undecodable += self.undecodable;
+        stats.records_unplaced += self.unplaced;
+        stats.records_unreadable += self.records();
+        if self.problems.is_empty() {
+            stats.files_read += 1;
+            return;
+        }
+        // the error that ended the input is worth more than the eleventh bad record
+        if let (true, Some(end)) = (self.last_was_stream, self.last_unlisted.take()) {
+            self.omitted -= 1;
+            self.problems.push(end);
+        }
+        if records > self.records() {
+            stats.files_read += 1;
+            stats.files_partly_read += 1;
+            stats.problems.append(&mut self.problems);
+            stats.problems_omitted += self.omitted;
+            return;
+        }
+        // nothing could be read: one line, as for a file that could not be opened
+        let total = self.problems.len() as u64 + self.omitted;
+        let first = &self.problems[0];
+        let reason = match total {
+            1 if first.stream => first.reason.clone(),
+            1 => first.line(),
+            n => format!("{n} problems, first: {}", first.line()),
+        };
+        stats.files_unreadable += 1;
+        stats.skipped.push(Skipped {
+            name,
+            reason,
+            by_design: false,
+        });
+    }
 }
 
 /// The S3 listing's counters.
@@ -98,12 +275,17 @@ impl Scan {
         let s = &mut self.stats;
         let o = other.stats;
         s.files_read += o.files_read;
+        s.files_partly_read += o.files_partly_read;
         s.files_skipped += o.files_skipped;
         s.files_unreadable += o.files_unreadable;
         s.skipped.extend(o.skipped);
         s.records_scanned += o.records_scanned;
         s.records_matched += o.records_matched;
         s.records_undecodable += o.records_undecodable;
+        s.records_unplaced += o.records_unplaced;
+        s.records_unreadable += o.records_unreadable;
+        s.problems.extend(o.problems);
+        s.problems_omitted += o.problems_omitted;
         s.bytes_decompressed += o.bytes_decompressed;
         s.interrupted |= o.interrupted;
     }
@@ -311,36 +493,36 @@ fn scan_input(
     let mut first = true;
     let mut inventory_file = false;
     let mut build_file = false;
-    let mut undecodable: u64 = 0;
-    let mut first_bad: Option<String> = None;
-    let mut failures: Vec<String> = Vec::new();
+    let mut damage = Damage::default();
     loop {
+        // the index of the record about to be read
+        let index = out.stats.records_scanned;
         // An error is not necessarily the end: the splitter resyncs where it can (NDJSON)
         // and returns None once nothing more can be read.
         let raw = match splitter.next_record() {
             // checked after the read: a record that arrives after Ctrl-C is not used
-            Ok(Some(_)) if interrupt::requested() => {
+            Ok(Some(r)) if interrupt::requested() => {
                 out.stats.interrupted = true;
-                failures.push(format!(
-                    "interrupted after {} records",
-                    out.stats.records_scanned
-                ));
+                damage.stream(&name, index, r.offset, "interrupted".to_owned());
                 break;
             }
             Ok(Some(r)) => r,
             Ok(None) => break,
             Err(e) => {
-                failures.push(e.to_string());
+                damage.stream(&name, index, e.offset(), e.to_string());
                 continue;
             }
         };
         out.stats.records_scanned += 1;
         let is_first = std::mem::replace(&mut first, false);
         if raw.kind != RecordKind::Object {
-            undecodable += 1;
-            first_bad.get_or_insert_with(|| {
-                format!("record at byte {} is not a JSON object", raw.offset)
-            });
+            damage.record(
+                &name,
+                index,
+                raw.offset,
+                RecordProblem::Undecodable,
+                "not a JSON object".to_owned(),
+            );
             continue;
         }
         if is_first {
@@ -357,14 +539,7 @@ fn scan_input(
                 }
                 FirstRecord::Builds(value) => {
                     build_file = true;
-                    take_builds(
-                        &value,
-                        &name,
-                        raw.offset,
-                        &mut out,
-                        &mut first_bad,
-                        &mut undecodable,
-                    );
+                    take_builds(&value, &name, (index, raw.offset), &mut out, &mut damage);
                     continue;
                 }
                 FirstRecord::NotALog(reason) => {
@@ -382,23 +557,16 @@ fn scan_input(
         if build_file {
             // further build events (an array or one per line) or pages
             match serde_json::from_slice::<Value>(raw.bytes) {
-                Ok(v) if is_build_document(&v) => take_builds(
-                    &v,
-                    &name,
-                    raw.offset,
-                    &mut out,
-                    &mut first_bad,
-                    &mut undecodable,
-                ),
-                _ => {
-                    undecodable += 1;
-                    first_bad.get_or_insert_with(|| {
-                        format!(
-                            "record at byte {} is not a CodeBuild build record",
-                            raw.offset
-                        )
-                    });
+                Ok(v) if is_build_document(&v) => {
+                    take_builds(&v, &name, (index, raw.offset), &mut out, &mut damage);
                 }
+                _ => damage.record(
+                    &name,
+                    index,
+                    raw.offset,
+                    RecordProblem::Undecodable,
+                    "not a CodeBuild build record".to_owned(),
+                ),
             }
             continue;
         }
@@ -409,12 +577,13 @@ fn scan_input(
                     origin: name.clone(),
                     value: v,
                 }),
-                _ => {
-                    undecodable += 1;
-                    first_bad.get_or_insert_with(|| {
-                        format!("record at byte {} is not an inventory document", raw.offset)
-                    });
-                }
+                _ => damage.record(
+                    &name,
+                    index,
+                    raw.offset,
+                    RecordProblem::Undecodable,
+                    "not an inventory document".to_owned(),
+                ),
             }
             continue;
         }
@@ -425,51 +594,29 @@ fn scan_input(
         if !may_match {
             continue;
         }
-        if let Err(why) = decode_and_take(raw.bytes, selector, &mut out) {
-            undecodable += 1;
-            first_bad.get_or_insert_with(|| format!("record at byte {}: {why}", raw.offset));
+        if let Err((kind, why)) = decode_and_take(raw.bytes, selector, &mut out) {
+            damage.record(&name, index, raw.offset, kind, why);
         }
     }
     out.stats.bytes_decompressed = splitter.bytes_read();
-    out.stats.records_undecodable = undecodable;
     if let Some(h) = hashes {
         let ids = out.attempts.iter().map(|a| a.event_id.as_str());
         let ids = ids.chain(out.call_failures.iter().map(|f| f.event_id.as_str()));
         h.note_events(&name, ids);
     }
-    let mut problems = Vec::new();
-    match failures.len() {
-        0 => {}
-        1 => problems.push(failures.remove(0)),
-        n => problems.push(format!("{n} decoding errors, first: {}", failures[0])),
-    }
-    if undecodable > 0 {
-        problems.push(format!(
-            "{undecodable} record(s) skipped, first: {}",
-            first_bad.unwrap_or_default()
-        ));
-    }
-    if problems.is_empty() {
-        out.stats.files_read += 1;
-    } else {
-        out.stats.files_unreadable += 1;
-        out.stats.skipped.push(Skipped {
-            name,
-            reason: problems.join("; "),
-            by_design: false,
-        });
-    }
+    let records = out.stats.records_scanned;
+    damage.count(&mut out.stats, name, records);
     out
 }
 
-/// Keeps the builds of one build document; a malformed one is counted as undecodable.
+/// Keeps the builds of one build document (the record at `(index, offset)`); a malformed
+/// one is counted as undecodable.
 fn take_builds(
     v: &Value,
     name: &str,
-    offset: u64,
+    (index, offset): (u64, u64),
     out: &mut Scan,
-    first_bad: &mut Option<String>,
-    undecodable: &mut u64,
+    damage: &mut Damage,
 ) {
     match builds_from_value(v) {
         Ok(builds) => {
@@ -480,10 +627,13 @@ fn take_builds(
                 });
             }
         }
-        Err(why) => {
-            *undecodable += 1;
-            first_bad.get_or_insert_with(|| format!("record at byte {offset}: {why}"));
-        }
+        Err(why) => damage.record(
+            name,
+            index,
+            offset,
+            RecordProblem::Undecodable,
+            why.to_string(),
+        ),
     }
 }
 
@@ -512,32 +662,41 @@ fn scan_build_log<R: std::io::Read>(reader: R, name: String, limits: &DecodeLimi
 
 /// Decodes one record (unwrapping lookup-events' `CloudTrailEvent` strings) and keeps it if
 /// selected. Invalid UTF-8 is replaced (U+FFFD) rather than losing the record.
-fn decode_and_take(bytes: &[u8], selector: &Selector, out: &mut Scan) -> Result<(), String> {
+fn decode_and_take(
+    bytes: &[u8],
+    selector: &Selector,
+    out: &mut Scan,
+) -> Result<(), (RecordProblem, String)> {
+    let undecodable = |why: String| (RecordProblem::Undecodable, why);
     let lossy;
     let rec = match serde_json::from_slice::<Record>(bytes) {
         Ok(r) => r,
         Err(e) if std::str::from_utf8(bytes).is_err() => {
             lossy = String::from_utf8_lossy(bytes).into_owned();
             serde_json::from_str::<Record>(&lossy)
-                .map_err(|_| format!("could not be decoded: {e}"))?
+                .map_err(|_| undecodable(format!("could not be decoded: {e}")))?
         }
-        Err(e) => return Err(format!("could not be decoded: {e}")),
+        Err(e) => return Err(undecodable(format!("could not be decoded: {e}"))),
     };
     let problem = match rec.cloudtrail_event.as_deref() {
         Some(inner) => {
-            let inner_rec = serde_json::from_str::<Record>(inner)
-                .map_err(|e| format!("its CloudTrailEvent string is not a valid event: {e}"))?;
+            let inner_rec = serde_json::from_str::<Record>(inner).map_err(|e| {
+                undecodable(format!(
+                    "its CloudTrailEvent string is not a valid event: {e}"
+                ))
+            })?;
             take(selector, &inner_rec, out)
         }
         None => take(selector, &rec, out),
     };
     match problem {
-        Some(why) => Err(why.to_owned()),
+        Some(why) => Err((RecordProblem::Unplaced, why.to_owned())),
         None => Ok(()),
     }
 }
 
-/// Keeps a selected record; returns why a record the analysis needed could not be used.
+/// Keeps a selected record; returns why a record the analysis needed could not be placed in
+/// time.
 fn take(selector: &Selector, rec: &Record<'_>, out: &mut Scan) -> Option<&'static str> {
     match selector.select(rec) {
         Ok(sel) => {
@@ -548,11 +707,14 @@ fn take(selector: &Selector, rec: &Record<'_>, out: &mut Scan) -> Option<&'stati
                 Selected::CallFailure(f) => out.call_failures.push(*f),
             }
         }
-        Err(Rejected::BadTime) => return Some("eventTime is missing or not an RFC 3339 time"),
+        Err(Rejected::BadTime) => return Some(BAD_TIME),
         Err(Rejected::Uninteresting | Rejected::OutOfWindow | Rejected::NotAnEvent) => {}
     }
     None
 }
+
+/// Why a record that had to be placed in time could not be (`explain` and `query` alike).
+pub const BAD_TIME: &str = "eventTime is missing or not an RFC 3339 time";
 
 pub(crate) enum FirstRecord {
     Event,
@@ -599,4 +761,114 @@ pub fn in_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) ->
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start worker threads: {e}"))?;
     Ok(pool.install(f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counted(damage: Damage, records: u64) -> ScanStats {
+        let mut stats = ScanStats::default();
+        damage.count(&mut stats, "f.json".to_owned(), records);
+        stats
+    }
+
+    #[test]
+    fn an_input_is_read_partly_read_or_unreadable() {
+        // no problem: read
+        let s = counted(Damage::default(), 3);
+        assert_eq!(
+            (s.files_read, s.files_partly_read, s.files_unreadable),
+            (1, 0, 0)
+        );
+        // one bad record of three: read, in part, the record named
+        let mut d = Damage::default();
+        d.record(
+            "f.json",
+            1,
+            40,
+            RecordProblem::Unplaced,
+            BAD_TIME.to_owned(),
+        );
+        let s = counted(d, 3);
+        assert_eq!(
+            (s.files_read, s.files_partly_read, s.files_unreadable),
+            (1, 1, 0)
+        );
+        assert_eq!((s.records_unplaced, s.records_unreadable), (1, 1));
+        assert_eq!(
+            s.problems[0].line(),
+            "record 1 (byte 40): eventTime is missing or not an RFC 3339 time"
+        );
+        assert!(s.skipped.is_empty());
+        // every record bad: unreadable, one line in `skipped`
+        let mut d = Damage::default();
+        d.record(
+            "f.json",
+            0,
+            12,
+            RecordProblem::Undecodable,
+            "not a JSON object".to_owned(),
+        );
+        let s = counted(d, 1);
+        assert_eq!(
+            (s.files_read, s.files_partly_read, s.files_unreadable),
+            (0, 0, 1)
+        );
+        assert_eq!(s.skipped[0].reason, "record 0 (byte 12): not a JSON object");
+        assert!(s.problems.is_empty());
+        // a stream error before any record: its reason alone
+        let mut d = Damage::default();
+        d.stream(
+            "f.json",
+            0,
+            0,
+            "gzip stream is truncated at decompressed byte 0".to_owned(),
+        );
+        let s = counted(d, 0);
+        assert_eq!(s.files_unreadable, 1);
+        assert_eq!(
+            s.skipped[0].reason,
+            "gzip stream is truncated at decompressed byte 0"
+        );
+    }
+
+    #[test]
+    fn problems_are_bounded_per_input_and_the_ending_error_is_kept() {
+        let mut d = Damage::default();
+        for i in 0..15 {
+            d.record(
+                "f.json",
+                i,
+                i * 10,
+                RecordProblem::Undecodable,
+                "bad".to_owned(),
+            );
+        }
+        d.stream("f.json", 20, 999, "gzip stream is truncated".to_owned());
+        let s = counted(d, 20);
+        assert_eq!(s.files_partly_read, 1);
+        assert_eq!(s.records_undecodable, 15);
+        assert_eq!(s.problems.len(), PROBLEMS_PER_FILE + 1);
+        assert_eq!(
+            s.problems[PROBLEMS_PER_FILE].line(),
+            "after 20 record(s): gzip stream is truncated"
+        );
+        assert_eq!(s.problems_omitted, 5);
+        // a record problem after the stream error: the error is not the end, nothing is added
+        let mut d = Damage::default();
+        for i in 0..11 {
+            d.stream("f.json", i, i, "invalid JSON".to_owned());
+        }
+        d.record(
+            "f.json",
+            11,
+            500,
+            RecordProblem::Undecodable,
+            "bad".to_owned(),
+        );
+        let s = counted(d, 30);
+        assert_eq!(s.problems.len(), PROBLEMS_PER_FILE);
+        assert_eq!(s.problems_omitted, 2);
+    }
 }

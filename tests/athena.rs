@@ -837,3 +837,127 @@ fn verify_and_dry_run_without_a_query_source_are_refused() {
         r.stderr
     );
 }
+
+/// Issue #21, "athena ddl": a bucket that several accounts' trails write into without an
+/// organization. `--accounts-from-bucket` lists `[prefix/]AWSLogs/` (one delimiter listing)
+/// and enumerates the account folders; an organization folder beside them is left out and
+/// said so; with `--organization` its own folder is listed; a bucket holding one
+/// organization folder alone gives that organization's table.
+#[test]
+fn athena_ddl_lists_the_accounts_of_the_bucket() {
+    if !common::python_has("boto3", "the athena ddl listing test") {
+        return;
+    }
+    let Some(moto) = aws::moto() else { return };
+    aws::python(
+        &moto.url,
+        r#"
+import boto3, os
+s3 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"])
+for bucket, keys in {
+    "multi-trail": [
+        "audit/AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/01/111122223333_CloudTrail_us-east-1_20261001T0000Z_a.json.gz",
+        "audit/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/10/01/d.json.gz",
+        "audit/AWSLogs/444455556666/CloudTrail/eu-west-1/2026/10/01/444455556666_CloudTrail_eu-west-1_20261001T0000Z_b.json.gz",
+        "audit/AWSLogs/o-abcdefghij/999988887777/CloudTrail/us-east-1/2026/10/01/999988887777_CloudTrail_us-east-1_20261001T0000Z_c.json.gz",
+        "audit/AWSLogs/o-abcdefghij/777766665555/CloudTrail/us-east-1/2026/10/01/777766665555_CloudTrail_us-east-1_20261001T0000Z_d.json.gz",
+        "audit/AWSLogs/notes/readme.txt",
+        "audit/other/x.json.gz",
+    ],
+    "org-only-trail": [
+        "AWSLogs/o-abcdefghij/999988887777/CloudTrail/us-east-1/2026/10/01/999988887777_CloudTrail_us-east-1_20261001T0000Z_c.json.gz",
+    ],
+    "empty-trail": ["elsewhere/x.json.gz"],
+}.items():
+    s3.create_bucket(Bucket=bucket)
+    for k in keys:
+        s3.put_object(Bucket=bucket, Key=k, Body=b"{}")
+"#,
+    );
+    let proxy = Proxy::start(moto.port, Vec::new());
+    let ddl = |args: &[&str]| {
+        let mut all = vec!["athena", "ddl"];
+        all.extend(args);
+        all.extend(["--region", "us-east-1,eu-west-1", "--start", "2026-01-01"]);
+        run(&proxy.url, &all)
+    };
+    let r = ddl(&["s3://multi-trail/audit", "--accounts-from-bucket"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for needle in [
+        "PARTITIONED BY (`account` STRING, `region` STRING, `timestamp` STRING)",
+        "LOCATION 's3://multi-trail/audit/AWSLogs/'",
+        "'projection.account.type'='enum'",
+        "'projection.account.values'='111122223333,444455556666'",
+        "'storage.location.template'='s3://multi-trail/audit/AWSLogs/${account}/CloudTrail/${region}/${timestamp}'",
+    ] {
+        assert!(r.stdout.contains(needle), "{needle} not in\n{}", r.stdout);
+    }
+    assert_eq!(
+        r.stderr,
+        "trailwhy: s3://multi-trail/audit/AWSLogs/o-abcdefghij/: an organization trail's folder, left out of this table (make another with --organization o-abcdefghij --accounts-from-bucket)\n"
+    );
+    // one delimiter listing of AWSLogs/, nothing below it
+    let lists: Vec<String> = proxy
+        .requests()
+        .into_iter()
+        .filter(|(m, p)| m == "GET" && p.contains("list-type=2"))
+        .map(|(_, p)| p)
+        .collect();
+    assert_eq!(lists.len(), 1, "{lists:?}");
+    assert!(
+        lists[0].contains("prefix=audit%2FAWSLogs%2F") && lists[0].contains("delimiter=%2F"),
+        "{lists:?}"
+    );
+    // the same table as naming the accounts
+    let named = ddl(&[
+        "s3://multi-trail/audit",
+        "--account",
+        "444455556666,111122223333",
+    ]);
+    assert_eq!(named.code, 0, "{}", named.stderr);
+    assert!(
+        named
+            .stdout
+            .contains("'projection.account.values'='444455556666,111122223333'"),
+        "{}",
+        named.stdout
+    );
+
+    // the organization's folder
+    let r = ddl(&[
+        "s3://multi-trail/audit",
+        "--accounts-from-bucket",
+        "--organization",
+        "o-abcdefghij",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("'projection.account.values'='777766665555,999988887777'"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("'storage.location.template'='s3://multi-trail/audit/AWSLogs/o-abcdefghij/${account}/CloudTrail/${region}/${timestamp}'"), "{}", r.stdout);
+    // one organization folder alone
+    let r = ddl(&["s3://org-only-trail", "--accounts-from-bucket"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("'projection.account.values'='999988887777'")
+            && r.stdout.contains("AWSLogs/o-abcdefghij/${account}/"),
+        "{}",
+        r.stdout
+    );
+    // nothing to enumerate, and no bucket: exit 2, saying where
+    let r = ddl(&["s3://empty-trail", "--accounts-from-bucket"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("no account folder under s3://empty-trail/AWSLogs/"),
+        "{}",
+        r.stderr
+    );
+    let r = ddl(&["s3://no-such-trail", "--accounts-from-bucket"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("no-such-trail"), "{}", r.stderr);
+}

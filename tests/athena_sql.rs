@@ -605,7 +605,63 @@ fn variants() -> Vec<Variant> {
             identity_provider: false,
             needs_account: false,
         },
+        Variant {
+            name: "the table of trailwhy athena ddl for several accounts without an organization",
+            def: multi_account_table(),
+            partitions: vec![
+                ("account", "account"),
+                ("region", "region"),
+                ("timestamp", "yyyy/MM/dd"),
+            ],
+            only: None,
+            identity_provider: true,
+            needs_account: false,
+        },
     ]
+}
+
+/// `trailwhy athena ddl s3://trail-bucket --account A,B --region us-east-1,eu-west-1`: the
+/// account is an enum key of `AWSLogs/${account}/…`.
+fn multi_account_table() -> TableDef {
+    ddl::declared(&ddl::DdlOptions {
+        database: DB.into(),
+        table: TABLE.into(),
+        bucket: BUCKET.into(),
+        prefix: None,
+        scope: ddl::Scope::Accounts(vec![A.into(), B.into()]),
+        regions: vec!["us-east-1".into(), "eu-west-1".into()],
+        start: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+    })
+    .unwrap()
+}
+
+#[test]
+fn the_multi_account_table_prunes_by_account() {
+    let shape = Shape::from_def(&multi_account_table()).unwrap();
+    let compiled = |accounts: &[&str]| {
+        let w = window(accounts, &[]);
+        compile(
+            &shape,
+            &plan(&w, Want::Query(&RecordFilter::default()), Mode::Objects),
+        )
+        .unwrap()
+    };
+    let one = compiled(&[A]);
+    let both = compiled(&[]);
+    // two regions × two days of the window (and the delivery lag's day)
+    let days = both.partitions.unwrap() / 4;
+    assert_eq!(one.partitions, Some(2 * days), "{}", one.sql);
+    assert_eq!(both.partitions, Some(4 * days), "{}", both.sql);
+    assert!(one.sql.contains(&format!("'{A}'")), "{}", one.sql);
+    assert!(!one.sql.contains(B), "{}", one.sql);
+    assert!(one.warnings.is_empty(), "{:?}", one.warnings);
+    // an account the table does not enumerate: said, not silently empty
+    let other = compiled(&["999988887777"]);
+    assert!(
+        other.warnings.iter().any(|w| w.contains("999988887777")),
+        "{:?}",
+        other.warnings
+    );
 }
 
 impl Fixture {

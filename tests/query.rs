@@ -377,7 +377,7 @@ fn jq_runtime_errors_are_counted_and_reported_once() {
     assert_eq!(err.len(), 1, "{}", r.stderr);
     assert!(
         err[0].starts_with(&format!(
-            "trailwhy: --jq: error (at {}, record 1): cannot index",
+            "trailwhy: --jq: error (at {}, record 0): cannot index",
             t.path().join("AWSLogs/1.json.gz").display()
         )),
         "{}",
@@ -395,7 +395,7 @@ fn jq_runtime_errors_are_counted_and_reported_once() {
     ]);
     assert_eq!(r.stdout, "\"w2\"\n\"c2\"\n");
     assert!(
-        r.stderr.contains("record 1): failed (4 more)"),
+        r.stderr.contains("record 0): failed (4 more)"),
         "{}",
         r.stderr
     );

@@ -314,8 +314,11 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
         let mut iam = cfg.in_pool(|| scan(&iam_inputs, iam_skipped, &selector, &cfg.limits))?;
         docs.append(&mut iam.inventory_docs);
         changes.append(&mut iam.changes);
-        // --iam inputs that could not be read count like any other input
+        // --iam inputs that could not be read (or only in part) count like any other input
         logs.stats.files_unreadable += iam.stats.files_unreadable;
+        logs.stats.files_partly_read += iam.stats.files_partly_read;
+        logs.stats.problems.extend(iam.stats.problems);
+        logs.stats.problems_omitted += iam.stats.problems_omitted;
         logs.stats
             .skipped
             .extend(iam.stats.skipped.into_iter().filter(|s| !s.by_design));

@@ -149,6 +149,7 @@ pub fn lookup_ask(args: &QueryArgs) -> Ask {
 }
 
 pub fn run(args: &QueryArgs) -> Result<Exit> {
+    let started = std::time::Instant::now();
     let cfg = ScanConfig::from_args(&args.scan)?;
     let mut query = config(args, &cfg)?;
     // remote sources: listed (s3:// pruned by --since/--until/--account/--region) or
@@ -162,8 +163,14 @@ pub fn run(args: &QueryArgs) -> Result<Exit> {
     query
         .filter
         .set_time_bounds(opened.window.since, opened.window.until);
+    // created before the query: a path that cannot be written is a usage error
+    let mut summary_out = args
+        .summary
+        .as_deref()
+        .map(|p| open_output(Some(p)))
+        .transpose()?;
     let out = open_output(None)?;
-    let outcome = query::run(
+    let mut outcome = query::run(
         &query,
         &opened.inputs,
         std::mem::take(&mut opened.skipped),
@@ -184,6 +191,24 @@ pub fn run(args: &QueryArgs) -> Result<Exit> {
         _ => None,
     };
     cfg.tell_queries(&opened);
+    outcome.stats.interrupted |= interrupt::requested();
+    if let Some(stats) = &opened.s3_stats {
+        outcome.stats.s3 = Some(crate::scan::S3Summary::from(&**stats));
+    }
+    if opened.athena_stats.is_some() {
+        outcome.stats.queries = Some(opened.athena_summaries());
+    }
+    if let Some(w) = summary_out.as_mut() {
+        report::QuerySummary::new(
+            outcome.rows,
+            outcome.jq_errors,
+            &outcome.stats,
+            started.elapsed().as_secs_f64(),
+        )
+        .with_integrity(integrity.as_ref())
+        .write(w)?;
+        w.flush()?;
+    }
     let mut err = std::io::stderr().lock();
     report::write_problems(&mut err, &outcome.stats, &[])?;
     report::write_integrity_problems(&mut err, integrity.as_ref())?;

@@ -13,6 +13,16 @@ use crate::event::{decode_part, role_name_from_arn, AssumeRoleParams, AssumeRole
 pub use crate::select::filter::{Globs, RecordFilter};
 use crate::select::time::parse_event_time;
 
+/// What the exact check says of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Matches,
+    Fails,
+    /// Every other filter passes, but a time window is set and the record's `eventTime` is
+    /// missing or not an RFC 3339 time: it cannot be placed (counted, as `explain` does).
+    Unplaced,
+}
+
 /// A [`RecordFilter`] ready for use: byte needles built once.
 pub struct CompiledFilter {
     filter: RecordFilter,
@@ -114,6 +124,20 @@ impl CompiledFilter {
 
     /// The exact check on a decoded record.
     pub fn matches(&self, rec: &Record<'_>) -> bool {
+        self.check(rec) == Verdict::Matches
+    }
+
+    /// The exact check on a decoded record, telling a record outside the filters from one
+    /// the window cannot place.
+    pub fn check(&self, rec: &Record<'_>) -> Verdict {
+        match self.passes_fields(rec) {
+            true => self.in_window(rec),
+            false => Verdict::Fails,
+        }
+    }
+
+    /// Every filter but the window.
+    fn passes_fields(&self, rec: &Record<'_>) -> bool {
         let f = &self.filter;
         let ident = rec.user_identity.as_ref();
         let error_code = rec.error_code.as_deref().filter(|c| !c.is_empty());
@@ -138,10 +162,7 @@ impl CompiledFilter {
         if !f.sub.is_empty() && !self.sub_matches(rec) {
             return false;
         }
-        if !f.role.is_empty() && !self.role_matches(rec) {
-            return false;
-        }
-        self.in_window(rec)
+        f.role.is_empty() || self.role_matches(rec)
     }
 
     fn sub_matches(&self, rec: &Record<'_>) -> bool {
@@ -180,21 +201,25 @@ impl CompiledFilter {
         by_arn_or_name(params.role_arn.as_deref())
     }
 
-    fn in_window(&self, rec: &Record<'_>) -> bool {
+    fn in_window(&self, rec: &Record<'_>) -> Verdict {
         let w = &self.filter.window;
-        if w.since.is_some() || w.until.is_some() {
-            let time = rec.event_time.as_deref().and_then(parse_event_time);
-            if !time.is_some_and(|t| w.contains_time(t)) {
-                return false;
-            }
-        }
         // the trail's recipient, else the caller's account (as `explain` does)
         let account = rec.recipient_account_id.as_deref().or_else(|| {
             rec.user_identity
                 .as_ref()
                 .and_then(|u| u.account_id.as_deref())
         });
-        w.accepts_account(account) && w.accepts_region(rec.aws_region.as_deref())
+        if !(w.accepts_account(account) && w.accepts_region(rec.aws_region.as_deref())) {
+            return Verdict::Fails;
+        }
+        if w.since.is_some() || w.until.is_some() {
+            match rec.event_time.as_deref().and_then(parse_event_time) {
+                None => return Verdict::Unplaced,
+                Some(t) if !w.contains_time(t) => return Verdict::Fails,
+                Some(_) => {}
+            }
+        }
+        Verdict::Matches
     }
 }
 

@@ -45,9 +45,9 @@ use memchr::memmem::Finder;
 
 use crate::decode::{self, DecodeLimits, RecordKind, RecordSplitter};
 use crate::event::Record;
-use crate::scan::{classify_first, FirstRecord, ScanStats};
+use crate::scan::{classify_first, Damage, FirstRecord, RecordProblem, ScanStats, BAD_TIME};
 use crate::source::{io_reason, Input, Inputs, Skipped};
-use filter::CompiledFilter;
+use filter::{CompiledFilter, Verdict};
 use jq::JqProgram;
 use output::Cell;
 use output::{Format, Row, RowWriter};
@@ -104,9 +104,9 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// Some input could not be read completely (exit code 3).
+    /// Some input could not be read completely (exit code 3): unreadable or partly read.
     pub fn partial(&self) -> bool {
-        self.stats.files_unreadable > 0
+        self.stats.files_unreadable > 0 || self.stats.files_partly_read > 0
     }
 }
 
@@ -235,11 +235,12 @@ enum Msg {
 
 #[derive(Default)]
 struct FileOutcome {
-    /// Skipped by design or not read completely.
+    /// Skipped by design, or not opened or decompressed.
     skipped: Option<Skipped>,
+    /// The input's name and what could not be read of it, once it was split.
+    damage: Option<(String, Damage)>,
     records: u64,
     bytes: u64,
-    undecodable: u64,
     jq_errors: u64,
     first_jq_error: Option<String>,
     groups: HashMap<Vec<String>, u64>,
@@ -304,11 +305,11 @@ fn drain<W: Write>(
 fn merge(f: FileOutcome, outcome: &mut Outcome, groups: &mut HashMap<Vec<String>, u64>) {
     let s = &mut outcome.stats;
     s.records_scanned += f.records;
-    s.records_undecodable += f.undecodable;
     s.bytes_decompressed += f.bytes;
-    match f.skipped {
-        Some(skip) => outcome.add_skipped(skip),
-        None => outcome.stats.files_read += 1,
+    match (f.skipped, f.damage) {
+        (Some(skip), _) => outcome.add_skipped(skip),
+        (None, Some((name, damage))) => damage.count(&mut outcome.stats, name, f.records),
+        (None, None) => outcome.stats.files_read += 1,
     }
     for (k, n) in f.groups {
         *groups.entry(k).or_insert(0) += n;
@@ -522,6 +523,8 @@ impl<'a> Emitter<'a> {
         self.value(&Val::Null);
     }
 
+    /// A jq runtime error of the record at `record` (its index in the input, from 0, as in
+    /// the summary's `problems`).
     fn jq_error(&mut self, name: &str, record: u64, message: String) {
         self.jq_errors += 1;
         self.first_jq_error
@@ -687,24 +690,28 @@ fn read_input(input: &Input, q: &Query, emit: &mut Emitter<'_>) -> FileOutcome {
     let lookup = Finder::new(b"CloudTrailEvent");
     let mut splitter = RecordSplitter::new_whole(reader, &q.limits);
     let mut first = true;
-    let mut first_bad: Option<String> = None;
-    let mut failures: Vec<String> = Vec::new();
+    let mut damage = Damage::default();
     while emit.wants_more() {
+        // the index of the record about to be read
+        let index = f.records;
         // an error is not necessarily the end: the splitter resyncs where it can
         let raw = match splitter.next_record() {
             Ok(Some(r)) => r,
             Ok(None) => break,
             Err(e) => {
-                failures.push(e.to_string());
+                damage.stream(&name, index, e.offset(), e.to_string());
                 continue;
             }
         };
         f.records += 1;
         if raw.kind != RecordKind::Object {
-            f.undecodable += 1;
-            first_bad.get_or_insert_with(|| {
-                format!("record at byte {} is not a JSON object", raw.offset)
-            });
+            damage.record(
+                &name,
+                index,
+                raw.offset,
+                RecordProblem::Undecodable,
+                "not a JSON object".to_owned(),
+            );
             continue;
         }
         if std::mem::replace(&mut first, false) {
@@ -718,29 +725,13 @@ fn read_input(input: &Input, q: &Query, emit: &mut Emitter<'_>) -> FileOutcome {
                 return f;
             }
         }
-        let found = record(q, raw.bytes, &lookup, emit, &name, f.records);
-        if let Err(why) = found {
-            f.undecodable += 1;
-            first_bad.get_or_insert_with(|| format!("record at byte {}: {why}", raw.offset));
+        let found = record(q, raw.bytes, &lookup, emit, &name, index);
+        if let Err((kind, why)) = found {
+            damage.record(&name, index, raw.offset, kind, why);
         }
     }
     f.bytes = splitter.bytes_read();
-    let mut problems = Vec::new();
-    match failures.len() {
-        0 => {}
-        1 => problems.push(failures.remove(0)),
-        n => problems.push(format!("{n} decoding errors, first: {}", failures[0])),
-    }
-    if f.undecodable > 0 {
-        problems.push(format!(
-            "{} record(s) skipped, first: {}",
-            f.undecodable,
-            first_bad.unwrap_or_default()
-        ));
-    }
-    if !problems.is_empty() {
-        f.skipped = unreadable(problems.join("; "));
-    }
+    f.damage = Some((name, damage));
     f
 }
 
@@ -752,28 +743,33 @@ fn record(
     lookup: &Finder<'_>,
     emit: &mut Emitter<'_>,
     name: &str,
-    number: u64,
-) -> Result<(), String> {
+    index: u64,
+) -> Result<(), (RecordProblem, String)> {
+    let undecodable = |why: String| (RecordProblem::Undecodable, why);
     if !q.filter.may_match(bytes) {
         return Ok(());
     }
     let inner = match lookup.find(bytes) {
-        Some(_) => lookup_event(bytes)?,
+        Some(_) => lookup_event(bytes).map_err(undecodable)?,
         None => None,
     };
     let event = inner.as_deref().map_or(bytes, str::as_bytes);
     if q.filter.is_active() {
-        let rec: Record<'_> =
-            serde_json::from_slice(event).map_err(|e| format!("could not be decoded: {e}"))?;
-        if !q.filter.matches(&rec) {
-            return Ok(());
+        let rec: Record<'_> = serde_json::from_slice(event)
+            .map_err(|e| undecodable(format!("could not be decoded: {e}")))?;
+        match q.filter.check(&rec) {
+            Verdict::Matches => {}
+            Verdict::Fails => return Ok(()),
+            // as `explain`: a record the filters want but the window cannot place is
+            // counted, not dropped
+            Verdict::Unplaced => return Err((RecordProblem::Unplaced, BAD_TIME.to_owned())),
         }
     }
     if q.jq.is_none() && matches!(q.mode, Mode::Count) {
         // nothing to show: the record need not become a value, only be valid JSON
         if !q.filter.is_active() {
             serde_json::from_slice::<serde::de::IgnoredAny>(event)
-                .map_err(|e| format!("could not be decoded: {e}"))?;
+                .map_err(|e| undecodable(format!("could not be decoded: {e}")))?;
         }
         emit.count_one();
         return Ok(());
@@ -805,7 +801,8 @@ fn record(
     }
     // a program that reads only some parts of the record gets a record of only those
     let parts = q.jq.as_ref().and_then(JqProgram::parts);
-    let v = json::parse(event, parts).map_err(|e| format!("could not be decoded: {e}"))?;
+    let v =
+        json::parse(event, parts).map_err(|e| undecodable(format!("could not be decoded: {e}")))?;
     match &q.jq {
         None => {
             emit.value(&v);
@@ -813,7 +810,7 @@ fn record(
         Some(program) => program.run(v, |out| match out {
             Ok(x) => emit.value(&x),
             Err(message) => {
-                emit.jq_error(name, number, message);
+                emit.jq_error(name, index, message);
                 true
             }
         }),

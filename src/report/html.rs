@@ -250,11 +250,13 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
     let sc = &doc.scan;
     writeln!(
         w,
-        "<footer>{} read, {} skipped by design, {} unreadable · {} records scanned, {} selected · trailwhy {}</footer>",
+        "<footer>{} read{}, {} skipped by design, {} unreadable · {} records scanned{}, {} selected · trailwhy {}</footer>",
         plural(sc.files_read, "file", "files"),
+        crate::report::partly(sc.files_partly_read),
         sc.files_skipped,
         sc.files_unreadable,
         sc.records_scanned,
+        crate::report::unreadable_records(sc.records_unreadable),
         sc.records_matched,
         env!("CARGO_PKG_VERSION")
     )?;
@@ -265,8 +267,9 @@ fn write_alerts<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
     if doc.scan.partial {
         writeln!(
             w,
-            "<p class=\"alert\"><b>Partial scan.</b> {} could not be read{}; findings may be missing.</p>",
+            "<p class=\"alert\"><b>Partial scan.</b> {} could not be read, {} read only in part{}; findings may be missing.</p>",
             plural(doc.scan.files_unreadable, "input", "inputs"),
+            doc.scan.files_partly_read,
             if doc.scan.interrupted {
                 " and the scan was interrupted"
             } else {

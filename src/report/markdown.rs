@@ -175,8 +175,9 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
     if doc.scan.partial {
         writeln!(
             w,
-            "> **Partial scan:** {} input(s) could not be read{}; findings may be missing.\n",
+            "> **Partial scan:** {} input(s) could not be read, {} read only in part{}; findings may be missing.\n",
             doc.scan.files_unreadable,
+            doc.scan.files_partly_read,
             if doc.scan.interrupted {
                 " and the scan was interrupted"
             } else {
@@ -231,11 +232,13 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
     writeln!(w, "---\n")?;
     writeln!(
         w,
-        "_{} read, {} skipped by design, {} unreadable · {} records scanned, {} selected · generated {} by trailwhy {}_",
+        "_{} read{}, {} skipped by design, {} unreadable · {} records scanned{}, {} selected · generated {} by trailwhy {}_",
         plural(sc.files_read, "file", "files"),
+        crate::report::partly(sc.files_partly_read),
         sc.files_skipped,
         sc.files_unreadable,
         sc.records_scanned,
+        crate::report::unreadable_records(sc.records_unreadable),
         sc.records_matched,
         time(doc.generated_at),
         env!("CARGO_PKG_VERSION")

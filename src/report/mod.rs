@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::explain::{Evidence, Finding};
 use crate::inventory::LoadProblem;
-use crate::scan::ScanStats;
+use crate::scan::{Problem, ScanStats, PROBLEMS_PER_FILE};
 use crate::source::Skipped;
 use sanitize::terminal_safe;
 
@@ -35,13 +35,26 @@ pub struct Summary {
     pub findings: usize,
     pub failed_events: u64,
     pub by_cause: BTreeMap<String, u64>,
+    /// Inputs from which at least one record was read (partly read ones included).
     pub files_read: u64,
+    /// Of `files_read`, those not read completely: their problems are in `problems`.
+    pub files_partly_read: u64,
     pub files_skipped: u64,
+    /// Inputs from which nothing could be read (named in `skipped`).
     pub files_unreadable: u64,
     pub skipped: Vec<Skipped>,
     pub records_scanned: u64,
     pub records_matched: u64,
     pub records_undecodable: u64,
+    /// Records whose `eventTime` is missing or invalid where it was needed.
+    pub records_unplaced: u64,
+    /// Every record skipped with a reason (`records_undecodable` + `records_unplaced`).
+    pub records_unreadable: u64,
+    /// What could not be read of partly read inputs: `{file, record, byte, reason}`, at most
+    /// `scan::PROBLEMS_PER_FILE` per input (and the error that ended it).
+    pub problems: Vec<Problem>,
+    /// Problems beyond those listed.
+    pub problems_omitted: u64,
     pub bytes_decompressed: u64,
     pub inventory_problems: Vec<LoadProblem>,
     pub elapsed_seconds: f64,
@@ -61,6 +74,87 @@ pub struct Summary {
     /// `--verify`: counts per verdict and the files not verified.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub integrity: Option<crate::integrity::Integrity>,
+}
+
+/// The JSON summary of `query` (`--summary FILE`): the scan's counts under the same names as
+/// in [`Summary`], and the rows written.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuerySummary {
+    pub rows: u64,
+    pub files_read: u64,
+    pub files_partly_read: u64,
+    pub files_skipped: u64,
+    pub files_unreadable: u64,
+    pub skipped: Vec<Skipped>,
+    pub records_scanned: u64,
+    pub records_undecodable: u64,
+    pub records_unplaced: u64,
+    pub records_unreadable: u64,
+    pub problems: Vec<Problem>,
+    pub problems_omitted: u64,
+    pub bytes_decompressed: u64,
+    /// jq runtime errors (the first is on stderr).
+    pub jq_errors: u64,
+    pub elapsed_seconds: f64,
+    /// True when some input could not be read completely (exit code 3).
+    pub partial: bool,
+    /// True when Ctrl-C stopped the query (exit code 130).
+    pub interrupted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3: Option<crate::scan::S3Summary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queries: Option<Vec<crate::source::athena::QuerySummary>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<crate::integrity::Integrity>,
+}
+
+impl QuerySummary {
+    pub fn new(rows: u64, jq_errors: u64, stats: &ScanStats, elapsed_seconds: f64) -> QuerySummary {
+        QuerySummary {
+            rows,
+            files_read: stats.files_read,
+            files_partly_read: stats.files_partly_read,
+            files_skipped: stats.files_skipped,
+            files_unreadable: stats.files_unreadable,
+            skipped: stats.skipped.clone(),
+            records_scanned: stats.records_scanned,
+            records_undecodable: stats.records_undecodable,
+            records_unplaced: stats.records_unplaced,
+            records_unreadable: stats.records_unreadable,
+            problems: stats.problems.clone(),
+            problems_omitted: stats.problems_omitted,
+            bytes_decompressed: stats.bytes_decompressed,
+            jq_errors,
+            elapsed_seconds: (elapsed_seconds * 1000.0).round() / 1000.0,
+            partial: stats.files_unreadable > 0 || stats.files_partly_read > 0,
+            interrupted: stats.interrupted,
+            s3: stats.s3.clone(),
+            queries: stats.queries.clone(),
+            integrity: None,
+        }
+    }
+
+    /// Adds the `--verify` result, as [`Summary::with_integrity`] does.
+    pub fn with_integrity(
+        mut self,
+        integrity: Option<&crate::integrity::Integrity>,
+    ) -> QuerySummary {
+        if let Some(i) = integrity {
+            self.partial |= i.unreadable > 0;
+            self.integrity = Some(i.summary());
+        }
+        self
+    }
+
+    /// Writes `{"summary":{…}}`, as in explain's JSON output.
+    pub fn write<W: Write>(&self, w: &mut W) -> io::Result<()> {
+        #[derive(Serialize)]
+        struct Wrapped<'a> {
+            summary: &'a QuerySummary,
+        }
+        serde_json::to_writer_pretty(&mut *w, &Wrapped { summary: self })?;
+        writeln!(w)
+    }
 }
 
 /// Peak resident set size of this process, from `/proc/self/status` (Linux only).
@@ -87,16 +181,21 @@ impl Summary {
             failed_events: findings.iter().map(|f| f.count).sum(),
             by_cause,
             files_read: stats.files_read,
+            files_partly_read: stats.files_partly_read,
             files_skipped: stats.files_skipped,
             files_unreadable: stats.files_unreadable,
             skipped: stats.skipped.clone(),
             records_scanned: stats.records_scanned,
             records_matched: stats.records_matched,
             records_undecodable: stats.records_undecodable,
+            records_unplaced: stats.records_unplaced,
+            records_unreadable: stats.records_unreadable,
+            problems: stats.problems.clone(),
+            problems_omitted: stats.problems_omitted,
             bytes_decompressed: stats.bytes_decompressed,
             inventory_problems: problems.to_vec(),
             elapsed_seconds: (elapsed_seconds * 1000.0).round() / 1000.0,
-            partial: stats.files_unreadable > 0 || stats.interrupted,
+            partial: stats.files_unreadable > 0 || stats.files_partly_read > 0 || stats.interrupted,
             interrupted: stats.interrupted,
             s3: stats.s3.clone(),
             queries: stats.queries.clone(),
@@ -324,14 +423,32 @@ fn write_table<W: Write>(
     )?;
     writeln!(
         w,
-        "{} file(s) read, {} skipped by design, {} unreadable; {} records scanned, {} selected, in {:.2} s",
+        "{} file(s) read{}, {} skipped by design, {} unreadable; {} records scanned{}, {} selected, in {:.2} s",
         summary.files_read,
+        partly(summary.files_partly_read),
         summary.files_skipped,
         summary.files_unreadable,
         summary.records_scanned,
+        unreadable_records(summary.records_unreadable),
         summary.records_matched,
         summary.elapsed_seconds
     )
+}
+
+/// ` (2 partly)` after the files read, when some were read only in part.
+pub fn partly(files: u64) -> String {
+    match files {
+        0 => String::new(),
+        n => format!(" ({n} partly)"),
+    }
+}
+
+/// ` (7 unreadable)` after the records scanned, when some could not be read.
+pub fn unreadable_records(records: u64) -> String {
+    match records {
+        0 => String::new(),
+        n => format!(" ({n} unreadable)"),
+    }
 }
 
 /// `trust statement 0: StringEquals token.actions.githubusercontent.com:sub expected ["a"], got "b"`
@@ -359,7 +476,8 @@ pub fn describe_evidence(e: &Evidence) -> String {
     s
 }
 
-/// Problems on stderr: one line per input that could not be read, naming it and why.
+/// Problems on stderr: one line per input that could not be read, naming it and why; one
+/// line per listed problem of a partly read input (`FILE: record N (byte B): why`).
 pub fn write_problems<W: Write>(
     w: &mut W,
     stats: &ScanStats,
@@ -367,6 +485,16 @@ pub fn write_problems<W: Write>(
 ) -> io::Result<()> {
     for s in stats.skipped.iter().filter(|s| !s.by_design) {
         writeln!(w, "trailwhy: {}: {}", t(&s.name), t(&s.reason))?;
+    }
+    for p in &stats.problems {
+        writeln!(w, "trailwhy: {}: {}", t(&p.file), t(&p.line()))?;
+    }
+    if stats.problems_omitted > 0 {
+        writeln!(
+            w,
+            "trailwhy: {} more problem(s) of partly read inputs not listed (the first {PROBLEMS_PER_FILE} of each input are)",
+            stats.problems_omitted
+        )?;
     }
     for p in problems {
         writeln!(w, "trailwhy: {}: {}", t(&p.origin), t(&p.problem))?;

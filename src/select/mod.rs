@@ -407,18 +407,23 @@ impl Selector {
         } else {
             return Err(Rejected::Uninteresting);
         };
+        let account = record_account(rec);
+        // Policy history is needed from before the window too: changes ignore the window.
+        // A record of another account or region is not wanted, whatever its time says (as
+        // `query` decides it); one that is wanted must have a time.
+        let windowed = kind != Kind::Change;
+        if windowed
+            && (!self.window.accepts_account(account.as_deref())
+                || !self.window.accepts_region(rec.aws_region.as_deref()))
+        {
+            return Err(Rejected::OutOfWindow);
+        }
         let time = rec
             .event_time
             .as_deref()
             .and_then(time::parse_event_time)
             .ok_or(Rejected::BadTime)?;
-        let account = record_account(rec);
-        // Policy history is needed from before the window too: changes ignore the time window.
-        if kind != Kind::Change
-            && (!self.window.contains_time(time)
-                || !self.window.accepts_account(account.as_deref())
-                || !self.window.accepts_region(rec.aws_region.as_deref()))
-        {
+        if windowed && !self.window.contains_time(time) {
             return Err(Rejected::OutOfWindow);
         }
         let event_id = rec.event_id.as_deref().unwrap_or_default().to_owned();

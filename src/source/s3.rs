@@ -483,6 +483,50 @@ impl Release {
 /// Day folders listed at once.
 const LIST_CONCURRENCY: usize = 16;
 
+/// The folders right below one `AWSLogs/` folder of a trail bucket.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountFolders {
+    /// 12-digit account ids, sorted.
+    pub accounts: Vec<String>,
+    /// Organization folders (`o-…`), sorted.
+    pub organizations: Vec<String>,
+    /// Any other folder, sorted (not a trail's).
+    pub other: Vec<String>,
+}
+
+/// Lists the folders right below `root` (`[prefix/]AWSLogs/` or `…/AWSLogs/o-…/`) of
+/// `bucket` with one delimiter listing (every page): which accounts, and which organization
+/// folders, deliver logs there (`trailwhy athena ddl --accounts-from-bucket`).
+pub fn account_folders(ctx: &AwsContext, bucket: &str, root: &str) -> Result<AccountFolders> {
+    let region = bucket_region(ctx, bucket)?;
+    let lister = Lister {
+        client: ctx.s3(region.as_deref()),
+        bucket: bucket.to_owned(),
+        stats: Arc::new(ListStats::default()),
+    };
+    let (prefixes, _) = ctx.block_on(lister.list(root, true))?;
+    let mut out = AccountFolders::default();
+    for p in prefixes {
+        let name = p
+            .strip_prefix(root)
+            .unwrap_or(&p)
+            .trim_end_matches('/')
+            .to_owned();
+        if name.len() == 12 && name.bytes().all(|b| b.is_ascii_digit()) {
+            out.accounts.push(name);
+        } else if name.starts_with("o-") {
+            out.organizations.push(name);
+        } else {
+            out.other.push(name);
+        }
+    }
+    for v in [&mut out.accounts, &mut out.organizations, &mut out.other] {
+        v.sort();
+        v.dedup();
+    }
+    Ok(out)
+}
+
 /// The bucket's region (HeadBucket's `x-amz-bucket-region`), so a bucket in another region
 /// than the configured one still works.
 pub(crate) fn bucket_region(ctx: &AwsContext, bucket: &str) -> Result<Option<String>> {

@@ -4,7 +4,8 @@
 //! The table is AWS's documented CloudTrail table (the JSON SerDe over CloudTrail's input
 //! format, which splits each file's `Records` array into rows) plus `identityprovider` in
 //! `useridentity`: failed web-identity records carry it and AWS's table lacks it. Its
-//! partition keys are `account` (organization trails: enumerated or injected), `region`
+//! partition keys are `account` (organization trails: enumerated or injected; a bucket
+//! that several accounts' trails write into without an organization: enumerated), `region`
 //! (enumerated, or injected when no region is named) and `timestamp` (`yyyy/MM/dd` days from
 //! the start date to `NOW`), laid out by `storage.location.template`, so
 //! [`super::table::Shape::from_def`] reads them back.
@@ -24,6 +25,10 @@ use super::table::TableDef;
 pub enum Scope {
     /// One account's trail: `AWSLogs/ACCOUNT/CloudTrail/…`.
     Account(String),
+    /// Several accounts' trails delivering to one bucket without an organization trail
+    /// (`AWSLogs/ACCOUNT1/CloudTrail/…`, `AWSLogs/ACCOUNT2/CloudTrail/…`): an `account` key
+    /// projected as `enum` with these values.
+    Accounts(Vec<String>),
     /// An organization trail: `AWSLogs/o-…/ACCOUNT/CloudTrail/…`.
     Organization { id: String, accounts: Accounts },
 }
@@ -127,6 +132,8 @@ fn validate(o: &DdlOptions) -> Result<()> {
     }
     let accounts: &[String] = match &o.scope {
         Scope::Account(a) => std::slice::from_ref(a),
+        Scope::Accounts(l) if l.is_empty() => bail!("name the accounts that write into the bucket"),
+        Scope::Accounts(l) => l,
         Scope::Organization { id, accounts } => {
             let ok = id.strip_prefix("o-").is_some_and(|rest| {
                 (10..=32).contains(&rest.len())
@@ -184,6 +191,12 @@ pub fn declared(o: &DdlOptions) -> Result<TableDef> {
     p("projection.enabled", "true".into());
     let template = match &o.scope {
         Scope::Account(a) => format!("{root}{a}/CloudTrail/${{region}}/${{timestamp}}"),
+        Scope::Accounts(l) => {
+            keys.push("account");
+            p("projection.account.type", "enum".into());
+            p("projection.account.values", l.join(","));
+            format!("{root}${{account}}/CloudTrail/${{region}}/${{timestamp}}")
+        }
         Scope::Organization { accounts, .. } => {
             keys.push("account");
             match accounts {
@@ -433,6 +446,64 @@ mod tests {
         assert_eq!(shape.fixed_account.as_deref(), Some("111122223333"));
         let names: Vec<&str> = shape.keys.iter().map(|k| k.name.as_str()).collect();
         assert_eq!(names, ["region", "timestamp"]);
+    }
+
+    #[test]
+    fn accounts_without_an_organization_are_an_enum_key_of_the_template() {
+        let o = DdlOptions {
+            scope: Scope::Accounts(vec!["111122223333".into(), "444455556666".into()]),
+            ..org(Accounts::Injected, &["us-east-1"])
+        };
+        let def = declared(&o).unwrap();
+        let text = create_table(&o).unwrap();
+        assert_eq!(parse_ddl(&text), def, "{text}");
+        assert_eq!(
+            def.parameters["storage.location.template"],
+            "s3://org-trail/audit/AWSLogs/${account}/CloudTrail/${region}/${timestamp}"
+        );
+        assert_eq!(
+            def.location.as_deref(),
+            Some("s3://org-trail/audit/AWSLogs/")
+        );
+        assert_eq!(def.parameters["projection.account.type"], "enum");
+        assert_eq!(
+            def.parameters["projection.account.values"],
+            "111122223333,444455556666"
+        );
+        assert!(
+            text.contains("PARTITIONED BY (`account` STRING, `region` STRING, `timestamp` STRING)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  'projection.account.values'='111122223333,444455556666',\n"),
+            "{text}"
+        );
+        // read back: the account key, enumerated, and no fixed account
+        let shape = Shape::from_def(&def).unwrap();
+        assert_eq!(shape.keys[0].name, "account");
+        assert_eq!(shape.keys[0].meaning, Meaning::Account);
+        assert_eq!(
+            shape.keys[0].projection,
+            Projection::Enum(vec!["111122223333".into(), "444455556666".into()])
+        );
+        assert_eq!(shape.fixed_account, None);
+        // no account, or a bad one, is refused
+        let none = DdlOptions {
+            scope: Scope::Accounts(Vec::new()),
+            ..o.clone()
+        };
+        assert!(declared(&none)
+            .unwrap_err()
+            .to_string()
+            .contains("accounts"));
+        let bad = DdlOptions {
+            scope: Scope::Accounts(vec!["111122223333".into(), "1111'".into()]),
+            ..o
+        };
+        assert!(declared(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("account id"));
     }
 
     #[test]
