@@ -27,7 +27,11 @@ fn record(r: &Value) -> Value {
         if let Some(region) = w["region"].as_str() {
             web.region = region;
         }
-        return web.record();
+        let mut rec = web.record();
+        for (k, v) in w["set"].as_object().into_iter().flatten() {
+            rec[k] = v.clone();
+        }
+        return rec;
     }
     if let Some(c) = r.get("call") {
         let f = |k: &str| c[k].as_str().unwrap();

@@ -25,6 +25,7 @@ pub fn run(args: &CheckArgs) -> Result<Exit> {
         audience: Some(&args.aud),
         subject: &args.sub,
         session_name: None,
+        request: None,
     };
     let d = diagnose(&policy, &token, None);
     let mut out = open_output(None)?;

@@ -13,6 +13,7 @@ use serde_json::json;
 use super::subject::{self, SubjectKind};
 use super::{Cause, Evidence};
 use crate::event::identity::provider_issuer;
+use crate::select::{Network, TlsRecorded};
 
 pub const WEB_IDENTITY_ACTION: &str = "sts:AssumeRoleWithWebIdentity";
 
@@ -23,7 +24,31 @@ pub struct Token<'a> {
     pub audience: Option<&'a str>,
     pub subject: &'a str,
     pub session_name: Option<&'a str>,
+    /// When, where and how the request was made, when a record says so (`None` for `check`,
+    /// which judges a token alone).
+    pub request: Option<RequestFacts<'a>>,
 }
+
+/// The request-context facts an `AssumeRoleWithWebIdentity` record gives besides the token.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestFacts<'a> {
+    pub time: chrono::DateTime<chrono::Utc>,
+    pub region: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub network: Option<&'a Network>,
+}
+
+/// The global keys `request_for` sets from a record's `RequestFacts`: a condition on one of
+/// them that fails is a failed condition (its absence is AWS's), never an unrecorded claim.
+const RECORDED_KEYS: &[&str] = &[
+    "aws:currenttime",
+    "aws:epochtime",
+    "aws:requestedregion",
+    "aws:useragent",
+    "aws:sourceip",
+    "aws:sourcevpce",
+    "aws:vpcsourceip",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -63,6 +88,37 @@ pub fn request_for(token: &Token<'_>, role_arn: Option<&str>) -> Request {
     );
     if let Some(s) = token.session_name {
         context.insert("sts:RoleSessionName", ContextValue::Single(s.to_owned()));
+    }
+    if let Some(facts) = &token.request {
+        let mut set = |k: &str, v: String| context.insert(k, ContextValue::Single(v));
+        set(
+            "aws:CurrentTime",
+            facts.time.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        );
+        set("aws:EpochTime", facts.time.timestamp().to_string());
+        if let Some(r) = facts.region {
+            set("aws:RequestedRegion", r.to_owned());
+        }
+        if let Some(ua) = facts.user_agent {
+            set("aws:UserAgent", ua.to_owned());
+        }
+        if let Some(n) = facts.network {
+            match (&n.vpc_endpoint_id, &n.source_ip) {
+                (Some(vpce), ip) => {
+                    set("aws:SourceVpce", vpce.clone());
+                    if let Some(ip) = ip {
+                        set("aws:VpcSourceIp", ip.clone());
+                    }
+                }
+                (None, Some(ip)) if ip.parse::<std::net::IpAddr>().is_ok() => {
+                    set("aws:SourceIp", ip.clone());
+                }
+                (None, _) => {}
+            }
+            if n.tls == TlsRecorded::Recorded {
+                set("aws:SecureTransport", "true".to_owned());
+            }
+        }
     }
     Request {
         principal: Some(RequestPrincipal {
@@ -154,14 +210,19 @@ fn condition_evidence(s: &StatementResult, c: &ConditionResult) -> Evidence {
     }
 }
 
-/// A condition key whose value CloudTrail does not record, so it cannot be re-checked.
-fn is_unrecorded_key(key: &str, issuer: &str) -> bool {
+/// A condition key whose value CloudTrail does not record, so it cannot be re-checked. With a
+/// record's facts, the network, time and region keys are recorded (`RECORDED_KEYS`): their
+/// absence is AWS's (no `aws:SourceIp` through a VPC endpoint).
+fn is_unrecorded_key(key: &str, issuer: &str, with_facts: bool) -> bool {
     let k = key.to_ascii_lowercase();
     let prefix = format!("{}:", issuer.to_ascii_lowercase());
     if let Some(claim) = k.strip_prefix(&prefix) {
         return claim != "sub" && claim != "aud";
     }
-    // other providers' claims, tags, network context: not in the web-identity record
+    if with_facts && RECORDED_KEYS.contains(&k.as_str()) {
+        return false;
+    }
+    // other providers' claims, tags, the network without a record: not known here
     !(k == "aws:federatedprovider" || k == "sts:rolesessionname")
 }
 
@@ -200,11 +261,10 @@ fn not_allowed(
     let mut candidates: Vec<Candidate<'_>> = action_ok
         .iter()
         .map(|s| {
-            let (unverifiable, failing): (Vec<&ConditionResult>, Vec<&ConditionResult>) = s
-                .conditions
-                .iter()
-                .filter(|c| !c.matched)
-                .partition(|c| c.actual.is_none() && is_unrecorded_key(&c.key, issuer));
+            let (unverifiable, failing): (Vec<&ConditionResult>, Vec<&ConditionResult>) =
+                s.conditions.iter().filter(|c| !c.matched).partition(|c| {
+                    c.actual.is_none() && is_unrecorded_key(&c.key, issuer, token.request.is_some())
+                });
             Candidate {
                 statement: s,
                 failing,

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value};
 
-use super::trust::{self, Token};
+use super::trust::{self, RequestFacts, Token};
 use super::{Cause, Evidence, Verdict};
 use crate::event::{arn_account, role_name_from_arn};
 use crate::inventory::{Absence, Inventory, ProviderAt, RoleArn, RoleAt, RoleView, Unknown};
@@ -22,14 +22,19 @@ pub struct VerdictCache {
 impl VerdictCache {
     pub fn verdict(&mut self, a: &WebIdAttempt, inv: &Inventory) -> &Verdict {
         let role_state = role_state_key(a, inv);
+        // The request facts the trust policy's network and region conditions read are part of
+        // the key; the time is not (retries of one job are seconds apart).
         let key = format!(
-            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
             a.role_arn,
             a.principal,
             a.error_code,
             a.error_message,
             a.duration_seconds,
             a.session_name,
+            a.network,
+            a.region,
+            a.user_agent,
             role_state
         );
         self.map.entry(key).or_insert_with(|| verdict(a, inv))
@@ -239,6 +244,12 @@ fn access_denied(a: &WebIdAttempt, inv: &Inventory) -> Verdict {
         audience: principal.audience.as_deref(),
         subject: &principal.subject,
         session_name: a.session_name.as_deref(),
+        request: Some(RequestFacts {
+            time: a.time,
+            region: a.region.as_deref(),
+            user_agent: a.user_agent.as_deref(),
+            network: a.network.as_deref(),
+        }),
     };
     match inv.role_at_arn(&requested, a.time) {
         RoleAt::Unknown(Unknown::AccountNotInInventory) => simple(

@@ -60,6 +60,18 @@ pub struct WebIdAttempt {
     /// Set on success: the key that every later call of the session carries.
     pub access_key_id: Option<String>,
     pub assumed_role_arn: Option<String>,
+    /// Where a failed attempt came from (kept for failures only: the trust policy's network
+    /// conditions are judged on it).
+    pub network: Option<Box<Network>>,
+}
+
+/// The network side of a request as its record says: the condition keys `aws:SourceIp`,
+/// `aws:SourceVpce`, `aws:VpcSourceIp` and `aws:SecureTransport` take their values from it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Network {
+    pub source_ip: Option<String>,
+    pub vpc_endpoint_id: Option<String>,
+    pub tls: TlsRecorded,
 }
 
 /// A successful IAM/ECR/CodeBuild change that alters the policy history.
@@ -552,6 +564,13 @@ fn web_id_attempt(
             let acct = event::arn_account(assumed_role_arn.as_deref()?)?;
             Some(format!("arn:aws:iam::{acct}:role/{role}"))
         });
+    let network = error_code.is_some().then(|| {
+        Box::new(Network {
+            source_ip: rec.source_ip_address.as_deref().map(str::to_owned),
+            vpc_endpoint_id: rec.vpc_endpoint_id.as_deref().map(str::to_owned),
+            tls: tls_of(rec),
+        })
+    });
     WebIdAttempt {
         time,
         event_id,
@@ -564,8 +583,17 @@ fn web_id_attempt(
         duration_seconds: params.duration_seconds,
         principal,
         user_agent: rec.user_agent.as_deref().map(str::to_owned),
+        network,
         access_key_id,
         assumed_role_arn,
+    }
+}
+
+fn tls_of(rec: &Record<'_>) -> TlsRecorded {
+    if rec.tls_details.is_some_and(|t| t.get() != "null") {
+        TlsRecorded::Recorded
+    } else {
+        TlsRecorded::NotRecorded
     }
 }
 
@@ -633,11 +661,7 @@ fn call_failure(
             source_identity: ctx
                 .and_then(|c| c.source_identity.as_deref())
                 .map(str::to_owned),
-            tls: if rec.tls_details.is_some_and(|t| t.get() != "null") {
-                TlsRecorded::Recorded
-            } else {
-                TlsRecorded::NotRecorded
-            },
+            tls: tls_of(rec),
         },
     }
 }
