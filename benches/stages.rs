@@ -321,6 +321,7 @@ fn policy(c: &mut Criterion) {
         audience: Some("sts.amazonaws.com"),
         subject: "repo:acme/api:environment:production",
         session_name: Some("GitHubActions"),
+        request: None,
     };
     let denied = Token {
         subject: "repo:acme/web:pull_request",
