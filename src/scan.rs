@@ -408,6 +408,7 @@ pub fn is_inventory_doc(v: &Value) -> bool {
             && o.contains_key("repositoryName")
             && o.contains_key("registryId"))
         || (o.contains_key("Url") && o.contains_key("ClientIDList"))
+        || o.contains_key("ResourceTagMappingList")
         || o.get("Organization")
             .is_some_and(|org| org.get("MasterAccountId").is_some())
         || o.get("Accounts")

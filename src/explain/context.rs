@@ -204,15 +204,31 @@ pub fn for_call(
             ),
         }
     }
-    c.unknown(
-        "aws:ResourceTag/",
-        "the resource's tags (trailwhy does not read resource tags yet)",
-    );
-    if let Some(svc) = action_service(action) {
-        c.unknown(
-            &format!("{svc}:ResourceTag/"),
-            "the resource's tags (trailwhy does not read resource tags yet)",
-        );
+    let service_tags = action_service(action).map(|svc| format!("{svc}:ResourceTag/"));
+    match inv.resource_tags_at(resource, f.time) {
+        Some(tags) => {
+            for (k, v) in &tags {
+                c.set(
+                    &format!("aws:ResourceTag/{k}"),
+                    v.clone(),
+                    Origin::Inventory,
+                );
+                if let Some(p) = &service_tags {
+                    c.set(&format!("{p}{k}"), v.clone(), Origin::Inventory);
+                }
+            }
+            c.absent("aws:ResourceTag/");
+            if let Some(p) = &service_tags {
+                c.absent(p);
+            }
+        }
+        None => {
+            let needed = "the resource's tags at the time (pass `aws resourcegroupstaggingapi get-resources` output with --iam, use --iam-live, or include the logs of its CreateRepository; a TagResource/UntagResource after the failure makes them unknown)";
+            c.unknown("aws:ResourceTag/", needed);
+            if let Some(p) = &service_tags {
+                c.unknown(p, needed);
+            }
+        }
     }
 
     // the request itself

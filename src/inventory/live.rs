@@ -250,6 +250,32 @@ async fn account_docs(
                 // other errors (repository gone, no permission): the policy stays unknown
             }
         }
+        // its tags now (aws:ResourceTag/…), in the shape of `resourcegroupstaggingapi
+        // get-resources`; on any error they stay unknown
+        let partition = partition_of(region);
+        let arn = format!("arn:{partition}:ecr:{region}:{registry}:repository/{name}");
+        if let Ok(out) = ecr.list_tags_for_resource().resource_arn(&arn).send().await {
+            let tags: Vec<_> = out
+                .tags()
+                .iter()
+                .map(|t| json!({"Key": t.key(), "Value": t.value()}))
+                .collect();
+            docs.push(InventoryDoc {
+                origin: origin(&format!("ecr-tags:{region}:{name}")),
+                value: json!({"ResourceTagMappingList": [{"ResourceARN": arn, "Tags": tags}]}),
+            });
+        }
     }
     Ok(docs)
+}
+
+/// The partition of a region: `aws-cn` for `cn-…`, `aws-us-gov` for `us-gov-…`, else `aws`.
+fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
 }

@@ -31,6 +31,22 @@ pub(super) fn load_doc(inv: &mut Inventory, doc: &InventoryDoc) {
     if v.get("policyText").is_some() && v.get("repositoryName").is_some() {
         load_repository_policy(inv, doc);
     }
+    if let Some(list) = v.get("ResourceTagMappingList").and_then(Value::as_array) {
+        for r in list {
+            let Some(arn) = str_field(r, "ResourceARN") else {
+                continue;
+            };
+            let Some(account) = arn_account(arn) else {
+                continue;
+            };
+            let tags = super::tag_list(r.get("Tags")).into_iter().collect();
+            inv.accounts
+                .entry(account.to_owned())
+                .or_default()
+                .resource_tags
+                .insert(arn.to_owned(), tags);
+        }
+    }
     if let Some(accounts) = v.get("Accounts").and_then(Value::as_array) {
         load_organization_accounts(inv, accounts);
     }

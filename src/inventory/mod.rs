@@ -103,6 +103,9 @@ pub struct Account {
     pub managed_policies: BTreeMap<String, ManagedPolicy>,
     /// ECR repository policies by (region, repository name); `None`: known to have none.
     pub repository_policies: BTreeMap<(String, String), Option<Policy>>,
+    /// Tags of the account's resources by ARN, from `aws resourcegroupstaggingapi
+    /// get-resources` output (or `--iam-live`'s ECR `ListTagsForResource`).
+    pub resource_tags: BTreeMap<String, BTreeMap<String, String>>,
     /// The AWS Organizations organization the account belongs to (`o-…`), from an
     /// `aws organizations list-accounts` or `describe-organization` document.
     pub organization: Option<String>,
@@ -530,6 +533,50 @@ impl Inventory {
         a.roles.as_ref()?.get(name)?.tags.as_ref()
     }
 
+    /// The tags of resource `arn` at `t`, as far as they are known: the snapshot's, unless a
+    /// `TagResource`/`UntagResource` of it comes after `t` (the tags before are not recorded);
+    /// without a snapshot, the `CreateRepository` that made it and the tag changes up to `t`.
+    pub fn resource_tags_at(
+        &self,
+        arn: &str,
+        t: DateTime<Utc>,
+    ) -> Option<BTreeMap<String, String>> {
+        let a = self.accounts.get(crate::event::arn_account(arn)?)?;
+        let changes: Vec<&ChangeEvent> = a
+            .changes
+            .iter()
+            .filter(|c| tagged_resource(c).as_deref() == Some(arn))
+            .collect();
+        if let Some(tags) = a.resource_tags.get(arn) {
+            return (!changes.iter().any(|c| c.time > t)).then(|| tags.clone());
+        }
+        let created = changes
+            .iter()
+            .rposition(|c| c.time <= t && c.event_name == "CreateRepository")?;
+        let mut tags = BTreeMap::new();
+        for c in changes[created..].iter().filter(|c| c.time <= t) {
+            match c.event_name.as_str() {
+                "CreateRepository" | "TagResource" => {
+                    for (k, v) in tag_list(c.request.get("tags")) {
+                        tags.insert(k, v);
+                    }
+                }
+                "UntagResource" => {
+                    for k in c
+                        .request
+                        .get("tagKeys")
+                        .and_then(string_list)
+                        .unwrap_or_default()
+                    {
+                        tags.remove(&k);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(tags)
+    }
+
     /// The organization `account` belongs to, when a document said so.
     pub fn organization_of(&self, account: &str) -> Option<&str> {
         self.accounts.get(account)?.organization.as_deref()
@@ -614,6 +661,33 @@ fn normal_path(p: &str) -> String {
     } else {
         format!("/{inner}/")
     }
+}
+
+/// The resource an ECR tag or creation event is about: `resourceArn`, or the created
+/// repository's ARN.
+fn tagged_resource(c: &ChangeEvent) -> Option<String> {
+    match c.event_name.as_str() {
+        "TagResource" | "UntagResource" => str_field(&c.request, "resourceArn").map(str::to_owned),
+        "CreateRepository" => c
+            .response
+            .get("repository")
+            .and_then(|r| str_field(r, "repositoryArn"))
+            .map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// `[{"Key": k, "Value": v}]` (either case) as pairs.
+pub(crate) fn tag_list(v: Option<&Value>) -> Vec<(String, String)> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| {
+            let k = t.get("Key").or_else(|| t.get("key"))?.as_str()?;
+            let v = t.get("Value").or_else(|| t.get("value"))?.as_str()?;
+            Some((k.to_owned(), v.to_owned()))
+        })
+        .collect()
 }
 
 fn response_role_arn(c: &ChangeEvent) -> Option<String> {

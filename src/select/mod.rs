@@ -207,7 +207,13 @@ pub const CHANGE_EVENTS: &[(&[&str], &[&str])] = &[
     ),
     (
         &["ecr.amazonaws.com"],
-        &["SetRepositoryPolicy", "DeleteRepositoryPolicy"],
+        &[
+            "SetRepositoryPolicy",
+            "DeleteRepositoryPolicy",
+            "CreateRepository",
+            "TagResource",
+            "UntagResource",
+        ],
     ),
     // CodeBuild: the GitHub credential, source and webhook of projects
     (
@@ -321,6 +327,9 @@ pub const NEEDLES: &[&str] = &[
     "ValidationError",
     "iam.amazonaws.com",
     "RepositoryPolicy",
+    "CreateRepository",
+    // TagResource and UntagResource
+    "agResource",
     "codebuild.amazonaws.com",
     "connections.amazonaws.com",
     "CloudTrailEvent",
@@ -338,6 +347,9 @@ pub const NEEDLE_PARTS: &[&str] = &[
     "ValidationE",
     "am.amazonaws.com",
     "RepositoryPolicy",
+    "CreateRepository",
+    // TagResource and UntagResource
+    "agResource",
     "codebuild.amazonaws.com",
     "nections.amazonaws.com",
     "CloudTrailEvent",
