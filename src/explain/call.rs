@@ -262,20 +262,40 @@ fn verdict(
                     DenialKind::NoAllow => "no_allow".to_owned(),
                     DenialKind::ExplicitDeny => "explicit_deny".to_owned(),
                 }),
-                expected: vec![],
+                expected: denial.policy_arn.iter().cloned().collect(),
                 actual: Some(layer.phrase().to_owned()),
                 value_source: None,
             });
         }
+        if denial.kind.is_some() {
+            v.details.insert(
+                "aws_denial".into(),
+                json!({
+                    "kind": denial.kind.map(|k| match k {
+                        DenialKind::NoAllow => "no_allow",
+                        DenialKind::ExplicitDeny => "explicit_deny",
+                    }),
+                    "policy_type": denial.layer.map(PolicyLayer::phrase),
+                    "policy_arn": denial.policy_arn,
+                    "authorization_id": denial.authorization_id,
+                    "encoded_message": denial.encoded_message.is_some(),
+                }),
+            );
+        }
     };
+    // AWS's own words for the deciding policy, when it named one.
+    let named = denial
+        .policy_arn
+        .as_deref()
+        .map_or(String::new(), |p| format!(" ({p})"));
     // Layers we cannot see from an account's IAM: the message decides.
     let by_message = match (denial.kind, denial.layer) {
         (Some(k), Some(l @ (PolicyLayer::ServiceControl | PolicyLayer::ResourceControl))) => Some(simple(
             Cause::OrgPolicy,
             if matches!(k, DenialKind::ExplicitDeny) {
-                format!("A Deny statement in a {} policy of the organization denies {action} on {resource}; the role's own policies are not the problem.", l.phrase())
+                format!("AWS says a Deny statement in a {} policy{named} of the organization denies {action} on {resource}; the role's own policies are not the problem.", l.phrase())
             } else {
-                format!("No {} policy of the organization allows {action} on {resource}; the role's own policies are not the problem.", l.phrase())
+                format!("AWS says no {} policy of the organization allows {action} on {resource}; the role's own policies are not the problem.", l.phrase())
             },
             format!(
                 "Ask the organization's administrators: list the policies on the account with `aws organizations list-policies-for-target --target-id {} --filter {}` in the management account, and exempt this role or action.",
@@ -333,7 +353,7 @@ fn verdict(
                 )
             }
             (Some(DenialKind::ExplicitDeny), Some(l)) => format!(
-                "AWS says a Deny in {} {} policy matches {action} on {resource}",
+                "AWS says a Deny in {} {} policy{named} matches {action} on {resource}",
                 if l == PolicyLayer::IdentityBased {
                     "an"
                 } else {
@@ -711,7 +731,13 @@ impl Judge<'_> {
             ),
             (DenialKind::ExplicitDeny, _) => (
                 Cause::IdentityExplicitDeny,
-                format!("a Deny in an identity-based policy of role {role} matches {action} on {resource}"),
+                format!(
+                    "a Deny in an identity-based policy of role {role}{} matches {action} on {resource}",
+                    self.denial
+                        .policy_arn
+                        .as_deref()
+                        .map_or(String::new(), |p| format!(" ({p})"))
+                ),
             ),
             (DenialKind::NoAllow, _) => (
                 Cause::IdentityPolicyNoAllow,
