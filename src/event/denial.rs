@@ -231,7 +231,15 @@ mod tests {
         let link = " Go to https://us-east-1.console.aws.amazon.com/iam/home?region=us-east-1#/authorization-details/abc123def456 for complete details, or call the GetRequestAuthorizationDetails API with the following authorization id: abc123def456";
         use DenialKind::{ExplicitDeny as E, NoAllow as N};
         use PolicyLayer as L;
-        let cases: Vec<(String, DenialKind, PolicyLayer, Option<&str>, Option<&str>)> = vec![
+        /// message, kind, layer, policy ARN, authorization ID
+        type Case<'a> = (
+            String,
+            DenialKind,
+            PolicyLayer,
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let cases: Vec<Case<'_>> = vec![
             (format!("{user} because no identity-based policy allows the ecr:PutImage action"), N, L::IdentityBased, None, None),
             (format!("{user} because no resource-based policy allows the ecr:PutImage action"), N, L::ResourceBased, None, None),
             (format!("{user} because no permissions boundary allows the ecr:PutImage action"), N, L::PermissionsBoundary, None, None),
