@@ -158,6 +158,12 @@ fn run_case(path: &std::path::Path) -> Vec<String> {
         if let Some(d) = e.get("details") {
             check(subset(d, &f["details"]), format!("details {d} not in it"));
         }
+        for want in e["evidence_has"].as_array().into_iter().flatten() {
+            let found = f["evidence"]
+                .as_array()
+                .is_some_and(|all| all.iter().any(|got| subset(want, got)));
+            check(found, format!("no evidence like {want}"));
+        }
     }
     problems
 }

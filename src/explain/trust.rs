@@ -136,7 +136,7 @@ pub fn diagnose(policy: &Policy, token: &Token<'_>, role_arn: Option<&str>) -> T
     let request = request_for(token, role_arn);
     let result = evaluate(policy, &request);
     let issuer = provider_issuer(token.provider);
-    match result.decision {
+    let mut d = match result.decision {
         PolicyDecision::ExplicitDeny => explicit_deny(&result.statements),
         PolicyDecision::Allow => TrustDiagnosis {
             decision: TrustDecision::Allow,
@@ -151,7 +151,22 @@ pub fn diagnose(policy: &Policy, token: &Token<'_>, role_arn: Option<&str>) -> T
             fix: String::new(),
         },
         PolicyDecision::NotApplicable => not_allowed(policy, &result.statements, token, issuer),
+    };
+    // Where each condition's value came from: the record (the token's claims as CloudTrail
+    // holds them, its network and time), or nowhere.
+    let with_facts = token.request.is_some();
+    for e in &mut d.evidence {
+        let Some(key) = e.key.as_deref() else {
+            continue;
+        };
+        e.value_source = match (&e.actual, with_facts) {
+            (Some(_), true) => Some("event".to_owned()),
+            (Some(_), false) => None,
+            (None, _) if is_unrecorded_key(key, issuer, with_facts) => Some("unknown".to_owned()),
+            (None, _) => Some("absent".to_owned()),
+        };
     }
+    d
 }
 
 fn explicit_deny(statements: &[StatementResult]) -> TrustDiagnosis {
