@@ -144,8 +144,19 @@ pub fn for_call(
     match (&o.vpc_endpoint_id, &o.source_ip) {
         (Some(vpce), ip) => {
             c.set("aws:SourceVpce", vpce.clone(), Origin::Event);
-            if let Some(ip) = ip {
-                c.set("aws:VpcSourceIp", ip.clone(), Origin::Event);
+            // Through an endpoint, sourceIPAddress is the caller's private address, which AWS
+            // gives as aws:VpcSourceIp (IAM User Guide, "Use VPC condition keys to control
+            // federated access": aws:VpcSourceIp yes, aws:SourceIp no through a VPC endpoint).
+            // A service name or "AWS Internal" there is no address: unknown, not a value that
+            // IpAddress conditions would read as a problem.
+            match ip {
+                Some(ip) if ip.parse::<IpAddr>().is_ok() => {
+                    c.set("aws:VpcSourceIp", ip.clone(), Origin::Event);
+                }
+                _ => c.unknown(
+                    "aws:VpcSourceIp",
+                    "the caller's private address (the record's sourceIPAddress is not an address)",
+                ),
             }
             c.absent("aws:SourceIp");
             c.unknown(
