@@ -442,6 +442,7 @@ mod tests {
 
     use super::*;
     use crate::event::Record;
+    use crate::inventory::RoleSnapshot;
     use crate::select::{Selected, Selector, Window};
     use iam_policy::{evaluate, Assume, Policy, PolicyDecision, Request, RequestPrincipal};
 
@@ -465,6 +466,52 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// What the tool knows besides the record: `{"organization": "o-…"}` (a list-accounts
+    /// document for the caller's account), `{"role_tags": {…}}` (the role's tags in an
+    /// authorization-details snapshot, and the GitHub web-identity session of the call).
+    fn inventory(f: &CallFailure, spec: Option<&Value>) -> (Inventory, Option<Session>) {
+        let mut inv = Inventory::default();
+        let mut session = None;
+        let Some(spec) = spec else {
+            return (inv, session);
+        };
+        let account = f.origin.principal_account.clone().unwrap_or_default();
+        if let Some(org) = spec.get("organization").and_then(Value::as_str) {
+            inv.accounts
+                .entry(account.clone())
+                .or_default()
+                .organization = Some(org.to_owned());
+        }
+        if let Some(Value::Object(tags)) = spec.get("role_tags") {
+            let arn = f.issuer_role_arn.clone().unwrap_or_default();
+            let name = arn.rsplit('/').next().unwrap_or_default().to_owned();
+            let role = RoleSnapshot {
+                name: name.clone(),
+                arn: arn.clone(),
+                tags: Some(
+                    tags.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                        .collect(),
+                ),
+                ..RoleSnapshot::default()
+            };
+            let a = inv.accounts.entry(account).or_default();
+            a.roles.get_or_insert_with(BTreeMap::new).insert(name, role);
+            session = Some(Session {
+                access_key_id: f.access_key_id.clone().unwrap_or_default(),
+                role_arn: Some(arn),
+                assumed_role_arn: f.caller_arn.clone(),
+                provider: f.federated_provider.clone(),
+                sub: Some("repo:acme/app:ref:refs/heads/main".to_owned()),
+                aud: Some("sts.amazonaws.com".to_owned()),
+                assumed_at: f.time,
+                region: f.region.clone(),
+                event_id: "assumption".to_owned(),
+            });
+        }
+        (inv, session)
     }
 
     fn decision_name(d: PolicyDecision) -> &'static str {
@@ -495,7 +542,16 @@ mod tests {
             .or_else(|| fixture.get("resource"))
             .and_then(Value::as_str)
             .ok_or("no resource")?;
-        let built = for_call(&f, &action, resource, None, None, &Inventory::default());
+        let (inv, session) = inventory(&f, case.get("inventory"));
+        let role_arn = session.as_ref().and_then(|s| s.role_arn.clone());
+        let built = for_call(
+            &f,
+            &action,
+            resource,
+            role_arn.as_deref(),
+            session.as_ref(),
+            &inv,
+        );
         let ctx = &built.context;
         let policy = Policy::from_value(&case["policy"]).map_err(|e| e.to_string())?;
         let decide = |context: Context| {

@@ -1519,11 +1519,16 @@ impl Family {
             },
             Family::Epoch => FamilySpec {
                 keys: &["aws:EpochTime"],
+                // AWS documents aws:EpochTime with date and numeric operators
                 operators: &[
                     "DateGreaterThan",
                     "DateLessThan",
                     "DateEquals",
                     "DateNotEquals",
+                    "NumericLessThan",
+                    "NumericGreaterThanEquals",
+                    "NumericEquals",
+                    "NumericNotEquals",
                 ],
                 values: &["1717243200", "1704067200", "1742027400"],
                 set_ok: false,
