@@ -186,6 +186,8 @@ struct Gen {
     /// Whether the case has a permissions boundary (resource-policy principals depend on it).
     boundary: bool,
     kind: Kind,
+    /// Whether the request is a role assumption (conditions then favour `sts:RoleSessionName`).
+    assumes_role: bool,
 }
 
 impl Gen {
@@ -195,6 +197,7 @@ impl Gen {
             wide,
             boundary: false,
             kind: Kind::Identity,
+            assumes_role: false,
         }
     }
 
@@ -221,6 +224,7 @@ impl Gen {
         } else {
             self.target(kind != Kind::Identity)
         };
+        self.assumes_role = target.action == "sts:AssumeRole";
         let mut context = self.context(&caller, &target);
         if target.arn.starts_with("arn:aws:s3:::")
             && (kind == Kind::CrossAccount || self.rng.chance(30))
@@ -1114,6 +1118,8 @@ impl Gen {
     fn condition(&mut self, trust: bool) -> (String, String, Vec<String>) {
         let family = if trust && self.rng.chance(70) {
             Family::GithubSub
+        } else if self.assumes_role && self.rng.chance(30) {
+            Family::SessionName
         } else {
             *self.rng.pick(&FAMILIES)
         };
