@@ -12,11 +12,13 @@
 //   node simulate.mjs simulate CASES.ndjson            > sim.ndjson
 //   node simulate.mjs compare CASES OURS SIM [--show K] (exit 1 on any disagreement or error)
 //   node simulate.mjs minimize CASES NAME OURS_BIN       (shrink one disagreeing case)
+//   node simulate.mjs record-context-keys FIXTURE        (write the simulator's decisions into
+//                                                         tests/cases/context-keys.json)
 //
 // Decisions are normalised to "allow" | "implicit_deny" | "explicit_deny".
 
 import { createRequire } from 'node:module'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 
@@ -340,6 +342,65 @@ async function minimize(casesPath, name, bin) {
   console.log(JSON.stringify(c, null, 2))
 }
 
+// ---- record-context-keys: the expected decisions of tests/cases/context-keys.json ------------
+
+/** RFC 7386 JSON merge patch: objects merge, null removes, anything else replaces. */
+function mergePatch(target, patch) {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch
+  const out = target && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {}
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k]
+    else out[k] = mergePatch(out[k], v)
+  }
+  return out
+}
+
+/** Each case of the fixture as a crosscheck case: the record's caller, its action, the case's
+ * resource, the identity policy, and as context only the key under test with the value AWS
+ * documents for the record (none when absent). Cases expecting "unknown" are not simulated. */
+export function contextKeyCases(fixture) {
+  const out = []
+  for (const c of fixture.cases) {
+    if (c.expect === 'unknown') continue
+    const rec = mergePatch(fixture.base, c.record ?? {})
+    const service = rec.eventSource.replace(/\.amazonaws\.com$/, '')
+    const context = c.value === null ? {} : { [c.key]: c.value }
+    out.push({
+      name: c.name,
+      note: 'kind=context-key',
+      policies: { identity: [c.policy] },
+      request: {
+        principal: rec.userIdentity.arn,
+        action: `${service}:${rec.eventName}`,
+        resource: c.resource ?? fixture.resource,
+        context
+      }
+    })
+  }
+  return out
+}
+
+async function recordContextKeys(path) {
+  const lib = loadSimulator()
+  const fixture = JSON.parse(readFileSync(path, 'utf8'))
+  const decided = new Map()
+  for (const c of contextKeyCases(fixture)) {
+    const answer = await simulateOne(lib, c)
+    if (answer.error || answer.mode !== 'runSimulation') {
+      throw new Error(`${c.name}: ${answer.error ?? `simulated with ${answer.mode}`}`)
+    }
+    decided.set(c.name, answer.decision)
+  }
+  let changed = 0
+  for (const c of fixture.cases) {
+    if (!decided.has(c.name)) continue
+    if (c.expect !== decided.get(c.name)) changed++
+    c.expect = decided.get(c.name)
+  }
+  writeFileSync(path, JSON.stringify(fixture, null, 2) + '\n')
+  console.log(`${path}: ${decided.size} decisions recorded (${changed} changed)`)
+}
+
 const [cmd, ...args] = process.argv.slice(2)
 if (cmd === 'simulate' && args.length === 1) {
   await simulate(args[0])
@@ -350,9 +411,12 @@ if (cmd === 'simulate' && args.length === 1) {
   process.exitCode = compare(args[0], args[1], args[2], show) ? 0 : 1
 } else if (cmd === 'minimize' && args.length === 3) {
   await minimize(args[0], args[1], args[2])
+} else if (cmd === 'record-context-keys' && args.length === 1) {
+  await recordContextKeys(args[0])
 } else {
   console.error(
-    'usage: simulate.mjs simulate CASES | compare CASES OURS SIM [--show K] | minimize CASES NAME OURS_BIN'
+    'usage: simulate.mjs simulate CASES | compare CASES OURS SIM [--show K] | ' +
+      'minimize CASES NAME OURS_BIN | record-context-keys FIXTURE'
   )
   process.exit(2)
 }

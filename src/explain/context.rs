@@ -144,8 +144,19 @@ pub fn for_call(
     match (&o.vpc_endpoint_id, &o.source_ip) {
         (Some(vpce), ip) => {
             c.set("aws:SourceVpce", vpce.clone(), Origin::Event);
-            if let Some(ip) = ip {
-                c.set("aws:VpcSourceIp", ip.clone(), Origin::Event);
+            // Through an endpoint, sourceIPAddress is the caller's private address, which AWS
+            // gives as aws:VpcSourceIp (IAM User Guide, "Use VPC condition keys to control
+            // federated access": aws:VpcSourceIp yes, aws:SourceIp no through a VPC endpoint).
+            // A service name or "AWS Internal" there is no address: unknown, not a value that
+            // IpAddress conditions would read as a problem.
+            match ip {
+                Some(ip) if ip.parse::<IpAddr>().is_ok() => {
+                    c.set("aws:VpcSourceIp", ip.clone(), Origin::Event);
+                }
+                _ => c.unknown(
+                    "aws:VpcSourceIp",
+                    "the caller's private address (the record's sourceIPAddress is not an address)",
+                ),
             }
             c.absent("aws:SourceIp");
             c.unknown(
@@ -434,5 +445,229 @@ fn request_tags(c: &mut CallContext, f: &CallFailure) {
             pairs.into_iter().map(|(k, _)| k).collect(),
             Origin::Event,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Per-key cases from `tests/cases/context-keys.json`: the record of a denied role-session
+    //! call goes through the real selection into a [`CallFailure`], [`for_call`] builds its
+    //! context, and each case checks the key's value against the one AWS documents for that
+    //! record and the decision of the policy conditioned on it against the independent
+    //! evaluator's (recorded in the file; see `scripts/crosscheck/README.md`).
+
+    use super::*;
+    use crate::event::Record;
+    use crate::inventory::RoleSnapshot;
+    use crate::select::{Selected, Selector, Window};
+    use iam_policy::{evaluate, Assume, Policy, PolicyDecision, Request, RequestPrincipal};
+
+    const FIXTURE: &str = include_str!("../../tests/cases/context-keys.json");
+
+    /// RFC 7386 JSON merge patch: objects merge, `null` removes, anything else replaces.
+    fn merge_patch(target: &mut Value, patch: &Value) {
+        let Value::Object(patch) = patch else {
+            *target = patch.clone();
+            return;
+        };
+        if !target.is_object() {
+            *target = Value::Object(serde_json::Map::new());
+        }
+        if let Value::Object(t) = target {
+            for (k, v) in patch {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+    }
+
+    /// What the tool knows besides the record: `{"organization": "o-…"}` (a list-accounts
+    /// document for the caller's account), `{"role_tags": {…}}` (the role's tags in an
+    /// authorization-details snapshot, and the GitHub web-identity session of the call).
+    fn inventory(f: &CallFailure, spec: Option<&Value>) -> (Inventory, Option<Session>) {
+        let mut inv = Inventory::default();
+        let mut session = None;
+        let Some(spec) = spec else {
+            return (inv, session);
+        };
+        let account = f.origin.principal_account.clone().unwrap_or_default();
+        if let Some(org) = spec.get("organization").and_then(Value::as_str) {
+            inv.accounts
+                .entry(account.clone())
+                .or_default()
+                .organization = Some(org.to_owned());
+        }
+        if let Some(Value::Object(tags)) = spec.get("role_tags") {
+            let arn = f.issuer_role_arn.clone().unwrap_or_default();
+            let name = arn.rsplit('/').next().unwrap_or_default().to_owned();
+            let role = RoleSnapshot {
+                name: name.clone(),
+                arn: arn.clone(),
+                tags: Some(
+                    tags.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                        .collect(),
+                ),
+                ..RoleSnapshot::default()
+            };
+            let a = inv.accounts.entry(account).or_default();
+            a.roles.get_or_insert_with(BTreeMap::new).insert(name, role);
+            session = Some(Session {
+                access_key_id: f.access_key_id.clone().unwrap_or_default(),
+                role_arn: Some(arn),
+                assumed_role_arn: f.caller_arn.clone(),
+                provider: f.federated_provider.clone(),
+                sub: Some("repo:acme/app:ref:refs/heads/main".to_owned()),
+                aud: Some("sts.amazonaws.com".to_owned()),
+                assumed_at: f.time,
+                region: f.region.clone(),
+                event_id: "assumption".to_owned(),
+            });
+        }
+        (inv, session)
+    }
+
+    fn decision_name(d: PolicyDecision) -> &'static str {
+        match d {
+            PolicyDecision::Allow => "allow",
+            PolicyDecision::ExplicitDeny => "explicit_deny",
+            PolicyDecision::NotApplicable => "implicit_deny",
+        }
+    }
+
+    /// What one case found, or why it failed.
+    fn check(fixture: &Value, case: &Value) -> Result<(), String> {
+        let key = case["key"].as_str().ok_or("no key")?;
+        let mut record = fixture["base"].clone();
+        if let Some(patch) = case.get("record") {
+            merge_patch(&mut record, patch);
+        }
+        let text = record.to_string();
+        let rec: Record = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        let f = match Selector::new(Window::default()).select(&rec) {
+            Ok(Selected::CallFailure(f)) => f,
+            other => return Err(format!("not selected as a failed call: {other:?}")),
+        };
+        let service = f.event_source.trim_end_matches(".amazonaws.com");
+        let action = format!("{service}:{}", f.event_name);
+        let resource = case
+            .get("resource")
+            .or_else(|| fixture.get("resource"))
+            .and_then(Value::as_str)
+            .ok_or("no resource")?;
+        let (inv, session) = inventory(&f, case.get("inventory"));
+        let role_arn = session.as_ref().and_then(|s| s.role_arn.clone());
+        let built = for_call(
+            &f,
+            &action,
+            resource,
+            role_arn.as_deref(),
+            session.as_ref(),
+            &inv,
+        );
+        let ctx = &built.context;
+        let policy = Policy::from_value(&case["policy"]).map_err(|e| e.to_string())?;
+        let decide = |context: Context| {
+            let request = Request {
+                principal: f.caller_arn.clone().map(RequestPrincipal::aws),
+                action: action.clone(),
+                resource: Some(resource.to_owned()),
+                context,
+            };
+            decision_name(evaluate(&policy, &request).decision)
+        };
+        let expect = case["expect"].as_str().ok_or("no expect")?;
+        if expect == "unknown" {
+            // the tool cannot know the value: it must say so, and the decision turns on it
+            if !ctx.is_unknown(key) || ctx.get(key).is_some() {
+                return Err(format!("{key} is not unknown: {:?}", ctx.get(key)));
+            }
+            let strict = decide(ctx.assuming(Assume::Strict));
+            let lenient = decide(ctx.assuming(Assume::Lenient));
+            if strict == lenient {
+                return Err(format!("the decision does not turn on {key}: {strict}"));
+            }
+            return Ok(());
+        }
+        // the value AWS documents for this record
+        let want: Option<Vec<&str>> = match &case["value"] {
+            Value::Null => None,
+            Value::String(s) => Some(vec![s.as_str()]),
+            Value::Array(a) => Some(a.iter().filter_map(Value::as_str).collect()),
+            other => return Err(format!("bad value {other}")),
+        };
+        let got: Option<Vec<&str>> = ctx
+            .get(key)
+            .map(|v| v.as_slice().iter().map(String::as_str).collect());
+        if got != want {
+            return Err(format!("{key}: built {got:?}, AWS documents {want:?}"));
+        }
+        if want.is_none() && ctx.is_unknown(key) {
+            return Err(format!("{key} is unknown, AWS documents it absent"));
+        }
+        let ours = decide(ctx.clone());
+        if ours != expect {
+            return Err(format!("decision {ours}, the evaluator's {expect}"));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn context_keys_match_the_reference() {
+        let fixture: Value = serde_json::from_str(FIXTURE).expect("the fixture is JSON");
+        let cases = fixture["cases"].as_array().expect("cases");
+        let failures: Vec<String> = cases
+            .iter()
+            .filter_map(|c| {
+                check(&fixture, c)
+                    .err()
+                    .map(|e| format!("{}: {e}", c["name"].as_str().unwrap_or("?")))
+            })
+            .collect();
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        // every key of issue #27 is covered, with a value and without one (or as unknown)
+        for key in [
+            "aws:PrincipalArn",
+            "aws:PrincipalAccount",
+            "aws:PrincipalType",
+            "aws:userid",
+            "aws:username",
+            "aws:PrincipalTag/team",
+            "aws:PrincipalIsAWSService",
+            "aws:FederatedProvider",
+            "aws:TokenIssueTime",
+            "aws:SourceIp",
+            "aws:SourceVpce",
+            "aws:VpcSourceIp",
+            "aws:ViaAWSService",
+            "aws:CalledVia",
+            "aws:SecureTransport",
+            "aws:CurrentTime",
+            "aws:EpochTime",
+            "aws:RequestedRegion",
+            "aws:ResourceAccount",
+            "aws:ResourceTag/team",
+            "aws:RequestTag/team",
+            "aws:TagKeys",
+            "aws:PrincipalOrgID",
+            "sts:RoleSessionName",
+            "aws:SourceIdentity",
+        ] {
+            let of_key: Vec<&Value> = cases.iter().filter(|c| c["key"] == key).collect();
+            assert!(!of_key.is_empty(), "{key}: no case");
+            let unknown = of_key.iter().any(|c| c["expect"] == "unknown");
+            let decisions: std::collections::BTreeSet<&str> = of_key
+                .iter()
+                .filter_map(|c| c["expect"].as_str())
+                .filter(|e| *e != "unknown")
+                .collect();
+            assert!(
+                unknown || decisions.len() >= 2,
+                "{key}: needs a case that allows and one that does not"
+            );
+        }
     }
 }

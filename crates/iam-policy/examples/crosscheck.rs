@@ -130,8 +130,10 @@ struct Caller {
     account: &'static str,
     /// IAM user name, for user callers.
     user: Option<&'static str>,
-    /// The role behind an assumed-role session.
+    /// The role behind an assumed-role session, with its path (`role/ci/gha-ecr-push`).
     role_arn: Option<String>,
+    /// The session name of an assumed-role session.
+    session: Option<&'static str>,
 }
 
 /// What is called.
@@ -184,6 +186,8 @@ struct Gen {
     /// Whether the case has a permissions boundary (resource-policy principals depend on it).
     boundary: bool,
     kind: Kind,
+    /// Whether the request is a role assumption (conditions then favour `sts:RoleSessionName`).
+    assumes_role: bool,
 }
 
 impl Gen {
@@ -193,6 +197,7 @@ impl Gen {
             wide,
             boundary: false,
             kind: Kind::Identity,
+            assumes_role: false,
         }
     }
 
@@ -219,6 +224,7 @@ impl Gen {
         } else {
             self.target(kind != Kind::Identity)
         };
+        self.assumes_role = target.action == "sts:AssumeRole";
         let mut context = self.context(&caller, &target);
         if target.arn.starts_with("arn:aws:s3:::")
             && (kind == Kind::CrossAccount || self.rng.chance(30))
@@ -277,15 +283,21 @@ impl Gen {
                 account,
                 user: Some(user),
                 role_arn: None,
+                session: None,
             }
         } else {
-            let role = *self.rng.pick(&["deploy", "gha-ecr-push", "readonly"]);
+            // (path, name): a session's ARN has no path, the role's ARN (aws:PrincipalArn) has
+            let (path, role) =
+                *self
+                    .rng
+                    .pick(&[("", "deploy"), ("ci/", "gha-ecr-push"), ("", "readonly")]);
             let session = *self.rng.pick(&["gh-run-4711", "alice", "i-0abc123"]);
             Caller {
                 arn: format!("arn:aws:sts::{account}:assumed-role/{role}/{session}"),
                 account,
                 user: None,
-                role_arn: Some(format!("arn:aws:iam::{account}:role/{role}")),
+                role_arn: Some(format!("arn:aws:iam::{account}:role/{path}{role}")),
+                session: Some(session),
             }
         }
     }
@@ -295,7 +307,7 @@ impl Gen {
         let service = if with_resource_policy {
             self.rng.below(5)
         } else {
-            self.rng.below(7)
+            self.rng.below(8)
         };
         match service {
             0 => {
@@ -395,6 +407,18 @@ impl Gen {
                     product_len: "log-group:".len(),
                 }
             }
+            6 => {
+                // role chaining: the request carries sts:RoleSessionName and session tags
+                const STS: &[&str] = &["sts:AssumeRole", "sts:TagSession"];
+                let role = *self.rng.pick(&["target-role", "ci/deployer"]);
+                Target {
+                    action: self.rng.pick(STS).to_string(),
+                    arn: format!("arn:aws:iam::{HOME}:role/{role}"),
+                    siblings: STS,
+                    resource_policy: None,
+                    product_len: "role/".len(),
+                }
+            }
             _ => {
                 const DDB: &[&str] = &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"];
                 let table = *self.rng.pick(&["Orders", "Orders-v2"]);
@@ -429,53 +453,107 @@ impl Gen {
         }
     }
 
-    /// A request context with global condition keys, each present or absent.
+    /// A request context with global condition keys as AWS builds them for the caller and the
+    /// target: each key present with a realistic value, or left out as AWS leaves it out for a
+    /// request without it (no `aws:SourceIp` through a VPC endpoint, no `aws:username` for a
+    /// role session, no `aws:CalledVia` without a service in between). Principal keys are left
+    /// out at random too, so that conditions on absent keys are exercised.
     fn context(&mut self, caller: &Caller, target: &Target) -> Map<String, Value> {
         let mut c = Map::new();
         let r = &mut self.rng;
+        let account = caller.account;
+        // the principal
         if let Some(user) = caller.user {
             if r.chance(85) {
                 c.insert("aws:username".into(), json!(user));
             }
-            if r.chance(30) {
+            if r.chance(60) {
                 c.insert("aws:userid".into(), json!("AIDAEXAMPLEUSERID"));
+            }
+            if r.chance(80) {
+                c.insert("aws:PrincipalArn".into(), json!(caller.arn));
+            }
+            if r.chance(70) {
+                c.insert("aws:PrincipalType".into(), json!("User"));
             }
         }
         if let Some(role_arn) = &caller.role_arn {
-            if r.chance(60) {
+            // aws:PrincipalArn of a role session is the role's ARN with its path
+            if r.chance(80) {
                 c.insert("aws:PrincipalArn".into(), json!(role_arn));
             }
-            if r.chance(40) {
+            if let (Some(session), true) = (caller.session, r.chance(60)) {
+                c.insert(
+                    "aws:userid".into(),
+                    json!(format!("AROAEXAMPLEROLEID:{session}")),
+                );
+            }
+            if r.chance(70) {
+                c.insert("aws:PrincipalType".into(), json!("AssumedRole"));
+            }
+            if r.chance(60) {
                 let t = *r.pick(&["2024-06-01T11:00:00Z", "2024-05-31T23:00:00Z"]);
                 c.insert("aws:TokenIssueTime".into(), json!(t));
             }
-        } else if caller.user.is_some() && r.chance(50) {
-            c.insert("aws:PrincipalArn".into(), json!(caller.arn));
-        }
-        if r.chance(60) {
-            let ip = *r.pick(&[
-                "203.0.113.5",
-                "198.51.100.7",
-                "10.1.2.3",
-                "192.0.2.200",
-                "2001:db8::1",
-            ]);
-            c.insert("aws:SourceIp".into(), json!(ip));
-        }
-        for key in [
-            "aws:SecureTransport",
-            "aws:MultiFactorAuthPresent",
-            "aws:ViaAWSService",
-        ] {
-            if r.chance(40) {
-                c.insert(key.into(), json!(*r.pick(&["true", "false"])));
+            if role_arn.ends_with("/gha-ecr-push") && r.chance(70) {
+                c.insert(
+                    "aws:FederatedProvider".into(),
+                    json!(format!(
+                        "arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com"
+                    )),
+                );
             }
+            if r.chance(25) {
+                let s = *r.pick(&["alice", "alice@example.com"]);
+                c.insert("aws:SourceIdentity".into(), json!(s));
+            }
+        }
+        if r.chance(75) {
+            c.insert("aws:PrincipalAccount".into(), json!(account));
+        }
+        if r.chance(50) {
+            c.insert("aws:PrincipalIsAWSService".into(), json!("false"));
+        }
+        // the network path: the internet (aws:SourceIp), a VPC endpoint (aws:SourceVpce and
+        // aws:VpcSourceIp, never aws:SourceIp), or no address recorded
+        match r.below(100) {
+            0..=54 => {
+                let ip = *r.pick(&[
+                    "203.0.113.5",
+                    "198.51.100.7",
+                    "10.1.2.3",
+                    "192.0.2.200",
+                    "2001:db8::1",
+                ]);
+                c.insert("aws:SourceIp".into(), json!(ip));
+            }
+            55..=79 => {
+                let vpce = *r.pick(&["vpce-1a2b3c4d", "vpce-0f9e8d7c"]);
+                c.insert("aws:SourceVpce".into(), json!(vpce));
+                if r.chance(85) {
+                    let ip = *r.pick(&["10.1.2.3", "10.20.30.40", "172.31.5.9"]);
+                    c.insert("aws:VpcSourceIp".into(), json!(ip));
+                }
+            }
+            _ => {}
+        }
+        if r.chance(70) {
+            c.insert(
+                "aws:SecureTransport".into(),
+                json!(*r.pick(&["true", "true", "false"])),
+            );
+        }
+        if r.chance(40) {
+            c.insert(
+                "aws:MultiFactorAuthPresent".into(),
+                json!(*r.pick(&["true", "false"])),
+            );
         }
         if r.chance(40) {
             let age = *r.pick(&["120", "3600", "7200", "90000", "3599.5"]);
             c.insert("aws:MultiFactorAuthAge".into(), json!(age));
         }
-        if r.chance(60) {
+        if r.chance(75) {
             let t = *r.pick(&[
                 "2024-06-01T12:00:00Z",
                 "2023-12-31T23:59:59Z",
@@ -484,7 +562,7 @@ impl Gen {
             ]);
             c.insert("aws:CurrentTime".into(), json!(t));
         }
-        if r.chance(30) {
+        if r.chance(50) {
             let t = *r.pick(&["1717243200", "1704067199", "1742027400"]);
             c.insert("aws:EpochTime".into(), json!(t));
         }
@@ -498,9 +576,11 @@ impl Gen {
                 json!(*r.pick(&["prod", "dev"])),
             );
         }
-        if r.chance(50) {
-            let region = if target.arn.contains(":us-east-1:") {
+        if r.chance(70) {
+            let region = if target.arn.contains(":us-east-1:") || target.arn.contains(":iam:") {
                 "us-east-1"
+            } else if target.arn.contains(":eu-west-1:") {
+                "eu-west-1"
             } else {
                 *r.pick(&REGIONS)
             };
@@ -511,49 +591,88 @@ impl Gen {
             c.insert("aws:PrincipalOrgID".into(), json!(org));
         }
         if r.chance(20) {
-            c.insert("aws:SourceVpce".into(), json!("vpce-1a2b3c4d"));
-        }
-        if r.chance(20) {
             let arn = *r.pick(&[
                 "arn:aws:cloudformation:us-east-1:111122223333:stack/app/abc",
                 "arn:aws:lambda:eu-west-1:444455556666:function:f",
             ]);
             c.insert("aws:SourceArn".into(), json!(arn));
         }
-        let multi: [(&str, &[&str], usize); 3] = [
-            (
-                "aws:TagKeys",
-                &["team", "env", "owner", "cost-center", "Team"],
-                40,
-            ),
-            (
-                "aws:CalledVia",
+        // the resource: its account (from the ARN) and, where the service has them, its tags
+        let target_account = target.arn.split(':').nth(4).unwrap_or_default();
+        if !target_account.is_empty() && r.chance(50) {
+            c.insert("aws:ResourceAccount".into(), json!(target_account));
+        }
+        let tagged = ["arn:aws:ecr:", "arn:aws:secretsmanager:", "arn:aws:iam:"];
+        if tagged.iter().any(|p| target.arn.starts_with(p)) {
+            if r.chance(40) {
+                let v = *r.pick(&["platform", "data", "prod"]);
+                c.insert("aws:ResourceTag/team".into(), json!(v));
+            }
+            if r.chance(25) {
+                c.insert(
+                    "aws:ResourceTag/env".into(),
+                    json!(*r.pick(&["prod", "dev"])),
+                );
+            }
+        }
+        // the request: its tags (aws:RequestTag/* and aws:TagKeys, the same keys), and the
+        // session name of a role assumption
+        if r.chance(40) {
+            // Known difference: an empty set (see README); only with --wide.
+            let k = if self.wide && r.chance(15) {
+                0
+            } else {
+                r.range(1, 3)
+            };
+            let keys = r.sample(&["team", "env", "owner", "cost-center", "Team"], k);
+            for key in &keys {
+                // a tag key in two cases would be one condition key twice
+                if *key == "Team" && keys.contains(&"team") {
+                    continue;
+                }
+                let v = *r.pick(&["platform", "prod", "alice", "data"]);
+                c.insert(format!("aws:RequestTag/{key}"), json!(v));
+            }
+            c.insert("aws:TagKeys".into(), json!(keys));
+        }
+        if target.action == "sts:AssumeRole" && r.chance(85) {
+            let n = *r.pick(&["alice", "gh-run-4711", "deploy-session"]);
+            c.insert("sts:RoleSessionName".into(), json!(n));
+        }
+        // a service in between: aws:CalledVia only then, and aws:ViaAWSService true
+        if r.chance(25) {
+            let k = if self.wide && r.chance(15) {
+                0
+            } else {
+                r.range(1, 2)
+            };
+            let via = r.sample(
                 &[
                     "cloudformation.amazonaws.com",
                     "athena.amazonaws.com",
                     "dynamodb.amazonaws.com",
                 ],
-                25,
-            ),
-            (
-                "aws:PrincipalOrgPaths",
+                k,
+            );
+            c.insert("aws:CalledVia".into(), json!(via));
+            c.insert("aws:ViaAWSService".into(), json!("true"));
+        } else if r.chance(60) {
+            c.insert("aws:ViaAWSService".into(), json!("false"));
+        }
+        if r.chance(25) {
+            let k = if self.wide && r.chance(15) {
+                0
+            } else {
+                r.range(1, 2)
+            };
+            let paths = r.sample(
                 &[
                     "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/",
                     "o-a1b2c3d4e5/r-ab12/ou-ab12-22222222/",
                 ],
-                25,
-            ),
-        ];
-        for (key, pool, percent) in multi {
-            if r.chance(percent) {
-                // Known difference: an empty set (see README); only with --wide.
-                let k = if self.wide && r.chance(15) {
-                    0
-                } else {
-                    r.range(1, 3)
-                };
-                c.insert(key.into(), json!(r.sample(pool, k)));
-            }
+                k,
+            );
+            c.insert("aws:PrincipalOrgPaths".into(), json!(paths));
         }
         c
     }
@@ -999,6 +1118,8 @@ impl Gen {
     fn condition(&mut self, trust: bool) -> (String, String, Vec<String>) {
         let family = if trust && self.rng.chance(70) {
             Family::GithubSub
+        } else if self.assumes_role && self.rng.chance(30) {
+            Family::SessionName
         } else {
             *self.rng.pick(&FAMILIES)
         };
@@ -1083,6 +1204,7 @@ impl Gen {
             account: HOME,
             user: None,
             role_arn: None,
+            session: None,
         };
         let role = *self.rng.pick(&["gha-ecr-push", "deploy"]);
         let target = Target {
@@ -1225,11 +1347,16 @@ enum Family {
     Bool,
     Ip,
     Multi,
+    Account,
+    Provider,
+    SessionName,
+    RequestResourceTag,
+    VpcIp,
     GithubSub,
 }
 
 /// Families to draw from (principal tags twice: the most common keys in real policies).
-const FAMILIES: [Family; 13] = [
+const FAMILIES: [Family; 18] = [
     Family::Tag,
     Family::Tag,
     Family::Username,
@@ -1243,6 +1370,11 @@ const FAMILIES: [Family; 13] = [
     Family::Bool,
     Family::Ip,
     Family::Multi,
+    Family::Account,
+    Family::Provider,
+    Family::SessionName,
+    Family::RequestResourceTag,
+    Family::VpcIp,
 ];
 
 struct FamilySpec {
@@ -1296,6 +1428,9 @@ impl Family {
                     "ci-?ot",
                     "AIDA*",
                     "${aws:PrincipalTag/owner, 'alice'}",
+                    "AROAEXAMPLEROLEID:*",
+                    "AROA*:gh-run-4711",
+                    "*:alice",
                 ],
                 set_ok: true,
             },
@@ -1336,6 +1471,10 @@ impl Family {
                     "arn:aws:iam::111122223333:role/*",
                     "arn:aws:iam::111122223333:user/alice",
                     "arn:aws:iam::111122223333:*",
+                    "arn:aws:iam::111122223333:role/ci/*",
+                    "arn:aws:iam::*:role/ci/gha-ecr-push",
+                    "arn:aws:iam::111122223333:role/gha-ecr-push",
+                    "arn:aws:sts::111122223333:assumed-role/deploy/*",
                 ],
                 set_ok: true,
             },
@@ -1386,11 +1525,16 @@ impl Family {
             },
             Family::Epoch => FamilySpec {
                 keys: &["aws:EpochTime"],
+                // AWS documents aws:EpochTime with date and numeric operators
                 operators: &[
                     "DateGreaterThan",
                     "DateLessThan",
                     "DateEquals",
                     "DateNotEquals",
+                    "NumericLessThan",
+                    "NumericGreaterThanEquals",
+                    "NumericEquals",
+                    "NumericNotEquals",
                 ],
                 values: &["1717243200", "1704067200", "1742027400"],
                 set_ok: false,
@@ -1400,6 +1544,7 @@ impl Family {
                     "aws:SecureTransport",
                     "aws:MultiFactorAuthPresent",
                     "aws:ViaAWSService",
+                    "aws:PrincipalIsAWSService",
                 ],
                 operators: &["Bool"],
                 values: &["true", "false", "True"],
@@ -1437,6 +1582,85 @@ impl Family {
                     "*.amazonaws.com",
                     "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*",
                     "o-a1b2c3d4e5/*",
+                ],
+                set_ok: false,
+            },
+            Family::Account => FamilySpec {
+                keys: &[
+                    "aws:PrincipalAccount",
+                    "aws:ResourceAccount",
+                    "aws:PrincipalType",
+                ],
+                operators: STRING_OPS,
+                values: &[
+                    "111122223333",
+                    "444455556666",
+                    "1111*",
+                    "AssumedRole",
+                    "User",
+                    "assumedrole",
+                    "Assumed*",
+                ],
+                set_ok: true,
+            },
+            Family::Provider => FamilySpec {
+                keys: &["aws:FederatedProvider"],
+                operators: &[
+                    "StringEquals",
+                    "StringNotEquals",
+                    "StringLike",
+                    "StringNotLike",
+                    "ArnLike",
+                    "ArnEquals",
+                ],
+                values: &[
+                    "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com",
+                    "arn:aws:iam::*:oidc-provider/token.actions.githubusercontent.com",
+                    "arn:aws:iam::444455556666:oidc-provider/token.actions.githubusercontent.com",
+                    "arn:aws:iam::111122223333:oidc-provider/gitlab.com",
+                ],
+                set_ok: false,
+            },
+            Family::SessionName => FamilySpec {
+                keys: &["aws:SourceIdentity", "sts:RoleSessionName"],
+                operators: STRING_OPS,
+                values: &[
+                    "alice",
+                    "alice@example.com",
+                    "*@example.com",
+                    "gh-run-*",
+                    "deploy-session",
+                    "${aws:username}",
+                    "${aws:PrincipalTag/owner, 'alice'}",
+                ],
+                set_ok: true,
+            },
+            Family::RequestResourceTag => FamilySpec {
+                keys: &[
+                    "aws:ResourceTag/team",
+                    "aws:RequestTag/team",
+                    "aws:RequestTag/env",
+                ],
+                operators: STRING_OPS,
+                values: &[
+                    "platform",
+                    "prod",
+                    "data",
+                    "Platform",
+                    "plat*",
+                    "${aws:PrincipalTag/team}",
+                    "${aws:PrincipalTag/team, 'platform'}",
+                ],
+                set_ok: true,
+            },
+            Family::VpcIp => FamilySpec {
+                keys: &["aws:VpcSourceIp"],
+                operators: &["IpAddress", "NotIpAddress"],
+                values: &[
+                    "10.0.0.0/8",
+                    "10.1.0.0/16",
+                    "172.16.0.0/12",
+                    "203.0.113.0/24",
                 ],
                 set_ok: false,
             },
