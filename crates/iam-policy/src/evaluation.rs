@@ -13,7 +13,7 @@ use crate::condition::evaluate_condition;
 use crate::policy::{ActionSpec, Effect, Policy, PolicyVersion, ResourceSpec, Statement};
 use crate::principal::element_matches;
 use crate::request::{Assume, Context, Request};
-use crate::variable::{resolve, Resolved};
+use crate::variable::{resolve, uses_unknown, Resolved};
 use crate::wildcard::{action_matches, match_pattern, CaseRule};
 
 /// The outcome of one policy for one request.
@@ -115,7 +115,12 @@ fn condition_outcome(
     version: PolicyVersion,
     context: &Context,
 ) -> (bool, bool, Option<String>) {
-    if context.is_unknown(&condition.key) {
+    if context.is_unknown(&condition.key)
+        || condition
+            .values
+            .iter()
+            .any(|v| uses_unknown(v, version, context))
+    {
         let lenient = context.assumption() == Assume::Lenient;
         let matched = match effect {
             Effect::Allow => lenient,
@@ -322,6 +327,26 @@ mod tests {
             decide(&p, &request(ctx.assuming(Assume::Strict))),
             PolicyDecision::ExplicitDeny
         );
+    }
+
+    #[test]
+    fn a_variable_of_an_unknown_key_makes_its_condition_unknown() {
+        let p = policy(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:PutImage","Resource":"*",
+                "Condition":{"StringEquals":{"aws:ResourceTag/team":"${aws:PrincipalTag/team}"}}}]}"#,
+        );
+        let mut ctx = Context::new();
+        ctx.insert("aws:ResourceTag/team", ContextValue::Single("web".into()));
+        ctx.mark_unknown("aws:PrincipalTag/");
+        let lenient = evaluate(&p, &request(ctx.assuming(Assume::Lenient)));
+        assert_eq!(lenient.decision, PolicyDecision::Allow);
+        assert!(lenient.statements[0].conditions[0].unknown);
+        let strict = evaluate(&p, &request(ctx.assuming(Assume::Strict)));
+        assert_eq!(strict.decision, PolicyDecision::NotApplicable);
+        ctx.insert("aws:PrincipalTag/team", ContextValue::Single("api".into()));
+        let known = evaluate(&p, &request(ctx.assuming(Assume::Lenient)));
+        assert_eq!(known.decision, PolicyDecision::NotApplicable);
+        assert!(!known.statements[0].conditions[0].unknown);
     }
 
     #[test]

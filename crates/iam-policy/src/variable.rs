@@ -82,6 +82,28 @@ pub(crate) fn resolve<'a>(
     Resolved::Substituted { text, elems }
 }
 
+/// Whether `value` substitutes a variable whose key the context marks unknown
+/// ([`Context::is_unknown`]): its outcome then depends on that key as much as the condition's own.
+pub(crate) fn uses_unknown(value: &str, version: PolicyVersion, context: &Context) -> bool {
+    if !context.has_unknowns() || !version.supports_variables() {
+        return false;
+    }
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let Some(close) = after.find('}') else {
+            return false;
+        };
+        let inner = &after[..close];
+        let name = inner.split_once(',').map_or(inner, |(n, _)| n).trim();
+        if context.is_unknown(name) {
+            return true;
+        }
+        rest = &after[close + 1..];
+    }
+    false
+}
+
 enum Substitution<'a> {
     Escape(char),
     Text(&'a str),
