@@ -641,17 +641,45 @@ impl Judge<'_> {
                 if st.action == ElementMatch::NotMatched {
                     continue;
                 }
+                let context = &self.request.context;
+                let evidence = |key: String, operator: String, expected: Vec<String>| Evidence {
+                    policy: label.clone(),
+                    statement: Some(st.index.to_string()),
+                    sid: st.sid.clone().filter(|x| !x.is_empty()),
+                    key: Some(key),
+                    operator: Some(operator),
+                    expected,
+                    actual: None,
+                    value_source: Some("unknown".to_owned()),
+                };
                 for c in st.conditions.iter().filter(|c| c.unknown) {
-                    out.push(Evidence {
-                        policy: label.clone(),
-                        statement: Some(st.index.to_string()),
-                        sid: st.sid.clone().filter(|x| !x.is_empty()),
-                        key: Some(c.key.clone()),
-                        operator: Some(c.operator.clone()),
-                        expected: c.expected.clone(),
-                        actual: None,
-                        value_source: Some("unknown".to_owned()),
-                    });
+                    // the condition's own key, or the unknown keys its values substitute
+                    let keys = if context.is_unknown(&c.key) {
+                        vec![c.key.clone()]
+                    } else {
+                        c.expected
+                            .iter()
+                            .flat_map(|v| unknown_variables(v, context))
+                            .collect()
+                    };
+                    for k in keys {
+                        out.push(evidence(k, c.operator.clone(), c.expected.clone()));
+                    }
+                }
+                // a Resource pattern that substitutes an unknown key
+                let patterns = policy
+                    .statements
+                    .iter()
+                    .find(|s| s.index == st.index)
+                    .and_then(|s| match &s.resource {
+                        Some(ResourceSpec::Resource(p) | ResourceSpec::NotResource(p)) => {
+                            Some(p.clone())
+                        }
+                        None => None,
+                    })
+                    .unwrap_or_default();
+                for k in patterns.iter().flat_map(|p| unknown_variables(p, context)) {
+                    out.push(evidence(k, "Resource".to_owned(), patterns.clone()));
                 }
             }
         }
@@ -1160,6 +1188,24 @@ fn conditions_as_evidence(
             },
         })
         .collect()
+}
+
+/// The keys of the policy variables (`${key}`, `${key, 'default'}`) in `text` that `context`
+/// marks unknown.
+fn unknown_variables(text: &str, context: &iam_policy::Context) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let Some(close) = after.find('}') else { break };
+        let inner = &after[..close];
+        let name = inner.split_once(',').map_or(inner, |(n, _)| n).trim();
+        if context.is_unknown(name) && !out.iter().any(|k: &String| k == name) {
+            out.push(name.to_owned());
+        }
+        rest = &after[close + 1..];
+    }
+    out
 }
 
 /// Keys whose value differs with every retry: kept out of explanations, so retries group.

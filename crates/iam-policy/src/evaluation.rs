@@ -189,7 +189,7 @@ fn combine(statements: impl Iterator<Item = (Effect, bool)>) -> PolicyDecision {
 fn statement_applies(statement: &Statement, version: PolicyVersion, request: &Request) -> bool {
     principal_element(statement, request).is_satisfied()
         && action_element(statement, request).is_satisfied()
-        && resource_element(statement, version, request).is_satisfied()
+        && resource_outcome(statement, version, request).is_satisfied()
         && statement
             .conditions
             .iter()
@@ -203,7 +203,7 @@ fn evaluate_statement(
 ) -> StatementResult {
     let principal = principal_element(statement, request);
     let action = action_element(statement, request);
-    let resource = resource_element(statement, version, request);
+    let resource = resource_outcome(statement, version, request);
     let conditions: Vec<ConditionResult> = statement
         .conditions
         .iter()
@@ -255,6 +255,31 @@ fn action_element(statement: &Statement, request: &Request) -> ElementMatch {
             ElementMatch::from_bool(!patterns.iter().any(|p| action_matches(p, &request.action)))
         }
     }
+}
+
+/// The resource element, or — when one of its patterns substitutes a variable of an unknown
+/// key — the outcome the context's [`Assume`] takes (as for a condition on an unknown key).
+fn resource_outcome(
+    statement: &Statement,
+    version: PolicyVersion,
+    request: &Request,
+) -> ElementMatch {
+    let element = resource_element(statement, version, request);
+    let patterns = match &statement.resource {
+        Some(ResourceSpec::Resource(p) | ResourceSpec::NotResource(p)) => p,
+        None => return element,
+    };
+    if !patterns
+        .iter()
+        .any(|p| uses_unknown(p, version, &request.context))
+    {
+        return element;
+    }
+    let lenient = request.context.assumption() == Assume::Lenient;
+    ElementMatch::from_bool(match statement.effect {
+        Effect::Allow => lenient || element == ElementMatch::Matched,
+        Effect::Deny => !lenient || element == ElementMatch::Matched,
+    })
 }
 
 fn resource_element(
@@ -347,6 +372,30 @@ mod tests {
         let known = evaluate(&p, &request(ctx.assuming(Assume::Lenient)));
         assert_eq!(known.decision, PolicyDecision::NotApplicable);
         assert!(!known.statements[0].conditions[0].unknown);
+    }
+
+    #[test]
+    fn a_resource_naming_a_variable_of_an_unknown_key_is_taken_as_assumed() {
+        let p = policy(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:PutImage",
+                "Resource":"arn:aws:ecr:us-east-1:1:repository/${aws:PrincipalTag/team}-*"}]}"#,
+        );
+        let mut ctx = Context::new();
+        ctx.mark_unknown("aws:PrincipalTag/");
+        assert_eq!(
+            evaluate(&p, &request(ctx.assuming(Assume::Lenient))).decision,
+            PolicyDecision::Allow
+        );
+        assert_eq!(
+            evaluate(&p, &request(ctx.assuming(Assume::Strict))).decision,
+            PolicyDecision::NotApplicable
+        );
+        ctx.insert("aws:PrincipalTag/team", ContextValue::Single("api".into()));
+        assert_eq!(
+            decide(&p, &request(ctx.assuming(Assume::Lenient))),
+            PolicyDecision::NotApplicable,
+            "known: api-* does not match web"
+        );
     }
 
     #[test]
