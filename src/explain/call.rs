@@ -1190,20 +1190,13 @@ fn conditions_as_evidence(
         .collect()
 }
 
-/// The keys of the policy variables (`${key}`, `${key, 'default'}`) in `text` that `context`
-/// marks unknown.
+/// The keys of the policy variables in `text` that `context` marks unknown.
 fn unknown_variables(text: &str, context: &iam_policy::Context) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        let after = &rest[start + 2..];
-        let Some(close) = after.find('}') else { break };
-        let inner = &after[..close];
-        let name = inner.split_once(',').map_or(inner, |(n, _)| n).trim();
-        if context.is_unknown(name) && !out.iter().any(|k: &String| k == name) {
-            out.push(name.to_owned());
+    let mut out: Vec<String> = Vec::new();
+    for k in iam_policy::variable_keys(text) {
+        if context.is_unknown(k) && !out.iter().any(|x| x == k) {
+            out.push(k.to_owned());
         }
-        rest = &after[close + 1..];
     }
     out
 }

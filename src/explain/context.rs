@@ -409,21 +409,7 @@ fn request_tags(c: &mut CallContext, f: &CallFailure) {
     };
     let mut pairs: Vec<(String, String)> = Vec::new();
     match req.get("tags") {
-        Some(Value::Array(list)) => {
-            for t in list {
-                let k = t
-                    .get("Key")
-                    .or_else(|| t.get("key"))
-                    .and_then(Value::as_str);
-                let v = t
-                    .get("Value")
-                    .or_else(|| t.get("value"))
-                    .and_then(Value::as_str);
-                if let (Some(k), Some(v)) = (k, v) {
-                    pairs.push((k.to_owned(), v.to_owned()));
-                }
-            }
-        }
+        list @ Some(Value::Array(_)) => pairs = crate::inventory::tag_list(list),
         Some(Value::Object(map)) => {
             for (k, v) in map {
                 if let Some(v) = v.as_str() {

@@ -65,4 +65,5 @@ pub use policy::{
     PrincipalSpec, ResourceSpec, Statement,
 };
 pub use request::{covers, Assume, Context, ContextValue, Request, RequestPrincipal};
+pub use variable::variable_keys;
 pub use wildcard::{action_matches, arn_matches, wildcard_match};

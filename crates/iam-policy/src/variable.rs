@@ -82,26 +82,32 @@ pub(crate) fn resolve<'a>(
     Resolved::Substituted { text, elems }
 }
 
-/// Whether `value` substitutes a variable whose key the context marks unknown
-/// ([`Context::is_unknown`]): its outcome then depends on that key as much as the condition's own.
-pub(crate) fn uses_unknown(value: &str, version: PolicyVersion, context: &Context) -> bool {
-    if !context.has_unknowns() || !version.supports_variables() {
-        return false;
-    }
+/// The keys of the policy variables in `value` (`${key}` and `${key, 'default'}`; the escapes
+/// `${*}`, `${?}`, `${$}` are not variables), in order.
+pub fn variable_keys(value: &str) -> Vec<&str> {
+    let mut out = Vec::new();
     let mut rest = value;
     while let Some(start) = rest.find("${") {
         let after = &rest[start + 2..];
         let Some(close) = after.find('}') else {
-            return false;
+            break;
         };
         let inner = &after[..close];
-        let name = inner.split_once(',').map_or(inner, |(n, _)| n).trim();
-        if context.is_unknown(name) {
-            return true;
+        let key = inner.split_once(',').map_or(inner, |(k, _)| k).trim();
+        if !matches!(key, "*" | "?" | "$") {
+            out.push(key);
         }
         rest = &after[close + 1..];
     }
-    false
+    out
+}
+
+/// Whether `value` substitutes a variable whose key the context marks unknown
+/// ([`Context::is_unknown`]): its outcome then depends on that key as much as the condition's own.
+pub(crate) fn uses_unknown(value: &str, version: PolicyVersion, context: &Context) -> bool {
+    context.has_unknowns()
+        && version.supports_variables()
+        && variable_keys(value).iter().any(|k| context.is_unknown(k))
 }
 
 enum Substitution<'a> {
