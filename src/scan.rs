@@ -81,6 +81,13 @@ pub struct ScanStats {
     pub queries: Option<Vec<crate::source::athena::QuerySummary>>,
 }
 
+impl ScanStats {
+    /// Some input could not be read completely: unreadable, or read only in part (exit code 3).
+    pub fn not_fully_read(&self) -> bool {
+        self.files_unreadable > 0 || self.files_partly_read > 0
+    }
+}
+
 /// At most this many problems of one input are listed in [`ScanStats::problems`] (and on
 /// stderr); the rest are counted in `problems_omitted`.
 pub const PROBLEMS_PER_FILE: usize = 10;

@@ -749,16 +749,31 @@ fn serve(conn: TcpStream, moto_port: u16, answer: &Answer) -> std::io::Result<()
 
 /// Puts the trail into a new moto bucket with the digests' signature metadata.
 fn upload(moto: &aws::Moto, bucket: &str, objects: &[&Object]) {
+    put_objects(
+        moto,
+        bucket,
+        objects.iter().map(|o| {
+            let meta = o.metadata.as_ref().map_or(
+                json!({}),
+                |(s, a)| json!({"signature": s, "signature-algorithm": a}),
+            );
+            (o.key.as_str(), o.bytes.as_slice(), meta)
+        }),
+    );
+}
+
+/// Puts `(key, bytes, user metadata)` objects into a new moto bucket, eight at a time.
+fn put_objects<'a>(
+    moto: &aws::Moto,
+    bucket: &str,
+    objects: impl IntoIterator<Item = (&'a str, &'a [u8], Value)>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let mut manifest = Vec::new();
-    for (n, o) in objects.iter().enumerate() {
+    for (n, (key, bytes, meta)) in objects.into_iter().enumerate() {
         let p = dir.path().join(format!("{n}.bin"));
-        std::fs::write(&p, &o.bytes).unwrap();
-        let meta = o.metadata.as_ref().map_or(
-            json!({}),
-            |(s, a)| json!({"signature": s, "signature-algorithm": a}),
-        );
-        manifest.push(json!({"key": o.key, "path": p, "meta": meta}));
+        std::fs::write(&p, bytes).unwrap();
+        manifest.push(json!({"key": key, "path": p, "meta": meta}));
     }
     let m = dir.path().join("manifest.json");
     std::fs::write(&m, Value::from(manifest).to_string()).unwrap();
@@ -767,10 +782,13 @@ fn upload(moto: &aws::Moto, bucket: &str, objects: &[&Object]) {
         &format!(
             r#"
 import boto3, os, json
+from concurrent.futures import ThreadPoolExecutor
 s3 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"])
 s3.create_bucket(Bucket="{bucket}")
-for o in json.load(open("{m}")):
+def put(o):
     s3.put_object(Bucket="{bucket}", Key=o["key"], Body=open(o["path"], "rb").read(), Metadata=o["meta"])
+with ThreadPoolExecutor(8) as ex:
+    list(ex.map(put, json.load(open("{m}"))))
 "#,
             m = m.display()
         ),

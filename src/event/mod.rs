@@ -236,15 +236,37 @@ pub fn decode_part<'a, T: Deserialize<'a> + Default>(raw: Option<&'a RawValue>) 
     }
 }
 
+/// The six parts of an ARN, `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` (the resource may
+/// hold more colons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arn<'a> {
+    pub partition: &'a str,
+    pub service: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub resource: &'a str,
+}
+
+impl<'a> Arn<'a> {
+    /// `None` for text that is not `arn:` and five more colon-separated parts.
+    pub fn parse(arn: &'a str) -> Option<Arn<'a>> {
+        let mut parts = arn.splitn(6, ':');
+        if parts.next()? != "arn" {
+            return None;
+        }
+        Some(Arn {
+            partition: parts.next()?,
+            service: parts.next()?,
+            region: parts.next()?,
+            account: parts.next()?,
+            resource: parts.next()?,
+        })
+    }
+}
+
 /// The account id inside an ARN (`arn:partition:service:region:ACCOUNT:resource`).
 pub fn arn_account(arn: &str) -> Option<&str> {
-    let mut parts = arn.splitn(6, ':');
-    if parts.next()? != "arn" {
-        return None;
-    }
-    let account = parts.nth(3)?;
-    parts.next()?;
-    (!account.is_empty()).then_some(account)
+    Arn::parse(arn).map(|a| a.account).filter(|a| !a.is_empty())
 }
 
 /// The role name of `arn:aws:iam::ACCOUNT:role/[path/]NAME`.

@@ -18,7 +18,7 @@ use super::context::{self, CallContext};
 use super::{Cause, Evidence, Finding, Verdict};
 use crate::correlate::{Session, SessionIndex};
 use crate::event::denial::{parse_denial, Denial, DenialKind, PolicyLayer};
-use crate::event::{arn_account, assumed_role_parts, role_name_from_arn};
+use crate::event::{arn_account, assumed_role_parts, role_name_from_arn, Arn};
 use crate::inventory::{
     Absence, IdentityAt, Inventory, RepositoryPolicyAt, RoleArn, RoleAt, RolePart, Unknown,
 };
@@ -546,26 +546,8 @@ impl Judge<'_> {
             return strict;
         }
         let keys = self.unknown_conditions(identity);
-        let names: Vec<String> = keys.iter().map(|e| e.key.clone().unwrap_or_default()).fold(
-            Vec::new(),
-            |mut acc, k| {
-                if !acc.contains(&k) {
-                    acc.push(k);
-                }
-                acc
-            },
-        );
-        let needed: Vec<String> = names
-            .iter()
-            .map(|k| {
-                format!(
-                    "{k}: {}",
-                    self.call_context
-                        .needed_for(k)
-                        .unwrap_or("a value CloudTrail does not record")
-                )
-            })
-            .collect();
+        let names = distinct(keys.iter().filter_map(|e| e.key.clone()));
+        let needed = self.call_context.what_decides(&names);
         let pick = |mut v: Verdict, way: &str| {
             v.explanation.push_str(&format!(
                 " This turns on {}, whose value the tool does not know; AWS's message agrees only with {} taken the way that {way}.",
@@ -653,16 +635,7 @@ impl Judge<'_> {
                     value_source: Some("unknown".to_owned()),
                 };
                 for c in st.conditions.iter().filter(|c| c.unknown) {
-                    // the condition's own key, or the unknown keys its values substitute
-                    let keys = if context.is_unknown(&c.key) {
-                        vec![c.key.clone()]
-                    } else {
-                        c.expected
-                            .iter()
-                            .flat_map(|v| unknown_variables(v, context))
-                            .collect()
-                    };
-                    for k in keys {
+                    for k in unknown_keys_of(c, context) {
                         out.push(evidence(k, c.operator.clone(), c.expected.clone()));
                     }
                 }
@@ -798,16 +771,7 @@ impl Judge<'_> {
             )
         };
         let unknown = self.unknown_conditions(identity);
-        let unknown_keys: Vec<String> =
-            unknown
-                .iter()
-                .filter_map(|e| e.key.clone())
-                .fold(Vec::new(), |mut acc, k| {
-                    if !acc.contains(&k) {
-                        acc.push(k);
-                    }
-                    acc
-                });
+        let unknown_keys = distinct(unknown.iter().filter_map(|e| e.key.clone()));
         let why = if unknown_keys.is_empty() {
             "So the inventory is not what was in force at the failure (or a condition turned on a value the tool does not have)".to_owned()
         } else {
@@ -900,15 +864,14 @@ fn repo_name(resource: &str) -> Option<&str> {
 }
 
 fn repository_policy(inv: &Inventory, resource: &str, t: DateTime<Utc>) -> RepositoryPolicyAt {
-    let mut parts = resource.splitn(6, ':');
-    let (Some("arn"), Some(_), Some("ecr"), Some(region), Some(account), Some(rest)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let Some(Arn {
+        service: "ecr",
+        region,
+        account,
+        resource: rest,
+        ..
+    }) = Arn::parse(resource)
+    else {
         return RepositoryPolicyAt::Unknown;
     };
     let Some(name) = rest.strip_prefix("repository/") else {
@@ -1192,10 +1155,34 @@ fn conditions_as_evidence(
 
 /// The keys of the policy variables in `text` that `context` marks unknown.
 fn unknown_variables(text: &str, context: &iam_policy::Context) -> Vec<String> {
+    distinct(
+        iam_policy::variable_keys(text)
+            .into_iter()
+            .filter(|k| context.is_unknown(k))
+            .map(str::to_owned),
+    )
+}
+
+/// The unknown keys a condition taken as assumed turns on: its own key, or the keys of the
+/// variables its values substitute.
+fn unknown_keys_of(c: &iam_policy::ConditionResult, context: &iam_policy::Context) -> Vec<String> {
+    if context.is_unknown(&c.key) {
+        vec![c.key.clone()]
+    } else {
+        distinct(
+            c.expected
+                .iter()
+                .flat_map(|v| unknown_variables(v, context)),
+        )
+    }
+}
+
+/// `keys` without repeats, in first-seen order.
+fn distinct(keys: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for k in iam_policy::variable_keys(text) {
-        if context.is_unknown(k) && !out.iter().any(|x| x == k) {
-            out.push(k.to_owned());
+    for k in keys {
+        if !out.contains(&k) {
+            out.push(k);
         }
     }
     out
@@ -1476,30 +1463,16 @@ fn chained(
     if assume.decision != lenient("sts:AssumeRole")
         || ((has_tags || denied_tag) && tag.decision != lenient("sts:TagSession"))
     {
-        let keys: Vec<String> = assume
-            .statements
-            .iter()
-            .chain(tag.statements.iter())
-            .flat_map(|st| st.conditions.iter())
-            .filter(|c| c.unknown)
-            .map(|c| c.key.clone())
-            .fold(Vec::new(), |mut acc, k| {
-                if !acc.contains(&k) {
-                    acc.push(k);
-                }
-                acc
-            });
-        let needed: Vec<String> = keys
-            .iter()
-            .map(|k| {
-                format!(
-                    "{k}: {}",
-                    call_context
-                        .needed_for(k)
-                        .unwrap_or("a value CloudTrail does not record")
-                )
-            })
-            .collect();
+        let keys = distinct(
+            assume
+                .statements
+                .iter()
+                .chain(tag.statements.iter())
+                .flat_map(|st| st.conditions.iter())
+                .filter(|c| c.unknown)
+                .flat_map(|c| unknown_keys_of(c, &call_context.context)),
+        );
+        let needed = call_context.what_decides(&keys);
         let mut v = simple(
             Cause::UnverifiableContextCondition,
             format!(

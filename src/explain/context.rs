@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::correlate::Session;
 use crate::event::arn_account;
 use crate::inventory::{Inventory, RoleArn};
-use crate::select::{CallFailure, TlsRecorded};
+use crate::select::{CallFailure, Network, TlsRecorded};
 
 /// Where a key's value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -83,6 +83,19 @@ impl CallContext {
             .map(|(_, o)| *o)
     }
 
+    /// `KEY: what would decide it`, for each of `keys`.
+    pub fn what_decides(&self, keys: &[String]) -> Vec<String> {
+        keys.iter()
+            .map(|k| {
+                format!(
+                    "{k}: {}",
+                    self.needed_for(k)
+                        .unwrap_or("a value CloudTrail does not record")
+                )
+            })
+            .collect()
+    }
+
     /// What would decide an unknown `key` (the entry of the pattern that covers it).
     pub fn needed_for(&self, key: &str) -> Option<&str> {
         // the most specific pattern that covers the key
@@ -141,46 +154,7 @@ pub fn for_call(
     if let Some(ua) = &o.user_agent {
         c.set("aws:UserAgent", ua.clone(), Origin::Event);
     }
-    match (&o.vpc_endpoint_id, &o.source_ip) {
-        (Some(vpce), ip) => {
-            c.set("aws:SourceVpce", vpce.clone(), Origin::Event);
-            // Through an endpoint, sourceIPAddress is the caller's private address, which AWS
-            // gives as aws:VpcSourceIp (IAM User Guide, "Use VPC condition keys to control
-            // federated access": aws:VpcSourceIp yes, aws:SourceIp no through a VPC endpoint).
-            // A service name or "AWS Internal" there is no address: unknown, not a value that
-            // IpAddress conditions would read as a problem.
-            match ip {
-                Some(ip) if ip.parse::<IpAddr>().is_ok() => {
-                    c.set("aws:VpcSourceIp", ip.clone(), Origin::Event);
-                }
-                _ => c.unknown(
-                    "aws:VpcSourceIp",
-                    "the caller's private address (the record's sourceIPAddress is not an address)",
-                ),
-            }
-            c.absent("aws:SourceIp");
-            c.unknown(
-                "aws:SourceVpc",
-                "the VPC of endpoint (CloudTrail records the endpoint, not its VPC)",
-            );
-        }
-        (None, Some(ip)) if ip.parse::<IpAddr>().is_ok() => {
-            c.set("aws:SourceIp", ip.clone(), Origin::Event);
-            for k in ["aws:SourceVpce", "aws:SourceVpc", "aws:VpcSourceIp"] {
-                c.absent(k);
-            }
-        }
-        (None, _) => {
-            // a service name or "AWS Internal": the caller's address is not recorded
-            c.unknown(
-                "aws:SourceIp",
-                "the caller's IP address (the record's sourceIPAddress is not an address)",
-            );
-        }
-    }
-    if o.tls == TlsRecorded::Recorded {
-        c.set("aws:SecureTransport", "true", Origin::Event);
-    }
+    network_into(&mut c, &o.network);
     match &o.invoked_by {
         Some(_) => {
             c.set("aws:ViaAWSService", "true", Origin::Event);
@@ -255,6 +229,59 @@ pub fn for_call(
         }
     }
     c
+}
+
+/// The network keys of a request from its record: `aws:SourceIp` for a call from an address,
+/// or `aws:SourceVpce` and `aws:VpcSourceIp` through a VPC endpoint (where `aws:SourceIp` is
+/// absent), and `aws:SecureTransport`. The same for a call and for a web-identity request
+/// (`trust`).
+pub fn network(n: &Network) -> CallContext {
+    let mut c = CallContext::new();
+    network_into(&mut c, n);
+    c
+}
+
+fn network_into(c: &mut CallContext, n: &Network) {
+    match (&n.vpc_endpoint_id, &n.source_ip) {
+        (Some(vpce), ip) => {
+            c.set("aws:SourceVpce", vpce.clone(), Origin::Event);
+            // Through an endpoint, sourceIPAddress is the caller's private address, which AWS
+            // gives as aws:VpcSourceIp (IAM User Guide, "Use VPC condition keys to control
+            // federated access": aws:VpcSourceIp yes, aws:SourceIp no through a VPC endpoint).
+            // A service name or "AWS Internal" there is no address: unknown, not a value that
+            // IpAddress conditions would read as a problem.
+            match ip {
+                Some(ip) if ip.parse::<IpAddr>().is_ok() => {
+                    c.set("aws:VpcSourceIp", ip.clone(), Origin::Event);
+                }
+                _ => c.unknown(
+                    "aws:VpcSourceIp",
+                    "the caller's private address (the record's sourceIPAddress is not an address)",
+                ),
+            }
+            c.absent("aws:SourceIp");
+            c.unknown(
+                "aws:SourceVpc",
+                "the VPC of endpoint (CloudTrail records the endpoint, not its VPC)",
+            );
+        }
+        (None, Some(ip)) if ip.parse::<IpAddr>().is_ok() => {
+            c.set("aws:SourceIp", ip.clone(), Origin::Event);
+            for k in ["aws:SourceVpce", "aws:SourceVpc", "aws:VpcSourceIp"] {
+                c.absent(k);
+            }
+        }
+        (None, _) => {
+            // a service name or "AWS Internal": the caller's address is not recorded
+            c.unknown(
+                "aws:SourceIp",
+                "the caller's IP address (the record's sourceIPAddress is not an address)",
+            );
+        }
+    }
+    if n.tls == TlsRecorded::Recorded {
+        c.set("aws:SecureTransport", "true", Origin::Event);
+    }
 }
 
 fn principal(

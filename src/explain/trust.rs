@@ -13,7 +13,7 @@ use serde_json::json;
 use super::subject::{self, SubjectKind};
 use super::{Cause, Evidence};
 use crate::event::identity::provider_issuer;
-use crate::select::{Network, TlsRecorded};
+use crate::select::Network;
 
 pub const WEB_IDENTITY_ACTION: &str = "sts:AssumeRoleWithWebIdentity";
 
@@ -103,20 +103,8 @@ pub fn request_for(token: &Token<'_>, role_arn: Option<&str>) -> Request {
             set("aws:UserAgent", ua.to_owned());
         }
         if let Some(n) = facts.network {
-            match (&n.vpc_endpoint_id, &n.source_ip) {
-                (Some(vpce), ip) => {
-                    set("aws:SourceVpce", vpce.clone());
-                    if let Some(ip) = ip {
-                        set("aws:VpcSourceIp", ip.clone());
-                    }
-                }
-                (None, Some(ip)) if ip.parse::<std::net::IpAddr>().is_ok() => {
-                    set("aws:SourceIp", ip.clone());
-                }
-                (None, _) => {}
-            }
-            if n.tls == TlsRecorded::Recorded {
-                set("aws:SecureTransport", "true".to_owned());
+            for (k, v) in super::context::network(n).context.iter() {
+                context.insert(k, v.clone());
             }
         }
     }

@@ -19,6 +19,7 @@ use iam_policy::Policy;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::event::Arn;
 use crate::scan::InventoryDoc;
 use crate::select::ChangeEvent;
 
@@ -183,15 +184,13 @@ pub struct RoleArn<'a> {
 impl<'a> RoleArn<'a> {
     /// `None` for anything that is not an IAM role ARN with an account and a name.
     pub fn parse(arn: &'a str) -> Option<RoleArn<'a>> {
-        let mut parts = arn.splitn(6, ':');
-        let (Some("arn"), Some(_), Some("iam"), Some(_), Some(account), Some(resource)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
+        let Arn {
+            service: "iam",
+            account,
+            resource,
+            ..
+        } = Arn::parse(arn)?
+        else {
             return None;
         };
         let rest = resource.strip_prefix("role/")?;

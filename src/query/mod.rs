@@ -106,7 +106,7 @@ pub struct Outcome {
 impl Outcome {
     /// Some input could not be read completely (exit code 3): unreadable or partly read.
     pub fn partial(&self) -> bool {
-        self.stats.files_unreadable > 0 || self.stats.files_partly_read > 0
+        self.stats.not_fully_read()
     }
 }
 

@@ -121,9 +121,9 @@ pub struct CallOrigin {
     pub principal_id: Option<String>,
     /// `userIdentity.accountId`.
     pub principal_account: Option<String>,
-    pub source_ip: Option<String>,
+    /// Where the call came from: `sourceIPAddress`, `vpcEndpointId`, `tlsDetails`.
+    pub network: Network,
     pub user_agent: Option<String>,
-    pub vpc_endpoint_id: Option<String>,
     /// `userIdentity.invokedBy`: the service that called on the principal's behalf.
     pub invoked_by: Option<String>,
     /// `sessionContext.attributes.creationDate`.
@@ -132,8 +132,6 @@ pub struct CallOrigin {
     pub mfa_authenticated: Option<String>,
     /// `sessionContext.sourceIdentity`.
     pub source_identity: Option<String>,
-    /// Whether `tlsDetails` was recorded.
-    pub tls: TlsRecorded,
 }
 
 /// Whether a record carries `tlsDetails` (so the call used TLS).
@@ -576,13 +574,7 @@ fn web_id_attempt(
             let acct = event::arn_account(assumed_role_arn.as_deref()?)?;
             Some(format!("arn:aws:iam::{acct}:role/{role}"))
         });
-    let network = error_code.is_some().then(|| {
-        Box::new(Network {
-            source_ip: rec.source_ip_address.as_deref().map(str::to_owned),
-            vpc_endpoint_id: rec.vpc_endpoint_id.as_deref().map(str::to_owned),
-            tls: tls_of(rec),
-        })
-    });
+    let network = error_code.is_some().then(|| Box::new(Network::of(rec)));
     WebIdAttempt {
         time,
         event_id,
@@ -601,11 +593,18 @@ fn web_id_attempt(
     }
 }
 
-fn tls_of(rec: &Record<'_>) -> TlsRecorded {
-    if rec.tls_details.is_some_and(|t| t.get() != "null") {
-        TlsRecorded::Recorded
-    } else {
-        TlsRecorded::NotRecorded
+impl Network {
+    /// The network side of `rec`.
+    fn of(rec: &Record<'_>) -> Network {
+        Network {
+            source_ip: rec.source_ip_address.as_deref().map(str::to_owned),
+            vpc_endpoint_id: rec.vpc_endpoint_id.as_deref().map(str::to_owned),
+            tls: if rec.tls_details.is_some_and(|t| t.get() != "null") {
+                TlsRecorded::Recorded
+            } else {
+                TlsRecorded::NotRecorded
+            },
+        }
     }
 }
 
@@ -656,9 +655,8 @@ fn call_failure(
             principal_account: ident
                 .and_then(|u| u.account_id.as_deref())
                 .map(str::to_owned),
-            source_ip: rec.source_ip_address.as_deref().map(str::to_owned),
+            network: Network::of(rec),
             user_agent: rec.user_agent.as_deref().map(str::to_owned),
-            vpc_endpoint_id: rec.vpc_endpoint_id.as_deref().map(str::to_owned),
             invoked_by: ident
                 .and_then(|u| u.invoked_by.as_deref())
                 .map(str::to_owned),
@@ -673,7 +671,6 @@ fn call_failure(
             source_identity: ctx
                 .and_then(|c| c.source_identity.as_deref())
                 .map(str::to_owned),
-            tls: tls_of(rec),
         },
     }
 }

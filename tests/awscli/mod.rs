@@ -24,7 +24,7 @@ use rsa::RsaPrivateKey;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use super::{aws, der, endpoint_in_front_of, fingerprint, gzip, hex, sha_hex};
+use super::{aws, der, endpoint_in_front_of, fingerprint, gzip, hex, put_objects, sha_hex};
 use crate::common::WebId;
 
 /// The AWS CLI, or `None` (with a message) outside CI when it is not installed.
@@ -354,30 +354,12 @@ fn digest_key(s: &Spec, region: &str, end: DateTime<Utc>, suffix: &str) -> Strin
 
 /// Puts the objects, with their metadata, into a new moto bucket.
 fn upload(moto: &aws::Moto, bucket: &str, objects: &[Obj]) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut manifest = Vec::new();
-    for (n, o) in objects.iter().enumerate() {
-        let p = dir.path().join(format!("{n}.bin"));
-        std::fs::write(&p, &o.bytes).unwrap();
-        manifest.push(json!({"key": o.key, "path": p, "meta": o.meta}));
-    }
-    let m = dir.path().join("manifest.json");
-    std::fs::write(&m, Value::from(manifest).to_string()).unwrap();
-    aws::python(
-        &moto.url,
-        &format!(
-            r#"
-import boto3, os, json
-from concurrent.futures import ThreadPoolExecutor
-s3 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"])
-s3.create_bucket(Bucket="{bucket}")
-def put(o):
-    s3.put_object(Bucket="{bucket}", Key=o["key"], Body=open(o["path"], "rb").read(), Metadata=o["meta"])
-with ThreadPoolExecutor(8) as ex:
-    list(ex.map(put, json.load(open("{m}"))))
-"#,
-            m = m.display()
-        ),
+    put_objects(
+        moto,
+        bucket,
+        objects
+            .iter()
+            .map(|o| (o.key.as_str(), o.bytes.as_slice(), o.meta.clone())),
     );
 }
 
