@@ -191,6 +191,18 @@ pub struct AwsArgs {
     #[arg(long, value_name = "ACCOUNT=ROLE_ARN")]
     pub iam_role: Vec<String>,
 
+    /// For each denial whose message carries an authorization ID (IAM Access Troubleshooter), read AWS's own record of the decision (GetRequestAuthorizationDetails, GetRequestAuthorizationPolicy) in the denial's region: its policies and request context are used as what was in force, and the tool's evaluation is checked against it
+    #[arg(long)]
+    pub aws_details: bool,
+
+    /// Read AWS's records of denials saved as DIR/ID.json (what --save-aws-details writes) before asking the API
+    #[arg(long, value_name = "DIR")]
+    pub aws_details_dir: Option<std::path::PathBuf>,
+
+    /// With --aws-details: write each record fetched to DIR/ID.json, so a post-mortem after AWS has dropped it still has it
+    #[arg(long, value_name = "DIR")]
+    pub save_aws_details: Option<std::path::PathBuf>,
+
     /// Read the recent builds (up to 100) of these CodeBuild projects through the API (ListBuildsForProject, BatchGetBuilds); comma-separated or several values
     #[arg(long, value_name = "PROJECT", num_args = 1.., value_delimiter = ',')]
     pub codebuild_live: Vec<String>,

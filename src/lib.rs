@@ -2,6 +2,7 @@
 //! source → decode → select → (scan) → inventory → explain → report, used by the `trailwhy`
 //! binary, the benches and the fuzz targets. See ARCHITECTURE.md.
 
+pub mod authz;
 pub mod cli;
 pub mod codebuild;
 pub mod command;

@@ -270,6 +270,8 @@ pub struct Scan {
     pub stats: ScanStats,
     /// `--verify`: what the digest files say of the inputs read.
     pub integrity: Option<crate::integrity::Integrity>,
+    /// `--aws-details`, `--aws-details-dir`: AWS's records of the denials read.
+    pub aws_details: Option<crate::authz::AwsRecords>,
 }
 
 impl Scan {

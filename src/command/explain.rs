@@ -7,6 +7,7 @@ use anyhow::{anyhow, bail, Result};
 use chrono::Utc;
 
 use super::{open_output, stdout_is_terminal, Exit};
+use crate::authz;
 use crate::cli::{parse_size, ExplainArgs, FailOn, ScanArgs};
 use crate::codebuild;
 use crate::correlate::SessionIndex;
@@ -59,6 +60,8 @@ pub struct ScanConfig {
     pub dry_run: bool,
     /// `--verify`: check the inputs against CloudTrail's digest files.
     pub verify: Option<VerifyOptions>,
+    /// `--aws-details`, `--aws-details-dir`, `--save-aws-details`: AWS's record of denials.
+    pub aws_details: authz::DetailsOptions,
 }
 
 impl ScanConfig {
@@ -146,6 +149,18 @@ impl ScanConfig {
                     a.aws.change_lookback
                 )
             })?,
+            aws_details: {
+                if a.aws.save_aws_details.is_some() && !a.aws.aws_details {
+                    bail!(
+                        "--save-aws-details: saves what --aws-details fetches; add --aws-details"
+                    );
+                }
+                authz::DetailsOptions {
+                    live: a.aws.aws_details,
+                    dir: a.aws.aws_details_dir.clone(),
+                    save: a.aws.save_aws_details.clone(),
+                }
+            },
             // --public-keys and --require-verified imply --verify
             verify: (a.verify || a.public_keys.is_some() || a.require_verified).then(|| {
                 VerifyOptions {
@@ -261,7 +276,7 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
     if args.sources.is_empty() && cfg.codebuild_live.is_empty() {
         bail!("no SOURCE given: name log files, directories, s3://bucket[/prefix], lookup://REGION, athena://DB.TABLE, lake://STORE, or - for stdin");
     }
-    let need_aws = cfg.iam_live || !cfg.codebuild_live.is_empty();
+    let need_aws = cfg.iam_live || !cfg.codebuild_live.is_empty() || cfg.aws_details.live;
     let mut opened = cfg.open_sources(
         &args.sources,
         &lookup::Ask::explain(),
@@ -327,6 +342,13 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
         docs.extend(live::fetch(ctx, &live_request(&logs, cfg))?);
     }
     let inventory = Inventory::build(&docs, changes);
+    if cfg.aws_details.wanted() {
+        logs.aws_details = Some(authz::gather(
+            &logs.call_failures,
+            &cfg.aws_details,
+            ctx.as_ref(),
+        )?);
+    }
     Ok((logs, inventory))
 }
 
@@ -383,10 +405,23 @@ fn live_request(logs: &Scan, cfg: &ScanConfig) -> live::LiveRequest {
 /// The whole explain pipeline: scan, inventory, session join, explanations, sorted findings
 /// (shared by `explain` and `report`).
 pub fn findings(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Vec<Finding>, Scan, Inventory)> {
-    let (scan, inventory) = scan_with_inventory(args, cfg)?;
+    let (mut scan, inventory) = scan_with_inventory(args, cfg)?;
     let sessions = SessionIndex::build(&scan.attempts);
     let mut findings = explain_web_identity(&scan.attempts, &inventory);
-    findings.extend(explain_calls(&scan.call_failures, &sessions, &inventory));
+    let no_records = authz::AwsRecords::default();
+    findings.extend(explain_calls(
+        &scan.call_failures,
+        &sessions,
+        &inventory,
+        scan.aws_details.as_ref().unwrap_or(&no_records),
+    ));
+    if let Some(d) = &mut scan.aws_details {
+        d.summary.disagreements = findings
+            .iter()
+            .filter(|f| f.details.contains_key("verdict_disagreement"))
+            .map(|f| f.count as usize)
+            .sum();
+    }
     findings.extend(explain_codebuild(&scan.build_docs, &inventory, &cfg.window));
     findings.sort_by(|a, b| {
         a.first_seen
@@ -439,7 +474,8 @@ pub fn run(args: &ExplainArgs) -> Result<Exit> {
         &inventory.problems,
         started.elapsed().as_secs_f64(),
     )
-    .with_integrity(scan.integrity.as_ref());
+    .with_integrity(scan.integrity.as_ref())
+    .with_aws_details(scan.aws_details.as_ref().map(|d| &d.summary));
     let format = args
         .format
         .unwrap_or(if stdout_is_terminal(args.output.as_deref()) {
@@ -453,6 +489,12 @@ pub fn run(args: &ExplainArgs) -> Result<Exit> {
         &inventory.problems,
     )?;
     report::write_integrity_problems(&mut std::io::stderr().lock(), scan.integrity.as_ref())?;
+    if !cfg.quiet {
+        report::write_aws_details_problems(
+            &mut std::io::stderr().lock(),
+            scan.aws_details.as_ref().map(|d| &d.summary),
+        )?;
+    }
     let mut out = open_output(args.output.as_deref())?;
     let width = (format == Format::Table && stdout_is_terminal(args.output.as_deref()))
         .then(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))

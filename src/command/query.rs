@@ -47,6 +47,9 @@ pub fn config(args: &QueryArgs, cfg: &ScanConfig) -> Result<Query> {
         (aws.iam_live, "--iam-live"),
         (!aws.iam_role.is_empty(), "--iam-role"),
         (!aws.codebuild_live.is_empty(), "--codebuild-live"),
+        (aws.aws_details, "--aws-details"),
+        (aws.aws_details_dir.is_some(), "--aws-details-dir"),
+        (aws.save_aws_details.is_some(), "--save-aws-details"),
     ] {
         if set {
             bail!("{flag}: query reads no inventory and no builds; use explain");

@@ -48,7 +48,8 @@ pub fn run(args: &ReportArgs) -> Result<Exit> {
         &inventory.problems,
         started.elapsed().as_secs_f64(),
     )
-    .with_integrity(scan.integrity.as_ref());
+    .with_integrity(scan.integrity.as_ref())
+    .with_aws_details(scan.aws_details.as_ref().map(|d| &d.summary));
     let mut times: HashMap<&str, DateTime<Utc>> = HashMap::new();
     for a in &scan.attempts {
         times.entry(a.event_id.as_str()).or_insert(a.time);
@@ -73,6 +74,12 @@ pub fn run(args: &ReportArgs) -> Result<Exit> {
     let mut err = std::io::stderr().lock();
     report::write_problems(&mut err, &scan.stats, &inventory.problems)?;
     report::write_integrity_problems(&mut err, scan.integrity.as_ref())?;
+    if !cfg.quiet {
+        report::write_aws_details_problems(
+            &mut err,
+            scan.aws_details.as_ref().map(|d| &d.summary),
+        )?;
+    }
     if let Some(r) = &rules {
         for o in doc.expired_rules() {
             writeln!(

@@ -5,6 +5,8 @@
 //! chaining (`sts:AssumeRole` from an OIDC session) is judged against the target role's trust
 //! policy.
 
+mod aws_record;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -16,6 +18,7 @@ use serde_json::{json, Value};
 
 use super::context::{self, CallContext};
 use super::{Cause, Evidence, Finding, Verdict};
+use crate::authz::AwsRecords;
 use crate::correlate::{Session, SessionIndex};
 use crate::event::denial::{parse_denial, Denial, DenialKind, PolicyLayer};
 use crate::event::{arn_account, assumed_role_parts, role_name_from_arn, Arn};
@@ -127,11 +130,13 @@ fn simple(cause: Cause, explanation: impl Into<String>, fix: impl Into<String>) 
     }
 }
 
-/// Explains every failed call and groups the verdicts into findings.
+/// Explains every failed call and groups the verdicts into findings; a failure whose denial
+/// carries an authorization ID found in `aws` is judged with AWS's own record of it.
 pub fn explain_calls(
     failures: &[CallFailure],
     sessions: &SessionIndex,
     inv: &Inventory,
+    aws: &AwsRecords,
 ) -> Vec<Finding> {
     let mut groups: BTreeMap<(Cause, String, String, String, String, String), Finding> =
         BTreeMap::new();
@@ -147,7 +152,24 @@ pub fn explain_calls(
         // user agent) is its own. Retries still group, by cause and explanation.
         let denial = parse_denial(f.error_message.as_deref().unwrap_or_default());
         let ask = ask_of(f, &denial, inv);
-        let verdict = verdict(f, &denial, &ask, session, inv);
+        let record = denial
+            .authorization_id
+            .as_deref()
+            .and_then(|id| aws.by_id.get(id));
+        let verdict = match record {
+            Some(record) => {
+                let call_context = context::for_call(
+                    f,
+                    &ask.action,
+                    ask.resource.as_deref().unwrap_or("*"),
+                    ask.role_arn.as_deref(),
+                    session,
+                    inv,
+                );
+                aws_record::verdict(f, &denial, &ask, &call_context, record)
+            }
+            None => verdict(f, &denial, &ask, session, inv),
+        };
         let (action, resource, role_arn) = (ask.action, ask.resource, ask.role_arn);
         let sub = session.and_then(|s| s.sub.clone());
         let key = (

@@ -35,6 +35,8 @@ pub enum Origin {
     Inventory,
     /// A rule of AWS's for this kind of caller (a role session is not an AWS service).
     Rule,
+    /// AWS's own record of the denied request (`--aws-details`).
+    Aws,
 }
 
 /// A call's request context, with the origin of every value and what would decide the keys
@@ -71,6 +73,28 @@ impl CallContext {
         self.unknown.insert(pattern.to_owned(), needed.into());
     }
 
+    /// Takes AWS's record of the request context (`--aws-details`): its values replace the
+    /// tool's, and since AWS records the whole context it evaluated, a key the tool could not
+    /// know and AWS does not list was absent.
+    pub fn adopt_aws(&mut self, values: &BTreeMap<String, Value>) {
+        for (key, value) in values {
+            match value {
+                Value::Null => {}
+                Value::Array(items) => {
+                    let items = items.iter().map(scalar_text).collect();
+                    self.set_many(key, items, Origin::Aws);
+                }
+                other => self.set(key, scalar_text(other), Origin::Aws),
+            }
+        }
+        self.context = self
+            .context
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.clone()))
+            .collect();
+        self.unknown.clear();
+    }
+
     fn absent(&mut self, pattern: &str) {
         self.context.mark_absent(pattern);
     }
@@ -104,6 +128,14 @@ impl CallContext {
             .filter(|(p, _)| iam_policy::covers(p, key))
             .max_by_key(|(p, _)| p.len())
             .map(|(_, n)| n.as_str())
+    }
+}
+
+/// A JSON scalar as a condition value: strings as they are, numbers and booleans as written.
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 

@@ -33,6 +33,11 @@ pub enum PolicySource {
     Snapshot(String),
     /// The change event that set it.
     Change(ChangeRef),
+    /// AWS's record of a denied request (`--aws-details`): the document as captured with it.
+    Aws {
+        authorization_id: String,
+        time: DateTime<Utc>,
+    },
 }
 
 impl PolicySource {
@@ -40,6 +45,13 @@ impl PolicySource {
         match self {
             PolicySource::Snapshot(origin) => format!("the snapshot {origin}"),
             PolicySource::Change(c) => format!("the change at {}", c.describe()),
+            PolicySource::Aws {
+                authorization_id,
+                time,
+            } => format!(
+                "AWS's record of the denial (authorization ID {authorization_id}), as AWS evaluated it at {}",
+                time.format("%Y-%m-%dT%H:%M:%SZ")
+            ),
         }
     }
 }

@@ -74,6 +74,10 @@ pub struct Summary {
     /// `--verify`: counts per verdict and the files not verified.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub integrity: Option<crate::integrity::Integrity>,
+    /// `--aws-details`, `--aws-details-dir`: authorization IDs seen, fetched, read from files,
+    /// missing by reason, and the failures where the tool's evaluation disagrees with AWS's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_details: Option<crate::authz::AwsDetailsSummary>,
 }
 
 /// The JSON summary of `query` (`--summary FILE`): the scan's counts under the same names as
@@ -201,6 +205,7 @@ impl Summary {
             queries: stats.queries.clone(),
             peak_rss_bytes: peak_rss_bytes(),
             integrity: None,
+            aws_details: None,
         }
     }
 
@@ -211,6 +216,12 @@ impl Summary {
             self.partial |= i.unreadable > 0;
             self.integrity = Some(i.summary());
         }
+        self
+    }
+
+    /// AWS's records of the denials: the summary's counts.
+    pub fn with_aws_details(mut self, d: Option<&crate::authz::AwsDetailsSummary>) -> Summary {
+        self.aws_details = d.cloned();
         self
     }
 
@@ -250,6 +261,26 @@ pub fn write_integrity_problems<W: Write>(
     }
     if let Some(line) = integrity.and_then(|i| i.not_verified_line()) {
         writeln!(w, "trailwhy: {}", t(&line))?;
+    }
+    Ok(())
+}
+
+/// One stderr line per reason AWS's record of some denials is missing, and one for the
+/// failures where the tool's evaluation disagrees with AWS's.
+pub fn write_aws_details_problems<W: Write>(
+    w: &mut W,
+    d: Option<&crate::authz::AwsDetailsSummary>,
+) -> io::Result<()> {
+    let Some(d) = d else { return Ok(()) };
+    for p in &d.problems {
+        writeln!(w, "trailwhy: AWS's record of a denial: {}", t(p))?;
+    }
+    if d.disagreements > 0 {
+        writeln!(
+            w,
+            "trailwhy: {} failed call(s) where the tool's own evaluation disagrees with AWS's record (details.verdict_disagreement): AWS's word is reported",
+            d.disagreements
+        )?;
     }
     Ok(())
 }

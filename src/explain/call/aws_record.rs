@@ -1,0 +1,544 @@
+//! A denied call judged with AWS's own record of the decision (`--aws-details`): the
+//! policies AWS captured with the request are the policies in force (ahead of the inventory
+//! and the change history), AWS's request context is the context, AWS's matched statements
+//! are the deciding statements — and the tool evaluates the same request against the same
+//! policies with its own engine, as the check of that engine. Where the two disagree the
+//! finding follows AWS and says so (`details.verdict_disagreement`): a disagreement is the
+//! tool's bug to show, never to hide.
+
+use iam_policy::{authorize, Authorization, AuthzInput, Decision, Layer, Policy, Request};
+use serde_json::json;
+
+use super::{simple, Ask, Judge};
+use crate::authz::{evaluation_details, AwsRecord, Effect, Evaluation, PolicyKind};
+use crate::event::denial::{Denial, DenialKind, PolicyLayer};
+use crate::event::role_name_from_arn;
+use crate::explain::context::CallContext;
+use crate::explain::{Cause, Evidence, Verdict};
+use crate::inventory::{IdentityAt, NamedPolicy, PolicySource, RepositoryPolicyAt};
+use crate::select::CallFailure;
+
+/// AWS's captured policies, sorted into the layers of the tool's engine, with the URI of
+/// each so that AWS's matched policies and the engine's can be compared.
+#[derive(Default)]
+struct Layers {
+    identity: Vec<NamedPolicy>,
+    boundary: Option<NamedPolicy>,
+    session: Option<(String, Policy)>,
+    resource: Option<(String, Policy)>,
+    /// Every policy that must allow at its own level: SCPs by the entity they are attached
+    /// to, then RCPs the same way, then the VPC endpoint policy.
+    gates: Vec<Vec<Policy>>,
+    gate_uris: Vec<String>,
+    /// `URI: why` for each policy whose document the tool does not have or cannot read.
+    missing: Vec<String>,
+}
+
+impl Layers {
+    fn of(record: &AwsRecord, source: &PolicySource) -> Layers {
+        let mut out = Layers::default();
+        let mut scps: Vec<(&str, Policy)> = Vec::new();
+        let mut rcps: Vec<(&str, Policy)> = Vec::new();
+        let mut levels_of: Vec<(&PolicyKind, Vec<&str>)> = Vec::new();
+        for p in &record.policies {
+            let doc = match (&p.document, &p.document_missing) {
+                (Some(d), _) => match Policy::from_value(d) {
+                    Ok(policy) => policy,
+                    Err(e) => {
+                        out.missing
+                            .push(format!("{}: not a policy the tool can read ({e})", p.uri));
+                        continue;
+                    }
+                },
+                (None, why) => {
+                    out.missing.push(format!(
+                        "{}: {}",
+                        p.uri,
+                        why.as_deref().unwrap_or("document not recorded")
+                    ));
+                    continue;
+                }
+            };
+            let named = |policy: Policy| NamedPolicy {
+                label: if p.inline {
+                    format!("inline:{}", p.uri)
+                } else {
+                    p.uri.clone()
+                },
+                policy,
+                source: source.clone(),
+            };
+            match &p.kind {
+                PolicyKind::IdentityBasedPolicy => out.identity.push(named(doc)),
+                PolicyKind::PermissionsBoundary => out.boundary = Some(named(doc)),
+                PolicyKind::SessionPolicy => out.session = Some((p.uri.clone(), doc)),
+                PolicyKind::ResourceBasedPolicy => out.resource = Some((p.uri.clone(), doc)),
+                PolicyKind::ServiceControlPolicy => {
+                    levels_of.push((&p.kind, p.attached_to.iter().map(String::as_str).collect()));
+                    scps.push((p.uri.as_str(), doc));
+                }
+                PolicyKind::ResourceControlPolicy => {
+                    levels_of.push((&p.kind, p.attached_to.iter().map(String::as_str).collect()));
+                    rcps.push((p.uri.as_str(), doc));
+                }
+                PolicyKind::VpcEndpointPolicy => {
+                    out.gates.push(vec![doc]);
+                    out.gate_uris.push(p.uri.clone());
+                }
+                PolicyKind::Other(kind) => out.missing.push(format!(
+                    "{}: a policy type the tool does not model ({kind})",
+                    p.uri
+                )),
+            }
+        }
+        // organization policies: one level per entity they are attached to, in the order
+        // AWS lists them; every level needs an Allow
+        let attached =
+            |list: &[(&str, Policy)], kind: &PolicyKind| -> Vec<(Vec<Policy>, Vec<String>)> {
+                let of_kind: Vec<&Vec<&str>> = levels_of
+                    .iter()
+                    .filter(|(k, _)| *k == kind)
+                    .map(|(_, l)| l)
+                    .collect();
+                let mut entities: Vec<&str> = Vec::new();
+                for l in &of_kind {
+                    for e in l.iter() {
+                        if !entities.contains(e) {
+                            entities.push(e);
+                        }
+                    }
+                }
+                if entities.is_empty() {
+                    return if list.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![(
+                            list.iter().map(|(_, p)| p.clone()).collect(),
+                            list.iter().map(|(u, _)| (*u).to_owned()).collect(),
+                        )]
+                    };
+                }
+                entities
+                    .iter()
+                    .map(|e| {
+                        let at: Vec<usize> = of_kind
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, l)| l.contains(e))
+                            .map(|(i, _)| i)
+                            .collect();
+                        (
+                            at.iter().map(|&i| list[i].1.clone()).collect(),
+                            at.iter().map(|&i| list[i].0.to_owned()).collect(),
+                        )
+                    })
+                    .collect()
+            };
+        let mut org = attached(&scps, &PolicyKind::ServiceControlPolicy);
+        org.extend(attached(&rcps, &PolicyKind::ResourceControlPolicy));
+        // the VPC endpoint policy (if any) was pushed first; organization levels go before it
+        let vpce: Vec<(Vec<Policy>, String)> =
+            out.gates.drain(..).zip(out.gate_uris.drain(..)).collect();
+        for (policies, uris) in org {
+            out.gates.push(policies);
+            out.gate_uris.extend(uris);
+        }
+        for (policies, uri) in vpce {
+            out.gates.push(policies);
+            out.gate_uris.push(uri);
+        }
+        out
+    }
+
+    /// The URI of a policy the engine matched.
+    fn uri_of(&self, layer: Layer, index: usize) -> Option<String> {
+        match layer {
+            Layer::Identity => self.identity.get(index).map(|p| uri_of_label(&p.label)),
+            Layer::PermissionsBoundary => self.boundary.as_ref().map(|p| uri_of_label(&p.label)),
+            Layer::Session => self.session.as_ref().map(|(u, _)| u.clone()),
+            Layer::Resource => self.resource.as_ref().map(|(u, _)| u.clone()),
+            Layer::Organization => self.gate_uris.get(index).cloned(),
+        }
+    }
+
+    fn authorize(&self, request: &Request) -> Authorization {
+        let identity: Vec<Policy> = self.identity.iter().map(|p| p.policy.clone()).collect();
+        authorize(&AuthzInput {
+            request,
+            identity_policies: &identity,
+            resource_policy: self.resource.as_ref().map(|(_, p)| p),
+            permissions_boundary: self.boundary.as_ref().map(|b| &b.policy),
+            session_policy: self.session.as_ref().map(|(_, p)| p),
+            scps: &self.gates,
+        })
+    }
+}
+
+fn uri_of_label(label: &str) -> String {
+    label.strip_prefix("inline:").unwrap_or(label).to_owned()
+}
+
+fn effect_of(d: Decision) -> Effect {
+    match d {
+        Decision::Allow => Effect::Allow,
+        Decision::ExplicitDeny => Effect::ExplicitDeny,
+        Decision::ImplicitDeny => Effect::ImplicitDeny,
+    }
+}
+
+/// The denial-message layer of a policy type.
+fn layer_of(kind: &PolicyKind) -> Option<PolicyLayer> {
+    Some(match kind {
+        PolicyKind::IdentityBasedPolicy => PolicyLayer::IdentityBased,
+        PolicyKind::PermissionsBoundary => PolicyLayer::PermissionsBoundary,
+        PolicyKind::ResourceBasedPolicy => PolicyLayer::ResourceBased,
+        PolicyKind::ResourceControlPolicy => PolicyLayer::ResourceControl,
+        PolicyKind::ServiceControlPolicy => PolicyLayer::ServiceControl,
+        PolicyKind::SessionPolicy => PolicyLayer::Session,
+        PolicyKind::VpcEndpointPolicy => PolicyLayer::VpcEndpoint,
+        PolicyKind::Other(_) => return None,
+    })
+}
+
+/// The cause for a deny of `kind` in `layer`.
+fn cause_of(kind: DenialKind, layer: PolicyLayer) -> Cause {
+    match (kind, layer) {
+        (DenialKind::ExplicitDeny, PolicyLayer::IdentityBased) => Cause::IdentityExplicitDeny,
+        (DenialKind::NoAllow, PolicyLayer::IdentityBased) => Cause::IdentityPolicyNoAllow,
+        (DenialKind::ExplicitDeny, PolicyLayer::ResourceBased) => Cause::ResourcePolicyDeny,
+        (DenialKind::NoAllow, PolicyLayer::ResourceBased) => Cause::ResourcePolicyNoAllow,
+        (_, PolicyLayer::PermissionsBoundary) => Cause::PermissionsBoundary,
+        (_, PolicyLayer::Session) => Cause::SessionPolicy,
+        (_, PolicyLayer::ServiceControl | PolicyLayer::ResourceControl) => Cause::OrgPolicy,
+        (_, PolicyLayer::VpcEndpoint) => Cause::VpcEndpointPolicy,
+    }
+}
+
+fn engine_layer(layer: Layer) -> &'static str {
+    match layer {
+        Layer::Identity => "identity-based policy",
+        Layer::Resource => "resource-based policy",
+        Layer::PermissionsBoundary => "permissions boundary",
+        Layer::Session => "session policy",
+        Layer::Organization => "organization or VPC endpoint policy",
+    }
+}
+
+/// What AWS's record says decided, in words, with the deciding statements as evidence.
+struct AwsSays {
+    effect: Option<Effect>,
+    cause: Cause,
+    sentence: String,
+    evidence: Vec<Evidence>,
+    /// URIs of the policies AWS matched with a Deny (explicit denies).
+    deny_uris: Vec<String>,
+}
+
+fn aws_says(record: &AwsRecord, evaluation: Option<&Evaluation>, denial: &Denial) -> AwsSays {
+    let effect = evaluation.and_then(|e| e.effect.clone());
+    let (action, resource) = evaluation.map_or(("?", "?"), |e| {
+        (
+            e.action.as_str(),
+            if e.resource.is_empty() {
+                "*"
+            } else {
+                e.resource.as_str()
+            },
+        )
+    });
+    let mut evidence = Vec::new();
+    let mut named = Vec::new();
+    let mut deny_uris = Vec::new();
+    let mut first_layer = None;
+    for m in evaluation.map(|e| e.matched.as_slice()).unwrap_or_default() {
+        let kind = record.policy(&m.uri).map(|p| p.kind.clone());
+        if first_layer.is_none() {
+            first_layer = kind.as_ref().and_then(layer_of);
+        }
+        if m.statements
+            .iter()
+            .any(|s| s.effect.as_deref() == Some("DENY"))
+            || m.statements.is_empty()
+        {
+            deny_uris.push(m.uri.clone());
+        }
+        let phrase = kind.as_ref().map_or("policy", PolicyKind::phrase);
+        let sids: Vec<String> = m
+            .statements
+            .iter()
+            .map(|s| format!("'{}'", s.sid.as_deref().unwrap_or("?")))
+            .collect();
+        named.push(if sids.is_empty() {
+            format!("{phrase} {}", m.uri)
+        } else {
+            format!("statement {} of {phrase} {}", sids.join(", "), m.uri)
+        });
+        for s in &m.statements {
+            evidence.push(Evidence {
+                policy: m.uri.clone(),
+                statement: None,
+                sid: s.sid.clone(),
+                key: None,
+                operator: Some("matched_by_aws".to_owned()),
+                expected: s.effect.iter().cloned().collect(),
+                actual: Some(phrase.to_owned()),
+                value_source: Some("aws".to_owned()),
+            });
+        }
+    }
+    let (cause, sentence) = match &effect {
+        Some(Effect::ExplicitDeny) => (
+            first_layer
+                .or(denial.layer)
+                .map_or(Cause::IdentityExplicitDeny, |l| {
+                    cause_of(DenialKind::ExplicitDeny, l)
+                }),
+            format!(
+                "an explicit deny of {action} on {resource}{}",
+                if named.is_empty() {
+                    String::new()
+                } else {
+                    format!(" by {}", named.join("; "))
+                }
+            ),
+        ),
+        Some(Effect::ImplicitDeny) => (
+            denial.layer.map_or(Cause::IdentityPolicyNoAllow, |l| {
+                cause_of(DenialKind::NoAllow, l)
+            }),
+            format!(
+                "an implicit deny of {action} on {resource}: no evaluated policy allows it{}",
+                denial.layer.map_or(String::new(), |l| format!(
+                    " (the message names the {} layer)",
+                    l.phrase()
+                ))
+            ),
+        ),
+        Some(Effect::Allow) => (
+            Cause::NoPolicyData,
+            format!("{action} on {resource} was allowed, though the call was denied"),
+        ),
+        Some(Effect::Other(s)) => (
+            Cause::NoPolicyData,
+            format!("{s} for {action} on {resource}"),
+        ),
+        None => (
+            Cause::NoPolicyData,
+            "no evaluation of this action".to_owned(),
+        ),
+    };
+    AwsSays {
+        effect,
+        cause,
+        sentence,
+        evidence,
+        deny_uris,
+    }
+}
+
+/// The fix for a verdict taken from AWS's record alone.
+fn fix_for(says: &AwsSays, role: &str, action: &str, resource: &str) -> String {
+    match says.cause {
+        Cause::IdentityExplicitDeny | Cause::ResourcePolicyDeny | Cause::PermissionsBoundary
+            if says.effect == Some(Effect::ExplicitDeny) =>
+        {
+            format!(
+                "Narrow the Deny AWS matched ({}) so it does not match {action} on {resource} for role {role}.",
+                says.deny_uris.join(", ")
+            )
+        }
+        Cause::IdentityPolicyNoAllow => format!(
+            "Allow {action} on {resource} in an identity-based policy of role {role} (aws iam put-role-policy)."
+        ),
+        Cause::ResourcePolicyNoAllow => format!(
+            "Allow role {role} {action} in the resource policy of {resource}."
+        ),
+        Cause::PermissionsBoundary => format!(
+            "Allow {action} on {resource} in role {role}'s permissions boundary."
+        ),
+        Cause::SessionPolicy => "Widen or drop the session policy passed at assumption (configure-aws-credentials `inline-session-policy` / `managed-session-policies`).".to_owned(),
+        Cause::OrgPolicy => format!(
+            "Ask the organization's administrators to exempt role {role} or {action} from the policy AWS matched."
+        ),
+        Cause::VpcEndpointPolicy => format!(
+            "Allow {action} for role {role} in the policy of the VPC endpoint the call went through."
+        ),
+        _ => "Read AWS's record (details.aws_evaluation) and the raw record.".to_owned(),
+    }
+}
+
+/// The verdict on `f` from AWS's record of its decision.
+pub(super) fn verdict(
+    f: &CallFailure,
+    denial: &Denial,
+    ask: &Ask,
+    call_context: &CallContext,
+    record: &AwsRecord,
+) -> Verdict {
+    let action = ask.action.as_str();
+    let resource = ask.resource.as_deref().unwrap_or("*");
+    let role = ask
+        .role_arn
+        .as_deref()
+        .and_then(role_name_from_arn)
+        .unwrap_or("the role");
+    let evaluation = record.evaluation_for(action, resource);
+    let mut context = call_context.clone();
+    context.adopt_aws(&record.context_of(evaluation));
+    let source = PolicySource::Aws {
+        authorization_id: record.authorization_id.clone(),
+        time: f.time,
+    };
+    let layers = Layers::of(record, &source);
+    let request = Request {
+        principal: ask
+            .session_arn
+            .as_ref()
+            .map(|s| iam_policy::RequestPrincipal::aws(s.clone())),
+        action: action.to_owned(),
+        resource: Some(resource.to_owned()),
+        context: context.context.clone(),
+    };
+    let says = aws_says(record, evaluation, denial);
+    let whose = format!(
+        "AWS's record of the decision (authorization ID {}, {})",
+        record.authorization_id,
+        record.source.describe()
+    );
+
+    // The tool's own evaluation of the same request against the same policies.
+    let ours = layers
+        .missing
+        .is_empty()
+        .then(|| layers.authorize(&request));
+    let disagreement = match (&ours, &says.effect) {
+        (Some(a), Some(aws @ (Effect::Allow | Effect::ExplicitDeny | Effect::ImplicitDeny))) => {
+            let same_effect = effect_of(a.decision) == *aws;
+            let our_uris: Vec<String> = a
+                .matched
+                .iter()
+                .filter(|m| m.effect == iam_policy::Effect::Deny)
+                .filter_map(|m| layers.uri_of(m.layer, m.policy_index))
+                .collect();
+            let same_policy = *aws != Effect::ExplicitDeny
+                || says.deny_uris.is_empty()
+                || our_uris.iter().any(|u| says.deny_uris.contains(u));
+            (!(same_effect && same_policy)).then(|| {
+                json!({
+                    "aws": {"effect": aws, "matched": says.deny_uris},
+                    "tool": {
+                        "effect": effect_of(a.decision),
+                        "denied_by": a.denied_by.map(engine_layer),
+                        "matched": our_uris,
+                    },
+                })
+            })
+        }
+        _ => None,
+    };
+    let cross_check = match (&ours, &says.effect, &disagreement) {
+        (None, _, _) => format!(
+            "not possible: the tool lacks the document of {}",
+            layers.missing.join("; ")
+        ),
+        (Some(_), Some(Effect::Other(_)) | None, _) => {
+            "not possible: AWS's record has no decision the tool knows for this action".to_owned()
+        }
+        (Some(_), _, Some(_)) => "disagrees".to_owned(),
+        (Some(_), _, None) => "agrees".to_owned(),
+    };
+
+    let mut v = match (&ours, &disagreement) {
+        // Agreement: the tool's reading of AWS's policies, with its statement-level fix.
+        (Some(auth), None) => {
+            let identity = IdentityAt {
+                policies: layers.identity.clone(),
+                boundary: layers.boundary.clone(),
+                undecided: Vec::new(),
+                uncertain: Vec::new(),
+                later_changes: Vec::new(),
+            };
+            let repo_policy =
+                RepositoryPolicyAt::Known(layers.resource.as_ref().map(|(_, p)| p.clone()), None);
+            let judge = Judge {
+                f,
+                denial,
+                ask,
+                request: &request,
+                call_context: &context,
+                repo_policy: &repo_policy,
+                role,
+                action,
+                resource,
+            };
+            let judged = judge.bracketed(&identity);
+            // layers the judge does not weigh (organization, VPC endpoint, session) decide here
+            let beyond = matches!(auth.denied_by, Some(Layer::Organization | Layer::Session));
+            if beyond || judged.cause == Cause::IdentityAllows {
+                let mut v = simple(
+                    says.cause,
+                    format!("{whose} says {}.", says.sentence),
+                    fix_for(&says, role, action, resource),
+                );
+                v.explanation.push_str(
+                    " The tool evaluated the same request against the policies AWS captured and agrees.",
+                );
+                v
+            } else {
+                let mut v = judged;
+                v.explanation = format!(
+                    "{whose} says {}; the tool evaluated the same request against the policies AWS captured and agrees: {}",
+                    says.sentence, v.explanation
+                );
+                v
+            }
+        }
+        // Disagreement: AWS's word, and the tool's own answer beside it.
+        (Some(auth), Some(d)) => {
+            let mut v = simple(
+                says.cause,
+                format!(
+                    "{whose} says {}. The tool's own evaluation of the same request against the same policies gives {}{} — it disagrees with AWS, which is a bug of the tool's evaluator; AWS's word stands.",
+                    says.sentence,
+                    effect_of(auth.decision).as_str(),
+                    auth.denied_by
+                        .map_or(String::new(), |l| format!(" (by the {})", engine_layer(l)))
+                ),
+                fix_for(&says, role, action, resource),
+            );
+            v.details.insert("verdict_disagreement".into(), d.clone());
+            v
+        }
+        // AWS's record without every document: AWS's word, unchecked.
+        (None, _) => {
+            let mut v = simple(
+                says.cause,
+                format!(
+                    "{whose} says {}. The tool did not evaluate the request again: it lacks the document of {}.",
+                    says.sentence,
+                    layers.missing.join("; ")
+                ),
+                fix_for(&says, role, action, resource),
+            );
+            v.details.insert(
+                "policies_evaluated".into(),
+                json!(record
+                    .policies
+                    .iter()
+                    .map(|p| p.uri.clone())
+                    .collect::<Vec<_>>()),
+            );
+            v
+        }
+    };
+    for e in says.evidence {
+        if !v.evidence.contains(&e) {
+            v.evidence.push(e);
+        }
+    }
+    v.details.insert(
+        "aws_evaluation".into(),
+        evaluation_details(record, evaluation, &cross_check),
+    );
+    v
+}
