@@ -177,7 +177,8 @@ pub struct Evidence {
     pub expected: Vec<String>,
     pub actual: Option<String>,
     /// Where `actual` came from, for a condition on a request-context key: `event`,
-    /// `session`, `inventory`, `rule`, or `unknown` (the tool could not know the value).
+    /// `session`, `inventory`, `rule`, `aws` (AWS's own record of the denial), or `unknown`
+    /// (the tool could not know the value).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_source: Option<String>,
 }
