@@ -34,6 +34,8 @@ struct ServerState {
     answers: BTreeMap<String, Answer>,
     /// id → (HTTP status, error type): answered instead of the record.
     errors: BTreeMap<String, (u16, &'static str)>,
+    /// `sts:DecodeAuthorizationMessage`: encoded message → the decoded JSON text.
+    decoded: BTreeMap<String, String>,
     /// Requests still to be throttled (429 ThrottlingException), any path.
     throttle: u32,
     /// Every request: path with query, and the SigV4 credential scope.
@@ -130,10 +132,17 @@ fn serve(conn: TcpStream, state: &Mutex<ServerState>) {
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body).unwrap();
-        let (status, error_type, payload) = answer(state, &target, &scope);
-        let text = payload.to_string();
+        let form = String::from_utf8_lossy(&body).into_owned();
+        let (status, error_type, text, content_type) =
+            if form.contains("Action=DecodeAuthorizationMessage") {
+                let (status, xml) = decode(state, &form, &scope);
+                (status, None, xml, "text/xml")
+            } else {
+                let (status, error_type, payload) = answer(state, &target, &scope);
+                (status, error_type, payload.to_string(), "application/json")
+            };
         let mut head = format!(
-            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nx-amzn-RequestId: req-1\r\n",
+            "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nx-amzn-RequestId: req-1\r\n",
             text.len()
         );
         if let Some(t) = error_type {
@@ -143,6 +152,39 @@ fn serve(conn: TcpStream, state: &Mutex<ServerState>) {
         if conn.write_all(head.as_bytes()).is_err() || conn.write_all(text.as_bytes()).is_err() {
             return;
         }
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// STS `DecodeAuthorizationMessage` (awsQuery: a form POST, an XML answer).
+fn decode(state: &Mutex<ServerState>, form: &str, scope: &str) -> (u16, String) {
+    let mut s = state.lock().unwrap();
+    s.log.push((
+        "sts:DecodeAuthorizationMessage".to_owned(),
+        scope.to_owned(),
+    ));
+    let message = query_param(&form.replace('+', " "), "EncodedMessage").unwrap_or_default();
+    let error = |code: &str| {
+        format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{code}</Message></Error><RequestId>req-1</RequestId></ErrorResponse>")
+    };
+    if !scope.ends_with("/sts") {
+        return (403, error("SignatureDoesNotMatch"));
+    }
+    match s.decoded.get(&message) {
+        Some(text) => (
+            200,
+            format!(
+                "<DecodeAuthorizationMessageResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><DecodeAuthorizationMessageResult><DecodedMessage>{}</DecodedMessage></DecodeAuthorizationMessageResult><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></DecodeAuthorizationMessageResponse>",
+                xml_escape(text)
+            ),
+        ),
+        None => (400, error("InvalidAuthorizationMessageException")),
     }
 }
 
@@ -575,7 +617,7 @@ fn saved_records_give_the_same_findings_offline() {
             x["explanation"]
                 .as_str()
                 .unwrap()
-                .replace("fetched from IAM in us-west-2", "SOURCE"),
+                .replace("fetched from AWS in us-west-2", "SOURCE"),
             y["explanation"]
                 .as_str()
                 .unwrap()
@@ -627,4 +669,112 @@ fn save_without_fetch_is_refused() {
     let run = trailwhy(&["explain", "--save-aws-details", "/tmp/x", "sample-logs"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("add --aws-details"), "{}", run.stderr);
+}
+
+/// An EC2 call denied with an encoded authorization message: decoded, AWS's context gives the
+/// instance type the role's Deny turns on, which the logs do not hold.
+#[test]
+fn an_encoded_message_is_decoded_and_its_context_decides_the_condition() {
+    let decoded = json!({
+        "allowed": false, "explicitDeny": true,
+        "matchedStatements": {"items": [{"statementId": "OnlyMicro", "effect": "DENY",
+            "principals": {"items": [{"value": "AROAEXAMPLE"}]}, "principalGroups": {"items": []},
+            "actions": {"items": [{"value": "ec2:RunInstances"}]}, "resources": {"items": [{"value": "*"}]},
+            "conditions": {"items": []}}]},
+        "failures": {"items": []},
+        "context": {
+            "principal": {"id": "AROAEXAMPLE:GitHubActions", "arn": "arn:aws:sts::111122223333:assumed-role/gha-web/GitHubActions"},
+            "action": "RunInstances",
+            "resource": "arn:aws:ec2:us-west-2:111122223333:instance/*",
+            "conditions": {"items": [
+                {"key": "ec2:InstanceType", "values": {"items": [{"value": "m5.large"}]}},
+                {"key": "aws:Region", "values": {"items": [{"value": "us-west-2"}]}}
+            ]}
+        }
+    });
+    let server = Toolbox::start(ServerState {
+        decoded: BTreeMap::from([("ENC-x_1".to_owned(), decoded.to_string())]),
+        ..ServerState::default()
+    });
+    let mut role = auth_details(ACCT, &[("gha-web", trust(json!({})))]);
+    role["RoleDetailList"][0]["RolePolicyList"] = json!([{"PolicyName": "ec2", "PolicyDocument": {
+        "Version": "2012-10-17", "Statement": [
+            {"Sid": "Run", "Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*"},
+            {"Sid": "OnlyMicro", "Effect": "Deny", "Action": "ec2:RunInstances", "Resource": "*",
+             "Condition": {"StringNotEquals": {"ec2:InstanceType": "t3.micro"}}}]}}]);
+    let tree = Tree::new();
+    tree.json("iam/auth.json", &role);
+    let record = Event::call(
+        Who::session(ROLE, "ASIAEXAMPLEKEY02"),
+        "ev-ec2",
+        "2026-10-01T12:00:00Z",
+        "ec2.amazonaws.com",
+        "RunInstances",
+    )
+    .region("us-west-2")
+    .error(
+        "Client.UnauthorizedOperation",
+        "You are not authorized to perform this operation. Encoded authorization failure message: ENC-x_1",
+    )
+    .record();
+    tree.log_gz("logs/trail.json.gz", &[record]);
+    let iam = tree.path().join("iam");
+    let logs_dir = tree.path().join("logs");
+    let (iam, logs_dir) = (iam.to_str().unwrap(), logs_dir.to_str().unwrap());
+    // without AWS's record the instance type is unknown, and the decision turns on it
+    let plain = trailwhy(&["explain", "--format", "json", "--iam", iam, logs_dir]);
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    assert_eq!(
+        finding_of(&plain.json(), "ev-ec2")["cause"],
+        "unverifiable_context_condition"
+    );
+    let run = trailwhy_env(
+        &[
+            "explain",
+            "--format",
+            "json",
+            "--aws-details",
+            "--endpoint-url",
+            &server.url(),
+            "--iam",
+            iam,
+            logs_dir,
+        ],
+        ENV,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    let f = finding_of(&report, "ev-ec2");
+    assert_eq!(f["cause"], "identity_explicit_deny", "{f:#}");
+    assert!(
+        f["explanation"].as_str().unwrap().starts_with(
+            "AWS's decoded authorization message (sts:DecodeAuthorizationMessage, fetched from AWS in us-west-2) says an explicit deny of RunInstances"
+        ),
+        "{f:#}"
+    );
+    let evidence = f["evidence"].as_array().unwrap();
+    assert!(
+        evidence.iter().any(|x| x["key"] == "ec2:InstanceType"
+            && x["actual"] == "m5.large"
+            && x["value_source"] == "aws"),
+        "{f:#}"
+    );
+    assert!(evidence
+        .iter()
+        .any(|x| x["sid"] == "OnlyMicro" && x["operator"] == "matched_by_aws"));
+    let e = &f["details"]["aws_evaluation"];
+    assert_eq!(e["effect"], "EXPLICIT_DENY");
+    assert_eq!(e["context"]["ec2:InstanceType"], "m5.large");
+    assert!(e["cross_check"]
+        .as_str()
+        .unwrap()
+        .starts_with("not possible"));
+    assert_eq!(
+        server.log(),
+        [(
+            "sts:DecodeAuthorizationMessage".to_owned(),
+            "us-west-2/sts".to_owned()
+        )]
+    );
+    assert_eq!(report["summary"]["aws_details"]["fetched"], 1);
 }

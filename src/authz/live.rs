@@ -25,7 +25,7 @@ use aws_smithy_types::Document;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
-use super::Missing;
+use super::{Missing, Wanted};
 use crate::source::aws::AwsContext;
 
 /// Authorization IDs fetched at once.
@@ -40,27 +40,40 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
 
 type Fetched = Result<Value, (Missing, String)>;
 
-/// Fetches each `(id, region)`: the merged details with every policy's document, or why not.
-pub fn fetch(ctx: &Arc<AwsContext>, ids: &[(String, String)]) -> Vec<(String, String, Fetched)> {
+/// Fetches each wanted record: the merged details with every policy's document (or the
+/// decoded message), or why not.
+pub fn fetch(ctx: &Arc<AwsContext>, wanted: &[Wanted]) -> Vec<(String, String, Fetched)> {
     ctx.block_on(async {
         let gate = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
         let mut tasks = tokio::task::JoinSet::new();
-        for (index, (id, region)) in ids.iter().enumerate() {
-            let region = if region.is_empty() {
+        for (index, w) in wanted.iter().enumerate() {
+            let region = if w.region.is_empty() {
                 ctx.region()
             } else {
-                region.clone()
+                w.region.clone()
             };
-            let conf = aws_sdk_iamtoolbox::config::Builder::from(&ctx.config)
-                .region(Region::new(region.clone()))
-                .build();
-            let client = aws_sdk_iamtoolbox::Client::from_conf(conf);
-            let (id, gate) = (id.clone(), gate.clone());
-            tasks.spawn(async move {
-                let _permit = gate.acquire_owned().await;
-                let got = record(&client, &id).await;
-                (index, id, region, got)
-            });
+            let (id, gate) = (w.key.clone(), gate.clone());
+            if let Some(message) = w.encoded.clone() {
+                let conf = aws_sdk_sts::config::Builder::from(&ctx.config)
+                    .region(Region::new(region.clone()))
+                    .build();
+                let client = aws_sdk_sts::Client::from_conf(conf);
+                tasks.spawn(async move {
+                    let _permit = gate.acquire_owned().await;
+                    let got = decoded(&client, &message).await;
+                    (index, id, region, got)
+                });
+            } else {
+                let conf = aws_sdk_iamtoolbox::config::Builder::from(&ctx.config)
+                    .region(Region::new(region.clone()))
+                    .build();
+                let client = aws_sdk_iamtoolbox::Client::from_conf(conf);
+                tasks.spawn(async move {
+                    let _permit = gate.acquire_owned().await;
+                    let got = record(&client, &id).await;
+                    (index, id, region, got)
+                });
+            }
         }
         let mut out = Vec::new();
         while let Some(done) = tasks.join_next().await {
@@ -144,6 +157,39 @@ async fn record(client: &aws_sdk_iamtoolbox::Client, id: &str) -> Fetched {
         "evaluations": evaluations,
         "policies": policies,
     }))
+}
+
+/// `sts:DecodeAuthorizationMessage`, as the AWS CLI prints it (`{"DecodedMessage": "…"}`).
+async fn decoded(client: &aws_sdk_sts::Client, message: &str) -> Fetched {
+    use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError as StsError};
+    let out = client
+        .decode_authorization_message()
+        .encoded_message(message)
+        .send()
+        .await
+        .map_err(|e| match &e {
+            StsError::ServiceError(se) => {
+                let err = se.err();
+                let code = err.code().unwrap_or("error");
+                let why = if code.contains("AccessDenied") {
+                    Missing::Refused
+                } else if code == "InvalidAuthorizationMessageException" {
+                    Missing::Expired
+                } else {
+                    Missing::Failed
+                };
+                (
+                    why,
+                    format!("{code}: {}", err.message().unwrap_or_default()),
+                )
+            }
+            StsError::DispatchFailure(_) | StsError::TimeoutError(_) => (
+                Missing::Unavailable,
+                aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
+            ),
+            other => (Missing::Failed, other.to_string()),
+        })?;
+    Ok(json!({"DecodedMessage": out.decoded_message().unwrap_or_default()}))
 }
 
 /// Keeps the body of the answer it sees.

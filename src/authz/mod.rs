@@ -20,7 +20,9 @@ use anyhow::{anyhow, Context as _, Result};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::event::denial::parse_denial;
+use sha2::{Digest, Sha256};
+
+use crate::event::denial::{parse_denial, Denial};
 use crate::select::CallFailure;
 
 /// `EvaluatedEffect` of one evaluation.
@@ -156,16 +158,29 @@ impl RecordSource {
 
     pub fn describe(&self) -> String {
         match self {
-            RecordSource::Live { region } => format!("fetched from IAM in {region}"),
+            RecordSource::Live { region } => format!("fetched from AWS in {region}"),
             RecordSource::File(p) => format!("read from {}", p.display()),
         }
     }
 }
 
+/// Which of AWS's records it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    /// IAM Access Troubleshooter's authorization details, with the captured policies.
+    Troubleshooter,
+    /// An encoded authorization message (EC2's `Encoded authorization failure message: …`)
+    /// decoded by `sts:DecodeAuthorizationMessage`: the decision, the matched statements and
+    /// the request context, but no policy documents.
+    Decoded,
+}
+
 /// AWS's record of one denied request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AwsRecord {
+    /// The authorization ID, or for a decoded message its key ([`key_of`]).
     pub authorization_id: String,
+    pub kind: RecordKind,
     pub source: RecordSource,
     pub request_context: BTreeMap<String, Value>,
     pub evaluations: Vec<Evaluation>,
@@ -193,6 +208,15 @@ impl AwsRecord {
     /// may be the document itself or its JSON text.
     pub fn from_json(id: &str, source: RecordSource, v: &Value) -> Result<AwsRecord> {
         let obj = v.as_object().ok_or_else(|| anyhow!("not a JSON object"))?;
+        // `aws sts decode-authorization-message` output, or the decoded message itself
+        if let Some(text) = obj.get("DecodedMessage").and_then(Value::as_str) {
+            let decoded: Value = serde_json::from_str(text)
+                .map_err(|e| anyhow!("its DecodedMessage is not JSON: {e}"))?;
+            return Ok(AwsRecord::from_decoded(id, source, &decoded));
+        }
+        if obj.contains_key("allowed") && obj.contains_key("context") {
+            return Ok(AwsRecord::from_decoded(id, source, v));
+        }
         if !obj.contains_key("evaluations") && !obj.contains_key("requestContext") {
             return Err(anyhow!(
                 "not the output of get-request-authorization-details (no evaluations, no requestContext)"
@@ -255,6 +279,7 @@ impl AwsRecord {
             .collect();
         Ok(AwsRecord {
             authorization_id: id.to_owned(),
+            kind: RecordKind::Troubleshooter,
             source,
             request_context: map_of(v.get("requestContext")),
             evaluations,
@@ -262,11 +287,82 @@ impl AwsRecord {
         })
     }
 
+    /// A decoded authorization message: `allowed`, `explicitDeny`, `matchedStatements`
+    /// (`statementId`, `effect`) and `context` (`action`, `resource`, `conditions` as
+    /// `{key, values: {items: [{value}]}}`), read as one evaluation without policies.
+    fn from_decoded(id: &str, source: RecordSource, v: &Value) -> AwsRecord {
+        let items = |v: Option<&Value>| -> Vec<Value> {
+            v.and_then(|x| x.get("items"))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let context = v.get("context").cloned().unwrap_or(Value::Null);
+        let mut request_context = BTreeMap::new();
+        for c in items(context.get("conditions")) {
+            let Some(key) = str_of(&c, "key") else {
+                continue;
+            };
+            let values: Vec<Value> = items(c.get("values"))
+                .iter()
+                .filter_map(|x| x.get("value").cloned())
+                .collect();
+            request_context.insert(
+                key,
+                match <[Value; 1]>::try_from(values) {
+                    Ok([one]) => one,
+                    Err(many) => Value::Array(many),
+                },
+            );
+        }
+        let effect = if v.get("allowed").and_then(Value::as_bool) == Some(true) {
+            Effect::Allow
+        } else if v.get("explicitDeny").and_then(Value::as_bool) == Some(true) {
+            Effect::ExplicitDeny
+        } else {
+            Effect::ImplicitDeny
+        };
+        let statements: Vec<MatchedStatement> = items(v.get("matchedStatements"))
+            .iter()
+            .map(|m| MatchedStatement {
+                sid: str_of(m, "statementId"),
+                effect: str_of(m, "effect"),
+            })
+            .collect();
+        AwsRecord {
+            authorization_id: id.to_owned(),
+            kind: RecordKind::Decoded,
+            source,
+            request_context,
+            evaluations: vec![Evaluation {
+                action: str_of(&context, "action").unwrap_or_default(),
+                resource: str_of(&context, "resource").unwrap_or_default(),
+                context: BTreeMap::new(),
+                effect: Some(effect),
+                matched: if statements.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![MatchedPolicy {
+                        uri: "decoded authorization message".to_owned(),
+                        statements,
+                    }]
+                },
+            }],
+            policies: Vec::new(),
+        }
+    }
+
     /// The evaluation of `action` (on `resource` where AWS names one) that denied: AWS may
     /// evaluate several action/resource pairs for one request.
     pub fn evaluation_for(&self, action: &str, resource: &str) -> Option<&Evaluation> {
         let denied = |e: &&Evaluation| e.effect.as_ref().is_some_and(|x| *x != Effect::Allow);
-        let same_action = |e: &&Evaluation| e.action.eq_ignore_ascii_case(action);
+        // a decoded message names the action without its service prefix (`RunInstances`)
+        let same_action = |e: &&Evaluation| {
+            e.action.eq_ignore_ascii_case(action)
+                || action
+                    .split_once(':')
+                    .is_some_and(|(_, name)| e.action.eq_ignore_ascii_case(name))
+        };
         let same_resource = |e: &&Evaluation| e.resource.is_empty() || e.resource == resource;
         self.evaluations
             .iter()
@@ -393,27 +489,54 @@ impl DetailsOptions {
     }
 }
 
-/// The distinct authorization IDs of `failures`' denial messages, with the region of the
-/// first denial that carried each (the API answers only in the denial's region).
-pub fn ids_of(failures: &[CallFailure]) -> Vec<(String, String)> {
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+/// The key of AWS's record of a denial: its authorization ID when it is one, else for an
+/// encoded authorization message `encoded` and the first 32 hex digits of its SHA-256 (the
+/// message itself may be 10 KiB; the key names a file).
+pub fn key_of(denial: &Denial) -> Option<String> {
+    if let Some(id) = denial.authorization_id.as_deref().filter(|id| valid_id(id)) {
+        return Some(id.to_owned());
+    }
+    let message = denial.encoded_message.as_deref()?;
+    let digest = Sha256::digest(message.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    Some(format!("encoded{hex}"))
+}
+
+/// One record to get: its key, the region of the first denial that carried it (the APIs
+/// answer only in the denial's region), and for an encoded message the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    pub key: String,
+    pub region: String,
+    pub encoded: Option<String>,
+}
+
+/// The distinct records `failures`' denial messages point at.
+pub fn ids_of(failures: &[CallFailure]) -> Vec<Wanted> {
+    let mut seen: BTreeMap<String, Wanted> = BTreeMap::new();
     for f in failures {
         let Some(message) = f.error_message.as_deref() else {
             continue;
         };
-        // only IAM Access Troubleshooter's messages carry one
+        // only IAM Access Troubleshooter's and encoded messages carry one
         if !message.contains("uthorization") {
             continue;
         }
-        if let Some(id) = parse_denial(message)
-            .authorization_id
-            .filter(|id| valid_id(id))
-        {
-            seen.entry(id)
-                .or_insert_with(|| f.region.clone().unwrap_or_default());
-        }
+        let denial = parse_denial(message);
+        let Some(key) = key_of(&denial) else {
+            continue;
+        };
+        let encoded = key
+            .starts_with("encoded")
+            .then_some(denial.encoded_message)
+            .flatten();
+        seen.entry(key.clone()).or_insert_with(|| Wanted {
+            key,
+            region: f.region.clone().unwrap_or_default(),
+            encoded,
+        });
     }
-    seen.into_iter().collect()
+    seen.into_values().collect()
 }
 
 /// Gets AWS's record of every authorization ID in `failures`: from `opts.dir` where saved,
@@ -433,19 +556,19 @@ pub fn gather(
         },
         ..AwsRecords::default()
     };
-    let mut to_fetch: Vec<(String, String)> = Vec::new();
-    for (id, region) in ids {
+    let mut to_fetch: Vec<Wanted> = Vec::new();
+    for wanted in ids {
         if let Some(dir) = &opts.dir {
-            if let Some(record) = read_saved(dir, &id)? {
+            if let Some(record) = read_saved(dir, &wanted.key)? {
                 out.summary.from_file += 1;
-                out.by_id.insert(id, record);
+                out.by_id.insert(wanted.key, record);
                 continue;
             }
         }
         if opts.live {
-            to_fetch.push((id, region));
+            to_fetch.push(wanted);
         } else {
-            note_missing(&mut out.summary, &id, Missing::NotSaved, "");
+            note_missing(&mut out.summary, &wanted.key, Missing::NotSaved, "");
         }
     }
     if let (false, Some(ctx)) = (to_fetch.is_empty(), ctx) {

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use super::context::{self, CallContext};
 use super::{Cause, Evidence, Finding, Verdict};
-use crate::authz::AwsRecords;
+use crate::authz::{self, AwsRecords, RecordKind};
 use crate::correlate::{Session, SessionIndex};
 use crate::event::denial::{parse_denial, Denial, DenialKind, PolicyLayer};
 use crate::event::{arn_account, assumed_role_parts, role_name_from_arn, Arn};
@@ -152,11 +152,13 @@ pub fn explain_calls(
         // user agent) is its own. Retries still group, by cause and explanation.
         let denial = parse_denial(f.error_message.as_deref().unwrap_or_default());
         let ask = ask_of(f, &denial, inv);
-        let record = denial
-            .authorization_id
-            .as_deref()
-            .and_then(|id| aws.by_id.get(id));
+        let record = authz::key_of(&denial).and_then(|key| aws.by_id.get(&key));
         let verdict = match record {
+            Some(record) if record.kind == RecordKind::Decoded => {
+                aws_record::decoded(&denial, &ask, record, |d, context| {
+                    verdict(f, d, &ask, session, inv, Some(context))
+                })
+            }
             Some(record) => {
                 let call_context = context::for_call(
                     f,
@@ -168,7 +170,7 @@ pub fn explain_calls(
                 );
                 aws_record::verdict(f, &denial, &ask, &call_context, record)
             }
-            None => verdict(f, &denial, &ask, session, inv),
+            None => verdict(f, &denial, &ask, session, inv, None),
         };
         let (action, resource, role_arn) = (ask.action, ask.resource, ask.role_arn);
         let sub = session.and_then(|s| s.sub.clone());
@@ -252,17 +254,23 @@ fn session_details(f: &CallFailure, session: Option<&Session>) -> Value {
     }
 }
 
+/// The verdict from the logs and the inventory; `aws_context` is AWS's record of the request
+/// context where one was decoded (it replaces the tool's values).
 fn verdict(
     f: &CallFailure,
     denial: &Denial,
     ask: &Ask,
     session: Option<&Session>,
     inv: &Inventory,
+    aws_context: Option<&BTreeMap<String, Value>>,
 ) -> Verdict {
     let action = ask.action.as_str();
     let resource = ask.resource.as_deref().unwrap_or("*");
-    let call_context =
+    let mut call_context =
         context::for_call(f, action, resource, ask.role_arn.as_deref(), session, inv);
+    if let Some(values) = aws_context {
+        call_context.adopt_aws(values);
+    }
     if f.event_name == "AssumeRole" && f.event_source == "sts.amazonaws.com" {
         if let Some(v) = chained(f, denial, ask, &call_context, inv) {
             return v;

@@ -367,6 +367,50 @@ fn fix_for(says: &AwsSays, role: &str, action: &str, resource: &str) -> String {
     }
 }
 
+/// The verdict on `f` with a decoded authorization message: it carries the decision, the
+/// matched statements' ids and the request context, but no policies — so the policies in
+/// force stay the inventory's (`judge` is the usual path, given the message's kind of denial
+/// and AWS's context), and AWS's word is added beside them, unchecked.
+pub(super) fn decoded(
+    denial: &Denial,
+    ask: &Ask,
+    record: &AwsRecord,
+    judge: impl FnOnce(&Denial, &std::collections::BTreeMap<String, serde_json::Value>) -> Verdict,
+) -> Verdict {
+    let resource = ask.resource.as_deref().unwrap_or("*");
+    let evaluation = record.evaluation_for(&ask.action, resource);
+    let mut told = denial.clone();
+    told.kind = told
+        .kind
+        .or(match evaluation.and_then(|e| e.effect.as_ref()) {
+            Some(Effect::ExplicitDeny) => Some(DenialKind::ExplicitDeny),
+            Some(Effect::ImplicitDeny) => Some(DenialKind::NoAllow),
+            _ => None,
+        });
+    let mut v = judge(&told, &record.context_of(evaluation));
+    let says = aws_says(record, evaluation, &told);
+    v.explanation = format!(
+        "AWS's decoded authorization message (sts:DecodeAuthorizationMessage, {}) says {}. {}",
+        record.source.describe(),
+        says.sentence,
+        v.explanation
+    );
+    for e in says.evidence {
+        if !v.evidence.contains(&e) {
+            v.evidence.push(e);
+        }
+    }
+    v.details.insert(
+        "aws_evaluation".into(),
+        evaluation_details(
+            record,
+            evaluation,
+            "not possible: a decoded authorization message carries no policy documents",
+        ),
+    );
+    v
+}
+
 /// The verdict on `f` from AWS's record of its decision.
 pub(super) fn verdict(
     f: &CallFailure,
