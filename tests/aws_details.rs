@@ -778,3 +778,36 @@ fn an_encoded_message_is_decoded_and_its_context_decides_the_condition() {
     );
     assert_eq!(report["summary"]["aws_details"]["fetched"], 1);
 }
+
+/// `report` reads AWS's records the same way: the finding carries AWS's evaluation and the
+/// scan summary its counts.
+#[test]
+fn report_uses_saved_records() {
+    let (tree, dir) = logs(&[denied_push("ev-1", "abc123def456", true)]);
+    let saved = tree.path().join("saved");
+    std::fs::create_dir_all(&saved).unwrap();
+    let mut record = explicit_record().details;
+    for p in record["policies"].as_array_mut().unwrap() {
+        let uri = p["uri"].as_str().unwrap().to_owned();
+        p["policyDocument"] = explicit_record().documents[&uri].clone();
+    }
+    std::fs::write(saved.join("abc123def456.json"), record.to_string()).unwrap();
+    let run = trailwhy(&[
+        "report",
+        "--format",
+        "json",
+        "--since",
+        "2026-10-01T00:00:00Z",
+        "--until",
+        "2026-10-02T00:00:00Z",
+        "--aws-details-dir",
+        saved.to_str().unwrap(),
+        &dir,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = run.json();
+    assert_eq!(doc["scan"]["aws_details"]["from_file"], 1, "{doc:#}");
+    let text = doc["findings"].to_string();
+    assert!(text.contains("\"cross_check\":\"agrees\""), "{doc:#}");
+    assert!(text.contains("identity_explicit_deny"), "{doc:#}");
+}
