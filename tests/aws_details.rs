@@ -811,3 +811,53 @@ fn report_uses_saved_records() {
     assert!(text.contains("\"cross_check\":\"agrees\""), "{doc:#}");
     assert!(text.contains("identity_explicit_deny"), "{doc:#}");
 }
+
+/// An implicit deny names no policy; with a message that names no layer either, the layer is
+/// the one the tool's agreeing evaluation of AWS's policies finds lacking an Allow: here the
+/// organization's SCP.
+#[test]
+fn an_implicit_deny_by_an_scp_is_placed_by_the_agreeing_evaluation() {
+    let mut rec = Event::call(
+        Who::session(ROLE, "ASIAEXAMPLEKEY03"),
+        "ev-scp",
+        "2026-10-01T12:00:00Z",
+        "ecr.amazonaws.com",
+        "PutImage",
+    )
+    .region("us-west-2")
+    .request(json!({"repositoryName": "web", "registryId": ACCT}))
+    .error("AccessDenied", "")
+    .record();
+    rec["errorMessage"] = json!(format!(
+        "User: arn:aws:sts::111122223333:assumed-role/gha-web/GitHubActions is not authorized to perform: ecr:PutImage on resource: {REPO}. Call GetRequestAuthorizationDetails with the following authorization id: scp1"
+    ));
+    let (tree, dir) = logs(&[rec]);
+    let saved = tree.path().join("saved");
+    std::fs::create_dir_all(&saved).unwrap();
+    let record = json!({
+        "requestContext": {"aws:PrincipalArn": ROLE},
+        "evaluations": [{"action": "ecr:PutImage", "resource": REPO, "evaluatedEffect": "IMPLICIT_DENY", "matchedPolicies": []}],
+        "policies": [
+            {"type": "IDENTITY_BASED_POLICY", "inline": true, "uri": "AIPAINLINE0003",
+             "attachedTo": [{"arn": ROLE}], "policyDocument": allow_push()},
+            {"type": "SERVICE_CONTROL_POLICY", "inline": false, "uri": "arn:aws:organizations::999999999999:policy/o-abc/service_control_policy/p-s3only",
+             "attachedTo": [{"arn": "arn:aws:organizations::999999999999:account/o-abc/111122223333"}],
+             "policyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}}
+        ]
+    });
+    std::fs::write(saved.join("scp1.json"), record.to_string()).unwrap();
+    let run = trailwhy(&[
+        "explain",
+        "--format",
+        "json",
+        "--aws-details-dir",
+        saved.to_str().unwrap(),
+        &dir,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    let f = finding_of(&report, "ev-scp");
+    assert_eq!(f["cause"], "org_policy", "{f:#}");
+    assert_eq!(f["details"]["aws_evaluation"]["cross_check"], "agrees");
+    assert!(f["details"].get("verdict_disagreement").is_none());
+}

@@ -214,6 +214,30 @@ fn cause_of(kind: DenialKind, layer: PolicyLayer) -> Cause {
     }
 }
 
+/// The message layer of an engine layer that lacked an Allow: the organization gates are
+/// SCPs and RCPs, or the VPC endpoint policy when the record has no organization policy.
+fn lacking(layer: Layer, record: &AwsRecord) -> PolicyLayer {
+    match layer {
+        Layer::Identity => PolicyLayer::IdentityBased,
+        Layer::Resource => PolicyLayer::ResourceBased,
+        Layer::PermissionsBoundary => PolicyLayer::PermissionsBoundary,
+        Layer::Session => PolicyLayer::Session,
+        Layer::Organization => {
+            let org = record.policies.iter().any(|p| {
+                matches!(
+                    p.kind,
+                    PolicyKind::ServiceControlPolicy | PolicyKind::ResourceControlPolicy
+                )
+            });
+            if org {
+                PolicyLayer::ServiceControl
+            } else {
+                PolicyLayer::VpcEndpoint
+            }
+        }
+    }
+}
+
 fn engine_layer(layer: Layer) -> &'static str {
     match layer {
         Layer::Identity => "identity-based policy",
@@ -337,8 +361,8 @@ fn aws_says(record: &AwsRecord, evaluation: Option<&Evaluation>, denial: &Denial
 }
 
 /// The fix for a verdict taken from AWS's record alone.
-fn fix_for(says: &AwsSays, role: &str, action: &str, resource: &str) -> String {
-    match says.cause {
+fn fix_for(cause: Cause, says: &AwsSays, role: &str, action: &str, resource: &str) -> String {
+    match cause {
         Cause::IdentityExplicitDeny | Cause::ResourcePolicyDeny | Cause::PermissionsBoundary
             if says.effect == Some(Effect::ExplicitDeny) =>
         {
@@ -519,10 +543,18 @@ pub(super) fn verdict(
             // layers the judge does not weigh (organization, VPC endpoint, session) decide here
             let beyond = matches!(auth.denied_by, Some(Layer::Organization | Layer::Session));
             if beyond || judged.cause == Cause::IdentityAllows {
+                // an implicit deny names no policy: where the message names no layer either,
+                // the layer is the one the tool's agreeing evaluation found lacking an Allow
+                let cause = match (&says.effect, denial.layer, auth.denied_by) {
+                    (Some(Effect::ImplicitDeny), None, Some(layer)) => {
+                        cause_of(DenialKind::NoAllow, lacking(layer, record))
+                    }
+                    _ => says.cause,
+                };
                 let mut v = simple(
-                    says.cause,
+                    cause,
                     format!("{whose} says {}.", says.sentence),
-                    fix_for(&says, role, action, resource),
+                    fix_for(cause, &says, role, action, resource),
                 );
                 v.explanation.push_str(
                     " The tool evaluated the same request against the policies AWS captured and agrees.",
@@ -548,7 +580,7 @@ pub(super) fn verdict(
                     auth.denied_by
                         .map_or(String::new(), |l| format!(" (by the {})", engine_layer(l)))
                 ),
-                fix_for(&says, role, action, resource),
+                fix_for(says.cause, &says, role, action, resource),
             );
             v.details.insert("verdict_disagreement".into(), d.clone());
             v
@@ -562,7 +594,7 @@ pub(super) fn verdict(
                     says.sentence,
                     layers.missing.join("; ")
                 ),
-                fix_for(&says, role, action, resource),
+                fix_for(says.cause, &says, role, action, resource),
             );
             v.details.insert(
                 "policies_evaluated".into(),
