@@ -6,6 +6,7 @@
 //! with SigV4 for service `iam` in the denial's own region. No test reaches the internet.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
+mod aws;
 mod common;
 
 use std::collections::BTreeMap;
@@ -71,29 +72,16 @@ impl Toolbox {
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
-            out.push(u8::from_str_radix(hex, 16).unwrap());
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
 fn query_param(query: &str, name: &str) -> Option<String> {
     query
         .split('&')
         .filter_map(|kv| kv.split_once('='))
         .find(|(k, _)| *k == name)
-        .map(|(_, v)| percent_decode(v))
+        .map(|(_, v)| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
 }
 
 fn serve(conn: TcpStream, state: &Mutex<ServerState>) {
@@ -355,14 +343,23 @@ fn logs(records: &[Value]) -> (Tree, String) {
     (tree, dir)
 }
 
-const ENV: &[(&str, &str)] = &[
-    ("AWS_ACCESS_KEY_ID", "testing"),
-    ("AWS_SECRET_ACCESS_KEY", "testing"),
-    ("AWS_REGION", "us-east-1"),
-    ("AWS_EC2_METADATA_DISABLED", "true"),
-    ("AWS_CONFIG_FILE", "/dev/null"),
-    ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-];
+/// `explain --format json --aws-details` against `server` with the tests' credentials,
+/// `args` last (the logs); it must succeed.
+fn explain_live(server: &Toolbox, args: &[&str]) -> Run {
+    let url = server.url();
+    let mut all = vec![
+        "explain",
+        "--format",
+        "json",
+        "--aws-details",
+        "--endpoint-url",
+        &url,
+    ];
+    all.extend_from_slice(args);
+    let run = trailwhy_env(&all, &aws::aws_env());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run
+}
 
 fn finding_of<'a>(report: &'a Value, event: &str) -> &'a Value {
     report["findings"]
@@ -381,19 +378,7 @@ fn explicit_deny_is_explained_from_aws_record_with_paging_and_throttling() {
         ..ServerState::default()
     });
     let (_tree, dir) = logs(&[denied_push("ev-1", "abc123def456", true)]);
-    let run = trailwhy_env(
-        &[
-            "explain",
-            "--format",
-            "json",
-            "--aws-details",
-            "--endpoint-url",
-            &server.url(),
-            &dir,
-        ],
-        ENV,
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = explain_live(&server, &[&dir]);
     let report = run.json();
     let f = finding_of(&report, "ev-1");
     assert_eq!(f["cause"], "identity_explicit_deny", "{f:#}");
@@ -464,19 +449,7 @@ fn a_disagreement_with_aws_is_reported_and_aws_stands() {
         ..ServerState::default()
     });
     let (_tree, dir) = logs(&[denied_push("ev-2", "contra1", false)]);
-    let run = trailwhy_env(
-        &[
-            "explain",
-            "--format",
-            "json",
-            "--aws-details",
-            "--endpoint-url",
-            &server.url(),
-            &dir,
-        ],
-        ENV,
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = explain_live(&server, &[&dir]);
     let report = run.json();
     let f = finding_of(&report, "ev-2");
     assert_eq!(f["cause"], "identity_policy_no_allow", "{f:#}");
@@ -514,19 +487,7 @@ fn expired_refused_and_unknown_ids_fall_back_to_the_logs() {
         // not an ID (upper case): hostile text is never sent nor used as a file name
         denied_push("ev-5", "../../etc/passwd", true),
     ]);
-    let run = trailwhy_env(
-        &[
-            "explain",
-            "--format",
-            "json",
-            "--aws-details",
-            "--endpoint-url",
-            &server.url(),
-            &dir,
-        ],
-        ENV,
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = explain_live(&server, &[&dir]);
     let report = run.json();
     // today's path for all three (one finding: same cause and explanation)
     let f = finding_of(&report, "ev-3");
@@ -568,21 +529,7 @@ fn saved_records_give_the_same_findings_offline() {
     ]);
     let saved = tree.path().join("aws-details");
     let saved = saved.to_str().unwrap();
-    let live = trailwhy_env(
-        &[
-            "explain",
-            "--format",
-            "json",
-            "--aws-details",
-            "--endpoint-url",
-            &server.url(),
-            "--save-aws-details",
-            saved,
-            &dir,
-        ],
-        ENV,
-    );
-    assert_eq!(live.code, 0, "{}", live.stderr);
+    let live = explain_live(&server, &["--save-aws-details", saved, &dir]);
     let files: Vec<String> = files_under(saved)
         .iter()
         .map(|f| f.rsplit('/').next().unwrap().to_owned())
@@ -728,21 +675,7 @@ fn an_encoded_message_is_decoded_and_its_context_decides_the_condition() {
         finding_of(&plain.json(), "ev-ec2")["cause"],
         "unverifiable_context_condition"
     );
-    let run = trailwhy_env(
-        &[
-            "explain",
-            "--format",
-            "json",
-            "--aws-details",
-            "--endpoint-url",
-            &server.url(),
-            "--iam",
-            iam,
-            logs_dir,
-        ],
-        ENV,
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = explain_live(&server, &["--iam", iam, logs_dir]);
     let report = run.json();
     let f = finding_of(&report, "ev-ec2");
     assert_eq!(f["cause"], "identity_explicit_deny", "{f:#}");

@@ -11,22 +11,17 @@
 //! as it arrived. The answers are written as the API's JSON, which
 //! [`super::AwsRecord::from_json`] reads like a saved file.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use aws_config::Region;
+use aws_config::{Region, SdkConfig};
 use aws_sdk_iamtoolbox::error::SdkError;
 use aws_sdk_iamtoolbox::operation::get_request_authorization_details::GetRequestAuthorizationDetailsError;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::Document;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
 use super::{Missing, Wanted};
-use crate::source::aws::AwsContext;
+use crate::source::aws::{AwsContext, KeepBody};
 
 /// Authorization IDs fetched at once.
 const CONCURRENCY: usize = 4;
@@ -52,28 +47,12 @@ pub fn fetch(ctx: &Arc<AwsContext>, wanted: &[Wanted]) -> Vec<(String, String, F
             } else {
                 w.region.clone()
             };
-            let (id, gate) = (w.key.clone(), gate.clone());
-            if let Some(message) = w.encoded.clone() {
-                let conf = aws_sdk_sts::config::Builder::from(&ctx.config)
-                    .region(Region::new(region.clone()))
-                    .build();
-                let client = aws_sdk_sts::Client::from_conf(conf);
-                tasks.spawn(async move {
-                    let _permit = gate.acquire_owned().await;
-                    let got = decoded(&client, &message).await;
-                    (index, id, region, got)
-                });
-            } else {
-                let conf = aws_sdk_iamtoolbox::config::Builder::from(&ctx.config)
-                    .region(Region::new(region.clone()))
-                    .build();
-                let client = aws_sdk_iamtoolbox::Client::from_conf(conf);
-                tasks.spawn(async move {
-                    let _permit = gate.acquire_owned().await;
-                    let got = record(&client, &id).await;
-                    (index, id, region, got)
-                });
-            }
+            let (w, gate, config) = (w.clone(), gate.clone(), ctx.config.clone());
+            tasks.spawn(async move {
+                let _permit = gate.acquire_owned().await;
+                let got = one(&config, &region, &w).await;
+                (index, w.key, region, got)
+            });
         }
         let mut out = Vec::new();
         while let Some(done) = tasks.join_next().await {
@@ -87,6 +66,26 @@ pub fn fetch(ctx: &Arc<AwsContext>, wanted: &[Wanted]) -> Vec<(String, String, F
             .map(|(_, id, region, got)| (id, region, got))
             .collect()
     })
+}
+
+/// One wanted record, asked in `region`: a decoded message from STS, else the details from
+/// IAM Toolbox.
+async fn one(config: &SdkConfig, region: &str, w: &Wanted) -> Fetched {
+    let region = Region::new(region.to_owned());
+    match &w.encoded {
+        Some(message) => {
+            let conf = aws_sdk_sts::config::Builder::from(config)
+                .region(region)
+                .build();
+            decoded(&aws_sdk_sts::Client::from_conf(conf), message).await
+        }
+        None => {
+            let conf = aws_sdk_iamtoolbox::config::Builder::from(config)
+                .region(region)
+                .build();
+            record(&aws_sdk_iamtoolbox::Client::from_conf(conf), &w.key).await
+        }
+    }
 }
 
 /// One ID: every page of its details, then each listed policy's document.
@@ -192,28 +191,6 @@ async fn decoded(client: &aws_sdk_sts::Client, message: &str) -> Fetched {
     Ok(json!({"DecodedMessage": out.decoded_message().unwrap_or_default()}))
 }
 
-/// Keeps the body of the answer it sees.
-#[derive(Debug, Clone, Default)]
-struct KeepBody(Arc<Mutex<Option<Vec<u8>>>>);
-
-impl Intercept for KeepBody {
-    fn name(&self) -> &'static str {
-        "trailwhy::KeepBody"
-    }
-
-    fn read_after_deserialization(
-        &self,
-        context: &AfterDeserializationInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let (Some(bytes), Ok(mut slot)) = (context.response().body().bytes(), self.0.lock()) {
-            *slot = Some(bytes.to_vec());
-        }
-        Ok(())
-    }
-}
-
 /// `GetRequestAuthorizationPolicy(id, uri)`: the policy as captured with the denied request.
 async fn policy_document(client: &aws_sdk_iamtoolbox::Client, id: &str, uri: &str) -> Fetched {
     let from = format!("/authorization-details/{id}");
@@ -235,12 +212,7 @@ async fn policy_document(client: &aws_sdk_iamtoolbox::Client, id: &str, uri: &st
         .send()
         .await
         .map_err(|e| classify(&e))?;
-    let bytes = body
-        .0
-        .lock()
-        .ok()
-        .and_then(|mut b| b.take())
-        .unwrap_or_default();
+    let bytes = body.take().unwrap_or_default();
     let v: Value = serde_json::from_slice(&bytes)
         .map_err(|e| (Missing::Failed, format!("the answer is not JSON: {e}")))?;
     match v.get("policyDocument") {

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context as _, Result};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use sha2::{Digest, Sha256};
 
@@ -418,6 +418,17 @@ pub enum Missing {
 }
 
 impl Missing {
+    /// The name the summary counts it under.
+    pub fn code(self) -> &'static str {
+        match self {
+            Missing::Expired => "expired",
+            Missing::Refused => "refused",
+            Missing::Unavailable => "unavailable",
+            Missing::Failed => "failed",
+            Missing::NotSaved => "not_saved",
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Missing::Expired => "not found: expired (AWS keeps them for at least 24 hours), or not of this region, account or organization",
@@ -460,15 +471,33 @@ pub struct AwsDetailsSummary {
 }
 
 impl AwsDetailsSummary {
-    fn count(&mut self, why: Missing) {
-        let n = match why {
+    /// The count of records missing for `why`.
+    fn missing(&mut self, why: Missing) -> &mut usize {
+        match why {
             Missing::Expired => &mut self.expired,
             Missing::Refused => &mut self.refused,
             Missing::Unavailable => &mut self.unavailable,
             Missing::Failed => &mut self.failed,
             Missing::NotSaved => &mut self.not_saved,
-        };
-        *n += 1;
+        }
+    }
+
+    /// Counts a missing record; the first of each reason is named in `problems`.
+    fn note_missing(&mut self, id: &str, why: Missing, detail: &str) {
+        let count = self.missing(why);
+        *count += 1;
+        if *count == 1 {
+            let detail = if detail.is_empty() {
+                String::new()
+            } else {
+                format!(": {detail}")
+            };
+            self.problems.push(format!(
+                "{}: {}{detail} (e.g. {id})",
+                why.code(),
+                why.describe()
+            ));
+        }
     }
 }
 
@@ -568,7 +597,7 @@ pub fn gather(
         if opts.live {
             to_fetch.push(wanted);
         } else {
-            note_missing(&mut out.summary, &wanted.key, Missing::NotSaved, "");
+            out.summary.note_missing(&wanted.key, Missing::NotSaved, "");
         }
     }
     if let (false, Some(ctx)) = (to_fetch.is_empty(), ctx) {
@@ -583,7 +612,7 @@ pub fn gather(
                     out.summary.fetched += 1;
                     out.by_id.insert(id, record);
                 }
-                Err((why, detail)) => note_missing(&mut out.summary, &id, why, &detail),
+                Err((why, detail)) => out.summary.note_missing(&id, why, &detail),
             }
         }
     }
@@ -593,32 +622,6 @@ pub fn gather(
         .filter(|r| r.policies.iter().any(|p| p.document.is_none()))
         .count();
     Ok(out)
-}
-
-fn note_missing(summary: &mut AwsDetailsSummary, id: &str, why: Missing, detail: &str) {
-    let first = match why {
-        Missing::Expired => summary.expired == 0,
-        Missing::Refused => summary.refused == 0,
-        Missing::Unavailable => summary.unavailable == 0,
-        Missing::Failed => summary.failed == 0,
-        Missing::NotSaved => summary.not_saved == 0,
-    };
-    summary.count(why);
-    if first {
-        summary.problems.push(format!(
-            "{}: {}{} (e.g. {id})",
-            serde_json::to_value(why)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            why.describe(),
-            if detail.is_empty() {
-                String::new()
-            } else {
-                format!(": {detail}")
-            }
-        ));
-    }
 }
 
 /// `DIR/ID.json`, if saved.
@@ -644,43 +647,6 @@ fn save(dir: &Path, id: &str, v: &Value) -> Result<()> {
     let text = serde_json::to_string_pretty(v)?;
     std::fs::write(&path, text + "\n")
         .map_err(|e| anyhow!("--save-aws-details: {}: {e}", path.display()))
-}
-
-/// `details.aws_evaluation` of a finding (contract).
-pub fn evaluation_details(
-    record: &AwsRecord,
-    evaluation: Option<&Evaluation>,
-    cross_check: &str,
-) -> Value {
-    let matched: Vec<Value> = evaluation
-        .map(|e| e.matched.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .map(|m| {
-            json!({
-                "uri": m.uri,
-                "type": record.policy(&m.uri).map(|p| p.kind.clone()),
-                "statements": m.statements,
-            })
-        })
-        .collect();
-    json!({
-        "authorization_id": record.authorization_id,
-        "source": record.source.code(),
-        "action": evaluation.map(|e| e.action.clone()),
-        "resource": evaluation.map(|e| e.resource.clone()),
-        "effect": evaluation.and_then(|e| e.effect.clone()),
-        "matched": matched,
-        "context": record.context_of(evaluation),
-        "policies": record.policies.iter().map(|p| json!({
-            "uri": p.uri,
-            "type": p.kind,
-            "inline": p.inline,
-            "attached_to": p.attached_to,
-            "document": if p.document.is_some() { "captured" } else { "missing" },
-        })).collect::<Vec<_>>(),
-        "cross_check": cross_check,
-    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 use super::*;
+use serde_json::json;
 
 const REPO: &str = "arn:aws:ecr:us-east-1:111122223333:repository/web";
 

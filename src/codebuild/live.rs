@@ -9,17 +9,12 @@
 //! The body is taken by an interceptor; a body the typed model cannot read ends the call
 //! there instead of being retried as a transient error.
 
-use std::sync::{Arc, Mutex};
-
 use anyhow::{anyhow, bail, Result};
-use aws_sdk_codebuild::config::interceptors::AfterDeserializationInterceptorContextRef;
-use aws_sdk_codebuild::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_codebuild::error::BoxError;
 use aws_sdk_codebuild::types::SortOrderType;
 
 use super::record::builds_from_value;
 use super::BuildDoc;
-use crate::source::aws::{describe_sdk_error, AwsContext};
+use crate::source::aws::{describe_sdk_error, AwsContext, KeepBody};
 
 /// BatchGetBuilds takes at most 100 ids.
 const MAX_BUILDS: usize = 100;
@@ -57,7 +52,7 @@ pub fn fetch(ctx: &AwsContext, projects: &[String]) -> Result<Vec<BuildDoc>> {
             });
             continue;
         }
-        let capture = RawBody::default();
+        let capture = KeepBody::default();
         let sent = ctx.block_on(
             client
                 .batch_get_builds()
@@ -82,54 +77,4 @@ pub fn fetch(ctx: &AwsContext, projects: &[String]) -> Result<Vec<BuildDoc>> {
         docs.push(BuildDoc { origin, builds });
     }
     Ok(docs)
-}
-
-/// Keeps the body of a successful response.
-#[derive(Debug, Clone, Default)]
-struct RawBody(Arc<Mutex<Option<Vec<u8>>>>);
-
-impl RawBody {
-    fn take(&self) -> Option<Vec<u8>> {
-        self.0.lock().ok().and_then(|mut b| b.take())
-    }
-}
-
-/// The typed model could not read a body we have taken: stop here rather than retry.
-#[derive(Debug)]
-struct BodyTaken;
-
-impl std::fmt::Display for BodyTaken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("response body taken as a build document")
-    }
-}
-
-impl std::error::Error for BodyTaken {}
-
-impl Intercept for RawBody {
-    fn name(&self) -> &'static str {
-        "trailwhy-codebuild-raw-body"
-    }
-
-    fn read_after_deserialization(
-        &self,
-        context: &AfterDeserializationInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let response = context.response();
-        if !response.status().is_success() {
-            return Ok(());
-        }
-        let Some(bytes) = response.body().bytes() else {
-            return Ok(());
-        };
-        if let Ok(mut slot) = self.0.lock() {
-            *slot = Some(bytes.to_vec());
-        }
-        match context.output_or_error() {
-            Err(e) if e.is_response_error() => Err(Box::new(BodyTaken)),
-            _ => Ok(()),
-        }
-    }
 }

@@ -57,6 +57,20 @@ struct Ask {
     session_arn: Option<String>,
 }
 
+impl Ask {
+    /// The request context AWS built for this ask of `f` ([`context::for_call`]).
+    fn context(&self, f: &CallFailure, session: Option<&Session>, inv: &Inventory) -> CallContext {
+        context::for_call(
+            f,
+            &self.action,
+            self.resource.as_deref().unwrap_or("*"),
+            self.role_arn.as_deref(),
+            session,
+            inv,
+        )
+    }
+}
+
 fn ask_of(f: &CallFailure, denial: &Denial, inv: &Inventory) -> Ask {
     let action = denial
         .action
@@ -152,7 +166,10 @@ pub fn explain_calls(
         // user agent) is its own. Retries still group, by cause and explanation.
         let denial = parse_denial(f.error_message.as_deref().unwrap_or_default());
         let ask = ask_of(f, &denial, inv);
-        let record = authz::key_of(&denial).and_then(|key| aws.by_id.get(&key));
+        let record = (!aws.by_id.is_empty())
+            .then(|| authz::key_of(&denial))
+            .flatten()
+            .and_then(|key| aws.by_id.get(&key));
         let verdict = match record {
             Some(record) if record.kind == RecordKind::Decoded => {
                 aws_record::decoded(&denial, &ask, record, |d, context| {
@@ -160,15 +177,7 @@ pub fn explain_calls(
                 })
             }
             Some(record) => {
-                let call_context = context::for_call(
-                    f,
-                    &ask.action,
-                    ask.resource.as_deref().unwrap_or("*"),
-                    ask.role_arn.as_deref(),
-                    session,
-                    inv,
-                );
-                aws_record::verdict(f, &denial, &ask, &call_context, record)
+                aws_record::verdict(f, &denial, &ask, ask.context(f, session, inv), record)
             }
             None => verdict(f, &denial, &ask, session, inv, None),
         };
@@ -266,8 +275,7 @@ fn verdict(
 ) -> Verdict {
     let action = ask.action.as_str();
     let resource = ask.resource.as_deref().unwrap_or("*");
-    let mut call_context =
-        context::for_call(f, action, resource, ask.role_arn.as_deref(), session, inv);
+    let mut call_context = ask.context(f, session, inv);
     if let Some(values) = aws_context {
         call_context.adopt_aws(values);
     }
@@ -321,7 +329,7 @@ fn verdict(
     // Layers we cannot see from an account's IAM: the message decides.
     let by_message = match (denial.kind, denial.layer) {
         (Some(k), Some(l @ (PolicyLayer::ServiceControl | PolicyLayer::ResourceControl))) => Some(simple(
-            Cause::OrgPolicy,
+            cause_of(k, l),
             if matches!(k, DenialKind::ExplicitDeny) {
                 format!("AWS says a Deny statement in a {} policy{named} of the organization denies {action} on {resource}; the role's own policies are not the problem.", l.phrase())
             } else {
@@ -333,13 +341,13 @@ fn verdict(
                 if l == PolicyLayer::ServiceControl { "SERVICE_CONTROL_POLICY" } else { "RESOURCE_CONTROL_POLICY" }
             ),
         )),
-        (Some(_), Some(PolicyLayer::VpcEndpoint)) => Some(simple(
-            Cause::VpcEndpointPolicy,
+        (Some(k), Some(l @ PolicyLayer::VpcEndpoint)) => Some(simple(
+            cause_of(k, l),
             format!("The VPC endpoint policy the call went through does not allow {action} on {resource}."),
             format!("Allow {action} for this role in the policy of the interface endpoint (for ECR: com.amazonaws.REGION.ecr.api and .ecr.dkr; layers also need the S3 gateway endpoint)."),
         )),
-        (Some(_), Some(PolicyLayer::Session)) => Some(simple(
-            Cause::SessionPolicy,
+        (Some(k), Some(l @ PolicyLayer::Session)) => Some(simple(
+            cause_of(k, l),
             format!("A session policy passed when the role was assumed limits the session; it does not allow {action} on {resource}."),
             "Widen or drop the session policy (configure-aws-credentials `inline-session-policy` / `managed-session-policies`).".to_owned(),
         )),
@@ -584,11 +592,7 @@ impl Judge<'_> {
                 names.join(", "),
                 if names.len() == 1 { "it" } else { "them" }
             ));
-            for e in &keys {
-                if !v.evidence.contains(e) {
-                    v.evidence.push(e.clone());
-                }
-            }
+            v.add_evidence(keys.iter().cloned());
             v.details.insert("unknown_keys".into(), json!(needed));
             v
         };
@@ -751,29 +755,25 @@ impl Judge<'_> {
             return ours;
         };
         let (action, resource, role) = (self.action, self.resource, self.role);
-        let (cause, said) = match (kind, layer) {
-            (DenialKind::ExplicitDeny, PolicyLayer::PermissionsBoundary) => (
-                Cause::PermissionsBoundary,
-                format!("a Deny in role {role}'s permissions boundary matches {action} on {resource}"),
+        // only the identity and boundary layers get here (`message_agrees`)
+        let cause = cause_of(kind, layer);
+        let said = match (kind, layer) {
+            (DenialKind::ExplicitDeny, PolicyLayer::PermissionsBoundary) => {
+                format!("a Deny in role {role}'s permissions boundary matches {action} on {resource}")
+            }
+            (DenialKind::NoAllow, PolicyLayer::PermissionsBoundary) => {
+                format!("role {role}'s permissions boundary does not allow {action} on {resource}")
+            }
+            (DenialKind::ExplicitDeny, _) => format!(
+                "a Deny in an identity-based policy of role {role}{} matches {action} on {resource}",
+                self.denial
+                    .policy_arn
+                    .as_deref()
+                    .map_or(String::new(), |p| format!(" ({p})"))
             ),
-            (DenialKind::NoAllow, PolicyLayer::PermissionsBoundary) => (
-                Cause::PermissionsBoundary,
-                format!("role {role}'s permissions boundary does not allow {action} on {resource}"),
-            ),
-            (DenialKind::ExplicitDeny, _) => (
-                Cause::IdentityExplicitDeny,
-                format!(
-                    "a Deny in an identity-based policy of role {role}{} matches {action} on {resource}",
-                    self.denial
-                        .policy_arn
-                        .as_deref()
-                        .map_or(String::new(), |p| format!(" ({p})"))
-                ),
-            ),
-            (DenialKind::NoAllow, _) => (
-                Cause::IdentityPolicyNoAllow,
-                format!("no identity-based policy of role {role} allows {action} on {resource}"),
-            ),
+            (DenialKind::NoAllow, _) => {
+                format!("no identity-based policy of role {role} allows {action} on {resource}")
+            }
         };
         let mut sources: Vec<String> = identity
             .policies
@@ -818,11 +818,7 @@ impl Judge<'_> {
             ),
         );
         v.evidence = ours.evidence.clone();
-        for e in unknown {
-            if !v.evidence.contains(&e) {
-                v.evidence.push(e);
-            }
-        }
+        v.add_evidence(unknown);
         v.details.insert(
             "inventory_contradicts_aws".into(),
             json!({
@@ -835,6 +831,21 @@ impl Judge<'_> {
             v.details.insert("policies_evaluated".into(), p.clone());
         }
         v
+    }
+}
+
+/// The cause for a denial of `kind` in the policy `layer` AWS names: the one mapping from
+/// AWS's words (a denial message, AWS's record of the decision) to a cause.
+fn cause_of(kind: DenialKind, layer: PolicyLayer) -> Cause {
+    match (kind, layer) {
+        (DenialKind::ExplicitDeny, PolicyLayer::IdentityBased) => Cause::IdentityExplicitDeny,
+        (DenialKind::NoAllow, PolicyLayer::IdentityBased) => Cause::IdentityPolicyNoAllow,
+        (DenialKind::ExplicitDeny, PolicyLayer::ResourceBased) => Cause::ResourcePolicyDeny,
+        (DenialKind::NoAllow, PolicyLayer::ResourceBased) => Cause::ResourcePolicyNoAllow,
+        (_, PolicyLayer::PermissionsBoundary) => Cause::PermissionsBoundary,
+        (_, PolicyLayer::Session) => Cause::SessionPolicy,
+        (_, PolicyLayer::ServiceControl | PolicyLayer::ResourceControl) => Cause::OrgPolicy,
+        (_, PolicyLayer::VpcEndpoint) => Cause::VpcEndpointPolicy,
     }
 }
 

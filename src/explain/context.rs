@@ -87,11 +87,7 @@ impl CallContext {
                 other => self.set(key, scalar_text(other), Origin::Aws),
             }
         }
-        self.context = self
-            .context
-            .iter()
-            .map(|(k, v)| (k.to_owned(), v.clone()))
-            .collect();
+        self.context.clear_unknowns();
         self.unknown.clear();
     }
 

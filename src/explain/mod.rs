@@ -194,6 +194,17 @@ pub struct Verdict {
     pub details: BTreeMap<String, serde_json::Value>,
 }
 
+impl Verdict {
+    /// Adds evidence not already listed.
+    pub fn add_evidence(&mut self, more: impl IntoIterator<Item = Evidence>) {
+        for e in more {
+            if !self.evidence.contains(&e) {
+                self.evidence.push(e);
+            }
+        }
+    }
+}
+
 /// A group of failed events that share cause, role, sub, action and resource.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {

@@ -3,12 +3,18 @@
 //! `--endpoint-url`). Everything async stays behind this module and its siblings.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 
 /// The AWS CLI-style connection flags.
 #[derive(Debug, Clone, Default)]
@@ -95,6 +101,61 @@ impl AwsContext {
             b = b.region(Region::new(r.to_owned()));
         }
         aws_sdk_s3::Client::from_conf(b.build())
+    }
+}
+
+/// Keeps the body of a successful response, for a document the project reads with its own
+/// parser rather than the SDK's typed model (`--codebuild-live`'s BatchGetBuilds, whose
+/// timestamps local servers write in another form; `--aws-details`' policy call, which the
+/// SDK does not model). A body the typed model could not read ends the call with
+/// [`BodyTaken`] instead of being retried as a transient error.
+#[derive(Debug, Clone, Default)]
+pub struct KeepBody(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl KeepBody {
+    /// The body kept, if a successful response came.
+    pub fn take(&self) -> Option<Vec<u8>> {
+        self.0.lock().ok().and_then(|mut b| b.take())
+    }
+}
+
+/// The typed model could not read a body [`KeepBody`] has kept: stop here rather than retry.
+#[derive(Debug)]
+pub struct BodyTaken;
+
+impl std::fmt::Display for BodyTaken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("response body taken for the tool's own parser")
+    }
+}
+
+impl std::error::Error for BodyTaken {}
+
+impl Intercept for KeepBody {
+    fn name(&self) -> &'static str {
+        "trailwhy-keep-body"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        if !response.status().is_success() {
+            return Ok(());
+        }
+        let Some(bytes) = response.body().bytes() else {
+            return Ok(());
+        };
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(bytes.to_vec());
+        }
+        match context.output_or_error() {
+            Err(e) if e.is_response_error() => Err(Box::new(BodyTaken)),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -114,6 +114,21 @@ struct Spec {
     hours: i64,
 }
 
+/// A single-region trail of account 111122223333 named `main` in us-east-1 from 2026-10-01
+/// 00:00 UTC: each test says how it differs.
+const ONE_REGION: Spec = Spec {
+    bucket: "",
+    prefix: None,
+    org: None,
+    owner: "111122223333",
+    account: "111122223333",
+    trail: "main",
+    home: "us-east-1",
+    regions: &["us-east-1"],
+    start: "2026-10-01T00:00:00Z",
+    hours: 1,
+};
+
 impl Spec {
     fn arn(&self) -> String {
         format!(
@@ -556,15 +571,8 @@ fn intact(s: &Spec, built: &Built, extra_files: usize) -> Option<String> {
 fn awscli_single_region_trail() {
     let s = Spec {
         bucket: "cli-single",
-        prefix: None,
-        org: None,
-        owner: "111122223333",
-        account: "111122223333",
-        trail: "main",
-        home: "us-east-1",
-        regions: &["us-east-1"],
-        start: "2026-10-01T00:00:00Z",
         hours: 3,
+        ..ONE_REGION
     };
     let _ = intact(&s, &Built::new(&s, &BTreeMap::new()), 0);
 }
@@ -575,15 +583,12 @@ fn awscli_multi_region_trail_across_midnight_and_the_year() {
     // that region's key, and its day folders run from 2026/12/31 into 2027/01/01
     let s = Spec {
         bucket: "cli-multi",
-        prefix: None,
-        org: None,
-        owner: "111122223333",
-        account: "111122223333",
         trail: "org_wide.trail-1",
         home: "eu-west-1",
         regions: &["ap-northeast-1", "eu-west-1", "us-west-2"],
         start: "2026-12-31T22:00:00Z",
         hours: 3,
+        ..ONE_REGION
     };
     let built = Built::new(&s, &BTreeMap::new());
     assert!(built.objects.iter().any(|o| o
@@ -600,15 +605,12 @@ fn awscli_organization_trail() {
     // digests named with the management account's trail and its home region
     let s = Spec {
         bucket: "cli-org",
-        prefix: None,
         org: Some("o-a1b2c3d4e5"),
         owner: "999988887777",
-        account: "111122223333",
         trail: "POrgTrail",
-        home: "us-east-1",
         regions: &["ca-central-1", "us-east-1"],
-        start: "2026-10-01T00:00:00Z",
         hours: 2,
+        ..ONE_REGION
     };
     let Some(endpoint) = intact(&s, &Built::new(&s, &BTreeMap::new()), 0) else {
         return;
@@ -630,15 +632,10 @@ fn awscli_organization_trail() {
 fn awscli_backfill_digest() {
     let s = Spec {
         bucket: "cli-backfill",
-        prefix: None,
-        org: None,
-        owner: "111122223333",
-        account: "111122223333",
-        trail: "main",
         home: "eu-west-1",
         regions: &["eu-west-1"],
-        start: "2026-10-01T00:00:00Z",
         hours: 3,
+        ..ONE_REGION
     };
     let mut built = Built::new(&s, &BTreeMap::new());
     let start = time(s.start);
@@ -657,14 +654,11 @@ fn awscli_trail_with_a_key_prefix() {
     let s = Spec {
         bucket: "cli-prefix",
         prefix: Some("audit/ct"),
-        org: None,
-        owner: "111122223333",
-        account: "111122223333",
         trail: "my_trail",
         home: "us-west-2",
         regions: &["us-west-2"],
-        start: "2026-10-01T00:00:00Z",
         hours: 2,
+        ..ONE_REGION
     };
     let _ = intact(&s, &Built::new(&s, &BTreeMap::new()), 0);
 }
@@ -675,15 +669,8 @@ fn awscli_tampering_agrees_file_by_file() {
     let Some(moto) = aws::moto() else { return };
     let s = Spec {
         bucket: "cli-tamper",
-        prefix: None,
-        org: None,
-        owner: "111122223333",
-        account: "111122223333",
-        trail: "main",
-        home: "us-east-1",
-        regions: &["us-east-1"],
-        start: "2026-10-01T00:00:00Z",
         hours: 6,
+        ..ONE_REGION
     };
     let r = "us-east-1";
     // hour 2's digest names a key CloudTrail never had

@@ -189,6 +189,13 @@ impl Context {
         self.absent.push(key.to_owned());
     }
 
+    /// Forgets every unknown mark: a key without a value is absent again (for a caller that
+    /// has learnt the whole context since).
+    pub fn clear_unknowns(&mut self) {
+        self.unknown.clear();
+        self.absent.clear();
+    }
+
     /// Whether `key` has no value here and its value is unknown (rather than absent).
     pub fn is_unknown(&self, key: &str) -> bool {
         if self.unknown.is_empty() || self.get(key).is_some() {
@@ -282,5 +289,22 @@ mod tests {
         assert_eq!(ctx.iter().next().map(|(k, _)| k), Some("aws:SourceIp"));
         assert!(ctx.remove("Aws:SourceIP").is_some());
         assert!(ctx.is_empty());
+    }
+
+    #[test]
+    fn cleared_unknowns_are_absent() {
+        let mut ctx = Context::new();
+        ctx.mark_unknown("aws:ResourceTag/");
+        ctx.mark_absent("aws:ResourceTag/team");
+        ctx.insert("aws:ResourceTag/env", "prod".into());
+        assert!(ctx.is_unknown("aws:ResourceTag/owner"));
+        assert!(!ctx.is_unknown("aws:ResourceTag/team"));
+        ctx.clear_unknowns();
+        assert!(!ctx.has_unknowns());
+        assert!(!ctx.is_unknown("aws:ResourceTag/owner"));
+        assert_eq!(
+            ctx.get("aws:ResourceTag/env"),
+            Some(&ContextValue::from("prod"))
+        );
     }
 }

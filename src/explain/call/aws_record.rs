@@ -7,10 +7,10 @@
 //! tool's bug to show, never to hide.
 
 use iam_policy::{authorize, Authorization, AuthzInput, Decision, Layer, Policy, Request};
-use serde_json::json;
+use serde_json::{json, Value};
 
-use super::{simple, Ask, Judge};
-use crate::authz::{evaluation_details, AwsRecord, Effect, Evaluation, PolicyKind};
+use super::{cause_of, simple, Ask, Judge};
+use crate::authz::{AwsRecord, Effect, Evaluation, PolicyInfo, PolicyKind};
 use crate::event::denial::{Denial, DenialKind, PolicyLayer};
 use crate::event::role_name_from_arn;
 use crate::explain::context::CallContext;
@@ -37,9 +37,7 @@ struct Layers {
 impl Layers {
     fn of(record: &AwsRecord, source: &PolicySource) -> Layers {
         let mut out = Layers::default();
-        let mut scps: Vec<(&str, Policy)> = Vec::new();
-        let mut rcps: Vec<(&str, Policy)> = Vec::new();
-        let mut levels_of: Vec<(&PolicyKind, Vec<&str>)> = Vec::new();
+        let (mut scps, mut rcps, mut vpce) = (Vec::new(), Vec::new(), Vec::new());
         for p in &record.policies {
             let doc = match (&p.document, &p.document_missing) {
                 (Some(d), _) => match Policy::from_value(d) {
@@ -73,79 +71,27 @@ impl Layers {
                 PolicyKind::PermissionsBoundary => out.boundary = Some(named(doc)),
                 PolicyKind::SessionPolicy => out.session = Some((p.uri.clone(), doc)),
                 PolicyKind::ResourceBasedPolicy => out.resource = Some((p.uri.clone(), doc)),
-                PolicyKind::ServiceControlPolicy => {
-                    levels_of.push((&p.kind, p.attached_to.iter().map(String::as_str).collect()));
-                    scps.push((p.uri.as_str(), doc));
-                }
-                PolicyKind::ResourceControlPolicy => {
-                    levels_of.push((&p.kind, p.attached_to.iter().map(String::as_str).collect()));
-                    rcps.push((p.uri.as_str(), doc));
-                }
-                PolicyKind::VpcEndpointPolicy => {
-                    out.gates.push(vec![doc]);
-                    out.gate_uris.push(p.uri.clone());
-                }
+                PolicyKind::ServiceControlPolicy => scps.push((p, doc)),
+                PolicyKind::ResourceControlPolicy => rcps.push((p, doc)),
+                PolicyKind::VpcEndpointPolicy => vpce.push((p, doc)),
                 PolicyKind::Other(kind) => out.missing.push(format!(
                     "{}: a policy type the tool does not model ({kind})",
                     p.uri
                 )),
             }
         }
-        // organization policies: one level per entity they are attached to, in the order
-        // AWS lists them; every level needs an Allow
-        let attached =
-            |list: &[(&str, Policy)], kind: &PolicyKind| -> Vec<(Vec<Policy>, Vec<String>)> {
-                let of_kind: Vec<&Vec<&str>> = levels_of
-                    .iter()
-                    .filter(|(k, _)| *k == kind)
-                    .map(|(_, l)| l)
-                    .collect();
-                let mut entities: Vec<&str> = Vec::new();
-                for l in &of_kind {
-                    for e in l.iter() {
-                        if !entities.contains(e) {
-                            entities.push(e);
-                        }
-                    }
-                }
-                if entities.is_empty() {
-                    return if list.is_empty() {
-                        Vec::new()
-                    } else {
-                        vec![(
-                            list.iter().map(|(_, p)| p.clone()).collect(),
-                            list.iter().map(|(u, _)| (*u).to_owned()).collect(),
-                        )]
-                    };
-                }
-                entities
-                    .iter()
-                    .map(|e| {
-                        let at: Vec<usize> = of_kind
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, l)| l.contains(e))
-                            .map(|(i, _)| i)
-                            .collect();
-                        (
-                            at.iter().map(|&i| list[i].1.clone()).collect(),
-                            at.iter().map(|&i| list[i].0.to_owned()).collect(),
-                        )
-                    })
-                    .collect()
-            };
-        let mut org = attached(&scps, &PolicyKind::ServiceControlPolicy);
-        org.extend(attached(&rcps, &PolicyKind::ResourceControlPolicy));
-        // the VPC endpoint policy (if any) was pushed first; organization levels go before it
-        let vpce: Vec<(Vec<Policy>, String)> =
-            out.gates.drain(..).zip(out.gate_uris.drain(..)).collect();
-        for (policies, uris) in org {
+        // every level must allow: the SCPs at each entity they are attached to, then the
+        // RCPs the same way, then the VPC endpoint policy
+        for (policies, uris) in org_levels(&scps)
+            .into_iter()
+            .chain(org_levels(&rcps))
+            .chain(
+                vpce.into_iter()
+                    .map(|(p, doc)| (vec![doc], vec![p.uri.clone()])),
+            )
+        {
             out.gates.push(policies);
             out.gate_uris.extend(uris);
-        }
-        for (policies, uri) in vpce {
-            out.gates.push(policies);
-            out.gate_uris.push(uri);
         }
         out
     }
@@ -174,6 +120,37 @@ impl Layers {
     }
 }
 
+/// Organization policies as levels, one per entity they are attached to (in the order AWS
+/// lists them), each with the policies attached there and their URIs; a policy AWS lists
+/// without an entity is a level of its own.
+fn org_levels(list: &[(&PolicyInfo, Policy)]) -> Vec<(Vec<Policy>, Vec<String>)> {
+    let mut entities: Vec<Option<&str>> = Vec::new();
+    for (p, _) in list {
+        let of = if p.attached_to.is_empty() {
+            vec![None]
+        } else {
+            p.attached_to.iter().map(|a| Some(a.as_str())).collect()
+        };
+        for e in of {
+            if !entities.contains(&e) {
+                entities.push(e);
+            }
+        }
+    }
+    entities
+        .into_iter()
+        .map(|e| {
+            list.iter()
+                .filter(|(p, _)| match e {
+                    Some(e) => p.attached_to.iter().any(|a| a == e),
+                    None => p.attached_to.is_empty(),
+                })
+                .map(|(p, doc)| (doc.clone(), p.uri.clone()))
+                .unzip()
+        })
+        .collect()
+}
+
 fn uri_of_label(label: &str) -> String {
     label.strip_prefix("inline:").unwrap_or(label).to_owned()
 }
@@ -198,20 +175,6 @@ fn layer_of(kind: &PolicyKind) -> Option<PolicyLayer> {
         PolicyKind::VpcEndpointPolicy => PolicyLayer::VpcEndpoint,
         PolicyKind::Other(_) => return None,
     })
-}
-
-/// The cause for a deny of `kind` in `layer`.
-fn cause_of(kind: DenialKind, layer: PolicyLayer) -> Cause {
-    match (kind, layer) {
-        (DenialKind::ExplicitDeny, PolicyLayer::IdentityBased) => Cause::IdentityExplicitDeny,
-        (DenialKind::NoAllow, PolicyLayer::IdentityBased) => Cause::IdentityPolicyNoAllow,
-        (DenialKind::ExplicitDeny, PolicyLayer::ResourceBased) => Cause::ResourcePolicyDeny,
-        (DenialKind::NoAllow, PolicyLayer::ResourceBased) => Cause::ResourcePolicyNoAllow,
-        (_, PolicyLayer::PermissionsBoundary) => Cause::PermissionsBoundary,
-        (_, PolicyLayer::Session) => Cause::SessionPolicy,
-        (_, PolicyLayer::ServiceControl | PolicyLayer::ResourceControl) => Cause::OrgPolicy,
-        (_, PolicyLayer::VpcEndpoint) => Cause::VpcEndpointPolicy,
-    }
 }
 
 /// The message layer of an engine layer that lacked an Allow: the organization gates are
@@ -399,7 +362,7 @@ pub(super) fn decoded(
     denial: &Denial,
     ask: &Ask,
     record: &AwsRecord,
-    judge: impl FnOnce(&Denial, &std::collections::BTreeMap<String, serde_json::Value>) -> Verdict,
+    judge: impl FnOnce(&Denial, &std::collections::BTreeMap<String, Value>) -> Verdict,
 ) -> Verdict {
     let resource = ask.resource.as_deref().unwrap_or("*");
     let evaluation = record.evaluation_for(&ask.action, resource);
@@ -419,11 +382,7 @@ pub(super) fn decoded(
         says.sentence,
         v.explanation
     );
-    for e in says.evidence {
-        if !v.evidence.contains(&e) {
-            v.evidence.push(e);
-        }
-    }
+    v.add_evidence(says.evidence);
     v.details.insert(
         "aws_evaluation".into(),
         evaluation_details(
@@ -440,7 +399,7 @@ pub(super) fn verdict(
     f: &CallFailure,
     denial: &Denial,
     ask: &Ask,
-    call_context: &CallContext,
+    mut context: CallContext,
     record: &AwsRecord,
 ) -> Verdict {
     let action = ask.action.as_str();
@@ -451,7 +410,6 @@ pub(super) fn verdict(
         .and_then(role_name_from_arn)
         .unwrap_or("the role");
     let evaluation = record.evaluation_for(action, resource);
-    let mut context = call_context.clone();
     context.adopt_aws(&record.context_of(evaluation));
     let source = PolicySource::Aws {
         authorization_id: record.authorization_id.clone(),
@@ -607,14 +565,88 @@ pub(super) fn verdict(
             v
         }
     };
-    for e in says.evidence {
-        if !v.evidence.contains(&e) {
-            v.evidence.push(e);
-        }
-    }
+    v.add_evidence(says.evidence);
     v.details.insert(
         "aws_evaluation".into(),
         evaluation_details(record, evaluation, &cross_check),
     );
     v
+}
+
+/// `details.aws_evaluation` of a finding (contract).
+fn evaluation_details(
+    record: &AwsRecord,
+    evaluation: Option<&Evaluation>,
+    cross_check: &str,
+) -> Value {
+    let matched: Vec<Value> = evaluation
+        .map(|e| e.matched.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|m| {
+            json!({
+                "uri": m.uri,
+                "type": record.policy(&m.uri).map(|p| p.kind.clone()),
+                "statements": m.statements,
+            })
+        })
+        .collect();
+    json!({
+        "authorization_id": record.authorization_id,
+        "source": record.source.code(),
+        "action": evaluation.map(|e| e.action.clone()),
+        "resource": evaluation.map(|e| e.resource.clone()),
+        "effect": evaluation.and_then(|e| e.effect.clone()),
+        "matched": matched,
+        "context": record.context_of(evaluation),
+        "policies": record.policies.iter().map(|p| json!({
+            "uri": p.uri,
+            "type": p.kind,
+            "inline": p.inline,
+            "attached_to": p.attached_to,
+            "document": if p.document.is_some() { "captured" } else { "missing" },
+        })).collect::<Vec<_>>(),
+        "cross_check": cross_check,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+
+    fn scp(uri: &str, attached: &[&str]) -> (PolicyInfo, Policy) {
+        let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
+        (
+            PolicyInfo {
+                kind: PolicyKind::ServiceControlPolicy,
+                inline: false,
+                uri: uri.to_owned(),
+                attached_to: attached.iter().map(|a| (*a).to_owned()).collect(),
+                document: Some(doc.clone()),
+                document_missing: None,
+            },
+            Policy::from_value(&doc).unwrap(),
+        )
+    }
+
+    #[test]
+    fn organization_policies_are_levels_by_the_entity_they_are_attached_to() {
+        let full = scp("p-full", &["r-root", "acct"]);
+        let s3 = scp("p-s3", &["acct"]);
+        let loose = scp("p-loose", &[]);
+        let list = [
+            (&full.0, full.1.clone()),
+            (&s3.0, s3.1.clone()),
+            (&loose.0, loose.1.clone()),
+        ];
+        let uris: Vec<Vec<String>> = org_levels(&list).into_iter().map(|(_, u)| u).collect();
+        assert_eq!(
+            uris,
+            [vec!["p-full"], vec!["p-full", "p-s3"], vec!["p-loose"]]
+                .map(|l| l.into_iter().map(str::to_owned).collect::<Vec<_>>())
+        );
+        assert!(org_levels(&[]).is_empty());
+    }
 }
