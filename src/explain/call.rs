@@ -139,6 +139,7 @@ fn simple(cause: Cause, explanation: impl Into<String>, fix: impl Into<String>) 
         cause,
         explanation: explanation.into(),
         fix: fix.into(),
+        fixes: Vec::new(),
         evidence: Vec::new(),
         details: BTreeMap::new(),
     }
@@ -215,6 +216,7 @@ pub fn explain_calls(
             event_ids: Vec::new(),
             explanation: verdict.explanation.clone(),
             fix: verdict.fix.clone(),
+            fixes: verdict.fixes.clone(),
             evidence: verdict.evidence.clone(),
             regions: Vec::new(),
             session_name: f

@@ -8,6 +8,7 @@
 pub mod call;
 pub mod codebuild;
 pub mod context;
+pub mod fix;
 pub mod subject;
 pub mod trust;
 pub mod webid;
@@ -79,6 +80,25 @@ pub enum Cause {
 }
 
 impl Cause {
+    /// A web-identity cause found in the trust policy itself (an edit of it, or of the
+    /// workflow, can fix it).
+    pub fn is_trust_policy_cause(self) -> bool {
+        matches!(
+            self,
+            Cause::ProviderNotTrusted
+                | Cause::ActionNotTrusted
+                | Cause::SubKindMismatch
+                | Cause::SubPatternMismatch
+                | Cause::SubCaseMismatch
+                | Cause::SubImmutableIdMismatch
+                | Cause::SubCustomTemplateMismatch
+                | Cause::WildcardNeedsStringlike
+                | Cause::AudMismatch
+                | Cause::ExplicitDeny
+                | Cause::ConditionNotMet
+        )
+    }
+
     pub fn code(self) -> &'static str {
         CAUSE_CODES
             .iter()
@@ -189,6 +209,8 @@ pub struct Verdict {
     pub cause: Cause,
     pub explanation: String,
     pub fix: String,
+    /// The alternatives, least privilege first (`fix` summarises the first).
+    pub fixes: Vec<fix::Fix>,
     pub evidence: Vec<Evidence>,
     /// Extra machine-readable facts (nearest role, policy changes, …) for the JSON output.
     pub details: BTreeMap<String, serde_json::Value>,
@@ -225,6 +247,9 @@ pub struct Finding {
     pub event_ids: Vec<String>,
     pub explanation: String,
     pub fix: String,
+    /// The alternatives, least privilege first, each verified by evaluating the request again
+    /// with it applied (`fix` summarises the first).
+    pub fixes: Vec<fix::Fix>,
     pub evidence: Vec<Evidence>,
     /// Every region the grouped events came from.
     pub regions: Vec<String>,
@@ -285,6 +310,7 @@ pub fn explain_web_identity(attempts: &[WebIdAttempt], inventory: &Inventory) ->
             event_ids: Vec::new(),
             explanation: verdict.explanation.clone(),
             fix: verdict.fix.clone(),
+            fixes: verdict.fixes.clone(),
             evidence: verdict.evidence.clone(),
             regions: Vec::new(),
             session_name: a.session_name.clone(),

@@ -76,6 +76,11 @@ pub fn request_for(token: &Token<'_>, role_arn: Option<&str>) -> Request {
         &format!("{issuer}:sub"),
         ContextValue::Single(token.subject.to_owned()),
     );
+    // STS accepts a token only from the provider whose URL is its issuer: `iss` is known
+    context.insert(
+        &format!("{issuer}:iss"),
+        ContextValue::Single(format!("https://{issuer}")),
+    );
     if let Some(aud) = token.audience {
         context.insert(
             &format!("{issuer}:aud"),
@@ -220,7 +225,7 @@ fn is_unrecorded_key(key: &str, issuer: &str, with_facts: bool) -> bool {
     let k = key.to_ascii_lowercase();
     let prefix = format!("{}:", issuer.to_ascii_lowercase());
     if let Some(claim) = k.strip_prefix(&prefix) {
-        return claim != "sub" && claim != "aud";
+        return !matches!(claim, "sub" | "aud" | "iss");
     }
     if with_facts && RECORDED_KEYS.contains(&k.as_str()) {
         return false;

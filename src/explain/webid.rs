@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{json, Value};
 
 use super::trust::{self, RequestFacts, Token};
-use super::{Cause, Evidence, Verdict};
+use super::{fix, Cause, Evidence, Verdict};
 use crate::event::{arn_account, role_name_from_arn};
 use crate::inventory::{Absence, Inventory, ProviderAt, RoleArn, RoleAt, RoleView, Unknown};
 use crate::select::WebIdAttempt;
@@ -64,13 +64,94 @@ fn simple(cause: Cause, explanation: impl Into<String>, fix: impl Into<String>) 
         cause,
         explanation: explanation.into(),
         fix: fix.into(),
+        fixes: Vec::new(),
         evidence: Vec::new(),
         details: BTreeMap::new(),
     }
 }
 
-/// The verdict for one failed attempt.
+/// The verdict for one failed attempt, with its fixes (each verified by diagnosing the same
+/// token again with the change applied); `fix` summarises the first.
 pub fn verdict(a: &WebIdAttempt, inv: &Inventory) -> Verdict {
+    let mut v = judged(a, inv);
+    v.fixes = fixes_of(a, inv, &v);
+    if let Some(first) = v.fixes.first() {
+        v.fix = first.text();
+    }
+    v
+}
+
+/// The alternatives for a judged attempt: the role, provider and other roles as the inventory
+/// holds them at the attempt's time ([`fix::trust::Situation`]).
+fn fixes_of(a: &WebIdAttempt, inv: &Inventory, v: &Verdict) -> Vec<fix::Fix> {
+    use fix::trust::Provider;
+    let (Some(principal), Some(role_arn)) = (a.principal.as_ref(), a.role_arn.as_deref()) else {
+        return Vec::new();
+    };
+    let Some(requested) = RoleArn::parse(role_arn) else {
+        return Vec::new();
+    };
+    let account = requested.account;
+    let provider = match v.cause {
+        Cause::ProviderNotFound => Provider::Absent,
+        Cause::AudienceNotRegistered => {
+            match inv.provider_at(account, &principal.provider, a.time) {
+                ProviderAt::Exists {
+                    client_ids: Some(ids),
+                } => Provider::Exists(Some(ids)),
+                // STS said the audience is not registered, whatever else is
+                _ => Provider::Exists(Some(Vec::new())),
+            }
+        }
+        // the token was validated: the provider exists and registers its audience
+        Cause::RoleNotFound | Cause::DurationExceedsMax => Provider::Exists(None),
+        c if c.is_trust_policy_cause() => Provider::Exists(None),
+        _ => return Vec::new(),
+    };
+    let token = Token {
+        provider: &principal.provider,
+        audience: principal.audience.as_deref(),
+        subject: &principal.subject,
+        session_name: a.session_name.as_deref(),
+        request: Some(RequestFacts {
+            time: a.time,
+            region: a.region.as_deref(),
+            user_agent: a.user_agent.as_deref(),
+            network: a.network.as_deref(),
+        }),
+    };
+    let view = match inv.role_at_arn(&requested, a.time) {
+        RoleAt::Known(view) => Some(view),
+        _ => None,
+    };
+    // the role does not exist: the nearest role (or the same name under its path), when it
+    // accepts the token
+    let other_roles: Vec<(String, iam_policy::Policy)> = v
+        .details
+        .get("nearest_role")
+        .and_then(|n| n.get("arn"))
+        .and_then(Value::as_str)
+        .and_then(RoleArn::parse)
+        .and_then(|near| match inv.role_at_arn(&near, a.time) {
+            RoleAt::Known(o) => Some((o.arn, o.trust?)),
+            _ => None,
+        })
+        .into_iter()
+        .collect();
+    let s = fix::trust::Situation {
+        token,
+        role_arn,
+        trust: view.as_ref().and_then(|v| v.trust.as_ref()),
+        provider,
+        max_session: view.as_ref().and_then(|v| v.max_session_duration),
+        duration: a.duration_seconds,
+        other_roles,
+    };
+    fix::trust::fixes(&s)
+}
+
+/// The verdict for one failed attempt, before its fixes.
+fn judged(a: &WebIdAttempt, inv: &Inventory) -> Verdict {
     let code = a.error_code.as_deref().unwrap_or_default();
     let message = a.error_message.as_deref().unwrap_or_default();
     let provider = a
@@ -455,6 +536,7 @@ fn known_role(a: &WebIdAttempt, token: &Token<'_>, role_arn: &str, view: &RoleVi
         cause: d.cause,
         explanation,
         fix: d.fix,
+        fixes: Vec::new(),
         evidence: d.evidence,
         details: BTreeMap::new(),
     };

@@ -1,0 +1,1 @@
+//! Fixes of denied calls (filled in below).
