@@ -107,11 +107,23 @@ fn environment_subject_against_branch_policy_is_a_kind_mismatch_grouped_over_12_
     assert_eq!(e["operator"], "StringEquals");
     assert_eq!(e["expected"], json!([MAIN]));
     assert_eq!(e["actual"], "repo:acme/web:environment:production");
-    let fix = f["fix"].as_str().unwrap();
+    // the workflow change keeps the trust narrow: first; widening the trust policy second
+    let fixes = f["fixes"].as_array().unwrap();
+    assert_eq!(fixes[0]["kind"], "workflow");
+    assert_eq!(fixes[0]["verified"], "allows");
+    assert_eq!(fixes[0]["admits"], json!([]));
     assert!(
-        fix.contains("repo:acme/web:environment:production"),
-        "{fix}"
+        f["fix"].as_str().unwrap().contains("branch main"),
+        "{}",
+        f["fix"]
     );
+    let widen = fixes.iter().find(|x| x["kind"] == "trust_policy").unwrap();
+    assert_eq!(
+        widen["document"]["Statement"][0]["Condition"]["StringEquals"]
+            ["token.actions.githubusercontent.com:sub"],
+        json!([MAIN, "repo:acme/web:environment:production"])
+    );
+    assert_eq!(widen["verified"], "allows");
     assert!(
         f["explanation"].as_str().unwrap().contains("environment"),
         "{}",
@@ -167,14 +179,25 @@ fn owner_case_is_a_case_mismatch_and_the_fix_uses_the_token_case() {
     );
     let f = only(&f);
     assert_eq!(f["cause"], "sub_case_mismatch");
-    assert!(
-        f["fix"]
-            .as_str()
-            .unwrap()
-            .contains("\"repo:acme/billing:*\""),
-        "{}",
-        f["fix"]
+    // least privilege first: the exact subject, then the pattern with the token's case
+    let fixes = f["fixes"].as_array().unwrap();
+    let sub_values = |x: &Value| {
+        x["document"]["Statement"][0]["Condition"]["StringLike"]
+            ["token.actions.githubusercontent.com:sub"]
+            .clone()
+    };
+    assert_eq!(
+        sub_values(&fixes[0]),
+        json!([
+            "repo:Acme/billing:*",
+            "repo:acme/billing:ref:refs/heads/main"
+        ])
     );
+    assert_eq!(
+        sub_values(&fixes[1]),
+        json!(["repo:Acme/billing:*", "repo:acme/billing:*"])
+    );
+    assert!(fixes.iter().all(|x| x["verified"] == "allows"));
 }
 
 #[test]
@@ -214,11 +237,24 @@ fn wildcard_under_string_equals() {
     );
     let f = only(&f);
     assert_eq!(f["cause"], "wildcard_needs_stringlike");
-    assert!(
-        f["fix"].as_str().unwrap().contains("StringLike"),
-        "{}",
-        f["fix"]
+    let fixes = f["fixes"].as_array().unwrap();
+    assert_eq!(fixes.len(), 2, "{fixes:#?}");
+    assert_eq!(
+        fixes[0]["admits"],
+        json!([format!(
+            "token.actions.githubusercontent.com:sub \"{MAIN}\""
+        )])
     );
+    let like = &fixes[1]["document"]["Statement"][0]["Condition"];
+    assert_eq!(
+        like["StringLike"]["token.actions.githubusercontent.com:sub"],
+        "repo:acme/web:*"
+    );
+    assert_eq!(
+        like["StringEquals"]["token.actions.githubusercontent.com:aud"],
+        "sts.amazonaws.com"
+    );
+    assert_eq!(fixes[1]["verified"], "allows");
     assert_eq!(f["evidence"][0]["operator"], "StringEquals");
     assert_eq!(f["evidence"][0]["expected"], json!(["repo:acme/web:*"]));
 }

@@ -17,7 +17,7 @@ use iam_policy::{
 use serde_json::{json, Value};
 
 use super::context::{self, CallContext};
-use super::{Cause, Evidence, Finding, Verdict};
+use super::{fix, Cause, Evidence, Finding, Verdict};
 use crate::authz::{self, AwsRecords, RecordKind};
 use crate::correlate::{Session, SessionIndex};
 use crate::event::denial::{parse_denial, Denial, DenialKind, PolicyLayer};
@@ -182,7 +182,11 @@ pub fn explain_calls(
             }
             None => verdict(f, &denial, &ask, session, inv, None),
         };
-        let (action, resource, role_arn) = (ask.action, ask.resource, ask.role_arn);
+        let (action, resource, role_arn) = (
+            ask.action.clone(),
+            ask.resource.clone(),
+            ask.role_arn.clone(),
+        );
         let sub = session.and_then(|s| s.sub.clone());
         let key = (
             verdict.cause,
@@ -193,6 +197,12 @@ pub fn explain_calls(
             verdict.explanation.clone(),
         );
         let entry = groups.entry(key).or_insert_with(|| Finding {
+            // once per finding: the retries of a group share their fixes
+            fixes: if verdict.fixes.is_empty() {
+                fixes_of(f, &ask, session, inv, &verdict)
+            } else {
+                verdict.fixes.clone()
+            },
             cause: verdict.cause,
             event_name: f.event_name.clone(),
             error_code: f.error_code.clone(),
@@ -216,7 +226,6 @@ pub fn explain_calls(
             event_ids: Vec::new(),
             explanation: verdict.explanation.clone(),
             fix: verdict.fix.clone(),
-            fixes: verdict.fixes.clone(),
             evidence: verdict.evidence.clone(),
             regions: Vec::new(),
             session_name: f
@@ -231,6 +240,11 @@ pub fn explain_calls(
                 d
             },
         });
+        if entry.count == 0 {
+            if let Some(first) = entry.fixes.first() {
+                entry.fix = first.text();
+            }
+        }
         entry.count += 1;
         entry.first_seen = entry.first_seen.min(f.time);
         entry.last_seen = entry.last_seen.max(f.time);
@@ -242,6 +256,85 @@ pub fn explain_calls(
         }
     }
     groups.into_values().collect()
+}
+
+/// The fixes of a call's verdict, from the role's policies in force and the inventory's
+/// other roles ([`fix::call::fixes`]); none where the inventory is not what was in force.
+fn fixes_of(
+    f: &CallFailure,
+    ask: &Ask,
+    session: Option<&Session>,
+    inv: &Inventory,
+    v: &Verdict,
+) -> Vec<fix::Fix> {
+    if v.details.contains_key("inventory_contradicts_aws")
+        || v.details.contains_key("verdict_disagreement")
+        || v.details.contains_key("version_candidates")
+    {
+        return Vec::new();
+    }
+    let (Some(role_arn), Some(resource)) = (ask.role_arn.as_deref(), ask.resource.as_deref())
+    else {
+        return Vec::new();
+    };
+    let (Some(account), Some(role_name)) = (arn_account(role_arn), role_name_from_arn(role_arn))
+    else {
+        return Vec::new();
+    };
+    let Some(identity) = inv.identity_at(account, role_name, f.time) else {
+        return Vec::new();
+    };
+    let repo = repository_policy(inv, resource, f.time);
+    let request = Request {
+        principal: ask.session_arn.as_ref().map(|s| RequestPrincipal {
+            kind: PrincipalKind::Aws,
+            id: s.clone(),
+        }),
+        action: ask.action.clone(),
+        resource: Some(resource.to_owned()),
+        context: ask.context(f, session, inv).context,
+    };
+    let token = session.and_then(|s| {
+        Some(super::trust::Token {
+            provider: s.provider.as_deref()?,
+            audience: s.aud.as_deref(),
+            subject: s.sub.as_deref()?,
+            session_name: None,
+            request: None,
+        })
+    });
+    let other_roles = match &token {
+        Some(_) => inv
+            .role_names(account)
+            .iter()
+            .filter(|n| n.as_str() != role_name)
+            .filter_map(|n| {
+                let RoleAt::Known(view) = inv.role_at(account, n, f.time) else {
+                    return None;
+                };
+                let identity = inv.identity_at(account, n, f.time)?;
+                Some(fix::call::OtherRole {
+                    arn: view.arn,
+                    trust: view.trust?,
+                    identity,
+                })
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let s = fix::call::Situation {
+        request: &request,
+        role_arn,
+        action: &ask.action,
+        resource,
+        actions: action_set(&ask.action),
+        identity: &identity,
+        repo: &repo,
+        repository: repo_name(resource).map(|_| resource),
+        token,
+        other_roles,
+    };
+    fix::call::fixes(&s, v.cause, v.details.get("closest_allow"))
 }
 
 fn session_details(f: &CallFailure, session: Option<&Session>) -> Value {
@@ -1581,6 +1674,8 @@ fn chained(
     } else {
         return None; // trust allows: the identity side of the caller decides
     };
+    let caller = ask.role_arn.clone().unwrap_or_else(|| session_arn.clone());
+    v.fixes = fix::call::chained(&trust, &target, &caller, request, has_tags || denied_tag);
     v.details.insert("target_role_arn".into(), json!(target));
     Some(v)
 }

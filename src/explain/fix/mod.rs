@@ -260,7 +260,7 @@ pub fn literal(operator: &ConditionOperator, version: PolicyVersion, value: &str
     out
 }
 
-/// Adds `value` to the values of `key` under `operator` in statement `index`.
+/// Adds `value`, taken literally, to the values of `key` under `operator` in statement `index`.
 pub fn add_condition_value(
     p: &Policy,
     index: usize,
@@ -268,13 +268,38 @@ pub fn add_condition_value(
     operator: &str,
     value: &str,
 ) -> Option<Policy> {
+    add_value(p, index, key, operator, |op, version| {
+        literal(op, version, value)
+    })
+}
+
+/// Adds `pattern` as written (its wildcards stay wildcards) to the values of `key` under
+/// `operator` in statement `index`.
+pub fn add_condition_pattern(
+    p: &Policy,
+    index: usize,
+    key: &str,
+    operator: &str,
+    pattern: &str,
+) -> Option<Policy> {
+    add_value(p, index, key, operator, |_, _| pattern.to_owned())
+}
+
+fn add_value(
+    p: &Policy,
+    index: usize,
+    key: &str,
+    operator: &str,
+    text: impl FnOnce(&ConditionOperator, PolicyVersion) -> String,
+) -> Option<Policy> {
     let mut p = p.clone();
+    let version = p.version;
     let st = p.statements.iter_mut().find(|s| s.index == index)?;
     let c = st
         .conditions
         .iter_mut()
         .find(|c| c.key.eq_ignore_ascii_case(key) && c.operator.raw == operator)?;
-    let v = literal(&c.operator, p.version, value);
+    let v = text(&c.operator, version);
     if c.values.contains(&v) {
         return None;
     }

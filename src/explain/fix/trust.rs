@@ -7,8 +7,9 @@ use iam_policy::{evaluate, Effect, ElementMatch, Policy, PrincipalKind};
 use serde_json::json;
 
 use super::{
-    add_condition_value, add_statement, change_operator, policy_change, rank,
-    remove_condition_values, remove_statement, shell_word, Breadth, Change, Fix, FixKind, Verified,
+    add_condition_pattern, add_condition_value, add_statement, change_operator, policy_change,
+    rank, remove_condition_values, remove_statement, shell_word, Breadth, Change, Fix, FixKind,
+    Verified,
 };
 use crate::event::identity::provider_issuer;
 use crate::explain::subject::{self, SubjectKind};
@@ -841,7 +842,7 @@ fn pattern_fix(
                 return None;
             }
             Step {
-                policy: add_condition_value(trust, index, key, operator, &pattern)?,
+                policy: add_condition_pattern(trust, index, key, operator, &pattern)?,
                 summary: format!("add \"{pattern}\" (the pattern with the repository's case) to {operator} {key} in statement {index}"),
                 admits: vec![format!("every subject matching \"{pattern}\"")],
                 breadth: Breadth::Pattern,
