@@ -462,10 +462,25 @@ fn chained_assume_role_cases() {
     );
     assert_eq!(f["cause"], "chained_tag_session_not_allowed");
     assert_eq!(f["resource"], target);
+    // not passing tags admits nothing new: first; trusting the role for sts:TagSession second
+    let fixes = f["fixes"].as_array().unwrap();
+    assert_eq!(fixes.len(), 2, "{fixes:#?}");
+    assert_eq!(fixes[0]["kind"], "workflow");
     assert!(f["fix"]
         .as_str()
         .unwrap()
-        .contains(r#""Action":["sts:AssumeRole","sts:TagSession"]"#));
+        .contains("role-skip-session-tagging: true"));
+    assert_eq!(fixes[1]["kind"], "trust_policy");
+    assert_eq!(fixes[1]["target"], target);
+    assert_eq!(fixes[1]["verified"], "allows");
+    let added = fixes[1]["document"]["Statement"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(added["Action"], "sts:TagSession");
+    assert_eq!(added["Principal"]["AWS"], ROLE);
     // trust does not name the calling role
     let m = format!(
         "User: {SESSION} is not authorized to perform: sts:AssumeRole on resource: {target}"

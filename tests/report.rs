@@ -409,7 +409,8 @@ fn markdown_reads_well_and_escapes_log_strings() {
         "- sub `repo:acme/a:pull_request`",
         "- event `e1` (+1 more)",
         "```json",
-        "    \"token.actions.githubusercontent.com:sub\": [",
+        "          \"token.actions.githubusercontent.com:sub\": [",
+        "**Other fixes:**",
     ] {
         assert!(lines.contains(&line), "missing line {line:?} in:\n{md}");
     }

@@ -576,7 +576,7 @@ fn assert_same(live: &[Value], local: &[Value]) {
     for (l, d) in live.iter().zip(local) {
         for (key, value) in d.as_object().unwrap() {
             if d["cause"] == "duration_exceeds_max"
-                && ["evidence", "explanation", "fix"].contains(&key.as_str())
+                && ["evidence", "explanation", "fix", "fixes"].contains(&key.as_str())
             {
                 // authorization details carry no MaxSessionDuration; --iam-live reads it with GetRole
                 assert_eq!(l["evidence"][0]["expected"], serde_json::json!(["3600"]));

@@ -429,6 +429,27 @@ fn write_finding<W: Write>(w: &mut W, r: &Reported) -> io::Result<()> {
             }
         }
     }
+    if f.fixes.len() > 1 {
+        let others: Vec<String> = f.fixes[1..]
+            .iter()
+            .map(|x| {
+                format!(
+                    "{} {} ({})",
+                    code(x.change.kind.code(), Place::Inline),
+                    text(&x.change.summary),
+                    match x.verified {
+                        crate::explain::fix::Verified::Allows => "verified",
+                        crate::explain::fix::Verified::Unverified => "not verified",
+                    }
+                )
+            })
+            .collect();
+        writeln!(w, "**Other fixes:**\n")?;
+        for o in others {
+            writeln!(w, "- {o}")?;
+        }
+        writeln!(w)?;
+    }
     Ok(())
 }
 

@@ -35,6 +35,22 @@ pub enum FixKind {
     Role,
 }
 
+impl FixKind {
+    /// The contract's name of the kind.
+    pub fn code(self) -> &'static str {
+        match self {
+            FixKind::Workflow => "workflow",
+            FixKind::RoleToAssume => "role_to_assume",
+            FixKind::TrustPolicy => "trust_policy",
+            FixKind::IdentityPolicy => "identity_policy",
+            FixKind::RepositoryPolicy => "repository_policy",
+            FixKind::Boundary => "boundary",
+            FixKind::Provider => "provider",
+            FixKind::Role => "role",
+        }
+    }
+}
+
 /// One change.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
