@@ -236,6 +236,11 @@ pub struct ExplainArgs {
     /// Exit with code 1 when findings are present
     #[arg(long, value_enum, default_value = "never")]
     pub fail_on: FailOn,
+
+    /// Write each fix's patched policy document to DIR, with apply.sh holding the `aws`
+    /// commands that apply them (never run by trailwhy)
+    #[arg(long, value_name = "DIR")]
+    pub write_fixes: Option<PathBuf>,
 }
 
 /// Output formats of `report`.

@@ -472,7 +472,7 @@ fn chained_assume_role_cases() {
         .contains("role-skip-session-tagging: true"));
     assert_eq!(fixes[1]["kind"], "trust_policy");
     assert_eq!(fixes[1]["target"], target);
-    assert_eq!(fixes[1]["verified"], "allows");
+    assert_eq!(fixes[1]["verified"], "unverified");
     let added = fixes[1]["document"]["Statement"]
         .as_array()
         .unwrap()

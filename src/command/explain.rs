@@ -501,6 +501,15 @@ pub fn run(args: &ExplainArgs) -> Result<Exit> {
         .flatten();
     report::write_findings(&mut out, format, &findings, &summary, width)?;
     out.flush()?;
+    if let Some(dir) = &args.write_fixes {
+        let written = report::write_fixes(dir, &findings)?;
+        if !cfg.quiet {
+            eprintln!(
+                "trailwhy: wrote {written} fix document(s) and apply.sh to {}",
+                dir.display()
+            );
+        }
+    }
     Ok(if summary.interrupted {
         Exit::Interrupted
     } else if summary.untrusted() {

@@ -509,6 +509,20 @@ pub fn describe_evidence(e: &Evidence) -> String {
 
 /// Problems on stderr: one line per input that could not be read, naming it and why; one
 /// line per listed problem of a partly read input (`FILE: record N (byte B): why`).
+/// Writes the fixes' patched documents and `apply.sh` into `dir` (created when missing);
+/// returns how many documents were written.
+pub fn write_fixes(dir: &std::path::Path, findings: &[Finding]) -> anyhow::Result<usize> {
+    use anyhow::Context as _;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the fixes directory {}", dir.display()))?;
+    let files = crate::explain::fix::files(findings);
+    for (name, text) in &files {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(files.len().saturating_sub(1))
+}
+
 pub fn write_problems<W: Write>(
     w: &mut W,
     stats: &ScanStats,

@@ -481,6 +481,10 @@ pub fn chained(
         iam_policy::evaluate(p, &request(action)).decision == iam_policy::PolicyDecision::Allow
     };
     let mut out = Vec::new();
+    // only the target's trust policy is evaluated again
+    let identity_unchecked = format!(
+        "the target's trust policy then allows it; whether the policies of {caller} allow sts:AssumeRole (and sts:TagSession) on {target} is not evaluated"
+    );
     let assume = allows(trust, "sts:AssumeRole");
     if tags && assume {
         out.push(Fix {
@@ -499,8 +503,8 @@ pub fn chained(
             also: Vec::new(),
             scope: "admits nothing new".to_owned(),
             admits: Vec::new(),
-            verified: Verified::Allows,
-            unverified_because: None,
+            verified: Verified::Unverified,
+            unverified_because: Some(identity_unchecked.clone()),
             breadth: Breadth::Nothing,
         });
     }
@@ -527,8 +531,8 @@ pub fn chained(
             also: Vec::new(),
             scope: format!("newly admits sessions of {caller} ({})", actions.join(", ")),
             admits: vec![format!("{caller}: {}", actions.join(", "))],
-            verified: Verified::Allows,
-            unverified_because: None,
+            verified: Verified::Unverified,
+            unverified_because: Some(identity_unchecked.clone()),
             breadth: Breadth::Exact,
         });
     }

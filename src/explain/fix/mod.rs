@@ -395,6 +395,9 @@ pub fn files(findings: &[super::Finding]) -> Vec<(String, String)> {
     let mut script = String::from(
         "#!/bin/sh\n# Written by trailwhy explain --write-fixes. Review every file before running;\n# trailwhy never runs it. Each finding lists its alternatives, least privilege first:\n# only the first runs; to take another, uncomment it and comment out the first.\nset -eu\ncd \"$(dirname \"$0\")\"\n",
     );
+    // documents already set by a live command: a second patch of one starts from the policy
+    // in force too, so running both would undo the first
+    let mut applied: Vec<(String, usize)> = Vec::new();
     for (n, f) in findings.iter().enumerate() {
         if f.fixes.is_empty() {
             continue;
@@ -423,7 +426,24 @@ pub fn files(findings: &[super::Finding]) -> Vec<(String, String)> {
                     }
                 }
                 // only the first alternative runs; the others are there to swap in
-                let off = if a == 0 { "" } else { "# " };
+                let mut off = if a == 0 { "" } else { "# " };
+                if a == 0 && fix.verified != Verified::Allows && c.document.is_some() {
+                    script.push_str(&format!(
+                        "# not verified, so not run: {}\n",
+                        comment(fix.unverified_because.as_deref().unwrap_or_default())
+                    ));
+                    off = "# ";
+                }
+                if a == 0 && c.document.is_some() {
+                    if let Some((_, first)) = applied.iter().find(|(t, _)| *t == c.target) {
+                        script.push_str(&format!(
+                            "# finding {first} already replaces this document, and each patch starts from the policy in force: merge the two by hand\n"
+                        ));
+                        off = "# ";
+                    } else {
+                        applied.push((c.target.clone(), n + 1));
+                    }
+                }
                 match &c.apply {
                     Some(cmd) => script.push_str(&format!("{off}{cmd}\n")),
                     None => script.push_str(&format!("# by hand: {}\n", comment(&c.summary))),
