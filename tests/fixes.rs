@@ -331,3 +331,182 @@ fn write_fixes_writes_parsable_documents_and_only_aws_commands_naming_them() {
     assert_eq!(cross["fixes"][0]["verified"], "unverified");
     assert!(script.contains("# aws ecr set-repository-policy --region us-east-1 --registry-id 444455556666 --repository-name shared/base"));
 }
+
+/// Explains `records` (one trail file) against an inventory of these files; the findings.
+fn explain_with(records: &[Value], iam: &[(&str, Value)]) -> Vec<Value> {
+    let t = Tree::new();
+    t.log_gz(
+        "AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/01/f.json.gz",
+        records,
+    );
+    for (name, v) in iam {
+        t.json(&format!("iam/{name}"), v);
+    }
+    let run = trailwhy(&["explain", t.path().to_str().unwrap(), "--format", "ndjson"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.findings()
+}
+
+fn providers(list: &[(&str, &[&str])]) -> Value {
+    json!({"OpenIDConnectProviderList": list.iter().map(|(arn, ids)| json!({
+        "Arn": arn, "Url": arn.split_once(":oidc-provider/").unwrap().1, "ClientIDList": ids,
+    })).collect::<Vec<_>>()})
+}
+
+const DEPLOY: &str = "arn:aws:iam::111122223333:role/gha-deploy";
+const MAIN: &str = "repo:acme/web:ref:refs/heads/main";
+
+#[test]
+fn an_issuer_move_is_fixed_by_the_provider_the_trusted_principal_and_the_key_prefixes_together() {
+    // the enterprise's tokens now come from its own issuer; the account and the role still
+    // know only the old one
+    let new = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com/acme";
+    let mut w = WebId::denied("a1", "2026-10-01T10:32:01Z", DEPLOY, MAIN);
+    w.provider = new;
+    w.error = Some((
+        "InvalidIdentityToken",
+        "No OpenIDConnect provider found in your account for https://token.actions.githubusercontent.com/acme",
+    ));
+    let trust = trust(json!({"StringEquals": {
+        "token.actions.githubusercontent.com:sub": MAIN,
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}));
+    let f = explain_with(
+        &[w.record()],
+        &[
+            (
+                "111122223333-authorization-details.json",
+                auth_details(ACCT, &[("gha-deploy", trust)]),
+            ),
+            (
+                "111122223333-oidc-providers.json",
+                providers(&[(GH, &["sts.amazonaws.com"])]),
+            ),
+        ],
+    );
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["cause"], "provider_not_found");
+    let fixes = f[0]["fixes"].as_array().unwrap();
+    assert_eq!(fixes.len(), 1, "{fixes:#?}");
+    let fix = &fixes[0];
+    assert_eq!(fix["kind"], "provider");
+    assert_eq!(fix["target"], new);
+    assert_eq!(
+        fix["apply"],
+        "aws iam create-open-id-connect-provider --url https://token.actions.githubusercontent.com/acme --client-id-list sts.amazonaws.com"
+    );
+    let also = fix["also"].as_array().unwrap();
+    assert_eq!(also.len(), 1);
+    assert_eq!(also[0]["kind"], "trust_policy");
+    assert_eq!(also[0]["target"], DEPLOY);
+    let st = &also[0]["document"]["Statement"][0];
+    assert_eq!(st["Principal"]["Federated"], new);
+    assert_eq!(
+        st["Condition"]["StringEquals"],
+        json!({"token.actions.githubusercontent.com/acme:aud": "sts.amazonaws.com",
+               "token.actions.githubusercontent.com/acme:sub": MAIN})
+    );
+    assert_eq!(fix["verified"], "allows");
+    assert!(f[0]["fix"]
+        .as_str()
+        .unwrap()
+        .contains("Also: In the trust policy"));
+}
+
+#[test]
+fn a_push_another_role_already_allows_points_at_that_role_first() {
+    let web = "arn:aws:iam::111122223333:role/gha-web";
+    let repo = "arn:aws:ecr:us-east-1:111122223333:repository/api";
+    let sub = "repo:acme/api:ref:refs/heads/main";
+    let assumed = WebId::assumed("s1", "2026-10-01T10:00:00Z", web, sub);
+    let key = assumed.key();
+    let push = Event::call(Who::session(web, &key), "e1", "2026-10-01T10:01:00Z", "ecr.amazonaws.com", "PutImage")
+        .request(json!({"registryId": ACCT, "repositoryName": "api"}))
+        .error(
+            "AccessDenied",
+            &format!("User: arn:aws:sts::111122223333:assumed-role/gha-web/GitHubActions is not authorized to perform: ecr:PutImage on resource: {repo} because no identity-based policy allows the ecr:PutImage action"),
+        )
+        .record();
+    let trusting = |pattern: &str| {
+        trust(json!({"StringLike": {"token.actions.githubusercontent.com:sub": pattern}}))
+    };
+    let mut details = auth_details(
+        ACCT,
+        &[
+            ("gha-web", trusting("repo:acme/web:*")),
+            ("gha-api", trusting("repo:acme/api:*")),
+            ("gha-other", trusting("repo:acme/other:*")),
+        ],
+    );
+    let push_all = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": ["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+                   "ecr:CompleteLayerUpload", "ecr:BatchCheckLayerAvailability"], "Resource": repo}]});
+    details["RoleDetailList"][1]["RolePolicyList"] =
+        json!([{"PolicyName": "push", "PolicyDocument": push_all}]);
+    details["RoleDetailList"][2]["RolePolicyList"] =
+        json!([{"PolicyName": "push", "PolicyDocument": push_all}]);
+    let f = explain_with(
+        &[assumed.record(), push],
+        &[("111122223333-authorization-details.json", details)],
+    );
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0]["cause"], "identity_policy_no_allow");
+    let fixes = f[0]["fixes"].as_array().unwrap();
+    // gha-other allows the push but does not trust this repository's token: not offered
+    assert_eq!(fixes.len(), 2, "{fixes:#?}");
+    assert_eq!(fixes[0]["kind"], "role_to_assume");
+    assert_eq!(fixes[0]["target"], "arn:aws:iam::111122223333:role/gha-api");
+    assert_eq!(fixes[0]["verified"], "allows");
+    assert_eq!(fixes[0]["admits"], json!([]));
+    assert_eq!(fixes[1]["kind"], "identity_policy");
+    assert_eq!(fixes[1]["target"], format!("{web}#inline:allow-ecr"));
+    assert_eq!(fixes[1]["verified"], "allows");
+    assert_eq!(
+        fixes[1]["apply"],
+        format!("aws iam put-role-policy --role-name gha-web --policy-name allow-ecr --policy-document file://{}", fixes[1]["file"].as_str().unwrap())
+    );
+}
+
+#[test]
+fn a_condition_on_the_issuer_is_checked_not_unverifiable() {
+    let with_iss = |iss: &str| {
+        trust(json!({"StringEquals": {
+            "token.actions.githubusercontent.com:sub": MAIN,
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:iss": iss}}))
+    };
+    let denied = WebId::denied("a1", "2026-10-01T10:32:01Z", DEPLOY, MAIN).record();
+    // the issuer the policy names is the provider's: the policy allows, the cause is elsewhere
+    let f = explain_with(
+        std::slice::from_ref(&denied),
+        &[(
+            "111122223333-authorization-details.json",
+            auth_details(
+                ACCT,
+                &[(
+                    "gha-deploy",
+                    with_iss("https://token.actions.githubusercontent.com"),
+                )],
+            ),
+        )],
+    );
+    assert_eq!(f[0]["cause"], "trust_allows");
+    // another issuer: a failed condition with the value the provider gives, not a guess
+    let f = explain_with(
+        &[denied],
+        &[(
+            "111122223333-authorization-details.json",
+            auth_details(
+                ACCT,
+                &[(
+                    "gha-deploy",
+                    with_iss("https://token.actions.githubusercontent.com/acme"),
+                )],
+            ),
+        )],
+    );
+    assert_eq!(f[0]["cause"], "condition_not_met");
+    let e = &f[0]["evidence"][0];
+    assert_eq!(e["key"], "token.actions.githubusercontent.com:iss");
+    assert_eq!(e["actual"], "https://token.actions.githubusercontent.com");
+    assert_eq!(e["value_source"], "event");
+}
