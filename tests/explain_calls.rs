@@ -470,16 +470,23 @@ fn chained_assume_role_cases() {
         .as_str()
         .unwrap()
         .contains("role-skip-session-tagging: true"));
-    assert_eq!(fixes[1]["kind"], "trust_policy");
-    assert_eq!(fixes[1]["target"], target);
-    assert_eq!(fixes[1]["verified"], "unverified");
-    let added = fixes[1]["document"]["Statement"]
+    // AWS wants sts:TagSession on both sides of a cross-account chain: the role's own policy
+    // (it allows only sts:AssumeRole) and the target's trust policy, in one fix
+    let changes: Vec<&Value> = std::iter::once(&fixes[1])
+        .chain(fixes[1]["also"].as_array().unwrap())
+        .collect();
+    let kinds: Vec<&str> = changes.iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["identity_policy", "trust_policy"], "{fixes:#?}");
+    assert_eq!(changes[0]["target"], format!("{ROLE}#inline:ecr"));
+    assert_eq!(changes[1]["target"], target);
+    assert_eq!(fixes[1]["verified"], "allows");
+    let added = changes[1]["document"]["Statement"]
         .as_array()
         .unwrap()
         .last()
         .unwrap()
         .clone();
-    assert_eq!(added["Action"], "sts:TagSession");
+    assert_eq!(added["Action"], json!(["sts:AssumeRole", "sts:TagSession"]));
     assert_eq!(added["Principal"]["AWS"], ROLE);
     // trust does not name the calling role
     let m = format!(

@@ -323,7 +323,7 @@ fn fixes_of(
         None => Vec::new(),
     };
     let s = fix::call::Situation {
-        request: &request,
+        requests: vec![request],
         role_arn,
         action: &ask.action,
         resource,
@@ -999,7 +999,17 @@ fn repo_name(resource: &str) -> Option<&str> {
     resource.splitn(6, ':').nth(5)?.strip_prefix("repository/")
 }
 
+/// The resource-based policy of `resource` at `t`: a repository's policy, or a role's trust
+/// policy (the resource policy of `sts:AssumeRole` and `sts:TagSession`).
 fn repository_policy(inv: &Inventory, resource: &str, t: DateTime<Utc>) -> RepositoryPolicyAt {
+    if let Some(role) = RoleArn::parse(resource) {
+        return match inv.role_at_arn(&role, t) {
+            RoleAt::Known(view) if view.trust.is_some() => {
+                RepositoryPolicyAt::Known(view.trust, view.trust_set_by)
+            }
+            _ => RepositoryPolicyAt::Unknown,
+        };
+    }
     let Some(Arn {
         service: "ecr",
         region,
@@ -1675,7 +1685,16 @@ fn chained(
         return None; // trust allows: the identity side of the caller decides
     };
     let caller = ask.role_arn.clone().unwrap_or_else(|| session_arn.clone());
-    v.fixes = fix::call::chained(&trust, &target, &caller, request, has_tags || denied_tag);
+    let caller_identity = RoleArn::parse(&caller)
+        .and_then(|r| inv.identity_at(r.account, r.name, f.time));
+    v.fixes = fix::call::chained(
+        &trust,
+        &target,
+        &caller,
+        caller_identity.as_ref(),
+        request,
+        has_tags || denied_tag,
+    );
     v.details.insert("target_role_arn".into(), json!(target));
     Some(v)
 }

@@ -30,8 +30,9 @@ pub struct OtherRole {
 
 /// One denied call and the policies in force around it.
 pub struct Situation<'a> {
-    /// The request, with conditions on unknown keys taken the way that denies.
-    pub request: &'a Request,
+    /// The requests that must all pass (a chained assumption with session tags is two), with
+    /// conditions on unknown keys taken the way that denies.
+    pub requests: Vec<Request>,
     pub role_arn: &'a str,
     pub action: &'a str,
     pub resource: &'a str,
@@ -39,7 +40,8 @@ pub struct Situation<'a> {
     pub actions: Vec<&'a str>,
     pub identity: &'a IdentityAt,
     pub repo: &'a RepositoryPolicyAt,
-    /// The repository policy's ARN target (the repository), when the resource is one.
+    /// The resource whose policy `repo` is: a repository ARN (its repository policy) or a role
+    /// ARN (its trust policy, for `sts:AssumeRole`).
     pub repository: Option<&'a str>,
     /// The web-identity token the session was created with, when the session is joined.
     pub token: Option<Token<'a>>,
@@ -106,6 +108,8 @@ pub fn fixes(s: &Situation<'_>, cause: Cause, closest_allow: Option<&Value>) -> 
             | Cause::ResourcePolicyNoAllow
             | Cause::ResourcePolicyDeny
             | Cause::PermissionsBoundary
+            | Cause::ChainedPrincipalNotTrusted
+            | Cause::ChainedTagSessionNotAllowed
     ) {
         return Vec::new();
     }
@@ -173,10 +177,14 @@ fn complete(
         admits.push(format!("{} on {}", s.actions.join(", "), s.resource));
     }
     for _ in 0..=MAX_STEPS {
-        let auth = docs.authorize(s.request);
-        if auth.decision == Decision::Allow {
+        let denied = s
+            .requests
+            .iter()
+            .map(|r| docs.authorize(r))
+            .find(|a| a.decision != Decision::Allow);
+        let Some(auth) = denied else {
             return finish(s, &docs, edits, admits, breadth);
-        }
+        };
         let (edit, wide) = next_step(s, &mut docs, &auth)?;
         if wide {
             breadth = Breadth::Wide;
@@ -233,11 +241,7 @@ fn next_step(
                     policy,
                 )
             }
-            Layer::Resource => (
-                FixKind::RepositoryPolicy,
-                s.repository?.to_owned(),
-                docs.repo.as_mut()?,
-            ),
+            Layer::Resource => (resource_kind(s)?, s.repository?.to_owned(), docs.repo.as_mut()?),
             Layer::Session | Layer::Organization => return None,
         };
         *policy = remove_statement(policy, m.statement_index)?;
@@ -312,7 +316,7 @@ fn next_step(
             });
             Some((
                 Edit {
-                    kind: FixKind::RepositoryPolicy,
+                    kind: resource_kind(s)?,
                     target: repository.to_owned(),
                     summaries: vec![summary],
                 },
@@ -320,6 +324,18 @@ fn next_step(
             ))
         }
         Layer::Session | Layer::Organization => None,
+    }
+}
+
+/// What kind of document the resource policy is: a repository's, or a role's trust policy.
+fn resource_kind(s: &Situation<'_>) -> Option<FixKind> {
+    let arn = s.repository?;
+    if arn.starts_with("arn:aws:ecr:") || arn.contains(":ecr:") {
+        Some(FixKind::RepositoryPolicy)
+    } else if arn.contains(":role/") {
+        Some(FixKind::TrustPolicy)
+    } else {
+        None
     }
 }
 
@@ -334,7 +350,7 @@ fn finish(
     let mut changes = Vec::new();
     for e in edits {
         let doc = match e.kind {
-            FixKind::RepositoryPolicy => docs.repo.clone()?,
+            FixKind::RepositoryPolicy | FixKind::TrustPolicy => docs.repo.clone()?,
             FixKind::Boundary => docs.boundary.as_ref()?.1.clone(),
             _ => docs
                 .identity
@@ -345,6 +361,7 @@ fn finish(
         };
         let what = match e.kind {
             FixKind::RepositoryPolicy => format!("the repository policy of {}", e.target),
+            FixKind::TrustPolicy => format!("the trust policy of {}", e.target),
             FixKind::Boundary => format!("the permissions boundary {}", e.target),
             _ => match e.target.split_once("#inline:") {
                 Some((_, name)) => format!("the inline policy {name} of {}", s.role_arn),
@@ -403,8 +420,12 @@ fn other_roles(s: &Situation<'_>) -> Vec<Fix> {
         if diagnose(&o.trust, token, Some(&o.arn)).decision != TrustDecision::Allow {
             continue;
         }
-        let request = as_role(s.request, &o.arn);
-        if Docs::of(&o.identity, s.repo).authorize(&request).decision != Decision::Allow {
+        let docs = Docs::of(&o.identity, s.repo);
+        if s
+            .requests
+            .iter()
+            .any(|r| docs.authorize(&as_role(r, &o.arn)).decision != Decision::Allow)
+        {
             continue;
         }
         out.push(Fix {
@@ -467,10 +488,99 @@ fn as_role(request: &Request, role_arn: &str) -> Request {
     r
 }
 
-/// Role chaining into `target` (its trust policy `trust`) from a session of `caller`:
+/// Role chaining into `target` (its trust policy `trust`) from a session of `caller`, whose
+/// identity policies are `identity` when the inventory holds them: the workflow without session
+/// tags, and the trust (and the caller's own policy) edits carried until every request passes.
 /// `request(action)` is the request for `sts:AssumeRole` or `sts:TagSession`; `tags` whether
 /// the request passes session tags.
 pub fn chained(
+    trust: &Policy,
+    target: &str,
+    caller: &str,
+    identity: Option<&IdentityAt>,
+    request: impl Fn(&str) -> Request,
+    tags: bool,
+) -> Vec<Fix> {
+    let Some(identity) = identity else {
+        return chained_trust_only(trust, target, caller, request, tags);
+    };
+    let repo = RepositoryPolicyAt::Known(Some(trust.clone()), None);
+    let mut actions = vec!["sts:AssumeRole"];
+    if tags {
+        actions.push("sts:TagSession");
+    }
+    let s = Situation {
+        requests: actions.iter().map(|a| request(a)).collect(),
+        role_arn: caller,
+        action: "sts:AssumeRole",
+        resource: target,
+        actions: actions.clone(),
+        identity,
+        repo: &repo,
+        repository: Some(target),
+        token: None,
+        other_roles: Vec::new(),
+    };
+    let mut out = Vec::new();
+    if tags {
+        let untagged = Situation {
+            requests: vec![request("sts:AssumeRole")],
+            actions: vec!["sts:AssumeRole"],
+            ..s.clone_shallow()
+        };
+        let docs = Docs::of(identity, &repo);
+        if docs.authorize(&untagged.requests[0]).decision == Decision::Allow {
+            out.push(skip_tagging(target, Verified::Allows, None));
+        }
+    }
+    out.extend(complete(&s, Docs::of(identity, &repo), Vec::new(), Breadth::Nothing));
+    rank(out)
+}
+
+impl<'a> Situation<'a> {
+    fn clone_shallow(&self) -> Situation<'a> {
+        Situation {
+            requests: self.requests.clone(),
+            role_arn: self.role_arn,
+            action: self.action,
+            resource: self.resource,
+            actions: self.actions.clone(),
+            identity: self.identity,
+            repo: self.repo,
+            repository: self.repository,
+            token: self.token.clone(),
+            other_roles: Vec::new(),
+        }
+    }
+}
+
+/// The workflow change that stops passing session tags.
+fn skip_tagging(target: &str, verified: Verified, because: Option<String>) -> Fix {
+    Fix {
+        change: Change {
+            kind: FixKind::Workflow,
+            target: "aws-actions/configure-aws-credentials: role-skip-session-tagging".to_owned(),
+            summary: format!("Stop passing session tags when assuming {target}: `role-skip-session-tagging: true`."),
+            document: None,
+            file: None,
+            apply: None,
+            workflow: Some(format!(
+                "- uses: aws-actions/configure-aws-credentials@v4\n  with:\n    role-to-assume: {}\n    role-chaining: true\n    role-skip-session-tagging: true\n",
+                serde_json::Value::String(target.to_owned())
+            )),
+        },
+        also: Vec::new(),
+        scope: "admits nothing new".to_owned(),
+        admits: Vec::new(),
+        verified,
+        unverified_because: because,
+        breadth: Breadth::Nothing,
+    }
+}
+
+/// As [`chained`], when the caller's own policies are not in the inventory: the target's trust
+/// policy alone, evaluated again; the fix says the caller's side is not.
+fn chained_trust_only(
     trust: &Policy,
     target: &str,
     caller: &str,
@@ -481,32 +591,12 @@ pub fn chained(
         iam_policy::evaluate(p, &request(action)).decision == iam_policy::PolicyDecision::Allow
     };
     let mut out = Vec::new();
-    // only the target's trust policy is evaluated again
     let identity_unchecked = format!(
-        "the target's trust policy then allows it; whether the policies of {caller} allow sts:AssumeRole (and sts:TagSession) on {target} is not evaluated"
+        "the target's trust policy then allows it; the policies of {caller} are not in the inventory, so whether they allow sts:AssumeRole (and sts:TagSession) on {target} is not evaluated"
     );
     let assume = allows(trust, "sts:AssumeRole");
     if tags && assume {
-        out.push(Fix {
-            change: Change {
-                kind: FixKind::Workflow,
-                target: "aws-actions/configure-aws-credentials: role-skip-session-tagging".to_owned(),
-                summary: format!("Stop passing session tags when assuming {target}: `role-skip-session-tagging: true`."),
-                document: None,
-                file: None,
-                apply: None,
-                workflow: Some(format!(
-                    "- uses: aws-actions/configure-aws-credentials@v4\n  with:\n    role-to-assume: {}\n    role-chaining: true\n    role-skip-session-tagging: true\n",
-                    serde_json::Value::String(target.to_owned())
-                )),
-            },
-            also: Vec::new(),
-            scope: "admits nothing new".to_owned(),
-            admits: Vec::new(),
-            verified: Verified::Unverified,
-            unverified_because: Some(identity_unchecked.clone()),
-            breadth: Breadth::Nothing,
-        });
+        out.push(skip_tagging(target, Verified::Unverified, Some(identity_unchecked.clone())));
     }
     let actions: Vec<&str> = match (assume, tags) {
         (false, true) => vec!["sts:AssumeRole", "sts:TagSession"],
@@ -518,8 +608,7 @@ pub fn chained(
     let Some(patched) = add_statement(trust, statement.clone()) else {
         return out;
     };
-    let passes =
-        allows(&patched, "sts:AssumeRole") && (!tags || allows(&patched, "sts:TagSession"));
+    let passes = allows(&patched, "sts:AssumeRole") && (!tags || allows(&patched, "sts:TagSession"));
     if passes {
         out.push(Fix {
             change: policy_change(
@@ -532,7 +621,7 @@ pub fn chained(
             scope: format!("newly admits sessions of {caller} ({})", actions.join(", ")),
             admits: vec![format!("{caller}: {}", actions.join(", "))],
             verified: Verified::Unverified,
-            unverified_because: Some(identity_unchecked.clone()),
+            unverified_because: Some(identity_unchecked),
             breadth: Breadth::Exact,
         });
     }
