@@ -317,6 +317,10 @@ pub struct CheckArgs {
     #[arg(long, value_name = "ARN")]
     pub provider: Option<String>,
 
+    /// The role's ARN, for the fixes' commands (default: ROLE in the provider's account)
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+
     /// Output format (default: table on a terminal, json otherwise)
     #[arg(long, value_enum)]
     pub format: Option<OfflineFormat>,

@@ -475,7 +475,10 @@ fn chained_assume_role_cases() {
     let changes: Vec<&Value> = std::iter::once(&fixes[1])
         .chain(fixes[1]["also"].as_array().unwrap())
         .collect();
-    let kinds: Vec<&str> = changes.iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = changes
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["identity_policy", "trust_policy"], "{fixes:#?}");
     assert_eq!(changes[0]["target"], format!("{ROLE}#inline:ecr"));
     assert_eq!(changes[1]["target"], target);

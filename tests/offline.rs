@@ -52,10 +52,26 @@ fn check_reports_decision_cause_evidence_and_fix() {
         "token.actions.githubusercontent.com:sub"
     );
     assert_eq!(v["evidence"][0]["actual"], "repo:acme/web:pull_request");
-    assert!(v["fix"]
+    // run from main (the workflow) first, then the trust policy with this subject added
+    let fixes = v["fixes"].as_array().unwrap();
+    assert_eq!(fixes.len(), 2, "{fixes:#?}");
+    assert_eq!(fixes[0]["kind"], "workflow");
+    assert_eq!(fixes[0]["target"], "on.push.branches");
+    assert!(v["fix"].as_str().unwrap().contains("branch main"));
+    assert_eq!(fixes[1]["kind"], "trust_policy");
+    assert_eq!(
+        fixes[1]["document"]["Statement"][0]["Condition"]["StringEquals"]
+            ["token.actions.githubusercontent.com:sub"],
+        json!([
+            "repo:acme/web:ref:refs/heads/main",
+            "repo:acme/web:pull_request"
+        ])
+    );
+    assert_eq!(fixes[1]["verified"], "allows");
+    assert!(fixes[1]["apply"]
         .as_str()
         .unwrap()
-        .contains("repo:acme/web:pull_request"));
+        .starts_with("aws iam update-assume-role-policy --role-name ROLE --policy-document file://trust-policy-ROLE-"));
 
     let r = check(&p, "repo:acme/web:ref:refs/heads/main");
     let v = r.json();

@@ -28,6 +28,23 @@ pub fn run(args: &CheckArgs) -> Result<Exit> {
         request: None,
     };
     let d = diagnose(&policy, &token, None);
+    let role_arn = args.role_arn.clone().unwrap_or_else(|| {
+        format!(
+            "arn:aws:iam::{}:role/ROLE",
+            crate::event::arn_account(&provider).unwrap_or("ACCOUNT")
+        )
+    });
+    // the trust policy alone: the provider is taken to exist and register the audience
+    let fixes = crate::explain::fix::trust::fixes(&crate::explain::fix::trust::Situation {
+        token: token.clone(),
+        role_arn: &role_arn,
+        trust: Some(&policy),
+        provider: crate::explain::fix::trust::Provider::Exists(None),
+        max_session: None,
+        duration: None,
+        other_roles: Vec::new(),
+    });
+    let fix = fixes.first().map_or_else(|| d.fix.clone(), |f| f.text());
     let mut out = open_output(None)?;
     match args.format.unwrap_or(if stdout_is_terminal(None) {
         OfflineFormat::Table
@@ -40,7 +57,8 @@ pub fn run(args: &CheckArgs) -> Result<Exit> {
                 "cause": d.cause,
                 "evidence": d.evidence,
                 "explanation": d.explanation,
-                "fix": d.fix,
+                "fix": fix,
+                "fixes": fixes,
                 "provider": provider,
                 "sub": args.sub,
                 "aud": args.aud,
@@ -56,8 +74,11 @@ pub fn run(args: &CheckArgs) -> Result<Exit> {
             for e in &d.evidence {
                 writeln!(out, "evidence  {}", terminal_safe(&describe_evidence(e)))?;
             }
-            if !d.fix.is_empty() {
-                writeln!(out, "fix       {}", terminal_safe(&d.fix))?;
+            if !fix.is_empty() {
+                writeln!(out, "fix       {}", terminal_safe(&fix))?;
+            }
+            for other in fixes.iter().skip(1) {
+                writeln!(out, "or        {}", terminal_safe(&other.change.summary))?;
             }
         }
     }

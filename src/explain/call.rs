@@ -1685,8 +1685,8 @@ fn chained(
         return None; // trust allows: the identity side of the caller decides
     };
     let caller = ask.role_arn.clone().unwrap_or_else(|| session_arn.clone());
-    let caller_identity = RoleArn::parse(&caller)
-        .and_then(|r| inv.identity_at(r.account, r.name, f.time));
+    let caller_identity =
+        RoleArn::parse(&caller).and_then(|r| inv.identity_at(r.account, r.name, f.time));
     v.fixes = fix::call::chained(
         &trust,
         &target,

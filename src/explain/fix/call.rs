@@ -241,7 +241,11 @@ fn next_step(
                     policy,
                 )
             }
-            Layer::Resource => (resource_kind(s)?, s.repository?.to_owned(), docs.repo.as_mut()?),
+            Layer::Resource => (
+                resource_kind(s)?,
+                s.repository?.to_owned(),
+                docs.repo.as_mut()?,
+            ),
             Layer::Session | Layer::Organization => return None,
         };
         *policy = remove_statement(policy, m.statement_index)?;
@@ -421,8 +425,7 @@ fn other_roles(s: &Situation<'_>) -> Vec<Fix> {
             continue;
         }
         let docs = Docs::of(&o.identity, s.repo);
-        if s
-            .requests
+        if s.requests
             .iter()
             .any(|r| docs.authorize(&as_role(r, &o.arn)).decision != Decision::Allow)
         {
@@ -533,7 +536,12 @@ pub fn chained(
             out.push(skip_tagging(target, Verified::Allows, None));
         }
     }
-    out.extend(complete(&s, Docs::of(identity, &repo), Vec::new(), Breadth::Nothing));
+    out.extend(complete(
+        &s,
+        Docs::of(identity, &repo),
+        Vec::new(),
+        Breadth::Nothing,
+    ));
     rank(out)
 }
 
@@ -596,7 +604,11 @@ fn chained_trust_only(
     );
     let assume = allows(trust, "sts:AssumeRole");
     if tags && assume {
-        out.push(skip_tagging(target, Verified::Unverified, Some(identity_unchecked.clone())));
+        out.push(skip_tagging(
+            target,
+            Verified::Unverified,
+            Some(identity_unchecked.clone()),
+        ));
     }
     let actions: Vec<&str> = match (assume, tags) {
         (false, true) => vec!["sts:AssumeRole", "sts:TagSession"],
@@ -608,7 +620,8 @@ fn chained_trust_only(
     let Some(patched) = add_statement(trust, statement.clone()) else {
         return out;
     };
-    let passes = allows(&patched, "sts:AssumeRole") && (!tags || allows(&patched, "sts:TagSession"));
+    let passes =
+        allows(&patched, "sts:AssumeRole") && (!tags || allows(&patched, "sts:TagSession"));
     if passes {
         out.push(Fix {
             change: policy_change(
