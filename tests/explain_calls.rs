@@ -559,6 +559,16 @@ fn policy_attached_after_the_failure_does_not_count_for_it() {
         "{why}"
     );
     assert_eq!(f["details"]["policies_evaluated"], json!(["inline:ecr"]));
+    // a fix is applied today: the policy carol attached already allows the push
+    assert_eq!(f["fixes"], json!([]));
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("Nothing to change: role gha-web's policies as they stand now"),
+        "{}",
+        f["fix"]
+    );
 }
 
 #[test]

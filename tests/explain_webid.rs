@@ -465,6 +465,12 @@ fn trust_policy_changed_in_window_is_judged_as_of_event_time() {
         f["evidence"][0]["expected"],
         json!(["repo:acme/web:ref:refs/tag/v*"])
     );
+    // bob's version, in force now, accepts the token: patching the broken one would undo it
+    assert_eq!(f["fixes"], json!([]));
+    assert!(f["fix"]
+        .as_str()
+        .unwrap()
+        .starts_with("Nothing to change in the trust policy: the version set at 2026-10-02T11:05:00Z by arn:aws:iam::111122223333:user/bob"));
     let why = f["explanation"].as_str().unwrap();
     assert!(
         why.contains("arn:aws:iam::111122223333:user/alice"),

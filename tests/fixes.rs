@@ -509,4 +509,23 @@ fn a_condition_on_the_issuer_is_checked_not_unverifiable() {
     assert_eq!(e["key"], "token.actions.githubusercontent.com:iss");
     assert_eq!(e["actual"], "https://token.actions.githubusercontent.com");
     assert_eq!(e["value_source"], "event");
+    // GitHub's tokens carry no amr: a condition on it fails for want of a value, it is not
+    // an unrecorded claim
+    let amr = trust(json!({"StringEquals": {
+        "token.actions.githubusercontent.com:sub": MAIN,
+        "token.actions.githubusercontent.com:amr": "authenticated"}}));
+    let denied = WebId::denied("a2", "2026-10-01T10:32:01Z", DEPLOY, MAIN).record();
+    let f = explain_with(
+        &[denied],
+        &[(
+            "111122223333-authorization-details.json",
+            auth_details(ACCT, &[("gha-deploy", amr)]),
+        )],
+    );
+    assert_eq!(f[0]["cause"], "condition_not_met");
+    assert_eq!(
+        f[0]["evidence"][0]["key"],
+        "token.actions.githubusercontent.com:amr"
+    );
+    assert_eq!(f[0]["evidence"][0]["value_source"], "absent");
 }

@@ -196,10 +196,13 @@ pub fn explain_calls(
             resource.clone().unwrap_or_default(),
             verdict.explanation.clone(),
         );
+        let mut note = None;
         let entry = groups.entry(key).or_insert_with(|| Finding {
             // once per finding: the retries of a group share their fixes
             fixes: if verdict.fixes.is_empty() {
-                fixes_of(f, &ask, session, inv, &verdict)
+                let (fixes, n) = fixes_of(f, &ask, session, inv, &verdict);
+                note = n;
+                fixes
             } else {
                 verdict.fixes.clone()
             },
@@ -243,6 +246,8 @@ pub fn explain_calls(
         if entry.count == 0 {
             if let Some(first) = entry.fixes.first() {
                 entry.fix = first.text();
+            } else if let Some(note) = note {
+                entry.fix = note;
             }
         }
         entry.count += 1;
@@ -258,33 +263,45 @@ pub fn explain_calls(
     groups.into_values().collect()
 }
 
-/// The fixes of a call's verdict, from the role's policies in force and the inventory's
-/// other roles ([`fix::call::fixes`]); none where the inventory is not what was in force.
+/// The fixes of a call's verdict ([`fix::call::fixes`]), from the role's policies and the
+/// repository policy as they stand now (a fix is applied today: policies changed after the
+/// failure are patched in their latest version, and when those already allow the call the
+/// note says nothing is left to change) and the inventory's other roles; none where the
+/// inventory is not what was in force.
 fn fixes_of(
     f: &CallFailure,
     ask: &Ask,
     session: Option<&Session>,
     inv: &Inventory,
     v: &Verdict,
-) -> Vec<fix::Fix> {
+) -> (Vec<fix::Fix>, Option<String>) {
+    let none = (Vec::new(), None);
     if v.details.contains_key("inventory_contradicts_aws")
         || v.details.contains_key("verdict_disagreement")
         || v.details.contains_key("version_candidates")
     {
-        return Vec::new();
+        return none;
     }
     let (Some(role_arn), Some(resource)) = (ask.role_arn.as_deref(), ask.resource.as_deref())
     else {
-        return Vec::new();
+        return none;
     };
     let (Some(account), Some(role_name)) = (arn_account(role_arn), role_name_from_arn(role_arn))
     else {
-        return Vec::new();
+        return none;
     };
-    let Some(identity) = inv.identity_at(account, role_name, f.time) else {
-        return Vec::new();
+    let Some(at_failure) = inv.identity_at(account, role_name, f.time) else {
+        return none;
     };
-    let repo = repository_policy(inv, resource, f.time);
+    let now = DateTime::<Utc>::MAX_UTC;
+    let later = at_failure.later_changes.clone();
+    let Some(identity) = inv.identity_at(account, role_name, now) else {
+        return none;
+    };
+    if !identity.undecided.is_empty() {
+        return none;
+    }
+    let repo = repository_policy(inv, resource, now);
     let request = Request {
         principal: ask.session_arn.as_ref().map(|s| RequestPrincipal {
             kind: PrincipalKind::Aws,
@@ -334,7 +351,22 @@ fn fixes_of(
         token,
         other_roles,
     };
-    fix::call::fixes(&s, v.cause, v.details.get("closest_allow"))
+    if !later.is_empty() && fix::call::passes(&s) {
+        let changes: Vec<String> = later.iter().map(|c| c.describe()).collect();
+        return (
+            Vec::new(),
+            Some(format!(
+                "Nothing to change: role {role_name}'s policies as they stand now (changed after the failure: {}) allow this call.",
+                changes.join("; ")
+            )),
+        );
+    }
+    // the statement the verdict names is one of the policies at the failure
+    let closest = later
+        .is_empty()
+        .then(|| v.details.get("closest_allow"))
+        .flatten();
+    (fix::call::fixes(&s, v.cause, closest), None)
 }
 
 fn session_details(f: &CallFailure, session: Option<&Session>) -> Value {

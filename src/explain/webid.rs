@@ -74,22 +74,29 @@ fn simple(cause: Cause, explanation: impl Into<String>, fix: impl Into<String>) 
 /// token again with the change applied); `fix` summarises the first.
 pub fn verdict(a: &WebIdAttempt, inv: &Inventory) -> Verdict {
     let mut v = judged(a, inv);
-    v.fixes = fixes_of(a, inv, &v);
+    let (fixes, note) = fixes_of(a, inv, &v);
+    v.fixes = fixes;
     if let Some(first) = v.fixes.first() {
         v.fix = first.text();
+    } else if let Some(note) = note {
+        v.fix = note;
     }
     v
 }
 
-/// The alternatives for a judged attempt: the role, provider and other roles as the inventory
-/// holds them at the attempt's time ([`fix::trust::Situation`]).
-fn fixes_of(a: &WebIdAttempt, inv: &Inventory, v: &Verdict) -> Vec<fix::Fix> {
+/// The alternatives for a judged attempt ([`fix::trust::Situation`]): the provider as the
+/// inventory holds it at the attempt's time, and the role's trust policy as it stands now — a
+/// fix is applied today, so a trust policy changed after the failure is patched in its latest
+/// version (and when that version already accepts the token, the note says nothing is left to
+/// change).
+fn fixes_of(a: &WebIdAttempt, inv: &Inventory, v: &Verdict) -> (Vec<fix::Fix>, Option<String>) {
+    let none = (Vec::new(), None);
     use fix::trust::Provider;
     let (Some(principal), Some(role_arn)) = (a.principal.as_ref(), a.role_arn.as_deref()) else {
-        return Vec::new();
+        return none;
     };
     let Some(requested) = RoleArn::parse(role_arn) else {
-        return Vec::new();
+        return none;
     };
     let account = requested.account;
     let provider = match v.cause {
@@ -106,7 +113,7 @@ fn fixes_of(a: &WebIdAttempt, inv: &Inventory, v: &Verdict) -> Vec<fix::Fix> {
         // the token was validated: the provider exists and registers its audience
         Cause::RoleNotFound | Cause::DurationExceedsMax => Provider::Exists(None),
         c if c.is_trust_policy_cause() => Provider::Exists(None),
-        _ => return Vec::new(),
+        _ => return none,
     };
     let token = Token {
         provider: &principal.provider,
@@ -138,16 +145,49 @@ fn fixes_of(a: &WebIdAttempt, inv: &Inventory, v: &Verdict) -> Vec<fix::Fix> {
         })
         .into_iter()
         .collect();
+    // the version a fix is applied to: the latest recorded
+    let latest = view.as_ref().and_then(|v| v.later_changes.last());
+    let trust_now = match latest {
+        Some((_, Some(p))) => Some(p),
+        Some((_, None)) => return none, // the latest version could not be parsed
+        None => view.as_ref().and_then(|v| v.trust.as_ref()),
+    };
+    if let (Some((change, _)), Some(p)) = (latest, trust_now) {
+        if trust::diagnose(p, &token, Some(role_arn)).decision == trust::TrustDecision::Allow
+            && v.cause.is_trust_policy_cause()
+        {
+            return (
+                Vec::new(),
+                Some(format!(
+                    "Nothing to change in the trust policy: the version set at {} already accepts this token.",
+                    change.describe()
+                )),
+            );
+        }
+    }
     let s = fix::trust::Situation {
         token,
         role_arn,
-        trust: view.as_ref().and_then(|v| v.trust.as_ref()),
+        trust: trust_now,
         provider,
         max_session: view.as_ref().and_then(|v| v.max_session_duration),
         duration: a.duration_seconds,
         other_roles,
     };
-    fix::trust::fixes(&s)
+    let mut fixes = fix::trust::fixes(&s);
+    if let Some((change, _)) = latest {
+        for f in &mut fixes {
+            for c in std::iter::once(&mut f.change).chain(f.also.iter_mut()) {
+                if c.kind == fix::FixKind::TrustPolicy {
+                    c.summary.push_str(&format!(
+                        " (patched from the latest version, set at {})",
+                        change.describe()
+                    ));
+                }
+            }
+        }
+    }
+    (fixes, None)
 }
 
 /// The verdict for one failed attempt, before its fixes.

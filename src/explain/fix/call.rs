@@ -122,6 +122,14 @@ pub fn fixes(s: &Situation<'_>, cause: Cause, closest_allow: Option<&Value>) -> 
     rank(out)
 }
 
+/// Whether every request already passes the documents as they are.
+pub fn passes(s: &Situation<'_>) -> bool {
+    let docs = Docs::of(s.identity, s.repo);
+    s.requests
+        .iter()
+        .all(|r| docs.authorize(r).decision == Decision::Allow)
+}
+
 /// The role's closest Allow statement (`details.closest_allow`: policy label and statement)
 /// with the resource added.
 fn widen_statement(s: &Situation<'_>, docs: &Docs, closest: &Value) -> Option<(Docs, Edit)> {
