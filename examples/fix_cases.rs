@@ -194,7 +194,7 @@ fn call_case(case: &Value) -> Option<Vec<Value>> {
         repo: &repo,
         repository: Some(resource),
         token: None,
-        other_roles: Vec::new(),
+        other_roles: &[],
     };
     let cause = match (before.decision, before.denied_by) {
         (Decision::ExplicitDeny, Some(iam_policy::Layer::Identity)) => {

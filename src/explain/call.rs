@@ -155,6 +155,7 @@ pub fn explain_calls(
 ) -> Vec<Finding> {
     let mut groups: BTreeMap<(Cause, String, String, String, String, String), Finding> =
         BTreeMap::new();
+    let mut other_roles = OtherRoles::default();
     let mut sorted: Vec<&CallFailure> = failures.iter().collect();
     sorted.sort_by(|a, b| {
         a.time
@@ -200,7 +201,7 @@ pub fn explain_calls(
         let entry = groups.entry(key).or_insert_with(|| Finding {
             // once per finding: the retries of a group share their fixes
             fixes: if verdict.fixes.is_empty() {
-                let (fixes, n) = fixes_of(f, &ask, session, inv, &verdict);
+                let (fixes, n) = fixes_of(f, &ask, session, inv, &verdict, &mut other_roles);
                 note = n;
                 fixes
             } else {
@@ -274,6 +275,7 @@ fn fixes_of(
     session: Option<&Session>,
     inv: &Inventory,
     v: &Verdict,
+    roles: &mut OtherRoles,
 ) -> (Vec<fix::Fix>, Option<String>) {
     let none = (Vec::new(), None);
     if v.details.contains_key("inventory_contradicts_aws")
@@ -321,23 +323,8 @@ fn fixes_of(
         })
     });
     let other_roles = match &token {
-        Some(_) => inv
-            .role_names(account)
-            .iter()
-            .filter(|n| n.as_str() != role_name)
-            .filter_map(|n| {
-                let RoleAt::Known(view) = inv.role_at(account, n, f.time) else {
-                    return None;
-                };
-                let identity = inv.identity_at(account, n, f.time)?;
-                Some(fix::call::OtherRole {
-                    arn: view.arn,
-                    trust: view.trust?,
-                    identity,
-                })
-            })
-            .collect(),
-        None => Vec::new(),
+        Some(token) => roles.accepting(inv, account, role_name, token),
+        None => std::rc::Rc::new(Vec::new()),
     };
     let s = fix::call::Situation {
         requests: vec![request],
@@ -349,7 +336,7 @@ fn fixes_of(
         repo: &repo,
         repository: repo_name(resource).map(|_| resource),
         token,
-        other_roles,
+        other_roles: &other_roles,
     };
     if !later.is_empty() && fix::call::passes(&s) {
         let changes: Vec<String> = later.iter().map(|c| c.describe()).collect();
@@ -367,6 +354,58 @@ fn fixes_of(
         .then(|| v.details.get("closest_allow"))
         .flatten();
     (fix::call::fixes(&s, v.cause, closest), None)
+}
+
+/// The roles of an account, as they stand now, whose trust policy accepts a token, with their
+/// policies: found once per account and token, however many findings ask.
+#[derive(Default)]
+struct OtherRoles {
+    by_token: std::collections::HashMap<String, std::rc::Rc<Vec<fix::call::OtherRole>>>,
+}
+
+impl OtherRoles {
+    fn accepting(
+        &mut self,
+        inv: &Inventory,
+        account: &str,
+        except: &str,
+        token: &super::trust::Token<'_>,
+    ) -> std::rc::Rc<Vec<fix::call::OtherRole>> {
+        let key = format!(
+            "{account}|{except}|{}|{:?}|{}",
+            token.provider, token.audience, token.subject
+        );
+        let now = DateTime::<Utc>::MAX_UTC;
+        self.by_token
+            .entry(key)
+            .or_insert_with(|| {
+                std::rc::Rc::new(
+                    inv.role_names(account)
+                        .iter()
+                        .filter(|n| n.as_str() != except)
+                        .filter_map(|n| {
+                            let RoleAt::Known(view) = inv.role_at(account, n, now) else {
+                                return None;
+                            };
+                            let trust = view.trust?;
+                            // the trust policy first: it is the cheap test
+                            if super::trust::diagnose(&trust, token, Some(&view.arn)).decision
+                                != super::trust::TrustDecision::Allow
+                            {
+                                return None;
+                            }
+                            let identity = inv.identity_at(account, n, now)?;
+                            Some(fix::call::OtherRole {
+                                arn: view.arn,
+                                trust,
+                                identity,
+                            })
+                        })
+                        .collect(),
+                )
+            })
+            .clone()
+    }
 }
 
 fn session_details(f: &CallFailure, session: Option<&Session>) -> Value {

@@ -46,7 +46,7 @@ pub struct Situation<'a> {
     /// The web-identity token the session was created with, when the session is joined.
     pub token: Option<Token<'a>>,
     /// Roles that could serve instead (checked here: trust and permissions).
-    pub other_roles: Vec<OtherRole>,
+    pub other_roles: &'a [OtherRole],
 }
 
 /// The documents being edited: the role's identity policies, its boundary, the repository
@@ -425,7 +425,7 @@ fn other_roles(s: &Situation<'_>) -> Vec<Fix> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for o in &s.other_roles {
+    for o in s.other_roles {
         if out.len() >= MAX_OTHER_ROLES || o.arn == s.role_arn {
             continue;
         }
@@ -530,7 +530,7 @@ pub fn chained(
         repo: &repo,
         repository: Some(target),
         token: None,
-        other_roles: Vec::new(),
+        other_roles: &[],
     };
     let mut out = Vec::new();
     if tags {
@@ -565,7 +565,7 @@ impl<'a> Situation<'a> {
             repo: self.repo,
             repository: self.repository,
             token: self.token.clone(),
-            other_roles: Vec::new(),
+            other_roles: &[],
         }
     }
 }
