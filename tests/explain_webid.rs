@@ -11,8 +11,47 @@ const ROLE: &str = "arn:aws:iam::111122223333:role/gha-deploy";
 const MAIN: &str = "repo:acme/web:ref:refs/heads/main";
 
 /// Writes the records as one trail file and the roles as an inventory, runs explain with
-/// NDJSON output, and returns the findings.
+/// NDJSON output, and returns the findings — after checking that every verified trust-policy
+/// fix among them, applied to the inventory, lets the same logs pass (`trust_allows`).
 fn explain(records: &[Value], roles: &[(&str, Value)]) -> Vec<Value> {
+    let findings = explain_once(records, roles);
+    for f in &findings {
+        if f["details"].get("trust_policy_set_by").is_some() {
+            continue; // a snapshot edit cannot change a policy a change event in the logs set
+        }
+        for fix in f["fixes"].as_array().unwrap() {
+            let also = fix["also"].as_array().cloned().unwrap_or_default();
+            if fix["verified"] != "allows" || fix["kind"] != "trust_policy" || !also.is_empty() {
+                continue;
+            }
+            let name = fix["target"].as_str().unwrap().rsplit('/').next().unwrap();
+            let patched: Vec<(&str, Value)> = roles
+                .iter()
+                .map(|(n, p)| {
+                    let p = if *n == name {
+                        fix["document"].clone()
+                    } else {
+                        p.clone()
+                    };
+                    (*n, p)
+                })
+                .collect();
+            let after = explain_once(records, &patched);
+            let again = after
+                .iter()
+                .find(|a| a["event_ids"][0] == f["event_ids"][0])
+                .unwrap();
+            assert_eq!(
+                again["cause"], "trust_allows",
+                "{} fixed by {fix:#}",
+                f["cause"]
+            );
+        }
+    }
+    findings
+}
+
+fn explain_once(records: &[Value], roles: &[(&str, Value)]) -> Vec<Value> {
     let t = Tree::new();
     t.log_gz(
         "AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/01/f.json.gz",

@@ -191,7 +191,7 @@ fn complete(
                 breadth = breadth.max(step.breadth);
             }
             None => {
-                stuck = Some(format!("{}: {}", d.cause.code(), d.explanation));
+                stuck = Some((d.cause, d.explanation));
                 break;
             }
         }
@@ -212,15 +212,17 @@ fn complete(
             &policy,
         ));
     }
-    let blocker = match stuck {
-        Some(why) => Some(why),
-        None => s.blocker(&policy, &s.token, s.role_arn, provider),
+    // what remains once every edit the tool can check is made: a condition on a claim
+    // CloudTrail never records is beyond what can be verified, and the fix says so; anything
+    // else still failing means the changes do not make the request pass, and they are no fix
+    let unseen = match stuck {
+        Some((Cause::UnverifiableClaimCondition, why)) => Some(format!(
+            "with these changes every condition the tool can check passes; what remains is a condition on a claim CloudTrail does not record ({why} Print the token's claims in the job to confirm it)"
+        )),
+        Some(_) => return None,
+        None if s.blocker(&policy, &s.token, s.role_arn, provider).is_some() => return None,
+        None => s.unseen(provider),
     };
-    if blocker.is_some() {
-        // a change that does not make the request pass is not a fix
-        return None;
-    }
-    let unseen = s.unseen(provider);
     let mut changes = changes.into_iter();
     let change = changes.next()?;
     Some(Fix {
@@ -956,5 +958,27 @@ mod tests {
         );
         let s = situation(&trust, "repo:acme/web:ref:refs/heads/main");
         assert!(fixes(&s).is_empty());
+    }
+
+    #[test]
+    fn an_unrecorded_claim_left_after_the_fix_is_said_not_verified() {
+        let trust = policy(
+            json!({"Statement":[{"Effect":"Allow","Principal":{"Federated":GH},
+            "Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{
+            "token.actions.githubusercontent.com:sub":"repo:acme/web:ref:refs/heads/main",
+            "token.actions.githubusercontent.com:job_workflow_ref":"acme/ci/.github/workflows/d.yml@refs/heads/main"}}}]}),
+        );
+        let s = situation(&trust, "repo:acme/web:ref:refs/tags/v1");
+        let f = fixes(&s);
+        let edit = f
+            .iter()
+            .find(|x| x.change.kind == FixKind::TrustPolicy)
+            .unwrap();
+        assert_eq!(edit.verified, Verified::Unverified);
+        assert!(edit
+            .unverified_because
+            .as_deref()
+            .unwrap()
+            .contains("job_workflow_ref"));
     }
 }
