@@ -182,13 +182,48 @@ fn side_files_are_skipped_by_design_without_changing_the_exit_code() {
 }
 
 #[test]
-fn missing_path_is_unreadable_exit_3() {
-    let (code, _, stderr) = json_run(&["explain", "/no/such/trail"]);
-    assert_eq!(code, 3);
-    assert!(
-        stderr.contains("/no/such/trail: no such file or directory"),
-        "{stderr}"
+fn a_missing_path_is_a_usage_error_before_anything_runs() {
+    for command in ["explain", "report", "query"] {
+        let r = trailwhy(&[command, "/no/such/trail"]);
+        assert_eq!(r.code, 2, "{command}: {}", r.stderr);
+        assert_eq!(
+            r.stdout, "",
+            "{command}: nothing on stdout before the error"
+        );
+        assert_eq!(
+            r.stderr,
+            "trailwhy: error: /no/such/trail: no such file or directory (a SOURCE is a file, a directory, -, s3://, lookup://, athena:// or lake://)\n",
+            "{command}"
+        );
+    }
+}
+
+#[test]
+fn sources_without_a_cloudtrail_record_say_so() {
+    let t = Tree::new();
+    let empty = t.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let r = trailwhy(&["explain", empty.to_str().unwrap(), "--format", "ndjson"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""));
+    assert_eq!(
+        r.stderr,
+        "trailwhy: no CloudTrail records were read: the SOURCEs hold no input files\n"
     );
+    let other = t.json("other/not-cloudtrail.json", &json!({"a": 1}));
+    let d = t.json(
+        "other/CloudTrail-Digest/d.json.gz",
+        &json!({"digestStartTime": "x", "logFiles": []}),
+    );
+    let _ = (other, d);
+    for command in ["explain", "query"] {
+        let r = trailwhy(&[command, t.path().join("other").to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{command}");
+        assert_eq!(
+            r.stderr,
+            "trailwhy: no CloudTrail records were read: 1 skipped: CloudTrail digest file; 1 skipped: not a CloudTrail log (the first record has no eventName)\n",
+            "{command}"
+        );
+    }
 }
 
 #[test]

@@ -488,6 +488,11 @@ pub fn run(args: &ExplainArgs) -> Result<Exit> {
         &scan.stats,
         &inventory.problems,
     )?;
+    report::write_no_records(
+        &mut std::io::stderr().lock(),
+        &scan.stats,
+        !scan.build_docs.is_empty(),
+    )?;
     report::write_integrity_problems(&mut std::io::stderr().lock(), scan.integrity.as_ref())?;
     if !cfg.quiet {
         report::write_aws_details_problems(

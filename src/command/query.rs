@@ -214,6 +214,7 @@ pub fn run(args: &QueryArgs) -> Result<Exit> {
     }
     let mut err = std::io::stderr().lock();
     report::write_problems(&mut err, &outcome.stats, &[])?;
+    report::write_no_records(&mut err, &outcome.stats, false)?;
     report::write_integrity_problems(&mut err, integrity.as_ref())?;
     if let Some(i) = &integrity {
         for f in i.files.iter().filter(|f| f.verdict != Verdict::Verified) {

@@ -73,6 +73,7 @@ pub fn run(args: &ReportArgs) -> Result<Exit> {
 
     let mut err = std::io::stderr().lock();
     report::write_problems(&mut err, &scan.stats, &inventory.problems)?;
+    report::write_no_records(&mut err, &scan.stats, !scan.build_docs.is_empty())?;
     report::write_integrity_problems(&mut err, scan.integrity.as_ref())?;
     if !cfg.quiet {
         report::write_aws_details_problems(

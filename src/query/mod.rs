@@ -161,6 +161,9 @@ pub fn run<W: Write>(
     });
     pool?;
     written?;
+    // a listing that failed fails the run: a count or groups would be the count of part of
+    // the SOURCEs, so nothing more is written (rows already streamed stay)
+    inputs.result()?;
     match &query.mode {
         Mode::Rows { .. } => {}
         Mode::Count => {

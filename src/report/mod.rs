@@ -523,6 +523,43 @@ pub fn write_fixes(dir: &std::path::Path, findings: &[Finding]) -> anyhow::Resul
     Ok(files.len().saturating_sub(1))
 }
 
+/// One line when a scan read no CloudTrail record at all (and nothing else it could use, such
+/// as CodeBuild build documents: `read_other`), saying what the SOURCEs held instead.
+pub fn write_no_records<W: Write>(
+    w: &mut W,
+    stats: &ScanStats,
+    read_other: bool,
+) -> io::Result<()> {
+    if stats.records_scanned > 0 || stats.interrupted || read_other {
+        return Ok(());
+    }
+    let mut reasons: Vec<(String, u64)> = Vec::new();
+    for s in &stats.skipped {
+        match reasons.iter_mut().find(|(r, _)| *r == s.reason) {
+            Some((_, n)) => *n += 1,
+            None => reasons.push((s.reason.clone(), 1)),
+        }
+    }
+    let held = if reasons.is_empty() && stats.files_read == 0 {
+        "the SOURCEs hold no input files".to_owned()
+    } else {
+        let mut parts: Vec<String> = Vec::new();
+        if stats.files_read > 0 {
+            parts.push(format!(
+                "{} file(s) read without a record",
+                stats.files_read
+            ));
+        }
+        parts.extend(
+            reasons
+                .iter()
+                .map(|(r, n)| format!("{n} skipped: {}", t(r))),
+        );
+        parts.join("; ")
+    };
+    writeln!(w, "trailwhy: no CloudTrail records were read: {held}")
+}
+
 pub fn write_problems<W: Write>(
     w: &mut W,
     stats: &ScanStats,

@@ -147,6 +147,20 @@ enum RemoteSource {
 /// (a bad URL is a usage error before any request), then listed or queried over the window
 /// (see [`Sources::window`]), `s3://` pruned by the window, `--account` and `--region`.
 pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Result<Sources> {
+    // a local SOURCE that is not there is a mistake in the command, found before anything runs
+    for s in sources
+        .iter()
+        .filter(|s| !is_remote(s) && s.as_str() != "-")
+    {
+        if let Err(e) = std::fs::metadata(s) {
+            if e.kind() == io::ErrorKind::NotFound {
+                anyhow::bail!(
+                    "{}: no such file or directory (a SOURCE is a file, a directory, -, s3://, lookup://, athena:// or lake://)",
+                    crate::report::sanitize::terminal_safe(s)
+                );
+            }
+        }
+    }
     let remote: Vec<(&String, RemoteSource)> = sources
         .iter()
         .filter(|s| is_remote(s))
