@@ -70,6 +70,25 @@ impl AwsContext {
         })
     }
 
+    /// Fails with one line a person can act on when no usable AWS credentials can be loaded,
+    /// before any request is made (every remote SOURCE and live lookup needs them).
+    pub fn check_credentials(&self) -> Result<()> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let Some(provider) = self.config.credentials_provider() else {
+            return Err(anyhow!(
+                "no AWS credentials found: set AWS_PROFILE or --profile, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            ));
+        };
+        match self.block_on(provider.provide_credentials()) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(anyhow!(
+                "{}",
+                credentials_error(&e)
+                    .unwrap_or_else(|| format!("the AWS credentials could not be loaded: {e}"))
+            )),
+        }
+    }
+
     /// Runs a future to completion on the runtime (from plain threads only).
     pub fn block_on<F: Future>(&self, f: F) -> F::Output {
         self.runtime.block_on(f)
@@ -207,6 +226,9 @@ where
             while let Some(e) = src {
                 cause = e.to_string();
                 src = e.source();
+            }
+            if cause.contains("A region must be set") {
+                return "no AWS region is set: pass --region, set AWS_REGION, or use a --profile that has one".to_owned();
             }
             format!("cannot reach the endpoint: {cause}")
         }

@@ -188,7 +188,12 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
             .join(", ")
     });
     let aws = if !remote.is_empty() || opts.need_aws {
-        Some(Arc::new(AwsContext::new(opts.aws.clone())?))
+        let ctx = AwsContext::new(opts.aws.clone())?;
+        // once, before any request: not one failure per query or object
+        if !opts.dry_run {
+            ctx.check_credentials()?;
+        }
+        Some(Arc::new(ctx))
     } else {
         None
     };
