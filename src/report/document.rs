@@ -224,6 +224,19 @@ pub fn role_name(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
+/// How a role is shown among `all` (role ARNs): its name, with its account when another role
+/// of the list has the same name in another account (`deploy (111122223333)`).
+pub fn role_label(arn: &str, all: &[Ranked]) -> String {
+    let name = role_name(arn);
+    let shared = all
+        .iter()
+        .any(|o| o.name != arn && role_name(&o.name) == name);
+    match (shared, crate::event::arn_account(arn)) {
+        (true, Some(account)) => format!("{name} ({account})"),
+        _ => name.to_owned(),
+    }
+}
+
 impl Document {
     pub fn build(input: Input<'_>) -> Document {
         let Input {
@@ -606,6 +619,23 @@ mod tests {
             ]
         );
         assert_eq!(fix_parts("plain"), vec![FixPart::Text("plain")]);
+    }
+
+    #[test]
+    fn roles_of_the_same_name_in_two_accounts_show_their_account() {
+        let ranked = |name: &str| Ranked {
+            name: name.to_owned(),
+            events: 1,
+            findings: 1,
+        };
+        let all = [
+            ranked("arn:aws:iam::111122223333:role/deploy"),
+            ranked("arn:aws:iam::444455556666:role/ci/deploy"),
+            ranked("arn:aws:iam::111122223333:role/web"),
+        ];
+        assert_eq!(role_label(&all[0].name, &all), "deploy (111122223333)");
+        assert_eq!(role_label(&all[1].name, &all), "deploy (444455556666)");
+        assert_eq!(role_label(&all[2].name, &all), "web");
     }
 
     #[test]

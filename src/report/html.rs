@@ -328,7 +328,7 @@ fn write_rank<W: Write>(
                 format!(
                     "<span title=\"{}\">{}</span>",
                     h(&r.name),
-                    h(role_name(&r.name))
+                    h(&super::document::role_label(&r.name, list))
                 ),
                 String::new(),
             ),

@@ -213,8 +213,12 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
             let items: Vec<String> = list
                 .iter()
                 .map(|r| {
-                    let name = if roles { role_name(&r.name) } else { &r.name };
-                    format!("{} {}", code(name, Place::Inline), r.events)
+                    let name = if roles {
+                        super::document::role_label(&r.name, list)
+                    } else {
+                        r.name.clone()
+                    };
+                    format!("{} {}", code(&name, Place::Inline), r.events)
                 })
                 .collect();
             writeln!(w, "- **{label}:** {}", items.join(" · "))?;
