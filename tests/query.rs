@@ -1008,3 +1008,104 @@ fn tonumber_and_fromjson_on_text_that_is_not_json_end_with_one_error_each() {
         err[0]
     );
 }
+
+#[test]
+fn a_table_fits_the_width_columns_gives() {
+    let t = trail();
+    let d = arg(t.path());
+    let fields =
+        "eventTime,eventName,userIdentity.arn,errorMessage,requestParameters.repositoryName";
+    let table = |columns: &str| {
+        let r = trailwhy_env(
+            &[
+                "query",
+                &d,
+                "--format",
+                "table",
+                "--fields",
+                fields,
+                "--threads",
+                "1",
+            ],
+            &[("COLUMNS", columns)],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+    let wide = table("250");
+    let narrow = table("80");
+    // room enough: nothing cut; the same table as without a width
+    assert!(!wide.contains('…'), "{wide}");
+    let plain = trailwhy(&[
+        "query",
+        &d,
+        "--format",
+        "table",
+        "--fields",
+        fields,
+        "--threads",
+        "1",
+    ]);
+    assert_eq!(wide, plain.stdout);
+    // 200 columns: the widest column (the ARNs, 65 characters) is cut to fit
+    let two_hundred = table("200");
+    for line in two_hundred.lines() {
+        assert!(line.chars().count() <= 200, "{line}");
+    }
+    assert!(
+        two_hundred.contains("assumed-role/gha-web/GitHubAction…"),
+        "{two_hundred}"
+    );
+    // 80 columns: every line fits, the widest columns cut with …
+    for line in narrow.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "{} chars: {line}",
+            line.chars().count()
+        );
+    }
+    assert!(narrow.contains('…'), "{narrow}");
+    assert_eq!(narrow.lines().count(), wide.lines().count());
+    assert!(narrow.lines().next().unwrap().starts_with("eventTime"));
+    // too narrow for five columns: one `column: value` line each, rows apart
+    // (its longest name, 32 characters, does not leave room beside it: names on their own lines)
+    let vertical = table("30");
+    let first: Vec<&str> = vertical.lines().take(11).collect();
+    assert_eq!(
+        &first[..4],
+        [
+            "eventTime",
+            "  2026-10-01T10:00:00Z",
+            "eventName",
+            "  AssumeRoleWithWebIdentity"
+        ]
+    );
+    assert_eq!(first[10], "");
+    for line in vertical.lines().filter(|l| l.starts_with("  ")) {
+        assert!(line.chars().count() <= 30, "{line}");
+    }
+    // short names stand beside their values
+    let r = trailwhy_env(
+        &[
+            "query",
+            &d,
+            "--format",
+            "table",
+            "--fields",
+            "eventTime,eventName,awsRegion,eventType,eventSource",
+            "--threads",
+            "1",
+        ],
+        &[("COLUMNS", "30")],
+    );
+    let first: Vec<&str> = r.stdout.lines().take(2).collect();
+    assert_eq!(
+        first,
+        [
+            "  eventTime  2026-10-01T10:00…",
+            "  eventName  AssumeRoleWithWe…"
+        ],
+        "{}",
+        r.stdout
+    );
+}

@@ -501,8 +501,8 @@ pub fn run(args: &ExplainArgs) -> Result<Exit> {
         )?;
     }
     let mut out = open_output(args.output.as_deref())?;
-    let width = (format == Format::Table && stdout_is_terminal(args.output.as_deref()))
-        .then(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+    let width = (format == Format::Table)
+        .then(|| super::output_width(args.output.as_deref()))
         .flatten();
     report::write_findings(&mut out, format, &findings, &summary, width)?;
     out.flush()?;

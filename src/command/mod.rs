@@ -43,3 +43,22 @@ pub fn open_output(path: Option<&Path>) -> Result<Box<dyn Write>> {
 pub fn stdout_is_terminal(output: Option<&Path>) -> bool {
     output.is_none() && io::stdout().is_terminal()
 }
+
+/// The width output to stdout is laid out to: the terminal's, else `COLUMNS`, else none
+/// (nothing wrapped or cut). Output to a file (`-o`) is never fitted.
+pub fn output_width(output: Option<&Path>) -> Option<usize> {
+    if output.is_some() {
+        return None;
+    }
+    if io::stdout().is_terminal() {
+        if let Some((w, _)) = terminal_size::terminal_size() {
+            return Some(usize::from(w.0));
+        }
+    }
+    std::env::var("COLUMNS")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|w| *w > 0)
+}

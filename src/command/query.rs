@@ -123,6 +123,9 @@ pub fn config(args: &QueryArgs, cfg: &ScanConfig) -> Result<Query> {
             .verify
             .as_ref()
             .map(|_| std::sync::Arc::new(crate::integrity::HashSink::new())),
+        width: (format == Format::Table)
+            .then(|| super::output_width(None))
+            .flatten(),
     })
 }
 

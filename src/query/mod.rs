@@ -89,6 +89,8 @@ pub struct Query {
     pub limits: DecodeLimits,
     /// `--verify`: each input's decompressed bytes are hashed as they are read.
     pub hashes: Option<std::sync::Arc<crate::integrity::HashSink>>,
+    /// The width a table is fitted to (the terminal's, else `COLUMNS`).
+    pub width: Option<usize>,
 }
 
 /// What happened, for stderr and the exit code.
@@ -121,7 +123,7 @@ pub fn run<W: Write>(
     threads: Option<usize>,
     out: W,
 ) -> anyhow::Result<Outcome> {
-    let mut writer = RowWriter::new(out, query.format, columns(query));
+    let mut writer = RowWriter::new(out, query.format, columns(query)).fit_to(query.width);
     let mut outcome = Outcome::default();
     for s in pre_skipped {
         outcome.add_skipped(s);

@@ -91,6 +91,8 @@ pub struct RowWriter<W: Write> {
     header_written: bool,
     pending: Vec<Vec<String>>,
     widths: Option<Vec<usize>>,
+    /// The width a table must fit (the terminal's, or `COLUMNS`); `None`: as wide as it is.
+    fit: Option<usize>,
     /// CSV rows that did not fit the columns of the first row.
     pub misfits: u64,
 }
@@ -104,8 +106,16 @@ impl<W: Write> RowWriter<W> {
             header_written: false,
             pending: Vec::new(),
             widths: None,
+            fit: None,
             misfits: 0,
         }
+    }
+
+    /// Tables fit `width` columns: long cells are cut with `…`, and when not even a few
+    /// characters of every column fit, each row is printed as `column: value` lines.
+    pub fn fit_to(mut self, width: Option<usize>) -> RowWriter<W> {
+        self.fit = width;
+        self
     }
 
     pub fn row(&mut self, row: Row) -> io::Result<()> {
@@ -171,6 +181,18 @@ impl<W: Write> RowWriter<W> {
     /// no borders, two spaces between columns, each column at least as wide as in the
     /// first block (so later blocks line up with it unless a cell is wider).
     fn flush_table(&mut self) -> io::Result<()> {
+        if let Some(fit) = self.fit {
+            let columns = self
+                .pending
+                .iter()
+                .map(Vec::len)
+                .chain(self.columns.iter().map(Vec::len))
+                .max()
+                .unwrap_or(0);
+            if columns > 0 && columns * (MIN_FIT + 2) > fit + 2 {
+                return self.vertical(fit);
+            }
+        }
         let mut builder = Builder::new();
         if self.widths.is_none() {
             let header = self.columns.clone().unwrap_or_default();
@@ -193,16 +215,60 @@ impl<W: Write> RowWriter<W> {
         let mut table = builder.build();
         table.with(Style::empty()).with(Padding::new(0, 2, 0, 0));
         table.modify(Columns::last(), Padding::new(0, 0, 0, 0));
+        let fit = self.fit;
         let widths = self
             .widths
-            .get_or_insert_with(|| (0..columns).map(|i| column_width(&table, i)).collect())
+            .get_or_insert_with(|| {
+                let natural: Vec<usize> = (0..columns).map(|i| column_width(&table, i)).collect();
+                match fit {
+                    Some(fit) => fitted(&natural, fit),
+                    None => natural,
+                }
+            })
             .clone();
         for (i, w) in widths.iter().enumerate().take(columns) {
-            table.modify(Columns::one(i), Width::increase((*w).min(MAX_WIDTH)));
+            if fit.is_some() {
+                table.modify(Columns::one(i), Width::truncate(*w).suffix("…"));
+                table.modify(Columns::one(i), Width::increase(*w));
+            } else {
+                table.modify(Columns::one(i), Width::increase((*w).min(MAX_WIDTH)));
+            }
         }
         for line in table.to_string().lines() {
             writeln!(self.out, "{}", line.trim_end())?;
         }
+        Ok(())
+    }
+
+    /// Each held row as `column: value` lines (values cut to the width), rows apart by a
+    /// blank line: for tables too wide to fit even cut.
+    fn vertical(&mut self, fit: usize) -> io::Result<()> {
+        let names = self.columns.clone().unwrap_or_default();
+        let label = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+        let rows = std::mem::take(&mut self.pending);
+        for (r, row) in rows.iter().enumerate() {
+            if r > 0 || self.header_written {
+                writeln!(self.out)?;
+            }
+            for (i, value) in row.iter().enumerate() {
+                let name = names
+                    .get(i)
+                    .map_or_else(|| format!("{i}"), |n| terminal_safe(n).into_owned());
+                if label + 2 + MIN_FIT <= fit {
+                    let room = fit - label - 2;
+                    writeln!(self.out, "{name:>label$}  {}", cut(value, room))?;
+                } else {
+                    // names too long to stand beside their values: each on its own line
+                    writeln!(self.out, "{name}")?;
+                    writeln!(
+                        self.out,
+                        "  {}",
+                        cut(value, fit.saturating_sub(2).max(MIN_FIT))
+                    )?;
+                }
+            }
+        }
+        self.header_written = true;
         Ok(())
     }
 
@@ -254,6 +320,41 @@ impl<W: Write> RowWriter<W> {
         line.push_str("\r\n");
         self.out.write_all(line.as_bytes())
     }
+}
+
+/// The fewest characters of a column a fitted table shows.
+const MIN_FIT: usize = 6;
+
+/// Column widths that fit `fit` with two spaces between columns: the widest column is
+/// narrowed first, none below [`MIN_FIT`] (or its natural width, when narrower).
+fn fitted(natural: &[usize], fit: usize) -> Vec<usize> {
+    let mut widths = natural.to_vec();
+    let gaps = 2 * widths.len().saturating_sub(1);
+    while widths.iter().sum::<usize>() + gaps > fit {
+        let Some((i, w)) = widths
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, w)| **w)
+            .map(|(i, w)| (i, *w))
+        else {
+            break;
+        };
+        if w <= MIN_FIT {
+            break;
+        }
+        widths[i] = w - 1;
+    }
+    widths
+}
+
+/// `text` cut to `width` characters, the last one `…` when cut.
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 /// The widest cell of column `i` (header included), in terminal columns.

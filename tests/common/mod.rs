@@ -156,6 +156,8 @@ pub fn trailwhy(args: &[&str]) -> Run {
 pub fn trailwhy_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     Command::new(env!("CARGO_BIN_EXE_trailwhy"))
         .args(args)
+        // a width from the environment running the tests would change every table
+        .env_remove("COLUMNS")
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
@@ -165,7 +167,10 @@ pub fn trailwhy_env(args: &[&str], env: &[(&str, &str)]) -> Run {
 
 pub fn trailwhy_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_trailwhy"));
-    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(args)
+        .env_remove("COLUMNS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
