@@ -179,9 +179,9 @@ pub struct AwsArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// athena:// and lake:// (explain, report): how far before --since to read the IAM, ECR, CodeBuild and CodeConnections change events that say which policies were in force; each day is a day of logs scanned (and paid for), so at organization scale prefer --iam-live with a short lookback
-    #[arg(long, value_name = "DURATION", default_value = "7d")]
-    pub change_lookback: String,
+    /// athena:// and lake:// (explain, report): how far before --since to read the IAM, ECR, CodeBuild and CodeConnections change events that say which policies were in force (default 7d); each day is a day of logs scanned (and paid for), so at organization scale prefer --iam-live with a short lookback
+    #[arg(long, value_name = "DURATION")]
+    pub change_lookback: Option<String>,
 
     /// Read the IAM inventory (roles, policies, OIDC providers, ECR repository policies) through the AWS API
     #[arg(long)]
@@ -338,6 +338,17 @@ pub struct SimulateArgs {
 }
 
 #[derive(Debug, Args)]
+// the inventory flags are not query's: hidden from its help, refused when given
+#[command(
+    mut_arg("iam", |a| a.hide(true)),
+    mut_arg("iam_live", |a| a.hide(true)),
+    mut_arg("iam_role", |a| a.hide(true)),
+    mut_arg("codebuild_live", |a| a.hide(true)),
+    mut_arg("aws_details", |a| a.hide(true)),
+    mut_arg("aws_details_dir", |a| a.hide(true)),
+    mut_arg("save_aws_details", |a| a.hide(true)),
+    mut_arg("change_lookback", |a| a.hide(true))
+)]
 pub struct QueryArgs {
     #[command(flatten)]
     pub scan: ScanArgs,
@@ -417,6 +428,20 @@ pub enum VerifyFormat {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Exit codes: 0 every file verified, or some only unverifiable (counted on stderr); 3 some digest could not be read; 4 a log file or digest was altered, deleted or unlisted, or a signature failed, or (--require-verified) a log file read is not verified."
+)]
+// verify reads no inventory and always verifies: those flags are hidden, and refused
+#[command(
+    mut_arg("verify", |a| a.hide(true)),
+    mut_arg("iam", |a| a.hide(true)),
+    mut_arg("iam_live", |a| a.hide(true)),
+    mut_arg("iam_role", |a| a.hide(true)),
+    mut_arg("codebuild_live", |a| a.hide(true)),
+    mut_arg("aws_details", |a| a.hide(true)),
+    mut_arg("aws_details_dir", |a| a.hide(true)),
+    mut_arg("save_aws_details", |a| a.hide(true)),
+    mut_arg("change_lookback", |a| a.hide(true)),
+    mut_arg("max_scan", |a| a.hide(true)),
+    mut_arg("dry_run", |a| a.hide(true))
 )]
 pub struct VerifyArgs {
     #[command(flatten)]

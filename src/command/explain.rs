@@ -143,12 +143,13 @@ impl ScanConfig {
                 .map(|m| parse_size(m).map_err(|e| anyhow!("--max-scan: {e}")))
                 .transpose()?,
             dry_run: a.aws.dry_run,
-            change_lookback: parse_duration(&a.aws.change_lookback).ok_or_else(|| {
-                anyhow!(
-                    "--change-lookback: '{}' is not a duration (e.g. 7d)",
-                    a.aws.change_lookback
-                )
-            })?,
+            change_lookback: parse_duration(a.aws.change_lookback.as_deref().unwrap_or("7d"))
+                .ok_or_else(|| {
+                    anyhow!(
+                        "--change-lookback: '{}' is not a duration (e.g. 7d)",
+                        a.aws.change_lookback.as_deref().unwrap_or_default()
+                    )
+                })?,
             aws_details: {
                 if a.aws.save_aws_details.is_some() && !a.aws.aws_details {
                     bail!(

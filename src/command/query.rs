@@ -50,6 +50,7 @@ pub fn config(args: &QueryArgs, cfg: &ScanConfig) -> Result<Query> {
         (aws.aws_details, "--aws-details"),
         (aws.aws_details_dir.is_some(), "--aws-details-dir"),
         (aws.save_aws_details.is_some(), "--save-aws-details"),
+        (aws.change_lookback.is_some(), "--change-lookback"),
     ] {
         if set {
             bail!("{flag}: query reads no inventory and no builds; use explain");

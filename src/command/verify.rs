@@ -16,6 +16,48 @@ use crate::report::sanitize::terminal_safe;
 use crate::source::{io_reason, lookup, Input, Inputs, Skipped};
 
 pub fn run(args: &VerifyArgs) -> Result<Exit> {
+    let (scan, aws) = (&args.scan, &args.scan.aws);
+    for (set, flag, why) in [
+        (scan.verify, "--verify", "verify always verifies"),
+        (!scan.iam.is_empty(), "--iam", "verify reads no inventory"),
+        (aws.iam_live, "--iam-live", "verify reads no inventory"),
+        (
+            !aws.iam_role.is_empty(),
+            "--iam-role",
+            "verify reads no inventory",
+        ),
+        (
+            !aws.codebuild_live.is_empty(),
+            "--codebuild-live",
+            "verify reads no builds",
+        ),
+        (aws.aws_details, "--aws-details", "verify explains nothing"),
+        (
+            aws.aws_details_dir.is_some(),
+            "--aws-details-dir",
+            "verify explains nothing",
+        ),
+        (
+            aws.save_aws_details.is_some(),
+            "--save-aws-details",
+            "verify explains nothing",
+        ),
+        (
+            aws.change_lookback.is_some(),
+            "--change-lookback",
+            "verify reads no query results",
+        ),
+        (
+            aws.max_scan.is_some(),
+            "--max-scan",
+            "verify reads no query results",
+        ),
+        (aws.dry_run, "--dry-run", "verify reads no query results"),
+    ] {
+        if set {
+            bail!("{flag}: {why}; see trailwhy verify --help");
+        }
+    }
     let cfg = ScanConfig::from_args(&args.scan)?;
     if args.scan.sources.is_empty() {
         bail!("no SOURCE given: name trail directories (local copies) or s3://bucket[/prefix]");
