@@ -198,4 +198,42 @@ fn hostile_log_strings_show_as_text_in_a_real_browser() {
     }
     assert!(dom.contains(&as_dom_text(&format!("gha-{IMG}"))));
     assert!(dom.contains(&as_dom_text(&format!("acme/x{SCRIPT}"))));
+
+    // at 400 px the page scrolls only down: a copy with a measuring script (the report's own
+    // policy allows none) writes the page's width into its title
+    let html = std::fs::read_to_string(&page).unwrap();
+    let start = html
+        .find("<meta http-equiv=\"Content-Security-Policy\"")
+        .unwrap();
+    let end = start + html[start..].find('>').unwrap() + 1;
+    let measured = format!(
+        "{}{}",
+        &html[..start],
+        html[end..].replace(
+            "</body>",
+            "<script>document.title='W='+document.documentElement.scrollWidth+'/'+window.innerWidth</script></body>"
+        )
+    );
+    let probe = t.path().join("probe.html");
+    std::fs::write(&probe, measured).unwrap();
+    let dom = run_chromium(
+        &bin,
+        &probe,
+        &[
+            "--window-size=400,900",
+            "--virtual-time-budget=2000",
+            "--dump-dom",
+        ],
+    );
+    let title = dom
+        .split("<title>")
+        .nth(1)
+        .and_then(|x| x.split("</title>").next())
+        .unwrap();
+    let (scroll, inner) = title.strip_prefix("W=").unwrap().split_once('/').unwrap();
+    let (scroll, inner): (u32, u32) = (scroll.parse().unwrap(), inner.parse().unwrap());
+    assert!(
+        scroll <= inner,
+        "the page is {scroll} px wide in a {inner} px window"
+    );
 }

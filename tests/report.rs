@@ -354,10 +354,14 @@ fn fail_on_new_any_never_and_partial_scans_exit_3() {
 
     // an unreadable input: 3 wins over 1, and the state is not updated
     let partial_state = dir.path().join("partial.json");
+    let broken = t.bytes(
+        "other/broken.json.gz",
+        &[0x1f, 0x8b, 0x08, 0xff, 0xff, 0xff],
+    );
     let run = report(
         &t,
         &[
-            "/no/such/trail",
+            broken.to_str().unwrap(),
             "--fail-on",
             "any",
             "--state",
@@ -365,7 +369,7 @@ fn fail_on_new_any_never_and_partial_scans_exit_3() {
         ],
     );
     assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(run.stderr.contains("/no/such/trail"), "{}", run.stderr);
+    assert!(run.stderr.contains("broken.json.gz"), "{}", run.stderr);
     assert!(
         run.stderr.contains(&format!(
             "{}: not updated, because the scan was partial",

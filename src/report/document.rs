@@ -496,7 +496,8 @@ fn timeline(
     let start_ts = since.timestamp().div_euclid(size) * size;
     let start = DateTime::<Utc>::from_timestamp(start_ts, 0).unwrap_or(since);
     let n = ((until.timestamp() - start_ts + size - 1) / size).max(1) as usize;
-    let end = start + Duration::seconds(size * n as i64);
+    // the axis ends where the window does, though the last bucket may reach past it
+    let end = (start + Duration::seconds(size * n as i64)).min(until.max(start));
     let mut by_cause: BTreeMap<Cause, Vec<u64>> = BTreeMap::new();
     let mut totals = vec![0u64; n];
     for (cause, t) in times {
@@ -645,7 +646,11 @@ mod tests {
             .with_timezone(&Utc);
         let t = timeline(since, since + Duration::hours(72), &[]);
         assert_eq!(t.bucket_seconds, 2 * 3600);
+        assert_eq!(t.end, since + Duration::hours(72));
         assert_eq!(t.totals.len(), 36);
+        // a window that ends inside a bucket: the axis ends with the window
+        let t = timeline(since, since + Duration::minutes(150), &[]);
+        assert_eq!(t.end, since + Duration::minutes(150));
         let t = timeline(since, since + Duration::hours(24), &[]);
         assert_eq!((t.bucket_seconds, t.totals.len()), (30 * 60, 48));
     }

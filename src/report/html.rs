@@ -75,6 +75,7 @@ const STYLE: &str = r#"
 html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
 body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
 main{max-width:980px;margin:0 auto;padding:28px 16px 56px}
+p,li,td,th,h1,h2{overflow-wrap:anywhere}
 code,pre{font-family:ui-monospace,SFMono-Regular,"SF Mono",Menlo,Consolas,"Liberation Mono",monospace;font-size:.84em}
 code{background:var(--code);border:1px solid var(--line);border-radius:5px;padding:.05em .35em;overflow-wrap:anywhere}
 pre{background:var(--code);border:1px solid var(--line);border-radius:8px;padding:10px 12px;margin:8px 0;overflow-x:auto;line-height:1.45}
