@@ -72,6 +72,10 @@ pub struct ScanStats {
     pub bytes_decompressed: u64,
     /// The scan was stopped by Ctrl-C before every input was read.
     pub interrupted: bool,
+    /// Failures the analysis would explain that were read but lie outside the time window,
+    /// and the earliest and latest of them (what `--since`/`--until` would take them in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failures_outside_window: Option<OutsideWindow>,
     /// What an s3:// listing did (requests, objects listed, pruned, fetched).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s3: Option<S3Summary>,
@@ -79,6 +83,27 @@ pub struct ScanStats {
     /// objects re-read).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queries: Option<Vec<crate::source::athena::QuerySummary>>,
+}
+
+/// Failures read outside the window: how many, and between which times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct OutsideWindow {
+    pub count: u64,
+    pub earliest: chrono::DateTime<chrono::Utc>,
+    pub latest: chrono::DateTime<chrono::Utc>,
+}
+
+impl OutsideWindow {
+    fn add(this: &mut Option<OutsideWindow>, other: OutsideWindow) {
+        *this = Some(match *this {
+            None => other,
+            Some(o) => OutsideWindow {
+                count: o.count + other.count,
+                earliest: o.earliest.min(other.earliest),
+                latest: o.latest.max(other.latest),
+            },
+        });
+    }
 }
 
 impl ScanStats {
@@ -297,6 +322,9 @@ impl Scan {
         s.problems_omitted += o.problems_omitted;
         s.bytes_decompressed += o.bytes_decompressed;
         s.interrupted |= o.interrupted;
+        if let Some(w) = o.failures_outside_window {
+            OutsideWindow::add(&mut s.failures_outside_window, w);
+        }
     }
 }
 
@@ -718,6 +746,14 @@ fn take(selector: &Selector, rec: &Record<'_>, out: &mut Scan) -> Option<&'stati
             }
         }
         Err(Rejected::BadTime) => return Some(BAD_TIME),
+        Err(Rejected::FailureOutsideWindow(t)) => OutsideWindow::add(
+            &mut out.stats.failures_outside_window,
+            OutsideWindow {
+                count: 1,
+                earliest: t,
+                latest: t,
+            },
+        ),
         Err(Rejected::Uninteresting | Rejected::OutOfWindow | Rejected::NotAnEvent) => {}
     }
     None

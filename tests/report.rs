@@ -528,3 +528,42 @@ fn the_default_window_is_the_last_24_hours_even_for_local_files() {
     let html = trailwhy(&["report", sample, "--format", "html"]).stdout;
     assert!(html.contains("<h1>No failures in the window</h1>"));
 }
+
+#[test]
+fn failures_outside_the_window_are_counted_with_the_since_that_takes_them_in() {
+    // the bundled logs are from October 2026: all outside the default last 24 hours
+    let r = trailwhy(&["report", SAMPLE, "--format", "markdown"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let line = "60 failed event(s) read lie outside the window (2026-10-01T10:32:01Z to 2026-10-03T15:00:44Z): --since 2026-10-01T10:32:01Z would include them";
+    assert!(
+        r.stderr.contains(&format!("trailwhy: {line}\n")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains("**No failures in the window.**"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("60 failed event(s) read lie outside the window"),
+        "{}",
+        r.stdout
+    );
+    // the flag it names takes them in
+    let r = trailwhy(&[
+        "report",
+        SAMPLE,
+        "--since",
+        "2026-10-01T10:32:01Z",
+        "--until",
+        "2026-10-04T00:00:00Z",
+        "--format",
+        "json",
+    ]);
+    let v = r.json();
+    assert_eq!(v["summary"]["failed_events"], 60, "{}", r.stderr);
+    assert!(v["summary"].get("failures_outside_window").is_none());
+    assert!(!r.stderr.contains("outside the window"), "{}", r.stderr);
+}

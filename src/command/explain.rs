@@ -495,6 +495,12 @@ pub fn run(args: &ExplainArgs) -> Result<Exit> {
         !scan.build_docs.is_empty(),
     )?;
     report::write_integrity_problems(&mut std::io::stderr().lock(), scan.integrity.as_ref())?;
+    if let (Some(o), false) = (&scan.stats.failures_outside_window, cfg.quiet) {
+        eprintln!(
+            "trailwhy: {}",
+            report::outside_window_sentence(o, cfg.window.since, cfg.window.until)
+        );
+    }
     if !cfg.quiet {
         report::write_aws_details_problems(
             &mut std::io::stderr().lock(),

@@ -74,6 +74,13 @@ pub fn run(args: &ReportArgs) -> Result<Exit> {
     let mut err = std::io::stderr().lock();
     report::write_problems(&mut err, &scan.stats, &inventory.problems)?;
     report::write_no_records(&mut err, &scan.stats, !scan.build_docs.is_empty())?;
+    if let (Some(o), false) = (&scan.stats.failures_outside_window, cfg.quiet) {
+        writeln!(
+            err,
+            "trailwhy: {}",
+            report::outside_window_sentence(o, Some(since), Some(until))
+        )?;
+    }
     report::write_integrity_problems(&mut err, scan.integrity.as_ref())?;
     if !cfg.quiet {
         report::write_aws_details_problems(

@@ -233,6 +233,17 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
                 ""
             }
         )?;
+        if let Some(o) = &doc.scan.failures_outside_window {
+            writeln!(
+                w,
+                "<p class=\"meta\">{}.</p>",
+                h(&super::outside_window_sentence(
+                    o,
+                    Some(doc.since),
+                    Some(doc.until)
+                ))
+            )?;
+        }
     } else {
         writeln!(w, "<section class=\"tops\">")?;
         write_rank(w, doc, "Top causes", &s.top_causes, Rank::Cause)?;

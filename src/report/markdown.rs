@@ -140,6 +140,17 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
     }
     if s.findings == 0 {
         writeln!(w, "**No failures in the window.**")?;
+        if let Some(o) = &doc.scan.failures_outside_window {
+            writeln!(
+                w,
+                "\n{}.",
+                text(&super::outside_window_sentence(
+                    o,
+                    Some(doc.since),
+                    Some(doc.until)
+                ))
+            )?;
+        }
     } else {
         writeln!(
             w,

@@ -62,6 +62,9 @@ pub struct Summary {
     pub partial: bool,
     /// True when Ctrl-C stopped the scan (exit code 130).
     pub interrupted: bool,
+    /// Failures read that lie outside the window (`count`, `earliest`, `latest`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failures_outside_window: Option<crate::scan::OutsideWindow>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s3: Option<crate::scan::S3Summary>,
     /// What each athena:// and lake:// query did: its id, bytes scanned and their price,
@@ -201,6 +204,7 @@ impl Summary {
             elapsed_seconds: (elapsed_seconds * 1000.0).round() / 1000.0,
             partial: stats.not_fully_read() || stats.interrupted,
             interrupted: stats.interrupted,
+            failures_outside_window: stats.failures_outside_window,
             s3: stats.s3.clone(),
             queries: stats.queries.clone(),
             peak_rss_bytes: peak_rss_bytes(),
@@ -521,6 +525,34 @@ pub fn write_fixes(dir: &std::path::Path, findings: &[Finding]) -> anyhow::Resul
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(files.len().saturating_sub(1))
+}
+
+/// The failures read outside the window in a sentence, with the `--since` (and `--until`)
+/// that would take them in.
+pub fn outside_window_sentence(
+    o: &crate::scan::OutsideWindow,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+) -> String {
+    let stamp = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let mut flags = Vec::new();
+    if since.is_some_and(|s| o.earliest < s) {
+        flags.push(format!("--since {}", stamp(o.earliest)));
+    }
+    if until.is_some_and(|u| o.latest > u) {
+        flags.push(format!("--until {}", stamp(o.latest)));
+    }
+    format!(
+        "{} failed event(s) read lie outside the window ({} to {}){}",
+        o.count,
+        stamp(o.earliest),
+        stamp(o.latest),
+        if flags.is_empty() {
+            String::new()
+        } else {
+            format!(": {} would include them", flags.join(" "))
+        }
+    )
 }
 
 /// One line when a scan read no CloudTrail record at all (and nothing else it could use, such

@@ -157,6 +157,9 @@ pub enum Rejected {
     Uninteresting,
     /// Outside the time window, account or region filter.
     OutOfWindow,
+    /// A failure the analysis would explain (a failed web-identity request or denied call of
+    /// the accounts and regions asked for), at this time outside the window.
+    FailureOutsideWindow(DateTime<Utc>),
     /// Not a CloudTrail event at all.
     NotAnEvent,
     /// A record the analysis needs whose `eventTime` is missing or invalid: counted as lost.
@@ -446,7 +449,12 @@ impl Selector {
             .and_then(time::parse_event_time)
             .ok_or(Rejected::BadTime)?;
         if windowed && !self.window.contains_time(time) {
-            return Err(Rejected::OutOfWindow);
+            let failure = kind == Kind::CallFailure || error_code.is_some();
+            return Err(if failure {
+                Rejected::FailureOutsideWindow(time)
+            } else {
+                Rejected::OutOfWindow
+            });
         }
         let event_id = rec.event_id.as_deref().unwrap_or_default().to_owned();
         Ok(match kind {
