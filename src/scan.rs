@@ -14,9 +14,10 @@ use std::sync::Mutex;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::codebuild::log::{self as build_log, Peeked, TextKind};
+use crate::codebuild::log::{self as build_log, TextKind};
 use crate::codebuild::record::{builds_from_value, is_build_document};
 use crate::codebuild::BuildDoc;
+use crate::decode::Peeked;
 use crate::decode::{self, DecodeLimits, RecordKind, RecordSplitter};
 use crate::event::Record;
 use crate::interrupt;

@@ -19,9 +19,6 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use super::{is_runner_text, Build, Phase, PhaseContext};
 use crate::decode::DecodeError;
 
-/// How many bytes are looked at to tell text from JSON.
-pub const PEEK_BYTES: usize = 8 * 1024;
-
 const CONTAINER: &str = "[Container] ";
 
 /// What a non-JSON input is.
@@ -31,76 +28,6 @@ pub enum TextKind {
     BuildLog,
     /// Text with a text file name (`.log`, `.txt`) that is not a build log.
     OtherText,
-}
-
-/// A reader whose first bytes have been read ahead, and which gives them back first. An error
-/// met while reading ahead is returned where it happened, so the caller sees the same stream.
-pub struct Peeked<R> {
-    prefix: Vec<u8>,
-    pos: usize,
-    pending: Option<io::Error>,
-    inner: R,
-}
-
-impl<R: Read> Peeked<R> {
-    /// Reads up to [`PEEK_BYTES`] ahead (less at the end of the stream or at an error).
-    pub fn new(mut inner: R) -> Peeked<R> {
-        let mut prefix = vec![0u8; PEEK_BYTES];
-        let mut got = 0;
-        let mut pending = None;
-        while got < prefix.len() {
-            match inner.read(&mut prefix[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    pending = Some(e);
-                    break;
-                }
-            }
-        }
-        prefix.truncate(got);
-        Peeked {
-            prefix,
-            pos: 0,
-            pending,
-            inner,
-        }
-    }
-
-    /// The bytes read ahead.
-    pub fn prefix(&self) -> &[u8] {
-        &self.prefix
-    }
-}
-
-impl<R: Read> Read for Peeked<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.pos < self.prefix.len() {
-            let n = buf.len().min(self.prefix.len() - self.pos);
-            buf[..n].copy_from_slice(&self.prefix[self.pos..self.pos + n]);
-            self.pos += n;
-            return Ok(n);
-        }
-        if let Some(e) = self.pending.take() {
-            return Err(e);
-        }
-        self.inner.read(buf)
-    }
-}
-
-impl<R: crate::decode::Decompressed> crate::decode::Decompressed for Peeked<R> {
-    /// The whole stream from its start, when nothing was handed out yet (the bytes read
-    /// ahead are the first bytes of the inner stream's buffer).
-    fn take_whole(&mut self) -> Option<crate::decode::Whole> {
-        if self.pos != 0 || self.pending.is_some() {
-            return None;
-        }
-        let mut whole = self.inner.take_whole()?;
-        whole.start -= self.prefix.len().min(whole.start);
-        self.pos = self.prefix.len();
-        Some(whole)
-    }
 }
 
 /// Tells build log text (and other text with a text file name) from JSON by the first bytes;
@@ -386,8 +313,8 @@ mod tests {
     #[test]
     fn peeking_gives_every_byte_back() {
         let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
-        let mut p = Peeked::new(&data[..]);
-        assert_eq!(p.prefix().len(), PEEK_BYTES);
+        let mut p = crate::decode::Peeked::new(&data[..]);
+        assert_eq!(p.prefix().len(), crate::decode::PEEK_BYTES);
         let mut out = Vec::new();
         p.read_to_end(&mut out).unwrap();
         assert_eq!(out, data);

@@ -15,6 +15,7 @@
 
 mod compression;
 mod error;
+mod peek;
 mod pool;
 mod scan;
 mod splitter;
@@ -49,6 +50,7 @@ impl<D: Decompressed + ?Sized> Decompressed for Box<D> {
     }
 }
 pub use error::DecodeError;
+pub use peek::{Peeked, PEEK_BYTES};
 pub use splitter::{RawRecord, RecordKind, RecordSplitter, Shape};
 
 /// Bounds that keep a hostile or broken input from exhausting memory or time.

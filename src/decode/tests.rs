@@ -1413,7 +1413,7 @@ fn whole_buffer_handed_to_the_splitter_splits_like_a_stream() {
         let input = gzip(&[&doc]);
         let limits = DecodeLimits::default();
         let (_, whole) = decompress(io::Cursor::new(input.clone()), &limits).unwrap();
-        let mut peeked = crate::codebuild::log::Peeked::new(whole);
+        let mut peeked = super::Peeked::new(whole);
         let prefix = peeked.prefix().to_vec();
         assert!(!prefix.is_empty());
         let held = Decompressed::take_whole(&mut peeked).map(|w| (w.start, w.end));
@@ -1427,7 +1427,7 @@ fn whole_buffer_handed_to_the_splitter_splits_like_a_stream() {
 
         let (_, whole) = decompress(io::Cursor::new(input.clone()), &limits).unwrap();
         let ours = drain(
-            RecordSplitter::new_whole(crate::codebuild::log::Peeked::new(whole), &limits),
+            RecordSplitter::new_whole(super::Peeked::new(whole), &limits),
             10_000,
         );
         let stream = compression::decompress_streaming(io::Cursor::new(input), &limits);

@@ -677,7 +677,7 @@ fn read_input(input: &Input, q: &Query, emit: &mut Emitter<'_>) -> FileOutcome {
         }
     };
     // build log text is not JSON: skipped by design, as `scan` reads it for `explain` only
-    let reader = crate::codebuild::log::Peeked::new(reader);
+    let reader = crate::decode::Peeked::new(reader);
     if let Some(kind) = crate::codebuild::log::sniff(reader.prefix(), &name) {
         f.skipped = Some(Skipped {
             name: name.clone(),

@@ -23,16 +23,14 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::athena::sql::{access_denied, Want};
-use super::athena::{self, QuerySummary, Stats};
 use super::aws::{describe_sdk_error, AwsContext};
+use super::pushdown::{access_denied, Ask, QuerySummary, Stats, Want};
 use super::s3::ChannelInput;
 use super::{Input, Inputs};
 use crate::select::filter::RecordFilter;
 use crate::select::{Window, CHANGE_EVENTS};
 
-/// CloudTrail Lake's price: US dollars per GB scanned.
-pub const USD_PER_GB: f64 = 0.005;
+pub use super::pushdown::USD_PER_GB;
 
 /// The documented StartQuery rate: one call a second.
 const START_INTERVAL: Duration = Duration::from_secs(1);
@@ -98,7 +96,7 @@ pub fn prepare(
     ctx: &Arc<AwsContext>,
     url: &LakeUrl,
     window: &Window,
-    ask: &athena::Ask<'_>,
+    ask: &Ask<'_>,
     stats: &Arc<Stats>,
 ) -> Result<Prepared> {
     let mut b = aws_sdk_cloudtrail::config::Builder::from(&ctx.config);

@@ -19,6 +19,7 @@ pub mod aws;
 mod inputs;
 pub mod lake;
 pub mod lookup;
+pub mod pushdown;
 pub mod s3;
 
 pub use inputs::Inputs;
@@ -154,9 +155,9 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
     {
         if let Err(e) = std::fs::metadata(s) {
             if e.kind() == io::ErrorKind::NotFound {
+                // (main makes every error line terminal-safe)
                 anyhow::bail!(
-                    "{}: no such file or directory (a SOURCE is a file, a directory, -, s3://, lookup://, athena:// or lake://)",
-                    crate::report::sanitize::terminal_safe(s)
+                    "{s}: no such file or directory (a SOURCE is a file, a directory, -, s3://, lookup://, athena:// or lake://)"
                 );
             }
         }

@@ -44,6 +44,7 @@ mod decimal;
 mod document;
 mod error;
 mod evaluation;
+mod operator;
 mod policy;
 mod principal;
 mod request;

@@ -7,8 +7,8 @@
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::condition::ConditionOperator;
 use crate::error::{PolicyError, StatementError};
+use crate::operator::ConditionOperator;
 
 /// A parsed IAM policy document (identity, resource, trust, boundary, session policy or SCP).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,13 +23,12 @@ pub mod sql;
 pub mod table;
 
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultConfiguration};
 use bytes::Bytes;
-use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::aws::{describe_sdk_error, AwsContext};
@@ -43,8 +42,7 @@ use table::{Shape, TableDef};
 /// The catalog Athena names the account's Glue Data Catalog.
 pub const DEFAULT_CATALOG: &str = "AwsDataCatalog";
 
-/// Athena's on-demand price: US dollars per TB scanned.
-pub const USD_PER_TB: f64 = 5.0;
+pub use super::pushdown::USD_PER_TB;
 
 /// `athena://DATABASE.TABLE?…`, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,56 +125,7 @@ impl AthenaUrl {
     }
 }
 
-/// What the command asks of `athena://` SOURCEs.
-pub struct Ask<'a> {
-    pub want: Want<'a>,
-    /// `--max-scan`: refuse (or stop) a query that scans more bytes.
-    pub max_scan: Option<u64>,
-}
-
-/// What the Athena queries of a run did, for the summary and for tests.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub queries: Mutex<Vec<QuerySummary>>,
-}
-
-/// One query, in the JSON summary's `athena` list.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct QuerySummary {
-    pub source: String,
-    pub query_execution_id: String,
-    pub mode: &'static str,
-    pub data_scanned_bytes: u64,
-    /// At [`USD_PER_TB`] (Athena bills at least 10 MB a query, rounded up to the MB).
-    pub cost_usd: f64,
-    pub rows: u64,
-    /// Objects mode: the distinct objects re-read from S3.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub objects: Option<u64>,
-    /// Columns mode: what the rebuilt records lack.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lost: Option<&'static str>,
-}
-
-impl QuerySummary {
-    /// One line for stderr.
-    pub fn line(&self) -> String {
-        let what = match (self.objects, self.lost) {
-            (Some(n), _) => format!("{} events in {n} objects", self.rows),
-            (None, Some(_)) => format!("{} events rebuilt from columns", self.rows),
-            _ => format!("{} rows", self.rows),
-        };
-        let rate = if self.source.starts_with("lake://") {
-            format!("${}/GB", super::lake::USD_PER_GB)
-        } else {
-            format!("${USD_PER_TB}/TB")
-        };
-        format!(
-            "{}: query {} scanned {} bytes (${:.4} at {rate}): {what}",
-            self.source, self.query_execution_id, self.data_scanned_bytes, self.cost_usd
-        )
-    }
-}
+pub use super::pushdown::{Ask, QuerySummary, Stats};
 
 /// The price of a query that scanned `bytes`: rounded up to the MB, 10 MB at least.
 pub fn cost_usd(bytes: u64) -> f64 {

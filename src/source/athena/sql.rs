@@ -72,8 +72,8 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 use serde_json::{Map, Value};
 
 use super::table::{range_end, Meaning, PartitionKey, Projection, Shape};
-use crate::select::filter::RecordFilter;
-use crate::select::{Window, CHANGE_EVENTS, DENIED_CODES, DENIED_SUFFIXES};
+use crate::select::{Window, CHANGE_EVENTS};
+pub use crate::source::pushdown::{access_denied, literal, Want};
 
 /// What each result row holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,16 +82,6 @@ pub enum Mode {
     Objects,
     /// The event's columns, for [`rebuild`].
     Columns,
-}
-
-/// What the command needs.
-#[derive(Debug, Clone, Copy)]
-pub enum Want<'a> {
-    /// `explain` and `report`: the records `Selector::select` keeps; change events from
-    /// `lookback` before `since`.
-    Explain { lookback: Duration },
-    /// `query`: the records the typed filters keep (its `window` is not read).
-    Query(&'a RecordFilter),
 }
 
 /// One compilation's input.
@@ -226,32 +216,6 @@ pub fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// `'text'`, with `'` doubled and control characters as `chr(N)`, so no value can end the
-/// literal or hide in the statement's text.
-pub fn literal(text: &str) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    for c in text.chars() {
-        if c.is_control() {
-            if !cur.is_empty() || parts.is_empty() {
-                parts.push(format!("'{}'", cur.replace('\'', "''")));
-                cur.clear();
-            }
-            parts.push(format!("chr({})", c as u32));
-        } else {
-            cur.push(c);
-        }
-    }
-    if !cur.is_empty() || parts.is_empty() {
-        parts.push(format!("'{}'", cur.replace('\'', "''")));
-    }
-    if parts.len() == 1 {
-        parts.remove(0)
-    } else {
-        format!("({})", parts.join(" || "))
-    }
-}
-
 /// An IAM wildcard (`*` any run, `?` one character) as a `LIKE` pattern literal for
 /// `ESCAPE '!'`.
 pub fn like_pattern(glob: &str) -> String {
@@ -291,19 +255,6 @@ fn col(path: &[&str]) -> String {
 const ACCOUNT: &str = "COALESCE(\"recipientaccountid\", \"useridentity\".\"accountid\")";
 const HAS_ERROR: &str = "(\"errorcode\" IS NOT NULL AND \"errorcode\" <> '')";
 const NO_ERROR: &str = "(\"errorcode\" IS NULL OR \"errorcode\" = '')";
-/// `select::is_access_denied` in SQL, on `column` (`"errorcode"` in Athena, `errorCode` in
-/// Lake): one definition of "denied" for the local selection and both statements.
-pub fn access_denied(column: &str) -> String {
-    let codes: Vec<String> = DENIED_CODES.iter().map(|c| literal(c)).collect();
-    let mut any = vec![format!("{column} IN ({})", codes.join(", "))];
-    any.extend(
-        DENIED_SUFFIXES
-            .iter()
-            .map(|s| format!("{column} LIKE {}", literal(&format!("%{s}")))),
-    );
-    format!("({})", any.join(" OR "))
-}
-
 /// One disjunct of the statement's row predicate: its partitions and its row conditions.
 struct Arm<'a> {
     label: &'static str,
@@ -1209,7 +1160,7 @@ mod tests {
         let st = explain(&s, &window(&["111122223333", "444455556666"], &[]), 7).unwrap();
         assert_eq!(st.partitions, Some(9 * 2), "{}", st.sql);
         // query: the window's partitions
-        let f = RecordFilter::default();
+        let f = crate::select::filter::RecordFilter::default();
         let st = compile(
             &s,
             &Plan {
