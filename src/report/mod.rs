@@ -418,7 +418,21 @@ fn write_table<W: Write>(
         for e in &f.evidence {
             write_field(w, "evidence", &t(&describe_evidence(e)), width)?;
         }
-        if !f.fix.is_empty() {
+        // the alternatives in a line each; their documents are for --format json and
+        // --write-fixes, not for a terminal
+        for (i, x) in f.fixes.iter().enumerate() {
+            let label = if i == 0 { "fix" } else { "or" };
+            let mut line = x.change.summary.clone();
+            for c in &x.also {
+                line.push_str(&format!(" Also: {}", c.summary));
+            }
+            line.push_str(match x.verified {
+                crate::explain::fix::Verified::Allows => " [verified]",
+                crate::explain::fix::Verified::Unverified => " [not verified]",
+            });
+            write_field(w, label, &t(&line), width)?;
+        }
+        if f.fixes.is_empty() && !f.fix.is_empty() {
             write_field(w, "fix", &t(&f.fix), width)?;
         }
         if let Some(note) = integrity_note(f) {
