@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::report::Format;
+use trailwhy::report::Format;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -408,7 +408,7 @@ pub struct QueryArgs {
 
     /// Output format (default: table on a terminal, ndjson otherwise)
     #[arg(long, value_enum)]
-    pub format: Option<crate::query::output::Format>,
+    pub format: Option<trailwhy::query::output::Format>,
 
     /// Also write the run's JSON summary to FILE (files read, partly read, skipped and
     /// unreadable; records scanned and unreadable; problems), as explain's `summary`

@@ -1,11 +1,10 @@
 //! trailwhy as a library: the stages of the data flow
 //! source → decode → select → (scan) → inventory → explain → report, used by the `trailwhy`
-//! binary, the benches and the fuzz targets. See ARCHITECTURE.md.
+//! binary (whose own modules `cli` and `command` hold the command line and the glue), the
+//! benches and the fuzz targets. See ARCHITECTURE.md.
 
 pub mod authz;
-pub mod cli;
 pub mod codebuild;
-pub mod command;
 pub mod correlate;
 pub mod decode;
 pub mod event;

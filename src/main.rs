@@ -7,8 +7,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use trailwhy::command::{self, Exit};
-use trailwhy::{cli, report};
+mod cli;
+mod command;
+
+use command::Exit;
+use trailwhy::report;
 
 /// mimalloc: small allocations (jq values in `query`) cost a fraction of glibc malloc's.
 #[global_allocator]

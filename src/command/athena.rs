@@ -7,10 +7,10 @@ use chrono::{Datelike, NaiveDate, Utc};
 
 use super::Exit;
 use crate::cli::DdlArgs;
-use crate::source::athena::ddl::{create_table, Accounts, DdlOptions, Scope};
-use crate::source::athena::{Runner, DEFAULT_CATALOG};
-use crate::source::aws::{AwsContext, AwsOptions};
-use crate::source::s3::{self, AccountFolders, S3Url};
+use trailwhy::source::athena::ddl::{create_table, Accounts, DdlOptions, Scope};
+use trailwhy::source::athena::{Runner, DEFAULT_CATALOG};
+use trailwhy::source::aws::{AwsContext, AwsOptions};
+use trailwhy::source::s3::{self, AccountFolders, S3Url};
 
 /// The commercial regions a trail may deliver from (the default `--region` list).
 pub const COMMERCIAL_REGIONS: &[&str] = &[

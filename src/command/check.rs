@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::{open_output, stdout_is_terminal, Exit};
 use crate::cli::{CheckArgs, OfflineFormat};
-use crate::explain::trust::{diagnose, Token};
-use crate::report::{describe_evidence, sanitize::terminal_safe};
+use trailwhy::explain::trust::{diagnose, Token};
+use trailwhy::report::{describe_evidence, sanitize::terminal_safe};
 
 pub fn run(args: &CheckArgs) -> Result<Exit> {
     let text = std::fs::read_to_string(&args.trust_policy)
@@ -31,15 +31,15 @@ pub fn run(args: &CheckArgs) -> Result<Exit> {
     let role_arn = args.role_arn.clone().unwrap_or_else(|| {
         format!(
             "arn:aws:iam::{}:role/ROLE",
-            crate::event::arn_account(&provider).unwrap_or("ACCOUNT")
+            trailwhy::event::arn_account(&provider).unwrap_or("ACCOUNT")
         )
     });
     // the trust policy alone: the provider is taken to exist and register the audience
-    let fixes = crate::explain::fix::trust::fixes(&crate::explain::fix::trust::Situation {
+    let fixes = trailwhy::explain::fix::trust::fixes(&trailwhy::explain::fix::trust::Situation {
         token: token.clone(),
         role_arn: &role_arn,
         trust: Some(&policy),
-        provider: crate::explain::fix::trust::Provider::Exists(None),
+        provider: trailwhy::explain::fix::trust::Provider::Exists(None),
         max_session: None,
         duration: None,
         other_roles: Vec::new(),

@@ -7,26 +7,26 @@ use anyhow::{anyhow, bail, Result};
 use chrono::Utc;
 
 use super::{open_output, stdout_is_terminal, Exit};
-use crate::authz;
 use crate::cli::{parse_size, ExplainArgs, FailOn, ScanArgs};
-use crate::codebuild;
-use crate::correlate::SessionIndex;
-use crate::decode::DecodeLimits;
-use crate::explain::call::explain_calls;
-use crate::explain::codebuild::explain_codebuild;
-use crate::explain::{explain_web_identity, Finding};
-use crate::integrity::{self, HashSink, Requirement, VerifyOptions};
-use crate::inventory::live;
-use crate::inventory::Inventory;
-use crate::report::{self, Format, Summary};
-use crate::scan::S3Summary;
-use crate::scan::{scan, scan_hashing, Scan};
-use crate::select::time::parse_duration;
-use crate::select::{time::parse_time_bound, Selector, Window};
-use crate::source::athena::{self, sql::Want};
-use crate::source::aws::AwsOptions;
-use crate::source::s3::S3Options;
-use crate::source::{self, lookup, RemoteOptions, Sources};
+use trailwhy::authz;
+use trailwhy::codebuild;
+use trailwhy::correlate::SessionIndex;
+use trailwhy::decode::DecodeLimits;
+use trailwhy::explain::call::explain_calls;
+use trailwhy::explain::codebuild::explain_codebuild;
+use trailwhy::explain::{explain_web_identity, Finding};
+use trailwhy::integrity::{self, HashSink, Requirement, VerifyOptions};
+use trailwhy::inventory::live;
+use trailwhy::inventory::Inventory;
+use trailwhy::report::{self, Format, Summary};
+use trailwhy::scan::S3Summary;
+use trailwhy::scan::{scan, scan_hashing, Scan};
+use trailwhy::select::time::parse_duration;
+use trailwhy::select::{time::parse_time_bound, Selector, Window};
+use trailwhy::source::athena::{self, sql::Want};
+use trailwhy::source::aws::AwsOptions;
+use trailwhy::source::s3::S3Options;
+use trailwhy::source::{self, lookup, RemoteOptions, Sources};
 
 /// `--dry-run` printed the statements: the command ends here, successfully.
 #[derive(Debug)]
@@ -248,7 +248,7 @@ impl ScanConfig {
         &self,
         opts: &VerifyOptions,
         sources: &[String],
-        aws: Option<&std::sync::Arc<crate::source::aws::AwsContext>>,
+        aws: Option<&std::sync::Arc<trailwhy::source::aws::AwsContext>>,
         window: &Window,
         sink: &HashSink,
     ) -> Result<integrity::Integrity> {
@@ -267,7 +267,7 @@ impl ScanConfig {
 
     /// Runs `f` inside a rayon pool of the configured size.
     pub fn in_pool<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T> {
-        crate::scan::in_pool(self.threads, f)
+        trailwhy::scan::in_pool(self.threads, f)
     }
 }
 
@@ -302,7 +302,7 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
     // a listing that failed fails the run, whatever was read before it
     opened.inputs.result()?;
     // Ctrl-C while a remote query ran (no input was left to notice it)
-    logs.stats.interrupted |= crate::interrupt::requested();
+    logs.stats.interrupted |= trailwhy::interrupt::requested();
     if let (Some(opts), Some(sink)) = (&cfg.verify, &sink) {
         logs.integrity = Some(cfg.verify_inputs(
             opts,
@@ -366,8 +366,8 @@ fn live_request(logs: &Scan, cfg: &ScanConfig) -> live::LiveRequest {
     {
         if let Some(arn) = a.role_arn.as_deref() {
             if let (Some(acct), Some(name)) = (
-                crate::event::arn_account(arn),
-                crate::event::role_name_from_arn(arn),
+                trailwhy::event::arn_account(arn),
+                trailwhy::event::role_name_from_arn(arn),
             ) {
                 req.max_session_roles
                     .push((acct.to_owned(), name.to_owned()));
@@ -390,7 +390,7 @@ fn live_request(logs: &Scan, cfg: &ScanConfig) -> live::LiveRequest {
             .or_else(|| {
                 f.caller_arn
                     .as_deref()
-                    .and_then(crate::event::arn_account)
+                    .and_then(trailwhy::event::arn_account)
                     .map(str::to_owned)
             });
         if let (Some(region), Some(registry)) = (f.region.clone(), registry) {

@@ -9,17 +9,17 @@ use anyhow::{anyhow, bail, Result};
 use super::explain::ScanConfig;
 use super::{open_output, stdout_is_terminal, Exit};
 use crate::cli::QueryArgs;
-use crate::integrity::Verdict;
-use crate::interrupt;
-use crate::query::filter::{CompiledFilter, Globs, RecordFilter};
-use crate::query::jq::{self, JqProgram};
-use crate::query::output::Format;
-use crate::query::project::Projection;
-use crate::query::value::Path;
-use crate::query::{self, Mode, Query};
-use crate::report::{self, sanitize::terminal_safe};
-use crate::source::athena::sql::Want;
-use crate::source::lookup::Ask;
+use trailwhy::integrity::Verdict;
+use trailwhy::interrupt;
+use trailwhy::query::filter::{CompiledFilter, Globs, RecordFilter};
+use trailwhy::query::jq::{self, JqProgram};
+use trailwhy::query::output::Format;
+use trailwhy::query::project::Projection;
+use trailwhy::query::value::Path;
+use trailwhy::query::{self, Mode, Query};
+use trailwhy::report::{self, sanitize::terminal_safe};
+use trailwhy::source::athena::sql::Want;
+use trailwhy::source::lookup::Ask;
 
 /// Columns of `--format csv` for plain records (no `--fields`, no `--jq`).
 pub const CSV_DEFAULT_FIELDS: &[&str] = &[
@@ -123,7 +123,7 @@ pub fn config(args: &QueryArgs, cfg: &ScanConfig) -> Result<Query> {
         hashes: cfg
             .verify
             .as_ref()
-            .map(|_| std::sync::Arc::new(crate::integrity::HashSink::new())),
+            .map(|_| std::sync::Arc::new(trailwhy::integrity::HashSink::new())),
         width: (format == Format::Table)
             .then(|| super::output_width(None))
             .flatten(),
@@ -200,7 +200,7 @@ pub fn run(args: &QueryArgs) -> Result<Exit> {
     cfg.tell_queries(&opened);
     outcome.stats.interrupted |= interrupt::requested();
     if let Some(stats) = &opened.s3_stats {
-        outcome.stats.s3 = Some(crate::scan::S3Summary::from(&**stats));
+        outcome.stats.s3 = Some(trailwhy::scan::S3Summary::from(&**stats));
     }
     if opened.athena_stats.is_some() {
         outcome.stats.queries = Some(opened.athena_summaries());

@@ -13,11 +13,11 @@ use chrono::{DateTime, Duration, Utc};
 use super::explain::{findings, ScanConfig};
 use super::{open_output, Exit};
 use crate::cli::{ReportArgs, ReportFailOn, ReportFormat};
-use crate::report::document::{self, Document, Input};
-use crate::report::sanitize::terminal_safe;
-use crate::report::state::State;
-use crate::report::suppress::Rules;
-use crate::report::{self, html, markdown, Summary};
+use trailwhy::report::document::{self, Document, Input};
+use trailwhy::report::sanitize::terminal_safe;
+use trailwhy::report::state::State;
+use trailwhy::report::suppress::Rules;
+use trailwhy::report::{self, html, markdown, Summary};
 
 /// The window when `--since` is not given.
 pub const DEFAULT_WINDOW_HOURS: i64 = 24;

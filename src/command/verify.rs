@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::explain::ScanConfig;
 use super::{open_output, stdout_is_terminal, Exit};
 use crate::cli::{VerifyArgs, VerifyFormat};
-use crate::decode::{self, DecodeLimits, Decompressed as _};
-use crate::integrity::{HashSink, Integrity, Requirement, Verdict, VerifyOptions};
-use crate::report::sanitize::terminal_safe;
-use crate::source::{io_reason, lookup, Input, Inputs, Skipped};
+use trailwhy::decode::{self, DecodeLimits, Decompressed as _};
+use trailwhy::integrity::{HashSink, Integrity, Requirement, Verdict, VerifyOptions};
+use trailwhy::report::sanitize::terminal_safe;
+use trailwhy::source::{io_reason, lookup, Input, Inputs, Skipped};
 
 pub fn run(args: &VerifyArgs) -> Result<Exit> {
     let (scan, aws) = (&args.scan, &args.scan.aws);
@@ -105,7 +105,7 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
             terminal_safe(&s.reason)
         )?;
     }
-    crate::report::write_integrity_problems(&mut err, Some(&integrity))?;
+    trailwhy::report::write_integrity_problems(&mut err, Some(&integrity))?;
     let format = args
         .format
         .unwrap_or(if stdout_is_terminal(args.output.as_deref()) {
@@ -120,7 +120,7 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     }
     out.flush()?;
     let unread = skipped.iter().any(|s| !s.by_design);
-    Ok(if crate::interrupt::requested() {
+    Ok(if trailwhy::interrupt::requested() {
         Exit::Interrupted
     } else if integrity.fails() {
         Exit::Untrusted
