@@ -822,7 +822,7 @@ fn verify_and_dry_run_without_a_query_source_are_refused() {
         assert_eq!(r.code, 2, "{}", r.stderr);
         assert!(
             r.stderr.contains(&format!(
-                "--verify: {source}: query results cannot be verified"
+                "--verify: {source}: query results are rows, not the trail's files, so nothing can be verified"
             )),
             "{}",
             r.stderr

@@ -134,6 +134,41 @@ fn every_help_lists_the_flags_its_command_honours() {
 }
 
 #[test]
+fn sources_without_digest_files_are_refused_by_verify_before_any_request() {
+    let why = |kind: &str| match kind {
+        "lookup" => "LookupEvents returns events, not the trail's files",
+        _ => "query results are rows, not the trail's files",
+    };
+    for (source, kind) in [
+        ("lookup://us-east-1", "lookup"),
+        ("athena://db.trail", "athena"),
+        ("lake://store", "lake"),
+    ] {
+        for (args, flag) in [
+            (vec!["verify", source], ""),
+            (vec!["explain", source, "--verify"], "--verify: "),
+            (vec!["query", source, "--verify", "--count"], "--verify: "),
+        ] {
+            let r = trailwhy(&args);
+            assert_eq!(
+                (r.code, r.stdout.as_str()),
+                (2, ""),
+                "{args:?}: {}",
+                r.stderr
+            );
+            assert_eq!(
+                r.stderr,
+                format!(
+                    "trailwhy: error: {flag}{source}: {}, so nothing can be verified against digest files; verify the trail bucket (s3://) or a local copy of it instead\n",
+                    why(kind)
+                ),
+                "{args:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_flag_a_command_does_not_honour_is_refused() {
     let cases: &[(&[&str], &str)] = &[
         (

@@ -185,13 +185,8 @@ impl ScanConfig {
         athena: Want<'_>,
         need_aws: bool,
     ) -> Result<Sources> {
-        if let (Some(_), Some(s)) = (
-            &self.verify,
-            sources
-                .iter()
-                .find(|s| s.starts_with("athena://") || s.starts_with("lake://")),
-        ) {
-            bail!("--verify: {s}: query results cannot be verified against digest files; verify the trail bucket (s3://) instead");
+        if self.verify.is_some() {
+            source::check_verifiable(sources, "--verify: ")?;
         }
         let opened = source::open(
             sources,

@@ -62,14 +62,7 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     if args.scan.sources.is_empty() {
         bail!("no SOURCE given: name trail directories (local copies) or s3://bucket[/prefix]");
     }
-    if let Some(s) = args
-        .scan
-        .sources
-        .iter()
-        .find(|s| s.starts_with("lookup://") || s.starts_with("athena://"))
-    {
-        bail!("{s}: query results have no digest files to verify against; verify the trail bucket (s3://) instead");
-    }
+    trailwhy::source::check_verifiable(&args.scan.sources, "")?;
     let opts = VerifyOptions {
         public_keys: args.scan.public_keys.clone(),
         requirement: if args.scan.require_verified {

@@ -76,12 +76,74 @@ impl Input {
     }
 }
 
+/// What kind of SOURCE an argument names, and what that kind can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A file or a directory.
+    Local,
+    /// `-`: standard input.
+    Stdin,
+    /// `s3://BUCKET[/PREFIX]`: a trail bucket, listed by its key layout.
+    S3,
+    /// `lookup://REGION[,REGION]`: CloudTrail LookupEvents.
+    Lookup,
+    /// `athena://DATABASE.TABLE`: a query over a Glue table of the trail.
+    Athena,
+    /// `lake://EVENT_DATA_STORE`: a CloudTrail Lake query.
+    Lake,
+}
+
+impl Kind {
+    /// The kind of a SOURCE argument (by its scheme; anything else is a local path).
+    pub fn of(source: &str) -> Kind {
+        if source == "-" {
+            Kind::Stdin
+        } else if source.starts_with("s3://") {
+            Kind::S3
+        } else if source.starts_with("lookup://") {
+            Kind::Lookup
+        } else if source.starts_with("athena://") {
+            Kind::Athena
+        } else if source.starts_with("lake://") {
+            Kind::Lake
+        } else {
+            Kind::Local
+        }
+    }
+
+    /// Whether the kind is read through AWS.
+    pub fn is_remote(self) -> bool {
+        matches!(self, Kind::S3 | Kind::Lookup | Kind::Athena | Kind::Lake)
+    }
+
+    /// Why log files read from this kind cannot be checked against CloudTrail's digest
+    /// files, or `None` when they can (trail files: local copies and the bucket).
+    pub fn no_digests(self) -> Option<&'static str> {
+        match self {
+            // stdin is read and reported `unverifiable` with its reason, file by file
+            Kind::Local | Kind::S3 | Kind::Stdin => None,
+            Kind::Lookup => Some("LookupEvents returns events, not the trail's files"),
+            Kind::Athena | Kind::Lake => Some("query results are rows, not the trail's files"),
+        }
+    }
+}
+
 /// Whether a SOURCE argument names a remote source rather than a local path.
 pub fn is_remote(source: &str) -> bool {
-    source.starts_with("s3://")
-        || source.starts_with("lookup://")
-        || source.starts_with("athena://")
-        || source.starts_with("lake://")
+    Kind::of(source).is_remote()
+}
+
+/// Refuses, before anything runs, a SOURCE whose files cannot be verified (`verify`, and
+/// `--verify` on the other commands).
+pub fn check_verifiable(sources: &[String], flag: &str) -> Result<()> {
+    for s in sources {
+        if let Some(why) = Kind::of(s).no_digests() {
+            anyhow::bail!(
+                "{flag}{s}: {why}, so nothing can be verified against digest files; verify the trail bucket (s3://) or a local copy of it instead"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// How remote SOURCEs are read.
