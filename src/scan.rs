@@ -459,6 +459,49 @@ pub fn is_inventory_doc(v: &Value) -> bool {
             })
 }
 
+/// Why an input could not be opened for reading (it is counted unreadable, named with the
+/// reason).
+pub enum Unopened {
+    /// Ctrl-C came before it was opened.
+    Interrupted(Skipped),
+    /// It could not be opened or its compression read.
+    Failed(Skipped),
+}
+
+/// Opens one input for reading — the one place `explain`, `report`, `query` and `verify` do
+/// it: noted for `--verify` (`hashes`), opened, its compression recognised, hashed as it is
+/// read when verifying; a failure is recorded for `--verify` too.
+pub fn open_input<'a>(
+    input: &Input,
+    limits: &DecodeLimits,
+    hashes: Option<&'a crate::integrity::HashSink>,
+) -> Result<Box<dyn decode::Decompressed + 'a>, Unopened> {
+    let name = input.display_name();
+    if let Some(h) = hashes {
+        h.note_input(input);
+    }
+    if interrupt::requested() {
+        return Err(Unopened::Interrupted(Skipped {
+            name,
+            reason: "not read: interrupted".to_owned(),
+            by_design: false,
+        }));
+    }
+    match input.open().and_then(|r| decode::decompress(r, limits)) {
+        Ok((_, r)) => Ok(crate::integrity::HashSink::wrap(hashes, &name, r)),
+        Err(e) => {
+            if let Some(h) = hashes {
+                h.record_failure(&name, io_reason(&e));
+            }
+            Err(Unopened::Failed(Skipped {
+                name,
+                reason: io_reason(&e),
+                by_design: false,
+            }))
+        }
+    }
+}
+
 fn scan_input(
     input: &Input,
     selector: &Selector,
@@ -467,46 +510,17 @@ fn scan_input(
 ) -> Scan {
     let name = input.display_name();
     let mut out = Scan::default();
-    if let Some(h) = hashes {
-        h.note_input(input);
-    }
-    if interrupt::requested() {
-        out.stats.interrupted = true;
-        out.stats.files_unreadable += 1;
-        out.stats.skipped.push(Skipped {
-            name,
-            reason: "not read: interrupted".to_owned(),
-            by_design: false,
-        });
-        return out;
-    }
-    let reader = match input.open() {
+    let reader = match open_input(input, limits, hashes) {
         Ok(r) => r,
-        Err(e) => {
-            if let Some(h) = hashes {
-                h.record_failure(&name, io_reason(&e));
-            }
+        Err(Unopened::Interrupted(skip)) => {
+            out.stats.interrupted = true;
             out.stats.files_unreadable += 1;
-            out.stats.skipped.push(Skipped {
-                name,
-                reason: io_reason(&e),
-                by_design: false,
-            });
+            out.stats.skipped.push(skip);
             return out;
         }
-    };
-    let reader = match decode::decompress(reader, limits) {
-        Ok((_, r)) => crate::integrity::HashSink::wrap(hashes, &name, r),
-        Err(e) => {
-            if let Some(h) = hashes {
-                h.record_failure(&name, io_reason(&e));
-            }
+        Err(Unopened::Failed(skip)) => {
             out.stats.files_unreadable += 1;
-            out.stats.skipped.push(Skipped {
-                name,
-                reason: io_reason(&e),
-                by_design: false,
-            });
+            out.stats.skipped.push(skip);
             return out;
         }
     };

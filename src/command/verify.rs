@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::explain::ScanConfig;
 use super::{open_output, stdout_is_terminal, Exit};
 use crate::cli::{VerifyArgs, VerifyFormat};
-use trailwhy::decode::{self, DecodeLimits, Decompressed as _};
+use trailwhy::decode::{DecodeLimits, Decompressed as _};
 use trailwhy::integrity::{HashSink, Integrity, Requirement, Verdict, VerifyOptions};
 use trailwhy::report::sanitize::terminal_safe;
-use trailwhy::source::{io_reason, lookup, Input, Inputs, Skipped};
+use trailwhy::source::{lookup, Input, Inputs, Skipped};
 
 pub fn run(args: &VerifyArgs) -> Result<Exit> {
     let (scan, aws) = (&args.scan, &args.scan.aws);
@@ -140,26 +140,22 @@ fn hash_all(inputs: &Inputs, limits: &DecodeLimits, sink: &HashSink) {
 }
 
 fn hash_one(input: &Input, limits: &DecodeLimits, sink: &HashSink) {
-    sink.note_input(input);
-    let name = input.display_name();
-    match input.open().and_then(|r| decode::decompress(r, limits)) {
-        Ok((_, r)) => {
-            let mut r = HashSink::wrap(Some(sink), &name, r);
-            // a whole-object inflate is hashed in place, with no copy
-            if r.take_whole().is_some() {
-                return;
-            }
-            let mut buf = vec![0u8; 256 * 1024];
-            loop {
-                match r.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(_) => {}
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => break, // recorded by the hashing reader
-                }
-            }
+    // a failure is recorded in the sink by `open_input`
+    let Ok(mut r) = trailwhy::scan::open_input(input, limits, Some(sink)) else {
+        return;
+    };
+    // a whole-object inflate is hashed in place, with no copy
+    if r.take_whole().is_some() {
+        return;
+    }
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break, // recorded by the hashing reader
         }
-        Err(e) => sink.record_failure(&name, io_reason(&e)),
     }
 }
 

@@ -43,10 +43,12 @@ use crossbeam_channel::{bounded, Receiver, SendTimeoutError, Sender};
 use jaq_json::Val;
 use memchr::memmem::Finder;
 
-use crate::decode::{self, DecodeLimits, RecordKind, RecordSplitter};
+use crate::decode::{DecodeLimits, RecordKind, RecordSplitter};
 use crate::event::Record;
-use crate::scan::{classify_first, Damage, FirstRecord, RecordProblem, ScanStats, BAD_TIME};
-use crate::source::{io_reason, Input, Inputs, Skipped};
+use crate::scan::{
+    classify_first, open_input, Damage, FirstRecord, RecordProblem, ScanStats, Unopened, BAD_TIME,
+};
+use crate::source::{Input, Inputs, Skipped};
 use filter::{CompiledFilter, Verdict};
 use jq::JqProgram;
 use output::Cell;
@@ -655,24 +657,11 @@ fn key_text(k: &Val) -> String {
 /// the filters and jq to `emit`.
 fn read_input(input: &Input, q: &Query, emit: &mut Emitter<'_>) -> FileOutcome {
     let name = input.display_name();
-    if let Some(h) = &q.hashes {
-        h.note_input(input);
-    }
     let mut f = FileOutcome::default();
-    let unreadable = |reason: String| {
-        Some(Skipped {
-            name: name.clone(),
-            reason,
-            by_design: false,
-        })
-    };
-    let reader = match input.open().and_then(|r| decode::decompress(r, &q.limits)) {
-        Ok((_, r)) => crate::integrity::HashSink::wrap(q.hashes.as_deref(), &name, r),
-        Err(e) => {
-            if let Some(h) = &q.hashes {
-                h.record_failure(&name, io_reason(&e));
-            }
-            f.skipped = unreadable(io_reason(&e));
+    let reader = match open_input(input, &q.limits, q.hashes.as_deref()) {
+        Ok(r) => r,
+        Err(Unopened::Interrupted(skip) | Unopened::Failed(skip)) => {
+            f.skipped = Some(skip);
             return f;
         }
     };
