@@ -254,34 +254,13 @@ fn query_over_lookup_events_gives_the_records_of_the_trail_files() {
     assert!(requests.iter().all(|r| r.get("LookupAttributes").is_none()));
 }
 
-/// trailwhy with no AWS configuration at all but `env`.
-fn bare(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailwhy"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .env("HOME", "/nonexistent")
-        .envs([
-            ("AWS_CONFIG_FILE", "/dev/null"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-        ])
-        .envs(env.iter().copied())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn without_credentials_one_line_says_what_to_set_before_any_request() {
     // no server: nothing may be asked of anyone
     for command in ["explain", "query"] {
-        let (code, stdout, stderr) = bare(&[command, "lookup://us-east-1", "--since", "1h"], &[]);
+        let r =
+            common::trailwhy_without_aws(&[command, "lookup://us-east-1", "--since", "1h"], &[]);
+        let (code, stdout, stderr) = (r.code, r.stdout, r.stderr);
         assert_eq!((code, stdout.as_str()), (2, ""), "{command}: {stderr}");
         assert_eq!(
             stderr,
@@ -293,13 +272,14 @@ fn without_credentials_one_line_says_what_to_set_before_any_request() {
 
 #[test]
 fn without_a_region_an_s3_source_says_how_to_give_one() {
-    let (code, stdout, stderr) = bare(
+    let r = common::trailwhy_without_aws(
         &["explain", "s3://some-trail-bucket", "--since", "1h"],
         &[
             ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
             ("AWS_SECRET_ACCESS_KEY", "secret"),
         ],
     );
+    let (code, stdout, stderr) = (r.code, r.stdout, r.stderr);
     assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
     assert!(
         stderr.ends_with("trailwhy: error: s3://some-trail-bucket/AWSLogs/: no AWS region is set: pass --region, set AWS_REGION, or use a --profile that has one\n"),

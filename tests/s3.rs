@@ -7,7 +7,6 @@ mod aws;
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use aws::proxy::{Fault, Proxy, Rule};
@@ -591,31 +590,24 @@ fn assert_same(live: &[Value], local: &[Value]) {
 fn credentials_missing_or_expired_and_a_bucket_in_another_region() {
     let Some((moto, _)) = seeded() else { return };
     // no credentials anywhere
-    let out = Command::new(env!("CARGO_BIN_EXE_trailwhy"))
-        .args([
+    let r = common::trailwhy_without_aws(
+        &[
             "explain",
             "s3://trail",
             "--since",
             "1d",
             "--endpoint-url",
             &moto.url,
-        ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .env("HOME", "/nonexistent")
-        .envs([
-            ("AWS_CONFIG_FILE", "/dev/null"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("AWS_REGION", "us-east-1"),
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("no AWS credentials found"), "{stderr}");
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        ],
+        &[("AWS_REGION", "us-east-1")],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no AWS credentials found"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
     // expired credentials
     let proxy = Proxy::start(
         moto.port,

@@ -115,18 +115,7 @@ fn fixes_of(a: &WebIdAttempt, inv: &Inventory, v: &Verdict) -> (Vec<fix::Fix>, O
         c if c.is_trust_policy_cause() => Provider::Exists(None),
         _ => return none,
     };
-    let token = Token {
-        provider: &principal.provider,
-        audience: principal.audience.as_deref(),
-        subject: &principal.subject,
-        session_name: a.session_name.as_deref(),
-        request: Some(RequestFacts {
-            time: a.time,
-            region: a.region.as_deref(),
-            user_agent: a.user_agent.as_deref(),
-            network: a.network.as_deref(),
-        }),
-    };
+    let token = token_of(a, principal);
     let view = match inv.role_at_arn(&requested, a.time) {
         RoleAt::Known(view) => Some(view),
         _ => None,
@@ -188,6 +177,25 @@ fn fixes_of(a: &WebIdAttempt, inv: &Inventory, v: &Verdict) -> (Vec<fix::Fix>, O
         }
     }
     (fixes, None)
+}
+
+/// The token of an attempt and the request facts its record gives.
+fn token_of<'a>(
+    a: &'a WebIdAttempt,
+    principal: &'a crate::event::identity::WebIdentityPrincipal,
+) -> Token<'a> {
+    Token {
+        provider: &principal.provider,
+        audience: principal.audience.as_deref(),
+        subject: &principal.subject,
+        session_name: a.session_name.as_deref(),
+        request: Some(RequestFacts {
+            time: a.time,
+            region: a.region.as_deref(),
+            user_agent: a.user_agent.as_deref(),
+            network: a.network.as_deref(),
+        }),
+    }
 }
 
 /// The verdict for one failed attempt, before its fixes.
@@ -360,18 +368,7 @@ fn access_denied(a: &WebIdAttempt, inv: &Inventory) -> Verdict {
             "Check the raw record.",
         );
     };
-    let token = Token {
-        provider: &principal.provider,
-        audience: principal.audience.as_deref(),
-        subject: &principal.subject,
-        session_name: a.session_name.as_deref(),
-        request: Some(RequestFacts {
-            time: a.time,
-            region: a.region.as_deref(),
-            user_agent: a.user_agent.as_deref(),
-            network: a.network.as_deref(),
-        }),
-    };
+    let token = token_of(a, principal);
     match inv.role_at_arn(&requested, a.time) {
         RoleAt::Unknown(Unknown::AccountNotInInventory) => simple(
             Cause::NoPolicyData,

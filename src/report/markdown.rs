@@ -451,11 +451,8 @@ fn write_finding<W: Write>(w: &mut W, r: &Reported) -> io::Result<()> {
                 format!(
                     "{} {} ({})",
                     code(x.change.kind.code(), Place::Inline),
-                    text(&x.change.summary),
-                    match x.verified {
-                        crate::explain::fix::Verified::Allows => "verified",
-                        crate::explain::fix::Verified::Unverified => "not verified",
-                    }
+                    text(&x.line()),
+                    x.verified.word()
                 )
             })
             .collect();

@@ -422,14 +422,7 @@ fn write_table<W: Write>(
         // --write-fixes, not for a terminal
         for (i, x) in f.fixes.iter().enumerate() {
             let label = if i == 0 { "fix" } else { "or" };
-            let mut line = x.change.summary.clone();
-            for c in &x.also {
-                line.push_str(&format!(" Also: {}", c.summary));
-            }
-            line.push_str(match x.verified {
-                crate::explain::fix::Verified::Allows => " [verified]",
-                crate::explain::fix::Verified::Unverified => " [not verified]",
-            });
+            let line = format!("{} [{}]", x.line(), x.verified.word());
             write_field(w, label, &t(&line), width)?;
         }
         if f.fixes.is_empty() && !f.fix.is_empty() {

@@ -165,6 +165,26 @@ pub fn trailwhy_env(args: &[&str], env: &[(&str, &str)]) -> Run {
         .into()
 }
 
+/// Runs the binary with no AWS configuration at all (no credentials, config files or
+/// instance metadata) but the variables in `env`.
+pub fn trailwhy_without_aws(args: &[&str], env: &[(&str, &str)]) -> Run {
+    Command::new(env!("CARGO_BIN_EXE_trailwhy"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("HOME", "/nonexistent")
+        .envs([
+            ("AWS_CONFIG_FILE", "/dev/null"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ])
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+        .into()
+}
+
 pub fn trailwhy_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_trailwhy"));
     cmd.args(args)

@@ -9,7 +9,7 @@ use iam_policy::{authorize, AuthzInput, Decision, Layer, Policy, Request};
 use serde_json::{json, Value};
 
 use super::{
-    add_statement, new_policy, policy_change, rank, remove_statement, Breadth, Change, Fix,
+    action_step, add_statement, new_policy, policy_change, rank, remove_statement, Breadth, Fix,
     FixKind, Verified,
 };
 use crate::explain::trust::{diagnose, Token, TrustDecision};
@@ -439,29 +439,20 @@ fn other_roles(s: &Situation<'_>) -> Vec<Fix> {
         {
             continue;
         }
-        out.push(Fix {
-            change: Change {
-                kind: FixKind::RoleToAssume,
-                target: o.arn.clone(),
-                summary: format!(
+        out.push(Fix::nothing_new(
+            action_step(
+                FixKind::RoleToAssume,
+                &o.arn,
+                format!(
                     "Set role-to-assume to {}: its trust policy accepts this job's token and its policies allow {} on {}.",
                     o.arn, s.action, s.resource
                 ),
-                document: None,
-                file: None,
-                apply: None,
-                workflow: Some(format!(
-                    "- uses: aws-actions/configure-aws-credentials@v4\n  with:\n    role-to-assume: {}\n",
-                    serde_json::Value::String(o.arn.clone())
-                )),
-            },
-            also: Vec::new(),
-            scope: "admits nothing new: an existing role already allows it".to_owned(),
-            admits: Vec::new(),
-            verified: Verified::Allows,
-            unverified_because: None,
-            breadth: Breadth::Nothing,
-        });
+                &o.arn,
+                &[],
+            ),
+            "admits nothing new: an existing role already allows it",
+            None,
+        ));
     }
     out
 }
@@ -534,14 +525,10 @@ pub fn chained(
     };
     let mut out = Vec::new();
     if tags {
-        let untagged = Situation {
-            requests: vec![request("sts:AssumeRole")],
-            actions: vec!["sts:AssumeRole"],
-            ..s.clone_shallow()
-        };
+        // without tags only sts:AssumeRole is asked for
         let docs = Docs::of(identity, &repo);
-        if docs.authorize(&untagged.requests[0]).decision == Decision::Allow {
-            out.push(skip_tagging(target, Verified::Allows, None));
+        if docs.authorize(&request("sts:AssumeRole")).decision == Decision::Allow {
+            out.push(skip_tagging(target, None));
         }
     }
     out.extend(complete(
@@ -553,45 +540,23 @@ pub fn chained(
     rank(out)
 }
 
-impl<'a> Situation<'a> {
-    fn clone_shallow(&self) -> Situation<'a> {
-        Situation {
-            requests: self.requests.clone(),
-            role_arn: self.role_arn,
-            action: self.action,
-            resource: self.resource,
-            actions: self.actions.clone(),
-            identity: self.identity,
-            repo: self.repo,
-            repository: self.repository,
-            token: self.token.clone(),
-            other_roles: &[],
-        }
-    }
-}
-
-/// The workflow change that stops passing session tags.
-fn skip_tagging(target: &str, verified: Verified, because: Option<String>) -> Fix {
-    Fix {
-        change: Change {
-            kind: FixKind::Workflow,
-            target: "aws-actions/configure-aws-credentials: role-skip-session-tagging".to_owned(),
-            summary: format!("Stop passing session tags when assuming {target}: `role-skip-session-tagging: true`."),
-            document: None,
-            file: None,
-            apply: None,
-            workflow: Some(format!(
-                "- uses: aws-actions/configure-aws-credentials@v4\n  with:\n    role-to-assume: {}\n    role-chaining: true\n    role-skip-session-tagging: true\n",
-                serde_json::Value::String(target.to_owned())
-            )),
-        },
-        also: Vec::new(),
-        scope: "admits nothing new".to_owned(),
-        admits: Vec::new(),
-        verified,
-        unverified_because: because,
-        breadth: Breadth::Nothing,
-    }
+/// The workflow change that stops passing session tags (verified unless `because` says why
+/// not).
+fn skip_tagging(target: &str, because: Option<String>) -> Fix {
+    Fix::nothing_new(
+        action_step(
+            FixKind::Workflow,
+            "aws-actions/configure-aws-credentials: role-skip-session-tagging",
+            format!("Stop passing session tags when assuming {target}: `role-skip-session-tagging: true`."),
+            target,
+            &[
+                ("role-chaining", "true".to_owned()),
+                ("role-skip-session-tagging", "true".to_owned()),
+            ],
+        ),
+        "admits nothing new",
+        because,
+    )
 }
 
 /// As [`chained`], when the caller's own policies are not in the inventory: the target's trust
@@ -612,11 +577,7 @@ fn chained_trust_only(
     );
     let assume = allows(trust, "sts:AssumeRole");
     if tags && assume {
-        out.push(skip_tagging(
-            target,
-            Verified::Unverified,
-            Some(identity_unchecked.clone()),
-        ));
+        out.push(skip_tagging(target, Some(identity_unchecked.clone())));
     }
     let actions: Vec<&str> = match (assume, tags) {
         (false, true) => vec!["sts:AssumeRole", "sts:TagSession"],

@@ -117,6 +117,34 @@ pub struct Fix {
 }
 
 impl Fix {
+    /// A fix of one change that admits nothing new (a workflow setting, another role):
+    /// verified, unless `because` says what could not be checked.
+    pub fn nothing_new(change: Change, scope: &str, because: Option<String>) -> Fix {
+        Fix {
+            change,
+            also: Vec::new(),
+            scope: scope.to_owned(),
+            admits: Vec::new(),
+            verified: if because.is_some() {
+                Verified::Unverified
+            } else {
+                Verified::Allows
+            },
+            unverified_because: because,
+            breadth: Breadth::Nothing,
+        }
+    }
+
+    /// The fix in one line: its changes' summaries (no documents).
+    pub fn line(&self) -> String {
+        let mut out = self.change.summary.clone();
+        for c in &self.also {
+            out.push_str(" Also: ");
+            out.push_str(&c.summary);
+        }
+        out
+    }
+
     /// Every change of the fix, in order.
     pub fn changes(&self) -> impl Iterator<Item = &Change> {
         std::iter::once(&self.change).chain(self.also.iter())
@@ -124,11 +152,7 @@ impl Fix {
 
     /// The text `fix` of a finding: the first alternative in a sentence or two.
     pub fn text(&self) -> String {
-        let mut out = self.change.summary.clone();
-        for c in &self.also {
-            out.push_str(" Also: ");
-            out.push_str(&c.summary);
-        }
+        let mut out = self.line();
         if let Some(doc) = &self.change.document {
             out.push_str(&format!(" Patched document: {doc}"));
         }
@@ -143,6 +167,55 @@ impl Fix {
             }
         }
         out
+    }
+}
+
+impl Verified {
+    /// The word the table and the report show.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verified::Allows => "verified",
+            Verified::Unverified => "not verified",
+        }
+    }
+}
+
+/// A change of the workflow's `aws-actions/configure-aws-credentials` step (`kind` workflow or
+/// role_to_assume): `role` as `role-to-assume`, then the `with` settings, as YAML.
+pub fn action_step(
+    kind: FixKind,
+    target: &str,
+    summary: String,
+    role: &str,
+    with: &[(&str, String)],
+) -> Change {
+    let mut yaml = format!(
+        "- uses: aws-actions/configure-aws-credentials@v4\n  with:\n    role-to-assume: {}\n",
+        yaml_scalar(role)
+    );
+    for (key, value) in with {
+        yaml.push_str(&format!("    {key}: {}\n", yaml_scalar(value)));
+    }
+    Change {
+        kind,
+        target: target.to_owned(),
+        summary,
+        document: None,
+        file: None,
+        apply: None,
+        workflow: Some(yaml),
+    }
+}
+
+/// A YAML scalar, quoted when it is not plain.
+pub fn yaml_scalar(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+    {
+        s.to_owned()
+    } else {
+        serde_json::Value::String(s.to_owned()).to_string()
     }
 }
 
@@ -412,10 +485,7 @@ pub fn files(findings: &[super::Finding]) -> Vec<(String, String)> {
             script.push_str(&format!(
                 "# alternative {} ({}): {}\n",
                 a + 1,
-                match fix.verified {
-                    Verified::Allows => "verified",
-                    Verified::Unverified => "not verified",
-                },
+                fix.verified.word(),
                 comment(&fix.scope)
             ));
             for c in fix.changes() {

@@ -7,9 +7,9 @@ use iam_policy::{evaluate, Effect, ElementMatch, Policy, PrincipalKind};
 use serde_json::json;
 
 use super::{
-    add_condition_pattern, add_condition_value, add_statement, change_operator, policy_change,
-    rank, remove_condition_values, remove_statement, shell_word, Breadth, Change, Fix, FixKind,
-    Verified,
+    action_step, add_condition_pattern, add_condition_value, add_statement, change_operator,
+    policy_change, rank, remove_condition_values, remove_statement, shell_word, yaml_scalar,
+    Breadth, Change, Fix, FixKind, Verified,
 };
 use crate::event::identity::provider_issuer;
 use crate::explain::subject::{self, SubjectKind};
@@ -534,27 +534,17 @@ fn workflow_fixes(s: &Situation<'_>, trust: &Policy, cause: Cause) -> Vec<Fix> {
                 if s.blocker(trust, &token, s.role_arn, &s.provider).is_some() {
                     continue;
                 }
-                out.push(Fix {
-                    change: Change {
-                        kind: FixKind::Workflow,
-                        target: "aws-actions/configure-aws-credentials: audience".to_owned(),
-                        summary: format!("Request the audience \"{value}\" in the workflow, which the trust policy and the provider already accept."),
-                        document: None,
-                        file: None,
-                        apply: None,
-                        workflow: Some(format!(
-                            "- uses: aws-actions/configure-aws-credentials@v4\n  with:\n    role-to-assume: {}\n    audience: {}\n",
-                            yaml_scalar(s.role_arn),
-                            yaml_scalar(value)
-                        )),
-                    },
-                    also: Vec::new(),
-                    scope: "admits nothing new".to_owned(),
-                    admits: Vec::new(),
-                    verified: if s.provider == Provider::Unknown { Verified::Unverified } else { Verified::Allows },
-                    unverified_because: s.unseen(&s.provider),
-                    breadth: Breadth::Nothing,
-                });
+                out.push(Fix::nothing_new(
+                    action_step(
+                        FixKind::Workflow,
+                        "aws-actions/configure-aws-credentials: audience",
+                        format!("Request the audience \"{value}\" in the workflow, which the trust policy and the provider already accept."),
+                        s.role_arn,
+                        &[("audience", (*value).clone())],
+                    ),
+                    "admits nothing new",
+                    s.unseen(&s.provider),
+                ));
             }
         }
         _ => {}
@@ -605,18 +595,6 @@ fn workflow_for_subject(value: &str, kind: SubjectKind) -> Option<(String, Strin
     }
 }
 
-/// A YAML scalar, quoted when it is not plain.
-fn yaml_scalar(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
-    {
-        s.to_owned()
-    } else {
-        serde_json::Value::String(s.to_owned()).to_string()
-    }
-}
-
 /// Other roles of the account whose trust policy already accepts this token.
 fn other_roles(s: &Situation<'_>) -> Vec<Fix> {
     let mut out = Vec::new();
@@ -627,34 +605,27 @@ fn other_roles(s: &Situation<'_>) -> Vec<Fix> {
         if diagnose(trust, &s.token, Some(arn)).decision != TrustDecision::Allow {
             continue;
         }
-        let unseen = s.unseen(&s.provider);
-        out.push(Fix {
-            change: Change {
-                kind: FixKind::RoleToAssume,
-                target: arn.clone(),
-                summary: format!(
+        out.push(Fix::nothing_new(
+            action_step(
+                FixKind::RoleToAssume,
+                arn,
+                format!(
                     "Set role-to-assume to {arn}, whose trust policy already accepts this token{}.",
                     if s.trust.is_some() {
-                        format!(" (another role than {}: check its permissions are what the job needs)", s.role_arn)
+                        format!(
+                            " (another role than {}: check its permissions are what the job needs)",
+                            s.role_arn
+                        )
                     } else {
                         String::new()
                     }
                 ),
-                document: None,
-                file: None,
-                apply: None,
-                workflow: Some(format!(
-                    "- uses: aws-actions/configure-aws-credentials@v4\n  with:\n    role-to-assume: {}\n",
-                    yaml_scalar(arn)
-                )),
-            },
-            also: Vec::new(),
-            scope: "admits nothing new in IAM; the job gets that role's permissions instead".to_owned(),
-            admits: Vec::new(),
-            verified: if unseen.is_some() { Verified::Unverified } else { Verified::Allows },
-            unverified_because: unseen,
-            breadth: Breadth::Nothing,
-        });
+                arn,
+                &[],
+            ),
+            "admits nothing new in IAM; the job gets that role's permissions instead",
+            s.unseen(&s.provider),
+        ));
     }
     out
 }
@@ -679,34 +650,24 @@ fn duration_fixes(s: &Situation<'_>, trust: &Policy) -> Vec<Fix> {
         return Vec::new(); // the trust policy rejects the token too: its fixes come first
     }
     let mut out = Vec::new();
-    let (seconds, verified, because) = match s.max_session {
-        Some(max) => (max, Verified::Allows, None),
+    let (seconds, because) = match s.max_session {
+        Some(max) => (max, None),
         None => (
             3600,
-            Verified::Unverified,
             Some("the role's maximum session duration is not in the inventory; 3600 s is IAM's default and the least a role allows".to_owned()),
         ),
     };
-    out.push(Fix {
-        change: Change {
-            kind: FixKind::Workflow,
-            target: "aws-actions/configure-aws-credentials: role-duration-seconds".to_owned(),
-            summary: format!("Ask for at most {seconds} s: `role-duration-seconds: {seconds}`."),
-            document: None,
-            file: None,
-            apply: None,
-            workflow: Some(format!(
-                "- uses: aws-actions/configure-aws-credentials@v4\n  with:\n    role-to-assume: {}\n    role-duration-seconds: {seconds}\n",
-                yaml_scalar(s.role_arn)
-            )),
-        },
-        also: Vec::new(),
-        scope: "admits nothing new".to_owned(),
-        admits: Vec::new(),
-        verified,
-        unverified_because: because,
-        breadth: Breadth::Nothing,
-    });
+    out.push(Fix::nothing_new(
+        action_step(
+            FixKind::Workflow,
+            "aws-actions/configure-aws-credentials: role-duration-seconds",
+            format!("Ask for at most {seconds} s: `role-duration-seconds: {seconds}`."),
+            s.role_arn,
+            &[("role-duration-seconds", seconds.to_string())],
+        ),
+        "admits nothing new",
+        because,
+    ));
     if asked <= 43_200 {
         if let Some(name) = crate::event::role_name_from_arn(s.role_arn) {
             out.push(Fix {
@@ -743,19 +704,7 @@ fn provider_fixes(s: &Situation<'_>, trust: &Policy) -> Vec<Fix> {
     let arn = s.provider_arn();
     let aud = s.token.audience.unwrap_or("sts.amazonaws.com");
     let change = match &s.provider {
-        Provider::Absent => Change {
-            kind: FixKind::Provider,
-            target: arn.clone(),
-            summary: format!("Create the IAM OIDC provider https://{} with client ID {aud}.", provider_issuer(&arn)),
-            document: None,
-            file: None,
-            apply: Some(format!(
-                "aws iam create-open-id-connect-provider --url {} --client-id-list {}",
-                shell_word(&format!("https://{}", provider_issuer(&arn))),
-                shell_word(aud)
-            )),
-            workflow: None,
-        },
+        Provider::Absent => create_provider(&arn, aud),
         Provider::Exists(Some(ids)) if !ids.iter().any(|i| i == aud) => Change {
             kind: FixKind::Provider,
             target: arn.clone(),
@@ -783,25 +732,31 @@ fn provider_fixes(s: &Situation<'_>, trust: &Policy) -> Vec<Fix> {
     out
 }
 
+/// Creating the provider `arn` with the client ID `aud`.
+fn create_provider(arn: &str, aud: &str) -> Change {
+    let url = format!("https://{}", provider_issuer(arn));
+    Change {
+        kind: FixKind::Provider,
+        target: arn.to_owned(),
+        summary: format!("Create the IAM OIDC provider {url} with client ID {aud}."),
+        document: None,
+        file: None,
+        apply: Some(format!(
+            "aws iam create-open-id-connect-provider --url {} --client-id-list {}",
+            shell_word(&url),
+            shell_word(aud)
+        )),
+        workflow: None,
+    }
+}
+
 /// The provider is missing and the role's trust policy is unknown: the provider alone, not
 /// verified.
 fn create_provider_unchecked(s: &Situation<'_>) -> Fix {
     let arn = s.provider_arn();
     let aud = s.token.audience.unwrap_or("sts.amazonaws.com");
     Fix {
-        change: Change {
-            kind: FixKind::Provider,
-            target: arn.clone(),
-            summary: format!("Create the IAM OIDC provider https://{} with client ID {aud}.", provider_issuer(&arn)),
-            document: None,
-            file: None,
-            apply: Some(format!(
-                "aws iam create-open-id-connect-provider --url {} --client-id-list {}",
-                shell_word(&format!("https://{}", provider_issuer(&arn))),
-                shell_word(aud)
-            )),
-            workflow: None,
-        },
+        change: create_provider(&arn, aud),
         also: Vec::new(),
         scope: format!("newly admits tokens of audience {aud} from {arn}"),
         admits: vec![format!("tokens of audience {aud} from {arn}")],
