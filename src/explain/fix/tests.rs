@@ -172,3 +172,29 @@ mod generated {
         }
     }
 }
+
+#[test]
+fn an_action_step_is_the_yaml_of_the_configure_aws_credentials_step() {
+    let c = action_step(
+        FixKind::Workflow,
+        "aws-actions/configure-aws-credentials: audience",
+        "Request the audience.".to_owned(),
+        "arn:aws:iam::111122223333:role/deploy",
+        &[
+            ("audience", "sts.amazonaws.com".to_owned()),
+            ("role-chaining", "true".to_owned()),
+        ],
+    );
+    assert_eq!(
+        c.workflow.as_deref(),
+        Some("- uses: aws-actions/configure-aws-credentials@v4\n  with:\n    role-to-assume: \"arn:aws:iam::111122223333:role/deploy\"\n    audience: sts.amazonaws.com\n    role-chaining: true\n")
+    );
+    assert_eq!((&c.document, &c.apply), (&None, &None));
+    let f = Fix::nothing_new(c.clone(), "admits nothing new", None);
+    assert_eq!(
+        (f.verified, f.breadth, f.admits.len()),
+        (Verified::Allows, Breadth::Nothing, 0)
+    );
+    let f = Fix::nothing_new(c, "admits nothing new", Some("unknown provider".to_owned()));
+    assert_eq!(f.verified, Verified::Unverified);
+}
