@@ -270,16 +270,12 @@ fn stages(c: &mut Criterion) {
 
     // 5. End to end on one thread: files → decompress → split → select (no explain).
     let inputs: Vec<Input> = corpus.paths.iter().cloned().map(Input::File).collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .expect("pool");
     let mut g = c.benchmark_group("scan");
     short(&mut g);
     g.throughput(Throughput::Bytes(corpus.plain_bytes()));
     g.bench_function("files_one_thread", |b| {
         b.iter(|| {
-            let s = pool.install(|| scan(&inputs, Vec::new(), &selector, &limits));
+            let s = scan(&inputs, Vec::new(), &selector, &limits, Some(1)).expect("scan");
             black_box(s.stats.records_matched)
         })
     });

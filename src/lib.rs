@@ -13,6 +13,7 @@ pub mod integrity;
 pub mod interrupt;
 pub mod inventory;
 pub mod query;
+pub mod read;
 pub mod report;
 pub mod scan;
 pub mod select;

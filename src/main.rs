@@ -33,7 +33,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),
-        Err(e) if e.is::<command::explain::DryRun>() => ExitCode::from(Exit::Ok as u8),
+        Err(e) if e.is::<command::pipeline::DryRun>() => ExitCode::from(Exit::Ok as u8),
         Err(e) => {
             if e.chain().any(|c| {
                 c.downcast_ref::<io::Error>()

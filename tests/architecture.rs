@@ -18,6 +18,7 @@ const ORDER: &[&str] = &[
     "authz",
     "codebuild",
     "integrity",
+    "read",
     "correlate",
     "scan",
     "inventory",

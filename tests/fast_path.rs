@@ -151,18 +151,14 @@ fn fast_path_selects_exactly_what_a_full_decode_selects() {
 
     let (inputs, skipped) = trailwhy::source::expand(&[dir.path().to_str().unwrap().to_owned()]);
     for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        let scan = pool.install(|| {
-            trailwhy::scan::scan(
-                &inputs,
-                skipped.clone(),
-                &selector,
-                &DecodeLimits::default(),
-            )
-        });
+        let scan = trailwhy::scan::scan(
+            &inputs,
+            skipped.clone(),
+            &selector,
+            &DecodeLimits::default(),
+            Some(threads),
+        )
+        .unwrap();
         assert_eq!(scan.stats.records_scanned, records, "{threads} threads");
         assert_eq!(scan.stats.files_unreadable, 0, "{:?}", scan.stats.skipped);
         let mut fast = Selection::new();

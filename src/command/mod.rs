@@ -4,6 +4,7 @@
 pub mod athena;
 pub mod check;
 pub mod explain;
+pub mod pipeline;
 pub mod query;
 pub mod report;
 pub mod simulate;

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anyhow::{anyhow, bail, Result};
 
-use super::explain::ScanConfig;
+use super::pipeline::ScanConfig;
 use super::{open_output, stdout_is_terminal, Exit};
 use crate::cli::QueryArgs;
 use trailwhy::integrity::Verdict;
@@ -161,12 +161,8 @@ pub fn run(args: &QueryArgs) -> Result<Exit> {
     let mut query = config(args, &cfg)?;
     // remote sources: listed (s3:// pruned by --since/--until/--account/--region) or
     // queried; without --since they read the last 24 hours, and the filter does too
-    let mut opened = cfg.open_sources(
-        &args.scan.sources,
-        &lookup_ask(args),
-        Want::Query(query.filter.filter()),
-        false,
-    )?;
+    let mut opened =
+        cfg.open_sources(&lookup_ask(args), Want::Query(query.filter.filter()), false)?;
     query
         .filter
         .set_time_bounds(opened.window.since, opened.window.until);
@@ -188,19 +184,15 @@ pub fn run(args: &QueryArgs) -> Result<Exit> {
     opened.inputs.result()?;
     // --verify: the verdicts go to stderr (stdout holds the rows)
     let integrity = match (&cfg.verify, &query.hashes) {
-        (Some(opts), Some(sink)) => Some(cfg.verify_inputs(
-            opts,
-            &args.scan.sources,
-            opened.aws.as_ref(),
-            &opened.window,
-            sink,
-        )?),
+        (Some(opts), Some(sink)) => {
+            Some(cfg.verify_inputs(opts, opened.aws.as_ref(), &opened.window, sink)?)
+        }
         _ => None,
     };
     cfg.tell_queries(&opened);
     outcome.stats.interrupted |= interrupt::requested();
     if let Some(stats) = &opened.s3_stats {
-        outcome.stats.s3 = Some(trailwhy::scan::S3Summary::from(&**stats));
+        outcome.stats.s3 = Some(trailwhy::read::count::S3Summary::from(&**stats));
     }
     if opened.athena_stats.is_some() {
         outcome.stats.queries = Some(opened.athena_summaries());

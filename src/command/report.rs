@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 use chrono::{DateTime, Duration, Utc};
 
-use super::explain::{findings, ScanConfig};
+use super::pipeline::{findings, ScanConfig};
 use super::{open_output, Exit};
 use crate::cli::{ReportArgs, ReportFailOn, ReportFormat};
 use trailwhy::report::document::{self, Document, Input};

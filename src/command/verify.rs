@@ -2,18 +2,18 @@
 //! record splitting, nothing selected), then checked against CloudTrail's digest files as
 //! `--verify` does for `explain`, `report` and `query`.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 
 use anyhow::{bail, Result};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::explain::ScanConfig;
+use super::pipeline::ScanConfig;
 use super::{open_output, stdout_is_terminal, Exit};
 use crate::cli::{VerifyArgs, VerifyFormat};
-use trailwhy::decode::{DecodeLimits, Decompressed as _};
 use trailwhy::integrity::{HashSink, Integrity, Requirement, Verdict, VerifyOptions};
+use trailwhy::read::drive::{Ahead, Emit};
+use trailwhy::read::hash_input;
 use trailwhy::report::sanitize::terminal_safe;
-use trailwhy::source::{lookup, Input, Inputs, Skipped};
+use trailwhy::source::{lookup, Skipped};
 
 pub fn run(args: &VerifyArgs) -> Result<Exit> {
     let (scan, aws) = (&args.scan, &args.scan.aws);
@@ -62,7 +62,7 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     if args.scan.sources.is_empty() {
         bail!("no SOURCE given: name trail directories (local copies) or s3://bucket[/prefix]");
     }
-    trailwhy::source::check_verifiable(&args.scan.sources, "")?;
+    trailwhy::source::check_verifiable(&cfg.sources, "")?;
     let opts = VerifyOptions {
         public_keys: args.scan.public_keys.clone(),
         requirement: if args.scan.require_verified {
@@ -71,23 +71,23 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
             Requirement::Intact
         },
     };
-    let mut opened = cfg.open_sources(
-        &args.scan.sources,
-        &lookup::Ask::Everything,
-        cfg.explain_want(),
-        false,
-    )?;
+    let mut opened = cfg.open_sources(&lookup::Ask::Everything, cfg.explain_want(), false)?;
     let sink = HashSink::new();
-    cfg.in_pool(|| hash_all(&opened.inputs, &cfg.limits, &sink))?;
+    // every input read to its end through the hashing reader, in list order (as the scan
+    // does, so remote fetches and reading agree on the order)
+    trailwhy::read::drive(
+        &opened.inputs,
+        cfg.threads,
+        Ahead::Unbounded,
+        |_, input, _: &Emit<'_, ()>| {
+            hash_input(&input, &cfg.limits, &sink);
+            true
+        },
+        |_, ()| true,
+    )?;
     // a listing that failed fails the run
     opened.inputs.result()?;
-    let integrity = cfg.verify_inputs(
-        &opts,
-        &args.scan.sources,
-        opened.aws.as_ref(),
-        &opened.window,
-        &sink,
-    )?;
+    let integrity = cfg.verify_inputs(&opts, opened.aws.as_ref(), &opened.window, &sink)?;
     let skipped = std::mem::take(&mut opened.skipped);
     let mut err = io::stderr().lock();
     for s in skipped.iter().filter(|s| !s.by_design) {
@@ -122,41 +122,6 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     } else {
         Exit::Ok
     })
-}
-
-/// Reads every input to its end through the hashing reader, taken in list order (as the
-/// scan does, so remote fetches and reading agree on the order).
-fn hash_all(inputs: &Inputs, limits: &DecodeLimits, sink: &HashSink) {
-    let next = AtomicUsize::new(0);
-    rayon::scope(|s| {
-        for _ in 0..rayon::current_num_threads() {
-            s.spawn(|_| {
-                while let Some(input) = inputs.take(next.fetch_add(1, Ordering::Relaxed)) {
-                    hash_one(&input, limits, sink);
-                }
-            });
-        }
-    });
-}
-
-fn hash_one(input: &Input, limits: &DecodeLimits, sink: &HashSink) {
-    // a failure is recorded in the sink by `open_input`
-    let Ok(mut r) = trailwhy::scan::open_input(input, limits, Some(sink)) else {
-        return;
-    };
-    // a whole-object inflate is hashed in place, with no copy
-    if r.take_whole().is_some() {
-        return;
-    }
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        match r.read(&mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => break, // recorded by the hashing reader
-        }
-    }
 }
 
 fn write_json<W: Write>(w: &mut W, integrity: &Integrity, skipped: &[Skipped]) -> io::Result<()> {

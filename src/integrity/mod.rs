@@ -15,7 +15,7 @@ pub mod locate;
 pub mod verify;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -30,8 +30,7 @@ use verify::{ScannedLog, Scope};
 use crate::decode::DecodeLimits;
 use crate::select::Window;
 use crate::source::aws::AwsContext;
-use crate::source::is_remote;
-use crate::source::s3::S3Url;
+use crate::source::{Place, Source};
 
 /// How one file ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -304,7 +303,7 @@ pub struct VerifyOptions {
 
 /// What verification needs from the run that read the logs.
 pub struct Run<'a> {
-    pub sources: &'a [String],
+    pub sources: &'a [Source],
     pub aws: Option<&'a Arc<AwsContext>>,
     pub window: &'a Window,
     pub delivery_lag: ChronoDuration,
@@ -332,15 +331,19 @@ pub fn run(opts: &VerifyOptions, r: &Run<'_>, sink: &HashSink) -> Result<Integri
     let local: Vec<PathBuf> = r
         .sources
         .iter()
-        .filter(|s| !is_remote(s) && s.as_str() != "-")
-        .map(|s| locate::absolute(Path::new(s)))
+        .filter_map(|s| match &s.place {
+            Place::Local(p) => Some(locate::absolute(p)),
+            _ => None,
+        })
         .collect();
     let mut digests: Vec<RawDigest> = locate::local_digests(&local);
     let mut scopes = vec![Scope::Local {
         roots: local.clone(),
     }];
-    for s in r.sources.iter().filter(|s| s.starts_with("s3://")) {
-        let url = S3Url::parse(s)?;
+    for url in r.sources.iter().filter_map(|s| match &s.place {
+        Place::S3(url) => Some(url),
+        _ => None,
+    }) {
         if let Some(ctx) = r.aws {
             let head = format!("s3://{}/", url.bucket);
             let read: Vec<String> = logs
@@ -349,15 +352,15 @@ pub fn run(opts: &VerifyOptions, r: &Run<'_>, sink: &HashSink) -> Result<Integri
                 .collect();
             digests.extend(locate::s3_digests(
                 ctx,
-                &url,
+                url,
                 r.window,
                 r.delivery_lag,
                 &read,
             )?);
         }
         scopes.push(Scope::S3 {
-            bucket: url.bucket,
-            prefix: url.prefix,
+            bucket: url.bucket.clone(),
+            prefix: url.prefix.clone(),
             window: r.window.clone(),
             lag: r.delivery_lag,
         });

@@ -13,7 +13,7 @@ use aws_config::SdkConfig;
 use aws_sdk_iam::types::EntityType;
 use serde_json::{json, Value};
 
-use crate::scan::InventoryDoc;
+use crate::read::InventoryDoc;
 use crate::source::aws::AwsContext;
 
 /// What to read besides the account-wide details.

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{str_field, string_list, Inventory, ManagedPolicy, ProviderSnapshot, RoleSnapshot};
 use crate::event::arn_account;
-use crate::scan::InventoryDoc;
+use crate::read::InventoryDoc;
 
 /// A part of an inventory document that could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::event::Arn;
-use crate::scan::InventoryDoc;
+use crate::read::InventoryDoc;
 use crate::select::ChangeEvent;
 
 pub use identity::{

@@ -9,7 +9,7 @@
 //! batches over one bounded channel per input, and the writer drains the inputs strictly in
 //! input order ([`output`] lays the rows out), so the output does not depend on thread timing
 //! and memory stays bounded: at most [`IN_FLIGHT_PER_THREAD`] inputs per thread are open,
-//! each with at most [`BATCHES`] batches waiting. `--count` and `--group-by` send only
+//! each with at most [`read::drive::BATCHES`] batches waiting. `--count` and `--group-by` send only
 //! counts. Inputs are claimed as they arrive ([`Inputs`]: an `s3://` listing may still be
 //! growing the list); once `--limit` is certain to be reached (the writer wrote it, or one
 //! input alone holds enough rows, or `--count` counted enough), the inputs are cancelled, so
@@ -32,23 +32,18 @@ pub mod project;
 pub mod regex;
 pub mod value;
 
+use jaq_json::Val;
+use memchr::memmem::Finder;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use crossbeam_channel::{bounded, Receiver, SendTimeoutError, Sender};
-use jaq_json::Val;
-use memchr::memmem::Finder;
-
-use crate::decode::{DecodeLimits, RecordKind, RecordSplitter};
+use crate::decode::DecodeLimits;
 use crate::event::Record;
-use crate::scan::{
-    classify_first, open_input, Damage, FirstRecord, RecordProblem, ScanStats, Unopened, BAD_TIME,
-};
-use crate::source::{Input, Inputs, Skipped};
+use crate::read::drive::{Ahead, Emit};
+use crate::read::{self, InputRead, Raw, RecordProblem, ScanStats, Sink, BAD_TIME};
+use crate::source::{Inputs, Skipped};
 use filter::{CompiledFilter, Verdict};
 use jq::JqProgram;
 use output::Cell;
@@ -58,14 +53,10 @@ use value::Path;
 
 /// Inputs open at once per worker thread (the reorder window).
 pub const IN_FLIGHT_PER_THREAD: usize = 2;
-/// Batches an input may have waiting for the writer.
-pub const BATCHES: usize = 4;
 /// Rows per batch.
 const BATCH_ROWS: usize = 256;
 /// Bytes of NDJSON lines per batch (a batch ends at whichever limit comes first).
 const BATCH_BYTES: usize = 128 * 1024;
-/// How often a blocked worker looks at the stop flag.
-const POLL: Duration = Duration::from_millis(50);
 
 /// What `query` prints.
 #[derive(Debug, Clone)]
@@ -117,7 +108,7 @@ impl Outcome {
 /// Runs the query: the workers on a rayon pool of `threads` (one per core when `None`), the
 /// writer on this thread.
 /// A write error (a closed pipe) stops the workers and is returned. However the writer
-/// stops, `inputs` are cancelled: nothing more is fetched.
+/// stops early, `inputs` are cancelled: nothing more is fetched.
 pub fn run<W: Write>(
     query: &Query,
     inputs: &Inputs,
@@ -128,42 +119,55 @@ pub fn run<W: Write>(
     let mut writer = RowWriter::new(out, query.format, columns(query)).fit_to(query.width);
     let mut outcome = Outcome::default();
     for s in pre_skipped {
-        outcome.add_skipped(s);
+        outcome.stats.skip(s);
     }
-    let pool_size = threads;
-    let threads = threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
     let shared = Shared {
         query,
         inputs,
-        next: Mutex::new(0),
-        stop: AtomicBool::new(false),
         counted: AtomicU64::new(0),
     };
-    let (claim_tx, claim_rx) = bounded::<Claim>(threads.max(1) * IN_FLIGHT_PER_THREAD);
     let mut groups: HashMap<Vec<String>, u64> = HashMap::new();
-    let (written, pool) = std::thread::scope(|s| {
-        let shared = &shared;
-        let workers = s.spawn(move || {
-            let claims = claim_tx;
-            crate::scan::in_pool(pool_size, || {
-                rayon::broadcast(|_| worker(shared, &claims));
-            })
-        });
-        let written = drain(shared, &claim_rx, &mut writer, &mut outcome, &mut groups);
-        // whatever the reason the writer stopped, the workers stop too, and no more inputs
-        // are listed or fetched
-        shared.stop.store(true, Ordering::Relaxed);
-        shared.inputs.cancel();
-        while claim_rx.try_recv().is_ok() {}
-        drop(claim_rx);
-        let pool = workers
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("a worker thread panicked")));
-        (written, pool)
-    });
-    pool?;
+    let limit = match query.mode {
+        Mode::Rows { .. } => query.limit,
+        _ => None,
+    };
+    let mut written = Ok(());
+    if limit != Some(0) {
+        read::drive(
+            inputs,
+            threads,
+            Ahead::PerWorker(IN_FLIGHT_PER_THREAD),
+            |index, input, emit| {
+                if shared.count_limit_reached() {
+                    return false;
+                }
+                let mut sink = QuerySink {
+                    emit: Emitter::new(&shared, index, emit),
+                    lookup: Finder::new(b"CloudTrailEvent"),
+                };
+                let read =
+                    read::read_input(&input, &query.limits, query.hashes.as_deref(), &mut sink);
+                // a remote object's fetch slot is free once its reader is gone
+                drop(input);
+                let mut emit = sink.emit;
+                emit.flush();
+                let f = FileOutcome {
+                    read,
+                    jq_errors: emit.jq_errors,
+                    first_jq_error: emit.first_jq_error.take(),
+                    groups: std::mem::take(&mut emit.groups),
+                };
+                emit.tx.send(Msg::Done(Box::new(f))) && !shared.count_limit_reached()
+            },
+            |_, msg| match deliver(msg, &mut writer, &mut outcome, &mut groups, limit) {
+                Ok(more) => more,
+                Err(e) => {
+                    written = Err(e);
+                    false
+                }
+            },
+        )?;
+    }
     written?;
     // a listing that failed fails the run: a count or groups would be the count of part of
     // the SOURCEs, so nothing more is written (rows already streamed stay)
@@ -191,17 +195,6 @@ pub fn run<W: Write>(
     Ok(outcome)
 }
 
-impl Outcome {
-    fn add_skipped(&mut self, s: Skipped) {
-        if s.by_design {
-            self.stats.files_skipped += 1;
-        } else {
-            self.stats.files_unreadable += 1;
-        }
-        self.stats.skipped.push(s);
-    }
-}
-
 /// The columns of a table or CSV, when they are known before the first row.
 fn columns(query: &Query) -> Option<Vec<String>> {
     match &query.mode {
@@ -219,16 +212,9 @@ fn columns(query: &Query) -> Option<Vec<String>> {
     }
 }
 
-/// An input claimed by a worker, and where its batches arrive.
-type Claim = (usize, Receiver<Msg>);
-
 struct Shared<'a> {
     query: &'a Query,
     inputs: &'a Inputs,
-    /// The next input to claim; claims reach the writer in this order.
-    next: Mutex<usize>,
-    /// Set by the writer when it stops (done, limit reached, output closed).
-    stop: AtomicBool,
     /// Rows counted under `--count`, across workers (for `--limit`).
     counted: AtomicU64,
 }
@@ -240,153 +226,70 @@ enum Msg {
     Done(Box<FileOutcome>),
 }
 
-#[derive(Default)]
+/// One input, read: how it is counted, and what jq and `--group-by` made of it.
 struct FileOutcome {
-    /// Skipped by design, or not opened or decompressed.
-    skipped: Option<Skipped>,
-    /// The input's name and what could not be read of it, once it was split.
-    damage: Option<(String, Damage)>,
-    records: u64,
-    bytes: u64,
+    read: InputRead,
     jq_errors: u64,
     first_jq_error: Option<String>,
     groups: HashMap<Vec<String>, u64>,
 }
 
-/// The writer: inputs in claim order, which is input order, each input's batches in order.
-fn drain<W: Write>(
-    shared: &Shared<'_>,
-    claims: &Receiver<Claim>,
+/// One message of an input, in input order, to the writer; false once `--limit` rows are
+/// written.
+fn deliver<W: Write>(
+    msg: Msg,
     writer: &mut RowWriter<W>,
     outcome: &mut Outcome,
     groups: &mut HashMap<Vec<String>, u64>,
-) -> std::io::Result<()> {
-    let limit = match shared.query.mode {
-        Mode::Rows { .. } => shared.query.limit,
-        _ => None,
-    };
+    limit: Option<u64>,
+) -> std::io::Result<bool> {
     let full = |rows: u64| limit.is_some_and(|l| rows >= l);
-    if full(0) {
-        return Ok(());
-    }
-    for (_, rx) in claims.iter() {
-        for msg in rx.iter() {
-            match msg {
-                Msg::Rows(rows) => {
-                    for row in rows {
-                        writer.row(row)?;
-                        outcome.rows += 1;
-                        if full(outcome.rows) {
-                            return Ok(());
-                        }
-                    }
+    match msg {
+        Msg::Rows(rows) => {
+            for row in rows {
+                writer.row(row)?;
+                outcome.rows += 1;
+                if full(outcome.rows) {
+                    return Ok(false);
                 }
-                Msg::Lines(bytes, rows) => {
-                    let room = limit.map_or(rows, |l| l.saturating_sub(outcome.rows));
-                    if rows <= room {
-                        writer.lines(&bytes)?;
-                        outcome.rows += rows;
-                    } else {
-                        // every row is one line: stop after the last one --limit allows
-                        let end = memchr::memchr_iter(b'\n', &bytes)
-                            .nth(
-                                usize::try_from(room)
-                                    .unwrap_or(usize::MAX)
-                                    .saturating_sub(1),
-                            )
-                            .map_or(0, |at| at + 1);
-                        writer.lines(&bytes[..end])?;
-                        outcome.rows += room;
-                    }
-                    if full(outcome.rows) {
-                        return Ok(());
-                    }
-                }
-                Msg::Done(f) => merge(*f, outcome, groups),
             }
         }
-    }
-    Ok(())
-}
-
-fn merge(f: FileOutcome, outcome: &mut Outcome, groups: &mut HashMap<Vec<String>, u64>) {
-    let s = &mut outcome.stats;
-    s.records_scanned += f.records;
-    s.bytes_decompressed += f.bytes;
-    match (f.skipped, f.damage) {
-        (Some(skip), _) => outcome.add_skipped(skip),
-        (None, Some((name, damage))) => damage.count(&mut outcome.stats, name, f.records),
-        (None, None) => outcome.stats.files_read += 1,
-    }
-    for (k, n) in f.groups {
-        *groups.entry(k).or_insert(0) += n;
-    }
-    if outcome.first_jq_error.is_none() {
-        outcome.first_jq_error = f.first_jq_error;
-    }
-    outcome.jq_errors += f.jq_errors;
-}
-
-/// Sends unless the writer has stopped; false when the message could not be delivered.
-fn send<T>(tx: &Sender<T>, mut msg: T, stop: &AtomicBool) -> bool {
-    loop {
-        match tx.send_timeout(msg, POLL) {
-            Ok(()) => return true,
-            Err(SendTimeoutError::Disconnected(_)) => return false,
-            Err(SendTimeoutError::Timeout(m)) => {
-                if stop.load(Ordering::Relaxed) {
-                    return false;
-                }
-                msg = m;
+        Msg::Lines(bytes, rows) => {
+            let room = limit.map_or(rows, |l| l.saturating_sub(outcome.rows));
+            if rows <= room {
+                writer.lines(&bytes)?;
+                outcome.rows += rows;
+            } else {
+                // every row is one line: stop after the last one --limit allows
+                let end = memchr::memchr_iter(b'\n', &bytes)
+                    .nth(
+                        usize::try_from(room)
+                            .unwrap_or(usize::MAX)
+                            .saturating_sub(1),
+                    )
+                    .map_or(0, |at| at + 1);
+                writer.lines(&bytes[..end])?;
+                outcome.rows += room;
+            }
+            if full(outcome.rows) {
+                return Ok(false);
             }
         }
-    }
-}
-
-/// One worker thread: claims the next input, reads it, sends its rows, until none is left.
-fn worker(shared: &Shared<'_>, claims: &Sender<Claim>) {
-    loop {
-        if shared.stopped() || shared.count_limit_reached() {
-            return;
-        }
-        let (index, input, tx) = {
-            let mut next = shared
-                .next
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let index = *next;
-            // waits for an input still being listed; none after the last or a cancel
-            let Some(input) = shared.inputs.take(index) else {
-                return;
-            };
-            *next += 1;
-            let (tx, rx) = bounded(BATCHES);
-            // announced while holding the lock, so claims reach the writer in input order
-            if !send(claims, (index, rx), &shared.stop) {
-                return;
+        Msg::Done(f) => {
+            f.read.count(&mut outcome.stats);
+            for (k, n) in f.groups {
+                *groups.entry(k).or_insert(0) += n;
             }
-            (index, input, tx)
-        };
-        let mut emit = Emitter::new(shared, index, &tx);
-        let mut f = read_input(&input, shared.query, &mut emit);
-        // a remote object's fetch slot is free once its reader is gone
-        drop(input);
-        emit.flush();
-        f.jq_errors = emit.jq_errors;
-        f.first_jq_error = emit.first_jq_error.take();
-        f.groups = std::mem::take(&mut emit.groups);
-        if !send(&tx, Msg::Done(Box::new(f)), &shared.stop) {
-            return;
+            if outcome.first_jq_error.is_none() {
+                outcome.first_jq_error = f.first_jq_error;
+            }
+            outcome.jq_errors += f.jq_errors;
         }
     }
+    Ok(true)
 }
 
 impl Shared<'_> {
-    /// The writer stopped, or Ctrl-C asked to stop reading.
-    fn stopped(&self) -> bool {
-        self.stop.load(Ordering::Relaxed) || crate::interrupt::requested()
-    }
-
     fn count_limit_reached(&self) -> bool {
         matches!(self.query.mode, Mode::Count)
             && self
@@ -396,12 +299,39 @@ impl Shared<'_> {
     }
 }
 
+/// What `query` does with the records of one input.
+struct QuerySink<'a> {
+    emit: Emitter<'a>,
+    lookup: Finder<'static>,
+}
+
+impl Sink for QuerySink<'_> {
+    fn takes_documents(&self) -> bool {
+        false
+    }
+
+    fn event(&mut self, name: &str, raw: Raw<'_>) -> Result<(), (RecordProblem, String)> {
+        record(
+            self.emit.shared.query,
+            raw.bytes,
+            &self.lookup,
+            &mut self.emit,
+            name,
+            raw.index,
+        )
+    }
+
+    fn wants_more(&self) -> bool {
+        self.emit.wants_more()
+    }
+}
+
 /// Turns the output values of one input into rows, batches or counts.
 struct Emitter<'a> {
     shared: &'a Shared<'a>,
     /// The input's index.
     index: usize,
-    tx: &'a Sender<Msg>,
+    tx: &'a Emit<'a, Msg>,
     batch: Vec<Row>,
     /// NDJSON rows written straight into one buffer (`--format ndjson` rows).
     lines: Vec<u8>,
@@ -417,7 +347,7 @@ struct Emitter<'a> {
 }
 
 impl<'a> Emitter<'a> {
-    fn new(shared: &'a Shared<'a>, index: usize, tx: &'a Sender<Msg>) -> Emitter<'a> {
+    fn new(shared: &'a Shared<'a>, index: usize, tx: &'a Emit<'a, Msg>) -> Emitter<'a> {
         let field_keys = match &shared.query.mode {
             Mode::Rows { fields } => fields
                 .iter()
@@ -448,7 +378,7 @@ impl<'a> Emitter<'a> {
     }
 
     fn wants_more(&self) -> bool {
-        !self.done && !self.shared.stopped() && !self.shared.count_limit_reached()
+        !self.done && !self.tx.stopped() && !self.shared.count_limit_reached()
     }
 
     /// One output value; false once no more are wanted.
@@ -564,7 +494,7 @@ impl<'a> Emitter<'a> {
     fn flush(&mut self) {
         if !self.batch.is_empty() {
             let rows = std::mem::take(&mut self.batch);
-            if !send(self.tx, Msg::Rows(rows), &self.shared.stop) {
+            if !self.tx.send(Msg::Rows(rows)) {
                 self.done = true;
             }
         }
@@ -576,7 +506,7 @@ impl<'a> Emitter<'a> {
                 bytes = String::from_utf8_lossy(&bytes).into_owned().into_bytes();
             }
             let rows = std::mem::replace(&mut self.lines_rows, 0);
-            if !send(self.tx, Msg::Lines(bytes, rows), &self.shared.stop) {
+            if !self.tx.send(Msg::Lines(bytes, rows)) {
                 self.done = true;
             }
         }
@@ -651,82 +581,6 @@ fn key_text(k: &Val) -> String {
         Val::TStr(s) => String::from_utf8_lossy(s).into_owned(),
         other => output::to_json(other),
     }
-}
-
-/// Reads one input (as `scan` does: counted, never fatal) and feeds its records through
-/// the filters and jq to `emit`.
-fn read_input(input: &Input, q: &Query, emit: &mut Emitter<'_>) -> FileOutcome {
-    let name = input.display_name();
-    let mut f = FileOutcome::default();
-    let reader = match open_input(input, &q.limits, q.hashes.as_deref()) {
-        Ok(r) => r,
-        Err(Unopened::Interrupted(skip) | Unopened::Failed(skip)) => {
-            f.skipped = Some(skip);
-            return f;
-        }
-    };
-    // build log text is not JSON: skipped by design, as `scan` reads it for `explain` only
-    let reader = crate::decode::Peeked::new(reader);
-    if let Some(kind) = crate::codebuild::log::sniff(reader.prefix(), &name) {
-        f.skipped = Some(Skipped {
-            name: name.clone(),
-            reason: match kind {
-                crate::codebuild::log::TextKind::BuildLog => {
-                    "CodeBuild build log, not a CloudTrail log"
-                }
-                crate::codebuild::log::TextKind::OtherText => "not a CloudTrail log or build log",
-            }
-            .to_owned(),
-            by_design: true,
-        });
-        return f;
-    }
-    let lookup = Finder::new(b"CloudTrailEvent");
-    let mut splitter = RecordSplitter::new_whole(reader, &q.limits);
-    let mut first = true;
-    let mut damage = Damage::default();
-    while emit.wants_more() {
-        // the index of the record about to be read
-        let index = f.records;
-        // an error is not necessarily the end: the splitter resyncs where it can
-        let raw = match splitter.next_record() {
-            Ok(Some(r)) => r,
-            Ok(None) => break,
-            Err(e) => {
-                damage.stream(&name, index, e.offset(), e.to_string());
-                continue;
-            }
-        };
-        f.records += 1;
-        if raw.kind != RecordKind::Object {
-            damage.record(
-                &name,
-                index,
-                raw.offset,
-                RecordProblem::Undecodable,
-                "not a JSON object".to_owned(),
-            );
-            continue;
-        }
-        if std::mem::replace(&mut first, false) {
-            if let Some(reason) = not_a_log(raw.bytes) {
-                f.records = 0;
-                f.skipped = Some(Skipped {
-                    name,
-                    reason,
-                    by_design: true,
-                });
-                return f;
-            }
-        }
-        let found = record(q, raw.bytes, &lookup, emit, &name, index);
-        if let Err((kind, why)) = found {
-            damage.record(&name, index, raw.offset, kind, why);
-        }
-    }
-    f.bytes = splitter.bytes_read();
-    f.damage = Some((name, damage));
-    f
 }
 
 /// One record through the byte pre-filter, the lookup-events wrapper, the typed filters,
@@ -823,17 +677,4 @@ fn lookup_event(bytes: &[u8]) -> Result<Option<String>, String> {
     let probe: Lookup<'_> =
         serde_json::from_slice(bytes).map_err(|e| format!("could not be decoded: {e}"))?;
     Ok(probe.event.map(Cow::into_owned))
-}
-
-/// Why a file whose first record is this one is not a log (skipped by design), as `scan`
-/// decides it (`scan::classify_first`): digest files, inventory and build documents, JSON
-/// without `eventName`.
-fn not_a_log(bytes: &[u8]) -> Option<String> {
-    match classify_first(bytes) {
-        // an undecodable first record is counted by the main loop
-        FirstRecord::Event => None,
-        FirstRecord::Inventory(_) => Some("inventory document, not a log".to_owned()),
-        FirstRecord::Builds(_) => Some("CodeBuild build document, not a CloudTrail log".to_owned()),
-        FirstRecord::NotALog(reason) => Some(reason),
-    }
 }

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::explain::{Evidence, Finding};
 use crate::inventory::LoadProblem;
-use crate::scan::{Problem, ScanStats, PROBLEMS_PER_FILE};
+use crate::read::{Problem, ScanStats, PROBLEMS_PER_FILE};
 use crate::source::Skipped;
 use sanitize::terminal_safe;
 
@@ -51,7 +51,7 @@ pub struct Summary {
     /// Every record skipped with a reason (`records_undecodable` + `records_unplaced`).
     pub records_unreadable: u64,
     /// What could not be read of partly read inputs: `{file, record, byte, reason}`, at most
-    /// `scan::PROBLEMS_PER_FILE` per input (and the error that ended it).
+    /// `read::PROBLEMS_PER_FILE` per input (and the error that ended it).
     pub problems: Vec<Problem>,
     /// Problems beyond those listed.
     pub problems_omitted: u64,
@@ -64,9 +64,9 @@ pub struct Summary {
     pub interrupted: bool,
     /// Failures read that lie outside the window (`count`, `earliest`, `latest`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub failures_outside_window: Option<crate::scan::OutsideWindow>,
+    pub failures_outside_window: Option<crate::read::count::OutsideWindow>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub s3: Option<crate::scan::S3Summary>,
+    pub s3: Option<crate::read::count::S3Summary>,
     /// What each athena:// and lake:// query did: its id, bytes scanned and their price,
     /// rows, objects re-read.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -108,7 +108,7 @@ pub struct QuerySummary {
     /// True when Ctrl-C stopped the query (exit code 130).
     pub interrupted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub s3: Option<crate::scan::S3Summary>,
+    pub s3: Option<crate::read::count::S3Summary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queries: Option<Vec<crate::source::athena::QuerySummary>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -537,7 +537,7 @@ pub fn write_fixes(dir: &std::path::Path, findings: &[Finding]) -> anyhow::Resul
 /// The failures read outside the window in a sentence, with the `--since` (and `--until`)
 /// that would take them in.
 pub fn outside_window_sentence(
-    o: &crate::scan::OutsideWindow,
+    o: &crate::read::count::OutsideWindow,
     since: Option<chrono::DateTime<chrono::Utc>>,
     until: Option<chrono::DateTime<chrono::Utc>>,
 ) -> String {

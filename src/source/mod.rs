@@ -95,7 +95,7 @@ pub enum Kind {
 
 impl Kind {
     /// The kind of a SOURCE argument (by its scheme; anything else is a local path).
-    pub fn of(source: &str) -> Kind {
+    fn of(source: &str) -> Kind {
         if source == "-" {
             Kind::Stdin
         } else if source.starts_with("s3://") {
@@ -128,6 +128,74 @@ impl Kind {
     }
 }
 
+/// A SOURCE argument, parsed once when the arguments become configuration: a bad URL or a
+/// missing path is a usage error before anything runs.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The argument as given (for messages).
+    pub arg: String,
+    pub place: Place,
+}
+
+/// Where a SOURCE's records are, by kind.
+#[derive(Debug, Clone)]
+pub enum Place {
+    /// A file or a directory.
+    Local(PathBuf),
+    /// `-`: standard input.
+    Stdin,
+    S3(S3Url),
+    /// The regions LookupEvents is asked in.
+    Lookup(Vec<String>),
+    Athena(athena::AthenaUrl),
+    Lake(lake::LakeUrl),
+}
+
+impl Source {
+    /// Parses one SOURCE argument.
+    pub fn parse(arg: &str) -> Result<Source> {
+        let place = match Kind::of(arg) {
+            Kind::Stdin => Place::Stdin,
+            Kind::S3 => Place::S3(S3Url::parse(arg)?),
+            Kind::Lookup => Place::Lookup(lookup::parse_regions(arg)?),
+            Kind::Athena => Place::Athena(athena::AthenaUrl::parse(arg)?),
+            Kind::Lake => Place::Lake(lake::LakeUrl::parse(arg)?),
+            Kind::Local => {
+                if let Err(e) = std::fs::metadata(arg) {
+                    if e.kind() == io::ErrorKind::NotFound {
+                        // (main makes every error line terminal-safe)
+                        anyhow::bail!(
+                            "{arg}: no such file or directory (a SOURCE is a file, a directory, -, s3://, lookup://, athena:// or lake://)"
+                        );
+                    }
+                }
+                Place::Local(PathBuf::from(arg))
+            }
+        };
+        Ok(Source {
+            arg: arg.to_owned(),
+            place,
+        })
+    }
+
+    /// Parses every SOURCE argument, failing at the first bad one.
+    pub fn parse_all(args: &[String]) -> Result<Vec<Source>> {
+        args.iter().map(|a| Source::parse(a)).collect()
+    }
+
+    /// What kind of SOURCE it is.
+    pub fn kind(&self) -> Kind {
+        match self.place {
+            Place::Local(_) => Kind::Local,
+            Place::Stdin => Kind::Stdin,
+            Place::S3(_) => Kind::S3,
+            Place::Lookup(_) => Kind::Lookup,
+            Place::Athena(_) => Kind::Athena,
+            Place::Lake(_) => Kind::Lake,
+        }
+    }
+}
+
 /// Whether a SOURCE argument names a remote source rather than a local path.
 pub fn is_remote(source: &str) -> bool {
     Kind::of(source).is_remote()
@@ -135,11 +203,12 @@ pub fn is_remote(source: &str) -> bool {
 
 /// Refuses, before anything runs, a SOURCE whose files cannot be verified (`verify`, and
 /// `--verify` on the other commands).
-pub fn check_verifiable(sources: &[String], flag: &str) -> Result<()> {
+pub fn check_verifiable(sources: &[Source], flag: &str) -> Result<()> {
     for s in sources {
-        if let Some(why) = Kind::of(s).no_digests() {
+        if let Some(why) = s.kind().no_digests() {
             anyhow::bail!(
-                "{flag}{s}: {why}, so nothing can be verified against digest files; verify the trail bucket (s3://) or a local copy of it instead"
+                "{flag}{}: {why}, so nothing can be verified against digest files; verify the trail bucket (s3://) or a local copy of it instead",
+                s.arg
             );
         }
     }
@@ -198,55 +267,15 @@ impl Sources {
     }
 }
 
-/// A remote SOURCE, parsed.
-enum RemoteSource {
-    S3(S3Url),
-    Lookup(Vec<String>),
-    Athena(athena::AthenaUrl),
-    Lake(lake::LakeUrl),
-}
-
-/// Opens SOURCE arguments: local ones expanded ([`expand`]), remote ones parsed first
-/// (a bad URL is a usage error before any request), then listed or queried over the window
+/// Opens SOURCEs: local ones expanded ([`expand`]), remote ones listed or queried over the window
 /// (see [`Sources::window`]), `s3://` pruned by the window, `--account` and `--region`.
-pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Result<Sources> {
-    // a local SOURCE that is not there is a mistake in the command, found before anything runs
-    for s in sources
-        .iter()
-        .filter(|s| !is_remote(s) && s.as_str() != "-")
-    {
-        if let Err(e) = std::fs::metadata(s) {
-            if e.kind() == io::ErrorKind::NotFound {
-                // (main makes every error line terminal-safe)
-                anyhow::bail!(
-                    "{s}: no such file or directory (a SOURCE is a file, a directory, -, s3://, lookup://, athena:// or lake://)"
-                );
-            }
-        }
-    }
-    let remote: Vec<(&String, RemoteSource)> = sources
-        .iter()
-        .filter(|s| is_remote(s))
-        .map(|s| {
-            Ok((
-                s,
-                if s.starts_with("s3://") {
-                    RemoteSource::S3(S3Url::parse(s)?)
-                } else if s.starts_with("lake://") {
-                    RemoteSource::Lake(lake::LakeUrl::parse(s)?)
-                } else if s.starts_with("athena://") {
-                    RemoteSource::Athena(athena::AthenaUrl::parse(s)?)
-                } else {
-                    RemoteSource::Lookup(lookup::parse_regions(s)?)
-                },
-            ))
-        })
-        .collect::<Result<_>>()?;
+pub fn open(sources: &[Source], window: &Window, opts: RemoteOptions<'_>) -> Result<Sources> {
+    let remote: Vec<&Source> = sources.iter().filter(|s| s.kind().is_remote()).collect();
     let (window, defaulted) = remote_window(window, !remote.is_empty(), Utc::now());
     let defaulted = defaulted.then(|| {
         remote
             .iter()
-            .map(|(s, _)| s.as_str())
+            .map(|s| s.arg.as_str())
             .collect::<Vec<_>>()
             .join(", ")
     });
@@ -260,7 +289,12 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
     } else {
         None
     };
-    let (local, skipped) = expand(sources);
+    let local_args: Vec<String> = sources
+        .iter()
+        .filter(|s| !s.kind().is_remote())
+        .map(|s| s.arg.clone())
+        .collect();
+    let (local, skipped) = expand(&local_args);
     let mut s3_stats = None;
     let mut athena_stats = None;
     // Every bucket's region first (a missing bucket fails before the scan), LookupEvents
@@ -268,13 +302,14 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
     // argument order while the scan reads.
     let mut parts = Vec::new();
     if let Some(ctx) = &aws {
-        for (_, source) in &remote {
-            match source {
-                RemoteSource::S3(url) => {
+        for source in &remote {
+            match &source.place {
+                Place::Local(_) | Place::Stdin => {}
+                Place::S3(url) => {
                     let stats = s3_stats.get_or_insert_with(|| Arc::new(ListStats::default()));
                     parts.push(Part::S3(s3::prepare(ctx, url, &window, opts.s3, stats)?));
                 }
-                RemoteSource::Athena(url) => {
+                Place::Athena(url) => {
                     let stats =
                         athena_stats.get_or_insert_with(|| Arc::new(athena::Stats::default()));
                     parts.push(Part::Athena(Box::new(athena::prepare(
@@ -287,7 +322,7 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
                         opts.quiet,
                     )?)));
                 }
-                RemoteSource::Lake(url) => {
+                Place::Lake(url) => {
                     let stats =
                         athena_stats.get_or_insert_with(|| Arc::new(athena::Stats::default()));
                     parts.push(Part::Lake(Box::new(lake::prepare(
@@ -298,7 +333,7 @@ pub fn open(sources: &[String], window: &Window, opts: RemoteOptions<'_>) -> Res
                         stats,
                     )?)));
                 }
-                RemoteSource::Lookup(regions) => {
+                Place::Lookup(regions) => {
                     if let (Some(since), Some(until)) = (window.since, window.until) {
                         let started = lookup::inputs(ctx, regions, since, until, opts.lookup);
                         parts.push(Part::Ready(started));
@@ -550,23 +585,6 @@ mod tests {
 
     #[test]
     fn bad_remote_urls_are_refused_before_any_request() {
-        let opts = RemoteOptions {
-            aws: &AwsOptions::default(),
-            s3: &S3Options {
-                concurrency: 1,
-                delivery_lag: ChronoDuration::minutes(30),
-            },
-            lookup: &lookup::Ask::Everything,
-            athena: &athena::Ask {
-                want: athena::sql::Want::Explain {
-                    lookback: ChronoDuration::days(90),
-                },
-                max_scan: None,
-            },
-            need_aws: false,
-            quiet: true,
-            dry_run: false,
-        };
         for bad in [
             "s3://",
             "lookup://",
@@ -576,9 +594,7 @@ mod tests {
             "lake://",
             "lake://a b",
         ] {
-            let err = open(&[bad.to_owned()], &Window::default(), opts)
-                .err()
-                .unwrap_or_else(|| panic!("{bad}"));
+            let err = Source::parse(bad).err().unwrap_or_else(|| panic!("{bad}"));
             assert!(err.to_string().contains(bad), "{err}");
         }
     }
