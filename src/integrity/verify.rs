@@ -177,11 +177,90 @@ pub fn verify(
     limits: &DecodeLimits,
 ) -> Integrity {
     let mut out = Integrity::default();
+    // 1. read, parse, check the location
+    let DigestsRead {
+        mut parsed,
+        unreadable,
+        mut digest_results,
+    } = read_digests(digests, limits, &mut out);
+    // 2. signatures
+    for d in &mut parsed {
+        d.sig = signature_state(d, keys, keys_problem);
+    }
+    // 3. the chain
+    let Chain { deleted, missing } = check_chain(&mut parsed, &unreadable);
+    // 4. digest verdicts
+    digest_results.extend(digest_verdicts(&parsed, deleted, &mut out));
+    // 5. log files against the digests
+    let (mut log_results, deleted_logs) = listed_logs(&parsed, logs, scopes);
+    // 6. log files no digest lists
+    unlisted_logs(&parsed, logs, &mut log_results, &unreadable, &missing);
+    let mut files: Vec<FileResult> = log_results.into_iter().flatten().collect();
+    for (id, reason) in deleted_logs {
+        files.push(FileResult {
+            file: id,
+            kind: FileKind::Log,
+            verdict: Verdict::Deleted,
+            reason: Some(reason),
+            reason_code: None,
+            signature_verified: false,
+            digest: None,
+        });
+    }
+    files.extend(digest_results);
+    let mut log_counts = Counts::default();
+    let mut digest_counts = Counts::default();
+    for f in &files {
+        match f.kind {
+            FileKind::Log => log_counts.add(f.verdict),
+            FileKind::Digest => digest_counts.add(f.verdict),
+        }
+    }
+    // every log file read, and why each that is not verified is not
+    for f in files
+        .iter()
+        .filter(|f| f.kind == FileKind::Log && f.verdict != Verdict::Deleted)
+    {
+        out.log_files_read += 1;
+        if let Some(code) = f.reason_code {
+            *out.not_verified.entry(code).or_insert(0) += 1;
+        }
+    }
+    // "verified" only when every digest read and every log file read is signature-verified
+    let every_log = out.not_verified.is_empty();
+    out.signatures = if parsed.is_empty() {
+        Signatures::NotVerified
+    } else if every_log && parsed.iter().all(Parsed::signed) {
+        Signatures::Verified
+    } else if parsed.iter().any(Parsed::signed) {
+        Signatures::PartlyVerified
+    } else {
+        Signatures::NotVerified
+    };
+    out.log_files = log_counts;
+    out.digest_files = digest_counts;
+    out.files = files;
+    out
+}
+
+/// The digests read (phase 1): those parsed and in place, the ids and names of those that
+/// could not be read (not deleted: the logs they would list cannot be judged), and the
+/// verdicts of those ignored or unreadable.
+struct DigestsRead {
+    parsed: Vec<Parsed>,
+    unreadable: Vec<(String, DigestName)>,
+    digest_results: Vec<FileResult>,
+}
+
+/// Reads and parses every digest and checks it is where it says it is.
+fn read_digests(
+    digests: Vec<RawDigest>,
+    limits: &DecodeLimits,
+    out: &mut Integrity,
+) -> DigestsRead {
     let mut digest_results: Vec<FileResult> = Vec::new();
     let mut parsed: Vec<Parsed> = Vec::new();
-    // digests present but unreadable: not deleted; the logs they would list cannot be judged
     let mut unreadable: Vec<(String, DigestName)> = Vec::new();
-    // 1. read, parse, check the location
     for raw in digests {
         let fail = |reason: String| FileResult {
             file: raw.name.clone(),
@@ -266,11 +345,24 @@ pub fn verify(
             altered: None,
         });
     }
-    // 2. signatures
-    for d in &mut parsed {
-        d.sig = signature_state(d, keys, keys_problem);
+    DigestsRead {
+        parsed,
+        unreadable,
+        digest_results,
     }
-    // 3. the chain
+}
+
+/// What the chain says is gone (phase 3): digests it names that are missing, with why, and
+/// their names (the logs they listed cannot be judged).
+struct Chain {
+    deleted: BTreeMap<String, String>,
+    missing: Vec<(String, DigestName)>,
+}
+
+/// Follows each digest's link to the previous one: a previous digest whose hash or
+/// signature differs from what the next one records is altered (or its signature failed);
+/// one that is missing, within the chain's span, is deleted.
+fn check_chain(parsed: &mut [Parsed], unreadable: &[(String, DigestName)]) -> Chain {
     let by_id: HashMap<String, usize> = parsed
         .iter()
         .enumerate()
@@ -281,7 +373,7 @@ pub fn verify(
         let e = earliest.entry(d.chain()).or_insert(d.end);
         *e = (*e).min(d.end);
     }
-    let mut deleted_digests: BTreeMap<String, String> = BTreeMap::new();
+    let mut deleted: BTreeMap<String, String> = BTreeMap::new();
     // digests the chain names but that are missing: the logs they listed cannot be judged
     let mut missing: Vec<(String, DigestName)> = Vec::new();
     for i in 0..parsed.len() {
@@ -329,7 +421,7 @@ pub fn verify(
                         if let Some(n) = parse_name(&pk) {
                             missing.push((prev_id.clone(), n));
                         }
-                        deleted_digests.insert(
+                        deleted.insert(
                             prev_id,
                             format!("the next digest names it as its previous digest ({next_name}), but it is missing"),
                         );
@@ -338,8 +430,17 @@ pub fn verify(
             }
         }
     }
-    // 4. digest verdicts
-    for d in &parsed {
+    Chain { deleted, missing }
+}
+
+/// Each digest's verdict (phase 4), and those of the digests the chain found deleted.
+fn digest_verdicts(
+    parsed: &[Parsed],
+    deleted: BTreeMap<String, String>,
+    out: &mut Integrity,
+) -> Vec<FileResult> {
+    let mut digest_results = Vec::new();
+    for d in parsed {
         let (verdict, reason) = if let Some(why) = &d.altered {
             (Verdict::Altered, Some(why.clone()))
         } else {
@@ -366,7 +467,7 @@ pub fn verify(
             digest: None,
         });
     }
-    for (id, reason) in deleted_digests {
+    for (id, reason) in deleted {
         digest_results.push(FileResult {
             file: id,
             kind: FileKind::Digest,
@@ -377,7 +478,17 @@ pub fn verify(
             digest: None,
         });
     }
-    // 5. log files against the digests
+    digest_results
+}
+
+/// Each log file read that a digest lists, against the digest (phase 5): its verdict, the
+/// best of several digests listing it; and the files a digest lists within a scope read
+/// that were not read (deleted).
+fn listed_logs(
+    parsed: &[Parsed],
+    logs: &[ScannedLog],
+    scopes: &[Scope],
+) -> (Vec<Option<FileResult>>, BTreeMap<String, String>) {
     let log_index: HashMap<&str, usize> = logs
         .iter()
         .enumerate()
@@ -385,7 +496,7 @@ pub fn verify(
         .collect();
     let mut log_results: Vec<Option<FileResult>> = vec![None; logs.len()];
     let mut deleted_logs: BTreeMap<String, String> = BTreeMap::new();
-    for d in &parsed {
+    for d in parsed {
         let untrusted_why = match (&d.altered, &d.sig) {
             (Some(why), _) => Some(format!(
                 "listed by digest {}, which was altered ({why})",
@@ -483,9 +594,19 @@ pub fn verify(
             }
         }
     }
-    // 6. log files no digest lists
+    (log_results, deleted_logs)
+}
+
+/// The log files read that no digest lists (phase 6): why each cannot be verified.
+fn unlisted_logs(
+    parsed: &[Parsed],
+    logs: &[ScannedLog],
+    log_results: &mut [Option<FileResult>],
+    unreadable: &[(String, DigestName)],
+    missing: &[(String, DigestName)],
+) {
     let mut spans: HashMap<(String, String), (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
-    for d in &parsed {
+    for d in parsed {
         let start = d.body.start().unwrap_or(d.end);
         let e = spans
             .entry((d.name.account.clone(), d.name.region.clone()))
@@ -540,7 +661,7 @@ pub fn verify(
                     NotVerified::BeforeFirstDigest,
                     format!("delivered before the first digest read ({})", stamp(*first)),
                 ),
-                Some(_) => match (hour_of(&unreadable, &n), hour_of(&missing, &n)) {
+                Some(_) => match (hour_of(unreadable, &n), hour_of(missing, &n)) {
                     (Some(id), _) => unverifiable(
                         NotVerified::DigestUnreadable,
                         format!("the digest that would list it could not be read ({id})"),
@@ -568,52 +689,6 @@ pub fn verify(
             digest: None,
         });
     }
-    let mut files: Vec<FileResult> = log_results.into_iter().flatten().collect();
-    for (id, reason) in deleted_logs {
-        files.push(FileResult {
-            file: id,
-            kind: FileKind::Log,
-            verdict: Verdict::Deleted,
-            reason: Some(reason),
-            reason_code: None,
-            signature_verified: false,
-            digest: None,
-        });
-    }
-    files.extend(digest_results);
-    let mut log_counts = Counts::default();
-    let mut digest_counts = Counts::default();
-    for f in &files {
-        match f.kind {
-            FileKind::Log => log_counts.add(f.verdict),
-            FileKind::Digest => digest_counts.add(f.verdict),
-        }
-    }
-    // every log file read, and why each that is not verified is not
-    for f in files
-        .iter()
-        .filter(|f| f.kind == FileKind::Log && f.verdict != Verdict::Deleted)
-    {
-        out.log_files_read += 1;
-        if let Some(code) = f.reason_code {
-            *out.not_verified.entry(code).or_insert(0) += 1;
-        }
-    }
-    // "verified" only when every digest read and every log file read is signature-verified
-    let every_log = out.not_verified.is_empty();
-    out.signatures = if parsed.is_empty() {
-        Signatures::NotVerified
-    } else if every_log && parsed.iter().all(Parsed::signed) {
-        Signatures::Verified
-    } else if parsed.iter().any(Parsed::signed) {
-        Signatures::PartlyVerified
-    } else {
-        Signatures::NotVerified
-    };
-    out.log_files = log_counts;
-    out.digest_files = digest_counts;
-    out.files = files;
-    out
 }
 
 /// The id a digest is known by (see [`Parsed::id_of`]).

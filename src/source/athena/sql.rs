@@ -71,7 +71,7 @@ use anyhow::{anyhow, bail, Result};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 use serde_json::{Map, Value};
 
-use super::table::{range_end, Meaning, PartitionKey, Projection, Shape};
+use super::table::{range_end, DateFormat, Meaning, PartitionKey, Projection, Shape};
 use crate::select::{Window, CHANGE_EVENTS};
 pub use crate::source::pushdown::{access_denied, literal, Want};
 
@@ -276,8 +276,7 @@ pub fn compile(shape: &Shape, plan: &Plan<'_>) -> Result<Statement> {
         bail!("the window ends ({until}) before it starts ({since})");
     }
     let mut warnings = Vec::new();
-    let accounts = (!w.accounts.is_empty()).then_some(w.accounts.as_slice());
-    let regions = (!w.regions.is_empty()).then_some(w.regions.as_slice());
+    let (accounts, regions) = listed(w);
     let last = (until + plan.delivery_lag).date_naive();
     let mut window_rows = vec![time_predicate(since, until)];
     if let Some(a) = accounts {
@@ -299,136 +298,11 @@ pub fn compile(shape: &Shape, plan: &Plan<'_>) -> Result<Statement> {
     .map(str::to_owned)
     .to_vec();
     let arms = match plan.want {
-        Want::Explain { lookback } => {
-            let denied = access_denied("\"errorcode\"");
-            let web_or_failure = format!(
-                "(\"eventname\" = 'AssumeRoleWithWebIdentity' OR (\"eventname\" <> 'AssumeRoleWithWebIdentity' AND \"useridentity\".\"type\" = 'AssumedRole' AND ({denied} OR (\"eventname\" = 'AssumeRole' AND \"errorcode\" = 'ValidationError'))))"
-            );
-            let mut first_rows = vec![web_or_failure];
-            first_rows.extend(window_rows);
-            let from = since
-                .checked_sub_signed(lookback)
-                .ok_or_else(|| anyhow!("the change-event lookback reaches before year 1"))?;
-            let mut changes = Vec::new();
-            for (sources, names) in CHANGE_EVENTS {
-                changes.push(format!(
-                    "({} AND {})",
-                    in_list("\"eventsource\"", sources.iter().map(|s| literal(s))),
-                    in_list("\"eventname\"", names.iter().map(|n| literal(n)))
-                ));
-            }
-            let change_rows = vec![
-                NO_ERROR.to_owned(),
-                format!("({})", changes.join(" OR ")),
-                time_predicate(from, until),
-            ];
-            vec![
-                Arm {
-                    label: "the window",
-                    first: since.date_naive(),
-                    last,
-                    accounts,
-                    regions,
-                    rows: first_rows,
-                },
-                Arm {
-                    label: "the change-event lookback",
-                    first: from.date_naive(),
-                    last,
-                    accounts: None,
-                    regions: None,
-                    rows: change_rows,
-                },
-            ]
-        }
-        Want::Query(f) => {
-            let mut rows = Vec::new();
-            if f.errors_only {
-                rows.push(HAS_ERROR.to_owned());
-            }
-            if let Some(g) = globs(&f.event_name) {
-                rows.push(like_any("\"eventname\"", &g));
-            }
-            if let Some(g) = globs(&f.event_source) {
-                rows.push(like_any("\"eventsource\"", &g));
-            }
-            if let Some(g) = globs(&f.error_code) {
-                rows.push(format!("{HAS_ERROR} AND {}", like_any("\"errorcode\"", &g)));
-            }
-            if let Some(g) = globs(&f.principal) {
-                rows.push(format!(
-                    "({} OR {})",
-                    like_any("\"useridentity\".\"arn\"", &g),
-                    like_any("\"useridentity\".\"principalid\"", &g)
-                ));
-            }
-            if let Some(g) = globs(&f.sub) {
-                needed.push("responseelements".to_owned());
-                rows.push(format!(
-                    "((\"useridentity\".\"type\" = 'WebIdentityUser' AND {}) OR {})",
-                    like_any("\"useridentity\".\"username\"", &g),
-                    like_any(
-                        "json_extract_scalar(\"responseelements\", '$.subjectFromWebIdentityToken')",
-                        &g
-                    )
-                ));
-            }
-            if let Some(g) = globs(&f.role) {
-                needed.push("requestparameters".to_owned());
-                let issuer = "\"useridentity\".\"sessioncontext\".\"sessionissuer\"";
-                let role_arn = "json_extract_scalar(\"requestparameters\", '$.roleArn')";
-                let by_name: Vec<String> = g.iter().map(|p| format!("*/{p}")).collect();
-                rows.push(format!(
-                    "({} OR {} OR {} OR {} OR {})",
-                    like_any(&format!("{issuer}.\"arn\""), &g),
-                    like_any(&format!("{issuer}.\"arn\""), &by_name),
-                    like_any(&format!("{issuer}.\"username\""), &g),
-                    like_any(role_arn, &g),
-                    like_any(role_arn, &by_name),
-                ));
-            }
-            rows.extend(window_rows);
-            vec![Arm {
-                label: "the window",
-                first: since.date_naive(),
-                last,
-                accounts,
-                regions,
-                rows,
-            }]
-        }
+        Want::Explain { lookback } => explain_arms(w, (since, until, last), window_rows, lookback)?,
+        Want::Query(f) => query_arms(w, (since, last), window_rows, f, &mut needed),
     };
 
-    let (select, columns) = match plan.mode {
-        Mode::Objects => (
-            format!("{}, {}", ident("eventid"), ident("$path")),
-            vec!["eventid".to_owned(), "$path".to_owned()],
-        ),
-        Mode::Columns => {
-            let mut exprs = Vec::new();
-            let mut cols = Vec::new();
-            for l in LEAVES {
-                let path: Vec<String> = l.path.split('.').map(str::to_ascii_lowercase).collect();
-                if l.path == "userIdentity.identityProvider" && !shape.has_identity_provider {
-                    continue;
-                }
-                if !shape.columns.contains(&path[0]) {
-                    if l.needed {
-                        needed.push(path[0].clone());
-                    }
-                    continue;
-                }
-                let parts: Vec<&str> = path.iter().map(String::as_str).collect();
-                let expr = match l.kind {
-                    Kind::Resources => format!("CAST({} AS JSON)", col(&parts)),
-                    _ => col(&parts),
-                };
-                exprs.push(format!("{expr} AS {}", ident(&path.join("."))));
-                cols.push(l.path.to_owned());
-            }
-            (exprs.join(", "), cols)
-        }
-    };
+    let (select, columns) = select_list(shape, plan.mode, &mut needed);
     for c in &needed {
         if !shape.columns.contains(c) {
             bail!(
@@ -491,6 +365,165 @@ pub fn compile(shape: &Shape, plan: &Plan<'_>) -> Result<Statement> {
         warnings,
         partitions,
     })
+}
+
+/// The arms of `explain`'s statement: the web-identity attempts and failed calls of role
+/// sessions in the window, and the change events over the lookback before it.
+fn explain_arms<'a>(
+    window: &'a Window,
+    (since, until, last): (DateTime<Utc>, DateTime<Utc>, NaiveDate),
+    window_rows: Vec<String>,
+    lookback: Duration,
+) -> Result<Vec<Arm<'a>>> {
+    let (accounts, regions) = listed(window);
+    let denied = access_denied("\"errorcode\"");
+    let web_or_failure = format!(
+        "(\"eventname\" = 'AssumeRoleWithWebIdentity' OR (\"eventname\" <> 'AssumeRoleWithWebIdentity' AND \"useridentity\".\"type\" = 'AssumedRole' AND ({denied} OR (\"eventname\" = 'AssumeRole' AND \"errorcode\" = 'ValidationError'))))"
+    );
+    let mut first_rows = vec![web_or_failure];
+    first_rows.extend(window_rows);
+    let from = since
+        .checked_sub_signed(lookback)
+        .ok_or_else(|| anyhow!("the change-event lookback reaches before year 1"))?;
+    let mut changes = Vec::new();
+    for (sources, names) in CHANGE_EVENTS {
+        changes.push(format!(
+            "({} AND {})",
+            in_list("\"eventsource\"", sources.iter().map(|s| literal(s))),
+            in_list("\"eventname\"", names.iter().map(|n| literal(n)))
+        ));
+    }
+    let change_rows = vec![
+        NO_ERROR.to_owned(),
+        format!("({})", changes.join(" OR ")),
+        time_predicate(from, until),
+    ];
+    Ok(vec![
+        Arm {
+            label: "the window",
+            first: since.date_naive(),
+            last,
+            accounts,
+            regions,
+            rows: first_rows,
+        },
+        Arm {
+            label: "the change-event lookback",
+            first: from.date_naive(),
+            last,
+            accounts: None,
+            regions: None,
+            rows: change_rows,
+        },
+    ])
+}
+
+/// The one arm of `query`'s statement: its typed filters, in the window.
+fn query_arms<'a>(
+    window: &'a Window,
+    (since, last): (DateTime<Utc>, NaiveDate),
+    window_rows: Vec<String>,
+    f: &crate::select::filter::RecordFilter,
+    needed: &mut Vec<String>,
+) -> Vec<Arm<'a>> {
+    let (accounts, regions) = listed(window);
+    let mut rows = Vec::new();
+    if f.errors_only {
+        rows.push(HAS_ERROR.to_owned());
+    }
+    if let Some(g) = globs(&f.event_name) {
+        rows.push(like_any("\"eventname\"", &g));
+    }
+    if let Some(g) = globs(&f.event_source) {
+        rows.push(like_any("\"eventsource\"", &g));
+    }
+    if let Some(g) = globs(&f.error_code) {
+        rows.push(format!("{HAS_ERROR} AND {}", like_any("\"errorcode\"", &g)));
+    }
+    if let Some(g) = globs(&f.principal) {
+        rows.push(format!(
+            "({} OR {})",
+            like_any("\"useridentity\".\"arn\"", &g),
+            like_any("\"useridentity\".\"principalid\"", &g)
+        ));
+    }
+    if let Some(g) = globs(&f.sub) {
+        needed.push("responseelements".to_owned());
+        rows.push(format!(
+            "((\"useridentity\".\"type\" = 'WebIdentityUser' AND {}) OR {})",
+            like_any("\"useridentity\".\"username\"", &g),
+            like_any(
+                "json_extract_scalar(\"responseelements\", '$.subjectFromWebIdentityToken')",
+                &g
+            )
+        ));
+    }
+    if let Some(g) = globs(&f.role) {
+        needed.push("requestparameters".to_owned());
+        let issuer = "\"useridentity\".\"sessioncontext\".\"sessionissuer\"";
+        let role_arn = "json_extract_scalar(\"requestparameters\", '$.roleArn')";
+        let by_name: Vec<String> = g.iter().map(|p| format!("*/{p}")).collect();
+        rows.push(format!(
+            "({} OR {} OR {} OR {} OR {})",
+            like_any(&format!("{issuer}.\"arn\""), &g),
+            like_any(&format!("{issuer}.\"arn\""), &by_name),
+            like_any(&format!("{issuer}.\"username\""), &g),
+            like_any(role_arn, &g),
+            like_any(role_arn, &by_name),
+        ));
+    }
+    rows.extend(window_rows);
+    vec![Arm {
+        label: "the window",
+        first: since.date_naive(),
+        last,
+        accounts,
+        regions,
+        rows,
+    }]
+}
+
+/// The SELECT list and the column names of the rows it returns; the columns the rows need
+/// from the table are added to `needed`.
+fn select_list(shape: &Shape, mode: Mode, needed: &mut Vec<String>) -> (String, Vec<String>) {
+    match mode {
+        Mode::Objects => (
+            format!("{}, {}", ident("eventid"), ident("$path")),
+            vec!["eventid".to_owned(), "$path".to_owned()],
+        ),
+        Mode::Columns => {
+            let mut exprs = Vec::new();
+            let mut cols = Vec::new();
+            for l in LEAVES {
+                let path: Vec<String> = l.path.split('.').map(str::to_ascii_lowercase).collect();
+                if l.path == "userIdentity.identityProvider" && !shape.has_identity_provider {
+                    continue;
+                }
+                if !shape.columns.contains(&path[0]) {
+                    if l.needed {
+                        needed.push(path[0].clone());
+                    }
+                    continue;
+                }
+                let parts: Vec<&str> = path.iter().map(String::as_str).collect();
+                let expr = match l.kind {
+                    Kind::Resources => format!("CAST({} AS JSON)", col(&parts)),
+                    _ => col(&parts),
+                };
+                exprs.push(format!("{expr} AS {}", ident(&path.join("."))));
+                cols.push(l.path.to_owned());
+            }
+            (exprs.join(", "), cols)
+        }
+    }
+}
+
+/// The window's accounts and regions, `None` for every one.
+fn listed(w: &Window) -> (Option<&[String]>, Option<&[String]>) {
+    (
+        (!w.accounts.is_empty()).then_some(w.accounts.as_slice()),
+        (!w.regions.is_empty()).then_some(w.regions.as_slice()),
+    )
 }
 
 /// The union of the arms' listed values: `None` (every value) when an arm lists none.
@@ -566,6 +599,147 @@ fn number(key: &PartitionKey, n: u32, width: usize, padded: bool) -> String {
 
 fn days(first: NaiveDate, last: NaiveDate) -> Vec<NaiveDate> {
     first.iter_days().take_while(|d| *d <= last).collect()
+}
+
+/// The predicate of a date partition key over the arm's days, and how many of those days
+/// its projection's range holds.
+fn date_key(
+    key: &PartitionKey,
+    format: &DateFormat,
+    (arm, plan): (&Arm<'_>, &Plan<'_>),
+    all_days: &[NaiveDate],
+    table: &str,
+    warnings: &mut Vec<String>,
+) -> (String, u64) {
+    let k = ident(&key.name);
+    let mut in_range = all_days.to_vec();
+    if let Projection::Date { start, end } = &key.projection {
+        let lo = range_end(start, format, plan.now);
+        let hi = range_end(end, format, plan.now);
+        if let Some(lo) = lo {
+            if arm.first < lo {
+                warnings.push(format!(
+                    "{} starts on {}, before projection.{}.range of {table} ({start},{end}): Athena returns nothing before {lo}",
+                    arm.label, arm.first, key.name.to_ascii_lowercase()
+                ));
+            }
+        }
+        if let Some(hi) = hi {
+            if arm.last > hi {
+                warnings.push(format!(
+                    "{} ends on {}, after projection.{}.range of {table} ({start},{end}): Athena returns nothing after {hi}",
+                    arm.label, arm.last, key.name.to_ascii_lowercase()
+                ));
+            }
+        }
+        in_range.retain(|d| lo.is_none_or(|lo| *d >= lo) && hi.is_none_or(|hi| *d <= hi));
+    }
+    let spelled: Vec<String> = all_days.iter().map(|d| format.format(*d)).collect();
+    let use_between = format.sorts_by_date()
+        && !matches!(key.projection, Projection::Injected | Projection::Enum(_))
+        && !key.numeric;
+    let pred = match (use_between, spelled.first(), spelled.last()) {
+        (true, Some(a), Some(b)) if a != b => {
+            format!("{k} BETWEEN {} AND {}", literal(a), literal(b))
+        }
+        _ => in_list(&k, spelled.iter().map(|s| value(key, s))),
+    };
+    (pred, in_range.len() as u64)
+}
+
+/// The predicate of year / month / day partition keys (one disjunct per year and month,
+/// the days as a range) and how many of their value tuples the days in range make; `None`
+/// without a year key.
+fn year_month_day(
+    shape: &Shape,
+    arm: &Arm<'_>,
+    all_days: &[NaiveDate],
+    table: &str,
+    warnings: &mut Vec<String>,
+) -> Option<(String, u64)> {
+    let year = shape.keys.iter().find(|k| k.meaning == Meaning::Year);
+    let month = shape
+        .keys
+        .iter()
+        .find(|k| matches!(k.meaning, Meaning::Month { .. }));
+    let day = shape
+        .keys
+        .iter()
+        .find(|k| matches!(k.meaning, Meaning::Day { .. }));
+    let y = year?;
+    let mut in_range = all_days.to_vec();
+    if let Projection::Integer { start, end } = y.projection {
+        let first_year = i64::from(arm.first.year());
+        let last_year = i64::from(arm.last.year());
+        if first_year < start || last_year > end {
+            warnings.push(format!(
+                "{} ({} to {}) falls outside projection.{}.range of {table} ({start},{end}): Athena returns nothing there",
+                arm.label, arm.first, arm.last, y.name.to_ascii_lowercase()
+            ));
+        }
+        in_range.retain(|d| (start..=end).contains(&i64::from(d.year())));
+    }
+    let mut groups: BTreeMap<(i32, u32), Vec<u32>> = BTreeMap::new();
+    for d in all_days {
+        groups
+            .entry((d.year(), if month.is_some() { d.month() } else { 0 }))
+            .or_default()
+            .push(d.day());
+    }
+    let yk = ident(&y.name);
+    let yv = |n: i32| number(y, u32::try_from(n).unwrap_or(0), 4, true);
+    let pred = if let Some(m) = month {
+        let mk = ident(&m.name);
+        let m_padded = matches!(m.meaning, Meaning::Month { padded: true });
+        let mut disjuncts = Vec::new();
+        for ((yy, mm), ds) in &groups {
+            let mut d = format!(
+                "{yk} = {} AND {mk} = {}",
+                yv(*yy),
+                number(m, *mm, 2, m_padded)
+            );
+            if let Some(dk) = day {
+                let padded = matches!(dk.meaning, Meaning::Day { padded: true });
+                let name = ident(&dk.name);
+                let between = (dk.numeric || padded) && dk.projection != Projection::Injected;
+                let (lo, hi) = (ds[0], ds[ds.len() - 1]);
+                if between && lo != hi {
+                    let _ = write!(
+                        d,
+                        " AND {name} BETWEEN {} AND {}",
+                        number(dk, lo, 2, padded),
+                        number(dk, hi, 2, padded)
+                    );
+                } else {
+                    let _ = write!(
+                        d,
+                        " AND {}",
+                        in_list(&name, ds.iter().map(|n| number(dk, *n, 2, padded)))
+                    );
+                }
+            }
+            disjuncts.push(format!("({d})"));
+        }
+        format!("({})", disjuncts.join(" OR "))
+    } else {
+        let years: std::collections::BTreeSet<i32> = all_days.iter().map(|d| d.year()).collect();
+        in_list(&yk, years.into_iter().map(yv))
+    };
+    let tuples: std::collections::BTreeSet<(i32, u32, u32)> = in_range
+        .iter()
+        .map(|d| {
+            (
+                d.year(),
+                if month.is_some() { d.month() } else { 0 },
+                if month.is_some() && day.is_some() {
+                    d.day()
+                } else {
+                    0
+                },
+            )
+        })
+        .collect();
+    Some((pred, tuples.len() as u64))
 }
 
 /// The partition predicates of one arm and the number of partitions they allow.
@@ -658,39 +832,10 @@ fn partition_predicates(
                 }
             }
             Meaning::Date(format) => {
-                let mut in_range = all_days.clone();
-                if let Projection::Date { start, end } = &key.projection {
-                    let lo = range_end(start, format, plan.now);
-                    let hi = range_end(end, format, plan.now);
-                    if let Some(lo) = lo {
-                        if arm.first < lo {
-                            warnings.push(format!(
-                                "{} starts on {}, before projection.{}.range of {table} ({start},{end}): Athena returns nothing before {lo}",
-                                arm.label, arm.first, key.name.to_ascii_lowercase()
-                            ));
-                        }
-                    }
-                    if let Some(hi) = hi {
-                        if arm.last > hi {
-                            warnings.push(format!(
-                                "{} ends on {}, after projection.{}.range of {table} ({start},{end}): Athena returns nothing after {hi}",
-                                arm.label, arm.last, key.name.to_ascii_lowercase()
-                            ));
-                        }
-                    }
-                    in_range.retain(|d| lo.is_none_or(|lo| *d >= lo) && hi.is_none_or(|hi| *d <= hi));
-                }
-                let spelled: Vec<String> = all_days.iter().map(|d| format.format(*d)).collect();
-                let use_between = format.sorts_by_date()
-                    && !matches!(key.projection, Projection::Injected | Projection::Enum(_))
-                    && !key.numeric;
-                match (use_between, spelled.first(), spelled.last()) {
-                    (true, Some(a), Some(b)) if a != b => {
-                        preds.push(format!("{k} BETWEEN {} AND {}", literal(a), literal(b)))
-                    }
-                    _ => preds.push(in_list(&k, spelled.iter().map(|s| value(key, s)))),
-                }
-                date_tuples = Some(date_tuples.unwrap_or(u64::MAX).min(in_range.len() as u64));
+                let (pred, in_range) =
+                    date_key(key, format, (arm, plan), &all_days, &table, warnings);
+                preds.push(pred);
+                date_tuples = Some(date_tuples.unwrap_or(u64::MAX).min(in_range));
             }
             Meaning::Year | Meaning::Month { .. } | Meaning::Day { .. } => {}
             Meaning::Other => match &key.projection {
@@ -703,91 +848,9 @@ fn partition_predicates(
         }
     }
 
-    // year / month / day keys: one disjunct per (year, month), the days as a range
-    let year = shape.keys.iter().find(|k| k.meaning == Meaning::Year);
-    let month = shape
-        .keys
-        .iter()
-        .find(|k| matches!(k.meaning, Meaning::Month { .. }));
-    let day = shape
-        .keys
-        .iter()
-        .find(|k| matches!(k.meaning, Meaning::Day { .. }));
-    if let Some(y) = year {
-        let mut in_range = all_days.clone();
-        if let Projection::Integer { start, end } = y.projection {
-            let first_year = i64::from(arm.first.year());
-            let last_year = i64::from(arm.last.year());
-            if first_year < start || last_year > end {
-                warnings.push(format!(
-                    "{} ({} to {}) falls outside projection.{}.range of {table} ({start},{end}): Athena returns nothing there",
-                    arm.label, arm.first, arm.last, y.name.to_ascii_lowercase()
-                ));
-            }
-            in_range.retain(|d| (start..=end).contains(&i64::from(d.year())));
-        }
-        let mut groups: BTreeMap<(i32, u32), Vec<u32>> = BTreeMap::new();
-        for d in &all_days {
-            groups
-                .entry((d.year(), if month.is_some() { d.month() } else { 0 }))
-                .or_default()
-                .push(d.day());
-        }
-        let yk = ident(&y.name);
-        let yv = |n: i32| number(y, u32::try_from(n).unwrap_or(0), 4, true);
-        if let Some(m) = month {
-            let mk = ident(&m.name);
-            let m_padded = matches!(m.meaning, Meaning::Month { padded: true });
-            let mut disjuncts = Vec::new();
-            for ((yy, mm), ds) in &groups {
-                let mut d = format!(
-                    "{yk} = {} AND {mk} = {}",
-                    yv(*yy),
-                    number(m, *mm, 2, m_padded)
-                );
-                if let Some(dk) = day {
-                    let padded = matches!(dk.meaning, Meaning::Day { padded: true });
-                    let name = ident(&dk.name);
-                    let between = (dk.numeric || padded) && dk.projection != Projection::Injected;
-                    let (lo, hi) = (ds[0], ds[ds.len() - 1]);
-                    if between && lo != hi {
-                        let _ = write!(
-                            d,
-                            " AND {name} BETWEEN {} AND {}",
-                            number(dk, lo, 2, padded),
-                            number(dk, hi, 2, padded)
-                        );
-                    } else {
-                        let _ = write!(
-                            d,
-                            " AND {}",
-                            in_list(&name, ds.iter().map(|n| number(dk, *n, 2, padded)))
-                        );
-                    }
-                }
-                disjuncts.push(format!("({d})"));
-            }
-            preds.push(format!("({})", disjuncts.join(" OR ")));
-        } else {
-            let years: std::collections::BTreeSet<i32> =
-                all_days.iter().map(|d| d.year()).collect();
-            preds.push(in_list(&yk, years.into_iter().map(yv)));
-        }
-        let tuples: std::collections::BTreeSet<(i32, u32, u32)> = in_range
-            .iter()
-            .map(|d| {
-                (
-                    d.year(),
-                    if month.is_some() { d.month() } else { 0 },
-                    if month.is_some() && day.is_some() {
-                        d.day()
-                    } else {
-                        0
-                    },
-                )
-            })
-            .collect();
-        date_tuples = Some(date_tuples.unwrap_or(u64::MAX).min(tuples.len() as u64));
+    if let Some((pred, tuples)) = year_month_day(shape, arm, &all_days, &table, warnings) {
+        preds.push(pred);
+        date_tuples = Some(date_tuples.unwrap_or(u64::MAX).min(tuples));
     }
     times(date_tuples);
     Ok((preds, count))
