@@ -28,7 +28,8 @@ use trailwhy::decode::{decompress, DecodeLimits, RecordSplitter};
 use trailwhy::event::Record;
 use trailwhy::explain::trust::{diagnose, request_for, Token};
 use trailwhy::scan::scan;
-use trailwhy::select::{Selector, Window};
+use trailwhy::select::Selector;
+use trailwhy::selection::Window;
 use trailwhy::source::Input;
 
 /// Files × records per file of the bench corpus: about 14,000 records, 19 MB of JSON.

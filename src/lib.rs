@@ -17,4 +17,5 @@ pub mod read;
 pub mod report;
 pub mod scan;
 pub mod select;
+pub mod selection;
 pub mod source;

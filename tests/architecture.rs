@@ -11,10 +11,11 @@ use std::path::{Path, PathBuf};
 /// only modules before it.
 const ORDER: &[&str] = &[
     "event",
-    "select",
     "interrupt",
+    "selection",
     "source",
     "decode",
+    "select",
     "authz",
     "codebuild",
     "integrity",

@@ -13,7 +13,8 @@ use std::path::Path;
 use serde_json::Value;
 use trailwhy::decode::DecodeLimits;
 use trailwhy::event::Record;
-use trailwhy::select::{Selected, Selector, Window};
+use trailwhy::select::{Selected, Selector};
+use trailwhy::selection::Window;
 
 /// (kind, eventID) → how many times it was selected.
 type Selection = BTreeMap<(&'static str, String), usize>;

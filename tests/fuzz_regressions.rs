@@ -7,7 +7,7 @@ use std::io::Cursor;
 
 use chrono::{TimeZone, Utc};
 use trailwhy::decode::{decompress, DecodeLimits, RecordSplitter, Shape};
-use trailwhy::select::time::parse_time_bound;
+use trailwhy::selection::time::parse_time_bound;
 
 /// What `record_splitter` does: `decompress`, then `next_record` until `Ok(None)`; returns the
 /// records and `shape()` as seen right after each one.

@@ -15,8 +15,9 @@ use libfuzzer_sys::fuzz_target;
 use trailwhy::event::denial::{parse_denial, PolicyLayer};
 use trailwhy::event::identity::{parse_web_identity_principal, provider_issuer};
 use trailwhy::event::{arn_account, assumed_role_parts, role_name_from_arn, Record};
-use trailwhy::select::time::{parse_duration, parse_event_time, parse_time_bound};
-use trailwhy::select::{Selected, Selector, Window};
+use trailwhy::selection::time::{parse_duration, parse_event_time, parse_time_bound};
+use trailwhy::select::{Selected, Selector};
+use trailwhy::selection::Window;
 
 fuzz_target!(|data: &[u8]| {
     let open = Selector::new(Window::default());

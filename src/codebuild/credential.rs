@@ -17,7 +17,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::select::{ChangeEvent, CODEBUILD_SOURCE, CONNECTION_SOURCES};
+use crate::select::ChangeEvent;
+
+use crate::selection::{CODEBUILD_SOURCE, CONNECTION_SOURCES};
 
 /// A change event of CodeBuild or CodeConnections.
 pub fn is_codebuild_change(c: &ChangeEvent) -> bool {

@@ -9,11 +9,11 @@ use anyhow::{bail, Result};
 use super::pipeline::ScanConfig;
 use super::{open_output, stdout_is_terminal, Exit};
 use crate::cli::{VerifyArgs, VerifyFormat};
-use trailwhy::integrity::{HashSink, Integrity, Requirement, Verdict, VerifyOptions};
+use trailwhy::integrity::{HashSink, Requirement, VerifyOptions};
 use trailwhy::read::drive::{Ahead, Emit};
 use trailwhy::read::hash_input;
-use trailwhy::report::sanitize::terminal_safe;
-use trailwhy::source::{lookup, Skipped};
+use trailwhy::report;
+use trailwhy::source::lookup;
 
 pub fn run(args: &VerifyArgs) -> Result<Exit> {
     let (scan, aws) = (&args.scan, &args.scan.aws);
@@ -89,16 +89,7 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     opened.inputs.result()?;
     let integrity = cfg.verify_inputs(&opts, opened.aws.as_ref(), &opened.window, &sink)?;
     let skipped = std::mem::take(&mut opened.skipped);
-    let mut err = io::stderr().lock();
-    for s in skipped.iter().filter(|s| !s.by_design) {
-        writeln!(
-            err,
-            "trailwhy: {}: {}",
-            terminal_safe(&s.name),
-            terminal_safe(&s.reason)
-        )?;
-    }
-    trailwhy::report::write_integrity_problems(&mut err, Some(&integrity))?;
+    report::verify::write_problems(&mut io::stderr().lock(), &skipped, &integrity)?;
     let format = args
         .format
         .unwrap_or(if stdout_is_terminal(args.output.as_deref()) {
@@ -108,8 +99,8 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
         });
     let mut out = open_output(args.output.as_deref())?;
     match format {
-        VerifyFormat::Json => write_json(&mut out, &integrity, &skipped)?,
-        VerifyFormat::Table => write_table(&mut out, &integrity)?,
+        VerifyFormat::Json => report::verify::write_json(&mut out, &integrity, &skipped)?,
+        VerifyFormat::Table => report::verify::write_table(&mut out, &integrity)?,
     }
     out.flush()?;
     let unread = skipped.iter().any(|s| !s.by_design);
@@ -122,40 +113,4 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     } else {
         Exit::Ok
     })
-}
-
-fn write_json<W: Write>(w: &mut W, integrity: &Integrity, skipped: &[Skipped]) -> io::Result<()> {
-    #[derive(serde::Serialize)]
-    struct Out<'a> {
-        integrity: &'a Integrity,
-        skipped: Vec<&'a Skipped>,
-    }
-    serde_json::to_writer_pretty(
-        &mut *w,
-        &Out {
-            integrity,
-            skipped: skipped.iter().filter(|s| !s.by_design).collect(),
-        },
-    )?;
-    writeln!(w)
-}
-
-fn write_table<W: Write>(w: &mut W, integrity: &Integrity) -> io::Result<()> {
-    for f in integrity
-        .files
-        .iter()
-        .filter(|f| f.verdict != Verdict::Verified)
-    {
-        writeln!(
-            w,
-            "{:<12} {}{}",
-            f.verdict.word(),
-            terminal_safe(&f.file),
-            f.reason
-                .as_deref()
-                .map(|r| format!("\n             {}", terminal_safe(r)))
-                .unwrap_or_default()
-        )?;
-    }
-    writeln!(w, "{}", terminal_safe(&integrity.line()))
 }

@@ -21,7 +21,8 @@ use super::{Cause, Finding};
 use crate::codebuild::credential::{job_queued_filter, Credential, History, ProjectRef, Scope};
 use crate::codebuild::{merge_builds, Build, BuildDoc};
 use crate::inventory::Inventory;
-use crate::select::{ChangeEvent, Window};
+use crate::select::ChangeEvent;
+use crate::selection::Window;
 
 /// The `event_name` of build findings.
 pub const BUILD_EVENT_NAME: &str = "CodeBuildBuild";

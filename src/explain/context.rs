@@ -500,7 +500,8 @@ mod tests {
     use super::*;
     use crate::event::Record;
     use crate::inventory::RoleSnapshot;
-    use crate::select::{Selected, Selector, Window};
+    use crate::select::{Selected, Selector};
+    use crate::selection::Window;
     use iam_policy::{evaluate, Assume, Policy, PolicyDecision, Request, RequestPrincipal};
 
     const FIXTURE: &str = include_str!("../../tests/cases/context-keys.json");

@@ -13,7 +13,7 @@ use chrono::{Duration as ChronoDuration, NaiveDate};
 use tokio::sync::Semaphore;
 
 use super::digest::{parse_log_name, trail_relative};
-use crate::select::Window;
+use crate::selection::Window;
 use crate::source::aws::{describe_sdk_error, AwsContext};
 use crate::source::s3::S3Url;
 

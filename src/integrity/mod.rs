@@ -28,7 +28,7 @@ use locate::RawDigest;
 use verify::{ScannedLog, Scope};
 
 use crate::decode::DecodeLimits;
-use crate::select::Window;
+use crate::selection::Window;
 use crate::source::aws::AwsContext;
 use crate::source::{Place, Source};
 

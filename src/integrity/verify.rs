@@ -30,7 +30,7 @@ use super::keys::{KeyRing, SignatureCheck};
 use super::locate::{Location, RawDigest};
 use super::{Counts, FileKind, FileResult, Integrity, NotVerified, Signatures, Verdict};
 use crate::decode::{DecodeError, DecodeLimits};
-use crate::select::Window;
+use crate::selection::Window;
 
 /// A log file the scan read.
 #[derive(Debug, Clone)]

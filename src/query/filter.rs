@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use memchr::memmem::Finder;
 
 use crate::event::{decode_part, role_name_from_arn, AssumeRoleParams, AssumeRoleResponse, Record};
-pub use crate::select::filter::{Globs, RecordFilter};
-use crate::select::time::parse_event_time;
+pub use crate::selection::filter::{Globs, RecordFilter};
+use crate::selection::time::parse_event_time;
 
 /// What the exact check says of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,7 @@ pub mod markdown;
 pub mod sanitize;
 pub mod state;
 pub mod suppress;
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};

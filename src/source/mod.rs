@@ -33,7 +33,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
-use crate::select::Window;
+use crate::selection::Window;
 use aws::{AwsContext, AwsOptions};
 use s3::{ListStats, S3Options, S3Url};
 

@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use chrono::Duration;
 use serde::Serialize;
 
-use crate::select::filter::RecordFilter;
-use crate::select::{DENIED_CODES, DENIED_SUFFIXES};
+use crate::selection::filter::RecordFilter;
+use crate::selection::{DENIED_CODES, DENIED_SUFFIXES};
 
 /// Athena's on-demand price: US dollars per TB scanned.
 pub const USD_PER_TB: f64 = 5.0;
@@ -77,7 +77,7 @@ impl QuerySummary {
     }
 }
 
-/// `select::is_access_denied` in SQL, on `column` (`"errorcode"` in Athena, `errorCode` in
+/// `selection::is_access_denied` in SQL, on `column` (`"errorcode"` in Athena, `errorCode` in
 /// Lake): one definition of "denied" for the local selection and both statements.
 pub fn access_denied(column: &str) -> String {
     let codes: Vec<String> = DENIED_CODES.iter().map(|c| literal(c)).collect();

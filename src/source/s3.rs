@@ -33,7 +33,7 @@ use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 use super::aws::{describe_sdk_error, AwsContext};
 use super::{Input, Inputs, Remote};
-use crate::select::Window;
+use crate::selection::Window;
 
 /// `s3://bucket/prefix`
 #[derive(Debug, Clone, PartialEq, Eq)]

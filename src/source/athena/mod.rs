@@ -34,7 +34,7 @@ use tokio::sync::mpsc;
 use super::aws::{describe_sdk_error, AwsContext};
 use super::s3::{self, ChannelInput};
 use super::{Input, Inputs};
-use crate::select::Window;
+use crate::selection::Window;
 use results::{column_positions, CsvRows, Row};
 use sql::{Mode, Plan, Statement, Want};
 use table::{Shape, TableDef};
