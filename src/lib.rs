@@ -4,6 +4,7 @@
 //! benches and the fuzz targets. See ARCHITECTURE.md.
 
 pub mod authz;
+pub mod aws;
 pub mod codebuild;
 pub mod correlate;
 pub mod decode;

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 const ORDER: &[&str] = &[
     "event",
     "interrupt",
+    "aws",
     "selection",
     "source",
     "decode",

@@ -21,7 +21,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
 use super::{Missing, Wanted};
-use crate::source::aws::{AwsContext, KeepBody};
+use crate::aws::{AwsContext, KeepBody};
 
 /// Authorization IDs fetched at once.
 const CONCURRENCY: usize = 4;

@@ -575,7 +575,7 @@ pub fn ids_of(failures: &[CallFailure]) -> Vec<Wanted> {
 pub fn gather(
     failures: &[CallFailure],
     opts: &DetailsOptions,
-    ctx: Option<&std::sync::Arc<crate::source::aws::AwsContext>>,
+    ctx: Option<&std::sync::Arc<crate::aws::AwsContext>>,
 ) -> Result<AwsRecords> {
     let ids = ids_of(failures);
     let mut out = AwsRecords {

@@ -14,7 +14,7 @@ use aws_sdk_codebuild::types::SortOrderType;
 
 use super::record::builds_from_value;
 use super::BuildDoc;
-use crate::source::aws::{describe_sdk_error, AwsContext, KeepBody};
+use crate::aws::{describe_sdk_error, AwsContext, KeepBody};
 
 /// BatchGetBuilds takes at most 100 ids.
 const MAX_BUILDS: usize = 100;

@@ -7,9 +7,9 @@ use chrono::{Datelike, NaiveDate, Utc};
 
 use super::Exit;
 use crate::cli::DdlArgs;
+use trailwhy::aws::{AwsContext, AwsOptions};
 use trailwhy::source::athena::ddl::{create_table, Accounts, DdlOptions, Scope};
 use trailwhy::source::athena::{Runner, DEFAULT_CATALOG};
-use trailwhy::source::aws::{AwsContext, AwsOptions};
 use trailwhy::source::s3::{self, AccountFolders, S3Url};
 
 /// The commercial regions a trail may deliver from (the default `--region` list).

@@ -11,6 +11,7 @@ use chrono::Utc;
 
 use crate::cli::{parse_size, ScanArgs};
 use trailwhy::authz;
+use trailwhy::aws::AwsOptions;
 use trailwhy::codebuild;
 use trailwhy::correlate::SessionIndex;
 use trailwhy::decode::DecodeLimits;
@@ -26,7 +27,6 @@ use trailwhy::select::Selector;
 use trailwhy::selection::time::parse_duration;
 use trailwhy::selection::{time::parse_time_bound, Window};
 use trailwhy::source::athena::{self, sql::Want};
-use trailwhy::source::aws::AwsOptions;
 use trailwhy::source::s3::S3Options;
 use trailwhy::source::{self, lookup, RemoteOptions, Source, Sources};
 
@@ -246,7 +246,7 @@ impl ScanConfig {
     pub fn verify_inputs(
         &self,
         opts: &VerifyOptions,
-        aws: Option<&std::sync::Arc<trailwhy::source::aws::AwsContext>>,
+        aws: Option<&std::sync::Arc<trailwhy::aws::AwsContext>>,
         window: &Window,
         sink: &HashSink,
     ) -> Result<integrity::Integrity> {

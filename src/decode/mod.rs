@@ -17,8 +17,8 @@ mod compression;
 mod error;
 mod peek;
 mod pool;
-mod scan;
 mod splitter;
+mod structure;
 
 #[cfg(test)]
 mod tests;

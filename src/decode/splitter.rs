@@ -28,7 +28,7 @@
 use std::io::{self, Read};
 
 use super::error::DecodeError;
-use super::scan::{is_whitespace, scalar_end, starts_scalar, string_end, Fault, NestScan};
+use super::structure::{is_whitespace, scalar_end, starts_scalar, string_end, Fault, NestScan};
 use super::DecodeLimits;
 
 /// Bytes asked of the reader per refill.

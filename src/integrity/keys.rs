@@ -21,7 +21,7 @@ use rsa::RsaPublicKey;
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::source::aws::{describe_sdk_error, AwsContext};
+use crate::aws::{describe_sdk_error, AwsContext};
 
 /// One public key.
 #[derive(Debug, Clone)]

@@ -13,8 +13,8 @@ use chrono::{Duration as ChronoDuration, NaiveDate};
 use tokio::sync::Semaphore;
 
 use super::digest::{parse_log_name, trail_relative};
+use crate::aws::{describe_sdk_error, AwsContext};
 use crate::selection::Window;
-use crate::source::aws::{describe_sdk_error, AwsContext};
 use crate::source::s3::S3Url;
 
 /// Larger objects under `CloudTrail-Digest/` are not read (a digest lists one hour's files).

@@ -27,9 +27,9 @@ use keys::KeyRing;
 use locate::RawDigest;
 use verify::{ScannedLog, Scope};
 
+use crate::aws::AwsContext;
 use crate::decode::DecodeLimits;
 use crate::selection::Window;
-use crate::source::aws::AwsContext;
 use crate::source::{Place, Source};
 
 /// How one file ends.

@@ -13,8 +13,8 @@ use aws_config::SdkConfig;
 use aws_sdk_iam::types::EntityType;
 use serde_json::{json, Value};
 
+use crate::aws::AwsContext;
 use crate::read::InventoryDoc;
-use crate::source::aws::AwsContext;
 
 /// What to read besides the account-wide details.
 #[derive(Debug, Clone, Default)]

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use memchr::memmem::Finder;
 
 use crate::event::{decode_part, role_name_from_arn, AssumeRoleParams, AssumeRoleResponse, Record};
-pub use crate::selection::filter::{Globs, RecordFilter};
+pub use crate::selection::record_filter::{Globs, RecordFilter};
 use crate::selection::time::parse_event_time;
 
 /// What the exact check says of a record.

@@ -4,7 +4,7 @@
 //! the `athena://` and `lake://` sources push the same data down into SQL. Nothing here reads
 //! a record.
 
-pub mod filter;
+pub mod record_filter;
 pub mod time;
 
 use chrono::{DateTime, Utc};

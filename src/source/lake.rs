@@ -23,11 +23,11 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::aws::{describe_sdk_error, AwsContext};
+use super::channel::ChannelInput;
 use super::pushdown::{access_denied, Ask, QuerySummary, Stats, Want};
-use super::s3::ChannelInput;
 use super::{Input, Inputs};
-use crate::selection::filter::RecordFilter;
+use crate::aws::{describe_sdk_error, AwsContext};
+use crate::selection::record_filter::RecordFilter;
 use crate::selection::{Window, CHANGE_EVENTS};
 
 pub use super::pushdown::USD_PER_GB;
@@ -417,7 +417,7 @@ pub fn compile(store_id: &str, window: &Window, want: &Want<'_>) -> Result<Strin
 /// The typed filters that map onto Lake's columns (the rest stays local).
 fn query_conditions(f: &RecordFilter) -> Vec<String> {
     let mut c = Vec::new();
-    let names = |g: &crate::selection::filter::Globs| g.patterns().to_vec();
+    let names = |g: &crate::selection::record_filter::Globs| g.patterns().to_vec();
     c.extend(globs("eventName", &names(&f.event_name)));
     c.extend(globs("eventSource", &names(&f.event_source)));
     c.extend(globs("errorCode", &names(&f.error_code)));
@@ -485,8 +485,11 @@ mod tests {
         assert!(sql.contains("eventTime <= '2026-11-01 12:00:01'"), "{sql}");
         assert!(sql.contains("eventTime >= '2026-08-03 10:00:00'"), "{sql}");
         let f = RecordFilter {
-            event_name: crate::selection::filter::Globs::new(&["Get*".into(), "Put_X*".into()]),
-            error_code: crate::selection::filter::Globs::new(&["AccessDenied".into()]),
+            event_name: crate::selection::record_filter::Globs::new(&[
+                "Get*".into(),
+                "Put_X*".into(),
+            ]),
+            error_code: crate::selection::record_filter::Globs::new(&["AccessDenied".into()]),
             errors_only: true,
             window: w.clone(),
             ..RecordFilter::default()

@@ -20,9 +20,9 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, Mutex};
 use tokio::time::Instant;
 
-use super::aws::AwsContext;
-use super::s3::ChannelInput;
+use super::channel::ChannelInput;
 use super::Input;
+use crate::aws::AwsContext;
 
 /// The event sources whose management events the analysis uses.
 pub const EVENT_SOURCES: &[&str] = &[

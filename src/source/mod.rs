@@ -15,7 +15,7 @@
 //! the scan reads the first objects.
 
 pub mod athena;
-pub mod aws;
+pub mod channel;
 mod inputs;
 pub mod lake;
 pub mod lookup;
@@ -33,8 +33,8 @@ use std::sync::Arc;
 use anyhow::Result;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
+use crate::aws::{AwsContext, AwsOptions};
 use crate::selection::Window;
-use aws::{AwsContext, AwsOptions};
 use s3::{ListStats, S3Options, S3Url};
 
 /// A remote object: named in every message, opened once, streamed.

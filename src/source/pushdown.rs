@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use chrono::Duration;
 use serde::Serialize;
 
-use crate::selection::filter::RecordFilter;
+use crate::selection::record_filter::RecordFilter;
 use crate::selection::{DENIED_CODES, DENIED_SUFFIXES};
 
 /// Athena's on-demand price: US dollars per TB scanned.

@@ -31,8 +31,9 @@ use bytes::Bytes;
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, NaiveDateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
-use super::aws::{describe_sdk_error, AwsContext};
+use super::channel::ChannelReader;
 use super::{Input, Inputs, Remote};
+use crate::aws::{describe_sdk_error, AwsContext};
 use crate::selection::Window;
 
 /// `s3://bucket/prefix`
@@ -777,77 +778,7 @@ impl Remote for S3Object {
             .ok()
             .and_then(|mut g| g.take())
             .ok_or_else(|| io::Error::other("object already read"))?;
-        Ok(Box::new(ChannelReader {
-            rx,
-            current: Bytes::new(),
-            _reading: Some(reading),
-        }))
-    }
-}
-
-/// An input whose bytes an async task sends through a channel (a LookupEvents or Lake
-/// query's events, Athena's rebuilt records), read once.
-pub struct ChannelInput {
-    name: String,
-    rx: std::sync::Mutex<Option<mpsc::Receiver<io::Result<Bytes>>>>,
-}
-
-impl ChannelInput {
-    pub fn new(name: String, rx: mpsc::Receiver<io::Result<Bytes>>) -> ChannelInput {
-        ChannelInput {
-            name,
-            rx: std::sync::Mutex::new(Some(rx)),
-        }
-    }
-}
-
-impl Remote for ChannelInput {
-    fn name(&self) -> String {
-        self.name.clone()
-    }
-
-    fn open(&self) -> io::Result<Box<dyn Read + Send>> {
-        let rx = self
-            .rx
-            .lock()
-            .ok()
-            .and_then(|mut g| g.take())
-            .ok_or_else(|| io::Error::other("stream already read"))?;
-        Ok(Box::new(ChannelReader::new(rx)))
-    }
-}
-
-/// A blocking `Read` over chunks sent by an async task.
-pub struct ChannelReader {
-    rx: mpsc::Receiver<io::Result<Bytes>>,
-    current: Bytes,
-    /// Dropped with the reader: tells the fetch task its reader is done.
-    _reading: Option<oneshot::Sender<()>>,
-}
-
-impl ChannelReader {
-    pub fn new(rx: mpsc::Receiver<io::Result<Bytes>>) -> ChannelReader {
-        ChannelReader {
-            rx,
-            current: Bytes::new(),
-            _reading: None,
-        }
-    }
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(b)) => self.current = b,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current[..n]);
-        let _ = self.current.split_to(n);
-        Ok(n)
+        Ok(Box::new(ChannelReader::holding(rx, reading)))
     }
 }
 

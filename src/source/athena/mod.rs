@@ -31,9 +31,10 @@ use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultCo
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::aws::{describe_sdk_error, AwsContext};
-use super::s3::{self, ChannelInput};
+use super::channel::ChannelInput;
+use super::s3;
 use super::{Input, Inputs};
+use crate::aws::{describe_sdk_error, AwsContext};
 use crate::selection::Window;
 use results::{column_positions, CsvRows, Row};
 use sql::{Mode, Plan, Statement, Want};

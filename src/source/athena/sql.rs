@@ -423,7 +423,7 @@ fn query_arms<'a>(
     window: &'a Window,
     (since, last): (DateTime<Utc>, NaiveDate),
     window_rows: Vec<String>,
-    f: &crate::selection::filter::RecordFilter,
+    f: &crate::selection::record_filter::RecordFilter,
     needed: &mut Vec<String>,
 ) -> Vec<Arm<'a>> {
     let (accounts, regions) = listed(window);
@@ -539,7 +539,7 @@ fn union_of<'a>(lists: impl Iterator<Item = Option<&'a [String]>>) -> Option<Vec
     Some(out)
 }
 
-fn globs(g: &crate::selection::filter::Globs) -> Option<Vec<String>> {
+fn globs(g: &crate::selection::record_filter::Globs) -> Option<Vec<String>> {
     (!g.is_empty()).then(|| g.patterns().to_vec())
 }
 
@@ -1223,7 +1223,7 @@ mod tests {
         let st = explain(&s, &window(&["111122223333", "444455556666"], &[]), 7).unwrap();
         assert_eq!(st.partitions, Some(9 * 2), "{}", st.sql);
         // query: the window's partitions
-        let f = crate::selection::filter::RecordFilter::default();
+        let f = crate::selection::record_filter::RecordFilter::default();
         let st = compile(
             &s,
             &Plan {
