@@ -590,6 +590,9 @@ fn partly_damaged_files_count_as_read_with_each_bad_record_named() {
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     d.assert_summary(&v["summary"], &q.stderr);
     assert_eq!(v["summary"]["rows"], 497);
+    // every record counted passed the (window) filter: the rows, nothing more
+    assert_eq!(v["summary"]["records_matched"], 497);
+    assert_eq!(v["summary"]["interrupted"], false);
     // every problem once on stderr, and the unreadable file: nothing else
     assert_eq!(q.stderr.lines().count(), 8 + 1, "{}", q.stderr);
 }

@@ -68,7 +68,7 @@ pub fn run(args: &ExplainArgs) -> Result<Exit> {
             );
         }
     }
-    Ok(if summary.interrupted {
+    Ok(if summary.scan.interrupted {
         Exit::Interrupted
     } else if summary.untrusted() {
         Exit::Untrusted

@@ -134,7 +134,7 @@ pub fn run(args: &ReportArgs) -> Result<Exit> {
         ReportFailOn::Any => doc.summary.findings > 0,
         ReportFailOn::Never => false,
     };
-    Ok(if doc.scan.interrupted {
+    Ok(if doc.scan.scan.interrupted {
         Exit::Interrupted
     } else if doc.scan.untrusted() {
         Exit::Untrusted

@@ -153,6 +153,7 @@ pub fn run<W: Write>(
                 emit.flush();
                 let f = FileOutcome {
                     read,
+                    matched: emit.matched,
                     jq_errors: emit.jq_errors,
                     first_jq_error: emit.first_jq_error.take(),
                     groups: std::mem::take(&mut emit.groups),
@@ -229,6 +230,8 @@ enum Msg {
 /// One input, read: how it is counted, and what jq and `--group-by` made of it.
 struct FileOutcome {
     read: InputRead,
+    /// Records that passed the filters.
+    matched: u64,
     jq_errors: u64,
     first_jq_error: Option<String>,
     groups: HashMap<Vec<String>, u64>,
@@ -277,6 +280,7 @@ fn deliver<W: Write>(
         }
         Msg::Done(f) => {
             f.read.count(&mut outcome.stats);
+            outcome.stats.records_matched += f.matched;
             for (k, n) in f.groups {
                 *groups.entry(k).or_insert(0) += n;
             }
@@ -311,14 +315,20 @@ impl Sink for QuerySink<'_> {
     }
 
     fn event(&mut self, name: &str, raw: Raw<'_>) -> Result<(), (RecordProblem, String)> {
-        record(
+        let matched = self.emit.matched;
+        let read = record(
             self.emit.shared.query,
             raw.bytes,
             &self.lookup,
             &mut self.emit,
             name,
             raw.index,
-        )
+        );
+        // a record that could not be read is counted as such, not as matched
+        if read.is_err() {
+            self.emit.matched = matched;
+        }
+        read
     }
 
     fn wants_more(&self) -> bool {
@@ -339,6 +349,8 @@ struct Emitter<'a> {
     /// `"name":` of each `--fields` path, for NDJSON lines.
     field_keys: Vec<Vec<u8>>,
     rows: u64,
+    /// Records that passed the filters.
+    matched: u64,
     groups: HashMap<Vec<String>, u64>,
     jq_errors: u64,
     first_jq_error: Option<String>,
@@ -370,6 +382,7 @@ impl<'a> Emitter<'a> {
             lines_rows: 0,
             field_keys,
             rows: 0,
+            matched: 0,
             groups: HashMap::new(),
             jq_errors: 0,
             first_jq_error: None,
@@ -613,6 +626,8 @@ fn record(
             Verdict::Unplaced => return Err((RecordProblem::Unplaced, BAD_TIME.to_owned())),
         }
     }
+    // it passed the filters (every record does without one)
+    emit.matched += 1;
     if q.jq.is_none() && matches!(q.mode, Mode::Count) {
         // nothing to show: the record need not become a value, only be valid JSON
         if !q.filter.is_active() {

@@ -233,7 +233,7 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
                 ""
             }
         )?;
-        if let Some(o) = &doc.scan.failures_outside_window {
+        if let Some(o) = &doc.scan.scan.failures_outside_window {
             writeln!(
                 w,
                 "<p class=\"meta\">{}.</p>",
@@ -263,13 +263,13 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
     writeln!(
         w,
         "<footer>{} read{}, {} skipped by design, {} unreadable · {} records scanned{}, {} selected · trailwhy {}</footer>",
-        plural(sc.files_read, "file", "files"),
-        crate::report::partly(sc.files_partly_read),
-        sc.files_skipped,
-        sc.files_unreadable,
-        sc.records_scanned,
-        crate::report::unreadable_records(sc.records_unreadable),
-        sc.records_matched,
+        plural(sc.scan.files_read, "file", "files"),
+        crate::report::partly(sc.scan.files_partly_read),
+        sc.scan.files_skipped,
+        sc.scan.files_unreadable,
+        sc.scan.records_scanned,
+        crate::report::unreadable_records(sc.scan.records_unreadable),
+        sc.scan.records_matched,
         env!("CARGO_PKG_VERSION")
     )?;
     writeln!(w, "</main>\n</body>\n</html>")
@@ -280,9 +280,9 @@ fn write_alerts<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
         writeln!(
             w,
             "<p class=\"alert\"><b>Partial scan.</b> {} could not be read, {} read only in part{}; findings may be missing.</p>",
-            plural(doc.scan.files_unreadable, "input", "inputs"),
-            doc.scan.files_partly_read,
-            if doc.scan.interrupted {
+            plural(doc.scan.scan.files_unreadable, "input", "inputs"),
+            doc.scan.scan.files_partly_read,
+            if doc.scan.scan.interrupted {
                 " and the scan was interrupted"
             } else {
                 ""

@@ -140,7 +140,7 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
     }
     if s.findings == 0 {
         writeln!(w, "**No failures in the window.**")?;
-        if let Some(o) = &doc.scan.failures_outside_window {
+        if let Some(o) = &doc.scan.scan.failures_outside_window {
             writeln!(
                 w,
                 "\n{}.",
@@ -187,9 +187,9 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
         writeln!(
             w,
             "> **Partial scan:** {} input(s) could not be read, {} read only in part{}; findings may be missing.\n",
-            doc.scan.files_unreadable,
-            doc.scan.files_partly_read,
-            if doc.scan.interrupted {
+            doc.scan.scan.files_unreadable,
+            doc.scan.scan.files_partly_read,
+            if doc.scan.scan.interrupted {
                 " and the scan was interrupted"
             } else {
                 ""
@@ -248,13 +248,13 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
     writeln!(
         w,
         "_{} read{}, {} skipped by design, {} unreadable · {} records scanned{}, {} selected · generated {} by trailwhy {}_",
-        plural(sc.files_read, "file", "files"),
-        crate::report::partly(sc.files_partly_read),
-        sc.files_skipped,
-        sc.files_unreadable,
-        sc.records_scanned,
-        crate::report::unreadable_records(sc.records_unreadable),
-        sc.records_matched,
+        plural(sc.scan.files_read, "file", "files"),
+        crate::report::partly(sc.scan.files_partly_read),
+        sc.scan.files_skipped,
+        sc.scan.files_unreadable,
+        sc.scan.records_scanned,
+        crate::report::unreadable_records(sc.scan.records_unreadable),
+        sc.scan.records_matched,
         time(doc.generated_at),
         env!("CARGO_PKG_VERSION")
     )

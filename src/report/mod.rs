@@ -18,8 +18,7 @@ use serde::Serialize;
 
 use crate::explain::{Evidence, Finding};
 use crate::inventory::LoadProblem;
-use crate::read::{Problem, ScanStats, PROBLEMS_PER_FILE};
-use crate::source::Skipped;
+use crate::read::{ScanStats, PROBLEMS_PER_FILE};
 use sanitize::terminal_safe;
 
 /// Output formats of `explain`.
@@ -36,42 +35,15 @@ pub struct Summary {
     pub findings: usize,
     pub failed_events: u64,
     pub by_cause: BTreeMap<String, u64>,
-    /// Inputs from which at least one record was read (partly read ones included).
-    pub files_read: u64,
-    /// Of `files_read`, those not read completely: their problems are in `problems`.
-    pub files_partly_read: u64,
-    pub files_skipped: u64,
-    /// Inputs from which nothing could be read (named in `skipped`).
-    pub files_unreadable: u64,
-    pub skipped: Vec<Skipped>,
-    pub records_scanned: u64,
-    pub records_matched: u64,
-    pub records_undecodable: u64,
-    /// Records whose `eventTime` is missing or invalid where it was needed.
-    pub records_unplaced: u64,
-    /// Every record skipped with a reason (`records_undecodable` + `records_unplaced`).
-    pub records_unreadable: u64,
-    /// What could not be read of partly read inputs: `{file, record, byte, reason}`, at most
-    /// `read::PROBLEMS_PER_FILE` per input (and the error that ended it).
-    pub problems: Vec<Problem>,
-    /// Problems beyond those listed.
-    pub problems_omitted: u64,
-    pub bytes_decompressed: u64,
+    /// How the inputs were read (`files_read`, `files_partly_read`, `skipped`, `problems`,
+    /// `records_*`, `bytes_decompressed`, `interrupted`, `failures_outside_window`, `s3`,
+    /// `queries`): the same counts, under the same names, as every command's summary.
+    #[serde(flatten)]
+    pub scan: ScanStats,
     pub inventory_problems: Vec<LoadProblem>,
     pub elapsed_seconds: f64,
     /// True when some input could not be read completely (exit code 3).
     pub partial: bool,
-    /// True when Ctrl-C stopped the scan (exit code 130).
-    pub interrupted: bool,
-    /// Failures read that lie outside the window (`count`, `earliest`, `latest`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failures_outside_window: Option<crate::read::count::OutsideWindow>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub s3: Option<crate::read::count::S3Summary>,
-    /// What each athena:// and lake:// query did: its id, bytes scanned and their price,
-    /// rows, objects re-read.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub queries: Option<Vec<crate::source::athena::QuerySummary>>,
     /// The process's peak resident memory so far (Linux `VmHWM`); absent where unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peak_rss_bytes: Option<u64>,
@@ -84,34 +56,19 @@ pub struct Summary {
     pub aws_details: Option<crate::authz::AwsDetailsSummary>,
 }
 
-/// The JSON summary of `query` (`--summary FILE`): the scan's counts under the same names as
-/// in [`Summary`], and the rows written.
+/// The JSON summary of `query` (`--summary FILE`): the rows written, and the scan's counts
+/// under the same names as in [`Summary`] (`records_matched`: records that passed the
+/// filters).
 #[derive(Debug, Clone, Serialize)]
 pub struct QuerySummary {
     pub rows: u64,
-    pub files_read: u64,
-    pub files_partly_read: u64,
-    pub files_skipped: u64,
-    pub files_unreadable: u64,
-    pub skipped: Vec<Skipped>,
-    pub records_scanned: u64,
-    pub records_undecodable: u64,
-    pub records_unplaced: u64,
-    pub records_unreadable: u64,
-    pub problems: Vec<Problem>,
-    pub problems_omitted: u64,
-    pub bytes_decompressed: u64,
+    #[serde(flatten)]
+    pub scan: ScanStats,
     /// jq runtime errors (the first is on stderr).
     pub jq_errors: u64,
     pub elapsed_seconds: f64,
     /// True when some input could not be read completely (exit code 3).
     pub partial: bool,
-    /// True when Ctrl-C stopped the query (exit code 130).
-    pub interrupted: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub s3: Option<crate::read::count::S3Summary>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub queries: Option<Vec<crate::source::athena::QuerySummary>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub integrity: Option<crate::integrity::Integrity>,
 }
@@ -120,24 +77,10 @@ impl QuerySummary {
     pub fn new(rows: u64, jq_errors: u64, stats: &ScanStats, elapsed_seconds: f64) -> QuerySummary {
         QuerySummary {
             rows,
-            files_read: stats.files_read,
-            files_partly_read: stats.files_partly_read,
-            files_skipped: stats.files_skipped,
-            files_unreadable: stats.files_unreadable,
-            skipped: stats.skipped.clone(),
-            records_scanned: stats.records_scanned,
-            records_undecodable: stats.records_undecodable,
-            records_unplaced: stats.records_unplaced,
-            records_unreadable: stats.records_unreadable,
-            problems: stats.problems.clone(),
-            problems_omitted: stats.problems_omitted,
-            bytes_decompressed: stats.bytes_decompressed,
+            scan: stats.clone(),
             jq_errors,
             elapsed_seconds: (elapsed_seconds * 1000.0).round() / 1000.0,
             partial: stats.not_fully_read(),
-            interrupted: stats.interrupted,
-            s3: stats.s3.clone(),
-            queries: stats.queries.clone(),
             integrity: None,
         }
     }
@@ -188,26 +131,10 @@ impl Summary {
             findings: findings.len(),
             failed_events: findings.iter().map(|f| f.count).sum(),
             by_cause,
-            files_read: stats.files_read,
-            files_partly_read: stats.files_partly_read,
-            files_skipped: stats.files_skipped,
-            files_unreadable: stats.files_unreadable,
-            skipped: stats.skipped.clone(),
-            records_scanned: stats.records_scanned,
-            records_matched: stats.records_matched,
-            records_undecodable: stats.records_undecodable,
-            records_unplaced: stats.records_unplaced,
-            records_unreadable: stats.records_unreadable,
-            problems: stats.problems.clone(),
-            problems_omitted: stats.problems_omitted,
-            bytes_decompressed: stats.bytes_decompressed,
+            scan: stats.clone(),
             inventory_problems: problems.to_vec(),
             elapsed_seconds: (elapsed_seconds * 1000.0).round() / 1000.0,
             partial: stats.not_fully_read() || stats.interrupted,
-            interrupted: stats.interrupted,
-            failures_outside_window: stats.failures_outside_window,
-            s3: stats.s3.clone(),
-            queries: stats.queries.clone(),
             peak_rss_bytes: peak_rss_bytes(),
             integrity: None,
             aws_details: None,
@@ -445,7 +372,7 @@ fn write_table<W: Write>(
         }
     }
     writeln!(w)?;
-    if summary.interrupted {
+    if summary.scan.interrupted {
         writeln!(w, "INTERRUPTED: the scan was stopped before every input was read; these results are partial.")?;
     }
     let causes: Vec<String> = summary
@@ -467,13 +394,13 @@ fn write_table<W: Write>(
     writeln!(
         w,
         "{} file(s) read{}, {} skipped by design, {} unreadable; {} records scanned{}, {} selected, in {:.2} s",
-        summary.files_read,
-        partly(summary.files_partly_read),
-        summary.files_skipped,
-        summary.files_unreadable,
-        summary.records_scanned,
-        unreadable_records(summary.records_unreadable),
-        summary.records_matched,
+        summary.scan.files_read,
+        partly(summary.scan.files_partly_read),
+        summary.scan.files_skipped,
+        summary.scan.files_unreadable,
+        summary.scan.records_scanned,
+        unreadable_records(summary.scan.records_unreadable),
+        summary.scan.records_matched,
         summary.elapsed_seconds
     )
 }
