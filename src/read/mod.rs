@@ -124,11 +124,11 @@ pub fn open_input<'a>(
 
 /// Reads one input through `sink`: never fatal, everything that could not be read counted
 /// in the result.
-pub fn read_input(
+pub fn read_input<S: Sink>(
     input: &Input,
     limits: &DecodeLimits,
     hashes: Option<&HashSink>,
-    sink: &mut dyn Sink,
+    sink: &mut S,
 ) -> InputRead {
     let mut read = InputRead::new(input.display_name());
     let reader = match open_input(input, limits, hashes) {
@@ -306,7 +306,7 @@ fn skipped(mut read: InputRead, reason: String) -> InputRead {
 }
 
 /// The builds of one build document; a malformed one counts as undecodable.
-fn builds(v: &Value, at: Raw<'_>, read: &mut InputRead, sink: &mut dyn Sink) {
+fn builds<S: Sink>(v: &Value, at: Raw<'_>, read: &mut InputRead, sink: &mut S) {
     match builds_from_value(v) {
         Ok(builds) if builds.is_empty() => {}
         Ok(builds) => sink.document(&read.name, Document::Builds(builds)),
@@ -321,11 +321,11 @@ fn builds(v: &Value, at: Raw<'_>, read: &mut InputRead, sink: &mut dyn Sink) {
 }
 
 /// Reads CodeBuild build log text into one build.
-fn read_build_log<R: std::io::Read>(
+fn read_build_log<R: std::io::Read, S: Sink>(
     reader: R,
     mut read: InputRead,
     limits: &DecodeLimits,
-    sink: &mut dyn Sink,
+    sink: &mut S,
 ) -> InputRead {
     let (build, bytes, err) =
         build_log::read_build_log(reader, &read.name, limits.max_record_bytes);
