@@ -12,7 +12,9 @@ use crate::integrity::HashSink;
 use crate::read::count::OutsideWindow;
 use crate::read::drive::Ahead;
 use crate::read::{self, Document, InventoryDoc, Raw, RecordProblem, ScanStats, Sink};
-use crate::select::{CallFailure, ChangeEvent, Hits, Rejected, Selected, Selector, WebIdAttempt};
+use crate::select::{
+    CallFailure, ChangeEvent, Hits, Rejected, Selected, Selector, TaggedSession, WebIdAttempt,
+};
 use crate::source::{Input, Inputs, Skipped};
 
 #[derive(Debug, Default)]
@@ -20,6 +22,8 @@ pub struct Scan {
     pub attempts: Vec<WebIdAttempt>,
     pub changes: Vec<ChangeEvent>,
     pub call_failures: Vec<CallFailure>,
+    /// Sessions created by an `AssumeRole` with session tags (joined to their calls).
+    pub tagged_sessions: Vec<TaggedSession>,
     pub inventory_docs: Vec<InventoryDoc>,
     /// CodeBuild builds found among the inputs (batch-get-builds output, EventBridge build
     /// events, build logs).
@@ -36,6 +40,7 @@ impl Scan {
         self.attempts.extend(other.attempts);
         self.changes.extend(other.changes);
         self.call_failures.extend(other.call_failures);
+        self.tagged_sessions.extend(other.tagged_sessions);
         self.inventory_docs.extend(other.inventory_docs);
         self.build_docs.extend(other.build_docs);
         self.stats.add(other.stats);
@@ -229,6 +234,7 @@ fn take(selector: &Selector, rec: &Record<'_>, out: &mut Scan) -> Option<&'stati
                 Selected::WebId(a) => out.attempts.push(*a),
                 Selected::Change(c) => out.changes.push(*c),
                 Selected::CallFailure(f) => out.call_failures.push(*f),
+                Selected::TaggedSession(t) => out.tagged_sessions.push(*t),
             }
         }
         Err(Rejected::BadTime) => return Some(read::BAD_TIME),

@@ -107,6 +107,23 @@ fn change(id: &str, time: &str, source: &str, name: &str, error: Option<&str>) -
     e.record()
 }
 
+/// A chained `AssumeRole` of a role session, with `request` as its parameters.
+fn assume(id: &str, time: &str, request: Value, error: Option<&str>) -> Value {
+    let mut e = Event::call(
+        session(ROLE_A, "ASIAW2"),
+        id,
+        time,
+        "sts.amazonaws.com",
+        "AssumeRole",
+    )
+    .request(request);
+    e = match error {
+        Some(code) => e.error(code, ""),
+        None => e.response(json!({"credentials": {"accessKeyId": "ASIATAGGED1"}})),
+    };
+    e.record()
+}
+
 fn web(id: &str, time: &str, role: &str, region: &str, ok: bool) -> Value {
     let w = if ok {
         WebId::assumed(id, time, role, SUB)
@@ -179,6 +196,52 @@ fn fixture() -> Fixture {
             r["requestParameters"] = Value::Null;
             r
         }),
+        // AssumeRole: with session tags (kept), with transitive tags only (kept), without tags,
+        // failed with tags (neither: only its session's tags matter)
+        (
+            A,
+            "us-east-1",
+            "2026/10/01",
+            assume(
+                "t1",
+                "2026-10-01T12:30:00Z",
+                json!({"roleArn": ROLE_B, "roleSessionName": "s", "tags": [{"key": "team", "value": "web"}]}),
+                None,
+            ),
+        ),
+        (
+            A,
+            "us-east-1",
+            "2026/10/01",
+            assume(
+                "t2",
+                "2026-10-01T12:31:00Z",
+                json!({"roleArn": ROLE_B, "roleSessionName": "s", "incomingTransitiveTags": {"team": "web"}}),
+                None,
+            ),
+        ),
+        (
+            A,
+            "us-east-1",
+            "2026/10/01",
+            assume(
+                "t3",
+                "2026-10-01T12:32:00Z",
+                json!({"roleArn": ROLE_B, "roleSessionName": "s"}),
+                None,
+            ),
+        ),
+        (
+            A,
+            "us-east-1",
+            "2026/10/01",
+            assume(
+                "t4",
+                "2026-10-01T12:33:00Z",
+                json!({"roleArn": ROLE_B, "roleSessionName": "s", "tags": [{"key": "team", "value": "web"}]}),
+                Some("ThrottlingException"),
+            ),
+        ),
         (
             A,
             "us-east-1",
@@ -756,6 +819,7 @@ fn selected_id(s: &Selected) -> (&'static str, String, DateTime<Utc>) {
         Selected::WebId(a) => ("webid", a.event_id.clone(), a.time),
         Selected::Change(c) => ("change", c.event_id.clone(), c.time),
         Selected::CallFailure(f) => ("failure", f.event_id.clone(), f.time),
+        Selected::TaggedSession(t) => ("tagged", t.event_id.clone(), t.time),
     }
 }
 
@@ -864,7 +928,7 @@ fn the_fixture_exercises_every_kind_and_edge() {
     let got: BTreeSet<&str> = ids(&all);
     let want: BTreeSet<&str> = [
         "w1", "w2", "w5", "w6", "w7", "w9", "w10", "odd1", "odd2", "e1", "e2", "e3", "r1", "c1",
-        "c5", "c6", "c7", "h0", "h2", "h4", "h6", "h8",
+        "c5", "c6", "c7", "h0", "h2", "h4", "h6", "h8", "t1", "t2",
     ]
     .into_iter()
     .collect();

@@ -24,6 +24,7 @@ fn add(out: &mut Selection, sel: Selected) {
         Selected::WebId(a) => ("web_identity", a.event_id),
         Selected::Change(c) => ("change", c.event_id),
         Selected::CallFailure(f) => ("call_failure", f.event_id),
+        Selected::TaggedSession(t) => ("tagged_session", t.event_id),
     };
     *out.entry(key).or_default() += 1;
 }
@@ -171,6 +172,9 @@ fn fast_path_selects_exactly_what_a_full_decode_selects() {
         }
         for f in scan.call_failures {
             add(&mut fast, Selected::CallFailure(Box::new(f)));
+        }
+        for t in scan.tagged_sessions {
+            add(&mut fast, Selected::TaggedSession(Box::new(t)));
         }
         let count = |s: &Selection, kind: &str| -> usize {
             s.iter()

@@ -396,6 +396,7 @@ fn live_request(logs: &Scan, cfg: &ScanConfig) -> live::LiveRequest {
 pub fn findings(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Vec<Finding>, Scan, Inventory)> {
     let (mut scan, inventory) = scan_with_inventory(args, cfg)?;
     let sessions = SessionIndex::build(&scan.attempts);
+    trailwhy::correlate::attach_session_tags(&mut scan.call_failures, &scan.tagged_sessions);
     let mut findings = explain_web_identity(&scan.attempts, &inventory);
     let no_records = authz::AwsRecords::default();
     findings.extend(explain_calls(

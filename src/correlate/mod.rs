@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::select::WebIdAttempt;
+use crate::select::{CallFailure, TaggedSession, WebIdAttempt};
 
 /// What a session inherited from its web-identity assumption.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -69,5 +69,79 @@ impl SessionIndex {
 
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
+    }
+}
+
+/// Gives each failed call made by a session that a tagged `AssumeRole` created that
+/// assumption's session tags (joined on the access key the assumption issued, as
+/// [`SessionIndex`] joins web-identity sessions).
+pub fn attach_session_tags(failures: &mut [CallFailure], tagged: &[TaggedSession]) {
+    if tagged.is_empty() {
+        return;
+    }
+    let by_key: HashMap<&str, &TaggedSession> = tagged
+        .iter()
+        .map(|t| (t.access_key_id.as_str(), t))
+        .collect();
+    for f in failures {
+        let Some(t) = f.access_key_id.as_deref().and_then(|k| by_key.get(k)) else {
+            continue;
+        };
+        // the session's calls come after the assumption that created it
+        if t.time <= f.time {
+            f.origin.session_tags = Some(t.tags.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_gets_the_tags_of_the_assumption_that_issued_its_key_and_only_after_it() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let tagged = [TaggedSession {
+            time: t("2026-01-01T10:00:00Z"),
+            event_id: "a1".to_owned(),
+            access_key_id: "ASIAB".to_owned(),
+            role_arn: None,
+            tags: vec![("team".to_owned(), "web".to_owned())],
+        }];
+        let call = |key: &str, time: &str| CallFailure {
+            time: t(time),
+            event_id: String::new(),
+            account: None,
+            region: None,
+            event_source: String::new(),
+            event_name: String::new(),
+            error_code: String::new(),
+            error_message: None,
+            caller_arn: None,
+            access_key_id: Some(key.to_owned()),
+            issuer_role_arn: None,
+            federated_provider: None,
+            resources: Vec::new(),
+            request: serde_json::Value::Null,
+            origin: Default::default(),
+        };
+        let mut calls = [
+            call("ASIAB", "2026-01-01T10:01:00Z"),
+            call("ASIAB", "2026-01-01T09:59:00Z"),
+            call("ASIAC", "2026-01-01T10:01:00Z"),
+        ];
+        attach_session_tags(&mut calls, &tagged);
+        let got: Vec<_> = calls
+            .iter()
+            .map(|c| c.origin.session_tags.clone())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                Some(vec![("team".to_owned(), "web".to_owned())]),
+                None,
+                None
+            ]
+        );
     }
 }

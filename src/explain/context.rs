@@ -413,8 +413,10 @@ fn inventory_knows_arn(inv: &Inventory, arn: &str) -> bool {
         .is_some_and(|known| known == arn)
 }
 
-/// `aws:PrincipalTag/*`: the role's tags from the inventory, when the session can have carried
-/// no session tags of its own (a GitHub OIDC token has no AWS tags claim).
+/// `aws:PrincipalTag/*`: the role's tags from the inventory, and the session's own tags: none
+/// for a GitHub OIDC session (its token has no AWS tags claim), those of the `AssumeRole` that
+/// created the session when it was read (`session_tags`: passed and transitive tags, which
+/// override the role's tags of the same key); unknown otherwise.
 fn role_tags(
     c: &mut CallContext,
     f: &CallFailure,
@@ -430,9 +432,17 @@ fn role_tags(
             .as_deref()
             .is_some_and(|p| p.ends_with("oidc-provider/token.actions.githubusercontent.com"))
     });
+    let session_tags = f.origin.session_tags.as_deref();
+    let own =
+        |k: &str| session_tags.is_some_and(|st| st.iter().any(|(s, _)| s.eq_ignore_ascii_case(k)));
+    if let Some(st) = session_tags {
+        for (k, v) in st {
+            c.set(&format!("aws:PrincipalTag/{k}"), v.clone(), Origin::Session);
+        }
+    }
     match tags {
-        Some(tags) if from_github => {
-            for (k, v) in tags {
+        Some(tags) if from_github || session_tags.is_some() => {
+            for (k, v) in tags.iter().filter(|(k, _)| !own(k)) {
                 c.set(&format!("aws:PrincipalTag/{k}"), v.clone(), Origin::Inventory);
             }
             c.absent("aws:PrincipalTag/");

@@ -6,6 +6,8 @@
 //! small owned values ([`Selected`]). Everything else is counted and dropped. This module
 //! does not join sessions or evaluate policies.
 
+use std::borrow::Cow;
+
 use aho_corasick::{AhoCorasick, MatchKind};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -105,6 +107,9 @@ pub struct CallOrigin {
     pub mfa_authenticated: Option<String>,
     /// `sessionContext.sourceIdentity`.
     pub source_identity: Option<String>,
+    /// The session tags of the `AssumeRole` that created the session, when it was read and
+    /// carried tags (set by `correlate::attach_session_tags`, never from the call's record).
+    pub session_tags: Option<Vec<(String, String)>>,
 }
 
 /// Whether a record carries `tlsDetails` (so the call used TLS).
@@ -115,12 +120,28 @@ pub enum TlsRecorded {
     Recorded,
 }
 
+/// A session created by a successful `sts:AssumeRole` that carried session tags — passed in
+/// the request (`tags`) or carried over from the calling session (`incomingTransitiveTags`):
+/// what `aws:PrincipalTag/*` of the session's calls holds beyond the role's own tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaggedSession {
+    pub time: DateTime<Utc>,
+    pub event_id: String,
+    /// `responseElements.credentials.accessKeyId`: every call of the session carries it.
+    pub access_key_id: String,
+    pub role_arn: Option<String>,
+    /// The session's tags, key and value: the incoming transitive tags, then the passed
+    /// tags (a passed tag cannot repeat a transitive key: STS refuses that request).
+    pub tags: Vec<(String, String)>,
+}
+
 /// What a record turned into.
 #[derive(Debug, Clone)]
 pub enum Selected {
     WebId(Box<WebIdAttempt>),
     Change(Box<ChangeEvent>),
     CallFailure(Box<CallFailure>),
+    TaggedSession(Box<TaggedSession>),
 }
 
 /// Why a decoded record was not selected; only used for counting.
@@ -190,8 +211,8 @@ impl Hits<'_> {
 /// web-identity event name, the error codes of a denied call (every [`is_access_denied`]
 /// code holds `AccessDenied` or `UnauthorizedOperation`; `ValidationError` is `AssumeRole`'s),
 /// the sources of the change events (IAM, ECR repository policies, CodeBuild,
-/// CodeConnections), and the `CloudTrailEvent` wrapper of `lookup-events` output, whose inner
-/// keys are escaped. Other errors (throttling, missing keys, …) are not decoded.
+/// CodeConnections), the session tags of an `AssumeRole` (`tags`, `incomingTransitiveTags`),
+/// and the `CloudTrailEvent` wrapper of `lookup-events` output, whose inner keys are escaped. Other errors (throttling, missing keys, …) are not decoded.
 ///
 /// None of them holds `"`, `\\` or `/`, so the only way JSON can spell one of them
 /// differently is a `\u` escape: `\u` is a needle too, and a record using that spelling is
@@ -209,6 +230,10 @@ pub const NEEDLES: &[&str] = &[
     "codebuild.amazonaws.com",
     "connections.amazonaws.com",
     "CloudTrailEvent",
+    // the session tags of an AssumeRole: passed (`tags`) or transitive
+    // (`incomingTransitiveTags`)
+    "tags",
+    "TransitiveTags",
     "\\u",
 ];
 
@@ -229,6 +254,8 @@ pub const NEEDLE_PARTS: &[&str] = &[
     "codebuild.amazonaws.com",
     "nections.amazonaws.com",
     "CloudTrailEvent",
+    "tags",
+    "TransitiveTags",
 ];
 
 /// The compiled selection.
@@ -299,6 +326,12 @@ impl Selector {
             Kind::WebId
         } else if error_code.is_none() && is_change_event(name, source) {
             Kind::Change
+        } else if error_code.is_none()
+            && name == "AssumeRole"
+            && source == "sts.amazonaws.com"
+            && session_tags(rec).is_some()
+        {
+            Kind::TaggedSession
         } else if is_role_session(rec)
             && (error_code.is_some_and(is_access_denied)
                 || (name == "AssumeRole" && error_code == Some("ValidationError")))
@@ -348,6 +381,22 @@ impl Selector {
             Kind::CallFailure => {
                 Selected::CallFailure(Box::new(call_failure(rec, time, event_id, account)))
             }
+            Kind::TaggedSession => {
+                let resp: AssumeRoleResponse = decode_part(rec.response_elements);
+                let params: AssumeRoleParams = decode_part(rec.request_parameters);
+                let key = resp
+                    .credentials
+                    .and_then(|c| c.access_key_id)
+                    .filter(|k| !k.is_empty())
+                    .ok_or(Rejected::Uninteresting)?;
+                Selected::TaggedSession(Box::new(TaggedSession {
+                    time,
+                    event_id,
+                    access_key_id: key.into_owned(),
+                    role_arn: params.role_arn.map(Cow::into_owned),
+                    tags: session_tags(rec).unwrap_or_default(),
+                }))
+            }
         })
     }
 }
@@ -357,6 +406,40 @@ enum Kind {
     WebId,
     Change,
     CallFailure,
+    TaggedSession,
+}
+
+/// The session tags of an `AssumeRole` request: its incoming transitive tags (`{key: value}`),
+/// then the tags it passed (`[{key, value}]`, either case); `None` when it has none.
+fn session_tags(rec: &Record<'_>) -> Option<Vec<(String, String)>> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    struct Tagged {
+        #[serde(default)]
+        incoming_transitive_tags: Option<serde_json::Map<String, Value>>,
+        #[serde(default)]
+        tags: Option<Vec<Value>>,
+    }
+    let raw = rec.request_parameters?;
+    let t: Tagged = serde_json::from_str(raw.get()).ok()?;
+    let mut out = Vec::new();
+    for (k, v) in t.incoming_transitive_tags.iter().flatten() {
+        if let Some(v) = v.as_str() {
+            out.push((k.clone(), v.to_owned()));
+        }
+    }
+    for tag in t.tags.iter().flatten() {
+        let field = |a: &str, b: &str| {
+            tag.get(a)
+                .or_else(|| tag.get(b))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        if let (Some(k), Some(v)) = (field("key", "Key"), field("value", "Value")) {
+            out.push((k, v));
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 fn is_role_session(rec: &Record<'_>) -> bool {
@@ -554,6 +637,7 @@ fn call_failure(
             source_identity: ctx
                 .and_then(|c| c.source_identity.as_deref())
                 .map(str::to_owned),
+            session_tags: None,
         },
     }
 }
@@ -613,6 +697,61 @@ mod tests {
     fn selected(selector: &Selector, bytes: &str) -> bool {
         let rec: Record = serde_json::from_str(bytes).expect("test records are valid JSON");
         selector.select(&rec).is_ok()
+    }
+
+    #[test]
+    fn an_assume_role_with_session_tags_is_kept_with_them() {
+        let text = r#"{"eventVersion":"1.08","eventTime":"2026-01-01T00:00:00Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","awsRegion":"us-east-1","eventID":"e1","recipientAccountId":"111122223333",
+            "userIdentity":{"type":"AssumedRole","accessKeyId":"ASIAA"},
+            "requestParameters":{"roleArn":"arn:aws:iam::111122223333:role/deployer","incomingTransitiveTags":{"Department":"Engineering"},"tags":[{"key":"team","value":"web"},{"Key":"cost","Value":"7"}]},
+            "responseElements":{"credentials":{"accessKeyId":"ASIAB","sessionToken":"x"}}}"#;
+        let rec: Record = serde_json::from_str(text).unwrap();
+        let sel = Selector::new(Window::default());
+        assert!(sel.may_match(text.as_bytes()));
+        let Ok(Selected::TaggedSession(t)) = sel.select(&rec) else {
+            panic!("not kept");
+        };
+        assert_eq!(t.access_key_id, "ASIAB");
+        assert_eq!(
+            t.role_arn.as_deref(),
+            Some("arn:aws:iam::111122223333:role/deployer")
+        );
+        let tags: Vec<(&str, &str)> = t
+            .tags
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            tags,
+            [
+                ("Department", "Engineering"),
+                ("team", "web"),
+                ("cost", "7")
+            ]
+        );
+        // without tags, or failed, it is not kept
+        for (from, to) in [
+            (
+                r#""tags":[{"key":"team","value":"web"},{"Key":"cost","Value":"7"}]"#,
+                r#""tags":[]"#,
+            ),
+            (
+                r#""eventName":"AssumeRole""#,
+                r#""eventName":"AssumeRole","errorCode":"AccessDenied""#,
+            ),
+        ] {
+            let other = text
+                .replace(
+                    r#""incomingTransitiveTags":{"Department":"Engineering"},"#,
+                    "",
+                )
+                .replace(from, to);
+            let rec: Record = serde_json::from_str(&other).unwrap();
+            assert!(
+                !matches!(sel.select(&rec), Ok(Selected::TaggedSession(_))),
+                "{other}"
+            );
+        }
     }
 
     #[test]

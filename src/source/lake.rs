@@ -381,6 +381,8 @@ pub fn compile(store_id: &str, window: &Window, want: &Want<'_>) -> Result<Strin
                 "({} OR (eventName = 'AssumeRole' AND errorCode = 'ValidationError'))",
                 access_denied("errorCode")
             );
+            // a successful AssumeRole that carried session tags
+            let tagged = "(eventName = 'AssumeRole' AND eventSource = 'sts.amazonaws.com' AND (errorCode IS NULL OR errorCode = '') AND (element_at(requestParameters, 'tags') IS NOT NULL OR element_at(requestParameters, 'incomingTransitiveTags') IS NOT NULL))";
             let mut changes = Vec::new();
             for (sources, names) in CHANGE_EVENTS {
                 let s: Vec<String> = sources.iter().map(|s| (*s).to_owned()).collect();
@@ -393,7 +395,7 @@ pub fn compile(store_id: &str, window: &Window, want: &Want<'_>) -> Result<Strin
             }
             let _ = write!(
                 sql,
-                "(({}) AND (eventName = 'AssumeRoleWithWebIdentity' OR (userIdentity.type = 'AssumedRole' AND {denied}))) \
+                "(({}) AND (eventName = 'AssumeRoleWithWebIdentity' OR (userIdentity.type = 'AssumedRole' AND {denied}) OR {tagged})) \
                  OR (eventTime >= {} AND eventTime <= {} AND (errorCode IS NULL OR errorCode = '') AND ({}))",
                 in_window.join(" AND "),
                 time_lit(since - *lookback, false),

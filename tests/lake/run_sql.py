@@ -29,7 +29,8 @@ con.execute(
         errormessage VARCHAR,
         recipientaccountid VARCHAR,
         eventid VARCHAR,
-        useridentity STRUCT(type VARCHAR, accountid VARCHAR, arn VARCHAR, principalid VARCHAR)
+        useridentity STRUCT(type VARCHAR, accountid VARCHAR, arn VARCHAR, principalid VARCHAR),
+        requestparameters MAP(VARCHAR, VARCHAR)
     )"""
 )
 rows = []
@@ -39,6 +40,12 @@ with open(records_path, encoding="utf-8") as f:
             continue
         e = json.loads(line)
         u = e.get("userIdentity") or {}
+        # Lake's requestParameters: a map of strings (nested values as JSON text)
+        params = e.get("requestParameters") or {}
+        if not isinstance(params, dict):
+            params = {}
+        keys = list(params)
+        values = [v if isinstance(v, str) else json.dumps(v) for v in params.values()]
         rows.append(
             (
                 line.strip(),
@@ -56,10 +63,11 @@ with open(records_path, encoding="utf-8") as f:
                     "arn": u.get("arn"),
                     "principalid": u.get("principalId"),
                 },
+                {"key": keys, "value": values},
             )
         )
 if rows:
-    con.executemany("INSERT INTO lake_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.executemany("INSERT INTO lake_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 needle = "FROM " + store_id
 if needle not in sql:

@@ -377,8 +377,12 @@ fn explain_arms<'a>(
 ) -> Result<Vec<Arm<'a>>> {
     let (accounts, regions) = listed(window);
     let denied = access_denied("\"errorcode\"");
+    // a successful AssumeRole that carried session tags: what its session's calls are tagged
+    let tagged = format!(
+        "(\"eventname\" = 'AssumeRole' AND \"eventsource\" = 'sts.amazonaws.com' AND {NO_ERROR} AND (json_extract(\"requestparameters\", '$.tags') IS NOT NULL OR json_extract(\"requestparameters\", '$.incomingTransitiveTags') IS NOT NULL))"
+    );
     let web_or_failure = format!(
-        "(\"eventname\" = 'AssumeRoleWithWebIdentity' OR (\"eventname\" <> 'AssumeRoleWithWebIdentity' AND \"useridentity\".\"type\" = 'AssumedRole' AND ({denied} OR (\"eventname\" = 'AssumeRole' AND \"errorcode\" = 'ValidationError'))))"
+        "(\"eventname\" = 'AssumeRoleWithWebIdentity' OR (\"eventname\" <> 'AssumeRoleWithWebIdentity' AND \"useridentity\".\"type\" = 'AssumedRole' AND ({denied} OR (\"eventname\" = 'AssumeRole' AND \"errorcode\" = 'ValidationError'))) OR {tagged})"
     );
     let mut first_rows = vec![web_or_failure];
     first_rows.extend(window_rows);
