@@ -201,28 +201,15 @@ pub fn read_input<S: Sink>(
         };
         let k = match kind {
             Some(k) => k,
-            None => match classify_first(raw.bytes) {
-                FirstRecord::Event => *kind.insert(Kind::Log),
-                FirstRecord::Inventory(_) if !sink.takes_documents() => {
-                    return skipped(read, "inventory document, not a log".to_owned())
-                }
-                FirstRecord::Builds(_) if !sink.takes_documents() => {
-                    return skipped(
-                        read,
-                        "CodeBuild build document, not a CloudTrail log".to_owned(),
-                    )
-                }
-                FirstRecord::Inventory(v) => {
-                    kind = Some(Kind::Inventory);
-                    sink.document(&read.name, Document::Inventory(v));
+            // the first record decides what the input is
+            None => match first_record(at, &mut read, sink) {
+                // a document's first record is handed on already
+                Ok(k) if k != Kind::Log => {
+                    kind = Some(k);
                     continue;
                 }
-                FirstRecord::Builds(v) => {
-                    kind = Some(Kind::Builds);
-                    builds(&v, at, &mut read, sink);
-                    continue;
-                }
-                FirstRecord::NotALog(reason) => return skipped(read, reason),
+                Ok(k) => *kind.insert(k),
+                Err(reason) => return skipped(read, reason),
             },
         };
         match k {
@@ -232,30 +219,7 @@ pub fn read_input<S: Sink>(
                         .record(&read.name, index, raw.offset, why, reason);
                 }
             }
-            // further pages of an inventory listing (NDJSON or concatenated documents)
-            Kind::Inventory => match serde_json::from_slice::<Value>(raw.bytes) {
-                Ok(v) if is_inventory_doc(&v) => {
-                    sink.document(&read.name, Document::Inventory(v));
-                }
-                _ => read.damage.record(
-                    &read.name,
-                    index,
-                    raw.offset,
-                    RecordProblem::Undecodable,
-                    "not an inventory document".to_owned(),
-                ),
-            },
-            // further build events (an array or one per line) or pages
-            Kind::Builds => match serde_json::from_slice::<Value>(raw.bytes) {
-                Ok(v) if is_build_document(&v) => builds(&v, at, &mut read, sink),
-                _ => read.damage.record(
-                    &read.name,
-                    index,
-                    raw.offset,
-                    RecordProblem::Undecodable,
-                    "not a CodeBuild build record".to_owned(),
-                ),
-            },
+            Kind::Inventory | Kind::Builds => further_document(k, at, &mut read, sink),
         }
     }
     read.bytes = splitter.bytes_read();
@@ -284,8 +248,54 @@ pub fn hash_input(input: &Input, limits: &DecodeLimits, hashes: &HashSink) {
     }
 }
 
+/// What the first record (a JSON object) says the input is; a document it holds is handed
+/// on. `Err`: the input is skipped by design, for that reason.
+fn first_record<S: Sink>(at: Raw<'_>, read: &mut InputRead, sink: &mut S) -> Result<Kind, String> {
+    match classify_first(at.bytes) {
+        FirstRecord::Event => Ok(Kind::Log),
+        FirstRecord::Inventory(_) if !sink.takes_documents() => {
+            Err("inventory document, not a log".to_owned())
+        }
+        FirstRecord::Builds(_) if !sink.takes_documents() => {
+            Err("CodeBuild build document, not a CloudTrail log".to_owned())
+        }
+        FirstRecord::Inventory(v) => {
+            sink.document(&read.name, Document::Inventory(v));
+            Ok(Kind::Inventory)
+        }
+        FirstRecord::Builds(v) => {
+            builds(&v, at, read, sink);
+            Ok(Kind::Builds)
+        }
+        FirstRecord::NotALog(reason) => Err(reason),
+    }
+}
+
+/// A further record of an inventory or build input: further pages of an inventory listing
+/// (NDJSON or concatenated documents), further build events (an array or one per line).
+fn further_document<S: Sink>(kind: Kind, at: Raw<'_>, read: &mut InputRead, sink: &mut S) {
+    let value = serde_json::from_slice::<Value>(at.bytes).ok();
+    match (kind, value) {
+        (Kind::Inventory, Some(v)) if is_inventory_doc(&v) => {
+            sink.document(&read.name, Document::Inventory(v));
+        }
+        (Kind::Builds, Some(v)) if is_build_document(&v) => builds(&v, at, read, sink),
+        _ => read.damage.record(
+            &read.name,
+            at.index,
+            at.offset,
+            RecordProblem::Undecodable,
+            match kind {
+                Kind::Inventory => "not an inventory document",
+                _ => "not a CodeBuild build record",
+            }
+            .to_owned(),
+        ),
+    }
+}
+
 /// What an input turned out to be, from its first record.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Log,
     Inventory,

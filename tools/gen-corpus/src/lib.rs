@@ -54,6 +54,18 @@ pub struct Args {
     /// gzip level (6 gives a ratio close to real trail files)
     #[arg(long, default_value_t = 6)]
     pub level: u32,
+    /// The mix of record kinds: `standard` (about 0.4 % web-identity assumptions), or
+    /// `ci-heavy` (8 % of the records start an assumption, two thirds of them successful,
+    /// with the ECR calls that follow: 22 %)
+    #[arg(long, value_enum, default_value_t = Mix::Standard)]
+    pub mix: Mix,
+}
+
+/// The mix of record kinds a corpus is drawn from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mix {
+    Standard,
+    CiHeavy,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,9 +317,36 @@ const WEIGHTS: &[(Kind, u64)] = &[
     (Kind::S3Data, 3205),
 ];
 
-fn draw_kind(rng: &mut Rng) -> Kind {
+/// `--mix ci-heavy`: a CI-heavy month of an organization — 8 % of the records start a GitHub
+/// OIDC assumption (540 successful, 260 failed per 10,000), 21.7 % are the ECR calls that
+/// follow, and the rest keeps the standard mix's proportions.
+const CI_HEAVY_WEIGHTS: &[(Kind, u64)] = &[
+    (Kind::WebIdOk, 540),
+    (Kind::WebIdFail, 260),
+    (Kind::EcrOk, 1950),
+    (Kind::EcrFail, 220),
+    (Kind::RoleDenied, 43),
+    (Kind::OtherError, 65),
+    (Kind::Large, 25),
+    (Kind::IamRead, 58),
+    (Kind::Ec2Describe, 941),
+    (Kind::Kms, 1086),
+    (Kind::StsAssumeRole, 434),
+    (Kind::StsCallerIdentity, 290),
+    (Kind::Logs, 579),
+    (Kind::Lambda, 290),
+    (Kind::Dynamo, 362),
+    (Kind::Ssm, 246),
+    (Kind::S3Data, 2611),
+];
+
+fn draw_kind(rng: &mut Rng, mix: Mix) -> Kind {
+    let weights = match mix {
+        Mix::Standard => WEIGHTS,
+        Mix::CiHeavy => CI_HEAVY_WEIGHTS,
+    };
     let mut x = rng.below(10_000);
-    for &(kind, w) in WEIGHTS {
+    for &(kind, w) in weights {
         if x < w {
             return kind;
         }
@@ -323,6 +362,7 @@ struct Layout {
     regions: u64,
     records_per_batch: u64,
     seed: u64,
+    mix: Mix,
 }
 
 /// One batch of records: normally one file.
@@ -354,7 +394,7 @@ impl Layout {
     fn plan(&self, index: u64) -> Vec<Kind> {
         let mut rng = Rng::new(mix(&[self.seed, index, 0x91a2]));
         let n = self.records_per_batch / 2 + rng.below(self.records_per_batch + 1);
-        (0..n).map(|_| draw_kind(&mut rng)).collect()
+        (0..n).map(|_| draw_kind(&mut rng, self.mix)).collect()
     }
 
     /// Earlier batches of the same account whose sessions ECR calls of `index` may use.
@@ -1780,6 +1820,7 @@ fn write_giant_file(
         regions: 1,
         records_per_batch,
         seed,
+        mix: Mix::Standard,
     };
     let account = &ACCOUNTS[0];
     let region = REGIONS[0];
@@ -1855,6 +1896,7 @@ pub fn run(args: &Args) -> Result<String> {
                 regions: REGIONS.len() as u64,
                 records_per_batch: args.records_per_file,
                 seed: args.seed,
+                mix: args.mix,
             };
             let parts = (0..args.files)
                 .into_par_iter()
@@ -1876,6 +1918,7 @@ pub fn run(args: &Args) -> Result<String> {
         "giant_mb": args.giant_mb,
         "giant_file": giant.as_ref().map(|p| p.display().to_string()),
         "gzip_level": args.level,
+        "mix": format!("{:?}", args.mix),
         "records": c.records,
         "bytes_raw": c.raw_bytes,
         "bytes_gz": stats.gz_bytes,
