@@ -88,7 +88,7 @@ pub fn scan_hashing(
     for s in pre_skipped {
         total.stats.skip(s);
     }
-    read::drive(
+    let unread = read::drive(
         inputs,
         threads,
         Ahead::Unbounded,
@@ -118,6 +118,7 @@ pub fn scan_hashing(
             true
         },
     )?;
+    total.stats.interrupted_before(unread);
     if let Some(b) = bar {
         b.finish_and_clear();
     }

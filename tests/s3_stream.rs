@@ -379,3 +379,94 @@ fn query_limit_stops_fetching_and_does_not_wait_for_started_gets() {
     );
     assert_eq!(sorted, keys[..sorted.len()], "not the first keys");
 }
+
+#[test]
+fn ctrl_c_stops_taking_objects_and_counts_those_left() {
+    let Some(moto) = aws::moto() else { return };
+    let _ = many(moto);
+    // every GET of a `slow` object takes 3 s: Ctrl-C comes while the first ones are fetched
+    let slow = Duration::from_secs(3);
+    let proxy = Proxy::start(
+        moto.port,
+        vec![Rule {
+            method: Some("GET"),
+            path: "_slow".into(),
+            fault: Fault::Delay(slow),
+            times: u32::MAX,
+        }],
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_trailwhy"))
+        .args([
+            "explain",
+            "s3://many",
+            "--since",
+            "2026-10-01T00:00:00Z",
+            "--until",
+            "2026-10-01T06:00:00Z",
+            "--s3-concurrency",
+            "4",
+            "--threads",
+            "2",
+            "--format",
+            "json",
+            "--endpoint-url",
+            proxy.url.as_str(),
+        ])
+        .envs(aws::aws_env())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while gets(&proxy.timeline()).len() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "nothing fetched"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let interrupted = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    // the objects being fetched are not all waited for in turn (300 × 3 s / 4 at once)
+    assert!(
+        interrupted.elapsed() < slow * 3,
+        "took {:?}",
+        interrupted.elapsed()
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &v["summary"];
+    assert_eq!(s["interrupted"], true);
+    // every object listed is counted: read, or unreadable (one by one, or together)
+    let total = s["files_read"].as_u64().unwrap() + s["files_unreadable"].as_u64().unwrap();
+    assert_eq!(total, 300, "{s}");
+    let rest = s["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"].as_str().unwrap().ends_with(" further input(s)"))
+        .unwrap_or_else(|| panic!("no entry for the inputs left: {s}"));
+    assert_eq!(rest["reason"], "not read: interrupted");
+    let left: u64 = rest["name"]
+        .as_str()
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(left > 250, "{left} left unread");
+    // stderr names them in one line, not one line each
+    assert!(
+        stderr.lines().count() < 40,
+        "{} lines on stderr:\n{stderr}",
+        stderr.lines().count()
+    );
+}

@@ -133,7 +133,7 @@ pub fn run<W: Write>(
     };
     let mut written = Ok(());
     if limit != Some(0) {
-        read::drive(
+        let unread = read::drive(
             inputs,
             threads,
             Ahead::PerWorker(IN_FLIGHT_PER_THREAD),
@@ -168,6 +168,7 @@ pub fn run<W: Write>(
                 }
             },
         )?;
+        outcome.stats.interrupted_before(unread);
     }
     written?;
     // a listing that failed fails the run: a count or groups would be the count of part of

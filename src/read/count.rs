@@ -98,6 +98,21 @@ impl ScanStats {
         self.skipped.push(s);
     }
 
+    /// Ctrl-C left `n` inputs that had arrived unread: each is unreadable, named together
+    /// in one entry of `skipped` (a listing can hold many thousands).
+    pub fn interrupted_before(&mut self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.interrupted = true;
+        self.files_unreadable += n as u64;
+        self.skipped.push(Skipped {
+            name: format!("{n} further input(s)"),
+            reason: "not read: interrupted".to_owned(),
+            by_design: false,
+        });
+    }
+
     /// Adds the counters of other inputs (what a listing or a query did is not added).
     pub fn add(&mut self, o: ScanStats) {
         self.files_read += o.files_read;

@@ -61,14 +61,35 @@ impl<T> Emit<'_, T> {
 /// Reads every input with `work` on a pool of `threads` workers (one per core when `None`);
 /// `consume` gets each input's messages on the calling thread, in input order, and returns
 /// false to stop. `work` returns false when no further input should be claimed. However the
-/// run ends early, `inputs` are cancelled.
+/// run ends early, `inputs` are cancelled. After Ctrl-C no further input is claimed (the
+/// inputs being read end between two records, and the producers end their lists); the result
+/// is how many inputs had arrived but were left unread (the caller counts them).
 pub fn drive<T: Send>(
     inputs: &Inputs,
     threads: Option<usize>,
     ahead: Ahead,
     work: impl Fn(usize, Input, &Emit<'_, T>) -> bool + Sync,
+    consume: impl FnMut(usize, T) -> bool,
+) -> anyhow::Result<usize> {
+    drive_until(
+        inputs,
+        threads,
+        ahead,
+        &crate::interrupt::requested,
+        work,
+        consume,
+    )
+}
+
+/// [`drive`], stopped by `interrupted` instead of Ctrl-C.
+fn drive_until<T: Send>(
+    inputs: &Inputs,
+    threads: Option<usize>,
+    ahead: Ahead,
+    interrupted: &(dyn Fn() -> bool + Sync),
+    work: impl Fn(usize, Input, &Emit<'_, T>) -> bool + Sync,
     mut consume: impl FnMut(usize, T) -> bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<usize> {
     let workers = threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
@@ -79,7 +100,7 @@ pub fn drive<T: Send>(
         Ahead::Unbounded => unbounded(),
     };
     let worker = |claims: &Sender<(usize, Receiver<T>)>| loop {
-        if stop.load(Ordering::Relaxed) {
+        if stop.load(Ordering::Relaxed) || interrupted() {
             return;
         }
         let (index, input, tx) = {
@@ -124,6 +145,9 @@ pub fn drive<T: Send>(
                 }
             }
         }
+        // After Ctrl-C the producers end their lists themselves (a query engine stops its
+        // query first): what had arrived and was not taken is counted here.
+        let unread = interrupted().then(|| inputs.interrupt());
         // whatever the reason the consumer stopped, the workers stop too
         stop.store(true, Ordering::Relaxed);
         if stopped_early {
@@ -134,6 +158,7 @@ pub fn drive<T: Send>(
         workers
             .join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("a worker thread panicked")))
+            .map(|()| unread.unwrap_or(0))
     })
 }
 
@@ -148,4 +173,103 @@ fn in_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> any
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start worker threads: {e}"))?;
     Ok(pool.install(f))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use super::*;
+
+    fn files(n: usize) -> Vec<Input> {
+        (0..n)
+            .map(|i| Input::File(format!("/nowhere/{i}").into()))
+            .collect()
+    }
+
+    /// Drives `inputs` on one worker, interrupted once input `at` is consumed; the indexes
+    /// consumed and how many were left unread.
+    fn interrupted_at(inputs: &Inputs, at: usize) -> (Vec<usize>, usize) {
+        let stop = AtomicBool::new(false);
+        let mut seen = Vec::new();
+        let unread = drive_until(
+            inputs,
+            Some(1),
+            Ahead::PerWorker(1),
+            &|| stop.load(Ordering::Relaxed),
+            |i, _input, emit: &Emit<'_, usize>| emit.send(i),
+            |i, _| {
+                seen.push(i);
+                if i == at {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                true
+            },
+        )
+        .unwrap();
+        (seen, unread)
+    }
+
+    #[test]
+    fn an_interrupt_stops_claiming_and_counts_the_inputs_left() {
+        // a list still growing: without the interrupt the worker would wait for more
+        let inputs = Inputs::growing(files(50));
+        let (seen, unread) = interrupted_at(&inputs, 2);
+        assert_eq!(seen, (0..seen.len()).collect::<Vec<_>>(), "in input order");
+        assert!(seen.len() >= 3 && seen.len() < 50, "{seen:?}");
+        assert_eq!(seen.len() + unread, 50, "every input consumed or counted");
+        assert!(inputs.take(49).is_none(), "the list is stopped");
+    }
+
+    #[test]
+    fn a_worker_waiting_for_a_listing_ends_when_the_producer_ends_it() {
+        // the worker waits for input 3; the producer, seeing the interrupt, ends its list
+        let inputs = Inputs::growing(files(3));
+        let stop = AtomicBool::new(false);
+        let seen = std::thread::scope(|s| {
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                inputs.finish(Ok(()));
+            });
+            let mut seen = Vec::new();
+            let unread = drive_until(
+                &inputs,
+                Some(1),
+                Ahead::PerWorker(1),
+                &|| stop.load(Ordering::Relaxed),
+                |i, _input, emit: &Emit<'_, usize>| emit.send(i),
+                |i, _| {
+                    seen.push(i);
+                    if i == 2 {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    true
+                },
+            )
+            .unwrap();
+            assert_eq!(unread, 0);
+            seen
+        });
+        assert_eq!(seen, [0, 1, 2]);
+    }
+
+    #[test]
+    fn without_an_interrupt_every_input_is_consumed_in_order() {
+        let inputs = Inputs::from(files(40));
+        let mut seen = Vec::new();
+        let unread = drive(
+            &inputs,
+            Some(2),
+            Ahead::PerWorker(1),
+            |i, _input, emit: &Emit<'_, usize>| emit.send(i),
+            |i, _| {
+                seen.push(i);
+                true
+            },
+        )
+        .unwrap();
+        assert_eq!((seen, unread), ((0..40).collect::<Vec<_>>(), 0));
+    }
 }

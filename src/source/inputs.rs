@@ -113,19 +113,32 @@ impl Inputs {
     /// Nothing more is wanted: [`Inputs::take`] returns `None` from now on, and producers
     /// stop listing and fetching (what they already started ends when its reader is gone).
     pub fn cancel(&self) {
-        let hooks = {
+        self.stop();
+    }
+
+    /// Stops the list for a Ctrl-C: as [`Inputs::cancel`], and returns how many inputs had
+    /// arrived but were not taken (they are not read; the caller counts them).
+    pub fn interrupt(&self) -> usize {
+        self.stop()
+    }
+
+    /// Cancels; returns how many arrived inputs were not taken, counted in the same step.
+    fn stop(&self) -> usize {
+        let (untaken, hooks) = {
             let mut s = self.lock();
             if s.end.is_none() || matches!(s.end, Some(End::Complete)) {
                 s.end = Some(End::Cancelled);
             }
+            let untaken = s.items.iter().filter(|i| i.is_some()).count();
             // what was not taken will not be read: its fetches end
             s.items.iter_mut().for_each(|i| *i = None);
             self.grown.notify_all();
-            std::mem::take(&mut s.hooks)
+            (untaken, std::mem::take(&mut s.hooks))
         };
         for hook in hooks {
             hook();
         }
+        untaken
     }
 
     /// No input after `index` is wanted (every input up to it is taken, and they hold all

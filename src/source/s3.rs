@@ -174,6 +174,10 @@ impl Lister {
     ) -> Result<()> {
         let mut token: Option<String> = None;
         loop {
+            // Ctrl-C: list no further page (what was listed is still read or counted)
+            if crate::interrupt::requested() {
+                return Ok(());
+            }
             let mut req = self
                 .client
                 .list_objects_v2()
@@ -656,7 +660,7 @@ async fn list_keys(lister: &Arc<Lister>, prefix: &str, release: &Release) -> Res
     let mut listed: BTreeMap<usize, Vec<(String, i64)>> = BTreeMap::new();
     let mut next = 0;
     loop {
-        while running.len() < LIST_CONCURRENCY {
+        while running.len() < LIST_CONCURRENCY && !crate::interrupt::requested() {
             let Some((i, p)) = folders.next() else { break };
             let l = lister.clone();
             running.spawn(async move { Ok::<_, anyhow::Error>((i, l.list(&p, false).await?.1)) });
