@@ -146,8 +146,9 @@ fn drive_until<T: Send>(
             }
         }
         // After Ctrl-C the producers end their lists themselves (a query engine stops its
-        // query first): what had arrived and was not taken is counted here.
-        let unread = interrupted().then(|| inputs.interrupt());
+        // query first): what had arrived and was not taken is counted here (unless the
+        // consumer had stopped wanting it anyway).
+        let unread = (!stopped_early && interrupted()).then(|| inputs.interrupt());
         // whatever the reason the consumer stopped, the workers stop too
         stop.store(true, Ordering::Relaxed);
         if stopped_early {
