@@ -1015,28 +1015,7 @@ fn a_table_fits_the_width_columns_gives() {
     let d = arg(t.path());
     let fields =
         "eventTime,eventName,userIdentity.arn,errorMessage,requestParameters.repositoryName";
-    let table = |columns: &str| {
-        let r = trailwhy_env(
-            &[
-                "query",
-                &d,
-                "--format",
-                "table",
-                "--fields",
-                fields,
-                "--threads",
-                "1",
-            ],
-            &[("COLUMNS", columns)],
-        );
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        r.stdout
-    };
-    let wide = table("250");
-    let narrow = table("80");
-    // room enough: nothing cut; the same table as without a width
-    assert!(!wide.contains('…'), "{wide}");
-    let plain = trailwhy(&[
+    let args = [
         "query",
         &d,
         "--format",
@@ -1045,7 +1024,17 @@ fn a_table_fits_the_width_columns_gives() {
         fields,
         "--threads",
         "1",
-    ]);
+    ];
+    let table = |columns: &str| {
+        let r = trailwhy_env(&args, &[("COLUMNS", columns)]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+    let wide = table("250");
+    let narrow = table("80");
+    // room enough: nothing cut; the same table as without a width
+    assert!(!wide.contains('…'), "{wide}");
+    let plain = trailwhy(&args);
     assert_eq!(wide, plain.stdout);
     // 200 columns: the widest column (the ARNs, 65 characters) is cut to fit
     let two_hundred = table("200");

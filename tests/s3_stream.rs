@@ -309,6 +309,19 @@ with cf.ThreadPoolExecutor(32) as ex:
     .clone()
 }
 
+/// A proxy before `many`'s objects that answers each GET of a `slow` object after `slow`.
+fn slow_gets(moto: &aws::Moto, slow: Duration) -> Proxy {
+    Proxy::start(
+        moto.port,
+        vec![Rule {
+            method: Some("GET"),
+            path: "_slow".into(),
+            fault: Fault::Delay(slow),
+            times: u32::MAX,
+        }],
+    )
+}
+
 #[test]
 fn query_limit_stops_fetching_and_does_not_wait_for_started_gets() {
     let Some(moto) = aws::moto() else { return };
@@ -334,15 +347,7 @@ fn query_limit_stops_fetching_and_does_not_wait_for_started_gets() {
     // before the first object's row is written (seen on a loaded machine): 6 of 300.
     let most = 4 + 2;
     let slow = Duration::from_secs(5);
-    let proxy = Proxy::start(
-        moto.port,
-        vec![Rule {
-            method: Some("GET"),
-            path: "_slow".into(),
-            fault: Fault::Delay(slow),
-            times: u32::MAX,
-        }],
-    );
+    let proxy = slow_gets(moto, slow);
     let started = Instant::now();
     let mut args = vec![
         "query",
@@ -386,15 +391,7 @@ fn ctrl_c_stops_taking_objects_and_counts_those_left() {
     let _ = many(moto);
     // every GET of a `slow` object takes 3 s: Ctrl-C comes while the first ones are fetched
     let slow = Duration::from_secs(3);
-    let proxy = Proxy::start(
-        moto.port,
-        vec![Rule {
-            method: Some("GET"),
-            path: "_slow".into(),
-            fault: Fault::Delay(slow),
-            times: u32::MAX,
-        }],
-    );
+    let proxy = slow_gets(moto, slow);
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_trailwhy"))
         .args([
             "explain",

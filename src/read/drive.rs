@@ -188,10 +188,9 @@ mod tests {
             .collect()
     }
 
-    /// Drives `inputs` on one worker, interrupted once input `at` is consumed; the indexes
-    /// consumed and how many were left unread.
-    fn interrupted_at(inputs: &Inputs, at: usize) -> (Vec<usize>, usize) {
-        let stop = AtomicBool::new(false);
+    /// Drives `inputs` on one worker, interrupted (`stop` set) once input `at` is consumed;
+    /// the indexes consumed and how many were left unread.
+    fn interrupted_at(inputs: &Inputs, at: usize, stop: &AtomicBool) -> (Vec<usize>, usize) {
         let mut seen = Vec::new();
         let unread = drive_until(
             inputs,
@@ -215,7 +214,7 @@ mod tests {
     fn an_interrupt_stops_claiming_and_counts_the_inputs_left() {
         // a list still growing: without the interrupt the worker would wait for more
         let inputs = Inputs::growing(files(50));
-        let (seen, unread) = interrupted_at(&inputs, 2);
+        let (seen, unread) = interrupted_at(&inputs, 2, &AtomicBool::new(false));
         assert_eq!(seen, (0..seen.len()).collect::<Vec<_>>(), "in input order");
         assert!(seen.len() >= 3 && seen.len() < 50, "{seen:?}");
         assert_eq!(seen.len() + unread, 50, "every input consumed or counted");
@@ -227,33 +226,16 @@ mod tests {
         // the worker waits for input 3; the producer, seeing the interrupt, ends its list
         let inputs = Inputs::growing(files(3));
         let stop = AtomicBool::new(false);
-        let seen = std::thread::scope(|s| {
+        let (seen, unread) = std::thread::scope(|s| {
             s.spawn(|| {
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(5));
                 }
                 inputs.finish(Ok(()));
             });
-            let mut seen = Vec::new();
-            let unread = drive_until(
-                &inputs,
-                Some(1),
-                Ahead::PerWorker(1),
-                &|| stop.load(Ordering::Relaxed),
-                |i, _input, emit: &Emit<'_, usize>| emit.send(i),
-                |i, _| {
-                    seen.push(i);
-                    if i == 2 {
-                        stop.store(true, Ordering::Relaxed);
-                    }
-                    true
-                },
-            )
-            .unwrap();
-            assert_eq!(unread, 0);
-            seen
+            interrupted_at(&inputs, 2, &stop)
         });
-        assert_eq!(seen, [0, 1, 2]);
+        assert_eq!((seen, unread), (vec![0, 1, 2], 0));
     }
 
     #[test]

@@ -238,6 +238,16 @@ pub fn role_label(arn: &str, all: &[Ranked]) -> String {
 }
 
 impl Document {
+    /// The failures read outside the window and the flags that would take them in, when
+    /// there were any.
+    pub fn outside_window(&self) -> Option<String> {
+        self.scan
+            .scan
+            .failures_outside_window
+            .as_ref()
+            .map(|o| super::outside_window_sentence(o, Some(self.since), Some(self.until)))
+    }
+
     pub fn build(input: Input<'_>) -> Document {
         let Input {
             findings,

@@ -233,16 +233,8 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
                 ""
             }
         )?;
-        if let Some(o) = &doc.scan.scan.failures_outside_window {
-            writeln!(
-                w,
-                "<p class=\"meta\">{}.</p>",
-                h(&super::outside_window_sentence(
-                    o,
-                    Some(doc.since),
-                    Some(doc.until)
-                ))
-            )?;
+        if let Some(sentence) = doc.outside_window() {
+            writeln!(w, "<p class=\"meta\">{}.</p>", h(&sentence))?;
         }
     } else {
         writeln!(w, "<section class=\"tops\">")?;

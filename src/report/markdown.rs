@@ -140,16 +140,8 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
     }
     if s.findings == 0 {
         writeln!(w, "**No failures in the window.**")?;
-        if let Some(o) = &doc.scan.scan.failures_outside_window {
-            writeln!(
-                w,
-                "\n{}.",
-                text(&super::outside_window_sentence(
-                    o,
-                    Some(doc.since),
-                    Some(doc.until)
-                ))
-            )?;
+        if let Some(sentence) = doc.outside_window() {
+            writeln!(w, "\n{}.", text(&sentence))?;
         }
     } else {
         writeln!(

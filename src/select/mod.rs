@@ -6,8 +6,6 @@
 //! small owned values ([`Selected`]). Everything else is counted and dropped. This module
 //! does not join sessions or evaluate policies.
 
-use std::borrow::Cow;
-
 use aho_corasick::{AhoCorasick, MatchKind};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -109,7 +107,7 @@ pub struct CallOrigin {
     pub source_identity: Option<String>,
     /// The session tags of the `AssumeRole` that created the session, when it was read and
     /// carried tags (set by `correlate::attach_session_tags`, never from the call's record).
-    pub session_tags: Option<Vec<(String, String)>>,
+    pub session_tags: Option<Tags>,
 }
 
 /// Whether a record carries `tlsDetails` (so the call used TLS).
@@ -132,8 +130,11 @@ pub struct TaggedSession {
     pub role_arn: Option<String>,
     /// The session's tags, key and value: the incoming transitive tags, then the passed
     /// tags (a passed tag cannot repeat a transitive key: STS refuses that request).
-    pub tags: Vec<(String, String)>,
+    pub tags: Tags,
 }
+
+/// Tags, key and value, in order.
+pub type Tags = Vec<(String, String)>;
 
 /// What a record turned into.
 #[derive(Debug, Clone)]
@@ -322,15 +323,16 @@ impl Selector {
         let name = rec.event_name.as_deref().unwrap_or_default();
         let source = rec.event_source.as_deref().unwrap_or_default();
         let error_code = rec.error_code.as_deref().filter(|c| !c.is_empty());
+        // a successful AssumeRole's session tags, read once (most have none)
+        let mut tagged =
+            (error_code.is_none() && name == "AssumeRole" && source == "sts.amazonaws.com")
+                .then(|| session_tags(rec))
+                .flatten();
         let kind = if name == "AssumeRoleWithWebIdentity" {
             Kind::WebId
         } else if error_code.is_none() && is_change_event(name, source) {
             Kind::Change
-        } else if error_code.is_none()
-            && name == "AssumeRole"
-            && source == "sts.amazonaws.com"
-            && session_tags(rec).is_some()
-        {
+        } else if tagged.is_some() {
             Kind::TaggedSession
         } else if is_role_session(rec)
             && (error_code.is_some_and(is_access_denied)
@@ -383,18 +385,18 @@ impl Selector {
             }
             Kind::TaggedSession => {
                 let resp: AssumeRoleResponse = decode_part(rec.response_elements);
-                let params: AssumeRoleParams = decode_part(rec.request_parameters);
                 let key = resp
                     .credentials
                     .and_then(|c| c.access_key_id)
                     .filter(|k| !k.is_empty())
                     .ok_or(Rejected::Uninteresting)?;
+                let (role_arn, tags) = tagged.take().unwrap_or_default();
                 Selected::TaggedSession(Box::new(TaggedSession {
                     time,
                     event_id,
                     access_key_id: key.into_owned(),
-                    role_arn: params.role_arn.map(Cow::into_owned),
-                    tags: session_tags(rec).unwrap_or_default(),
+                    role_arn,
+                    tags,
                 }))
             }
         })
@@ -409,9 +411,10 @@ enum Kind {
     TaggedSession,
 }
 
-/// The session tags of an `AssumeRole` request: its incoming transitive tags (`{key: value}`),
-/// then the tags it passed (`[{key, value}]`, either case); `None` when it has none.
-fn session_tags(rec: &Record<'_>) -> Option<Vec<(String, String)>> {
+/// The role and session tags of an `AssumeRole` request: its incoming transitive tags
+/// (`{key: value}`), then the tags it passed (`[{key, value}]`, either case); `None` when it
+/// has no tag.
+fn session_tags(rec: &Record<'_>) -> Option<(Option<String>, Tags)> {
     #[derive(serde::Deserialize, Default)]
     #[serde(rename_all = "camelCase")]
     struct Tagged {
@@ -419,6 +422,8 @@ fn session_tags(rec: &Record<'_>) -> Option<Vec<(String, String)>> {
         incoming_transitive_tags: Option<serde_json::Map<String, Value>>,
         #[serde(default)]
         tags: Option<Vec<Value>>,
+        #[serde(default)]
+        role_arn: Option<String>,
     }
     let raw = rec.request_parameters?;
     let t: Tagged = serde_json::from_str(raw.get()).ok()?;
@@ -439,7 +444,7 @@ fn session_tags(rec: &Record<'_>) -> Option<Vec<(String, String)>> {
             out.push((k, v));
         }
     }
-    (!out.is_empty()).then_some(out)
+    (!out.is_empty()).then_some((t.role_arn, out))
 }
 
 fn is_role_session(rec: &Record<'_>) -> bool {
