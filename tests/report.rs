@@ -494,6 +494,20 @@ fn html_is_self_contained_and_holds_every_finding_of_the_sample_logs() {
         )));
     }
     assert!(html.contains("<h1>20 findings · 20 new</h1>"));
+    // what was read, in the footer (the markdown report ends with the same counts)
+    assert!(html.contains(&format!(
+        "<footer>115 files read, 175 skipped by design, 0 unreadable · 659 records scanned, 85 selected · trailwhy {}</footer>",
+        env!("CARGO_PKG_VERSION")
+    )));
+    let mut args = vec!["report", sample];
+    args.extend(window);
+    let md = trailwhy(&args).stdout;
+    assert!(
+        md.lines().last().unwrap().starts_with(
+            "_115 files read, 175 skipped by design, 0 unreadable · 659 records scanned, 85 selected · generated "
+        ),
+        "{md}"
+    );
     assert!(html.contains(
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src &#39;none&#39;; style-src &#39;unsafe-inline&#39;; img-src data:; form-action &#39;none&#39;; base-uri &#39;none&#39;\">"
     ));

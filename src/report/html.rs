@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use super::describe_evidence;
 use super::document::{fix_parts, role_name, Document, FixPart, Group, Ranked, Reported, Timeline};
 use super::sanitize::terminal_safe;
+use super::{plural, read_counts};
 
 /// The page's Content-Security-Policy: nothing but inline styles and `data:` images.
 pub const CSP: &str =
@@ -52,10 +53,6 @@ fn time(t: DateTime<Utc>) -> String {
 
 fn minute(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%MZ").to_string()
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn colour(doc: &Document, cause: &str) -> &'static str {
@@ -251,17 +248,10 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
     }
     write_stopped(w, doc)?;
     write_suppressed(w, doc)?;
-    let sc = &doc.scan;
     writeln!(
         w,
-        "<footer>{} read{}, {} skipped by design, {} unreadable · {} records scanned{}, {} selected · trailwhy {}</footer>",
-        plural(sc.scan.files_read, "file", "files"),
-        crate::report::partly(sc.scan.files_partly_read),
-        sc.scan.files_skipped,
-        sc.scan.files_unreadable,
-        sc.scan.records_scanned,
-        crate::report::unreadable_records(sc.scan.records_unreadable),
-        sc.scan.records_matched,
+        "<footer>{} · trailwhy {}</footer>",
+        read_counts(&doc.scan.scan),
         env!("CARGO_PKG_VERSION")
     )?;
     writeln!(w, "</main>\n</body>\n</html>")

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 
 use super::document::{fix_parts, role_name, Document, FixPart, Group, Reported, Status};
 use super::sanitize::terminal_safe;
+use super::{plural, read_counts};
 
 const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -100,10 +101,6 @@ fn role_cell(arn: Option<&str>) -> String {
         Some(a) => code(role_name(a), Place::Cell),
         None => "unknown".to_owned(),
     }
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// A sparkline of `counts`, scaled to its own maximum; an empty bucket is `▁`, any event at
@@ -235,18 +232,11 @@ pub fn write<W: Write>(w: &mut W, doc: &Document) -> io::Result<()> {
     }
     write_stopped(w, doc)?;
     write_suppressed(w, doc)?;
-    let sc = &doc.scan;
     writeln!(w, "---\n")?;
     writeln!(
         w,
-        "_{} read{}, {} skipped by design, {} unreadable · {} records scanned{}, {} selected · generated {} by trailwhy {}_",
-        plural(sc.scan.files_read, "file", "files"),
-        crate::report::partly(sc.scan.files_partly_read),
-        sc.scan.files_skipped,
-        sc.scan.files_unreadable,
-        sc.scan.records_scanned,
-        crate::report::unreadable_records(sc.scan.records_unreadable),
-        sc.scan.records_matched,
+        "_{} · generated {} by trailwhy {}_",
+        read_counts(&doc.scan.scan),
         time(doc.generated_at),
         env!("CARGO_PKG_VERSION")
     )

@@ -405,6 +405,26 @@ fn write_table<W: Write>(
     )
 }
 
+/// `3 files`, `1 file`.
+pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The report's line of what was read: `12 files read (1 partly), 3 skipped by design, 0
+/// unreadable · 3400 records scanned, 40 selected` (HTML footer and markdown alike).
+pub(crate) fn read_counts(s: &ScanStats) -> String {
+    format!(
+        "{} read{}, {} skipped by design, {} unreadable · {} records scanned{}, {} selected",
+        plural(s.files_read, "file", "files"),
+        partly(s.files_partly_read),
+        s.files_skipped,
+        s.files_unreadable,
+        s.records_scanned,
+        unreadable_records(s.records_unreadable),
+        s.records_matched
+    )
+}
+
 /// ` (2 partly)` after the files read, when some were read only in part.
 pub fn partly(files: u64) -> String {
     match files {
