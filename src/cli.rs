@@ -152,6 +152,18 @@ pub struct ScanArgs {
     pub aws: AwsArgs,
 }
 
+/// How much memory the scan's state may take (`explain`, `report`).
+#[derive(Debug, Args)]
+pub struct MemoryArgs {
+    /// Memory budget for what the scan keeps: the failures read are kept in memory up to a sixteenth of it and spilled beyond it, in sorted runs, to a temporary directory (removed at exit); accepts K, M, G suffixes
+    #[arg(long, value_name = "SIZE", default_value = "512M")]
+    pub memory_limit: String,
+
+    /// Where the spill directory is made (default: $TMPDIR, else /tmp)
+    #[arg(long, value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
+}
+
 /// AWS connection flags, as the AWS CLI spells them, and the remote-source settings.
 #[derive(Debug, Args)]
 pub struct AwsArgs {
@@ -225,6 +237,9 @@ pub struct ExplainArgs {
     #[command(flatten)]
     pub scan: ScanArgs,
 
+    #[command(flatten)]
+    pub memory: MemoryArgs,
+
     /// Output format (default: table on a terminal, ndjson otherwise)
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -271,6 +286,9 @@ pub enum ReportFailOn {
 pub struct ReportArgs {
     #[command(flatten)]
     pub scan: ScanArgs,
+
+    #[command(flatten)]
+    pub memory: MemoryArgs,
 
     /// Output format
     #[arg(long, value_enum, default_value = "markdown")]

@@ -14,6 +14,8 @@ use command::Exit;
 use trailwhy::report;
 
 /// mimalloc: small allocations (jq values in `query`) cost a fraction of glibc malloc's.
+/// (`--features system-alloc` keeps the system allocator, for heap profilers.)
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

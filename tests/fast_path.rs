@@ -13,6 +13,7 @@ use std::path::Path;
 use serde_json::Value;
 use trailwhy::decode::DecodeLimits;
 use trailwhy::event::Record;
+use trailwhy::scan::Failure;
 use trailwhy::select::{Selected, Selector};
 use trailwhy::selection::Window;
 
@@ -21,6 +22,14 @@ type Selection = BTreeMap<(&'static str, String), usize>;
 
 fn add(out: &mut Selection, sel: Selected) {
     let key = match sel {
+        // a successful assumption is kept as the session its key opens
+        Selected::WebId(a) if a.error_code.is_none() => match a.access_key_id {
+            Some(key) if !key.is_empty() => {
+                out.insert(("session", key), 1);
+                return;
+            }
+            _ => return,
+        },
         Selected::WebId(a) => ("web_identity", a.event_id),
         Selected::Change(c) => ("change", c.event_id),
         Selected::CallFailure(f) => ("call_failure", f.event_id),
@@ -138,6 +147,12 @@ fn fast_path_selects_exactly_what_a_full_decode_selects() {
             let mut rec = rec.clone();
             let id = format!("escaped-{}", rec["eventID"].as_str().unwrap());
             rec["eventID"] = Value::String(id);
+            // a session is kept by its key: the copy opens its own
+            if let Some(Value::String(key)) =
+                rec.pointer_mut("/responseElements/credentials/accessKeyId")
+            {
+                *key = format!("escaped-{key}");
+            }
             let line = escaped(&serde_json::to_string(&rec).unwrap());
             assert!(line.contains("\\u"));
             ndjson.push_str(&line);
@@ -153,7 +168,7 @@ fn fast_path_selects_exactly_what_a_full_decode_selects() {
 
     let (inputs, skipped) = trailwhy::source::expand(&[dir.path().to_str().unwrap().to_owned()]);
     for threads in [1, 2] {
-        let scan = trailwhy::scan::scan(
+        let mut scan = trailwhy::scan::scan(
             &inputs,
             skipped.clone(),
             &selector,
@@ -164,14 +179,17 @@ fn fast_path_selects_exactly_what_a_full_decode_selects() {
         assert_eq!(scan.stats.records_scanned, records, "{threads} threads");
         assert_eq!(scan.stats.files_unreadable, 0, "{:?}", scan.stats.skipped);
         let mut fast = Selection::new();
-        for a in scan.attempts {
-            add(&mut fast, Selected::WebId(Box::new(a)));
+        scan.failures
+            .for_each(|f| match f {
+                Failure::WebId(a) => add(&mut fast, Selected::WebId(a)),
+                Failure::Call(c) => add(&mut fast, Selected::CallFailure(c)),
+            })
+            .unwrap();
+        for key in scan.sessions.keys() {
+            fast.insert(("session", key.to_owned()), 1);
         }
         for c in scan.changes {
             add(&mut fast, Selected::Change(Box::new(c)));
-        }
-        for f in scan.call_failures {
-            add(&mut fast, Selected::CallFailure(Box::new(f)));
         }
         for t in scan.tagged_sessions {
             add(&mut fast, Selected::TaggedSession(Box::new(t)));
@@ -182,7 +200,11 @@ fn fast_path_selects_exactly_what_a_full_decode_selects() {
                 .map(|(_, n)| n)
                 .sum()
         };
-        assert!(count(&expected, "web_identity") > 5);
+        let (failed, sessions) = (
+            count(&expected, "web_identity"),
+            count(&expected, "session"),
+        );
+        assert!(failed > 0 && sessions > 5, "{failed} {sessions}");
         assert!(count(&expected, "call_failure") > 50);
         assert!(
             expected

@@ -542,42 +542,58 @@ pub struct Wanted {
 
 /// The distinct records `failures`' denial messages point at.
 pub fn ids_of(failures: &[CallFailure]) -> Vec<Wanted> {
-    let mut seen: BTreeMap<String, Wanted> = BTreeMap::new();
+    let mut wanted = WantedIds::default();
     for f in failures {
+        wanted.add(f);
+    }
+    wanted.into_vec()
+}
+
+/// The distinct records the denial messages of failed calls point at, gathered call by call.
+#[derive(Debug, Default)]
+pub struct WantedIds {
+    seen: BTreeMap<String, Wanted>,
+}
+
+impl WantedIds {
+    pub fn add(&mut self, f: &CallFailure) {
         let Some(message) = f.error_message.as_deref() else {
-            continue;
+            return;
         };
         // only IAM Access Troubleshooter's and encoded messages carry one
         if !message.contains("uthorization") {
-            continue;
+            return;
         }
         let denial = parse_denial(message);
         let Some(key) = key_of(&denial) else {
-            continue;
+            return;
         };
         let encoded = key
             .starts_with("encoded")
             .then_some(denial.encoded_message)
             .flatten();
-        seen.entry(key.clone()).or_insert_with(|| Wanted {
+        self.seen.entry(key.clone()).or_insert_with(|| Wanted {
             key,
             region: f.region.clone().unwrap_or_default(),
             encoded,
         });
     }
-    seen.into_values().collect()
+
+    pub fn into_vec(self) -> Vec<Wanted> {
+        self.seen.into_values().collect()
+    }
 }
 
-/// Gets AWS's record of every authorization ID in `failures`: from `opts.dir` where saved,
+/// Gets AWS's record of every authorization ID `wanted`: from `opts.dir` where saved,
 /// else (with `opts.live`) through the API, saving what was fetched to `opts.save`. A record
 /// that cannot be had is counted by reason, never an error; a saved file that cannot be read
 /// is an error naming it.
 pub fn gather(
-    failures: &[CallFailure],
+    wanted: WantedIds,
     opts: &DetailsOptions,
     ctx: Option<&std::sync::Arc<crate::aws::AwsContext>>,
 ) -> Result<AwsRecords> {
-    let ids = ids_of(failures);
+    let ids = wanted.into_vec();
     let mut out = AwsRecords {
         summary: AwsDetailsSummary {
             ids_seen: ids.len(),

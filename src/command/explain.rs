@@ -6,14 +6,15 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use super::pipeline::{findings, ScanConfig};
+use super::pipeline::{findings, Memory, ScanConfig};
 use super::{open_output, stdout_is_terminal, Exit};
 use crate::cli::{ExplainArgs, FailOn};
 use trailwhy::report::{self, Format, Summary};
 
 pub fn run(args: &ExplainArgs) -> Result<Exit> {
     let started = Instant::now();
-    let cfg = ScanConfig::from_args(&args.scan)?;
+    let mut cfg = ScanConfig::from_args(&args.scan)?;
+    cfg.memory = Memory::from_args(&args.memory)?;
     let (findings, scan, inventory) = findings(&args.scan, &cfg)?;
     let summary = Summary::new(
         &findings,

@@ -9,20 +9,20 @@ use std::io::{IsTerminal, Write as _};
 use anyhow::{anyhow, bail, Result};
 use chrono::Utc;
 
-use crate::cli::{parse_size, ScanArgs};
+use crate::cli::{parse_size, MemoryArgs, ScanArgs};
 use trailwhy::authz;
 use trailwhy::aws::AwsOptions;
 use trailwhy::codebuild;
-use trailwhy::correlate::SessionIndex;
+use trailwhy::correlate::SessionTags;
 use trailwhy::decode::DecodeLimits;
-use trailwhy::explain::call::explain_calls;
+use trailwhy::explain::call::CallFindings;
 use trailwhy::explain::codebuild::explain_codebuild;
-use trailwhy::explain::{explain_web_identity, Finding};
+use trailwhy::explain::{Finding, WebIdFindings};
 use trailwhy::integrity::{self, HashSink, Requirement, VerifyOptions};
 use trailwhy::inventory::live;
 use trailwhy::inventory::Inventory;
 use trailwhy::read::count::S3Summary;
-use trailwhy::scan::{scan, scan_hashing, Scan};
+use trailwhy::scan::{scan, scan_with, Failure, FailureStore, Scan, ScanExtras};
 use trailwhy::select::Selector;
 use trailwhy::selection::time::parse_duration;
 use trailwhy::selection::{time::parse_time_bound, Window};
@@ -66,6 +66,41 @@ pub struct ScanConfig {
     pub verify: Option<VerifyOptions>,
     /// `--aws-details`, `--aws-details-dir`, `--save-aws-details`: AWS's record of denials.
     pub aws_details: authz::DetailsOptions,
+    /// `--memory-limit`, `--temp-dir` (`explain`, `report`).
+    pub memory: Memory,
+}
+
+/// The memory budget of a scan's state, and where it spills beyond it.
+pub struct Memory {
+    pub limit: u64,
+    pub temp_dir: std::path::PathBuf,
+}
+
+impl Default for Memory {
+    fn default() -> Memory {
+        Memory {
+            limit: 512 << 20,
+            temp_dir: std::env::temp_dir(),
+        }
+    }
+}
+
+impl Memory {
+    pub fn from_args(a: &MemoryArgs) -> Result<Memory> {
+        let limit = parse_size(&a.memory_limit).map_err(|e| anyhow!("--memory-limit: {e}"))?;
+        Ok(Memory {
+            limit,
+            temp_dir: a.temp_dir.clone().unwrap_or_else(std::env::temp_dir),
+        })
+    }
+
+    /// The store the scan's failures go to: a sixteenth of the budget in memory, the rest
+    /// spilled to a directory made now (an unusable one fails before the scan starts).
+    pub fn store(&self) -> Result<FailureStore> {
+        let dir = FailureStore::spill_dir(&self.temp_dir)?;
+        let budget = usize::try_from(self.limit / 16).unwrap_or(usize::MAX);
+        Ok(FailureStore::new(budget, Some(dir)))
+    }
 }
 
 impl ScanConfig {
@@ -178,6 +213,7 @@ impl ScanConfig {
                     },
                 }
             }),
+            memory: Memory::default(),
         })
     }
 
@@ -271,21 +307,36 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
         bail!("no SOURCE given: name log files, directories, s3://bucket[/prefix], lookup://REGION, athena://DB.TABLE, lake://STORE, or - for stdin");
     }
     let need_aws = cfg.iam_live || !cfg.codebuild_live.is_empty() || cfg.aws_details.live;
+    // the spill directory first: one that cannot be written fails before anything is read
+    let store = cfg.memory.store()?;
     let mut opened = cfg.open_sources(&lookup::Ask::explain(), cfg.explain_want(), need_aws)?;
     let pre_skipped = std::mem::take(&mut opened.skipped);
     let ctx = opened.aws.clone();
     let selector = Selector::new(opened.window.clone());
     let progress = !cfg.quiet && std::io::stderr().is_terminal();
     let sink = cfg.verify.as_ref().map(|_| HashSink::new());
-    let mut logs = scan_hashing(
+    let mut logs = scan_with(
         &opened.inputs,
         pre_skipped,
         &selector,
         &cfg.limits,
         cfg.threads,
-        progress,
-        sink.as_ref(),
+        ScanExtras {
+            progress,
+            hashes: sink.as_ref(),
+            store,
+        },
     )?;
+    if let (Some(spill), false) = (logs.failures.spilled(), cfg.quiet) {
+        eprintln!(
+            "trailwhy: {} of {} failures kept on disk beyond --memory-limit {} MiB ({} sorted run(s), {} MB, removed at exit)",
+            spill.failures,
+            logs.failures.len(),
+            cfg.memory.limit >> 20,
+            spill.runs,
+            spill.bytes / 1_000_000
+        );
+    }
     // a listing that failed fails the run, whatever was read before it
     opened.inputs.result()?;
     // Ctrl-C while a remote query ran (no input was left to notice it)
@@ -328,83 +379,86 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
             .extend(iam.stats.skipped.into_iter().filter(|s| !s.by_design));
     }
     if let (true, Some(ctx)) = (cfg.iam_live, &ctx) {
-        docs.extend(live::fetch(ctx, &live_request(&logs, cfg))?);
+        docs.extend(live::fetch(ctx, &live_request(&mut logs, cfg)?)?);
     }
     let inventory = Inventory::build(&docs, changes);
     if cfg.aws_details.wanted() {
-        logs.aws_details = Some(authz::gather(
-            &logs.call_failures,
-            &cfg.aws_details,
-            ctx.as_ref(),
-        )?);
+        let mut wanted = authz::WantedIds::default();
+        logs.failures.for_each(|f| {
+            if let Failure::Call(c) = &f {
+                wanted.add(c);
+            }
+        })?;
+        logs.aws_details = Some(authz::gather(wanted, &cfg.aws_details, ctx.as_ref())?);
     }
     Ok((logs, inventory))
 }
 
 /// What `--iam-live` must read beyond the account-wide details, from what the scan found.
-fn live_request(logs: &Scan, cfg: &ScanConfig) -> live::LiveRequest {
+fn live_request(logs: &mut Scan, cfg: &ScanConfig) -> Result<live::LiveRequest> {
     let mut req = live::LiveRequest {
         roles: cfg.iam_roles.clone(),
         ..Default::default()
     };
-    for a in logs
-        .attempts
-        .iter()
-        .filter(|a| a.error_code.as_deref() == Some("ValidationError"))
-    {
-        if let Some(arn) = a.role_arn.as_deref() {
+    logs.failures.for_each(|f| match &f {
+        Failure::WebId(a) if a.error_code.as_deref() == Some("ValidationError") => {
+            let Some(arn) = a.role_arn.as_deref() else {
+                return;
+            };
             if let (Some(acct), Some(name)) = (
                 trailwhy::event::arn_account(arn),
                 trailwhy::event::role_name_from_arn(arn),
             ) {
-                req.max_session_roles
-                    .push((acct.to_owned(), name.to_owned()));
+                let role = (acct.to_owned(), name.to_owned());
+                req.max_session_roles.push(role);
             }
         }
-    }
-    for f in logs
-        .call_failures
-        .iter()
-        .filter(|f| f.event_source == "ecr.amazonaws.com")
-    {
-        let Some(name) = f.request.get("repositoryName").and_then(|v| v.as_str()) else {
-            continue;
-        };
-        let registry = f
-            .request
-            .get("registryId")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-            .or_else(|| {
-                f.caller_arn
-                    .as_deref()
-                    .and_then(trailwhy::event::arn_account)
-                    .map(str::to_owned)
-            });
-        if let (Some(region), Some(registry)) = (f.region.clone(), registry) {
-            let key = (region, registry, name.to_owned());
-            if !req.repositories.contains(&key) {
-                req.repositories.push(key);
+        Failure::Call(f) if f.event_source == "ecr.amazonaws.com" => {
+            let Some(name) = f.request.get("repositoryName").and_then(|v| v.as_str()) else {
+                return;
+            };
+            let registry = f
+                .request
+                .get("registryId")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+                .or_else(|| {
+                    f.caller_arn
+                        .as_deref()
+                        .and_then(trailwhy::event::arn_account)
+                        .map(str::to_owned)
+                });
+            if let (Some(region), Some(registry)) = (f.region.clone(), registry) {
+                let key = (region, registry, name.to_owned());
+                if !req.repositories.contains(&key) {
+                    req.repositories.push(key);
+                }
             }
         }
-    }
-    req
+        _ => {}
+    })?;
+    Ok(req)
 }
 
 /// The whole explain pipeline: scan, inventory, session join, explanations, sorted findings
 /// (shared by `explain` and `report`).
 pub fn findings(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Vec<Finding>, Scan, Inventory)> {
     let (mut scan, inventory) = scan_with_inventory(args, cfg)?;
-    let sessions = SessionIndex::build(&scan.attempts);
-    trailwhy::correlate::attach_session_tags(&mut scan.call_failures, &scan.tagged_sessions);
-    let mut findings = explain_web_identity(&scan.attempts, &inventory);
+    let tags = SessionTags::new(&scan.tagged_sessions);
     let no_records = authz::AwsRecords::default();
-    findings.extend(explain_calls(
-        &scan.call_failures,
-        &sessions,
-        &inventory,
-        scan.aws_details.as_ref().unwrap_or(&no_records),
-    ));
+    let aws = scan.aws_details.as_ref().unwrap_or(&no_records);
+    let mut web_id = WebIdFindings::new(&inventory);
+    let mut calls = CallFindings::new(&scan.sessions, &inventory, aws);
+    // every failure once, in time order, from memory or from the spilled runs
+    scan.failures.for_each(|f| match f {
+        Failure::WebId(a) => web_id.add(&a),
+        Failure::Call(mut c) => {
+            tags.attach(&mut c);
+            calls.add(&c);
+        }
+    })?;
+    let mut findings = web_id.finish();
+    findings.extend(calls.finish());
     if let Some(d) = &mut scan.aws_details {
         d.summary.disagreements = findings
             .iter()

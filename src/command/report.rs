@@ -10,14 +10,16 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 use chrono::{DateTime, Duration, Utc};
 
-use super::pipeline::{findings, ScanConfig};
+use super::pipeline::{findings, Memory, ScanConfig};
 use super::{open_output, Exit};
 use crate::cli::{ReportArgs, ReportFailOn, ReportFormat};
+use trailwhy::event::EventId;
 use trailwhy::report::document::{self, Document, Input};
 use trailwhy::report::sanitize::terminal_safe;
 use trailwhy::report::state::State;
 use trailwhy::report::suppress::Rules;
 use trailwhy::report::{self, html, markdown, Summary};
+use trailwhy::scan::Failure;
 
 /// The window when `--since` is not given.
 pub const DEFAULT_WINDOW_HOURS: i64 = 24;
@@ -26,6 +28,7 @@ pub fn run(args: &ReportArgs) -> Result<Exit> {
     let started = Instant::now();
     let now = Utc::now();
     let mut cfg = ScanConfig::from_args(&args.scan)?;
+    cfg.memory = Memory::from_args(&args.memory)?;
     let until = cfg.window.until.unwrap_or(now);
     let since = *cfg
         .window
@@ -41,7 +44,7 @@ pub fn run(args: &ReportArgs) -> Result<Exit> {
         None => None,
     };
 
-    let (findings, scan, inventory) = findings(&args.scan, &cfg)?;
+    let (findings, mut scan, inventory) = findings(&args.scan, &cfg)?;
     let summary = Summary::new(
         &findings,
         &scan.stats,
@@ -50,14 +53,15 @@ pub fn run(args: &ReportArgs) -> Result<Exit> {
     )
     .with_integrity(scan.integrity.as_ref())
     .with_aws_details(scan.aws_details.as_ref().map(|d| &d.summary));
-    let mut times: HashMap<&str, DateTime<Utc>> = HashMap::new();
-    for a in &scan.attempts {
-        times.entry(a.event_id.as_str()).or_insert(a.time);
-    }
-    for c in &scan.call_failures {
-        times.entry(c.event_id.as_str()).or_insert(c.time);
-    }
-    let event_time = |id: &str| times.get(id).copied();
+    let mut times: HashMap<EventId, DateTime<Utc>> = HashMap::new();
+    scan.failures.for_each(|f| {
+        let (id, time) = match &f {
+            Failure::WebId(a) => (&a.event_id, a.time),
+            Failure::Call(c) => (&c.event_id, c.time),
+        };
+        times.entry(EventId::new(id)).or_insert(time);
+    })?;
+    let event_time = |id: &str| times.get(&EventId::new(id)).copied();
     let state_name = args.state.as_ref().map(|p| p.display().to_string());
     let doc = Document::build(Input {
         findings,

@@ -6,12 +6,16 @@
 //! file, region or account it came from, so the join does not depend on the order in which
 //! files were read. It decides nothing about causes.
 
+pub mod intern;
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::event::EventId;
 use crate::select::{CallFailure, TaggedSession, WebIdAttempt};
+use intern::{Interner, Sym};
 
 /// What a session inherited from its web-identity assumption.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,40 +31,104 @@ pub struct Session {
     pub event_id: String,
 }
 
-/// accessKeyId → session.
+/// accessKeyId → session, kept compactly: one entry per successful assumption (its key, time
+/// and event ID), the strings that sessions share (role, subject, provider, audience,
+/// region) kept once.
 #[derive(Debug, Default)]
 pub struct SessionIndex {
-    by_key: HashMap<String, Session>,
+    by_key: HashMap<Box<str>, Entry>,
+    strings: Interner,
+}
+
+#[derive(Debug)]
+struct Entry {
+    role_arn: Option<Sym>,
+    assumed_role_arn: Option<Sym>,
+    provider: Option<Sym>,
+    sub: Option<Sym>,
+    aud: Option<Sym>,
+    region: Option<Sym>,
+    assumed_at: DateTime<Utc>,
+    event_id: EventId,
 }
 
 impl SessionIndex {
     pub fn build(attempts: &[WebIdAttempt]) -> SessionIndex {
-        let mut by_key = HashMap::new();
-        for a in attempts.iter().filter(|a| a.error_code.is_none()) {
-            let Some(key) = a.access_key_id.as_ref().filter(|k| !k.is_empty()) else {
-                continue;
-            };
-            let p = a.principal.as_ref();
-            by_key.insert(
-                key.clone(),
-                Session {
-                    access_key_id: key.clone(),
-                    role_arn: a.role_arn.clone(),
-                    assumed_role_arn: a.assumed_role_arn.clone(),
-                    provider: p.map(|p| p.provider.clone()),
-                    sub: p.map(|p| p.subject.clone()),
-                    aud: p.and_then(|p| p.audience.clone()),
-                    assumed_at: a.time,
-                    region: a.region.clone(),
-                    event_id: a.event_id.clone(),
-                },
-            );
+        let mut index = SessionIndex::default();
+        for a in attempts {
+            index.add(a);
         }
-        SessionIndex { by_key }
+        index
     }
 
-    pub fn get(&self, access_key_id: &str) -> Option<&Session> {
-        self.by_key.get(access_key_id)
+    /// Keeps the session a successful assumption issued (a failed one, or one without a key,
+    /// issued none); a later assumption that issued the same key replaces it.
+    pub fn add(&mut self, a: &WebIdAttempt) {
+        if a.error_code.is_some() {
+            return;
+        }
+        let Some(key) = a.access_key_id.as_deref().filter(|k| !k.is_empty()) else {
+            return;
+        };
+        let p = a.principal.as_ref();
+        let s = &mut self.strings;
+        let entry = Entry {
+            role_arn: s.intern_opt(a.role_arn.as_deref()),
+            assumed_role_arn: s.intern_opt(a.assumed_role_arn.as_deref()),
+            provider: s.intern_opt(p.map(|p| p.provider.as_str())),
+            sub: s.intern_opt(p.map(|p| p.subject.as_str())),
+            aud: s.intern_opt(p.and_then(|p| p.audience.as_deref())),
+            region: s.intern_opt(a.region.as_deref()),
+            assumed_at: a.time,
+            event_id: EventId::new(&a.event_id),
+        };
+        self.by_key.insert(key.into(), entry);
+    }
+
+    /// Adds every session of `other` (later ones replace earlier ones with the same key).
+    pub fn merge(&mut self, other: SessionIndex) {
+        if self.by_key.is_empty() {
+            *self = other;
+            return;
+        }
+        for (key, e) in other.by_key {
+            let o = &other.strings;
+            let s = &mut self.strings;
+            let entry = Entry {
+                role_arn: s.intern_opt(o.get_opt(e.role_arn)),
+                assumed_role_arn: s.intern_opt(o.get_opt(e.assumed_role_arn)),
+                provider: s.intern_opt(o.get_opt(e.provider)),
+                sub: s.intern_opt(o.get_opt(e.sub)),
+                aud: s.intern_opt(o.get_opt(e.aud)),
+                region: s.intern_opt(o.get_opt(e.region)),
+                assumed_at: e.assumed_at,
+                event_id: e.event_id,
+            };
+            self.by_key.insert(key, entry);
+        }
+    }
+
+    /// The session that `access_key_id` belongs to, if its assumption was read.
+    pub fn get(&self, access_key_id: &str) -> Option<Session> {
+        let (key, e) = self.by_key.get_key_value(access_key_id)?;
+        let s = &self.strings;
+        let text = |sym: Option<Sym>| s.get_opt(sym).map(str::to_owned);
+        Some(Session {
+            access_key_id: key.to_string(),
+            role_arn: text(e.role_arn),
+            assumed_role_arn: text(e.assumed_role_arn),
+            provider: text(e.provider),
+            sub: text(e.sub),
+            aud: text(e.aud),
+            assumed_at: e.assumed_at,
+            region: text(e.region),
+            event_id: e.event_id.to_string(),
+        })
+    }
+
+    /// The access keys of the sessions kept.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.by_key.keys().map(|k| &**k)
     }
 
     pub fn len(&self) -> usize {
@@ -72,20 +140,26 @@ impl SessionIndex {
     }
 }
 
-/// Gives each failed call made by a session that a tagged `AssumeRole` created that
-/// assumption's session tags (joined on the access key the assumption issued, as
-/// [`SessionIndex`] joins web-identity sessions).
-pub fn attach_session_tags(failures: &mut [CallFailure], tagged: &[TaggedSession]) {
-    if tagged.is_empty() {
-        return;
+/// The sessions that a tagged `AssumeRole` created, by the access key it issued: gives each
+/// failed call of such a session that assumption's session tags (joined as [`SessionIndex`]
+/// joins web-identity sessions).
+pub struct SessionTags<'t> {
+    by_key: HashMap<&'t str, &'t TaggedSession>,
+}
+
+impl<'t> SessionTags<'t> {
+    pub fn new(tagged: &'t [TaggedSession]) -> SessionTags<'t> {
+        SessionTags {
+            by_key: tagged
+                .iter()
+                .map(|t| (t.access_key_id.as_str(), t))
+                .collect(),
+        }
     }
-    let by_key: HashMap<&str, &TaggedSession> = tagged
-        .iter()
-        .map(|t| (t.access_key_id.as_str(), t))
-        .collect();
-    for f in failures {
-        let Some(t) = f.access_key_id.as_deref().and_then(|k| by_key.get(k)) else {
-            continue;
+
+    pub fn attach(&self, f: &mut CallFailure) {
+        let Some(t) = f.access_key_id.as_deref().and_then(|k| self.by_key.get(k)) else {
+            return;
         };
         // the session's calls come after the assumption that created it
         if t.time <= f.time {
@@ -130,7 +204,10 @@ mod tests {
             call("ASIAB", "2026-01-01T09:59:00Z"),
             call("ASIAC", "2026-01-01T10:01:00Z"),
         ];
-        attach_session_tags(&mut calls, &tagged);
+        let tags = SessionTags::new(&tagged);
+        for c in &mut calls {
+            tags.attach(c);
+        }
         let got: Vec<_> = calls
             .iter()
             .map(|c| c.origin.session_tags.clone())

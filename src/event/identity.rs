@@ -6,7 +6,7 @@
 //! are stripped, and what remains is the audience.
 
 /// The claims recovered from a web-identity record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WebIdentityPrincipal {
     pub provider: String,
     pub audience: Option<String>,

@@ -7,6 +7,7 @@
 //! decoded and dropped costs no allocation beyond the struct itself.
 
 pub mod denial;
+pub mod id;
 pub mod identity;
 pub mod redact;
 
@@ -15,6 +16,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+pub use id::EventId;
 pub use identity::{parse_web_identity_principal, WebIdentityPrincipal};
 
 /// One CloudTrail record, borrowed from the bytes it was decoded from.

@@ -17,7 +17,7 @@ use iam_policy::{
 use serde_json::{json, Value};
 
 use super::context::{self, CallContext};
-use super::{fix, Cause, Evidence, Finding, Verdict};
+use super::{fix, Cause, Evidence, Finding, GroupKey, Groups, Verdict};
 use crate::authz::{self, AwsRecords, RecordKind};
 use crate::correlate::{Session, SessionIndex};
 use crate::event::denial::{parse_denial, Denial, DenialKind, PolicyLayer};
@@ -153,20 +153,51 @@ pub fn explain_calls(
     inv: &Inventory,
     aws: &AwsRecords,
 ) -> Vec<Finding> {
-    let mut groups: BTreeMap<(Cause, String, String, String, String, String), Finding> =
-        BTreeMap::new();
-    let mut other_roles = OtherRoles::default();
     let mut sorted: Vec<&CallFailure> = failures.iter().collect();
     sorted.sort_by(|a, b| {
         a.time
             .cmp(&b.time)
             .then_with(|| a.event_id.cmp(&b.event_id))
     });
+    let mut findings = CallFindings::new(sessions, inv, aws);
     for f in sorted {
-        let session = f.access_key_id.as_deref().and_then(|k| sessions.get(k));
+        findings.add(f);
+    }
+    findings.finish()
+}
+
+/// The findings of failed calls, grouped as they are added (in time order: a finding's first
+/// event gives its fixes, region, session and message).
+pub struct CallFindings<'a> {
+    sessions: &'a SessionIndex,
+    inv: &'a Inventory,
+    aws: &'a AwsRecords,
+    groups: Groups,
+    other_roles: OtherRoles,
+}
+
+impl<'a> CallFindings<'a> {
+    pub fn new(sessions: &'a SessionIndex, inv: &'a Inventory, aws: &'a AwsRecords) -> Self {
+        CallFindings {
+            sessions,
+            inv,
+            aws,
+            groups: Groups::default(),
+            other_roles: OtherRoles::default(),
+        }
+    }
+
+    /// Explains one failed call into its group.
+    pub fn add(&mut self, f: &CallFailure) {
+        let session = f
+            .access_key_id
+            .as_deref()
+            .and_then(|k| self.sessions.get(k));
+        let session = session.as_ref();
         // Each failure is judged on its own: its request context (time, address, endpoint,
         // user agent) is its own. Retries still group, by cause and explanation.
         let denial = parse_denial(f.error_message.as_deref().unwrap_or_default());
+        let (inv, aws) = (self.inv, self.aws);
         let ask = ask_of(f, &denial, inv);
         let record = (!aws.by_id.is_empty())
             .then(|| authz::key_of(&denial))
@@ -183,74 +214,75 @@ pub fn explain_calls(
             }
             None => verdict(f, &denial, &ask, session, inv, None),
         };
-        let (action, resource, role_arn) = (
-            ask.action.clone(),
-            ask.resource.clone(),
-            ask.role_arn.clone(),
-        );
-        let sub = session.and_then(|s| s.sub.clone());
-        let key = (
-            verdict.cause,
-            role_arn.clone().unwrap_or_default(),
-            sub.clone().unwrap_or_default(),
-            action.clone(),
-            resource.clone().unwrap_or_default(),
-            verdict.explanation.clone(),
-        );
-        let mut note = None;
-        let entry = groups.entry(key).or_insert_with(|| Finding {
-            // once per finding: the retries of a group share their fixes
-            fixes: if verdict.fixes.is_empty() {
-                let (fixes, n) = fixes_of(f, &ask, session, inv, &verdict, &mut other_roles);
-                note = n;
-                fixes
-            } else {
-                verdict.fixes.clone()
-            },
+        let sub = session.and_then(|s| s.sub.as_deref());
+        let key = GroupKey {
             cause: verdict.cause,
-            event_name: f.event_name.clone(),
-            error_code: f.error_code.clone(),
-            account: role_arn
-                .as_deref()
-                .and_then(arn_account)
-                .map(str::to_owned)
-                .or_else(|| f.account.clone()),
-            region: f.region.clone(),
-            role_arn: role_arn.clone(),
-            provider: session
-                .and_then(|s| s.provider.clone())
-                .or_else(|| f.federated_provider.clone()),
-            sub,
-            aud: session.and_then(|s| s.aud.clone()),
-            action: action.clone(),
-            resource: resource.clone(),
-            count: 0,
-            first_seen: f.time,
-            last_seen: f.time,
-            event_ids: Vec::new(),
-            explanation: verdict.explanation.clone(),
-            fix: verdict.fix.clone(),
-            evidence: verdict.evidence.clone(),
-            regions: Vec::new(),
-            session_name: f
-                .caller_arn
-                .as_deref()
-                .and_then(assumed_role_parts)
-                .map(|(_, s)| s.to_owned()),
-            error_message: f.error_message.clone(),
-            details: {
-                let mut d = verdict.details.clone();
-                d.insert("session".into(), session_details(f, session));
-                d
-            },
-        });
-        if entry.count == 0 {
-            if let Some(first) = entry.fixes.first() {
-                entry.fix = first.text();
-            } else if let Some(note) = note {
-                entry.fix = note;
+            role: ask.role_arn.as_deref().unwrap_or_default(),
+            sub: sub.unwrap_or_default(),
+            action: &ask.action,
+            resource: ask.resource.as_deref().unwrap_or_default(),
+            explanation: &verdict.explanation,
+        };
+        let i = match self.groups.find(&key) {
+            Some(i) => i,
+            None => {
+                // once per finding: the retries of a group share their fixes
+                let (fixes, note) = if verdict.fixes.is_empty() {
+                    fixes_of(f, &ask, session, inv, &verdict, &mut self.other_roles)
+                } else {
+                    (Vec::new(), None)
+                };
+                let mut details = verdict.details;
+                details.insert("session".into(), session_details(f, session));
+                let mut finding = Finding {
+                    fixes: if verdict.fixes.is_empty() {
+                        fixes
+                    } else {
+                        verdict.fixes
+                    },
+                    cause: verdict.cause,
+                    event_name: f.event_name.clone(),
+                    error_code: f.error_code.clone(),
+                    account: ask
+                        .role_arn
+                        .as_deref()
+                        .and_then(arn_account)
+                        .map(str::to_owned)
+                        .or_else(|| f.account.clone()),
+                    region: f.region.clone(),
+                    role_arn: ask.role_arn.clone(),
+                    provider: session
+                        .and_then(|s| s.provider.clone())
+                        .or_else(|| f.federated_provider.clone()),
+                    sub: sub.map(str::to_owned),
+                    aud: session.and_then(|s| s.aud.clone()),
+                    action: ask.action.clone(),
+                    resource: ask.resource.clone(),
+                    count: 0,
+                    first_seen: f.time,
+                    last_seen: f.time,
+                    event_ids: Vec::new(),
+                    explanation: verdict.explanation,
+                    fix: verdict.fix,
+                    evidence: verdict.evidence,
+                    regions: Vec::new(),
+                    session_name: f
+                        .caller_arn
+                        .as_deref()
+                        .and_then(assumed_role_parts)
+                        .map(|(_, s)| s.to_owned()),
+                    error_message: f.error_message.clone(),
+                    details,
+                };
+                if let Some(first) = finding.fixes.first() {
+                    finding.fix = first.text();
+                } else if let Some(note) = note {
+                    finding.fix = note;
+                }
+                self.groups.push(finding)
             }
-        }
+        };
+        let entry = self.groups.get_mut(i);
         entry.count += 1;
         entry.first_seen = entry.first_seen.min(f.time);
         entry.last_seen = entry.last_seen.max(f.time);
@@ -261,7 +293,11 @@ pub fn explain_calls(
             }
         }
     }
-    groups.into_values().collect()
+
+    /// The findings, in group order.
+    pub fn finish(self) -> Vec<Finding> {
+        self.groups.into_sorted()
+    }
 }
 
 /// The fixes of a call's verdict ([`fix::call::fixes`]), from the role's policies and the

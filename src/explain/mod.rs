@@ -263,8 +263,6 @@ pub struct Finding {
 
 /// Explains every failed web-identity attempt and groups the verdicts into findings.
 pub fn explain_web_identity(attempts: &[WebIdAttempt], inventory: &Inventory) -> Vec<Finding> {
-    let mut cache = webid::VerdictCache::default();
-    let mut groups: BTreeMap<GroupKey, Finding> = BTreeMap::new();
     let mut failures: Vec<&WebIdAttempt> =
         attempts.iter().filter(|a| a.error_code.is_some()).collect();
     failures.sort_by(|a, b| {
@@ -272,79 +270,166 @@ pub fn explain_web_identity(attempts: &[WebIdAttempt], inventory: &Inventory) ->
             .cmp(&b.time)
             .then_with(|| a.event_id.cmp(&b.event_id))
     });
+    let mut findings = WebIdFindings::new(inventory);
     for a in failures {
-        let verdict = cache.verdict(a, inventory);
-        let role_arn = a.role_arn.clone();
+        findings.add(a);
+    }
+    findings.finish()
+}
+
+/// The findings of failed web-identity attempts, grouped as they are added (in time order:
+/// a finding's first event gives its region, session name and message).
+pub struct WebIdFindings<'i> {
+    inventory: &'i Inventory,
+    cache: webid::VerdictCache,
+    groups: Groups,
+}
+
+impl<'i> WebIdFindings<'i> {
+    pub fn new(inventory: &'i Inventory) -> WebIdFindings<'i> {
+        WebIdFindings {
+            inventory,
+            cache: webid::VerdictCache::default(),
+            groups: Groups::default(),
+        }
+    }
+
+    /// Explains one failed attempt (a successful one is ignored) into its group.
+    pub fn add(&mut self, a: &WebIdAttempt) {
+        if a.error_code.is_none() {
+            return;
+        }
+        let verdict = self.cache.verdict(a, self.inventory);
+        let role_arn = a.role_arn.as_deref();
         let key = GroupKey {
             cause: verdict.cause,
-            role: role_arn.clone().unwrap_or_default(),
-            sub: a
-                .principal
-                .as_ref()
-                .map(|p| p.subject.clone())
-                .unwrap_or_default(),
-            action: "sts:AssumeRoleWithWebIdentity".to_owned(),
-            resource: role_arn.clone().unwrap_or_default(),
-            explanation: verdict.explanation.clone(),
+            role: role_arn.unwrap_or_default(),
+            sub: a.principal.as_ref().map_or("", |p| p.subject.as_str()),
+            action: "sts:AssumeRoleWithWebIdentity",
+            resource: role_arn.unwrap_or_default(),
+            explanation: &verdict.explanation,
         };
-        let region = a.region.clone();
-        let entry = groups.entry(key).or_insert_with(|| Finding {
-            cause: verdict.cause,
-            event_name: "AssumeRoleWithWebIdentity".to_owned(),
-            error_code: a.error_code.clone().unwrap_or_default(),
-            account: role_arn
-                .as_deref()
-                .and_then(crate::event::arn_account)
-                .map(str::to_owned)
-                .or_else(|| a.account.clone()),
-            region: region.clone(),
-            role_arn: role_arn.clone(),
-            provider: a.principal.as_ref().map(|p| p.provider.clone()),
-            sub: a.principal.as_ref().map(|p| p.subject.clone()),
-            aud: a.principal.as_ref().and_then(|p| p.audience.clone()),
-            action: "sts:AssumeRoleWithWebIdentity".to_owned(),
-            resource: role_arn.clone(),
-            count: 0,
-            first_seen: a.time,
-            last_seen: a.time,
-            event_ids: Vec::new(),
-            explanation: verdict.explanation.clone(),
-            fix: verdict.fix.clone(),
-            fixes: verdict.fixes.clone(),
-            evidence: verdict.evidence.clone(),
-            regions: Vec::new(),
-            session_name: a.session_name.clone(),
-            error_message: a.error_message.clone(),
-            details: verdict.details.clone(),
-        });
+        let i = match self.groups.find(&key) {
+            Some(i) => i,
+            None => self.groups.push(Finding {
+                cause: verdict.cause,
+                event_name: "AssumeRoleWithWebIdentity".to_owned(),
+                error_code: a.error_code.clone().unwrap_or_default(),
+                account: role_arn
+                    .and_then(crate::event::arn_account)
+                    .map(str::to_owned)
+                    .or_else(|| a.account.clone()),
+                region: a.region.clone(),
+                role_arn: a.role_arn.clone(),
+                provider: a.principal.as_ref().map(|p| p.provider.clone()),
+                sub: a.principal.as_ref().map(|p| p.subject.clone()),
+                aud: a.principal.as_ref().and_then(|p| p.audience.clone()),
+                action: "sts:AssumeRoleWithWebIdentity".to_owned(),
+                resource: a.role_arn.clone(),
+                count: 0,
+                first_seen: a.time,
+                last_seen: a.time,
+                event_ids: Vec::new(),
+                explanation: verdict.explanation.clone(),
+                fix: verdict.fix.clone(),
+                fixes: verdict.fixes.clone(),
+                evidence: verdict.evidence.clone(),
+                regions: Vec::new(),
+                session_name: a.session_name.clone(),
+                error_message: a.error_message.clone(),
+                details: verdict.details.clone(),
+            }),
+        };
+        let entry = self.groups.get_mut(i);
         entry.count += 1;
         entry.first_seen = entry.first_seen.min(a.time);
         entry.last_seen = entry.last_seen.max(a.time);
         entry.event_ids.push(a.event_id.clone());
-        if let Some(r) = region {
-            if !entry.regions.contains(&r) {
-                entry.regions.push(r);
+        if let Some(r) = &a.region {
+            if !entry.regions.contains(r) {
+                entry.regions.push(r.clone());
             }
         }
     }
-    let mut findings: Vec<Finding> = groups.into_values().collect();
-    findings.sort_by(|a, b| {
-        a.first_seen
-            .cmp(&b.first_seen)
-            .then_with(|| a.cause.cmp(&b.cause))
-    });
-    findings
+
+    /// The findings, earliest first.
+    pub fn finish(self) -> Vec<Finding> {
+        let mut findings = self.groups.into_sorted();
+        findings.sort_by(|a, b| {
+            a.first_seen
+                .cmp(&b.first_seen)
+                .then_with(|| a.cause.cmp(&b.cause))
+        });
+        findings
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct GroupKey {
-    cause: Cause,
-    role: String,
-    sub: String,
-    action: String,
-    resource: String,
-    /// Events judged against different policy versions explain differently; keep them apart.
-    explanation: String,
+/// What makes failed events one finding: cause, role, sub, action, resource, and the
+/// explanation (events judged against different policy versions explain differently; they
+/// are kept apart). An absent role, sub or resource groups as the empty string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GroupKey<'k> {
+    pub cause: Cause,
+    pub role: &'k str,
+    pub sub: &'k str,
+    pub action: &'k str,
+    pub resource: &'k str,
+    pub explanation: &'k str,
+}
+
+impl Finding {
+    /// The key of the group this finding is.
+    pub fn group_key(&self) -> GroupKey<'_> {
+        GroupKey {
+            cause: self.cause,
+            role: self.role_arn.as_deref().unwrap_or_default(),
+            sub: self.sub.as_deref().unwrap_or_default(),
+            action: &self.action,
+            resource: self.resource.as_deref().unwrap_or_default(),
+            explanation: &self.explanation,
+        }
+    }
+}
+
+/// Findings found by their [`GroupKey`] without a second copy of the key: an index from the
+/// key's hash to the findings that have it, compared in full.
+#[derive(Default)]
+pub struct Groups {
+    hasher: std::collections::hash_map::RandomState,
+    by_hash: std::collections::HashMap<u64, Vec<usize>>,
+    findings: Vec<Finding>,
+}
+
+impl Groups {
+    /// The finding of group `key`, if there is one yet.
+    pub fn find(&self, key: &GroupKey<'_>) -> Option<usize> {
+        let h = std::hash::BuildHasher::hash_one(&self.hasher, key);
+        self.by_hash
+            .get(&h)?
+            .iter()
+            .copied()
+            .find(|&i| self.findings[i].group_key() == *key)
+    }
+
+    /// Adds the first finding of its group.
+    pub fn push(&mut self, f: Finding) -> usize {
+        let h = std::hash::BuildHasher::hash_one(&self.hasher, f.group_key());
+        let i = self.findings.len();
+        self.by_hash.entry(h).or_default().push(i);
+        self.findings.push(f);
+        i
+    }
+
+    pub fn get_mut(&mut self, i: usize) -> &mut Finding {
+        &mut self.findings[i]
+    }
+
+    /// The findings in the order of their keys.
+    pub fn into_sorted(self) -> Vec<Finding> {
+        let mut findings = self.findings;
+        findings.sort_by(|a, b| a.group_key().cmp(&b.group_key()));
+        findings
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,9 @@ use crate::event::{arn_account, role_name_from_arn};
 use crate::inventory::{Absence, Inventory, ProviderAt, RoleArn, RoleAt, RoleView, Unknown};
 use crate::select::WebIdAttempt;
 
+/// The most verdicts a [`VerdictCache`] keeps.
+const VERDICTS_KEPT: usize = 1024;
+
 /// Memoizes verdicts: the retries of one job share everything but their ids and times.
 #[derive(Default)]
 pub struct VerdictCache {
@@ -37,6 +40,11 @@ impl VerdictCache {
             a.user_agent,
             role_state
         );
+        // bounded: a window of distinct requests (each job's own address) must not grow it
+        // without end; a verdict dropped is computed again when asked
+        if self.map.len() >= VERDICTS_KEPT && !self.map.contains_key(&key) {
+            self.map.clear();
+        }
         self.map.entry(key).or_insert_with(|| verdict(a, inv))
     }
 }

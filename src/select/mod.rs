@@ -8,6 +8,7 @@
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::event::{
@@ -17,7 +18,7 @@ use crate::event::{
 use crate::selection::{is_access_denied, is_change_event, time, Window};
 
 /// A web-identity assumption, failed or successful.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WebIdAttempt {
     pub time: DateTime<Utc>,
     pub event_id: String,
@@ -40,7 +41,7 @@ pub struct WebIdAttempt {
 
 /// The network side of a request as its record says: the condition keys `aws:SourceIp`,
 /// `aws:SourceVpce`, `aws:VpcSourceIp` and `aws:SecureTransport` take their values from it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Network {
     pub source_ip: Option<String>,
     pub vpc_endpoint_id: Option<String>,
@@ -63,7 +64,7 @@ pub struct ChangeEvent {
 }
 
 /// A failed call made by a role session (ECR, STS AssumeRole, any service).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CallFailure {
     pub time: DateTime<Utc>,
     pub event_id: String,
@@ -78,6 +79,8 @@ pub struct CallFailure {
     pub issuer_role_arn: Option<String>,
     pub federated_provider: Option<String>,
     pub resources: Vec<String>,
+    /// `requestParameters` (kept as JSON text when the failure is stored: `scan::store`).
+    #[serde(with = "json_text")]
     pub request: Value,
     /// What the record says of where and how the call was made: the facts the request
     /// context of its authorization is built from (`explain::context`).
@@ -86,7 +89,7 @@ pub struct CallFailure {
 
 /// The fields of a failed call's record that AWS's global condition keys take their values
 /// from; `None` where the record does not carry the field.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CallOrigin {
     /// `userIdentity.type` (`AssumedRole`, `IAMUser`, …).
     pub identity_type: Option<String>,
@@ -111,7 +114,7 @@ pub struct CallOrigin {
 }
 
 /// Whether a record carries `tlsDetails` (so the call used TLS).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TlsRecorded {
     #[default]
     NotRecorded,
@@ -135,6 +138,22 @@ pub struct TaggedSession {
 
 /// Tags, key and value, in order.
 pub type Tags = Vec<(String, String)>;
+
+/// A JSON value written as its compact text: the encoding of a stored failure has no
+/// self-describing values.
+mod json_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use serde_json::Value;
+
+    pub fn serialize<S: Serializer>(v: &Value, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        serde_json::from_str(&text).map_err(serde::de::Error::custom)
+    }
+}
 
 /// What a record turned into.
 #[derive(Debug, Clone)]

@@ -3,25 +3,32 @@
 //! not depend on thread or network timing.
 //!
 //! The sink keeps only the records that `select` picked, the inventory and build documents
-//! met among the inputs, and the counters. This module decides nothing about causes.
+//! met among the inputs, and the counters: the sessions compactly (`correlate::SessionIndex`),
+//! the failures encoded in a store that spills to disk beyond its budget ([`store`]). This
+//! module decides nothing about causes.
+
+pub mod store;
+
+pub use store::{Failure, FailureStore};
 
 use crate::codebuild::BuildDoc;
+use crate::correlate::SessionIndex;
 use crate::decode::DecodeLimits;
 use crate::event::Record;
 use crate::integrity::HashSink;
 use crate::read::count::OutsideWindow;
 use crate::read::drive::Ahead;
 use crate::read::{self, Document, InventoryDoc, Raw, RecordProblem, ScanStats, Sink};
-use crate::select::{
-    CallFailure, ChangeEvent, Hits, Rejected, Selected, Selector, TaggedSession, WebIdAttempt,
-};
+use crate::select::{ChangeEvent, Hits, Rejected, Selected, Selector, TaggedSession};
 use crate::source::{Input, Inputs, Skipped};
 
 #[derive(Debug, Default)]
 pub struct Scan {
-    pub attempts: Vec<WebIdAttempt>,
+    /// The failures to explain: failed web-identity assumptions and failed calls.
+    pub failures: FailureStore,
+    /// The sessions the successful assumptions issued (joined to their calls by access key).
+    pub sessions: SessionIndex,
     pub changes: Vec<ChangeEvent>,
-    pub call_failures: Vec<CallFailure>,
     /// Sessions created by an `AssumeRole` with session tags (joined to their calls).
     pub tagged_sessions: Vec<TaggedSession>,
     pub inventory_docs: Vec<InventoryDoc>,
@@ -36,15 +43,30 @@ pub struct Scan {
 }
 
 impl Scan {
-    fn merge(&mut self, other: Scan) {
-        self.attempts.extend(other.attempts);
+    /// Adds what was kept of the next input (the store may spill: an error is the spill's).
+    fn merge(&mut self, other: Scan) -> anyhow::Result<()> {
+        self.failures.absorb(other.failures)?;
+        self.sessions.merge(other.sessions);
         self.changes.extend(other.changes);
-        self.call_failures.extend(other.call_failures);
         self.tagged_sessions.extend(other.tagged_sessions);
         self.inventory_docs.extend(other.inventory_docs);
         self.build_docs.extend(other.build_docs);
         self.stats.add(other.stats);
+        Ok(())
     }
+}
+
+/// What a scan does beside reading: its progress bar, its hashes, where its failures go.
+#[derive(Default)]
+pub struct ScanExtras<'a> {
+    /// Draw a progress bar on stderr (the caller decides: only when stderr is a terminal
+    /// and not `--quiet`).
+    pub progress: bool,
+    /// `--verify`: each input's decompressed bytes are also hashed as they are read, and the
+    /// failures kept are noted with their input.
+    pub hashes: Option<&'a HashSink>,
+    /// The store the failures are kept in (its budget and spill directory).
+    pub store: FailureStore,
 }
 
 /// Reads every input on a pool of `threads` workers (one per core when `None`).
@@ -56,23 +78,25 @@ pub fn scan(
     threads: Option<usize>,
 ) -> anyhow::Result<Scan> {
     let inputs = Inputs::from(inputs.to_vec());
-    scan_hashing(&inputs, pre_skipped, selector, limits, threads, false, None)
+    let extras = ScanExtras::default();
+    scan_with(&inputs, pre_skipped, selector, limits, threads, extras)
 }
 
-/// As [`scan`], over inputs that may still be arriving, drawing a progress bar on stderr
-/// when `progress` is true (the caller decides: only when stderr is a terminal and not
-/// `--quiet`). With `hashes` (`--verify`), each input's decompressed bytes are also hashed
-/// as they are read, and the records kept are noted with their input. A failed listing ends
+/// As [`scan`], over inputs that may still be arriving, with `extras`. A failed listing ends
 /// the scan early; the caller reports it ([`Inputs::result`]).
-pub fn scan_hashing(
+pub fn scan_with(
     inputs: &Inputs,
     pre_skipped: Vec<Skipped>,
     selector: &Selector,
     limits: &DecodeLimits,
     threads: Option<usize>,
-    progress: bool,
-    hashes: Option<&HashSink>,
+    extras: ScanExtras<'_>,
 ) -> anyhow::Result<Scan> {
+    let ScanExtras {
+        progress,
+        hashes,
+        store,
+    } = extras;
     let bar = progress.then(|| {
         let b = indicatif::ProgressBar::new(inputs.arrived() as u64);
         b.set_style(
@@ -84,7 +108,11 @@ pub fn scan_hashing(
         b
     });
     let started = std::time::Instant::now();
-    let mut total = Scan::default();
+    let mut total = Scan {
+        failures: store,
+        ..Scan::default()
+    };
+    let mut spill_error = None;
     for s in pre_skipped {
         total.stats.skip(s);
     }
@@ -114,10 +142,18 @@ pub fn scan_hashing(
                 ));
                 b.inc(1);
             }
-            total.merge(part);
-            true
+            match total.merge(part) {
+                Ok(()) => true,
+                Err(e) => {
+                    spill_error = Some(e);
+                    false
+                }
+            }
         },
     )?;
+    if let Some(e) = spill_error {
+        return Err(e);
+    }
     total.stats.interrupted_before(unread);
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -182,9 +218,8 @@ fn scan_input(
     let read = read::read_input(input, limits, hashes, &mut sink);
     let mut out = sink.out;
     if let Some(h) = hashes {
-        let ids = out.attempts.iter().map(|a| a.event_id.as_str());
-        let ids = ids.chain(out.call_failures.iter().map(|f| f.event_id.as_str()));
-        h.note_events(&read.name, ids);
+        let ids: Vec<String> = out.failures.event_ids().map(|id| id.to_string()).collect();
+        h.note_events(&read.name, ids.iter().map(String::as_str));
     }
     read.count(&mut out.stats);
     out
@@ -232,9 +267,12 @@ fn take(selector: &Selector, rec: &Record<'_>, out: &mut Scan) -> Option<&'stati
         Ok(sel) => {
             out.stats.records_matched += 1;
             match sel {
-                Selected::WebId(a) => out.attempts.push(*a),
+                Selected::WebId(a) if a.error_code.is_some() => {
+                    out.failures.push(&Failure::WebId(a));
+                }
+                Selected::WebId(a) => out.sessions.add(&a),
                 Selected::Change(c) => out.changes.push(*c),
-                Selected::CallFailure(f) => out.call_failures.push(*f),
+                Selected::CallFailure(f) => out.failures.push(&Failure::Call(f)),
                 Selected::TaggedSession(t) => out.tagged_sessions.push(*t),
             }
         }
