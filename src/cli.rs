@@ -155,7 +155,7 @@ pub struct ScanArgs {
 /// How much memory the scan's state may take (`explain`, `report`).
 #[derive(Debug, Args)]
 pub struct MemoryArgs {
-    /// Memory budget for what the scan keeps: the failures read are kept in memory up to a sixteenth of it and spilled beyond it, in sorted runs, to a temporary directory (removed at exit); accepts K, M, G suffixes
+    /// Memory budget for what the scan keeps: the failures read are kept in memory up to a sixty-fourth of it and spilled beyond it, in sorted runs, to a temporary directory (removed at exit); accepts K, M, G suffixes
     #[arg(long, value_name = "SIZE", default_value = "512M")]
     pub memory_limit: String,
 

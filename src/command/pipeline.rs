@@ -73,6 +73,8 @@ pub struct ScanConfig {
 /// The memory budget of a scan's state, and where it spills beyond it.
 pub struct Memory {
     pub limit: u64,
+    /// The limit as given (`512M`), for messages.
+    pub text: String,
     pub temp_dir: std::path::PathBuf,
 }
 
@@ -80,6 +82,7 @@ impl Default for Memory {
     fn default() -> Memory {
         Memory {
             limit: 512 << 20,
+            text: "512M".to_owned(),
             temp_dir: std::env::temp_dir(),
         }
     }
@@ -90,15 +93,17 @@ impl Memory {
         let limit = parse_size(&a.memory_limit).map_err(|e| anyhow!("--memory-limit: {e}"))?;
         Ok(Memory {
             limit,
+            text: a.memory_limit.clone(),
             temp_dir: a.temp_dir.clone().unwrap_or_else(std::env::temp_dir),
         })
     }
 
-    /// The store the scan's failures go to: a sixteenth of the budget in memory, the rest
-    /// spilled to a directory made now (an unusable one fails before the scan starts).
+    /// The store the scan's failures go to: a sixty-fourth of the budget in memory (they are
+    /// read once, in order, at the end), the rest spilled to a directory made now (an
+    /// unusable one fails before the scan starts).
     pub fn store(&self) -> Result<FailureStore> {
         let dir = FailureStore::spill_dir(&self.temp_dir)?;
-        let budget = usize::try_from(self.limit / 16).unwrap_or(usize::MAX);
+        let budget = usize::try_from(self.limit / 64).unwrap_or(usize::MAX);
         Ok(FailureStore::new(budget, Some(dir)))
     }
 }
@@ -329,10 +334,10 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
     )?;
     if let (Some(spill), false) = (logs.failures.spilled(), cfg.quiet) {
         eprintln!(
-            "trailwhy: {} of {} failures kept on disk beyond --memory-limit {} MiB ({} sorted run(s), {} MB, removed at exit)",
+            "trailwhy: {} of {} failures kept on disk beyond --memory-limit {} ({} sorted run(s), {} MB, removed at exit)",
             spill.failures,
             logs.failures.len(),
-            cfg.memory.limit >> 20,
+            cfg.memory.text,
             spill.runs,
             spill.bytes / 1_000_000
         );

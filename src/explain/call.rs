@@ -14,10 +14,11 @@ use iam_policy::{
     authorize, evaluate, Assume, AuthzInput, Decision, Effect, ElementMatch, Layer, Policy,
     PolicyDecision, PrincipalKind, Request, RequestPrincipal, ResourceSpec,
 };
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::context::{self, CallContext};
-use super::{fix, Cause, Evidence, Finding, GroupKey, Groups, Verdict};
+use super::{fix, Cause, Detail, Details, Evidence, Finding, GroupKey, Groups, Verdict};
 use crate::authz::{self, AwsRecords, RecordKind};
 use crate::correlate::{Session, SessionIndex};
 use crate::event::denial::{parse_denial, Denial, DenialKind, PolicyLayer};
@@ -232,8 +233,8 @@ impl<'a> CallFindings<'a> {
                 } else {
                     (Vec::new(), None)
                 };
-                let mut details = verdict.details;
-                details.insert("session".into(), session_details(f, session));
+                let mut details = Details::from(verdict.details);
+                details.insert("session", Detail::Session(session_details(f, session)));
                 let mut finding = Finding {
                     fixes: if verdict.fixes.is_empty() {
                         fixes
@@ -444,24 +445,42 @@ impl OtherRoles {
     }
 }
 
-fn session_details(f: &CallFailure, session: Option<&Session>) -> Value {
+/// `details.session` of a call's finding: the session it was joined to, or why not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum SessionDetails {
+    Joined {
+        access_key_id: String,
+        assumed_at: DateTime<Utc>,
+        assumed_in_region: Option<String>,
+        assumption_event_id: String,
+        joined: bool,
+    },
+    NotJoined {
+        access_key_id: Option<String>,
+        joined: bool,
+        note: &'static str,
+    },
+}
+
+fn session_details(f: &CallFailure, session: Option<&Session>) -> SessionDetails {
     match session {
-        Some(s) => json!({
-            "joined": true,
-            "access_key_id": s.access_key_id,
-            "assumed_at": s.assumed_at,
-            "assumed_in_region": s.region,
-            "assumption_event_id": s.event_id,
-        }),
-        None => json!({
-            "joined": false,
-            "access_key_id": f.access_key_id,
-            "note": if f.federated_provider.is_some() {
+        Some(s) => SessionDetails::Joined {
+            access_key_id: s.access_key_id.clone(),
+            assumed_at: s.assumed_at,
+            assumed_in_region: s.region.clone(),
+            assumption_event_id: s.event_id.clone(),
+            joined: true,
+        },
+        None => SessionDetails::NotJoined {
+            access_key_id: f.access_key_id.clone(),
+            joined: false,
+            note: if f.federated_provider.is_some() {
                 "the web-identity assumption that created this session is not in the scanned window: sub unknown; widen --since or add the files"
             } else {
                 "not a web-identity session (no federated provider), or its assumption is not in the scanned window"
             },
-        }),
+        },
     }
 }
 

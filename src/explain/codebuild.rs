@@ -228,7 +228,7 @@ fn finding(group: &[Judged<'_>], history: &History<'_>) -> Option<Finding> {
         regions,
         session_name: None,
         error_message: first.message.clone(),
-        details,
+        details: details.into(),
     })
 }
 
@@ -630,6 +630,6 @@ fn webhook_finding(
         regions: e.region.iter().cloned().collect(),
         session_name: None,
         error_message: None,
-        details,
+        details: details.into(),
     }
 }

@@ -257,8 +257,76 @@ pub struct Finding {
     pub session_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub details: BTreeMap<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "Details::is_empty")]
+    pub details: Details,
+}
+
+/// A finding's machine-readable extras, in key order: a short list, not a map (a finding
+/// has a few, and a B-tree node is 600 bytes however few it holds).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Details(Vec<(String, Detail)>);
+
+/// One extra: JSON, or the session a call was joined to (typed: there is one per finding).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Detail {
+    Json(serde_json::Value),
+    Session(call::SessionDetails),
+}
+
+impl Details {
+    /// Sets `key` (replacing what it held).
+    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<Detail>) {
+        let key = key.into();
+        let value = value.into();
+        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+            Ok(i) => self.0[i].1 = value,
+            Err(i) => self.0.insert(i, (key, value)),
+        }
+    }
+
+    /// The JSON extra under `key` (not the session).
+    pub fn get(&self, key: &str) -> Option<&serde_json::Value> {
+        let i = self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
+        match &self.0[i].1 {
+            Detail::Json(v) => Some(v),
+            Detail::Session(_) => None,
+        }
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .is_ok()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<serde_json::Value> for Detail {
+    fn from(v: serde_json::Value) -> Detail {
+        Detail::Json(v)
+    }
+}
+
+impl From<BTreeMap<String, serde_json::Value>> for Details {
+    fn from(map: BTreeMap<String, serde_json::Value>) -> Details {
+        // a B-tree gives its keys in order
+        Details(map.into_iter().map(|(k, v)| (k, Detail::Json(v))).collect())
+    }
+}
+
+impl Serialize for Details {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
 }
 
 /// Explains every failed web-identity attempt and groups the verdicts into findings.
@@ -337,7 +405,7 @@ impl<'i> WebIdFindings<'i> {
                 regions: Vec::new(),
                 session_name: a.session_name.clone(),
                 error_message: a.error_message.clone(),
-                details: verdict.details.clone(),
+                details: verdict.details.clone().into(),
             }),
         };
         let entry = self.groups.get_mut(i);
@@ -397,7 +465,10 @@ impl Finding {
 pub struct Groups {
     hasher: std::collections::hash_map::RandomState,
     by_hash: std::collections::HashMap<u64, Vec<usize>>,
-    findings: Vec<Finding>,
+    /// Boxed: the list grows by doubling, and a finding is large (hundreds of bytes before
+    /// its strings): doubling a list of pointers leaves little unused.
+    #[allow(clippy::vec_box, reason = "the slack of a doubling list of large values")]
+    findings: Vec<Box<Finding>>,
 }
 
 impl Groups {
@@ -416,7 +487,7 @@ impl Groups {
         let h = std::hash::BuildHasher::hash_one(&self.hasher, f.group_key());
         let i = self.findings.len();
         self.by_hash.entry(h).or_default().push(i);
-        self.findings.push(f);
+        self.findings.push(Box::new(f));
         i
     }
 
@@ -428,7 +499,7 @@ impl Groups {
     pub fn into_sorted(self) -> Vec<Finding> {
         let mut findings = self.findings;
         findings.sort_by(|a, b| a.group_key().cmp(&b.group_key()));
-        findings
+        findings.into_iter().map(|f| *f).collect()
     }
 }
 

@@ -154,6 +154,7 @@ pub fn scan_with(
     if let Some(e) = spill_error {
         return Err(e);
     }
+    total.failures.finish_scan()?;
     total.stats.interrupted_before(unread);
     if let Some(b) = bar {
         b.finish_and_clear();

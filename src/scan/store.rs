@@ -100,9 +100,11 @@ impl Batch {
         }));
     }
 
-    /// Sorts by (time, event ID), ties kept in the order pushed.
+    /// Sorts by (time, event ID), ties kept in the order pushed (which is the order of
+    /// their bytes): no scratch buffer of half the slots, as a stable sort would take.
     fn sort(&mut self) {
-        self.slots.sort_by(|a, b| a.key().cmp(&b.key()));
+        self.slots
+            .sort_unstable_by(|a, b| a.key().cmp(&b.key()).then(a.at.cmp(&b.at)));
     }
 
     fn encoded(&self, s: &Slot) -> &[u8] {
@@ -238,6 +240,16 @@ impl FailureStore {
         self.spilled.failures += batch.len() as u64;
         self.spilled.bytes += batch.bytes.len() as u64 + 4 * batch.len() as u64;
         self.runs.push(path);
+        Ok(())
+    }
+
+    /// Once the scan is over: when anything was spilled, spills the rest too, so that the
+    /// memory is free for what comes next (the explanations) and everything is read from
+    /// the runs.
+    pub fn finish_scan(&mut self) -> Result<()> {
+        if !self.runs.is_empty() && !self.mem.slots.is_empty() {
+            self.spill()?;
+        }
         Ok(())
     }
 
