@@ -142,7 +142,7 @@ fn simple(cause: Cause, explanation: impl Into<String>, fix: impl Into<String>) 
         fix: fix.into(),
         fixes: Vec::new(),
         evidence: Vec::new(),
-        details: BTreeMap::new(),
+        details: Details::default(),
     }
 }
 
@@ -233,8 +233,11 @@ impl<'a> CallFindings<'a> {
                 } else {
                     (Vec::new(), None)
                 };
-                let mut details = Details::from(verdict.details);
-                details.insert("session", Detail::Session(session_details(f, session)));
+                let mut details = verdict.details;
+                details.insert(
+                    "session".into(),
+                    Detail::Session(session_details(f, session)),
+                );
                 let mut finding = Finding {
                     fixes: if verdict.fixes.is_empty() {
                         fixes
@@ -445,6 +448,17 @@ impl OtherRoles {
     }
 }
 
+/// `details.aws_denial`: what the denial message said (its fields in key order, as JSON
+/// objects are written).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AwsDenialDetails {
+    pub authorization_id: Option<String>,
+    pub encoded_message: bool,
+    pub kind: Option<&'static str>,
+    pub policy_arn: Option<String>,
+    pub policy_type: Option<&'static str>,
+}
+
 /// `details.session` of a call's finding: the session it was joined to, or why not.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -529,16 +543,16 @@ fn verdict(
         if denial.kind.is_some() {
             v.details.insert(
                 "aws_denial".into(),
-                json!({
-                    "kind": denial.kind.map(|k| match k {
+                Detail::AwsDenial(Box::new(AwsDenialDetails {
+                    authorization_id: denial.authorization_id.clone(),
+                    encoded_message: denial.encoded_message.is_some(),
+                    kind: denial.kind.map(|k| match k {
                         DenialKind::NoAllow => "no_allow",
                         DenialKind::ExplicitDeny => "explicit_deny",
                     }),
-                    "policy_type": denial.layer.map(PolicyLayer::phrase),
-                    "policy_arn": denial.policy_arn,
-                    "authorization_id": denial.authorization_id,
-                    "encoded_message": denial.encoded_message.is_some(),
-                }),
+                    policy_arn: denial.policy_arn.clone(),
+                    policy_type: denial.layer.map(PolicyLayer::phrase),
+                })),
             );
         }
     };

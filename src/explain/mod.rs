@@ -213,7 +213,7 @@ pub struct Verdict {
     pub fixes: Vec<fix::Fix>,
     pub evidence: Vec<Evidence>,
     /// Extra machine-readable facts (nearest role, policy changes, …) for the JSON output.
-    pub details: BTreeMap<String, serde_json::Value>,
+    pub details: Details,
 }
 
 impl Verdict {
@@ -266,18 +266,19 @@ pub struct Finding {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Details(Vec<(String, Detail)>);
 
-/// One extra: JSON, or the session a call was joined to (typed: there is one per finding).
+/// One extra: JSON, or one that nearly every call's finding has, typed (a JSON object is a
+/// B-tree node of 600 bytes).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Detail {
     Json(serde_json::Value),
     Session(call::SessionDetails),
+    AwsDenial(Box<call::AwsDenialDetails>),
 }
 
 impl Details {
     /// Sets `key` (replacing what it held).
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<Detail>) {
-        let key = key.into();
+    pub fn insert(&mut self, key: String, value: impl Into<Detail>) {
         let value = value.into();
         match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
             Ok(i) => self.0[i].1 = value,
@@ -285,12 +286,12 @@ impl Details {
         }
     }
 
-    /// The JSON extra under `key` (not the session).
+    /// The JSON extra under `key` (not a typed one: the session, AWS's denial message).
     pub fn get(&self, key: &str) -> Option<&serde_json::Value> {
         let i = self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
         match &self.0[i].1 {
             Detail::Json(v) => Some(v),
-            Detail::Session(_) => None,
+            Detail::Session(_) | Detail::AwsDenial(_) => None,
         }
     }
 
@@ -405,7 +406,7 @@ impl<'i> WebIdFindings<'i> {
                 regions: Vec::new(),
                 session_name: a.session_name.clone(),
                 error_message: a.error_message.clone(),
-                details: verdict.details.clone().into(),
+                details: verdict.details.clone(),
             }),
         };
         let entry = self.groups.get_mut(i);
@@ -446,6 +447,38 @@ pub struct GroupKey<'k> {
 }
 
 impl Finding {
+    /// Gives back what its strings and lists hold beyond their length (text built by
+    /// `format!` and lists grown by doubling): a finding is kept until the end.
+    fn shrink(&mut self) {
+        let strings = [
+            &mut self.event_name,
+            &mut self.error_code,
+            &mut self.action,
+            &mut self.explanation,
+            &mut self.fix,
+        ];
+        for s in strings {
+            s.shrink_to_fit();
+        }
+        let optional = [
+            &mut self.account,
+            &mut self.region,
+            &mut self.role_arn,
+            &mut self.provider,
+            &mut self.sub,
+            &mut self.aud,
+            &mut self.resource,
+            &mut self.session_name,
+            &mut self.error_message,
+        ];
+        for s in optional.into_iter().flatten() {
+            s.shrink_to_fit();
+        }
+        self.evidence.shrink_to_fit();
+        self.fixes.shrink_to_fit();
+        self.details.0.shrink_to_fit();
+    }
+
     /// The key of the group this finding is.
     pub fn group_key(&self) -> GroupKey<'_> {
         GroupKey {
@@ -467,7 +500,10 @@ pub struct Groups {
     by_hash: std::collections::HashMap<u64, Vec<usize>>,
     /// Boxed: the list grows by doubling, and a finding is large (hundreds of bytes before
     /// its strings): doubling a list of pointers leaves little unused.
-    #[allow(clippy::vec_box, reason = "the slack of a doubling list of large values")]
+    #[allow(
+        clippy::vec_box,
+        reason = "the slack of a doubling list of large values"
+    )]
     findings: Vec<Box<Finding>>,
 }
 
@@ -483,7 +519,8 @@ impl Groups {
     }
 
     /// Adds the first finding of its group.
-    pub fn push(&mut self, f: Finding) -> usize {
+    pub fn push(&mut self, mut f: Finding) -> usize {
+        f.shrink();
         let h = std::hash::BuildHasher::hash_one(&self.hasher, f.group_key());
         let i = self.findings.len();
         self.by_hash.entry(h).or_default().push(i);

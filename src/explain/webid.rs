@@ -3,12 +3,12 @@
 //! at the event's time, then `trust` diagnoses the request against that policy. Also notes
 //! how later policy changes would have judged the same token.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
 use super::trust::{self, RequestFacts, Token};
-use super::{fix, Cause, Evidence, Verdict};
+use super::{fix, Cause, Details, Evidence, Verdict};
 use crate::event::{arn_account, role_name_from_arn};
 use crate::inventory::{Absence, Inventory, ProviderAt, RoleArn, RoleAt, RoleView, Unknown};
 use crate::select::WebIdAttempt;
@@ -74,7 +74,7 @@ fn simple(cause: Cause, explanation: impl Into<String>, fix: impl Into<String>) 
         fix: fix.into(),
         fixes: Vec::new(),
         evidence: Vec::new(),
-        details: BTreeMap::new(),
+        details: Details::default(),
     }
 }
 
@@ -583,7 +583,7 @@ fn known_role(a: &WebIdAttempt, token: &Token<'_>, role_arn: &str, view: &RoleVi
         fix: d.fix,
         fixes: Vec::new(),
         evidence: d.evidence,
-        details: BTreeMap::new(),
+        details: Details::default(),
     };
     if let Some(c) = &view.trust_set_by {
         v.details.insert("trust_policy_set_by".into(), json!(c));
