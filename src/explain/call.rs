@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::context::{self, CallContext};
-use super::{fix, Cause, Detail, Details, Evidence, Finding, GroupKey, Groups, Verdict};
+use super::{fix, Cause, Detail, Details, Evidence, Finding, GroupKey, Groups, Text, Verdict};
 use crate::authz::{self, AwsRecords, RecordKind};
 use crate::correlate::{Session, SessionIndex};
 use crate::event::denial::{parse_denial, Denial, DenialKind, PolicyLayer};
@@ -245,23 +245,25 @@ impl<'a> CallFindings<'a> {
                         verdict.fixes
                     },
                     cause: verdict.cause,
-                    event_name: f.event_name.clone(),
-                    error_code: f.error_code.clone(),
-                    account: ask
+                    event_name: Text::from(f.event_name.clone()),
+                    error_code: Text::from(f.error_code.clone()),
+                    account: (ask
                         .role_arn
                         .as_deref()
                         .and_then(arn_account)
                         .map(str::to_owned)
-                        .or_else(|| f.account.clone()),
-                    region: f.region.clone(),
-                    role_arn: ask.role_arn.clone(),
-                    provider: session
+                        .or_else(|| f.account.clone()))
+                    .map(Text::from),
+                    region: f.region.clone().map(Text::from),
+                    role_arn: ask.role_arn.clone().map(Text::from),
+                    provider: (session
                         .and_then(|s| s.provider.clone())
-                        .or_else(|| f.federated_provider.clone()),
-                    sub: sub.map(str::to_owned),
-                    aud: session.and_then(|s| s.aud.clone()),
-                    action: ask.action.clone(),
-                    resource: ask.resource.clone(),
+                        .or_else(|| f.federated_provider.clone()))
+                    .map(Text::from),
+                    sub: sub.map(str::to_owned).map(Text::from),
+                    aud: (session.and_then(|s| s.aud.clone())).map(Text::from),
+                    action: Text::from(ask.action.clone()),
+                    resource: ask.resource.clone().map(Text::from),
                     count: 0,
                     first_seen: f.time,
                     last_seen: f.time,
@@ -270,12 +272,13 @@ impl<'a> CallFindings<'a> {
                     fix: verdict.fix,
                     evidence: verdict.evidence,
                     regions: Vec::new(),
-                    session_name: f
+                    session_name: (f
                         .caller_arn
                         .as_deref()
                         .and_then(assumed_role_parts)
-                        .map(|(_, s)| s.to_owned()),
-                    error_message: f.error_message.clone(),
+                        .map(|(_, s)| s.to_owned()))
+                    .map(Text::from),
+                    error_message: f.error_message.clone().map(Text::from),
                     details,
                 };
                 if let Some(first) = finding.fixes.first() {

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::{Cause, Finding};
+use super::{Cause, Finding, Text};
 use crate::codebuild::credential::{job_queued_filter, Credential, History, ProjectRef, Scope};
 use crate::codebuild::{merge_builds, Build, BuildDoc};
 use crate::inventory::Inventory;
@@ -207,16 +207,16 @@ fn finding(group: &[Judged<'_>], history: &History<'_>) -> Option<Finding> {
     details.insert("inputs".to_owned(), json!(origins));
     Some(Finding {
         cause: first.cause,
-        event_name: BUILD_EVENT_NAME.to_owned(),
-        error_code: first.code.clone(),
-        account: b.account.clone(),
-        region: b.region.clone(),
+        event_name: Text::from(BUILD_EVENT_NAME.to_owned()),
+        error_code: Text::from(first.code.clone()),
+        account: b.account.clone().map(Text::from),
+        region: b.region.clone().map(Text::from),
         role_arn: None,
         provider: None,
         sub: None,
         aud: None,
-        action: first.phase.clone(),
-        resource: b.project_arn().or_else(|| b.project.clone()),
+        action: Text::from(first.phase.clone()),
+        resource: (b.project_arn().or_else(|| b.project.clone())).map(Text::from),
         count: group.len() as u64,
         first_seen,
         last_seen,
@@ -227,7 +227,7 @@ fn finding(group: &[Judged<'_>], history: &History<'_>) -> Option<Finding> {
         evidence: Vec::new(),
         regions,
         session_name: None,
-        error_message: first.message.clone(),
+        error_message: first.message.clone().map(Text::from),
         details: details.into(),
     })
 }
@@ -609,16 +609,16 @@ fn webhook_finding(
     }
     Finding {
         cause: Cause::CodebuildWebhookMissingJobQueued,
-        event_name: e.event_name.clone(),
-        error_code: String::new(),
-        account: e.account.clone(),
-        region: e.region.clone(),
+        event_name: Text::from(e.event_name.as_str()),
+        error_code: Text::from(""),
+        account: e.account.clone().map(Text::from),
+        region: e.region.clone().map(Text::from),
         role_arn: None,
         provider: None,
         sub: None,
         aud: None,
-        action: format!("codebuild:{}", e.event_name),
-        resource: Some(resource),
+        action: Text::from(format!("codebuild:{}", e.event_name)),
+        resource: Some(Text::from(resource)),
         count: 1,
         first_seen: e.time,
         last_seen: e.time,

@@ -231,16 +231,16 @@ impl Verdict {
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub cause: Cause,
-    pub event_name: String,
-    pub error_code: String,
-    pub account: Option<String>,
-    pub region: Option<String>,
-    pub role_arn: Option<String>,
-    pub provider: Option<String>,
-    pub sub: Option<String>,
-    pub aud: Option<String>,
-    pub action: String,
-    pub resource: Option<String>,
+    pub event_name: Text,
+    pub error_code: Text,
+    pub account: Option<Text>,
+    pub region: Option<Text>,
+    pub role_arn: Option<Text>,
+    pub provider: Option<Text>,
+    pub sub: Option<Text>,
+    pub aud: Option<Text>,
+    pub action: Text,
+    pub resource: Option<Text>,
     pub count: u64,
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
@@ -254,12 +254,16 @@ pub struct Finding {
     /// Every region the grouped events came from.
     pub regions: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub session_name: Option<String>,
+    pub session_name: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
+    pub error_message: Option<Text>,
     #[serde(skip_serializing_if = "Details::is_empty")]
     pub details: Details,
 }
+
+/// A finding's text that many findings repeat (a role, a subject, an action, a message): kept
+/// once, shared ([`Groups`] interns it).
+pub type Text = std::sync::Arc<str>;
 
 /// A finding's machine-readable extras, in key order: a short list, not a map (a finding
 /// has a few, and a B-tree node is 600 bytes however few it holds).
@@ -382,19 +386,20 @@ impl<'i> WebIdFindings<'i> {
             Some(i) => i,
             None => self.groups.push(Finding {
                 cause: verdict.cause,
-                event_name: "AssumeRoleWithWebIdentity".to_owned(),
-                error_code: a.error_code.clone().unwrap_or_default(),
-                account: role_arn
+                event_name: Text::from("AssumeRoleWithWebIdentity".to_owned()),
+                error_code: Text::from(a.error_code.clone().unwrap_or_default()),
+                account: (role_arn
                     .and_then(crate::event::arn_account)
                     .map(str::to_owned)
-                    .or_else(|| a.account.clone()),
-                region: a.region.clone(),
-                role_arn: a.role_arn.clone(),
-                provider: a.principal.as_ref().map(|p| p.provider.clone()),
-                sub: a.principal.as_ref().map(|p| p.subject.clone()),
-                aud: a.principal.as_ref().and_then(|p| p.audience.clone()),
-                action: "sts:AssumeRoleWithWebIdentity".to_owned(),
-                resource: a.role_arn.clone(),
+                    .or_else(|| a.account.clone()))
+                .map(Text::from),
+                region: a.region.clone().map(Text::from),
+                role_arn: a.role_arn.clone().map(Text::from),
+                provider: (a.principal.as_ref().map(|p| p.provider.clone())).map(Text::from),
+                sub: (a.principal.as_ref().map(|p| p.subject.clone())).map(Text::from),
+                aud: (a.principal.as_ref().and_then(|p| p.audience.clone())).map(Text::from),
+                action: Text::from("sts:AssumeRoleWithWebIdentity".to_owned()),
+                resource: a.role_arn.clone().map(Text::from),
                 count: 0,
                 first_seen: a.time,
                 last_seen: a.time,
@@ -404,8 +409,8 @@ impl<'i> WebIdFindings<'i> {
                 fixes: verdict.fixes.clone(),
                 evidence: verdict.evidence.clone(),
                 regions: Vec::new(),
-                session_name: a.session_name.clone(),
-                error_message: a.error_message.clone(),
+                session_name: a.session_name.clone().map(Text::from),
+                error_message: a.error_message.clone().map(Text::from),
                 details: verdict.details.clone(),
             }),
         };
@@ -450,16 +455,24 @@ impl Finding {
     /// Gives back what its strings and lists hold beyond their length (text built by
     /// `format!` and lists grown by doubling): a finding is kept until the end.
     fn shrink(&mut self) {
-        let strings = [
-            &mut self.event_name,
-            &mut self.error_code,
-            &mut self.action,
-            &mut self.explanation,
-            &mut self.fix,
-        ];
-        for s in strings {
-            s.shrink_to_fit();
-        }
+        self.explanation.shrink_to_fit();
+        self.fix.shrink_to_fit();
+        self.evidence.shrink_to_fit();
+        self.fixes.shrink_to_fit();
+        self.details.0.shrink_to_fit();
+    }
+
+    /// Points each of its texts at the copy in `texts`, adding those not there yet.
+    fn share(&mut self, texts: &mut std::collections::HashSet<Text>) {
+        let mut one = |t: &mut Text| match texts.get(t) {
+            Some(kept) => *t = kept.clone(),
+            None => {
+                texts.insert(t.clone());
+            }
+        };
+        one(&mut self.event_name);
+        one(&mut self.error_code);
+        one(&mut self.action);
         let optional = [
             &mut self.account,
             &mut self.region,
@@ -471,12 +484,9 @@ impl Finding {
             &mut self.session_name,
             &mut self.error_message,
         ];
-        for s in optional.into_iter().flatten() {
-            s.shrink_to_fit();
+        for t in optional.into_iter().flatten() {
+            one(t);
         }
-        self.evidence.shrink_to_fit();
-        self.fixes.shrink_to_fit();
-        self.details.0.shrink_to_fit();
     }
 
     /// The key of the group this finding is.
@@ -498,6 +508,8 @@ impl Finding {
 pub struct Groups {
     hasher: std::collections::hash_map::RandomState,
     by_hash: std::collections::HashMap<u64, Vec<usize>>,
+    /// The texts findings repeat, each kept once.
+    texts: std::collections::HashSet<Text>,
     /// Boxed: the list grows by doubling, and a finding is large (hundreds of bytes before
     /// its strings): doubling a list of pointers leaves little unused.
     #[allow(
@@ -521,6 +533,7 @@ impl Groups {
     /// Adds the first finding of its group.
     pub fn push(&mut self, mut f: Finding) -> usize {
         f.shrink();
+        f.share(&mut self.texts);
         let h = std::hash::BuildHasher::hash_one(&self.hasher, f.group_key());
         let i = self.findings.len();
         self.by_hash.entry(h).or_default().push(i);

@@ -403,8 +403,9 @@ fn overview(
         top_roles: top(reported, |r| {
             r.finding
                 .role_arn
-                .clone()
-                .unwrap_or_else(|| "unknown".to_owned())
+                .as_deref()
+                .unwrap_or("unknown")
+                .to_owned()
         }),
     }
 }
@@ -435,7 +436,7 @@ fn group(reported: Vec<Reported>) -> Vec<Group> {
     for r in reported {
         let key = (
             r.finding.cause,
-            r.finding.role_arn.clone().unwrap_or_default(),
+            r.finding.role_arn.as_deref().unwrap_or_default().to_owned(),
             r.repository.clone(),
         );
         by.entry(key).or_default().push(r);
@@ -452,7 +453,7 @@ fn group(reported: Vec<Reported>) -> Vec<Group> {
             let first = findings.first()?;
             Some(Group {
                 cause: first.finding.cause,
-                role_arn: first.finding.role_arn.clone(),
+                role_arn: first.finding.role_arn.as_deref().map(str::to_owned),
                 repository: first.repository.clone(),
                 events: findings.iter().map(|r| r.finding.count).sum(),
                 first_seen: findings.iter().map(|r| r.finding.first_seen).min()?,

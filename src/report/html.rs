@@ -484,7 +484,7 @@ fn write_finding<W: Write>(
         call.push_str(&format!(" · {}", h(&f.regions.join(", "))));
     }
     writeln!(w, "<dt>call</dt><dd>{call}</dd>")?;
-    if f.action != "sts:AssumeRoleWithWebIdentity" {
+    if &*f.action != "sts:AssumeRoleWithWebIdentity" {
         writeln!(w, "<dt>action</dt><dd><code>{}</code></dd>", h(&f.action))?;
     }
     if let Some(res) = f

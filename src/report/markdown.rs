@@ -371,7 +371,7 @@ fn write_finding<W: Write>(w: &mut W, r: &Reported) -> io::Result<()> {
         code(&f.event_name, Place::Inline),
         code(&f.error_code, Place::Inline)
     );
-    if f.action != "sts:AssumeRoleWithWebIdentity" {
+    if &*f.action != "sts:AssumeRoleWithWebIdentity" {
         call.push_str(&format!(" · action {}", code(&f.action, Place::Inline)));
     }
     if let Some(res) = f

@@ -328,7 +328,7 @@ fn write_table<W: Write>(
             ("aud", f.aud.as_deref()),
             (
                 "action",
-                Some(f.action.as_str()).filter(|a| *a != "sts:AssumeRoleWithWebIdentity"),
+                Some(&*f.action).filter(|a| *a != "sts:AssumeRoleWithWebIdentity"),
             ),
             (
                 "resource",

@@ -30,7 +30,7 @@ pub fn fingerprint(f: &Finding) -> String {
         f.cause.code(),
         f.role_arn.as_deref().unwrap_or(""),
         f.sub.as_deref().unwrap_or(""),
-        f.action.as_str(),
+        &f.action,
         f.resource.as_deref().unwrap_or(""),
     ];
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -144,10 +144,10 @@ impl State {
                 .entry(fp.to_owned())
                 .or_insert_with(|| Remembered {
                     cause: f.cause.code().to_owned(),
-                    role_arn: f.role_arn.clone(),
-                    sub: f.sub.clone(),
-                    action: f.action.clone(),
-                    resource: f.resource.clone(),
+                    role_arn: f.role_arn.as_deref().map(str::to_owned),
+                    sub: f.sub.as_deref().map(str::to_owned),
+                    action: f.action.to_string(),
+                    resource: f.resource.as_deref().map(str::to_owned),
                     repository: repository.to_owned(),
                     first_reported: run_at,
                     last_reported: run_at,
