@@ -496,7 +496,7 @@ fn annotate(integrity: &integrity::Integrity, findings: &mut [Finding]) {
         let mut files: Vec<&FileResult> = f
             .event_ids
             .iter()
-            .filter_map(|id| integrity.event_files.get(id))
+            .filter_map(|id| integrity.event_files.get(id.to_string().as_str()))
             .filter_map(|file| by_file.get(file.as_str()).copied())
             .filter(|r| r.verdict != Verdict::Verified)
             .collect();

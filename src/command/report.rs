@@ -61,7 +61,7 @@ pub fn run(args: &ReportArgs) -> Result<Exit> {
         };
         times.entry(EventId::new(id)).or_insert(time);
     })?;
-    let event_time = |id: &str| times.get(&EventId::new(id)).copied();
+    let event_time = |id: &EventId| times.get(id).copied();
     let state_name = args.state.as_ref().map(|p| p.display().to_string());
     let doc = Document::build(Input {
         findings,

@@ -22,7 +22,7 @@ use super::{fix, Cause, Detail, Details, Evidence, Finding, GroupKey, Groups, Te
 use crate::authz::{self, AwsRecords, RecordKind};
 use crate::correlate::{Session, SessionIndex};
 use crate::event::denial::{parse_denial, Denial, DenialKind, PolicyLayer};
-use crate::event::{arn_account, assumed_role_parts, role_name_from_arn, Arn};
+use crate::event::{arn_account, assumed_role_parts, role_name_from_arn, Arn, EventId};
 use crate::inventory::{
     Absence, IdentityAt, Inventory, RepositoryPolicyAt, RoleArn, RoleAt, RolePart, Unknown,
 };
@@ -293,7 +293,7 @@ impl<'a> CallFindings<'a> {
         entry.count += 1;
         entry.first_seen = entry.first_seen.min(f.time);
         entry.last_seen = entry.last_seen.max(f.time);
-        entry.event_ids.push(f.event_id.clone());
+        entry.event_ids.push(EventId::new(&f.event_id));
         if let Some(r) = &f.region {
             if !entry.regions.contains(r) {
                 entry.regions.push(r.clone());

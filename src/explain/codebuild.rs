@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 use super::{Cause, Finding, Text};
 use crate::codebuild::credential::{job_queued_filter, Credential, History, ProjectRef, Scope};
 use crate::codebuild::{merge_builds, Build, BuildDoc};
+use crate::event::EventId;
 use crate::inventory::Inventory;
 use crate::select::ChangeEvent;
 use crate::selection::Window;
@@ -220,7 +221,7 @@ fn finding(group: &[Judged<'_>], history: &History<'_>) -> Option<Finding> {
         count: group.len() as u64,
         first_seen,
         last_seen,
-        event_ids: ids,
+        event_ids: ids.iter().map(|id| EventId::new(id)).collect(),
         explanation,
         fix,
         fixes: Vec::new(),
@@ -622,7 +623,7 @@ fn webhook_finding(
         count: 1,
         first_seen: e.time,
         last_seen: e.time,
-        event_ids: vec![e.event_id.clone()],
+        event_ids: vec![EventId::new(&e.event_id)],
         explanation: why,
         fix,
         fixes: Vec::new(),

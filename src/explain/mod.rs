@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::event::EventId;
 use crate::inventory::Inventory;
 use crate::select::WebIdAttempt;
 
@@ -244,7 +245,7 @@ pub struct Finding {
     pub count: u64,
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
-    pub event_ids: Vec<String>,
+    pub event_ids: Vec<EventId>,
     pub explanation: String,
     pub fix: String,
     /// The alternatives, least privilege first, each verified by evaluating the request again
@@ -418,7 +419,7 @@ impl<'i> WebIdFindings<'i> {
         entry.count += 1;
         entry.first_seen = entry.first_seen.min(a.time);
         entry.last_seen = entry.last_seen.max(a.time);
-        entry.event_ids.push(a.event_id.clone());
+        entry.event_ids.push(EventId::new(&a.event_id));
         if let Some(r) = &a.region {
             if !entry.regions.contains(r) {
                 entry.regions.push(r.clone());

@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::state::{fingerprint, Remembered, State};
 use super::suppress::{Rule, Rules, Verdict};
 use super::Summary;
+use crate::event::EventId;
 use crate::explain::{subject, Cause, Finding};
 
 /// How many entries the "top" lists of the summary hold.
@@ -198,7 +199,7 @@ pub struct Document {
 pub struct Input<'a> {
     pub findings: Vec<Finding>,
     /// The time of each failed event, by event id (for the timeline).
-    pub event_time: &'a dyn Fn(&str) -> Option<DateTime<Utc>>,
+    pub event_time: &'a dyn Fn(&EventId) -> Option<DateTime<Utc>>,
     pub since: DateTime<Utc>,
     pub until: DateTime<Utc>,
     pub now: DateTime<Utc>,

@@ -507,7 +507,7 @@ fn write_finding<W: Write>(
         writeln!(
             w,
             "<dt>event</dt><dd><code>{}</code>{}</dd>",
-            h(first),
+            h(&first.to_string()),
             if more > 0 {
                 format!(" +{more} more")
             } else {

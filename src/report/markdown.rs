@@ -390,7 +390,7 @@ fn write_finding<W: Write>(w: &mut W, r: &Reported) -> io::Result<()> {
         writeln!(
             w,
             "- event {}{}",
-            code(first, Place::Inline),
+            code(&first.to_string(), Place::Inline),
             if more > 0 {
                 format!(" (+{more} more)")
             } else {

@@ -364,11 +364,11 @@ fn write_table<W: Write>(
                 w,
                 "    {:<9}{} (+{} more)",
                 "events",
-                t(&f.event_ids[0]),
+                t(&f.event_ids[0].to_string()),
                 f.count - 1
             )?;
         } else if let Some(id) = f.event_ids.first() {
-            writeln!(w, "    {:<9}{}", "event", t(id))?;
+            writeln!(w, "    {:<9}{}", "event", t(&id.to_string()))?;
         }
     }
     writeln!(w)?;
