@@ -31,13 +31,47 @@ pub struct Session {
     pub event_id: String,
 }
 
-/// accessKeyId → session, kept compactly: one entry per successful assumption (its key, time
-/// and event ID), the strings that sessions share (role, subject, provider, audience,
-/// region) kept once.
+/// accessKeyId → session, kept compactly: one entry per successful assumption (its key
+/// inline, time and event ID), the strings that sessions share (role, subject, provider,
+/// audience, region) kept once. Entries are appended as inputs arrive and sorted by key once
+/// the scan is over ([`SessionIndex::finish`]): a list has no hash table's empty slots.
 #[derive(Debug, Default)]
 pub struct SessionIndex {
-    by_key: HashMap<Box<str>, Entry>,
+    entries: Vec<(Key, Entry)>,
     strings: Interner,
+    /// Sorted by key, one entry per key (the last added).
+    sorted: bool,
+}
+
+/// An access key: inline when it is short (AWS's are 20 characters), else on the heap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Key {
+    Inline { len: u8, bytes: [u8; 23] },
+    Heap(Box<str>),
+}
+
+impl Key {
+    fn new(key: &str) -> Key {
+        let b = key.as_bytes();
+        match u8::try_from(b.len()) {
+            Ok(len) if b.len() <= 23 => {
+                let mut bytes = [0u8; 23];
+                bytes[..b.len()].copy_from_slice(b);
+                Key::Inline { len, bytes }
+            }
+            _ => Key::Heap(key.into()),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // made from a whole `&str`: valid UTF-8
+            Key::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Key::Heap(s) => s,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -58,6 +92,7 @@ impl SessionIndex {
         for a in attempts {
             index.add(a);
         }
+        index.finish();
         index
     }
 
@@ -82,39 +117,71 @@ impl SessionIndex {
             assumed_at: a.time,
             event_id: EventId::new(&a.event_id),
         };
-        self.by_key.insert(key.into(), entry);
+        self.entries.push((Key::new(key), entry));
+        self.sorted = false;
     }
 
-    /// Adds every session of `other` (later ones replace earlier ones with the same key).
+    /// Adds every session of `other`, after those already kept (later ones replace earlier
+    /// ones with the same key).
     pub fn merge(&mut self, other: SessionIndex) {
-        if self.by_key.is_empty() {
+        if self.entries.is_empty() && self.strings.is_empty() {
             *self = other;
+            self.sorted = false;
             return;
         }
-        for (key, e) in other.by_key {
-            let o = &other.strings;
-            let s = &mut self.strings;
-            let entry = Entry {
-                role_arn: s.intern_opt(o.get_opt(e.role_arn)),
-                assumed_role_arn: s.intern_opt(o.get_opt(e.assumed_role_arn)),
-                provider: s.intern_opt(o.get_opt(e.provider)),
-                sub: s.intern_opt(o.get_opt(e.sub)),
-                aud: s.intern_opt(o.get_opt(e.aud)),
-                region: s.intern_opt(o.get_opt(e.region)),
-                assumed_at: e.assumed_at,
-                event_id: e.event_id,
-            };
-            self.by_key.insert(key, entry);
+        let o = &other.strings;
+        let s = &mut self.strings;
+        self.entries
+            .extend(other.entries.into_iter().map(|(key, e)| {
+                let entry = Entry {
+                    role_arn: s.intern_opt(o.get_opt(e.role_arn)),
+                    assumed_role_arn: s.intern_opt(o.get_opt(e.assumed_role_arn)),
+                    provider: s.intern_opt(o.get_opt(e.provider)),
+                    sub: s.intern_opt(o.get_opt(e.sub)),
+                    aud: s.intern_opt(o.get_opt(e.aud)),
+                    region: s.intern_opt(o.get_opt(e.region)),
+                    assumed_at: e.assumed_at,
+                    event_id: e.event_id,
+                };
+                (key, entry)
+            }));
+        self.sorted = false;
+    }
+
+    /// Sorts the sessions by key, keeping for each key the one added last.
+    pub fn finish(&mut self) {
+        if self.sorted {
+            return;
         }
+        // stable: the sessions of one key stay in the order added
+        self.entries.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        // keep the last of each key, in place: reversed, the last comes first
+        self.entries.reverse();
+        self.entries.dedup_by(|later, first| later.0 == first.0);
+        self.entries.reverse();
+        self.entries.shrink_to_fit();
+        self.sorted = true;
     }
 
     /// The session that `access_key_id` belongs to, if its assumption was read.
     pub fn get(&self, access_key_id: &str) -> Option<Session> {
-        let (key, e) = self.by_key.get_key_value(access_key_id)?;
+        let (key, e) = if self.sorted {
+            let i = self
+                .entries
+                .binary_search_by(|(k, _)| k.as_str().cmp(access_key_id))
+                .ok()?;
+            &self.entries[i]
+        } else {
+            // not finished yet: the last added wins
+            self.entries
+                .iter()
+                .rev()
+                .find(|(k, _)| k.as_str() == access_key_id)?
+        };
         let s = &self.strings;
         let text = |sym: Option<Sym>| s.get_opt(sym).map(str::to_owned);
         Some(Session {
-            access_key_id: key.to_string(),
+            access_key_id: key.as_str().to_owned(),
             role_arn: text(e.role_arn),
             assumed_role_arn: text(e.assumed_role_arn),
             provider: text(e.provider),
@@ -128,15 +195,16 @@ impl SessionIndex {
 
     /// The access keys of the sessions kept.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.by_key.keys().map(|k| &**k)
+        self.entries.iter().map(|(k, _)| k.as_str())
     }
 
+    /// Sessions kept (once finished: one per key).
     pub fn len(&self) -> usize {
-        self.by_key.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
+        self.entries.is_empty()
     }
 }
 
@@ -171,6 +239,62 @@ impl<'t> SessionTags<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn assumed(id: &str, key: &str, sub: &str) -> WebIdAttempt {
+        WebIdAttempt {
+            time: "2026-01-01T10:00:00Z".parse().unwrap_or_default(),
+            event_id: id.to_owned(),
+            account: None,
+            region: Some("us-east-1".to_owned()),
+            error_code: None,
+            error_message: None,
+            role_arn: Some("arn:aws:iam::111122223333:role/deploy".to_owned()),
+            session_name: None,
+            duration_seconds: None,
+            principal: Some(crate::event::WebIdentityPrincipal {
+                provider: "token.actions.githubusercontent.com".to_owned(),
+                audience: None,
+                subject: sub.to_owned(),
+            }),
+            user_agent: None,
+            access_key_id: Some(key.to_owned()),
+            assumed_role_arn: None,
+            network: None,
+        }
+    }
+
+    #[test]
+    fn the_last_assumption_of_a_key_wins_across_inputs_and_long_keys_are_kept_whole() {
+        let long = "ASIA".to_owned() + &"Z".repeat(60);
+        let mut first = SessionIndex::default();
+        first.add(&assumed("e1", "ASIAB", "repo:a/b:ref:refs/heads/main"));
+        first.add(&assumed("e2", &long, "repo:a/b:pull_request"));
+        first.add(&assumed("e3", "ASIAA", "repo:a/b:environment:prod"));
+        let mut second = SessionIndex::default();
+        second.add(&assumed("e4", "ASIAB", "repo:a/c:ref:refs/heads/dev"));
+        let mut failed = assumed("e5", "ASIAA", "repo:x/y:ref:refs/heads/main");
+        failed.error_code = Some("AccessDenied".to_owned());
+        second.add(&failed);
+        let mut all = SessionIndex::default();
+        all.merge(first);
+        all.merge(second);
+        // before it is finished too
+        assert_eq!(all.get("ASIAB").unwrap().event_id, "e4");
+        all.finish();
+        assert_eq!(all.len(), 3);
+        let b = all.get("ASIAB").unwrap();
+        assert_eq!(
+            (b.event_id.as_str(), b.sub.as_deref()),
+            ("e4", Some("repo:a/c:ref:refs/heads/dev"))
+        );
+        assert_eq!(all.get("ASIAA").unwrap().event_id, "e3");
+        assert_eq!(all.get(&long).unwrap().access_key_id, long);
+        assert!(all.get("ASIAC").is_none());
+        assert_eq!(
+            all.keys().collect::<Vec<_>>(),
+            ["ASIAA", "ASIAB", long.as_str()]
+        );
+    }
 
     #[test]
     fn a_call_gets_the_tags_of_the_assumption_that_issued_its_key_and_only_after_it() {

@@ -155,6 +155,7 @@ pub fn scan_with(
         return Err(e);
     }
     total.failures.finish_scan()?;
+    total.sessions.finish();
     total.stats.interrupted_before(unread);
     if let Some(b) = bar {
         b.finish_and_clear();
