@@ -288,6 +288,20 @@ fn explicit_deny_in_identity_policy() {
 }
 
 #[test]
+fn same_account_repository_the_message_names_the_resource_layer() {
+    let f = explain(
+        ecr_denied("PutImage", WEB, &no_allow("resource-based", "PutImage")),
+        Some(role_with(allow(json!("ecr:*"), json!("*")), None)),
+        &[],
+    );
+    assert_eq!(f["cause"], "resource_policy_no_allow");
+    assert_eq!(
+        f["explanation"],
+        format!("ecr:PutImage on {WEB}: the resource policy must grant the caller, and no resource-based policy allows it.")
+    );
+}
+
+#[test]
 fn cross_account_registry_without_repository_policy() {
     let shared = "arn:aws:ecr:eu-west-1:444455556666:repository/shared/base";
     let f = explain(
@@ -300,6 +314,10 @@ fn cross_account_registry_without_repository_policy() {
         &[],
     );
     assert_eq!(f["cause"], "resource_policy_no_allow");
+    assert_eq!(
+        f["explanation"],
+        format!("ecr:InitiateLayerUpload on {shared} is a cross-account call (from 111122223333 to 444455556666), so the resource policy must grant the caller, and no resource-based policy allows it.")
+    );
     let fix = f["fix"].as_str().unwrap();
     assert!(
         fix.contains(&format!("\"Principal\":{{\"AWS\":\"{ROLE}\"}}")),

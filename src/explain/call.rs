@@ -1604,10 +1604,10 @@ fn resource_no_allow(
         }
         RepositoryPolicyAt::Unknown => String::new(),
     };
-    let cross = if owner != caller_account {
-        format!("a cross-account call (from {caller_account} to {owner}), so ")
+    let why = if owner != caller_account {
+        format!(" is a cross-account call (from {caller_account} to {owner}), so")
     } else {
-        String::new()
+        ":".to_owned()
     };
     let statement = json!({
         "Sid": format!("Allow{}", if ask.action.contains("Layer") || ask.action.ends_with("PutImage") { "PushFromCI" } else { "CI" }),
@@ -1617,7 +1617,7 @@ fn resource_no_allow(
     });
     let mut v = simple(
         Cause::ResourcePolicyNoAllow,
-        format!("{} on {resource} is {cross}the resource policy must grant the caller, and no resource-based policy allows it.{state}", ask.action),
+        format!("{} on {resource}{why} the resource policy must grant the caller, and no resource-based policy allows it.{state}", ask.action),
         format!(
             "Add this statement to the repository policy of {} in account {owner} (merge with any existing statements; `aws ecr set-repository-policy` replaces the whole policy): {statement}",
             repo_name(resource).unwrap_or(resource)

@@ -130,8 +130,10 @@ impl Inputs {
                 s.end = Some(End::Cancelled);
             }
             let untaken = s.items.iter().filter(|i| i.is_some()).count();
-            // what was not taken will not be read: its fetches end
-            s.items.iter_mut().for_each(|i| *i = None);
+            // what was not taken will not be read: its fetches end. Dropped last first: a
+            // fetcher walking the list meanwhile meets the open ones first, so whatever it
+            // still starts is the next in order, never one far down the list.
+            s.items.iter_mut().rev().for_each(|i| *i = None);
             self.grown.notify_all();
             (untaken, std::mem::take(&mut s.hooks))
         };
@@ -149,7 +151,12 @@ impl Inputs {
         let mut s = self.lock();
         let last = s.last_wanted.map_or(index, |w| w.min(index));
         s.last_wanted = Some(last);
-        s.items.iter_mut().skip(last + 1).for_each(|i| *i = None);
+        // last first, as in `stop`
+        s.items
+            .iter_mut()
+            .skip(last + 1)
+            .rev()
+            .for_each(|i| *i = None);
         self.grown.notify_all();
     }
 
