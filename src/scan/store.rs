@@ -257,15 +257,7 @@ impl FailureStore {
     pub fn for_each(&mut self, mut each: impl FnMut(Failure)) -> Result<()> {
         self.mem.sort();
         self.compact_runs()?;
-        let mut sources: Vec<Source<'_>> = Vec::with_capacity(self.runs.len() + 1);
-        for path in &self.runs {
-            let file = File::open(path).with_context(|| format!("spill: {}", path.display()))?;
-            sources.push(Source::Run {
-                reader: BufReader::new(file),
-                path,
-                buf: Vec::new(),
-            });
-        }
+        let mut sources = open_runs(&self.runs)?;
         sources.push(Source::Mem {
             batch: &self.mem,
             next: 0,
@@ -283,15 +275,7 @@ impl FailureStore {
             let path = dir.path().join(format!("merged-{:06}", self.spilled.runs));
             self.spilled.runs += 1;
             let group: Vec<PathBuf> = self.runs.drain(..FAN_IN).collect();
-            let mut sources = Vec::with_capacity(group.len());
-            for p in &group {
-                let file = File::open(p).with_context(|| format!("spill: {}", p.display()))?;
-                sources.push(Source::Run {
-                    reader: BufReader::new(file),
-                    path: p,
-                    buf: Vec::new(),
-                });
-            }
+            let sources = open_runs(&group)?;
             let mut out = BufWriter::new(
                 File::create(&path).with_context(|| format!("spill: {}", path.display()))?,
             );
@@ -313,6 +297,21 @@ impl FailureStore {
         }
         Ok(())
     }
+}
+
+/// The runs at `paths` opened for reading, in order.
+fn open_runs(paths: &[PathBuf]) -> Result<Vec<Source<'_>>> {
+    paths
+        .iter()
+        .map(|path| {
+            let file = File::open(path).with_context(|| format!("spill: {}", path.display()))?;
+            Ok(Source::Run {
+                reader: BufReader::new(file),
+                path,
+                buf: Vec::new(),
+            })
+        })
+        .collect()
 }
 
 fn write_record(out: &mut impl Write, encoded: &[u8]) -> io::Result<()> {
