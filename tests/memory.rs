@@ -156,8 +156,9 @@ fn keep_everything(files: &[Vec<Value>], inv: &Inventory) -> String {
 }
 
 /// The scan's path: the files read in parallel, the sessions indexed as inputs arrive, the
-/// failures stored within `budget` bytes (spilled beyond), then streamed in time order.
-fn streamed(dir: &Path, inv: &Inventory, budget: usize) -> (String, bool) {
+/// failures stored within `budget` bytes (spilled beyond; the sessions too, a small budget
+/// writing them after every input), then streamed in time order.
+fn streamed(dir: &Path, inv: &Inventory, budget: usize) -> (String, Spilled) {
     let (inputs, skipped) = trailwhy::source::expand(&[dir.to_str().unwrap().to_owned()]);
     let spill = tempfile::tempdir().unwrap();
     let store = FailureStore::new(budget, Some(FailureStore::spill_dir(spill.path()).unwrap()));
@@ -169,11 +170,15 @@ fn streamed(dir: &Path, inv: &Inventory, budget: usize) -> (String, bool) {
         Some(2),
         ScanExtras {
             store,
+            session_budget: Some(budget),
             ..ScanExtras::default()
         },
     )
     .unwrap();
-    let spilled = scan.failures.spilled().is_some();
+    let spilled = Spilled {
+        failures: scan.failures.spilled().is_some(),
+        sessions: scan.sessions.spilled().is_some(),
+    };
     let tags = SessionTags::new(&scan.tagged_sessions);
     let aws = AwsRecords::default();
     let mut web_id = WebIdFindings::new(inv);
@@ -190,6 +195,13 @@ fn streamed(dir: &Path, inv: &Inventory, budget: usize) -> (String, bool) {
     let mut findings = web_id.finish();
     findings.extend(calls.finish());
     (sorted(findings), spilled)
+}
+
+/// What a scan wrote to disk.
+#[derive(Debug, PartialEq)]
+struct Spilled {
+    failures: bool,
+    sessions: bool,
 }
 
 fn write_trail(tree: &Tree, files: &[Vec<Value>]) {
@@ -216,9 +228,12 @@ proptest! {
         let expected = keep_everything(&files, &inv);
         let dir = tree.path().join("trail");
         let (in_memory, spilled) = streamed(&dir, &inv, usize::MAX);
-        prop_assert!(!spilled);
+        prop_assert_eq!(spilled, Spilled { failures: false, sessions: false });
         prop_assert_eq!(&in_memory, &expected);
-        let (on_disk, _) = streamed(&dir, &inv, 0);
+        let (on_disk, spilled) = streamed(&dir, &inv, 0);
+        // every session is written, and only those the failed calls use are read back
+        let assumed = ops.iter().any(|op| op.kind == 0);
+        prop_assert_eq!(spilled.sessions, assumed);
         prop_assert_eq!(&on_disk, &expected);
     }
 }
@@ -297,6 +312,25 @@ fn a_tiny_memory_limit_spills_and_gives_the_same_findings_byte_for_byte() {
         )),
         "{}",
         spilled.stderr
+    );
+    // the sessions went to disk too, and the calls still joined through them
+    let joined = kept
+        .findings()
+        .iter()
+        .filter(|f| f["details"]["session"]["joined"] == true)
+        .count();
+    assert!(joined > 5, "{joined} joined findings");
+    assert!(
+        spilled
+            .stderr
+            .contains("sessions written to disk beyond --memory-limit 1K ("),
+        "{}",
+        spilled.stderr
+    );
+    assert!(
+        !kept.stderr.contains("sessions written to disk"),
+        "{}",
+        kept.stderr
     );
     assert_eq!(entries(temp.path()), Vec::<String>::new());
 }

@@ -106,6 +106,12 @@ impl Memory {
         let budget = usize::try_from(self.limit / 64).unwrap_or(usize::MAX);
         Ok(FailureStore::new(budget, Some(dir)))
     }
+
+    /// The sessions' share of the budget (a sixteenth): beyond it they are written to the
+    /// spill directory, and only those the failed calls use are read back.
+    pub fn session_budget(&self) -> usize {
+        usize::try_from(self.limit / 16).unwrap_or(usize::MAX)
+    }
 }
 
 impl ScanConfig {
@@ -330,6 +336,7 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
             progress,
             hashes: sink.as_ref(),
             store,
+            session_budget: Some(cfg.memory.session_budget()),
         },
     )?;
     if let (Some(spill), false) = (logs.failures.spilled(), cfg.quiet) {
@@ -340,6 +347,15 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
             cfg.memory.text,
             spill.runs,
             spill.bytes / 1_000_000
+        );
+    }
+    if let (Some(spill), false) = (logs.sessions.spilled(), cfg.quiet) {
+        eprintln!(
+            "trailwhy: {} sessions written to disk beyond --memory-limit {} ({} sorted run(s), removed at exit); the {} that failed calls used read back",
+            spill.sessions,
+            cfg.memory.text,
+            spill.runs,
+            logs.sessions.len()
         );
     }
     // a listing that failed fails the run, whatever was read before it

@@ -9,6 +9,18 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Sym(NonZeroU32);
 
+impl Sym {
+    /// The symbol as a number, `None` as 0 (for writing to disk).
+    pub fn to_u32(sym: Option<Sym>) -> u32 {
+        sym.map_or(0, |s| s.0.get())
+    }
+
+    /// Back from [`Sym::to_u32`].
+    pub fn from_u32(n: u32) -> Option<Sym> {
+        NonZeroU32::new(n).map(Sym)
+    }
+}
+
 /// Each distinct string once, in the order first met.
 #[derive(Debug, Default)]
 pub struct Interner {

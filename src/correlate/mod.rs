@@ -7,8 +7,10 @@
 //! files were read. It decides nothing about causes.
 
 pub mod intern;
+mod spill;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -41,6 +43,26 @@ pub struct SessionIndex {
     strings: Interner,
     /// Sorted by key, one entry per key (the last added).
     sorted: bool,
+    /// Where the sessions go beyond their budget ([`SessionIndex::spill_beyond`]).
+    spill: Option<Spill>,
+}
+
+/// The sessions written to disk: each run sorted by key, the runs in the order written.
+#[derive(Debug)]
+struct Spill {
+    /// Entries kept in memory before they are written as a run.
+    budget: usize,
+    dir: PathBuf,
+    runs: Vec<PathBuf>,
+    /// Sessions written (one per key and run).
+    written: u64,
+}
+
+/// What was written to disk, for the note on stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionSpill {
+    pub runs: usize,
+    pub sessions: u64,
 }
 
 /// An access key: inline when it is short (AWS's are 20 characters), else on the heap.
@@ -74,7 +96,7 @@ impl Key {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
     role_arn: Option<Sym>,
     assumed_role_arn: Option<Sym>,
@@ -124,7 +146,7 @@ impl SessionIndex {
     /// Adds every session of `other`, after those already kept (later ones replace earlier
     /// ones with the same key).
     pub fn merge(&mut self, other: SessionIndex) {
-        if self.entries.is_empty() && self.strings.is_empty() {
+        if self.entries.is_empty() && self.strings.is_empty() && self.spill.is_none() {
             *self = other;
             self.sorted = false;
             return;
@@ -148,19 +170,95 @@ impl SessionIndex {
         self.sorted = false;
     }
 
-    /// Sorts the sessions by key, keeping for each key the one added last.
+    /// Beyond `budget_bytes` of sessions, writes them to `dir` as a run sorted by key
+    /// ([`SessionIndex::spill_if_over`]); [`SessionIndex::finish_wanted`] reads back only the
+    /// sessions some failure needs.
+    pub fn spill_beyond(&mut self, budget_bytes: usize, dir: &Path) {
+        let each = std::mem::size_of::<(Key, Entry)>();
+        self.spill = Some(Spill {
+            budget: (budget_bytes / each).max(1),
+            dir: dir.to_owned(),
+            runs: Vec::new(),
+            written: 0,
+        });
+    }
+
+    /// Writes the sessions in memory as a run when they are over the budget.
+    pub fn spill_if_over(&mut self) -> anyhow::Result<()> {
+        match &self.spill {
+            Some(sp) if self.entries.len() >= sp.budget => self.write_run(),
+            _ => Ok(()),
+        }
+    }
+
+    fn write_run(&mut self) -> anyhow::Result<()> {
+        let Some(sp) = &mut self.spill else {
+            return Ok(());
+        };
+        sort_keeping_last(&mut self.entries);
+        let path = sp.dir.join(format!("sessions-{:06}", sp.runs.len()));
+        spill::write_run(&path, &self.entries)?;
+        sp.written += self.entries.len() as u64;
+        sp.runs.push(path);
+        // the memory stays for the next run: it is within the budget
+        self.entries.clear();
+        Ok(())
+    }
+
+    /// What was written to disk, if anything was.
+    pub fn spilled(&self) -> Option<SessionSpill> {
+        self.spill
+            .as_ref()
+            .filter(|sp| !sp.runs.is_empty())
+            .map(|sp| SessionSpill {
+                runs: sp.runs.len(),
+                sessions: sp.written,
+            })
+    }
+
+    /// Sorts the sessions by key, keeping for each key the one added last. Sessions written
+    /// to disk are not read back: use [`SessionIndex::finish_wanted`] when some were.
     pub fn finish(&mut self) {
         if self.sorted {
             return;
         }
-        // stable: the sessions of one key stay in the order added
-        self.entries.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
-        // keep the last of each key, in place: reversed, the last comes first
-        self.entries.reverse();
-        self.entries.dedup_by(|later, first| later.0 == first.0);
-        self.entries.reverse();
+        sort_keeping_last(&mut self.entries);
         self.entries.shrink_to_fit();
         self.sorted = true;
+    }
+
+    /// Finishes the index with only the sessions of the access keys in `wanted` (the keys of
+    /// the failed calls: nothing else is ever looked up), read back from the runs written and
+    /// from memory, the last of each key winning as in [`SessionIndex::finish`].
+    pub fn finish_wanted(&mut self, wanted: &HashSet<String>) -> anyhow::Result<()> {
+        let runs = match &self.spill {
+            Some(sp) if !sp.runs.is_empty() => sp.runs.clone(),
+            _ => {
+                self.finish();
+                return Ok(());
+            }
+        };
+        let mut kept = Vec::new();
+        for run in &runs {
+            spill::read_run(run, |key, entry| {
+                if wanted.contains(key) {
+                    kept.push((Key::new(key), entry));
+                }
+            })?;
+            // read once: the space is free for what comes next
+            let _ = std::fs::remove_file(run);
+        }
+        // memory holds the latest sessions: after every run
+        let latest = std::mem::take(&mut self.entries);
+        kept.extend(
+            latest
+                .into_iter()
+                .filter(|(k, _)| wanted.contains(k.as_str())),
+        );
+        self.entries = kept;
+        self.sorted = false;
+        self.finish();
+        Ok(())
     }
 
     /// The session that `access_key_id` belongs to, if its assumption was read.
@@ -206,6 +304,16 @@ impl SessionIndex {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+/// Sorts by key, stably, keeping the last of each key (in place).
+fn sort_keeping_last(entries: &mut Vec<(Key, Entry)>) {
+    // stable: the sessions of one key stay in the order added
+    entries.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    // keep the last of each key, in place: reversed, the last comes first
+    entries.reverse();
+    entries.dedup_by(|later, first| later.0 == first.0);
+    entries.reverse();
 }
 
 /// The sessions that a tagged `AssumeRole` created, by the access key it issued: gives each
@@ -294,6 +402,64 @@ mod tests {
             all.keys().collect::<Vec<_>>(),
             ["ASIAA", "ASIAB", long.as_str()]
         );
+    }
+
+    #[test]
+    fn sessions_written_to_disk_read_back_as_kept_in_memory_for_the_keys_wanted() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = "ASIA".to_owned() + &"L".repeat(40);
+        let keys = [
+            "ASIAB",
+            "ASIAA",
+            long.as_str(),
+            "ASIAC",
+            "ASIAB",
+            "ASIAA",
+            "ASIAD",
+        ];
+        let wanted: HashSet<String> = ["ASIAA", "ASIAB", long.as_str(), "ASIAX"]
+            .iter()
+            .map(|k| (*k).to_owned())
+            .collect();
+        for budget in [1, 2, 3, 1000] {
+            let (mut spilled, mut kept) = (SessionIndex::default(), SessionIndex::default());
+            spilled.spill_beyond(budget * std::mem::size_of::<(Key, Entry)>(), dir.path());
+            for (i, key) in keys.iter().enumerate() {
+                let mut part = SessionIndex::default();
+                let mut a = assumed(
+                    &format!("e{i}"),
+                    key,
+                    &format!("repo:a/b:ref:refs/heads/{i}"),
+                );
+                a.time += chrono::Duration::seconds(i as i64);
+                part.add(&a);
+                let copy = SessionIndex::build(std::slice::from_ref(&a));
+                spilled.merge(part);
+                spilled.spill_if_over().unwrap();
+                kept.merge(copy);
+            }
+            let written = spilled.spilled();
+            spilled.finish_wanted(&wanted).unwrap();
+            kept.finish();
+            assert_eq!(
+                written.map(|w| w.runs),
+                (budget < keys.len()).then_some(keys.len() / budget),
+                "budget {budget}"
+            );
+            // nothing written: everything stays, as `finish` keeps it
+            let got: Vec<_> = spilled.keys().map(|k| spilled.get(k)).collect();
+            let want: Vec<_> = kept
+                .keys()
+                .filter(|k| written.is_none() || wanted.contains(*k))
+                .map(|k| kept.get(k))
+                .collect();
+            assert_eq!(got, want, "budget {budget}");
+            assert_eq!(spilled.get("ASIAA").unwrap().event_id, "e5");
+            assert_eq!(spilled.get("ASIAB").unwrap().event_id, "e4");
+            assert_eq!(spilled.get("ASIAC").is_none(), written.is_some());
+            // the runs were read once and removed
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        }
     }
 
     #[test]

@@ -268,8 +268,8 @@ impl<'a> CallFindings<'a> {
                     first_seen: f.time,
                     last_seen: f.time,
                     event_ids: Vec::new(),
-                    explanation: verdict.explanation,
-                    fix: verdict.fix,
+                    explanation: Text::from(verdict.explanation),
+                    fix: Text::from(verdict.fix),
                     evidence: verdict.evidence,
                     regions: Vec::new(),
                     session_name: (f
@@ -282,9 +282,9 @@ impl<'a> CallFindings<'a> {
                     details,
                 };
                 if let Some(first) = finding.fixes.first() {
-                    finding.fix = first.text();
+                    finding.fix = Text::from(first.text());
                 } else if let Some(note) = note {
-                    finding.fix = note;
+                    finding.fix = Text::from(note);
                 }
                 self.groups.push(finding)
             }

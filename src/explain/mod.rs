@@ -246,8 +246,10 @@ pub struct Finding {
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
     pub event_ids: Vec<EventId>,
-    pub explanation: String,
-    pub fix: String,
+    /// Shared: findings of one cause often say the same (a few thousand texts for tens of
+    /// thousands of findings).
+    pub explanation: Text,
+    pub fix: Text,
     /// The alternatives, least privilege first, each verified by evaluating the request again
     /// with it applied (`fix` summarises the first).
     pub fixes: Vec<fix::Fix>,
@@ -405,8 +407,8 @@ impl<'i> WebIdFindings<'i> {
                 first_seen: a.time,
                 last_seen: a.time,
                 event_ids: Vec::new(),
-                explanation: verdict.explanation.clone(),
-                fix: verdict.fix.clone(),
+                explanation: Text::from(verdict.explanation.as_str()),
+                fix: Text::from(verdict.fix.as_str()),
                 fixes: verdict.fixes.clone(),
                 evidence: verdict.evidence.clone(),
                 regions: Vec::new(),
@@ -456,8 +458,6 @@ impl Finding {
     /// Gives back what its strings and lists hold beyond their length (text built by
     /// `format!` and lists grown by doubling): a finding is kept until the end.
     fn shrink(&mut self) {
-        self.explanation.shrink_to_fit();
-        self.fix.shrink_to_fit();
         self.evidence.shrink_to_fit();
         self.fixes.shrink_to_fit();
         self.details.0.shrink_to_fit();
@@ -473,6 +473,8 @@ impl Finding {
         };
         one(&mut self.event_name);
         one(&mut self.error_code);
+        one(&mut self.explanation);
+        one(&mut self.fix);
         one(&mut self.action);
         let optional = [
             &mut self.account,

@@ -47,6 +47,7 @@ impl Scan {
     fn merge(&mut self, other: Scan) -> anyhow::Result<()> {
         self.failures.absorb(other.failures)?;
         self.sessions.merge(other.sessions);
+        self.sessions.spill_if_over()?;
         self.changes.extend(other.changes);
         self.tagged_sessions.extend(other.tagged_sessions);
         self.inventory_docs.extend(other.inventory_docs);
@@ -67,6 +68,9 @@ pub struct ScanExtras<'a> {
     pub hashes: Option<&'a HashSink>,
     /// The store the failures are kept in (its budget and spill directory).
     pub store: FailureStore,
+    /// Beyond this many bytes of sessions, they are written to the store's spill directory
+    /// (`None`: kept in memory).
+    pub session_budget: Option<usize>,
 }
 
 /// Reads every input on a pool of `threads` workers (one per core when `None`).
@@ -96,6 +100,7 @@ pub fn scan_with(
         progress,
         hashes,
         store,
+        session_budget,
     } = extras;
     let bar = progress.then(|| {
         let b = indicatif::ProgressBar::new(inputs.arrived() as u64);
@@ -112,6 +117,10 @@ pub fn scan_with(
         failures: store,
         ..Scan::default()
     };
+    if let (Some(budget), Some(dir)) = (session_budget, total.failures.dir()) {
+        let dir = dir.to_owned();
+        total.sessions.spill_beyond(budget, &dir);
+    }
     let mut spill_error = None;
     for s in pre_skipped {
         total.stats.skip(s);
@@ -155,7 +164,13 @@ pub fn scan_with(
         return Err(e);
     }
     total.failures.finish_scan()?;
-    total.sessions.finish();
+    if total.sessions.spilled().is_some() {
+        // only a failed call looks a session up: read back the sessions of those keys
+        let wanted = total.failures.call_keys()?;
+        total.sessions.finish_wanted(&wanted)?;
+    } else {
+        total.sessions.finish();
+    }
     total.stats.interrupted_before(unread);
     if let Some(b) = bar {
         b.finish_and_clear();

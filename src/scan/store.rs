@@ -253,6 +253,19 @@ impl FailureStore {
         Ok(())
     }
 
+    /// The access keys of the failed calls (the sessions the explanations will look up).
+    pub fn call_keys(&mut self) -> Result<std::collections::HashSet<String>> {
+        let mut keys = std::collections::HashSet::new();
+        self.for_each(|f| {
+            if let Failure::Call(c) = f {
+                if let Some(k) = c.access_key_id {
+                    keys.insert(k);
+                }
+            }
+        })?;
+        Ok(keys)
+    }
+
     /// Calls `each` with every failure in (time, event ID) order, ties in input order.
     pub fn for_each(&mut self, mut each: impl FnMut(Failure)) -> Result<()> {
         self.mem.sort();
