@@ -185,7 +185,9 @@ fn streamed(dir: &Path, inv: &Inventory, budget: usize) -> (String, Spilled) {
     let mut calls = CallFindings::new(&scan.sessions, inv, &aws);
     scan.failures
         .for_each(|f| match f {
-            Failure::WebId(a) => web_id.add(&a),
+            Failure::WebId(a) => {
+                web_id.add(&a);
+            }
             Failure::Call(mut c) => {
                 tags.attach(&mut c);
                 calls.add(&c);

@@ -581,3 +581,47 @@ fn failures_outside_the_window_are_counted_with_the_since_that_takes_them_in() {
     assert!(v["summary"].get("failures_outside_window").is_none());
     assert!(!r.stderr.contains("outside the window"), "{}", r.stderr);
 }
+
+/// A finding lists its first 100 event IDs; the timeline still places every event in its
+/// own bucket, and the Markdown counts them all.
+#[test]
+fn the_timeline_counts_every_event_of_a_finding_beyond_the_ids_it_lists() {
+    let mut records: Vec<Value> = (0..100)
+        .map(|i| {
+            denied(
+                &format!("a{i:03}"),
+                &format!("2026-10-01T10:00:{:02}Z", i % 60),
+                PR,
+            )
+        })
+        .collect();
+    records.extend((0..20).map(|i| {
+        denied(
+            &format!("b{i:03}"),
+            &format!("2026-10-01T13:00:{i:02}Z"),
+            PR,
+        )
+    }));
+    let t = trail(&records);
+    let r = report(&t, &["--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    let f = by_sub(&v["findings"], PR);
+    assert_eq!(f["count"], 120);
+    assert_eq!(f["event_ids"].as_array().unwrap().len(), 100);
+    assert_eq!(v["timeline"]["bucket_seconds"], 1800);
+    let totals: Vec<u64> = v["timeline"]["totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    assert_eq!(totals.len(), 48);
+    // 10:00 is bucket 20, 13:00 bucket 26 (the 20 events the IDs do not list)
+    let mut want = vec![0u64; 48];
+    want[20] = 100;
+    want[26] = 20;
+    assert_eq!(totals, want);
+    let md = report(&t, &["--format", "markdown"]).stdout;
+    assert!(md.contains("(+119 more)"), "{md}");
+}

@@ -89,6 +89,8 @@ struct Options {
     bucket: Option<&'static str>,
     /// an organization trail: `AWSLogs/o-…/ACCOUNT/…`
     org: Option<&'static str>,
+    /// retries: denied events per log file beyond the first (seconds apart)
+    retries: u32,
 }
 
 /// One object as written: bytes and the S3 metadata CloudTrail sets.
@@ -120,15 +122,22 @@ impl Trail {
                 let key = format!(
                     "{root}/CloudTrail/{REGION}/2026/10/01/{acct}_CloudTrail_{REGION}_20261001T{h:02}{minute:02}Z_f{h}{i}.json.gz"
                 );
-                let id = format!("ev-{acct}-{h}-{i}");
-                let time = format!("2026-10-01T{h:02}:{:02}:10Z", minute - 3);
                 let role = format!("arn:aws:iam::{acct}:role/deploy");
-                let rec = WebId::denied(&id, &time, &role, "repo:acme/web:pull_request").record();
-                let body = json!({ "Records": [rec] }).to_string();
+                let time = |r: u32| format!("2026-10-01T{h:02}:{:02}:{:02}Z", minute - 3, 10 + r);
+                let records: Vec<Value> = (0..=o.retries)
+                    .map(|r| {
+                        let id = match r {
+                            0 => format!("ev-{acct}-{h}-{i}"),
+                            r => format!("ev-{acct}-{h}-{i}-{r}"),
+                        };
+                        WebId::denied(&id, &time(r), &role, "repo:acme/web:pull_request").record()
+                    })
+                    .collect();
+                let body = json!({ "Records": records }).to_string();
                 entries.push(json!({
                     "s3Bucket": bucket, "s3Object": key, "hashValue": sha_hex(body.as_bytes()),
                     "hashAlgorithm": "SHA-256",
-                    "newestEventTime": time, "oldestEventTime": time
+                    "newestEventTime": time(o.retries), "oldestEventTime": time(0)
                 }));
                 objects.push(Object {
                     key,
@@ -588,6 +597,53 @@ fn explain_verify_marks_findings_and_exit_4_beats_3_and_1() {
         "{}",
         r.stderr
     );
+}
+
+/// A finding lists its first event IDs only; the file of a later event that is not verified
+/// still marks it (marked as the events are read, not from the listed IDs).
+#[test]
+fn a_finding_is_marked_by_an_altered_file_of_events_beyond_the_ids_it_lists() {
+    let t = Trail::new(&Options {
+        retries: 19,
+        ..Options::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    t.write_local(dir.path());
+    // the last file: its events are the latest of the one finding
+    let victim = t.logs().last().copied().unwrap();
+    let mut plain = gunzip(&victim.bytes);
+    let at = plain.windows(6).position(|w| w == b"20.42.").unwrap();
+    plain[at] = b'3';
+    std::fs::write(path_of(dir.path(), &victim.key), gzip(&plain)).unwrap();
+    let r = trailwhy(&[
+        "explain",
+        dir.path().to_str().unwrap(),
+        "--verify",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    let v = r.json();
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1);
+    let f = &findings[0];
+    let files = t.logs().len() as u64;
+    assert_eq!(f["count"], files * 20);
+    let ids = f["event_ids"].as_array().unwrap();
+    assert_eq!(ids.len(), 100);
+    assert_eq!(ids[0], format!("ev-{ACCT}-0-0"));
+    let h = (files / 2 - 1) as usize;
+    assert!(!ids.iter().any(|id| id
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("ev-{ACCT}-{h}-1"))));
+    let marks = f["details"]["integrity"].as_array().unwrap();
+    assert_eq!(marks.len(), 1, "{marks:?}");
+    assert_eq!(marks[0]["verdict"], "altered");
+    assert!(marks[0]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with(&tail(&victim.key)));
 }
 
 #[test]

@@ -461,21 +461,41 @@ fn live_request(logs: &mut Scan, cfg: &ScanConfig) -> Result<live::LiveRequest> 
     Ok(req)
 }
 
-/// The whole explain pipeline: scan, inventory, session join, explanations, sorted findings
-/// (shared by `explain` and `report`).
+/// The findings of the scan (session join, explanations, sorting), with the scan and the
+/// inventory.
 pub fn findings(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Vec<Finding>, Scan, Inventory)> {
+    findings_counted(args, cfg, None)
+}
+
+/// As [`findings`]; with `bucket`, each finding also counts its events in buckets of that
+/// many seconds (`Finding::times`, for `report`'s timeline).
+pub fn findings_counted(
+    args: &ScanArgs,
+    cfg: &ScanConfig,
+    bucket: Option<i64>,
+) -> Result<(Vec<Finding>, Scan, Inventory)> {
     let (mut scan, inventory) = scan_with_inventory(args, cfg)?;
     let tags = SessionTags::new(&scan.tagged_sessions);
     let no_records = authz::AwsRecords::default();
     let aws = scan.aws_details.as_ref().unwrap_or(&no_records);
     let mut web_id = WebIdFindings::new(&inventory);
     let mut calls = CallFindings::new(&scan.sessions, &inventory, aws);
+    if let Some(seconds) = bucket {
+        web_id = web_id.count_by(seconds);
+        calls = calls.count_by(seconds);
+    }
+    let marks = scan.integrity.as_ref().map(Unverified::new);
     // every failure once, in time order, from memory or from the spilled runs
-    scan.failures.for_each(|f| match f {
-        Failure::WebId(a) => web_id.add(&a),
-        Failure::Call(mut c) => {
-            tags.attach(&mut c);
-            calls.add(&c);
+    scan.failures.for_each(|f| {
+        let (id, finding) = match f {
+            Failure::WebId(a) => (a.event_id.clone(), web_id.add(&a)),
+            Failure::Call(mut c) => {
+                tags.attach(&mut c);
+                (c.event_id.clone(), Some(calls.add(&c)))
+            }
+        };
+        if let (Some(m), Some(f)) = (&marks, finding) {
+            m.mark(&id, f);
         }
     })?;
     let mut findings = web_id.finish();
@@ -487,44 +507,64 @@ pub fn findings(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Vec<Finding>, Scan
             .map(|f| f.count as usize)
             .sum();
     }
-    findings.extend(explain_codebuild(&scan.build_docs, &inventory, &cfg.window));
+    let mut builds = explain_codebuild(&scan.build_docs, &inventory, &cfg.window);
+    if let Some(m) = &marks {
+        for f in &mut builds {
+            for id in f.event_ids.clone() {
+                m.mark(&id.to_string(), f);
+            }
+        }
+    }
+    findings.extend(builds);
     findings.sort_by(|a, b| {
         a.first_seen
             .cmp(&b.first_seen)
             .then_with(|| a.cause.cmp(&b.cause))
     });
-    if let Some(i) = &scan.integrity {
-        annotate(i, &mut findings);
-    }
     Ok((findings, scan, inventory))
 }
 
 /// `--verify`: marks each finding whose events come from a file that is not verified; its
-/// `details.integrity` lists those files with their verdicts.
-fn annotate(integrity: &integrity::Integrity, findings: &mut [Finding]) {
-    use integrity::{FileResult, Verdict};
-    let by_file: std::collections::HashMap<&str, &FileResult> = integrity
-        .files
-        .iter()
-        .map(|f| (f.file.as_str(), f))
-        .collect();
-    for f in findings {
-        let mut files: Vec<&FileResult> = f
-            .event_ids
-            .iter()
-            .filter_map(|id| integrity.event_files.get(id.to_string().as_str()))
-            .filter_map(|file| by_file.get(file.as_str()).copied())
-            .filter(|r| r.verdict != Verdict::Verified)
-            .collect();
-        files.sort_by(|a, b| a.file.cmp(&b.file));
-        files.dedup_by(|a, b| a.file == b.file);
-        if !files.is_empty() {
-            let list: Vec<_> = files
+/// `details.integrity` lists those files with their verdicts. Marked as the events arrive:
+/// a finding lists only its first event IDs.
+struct Unverified<'i> {
+    integrity: &'i integrity::Integrity,
+    by_file: std::collections::HashMap<&'i str, &'i integrity::FileResult>,
+}
+
+impl<'i> Unverified<'i> {
+    fn new(integrity: &'i integrity::Integrity) -> Unverified<'i> {
+        Unverified {
+            integrity,
+            by_file: integrity
+                .files
                 .iter()
-                .map(|r| serde_json::json!({"file": r.file, "verdict": r.verdict, "reason": r.reason}))
-                .collect();
-            f.details
-                .insert("integrity".to_owned(), serde_json::json!(list));
+                .map(|f| (f.file.as_str(), f))
+                .collect(),
+        }
+    }
+
+    /// Adds the file of event `id` to `f`'s list when it is not verified.
+    fn mark(&self, id: &str, f: &mut Finding) {
+        let Some(r) = (self.integrity.event_files.get(id))
+            .and_then(|file| self.by_file.get(file.as_str()))
+            .filter(|r| r.verdict != integrity::Verdict::Verified)
+        else {
+            return;
+        };
+        let entry = serde_json::json!({"file": r.file, "verdict": r.verdict, "reason": r.reason});
+        match f.details.json_mut("integrity") {
+            Some(serde_json::Value::Array(list)) => {
+                // sorted by file, each file once
+                let file =
+                    |e: &serde_json::Value| e["file"].as_str().unwrap_or_default().to_owned();
+                if let Err(at) = list.binary_search_by(|e| file(e).as_str().cmp(&r.file)) {
+                    list.insert(at, entry);
+                }
+            }
+            _ => f
+                .details
+                .insert("integrity".to_owned(), serde_json::json!([entry])),
         }
     }
 }

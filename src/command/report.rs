@@ -3,23 +3,20 @@
 //! HTML or JSON. The state file is updated last, only once the report is written, and not at
 //! all when the scan was partial (a missing input must not make findings look stopped).
 
-use std::collections::HashMap;
 use std::io::Write as _;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 
-use super::pipeline::{findings, Memory, ScanConfig};
+use super::pipeline::{findings_counted, Memory, ScanConfig};
 use super::{open_output, Exit};
 use crate::cli::{ReportArgs, ReportFailOn, ReportFormat};
-use trailwhy::event::EventId;
 use trailwhy::report::document::{self, Document, Input};
 use trailwhy::report::sanitize::terminal_safe;
 use trailwhy::report::state::State;
 use trailwhy::report::suppress::Rules;
 use trailwhy::report::{self, html, markdown, Summary};
-use trailwhy::scan::Failure;
 
 /// The window when `--since` is not given.
 pub const DEFAULT_WINDOW_HOURS: i64 = 24;
@@ -44,7 +41,8 @@ pub fn run(args: &ReportArgs) -> Result<Exit> {
         None => None,
     };
 
-    let (findings, mut scan, inventory) = findings(&args.scan, &cfg)?;
+    let bucket = document::bucket_seconds(since, until);
+    let (findings, scan, inventory) = findings_counted(&args.scan, &cfg, Some(bucket))?;
     let summary = Summary::new(
         &findings,
         &scan.stats,
@@ -53,19 +51,9 @@ pub fn run(args: &ReportArgs) -> Result<Exit> {
     )
     .with_integrity(scan.integrity.as_ref())
     .with_aws_details(scan.aws_details.as_ref().map(|d| &d.summary));
-    let mut times: HashMap<EventId, DateTime<Utc>> = HashMap::new();
-    scan.failures.for_each(|f| {
-        let (id, time) = match &f {
-            Failure::WebId(a) => (&a.event_id, a.time),
-            Failure::Call(c) => (&c.event_id, c.time),
-        };
-        times.entry(EventId::new(id)).or_insert(time);
-    })?;
-    let event_time = |id: &EventId| times.get(id).copied();
     let state_name = args.state.as_ref().map(|p| p.display().to_string());
     let doc = Document::build(Input {
         findings,
-        event_time: &event_time,
         since,
         until,
         now,

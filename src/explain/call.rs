@@ -22,7 +22,7 @@ use super::{fix, Cause, Detail, Details, Evidence, Finding, GroupKey, Groups, Te
 use crate::authz::{self, AwsRecords, RecordKind};
 use crate::correlate::{Session, SessionIndex};
 use crate::event::denial::{parse_denial, Denial, DenialKind, PolicyLayer};
-use crate::event::{arn_account, assumed_role_parts, role_name_from_arn, Arn, EventId};
+use crate::event::{arn_account, assumed_role_parts, role_name_from_arn, Arn};
 use crate::inventory::{
     Absence, IdentityAt, Inventory, RepositoryPolicyAt, RoleArn, RoleAt, RolePart, Unknown,
 };
@@ -188,8 +188,8 @@ impl<'a> CallFindings<'a> {
         }
     }
 
-    /// Explains one failed call into its group.
-    pub fn add(&mut self, f: &CallFailure) {
+    /// Explains one failed call into its group; gives back the group's finding.
+    pub fn add(&mut self, f: &CallFailure) -> &mut Finding {
         let session = f
             .access_key_id
             .as_deref()
@@ -280,6 +280,7 @@ impl<'a> CallFindings<'a> {
                     .map(Text::from),
                     error_message: f.error_message.clone().map(Text::from),
                     details,
+                    times: Vec::new(),
                 };
                 if let Some(first) = finding.fixes.first() {
                     finding.fix = Text::from(first.text());
@@ -289,16 +290,14 @@ impl<'a> CallFindings<'a> {
                 self.groups.push(finding)
             }
         };
-        let entry = self.groups.get_mut(i);
-        entry.count += 1;
-        entry.first_seen = entry.first_seen.min(f.time);
-        entry.last_seen = entry.last_seen.max(f.time);
-        entry.event_ids.push(EventId::new(&f.event_id));
-        if let Some(r) = &f.region {
-            if !entry.regions.contains(r) {
-                entry.regions.push(r.clone());
-            }
-        }
+        self.groups
+            .note(i, f.time, &f.event_id, f.region.as_deref())
+    }
+
+    /// Counts each finding's events in buckets of `seconds` too ([`Finding::times`]).
+    pub fn count_by(mut self, seconds: i64) -> Self {
+        self.groups.bucket = Some(seconds);
+        self
     }
 
     /// The findings, in group order.

@@ -221,7 +221,11 @@ fn finding(group: &[Judged<'_>], history: &History<'_>) -> Option<Finding> {
         count: group.len() as u64,
         first_seen,
         last_seen,
-        event_ids: ids.iter().map(|id| EventId::new(id)).collect(),
+        event_ids: ids
+            .iter()
+            .take(super::EVENT_IDS_KEPT)
+            .map(|id| EventId::new(id))
+            .collect(),
         explanation: explanation.into(),
         fix: fix.into(),
         fixes: Vec::new(),
@@ -230,6 +234,7 @@ fn finding(group: &[Judged<'_>], history: &History<'_>) -> Option<Finding> {
         session_name: None,
         error_message: first.message.clone().map(Text::from),
         details: details.into(),
+        times: Vec::new(),
     })
 }
 
@@ -632,5 +637,6 @@ fn webhook_finding(
         session_name: None,
         error_message: None,
         details: details.into(),
+        times: Vec::new(),
     }
 }

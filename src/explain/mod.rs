@@ -262,7 +262,16 @@ pub struct Finding {
     pub error_message: Option<Text>,
     #[serde(skip_serializing_if = "Details::is_empty")]
     pub details: Details,
+    /// The events per bucket of time (start, in seconds since the epoch, and count), when
+    /// the findings were asked to count them ([`WebIdFindings::count_by`]): a report's
+    /// timeline from every event, though `event_ids` keeps the first [`EVENT_IDS_KEPT`].
+    #[serde(skip)]
+    pub times: Vec<(i64, u64)>,
 }
+
+/// The event IDs a finding lists: the first this many, in time order (`count` counts them
+/// all). One job retries a few times; a finding of thousands of events names the first.
+pub const EVENT_IDS_KEPT: usize = 100;
 
 /// A finding's text that many findings repeat (a role, a subject, an action, a message): kept
 /// once, shared ([`Groups`] interns it).
@@ -297,6 +306,15 @@ impl Details {
     pub fn get(&self, key: &str) -> Option<&serde_json::Value> {
         let i = self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
         match &self.0[i].1 {
+            Detail::Json(v) => Some(v),
+            Detail::Session(_) | Detail::AwsDenial(_) => None,
+        }
+    }
+
+    /// The JSON extra under `key`, to change.
+    pub fn json_mut(&mut self, key: &str) -> Option<&mut serde_json::Value> {
+        let i = self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
+        match &mut self.0[i].1 {
             Detail::Json(v) => Some(v),
             Detail::Session(_) | Detail::AwsDenial(_) => None,
         }
@@ -370,11 +388,10 @@ impl<'i> WebIdFindings<'i> {
         }
     }
 
-    /// Explains one failed attempt (a successful one is ignored) into its group.
-    pub fn add(&mut self, a: &WebIdAttempt) {
-        if a.error_code.is_none() {
-            return;
-        }
+    /// Explains one failed attempt into its group; gives back the group's finding (none for a
+    /// successful attempt: it is ignored).
+    pub fn add(&mut self, a: &WebIdAttempt) -> Option<&mut Finding> {
+        a.error_code.as_ref()?;
         let verdict = self.cache.verdict(a, self.inventory);
         let role_arn = a.role_arn.as_deref();
         let key = GroupKey {
@@ -415,18 +432,19 @@ impl<'i> WebIdFindings<'i> {
                 session_name: a.session_name.clone().map(Text::from),
                 error_message: a.error_message.clone().map(Text::from),
                 details: verdict.details.clone(),
+                times: Vec::new(),
             }),
         };
-        let entry = self.groups.get_mut(i);
-        entry.count += 1;
-        entry.first_seen = entry.first_seen.min(a.time);
-        entry.last_seen = entry.last_seen.max(a.time);
-        entry.event_ids.push(EventId::new(&a.event_id));
-        if let Some(r) = &a.region {
-            if !entry.regions.contains(r) {
-                entry.regions.push(r.clone());
-            }
-        }
+        Some(
+            self.groups
+                .note(i, a.time, &a.event_id, a.region.as_deref()),
+        )
+    }
+
+    /// Counts each finding's events in buckets of `seconds` too ([`Finding::times`]).
+    pub fn count_by(mut self, seconds: i64) -> Self {
+        self.groups.bucket = Some(seconds);
+        self
     }
 
     /// The findings, earliest first.
@@ -509,6 +527,8 @@ impl Finding {
 /// key's hash to the findings that have it, compared in full.
 #[derive(Default)]
 pub struct Groups {
+    /// Count each finding's events in buckets of this many seconds ([`Finding::times`]).
+    pub bucket: Option<i64>,
     hasher: std::collections::hash_map::RandomState,
     by_hash: std::collections::HashMap<u64, Vec<usize>>,
     /// The texts findings repeat, each kept once.
@@ -546,6 +566,38 @@ impl Groups {
 
     pub fn get_mut(&mut self, i: usize) -> &mut Finding {
         &mut self.findings[i]
+    }
+
+    /// Counts one more event of finding `i` (events arrive in time order): its time, the
+    /// first [`EVENT_IDS_KEPT`] IDs, its region, its bucket when counting by time.
+    pub fn note(
+        &mut self,
+        i: usize,
+        time: DateTime<Utc>,
+        event_id: &str,
+        region: Option<&str>,
+    ) -> &mut Finding {
+        let bucket = self.bucket;
+        let f = &mut self.findings[i];
+        f.count += 1;
+        f.first_seen = f.first_seen.min(time);
+        f.last_seen = f.last_seen.max(time);
+        if f.event_ids.len() < EVENT_IDS_KEPT {
+            f.event_ids.push(EventId::new(event_id));
+        }
+        if let Some(r) = region {
+            if !f.regions.iter().any(|kept| kept == r) {
+                f.regions.push(r.to_owned());
+            }
+        }
+        if let Some(size) = bucket {
+            let start = time.timestamp().div_euclid(size) * size;
+            match f.times.binary_search_by_key(&start, |&(s, _)| s) {
+                Ok(at) => f.times[at].1 += 1,
+                Err(at) => f.times.insert(at, (start, 1)),
+            }
+        }
+        f
     }
 
     /// The findings in the order of their keys.

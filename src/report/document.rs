@@ -15,7 +15,6 @@ use serde::Serialize;
 use super::state::{fingerprint, Remembered, State};
 use super::suppress::{Rule, Rules, Verdict};
 use super::Summary;
-use crate::event::EventId;
 use crate::explain::{subject, Cause, Finding};
 
 /// How many entries the "top" lists of the summary hold.
@@ -197,9 +196,10 @@ pub struct Document {
 
 /// What a document is built from.
 pub struct Input<'a> {
+    /// For the timeline, each finding's events counted in buckets of
+    /// [`bucket_seconds`]`(since, until)` (`Finding::times`); one without them is counted
+    /// at its first event.
     pub findings: Vec<Finding>,
-    /// The time of each failed event, by event id (for the timeline).
-    pub event_time: &'a dyn Fn(&EventId) -> Option<DateTime<Utc>>,
     pub since: DateTime<Utc>,
     pub until: DateTime<Utc>,
     pub now: DateTime<Utc>,
@@ -252,7 +252,6 @@ impl Document {
     pub fn build(input: Input<'_>) -> Document {
         let Input {
             findings,
-            event_time,
             since,
             until,
             now,
@@ -277,7 +276,7 @@ impl Document {
         let mut seen: HashSet<String> = HashSet::new();
         let mut reported: Vec<Reported> = Vec::new();
         let mut suppressed: Vec<Suppressed> = Vec::new();
-        let mut times: Vec<(Cause, DateTime<Utc>)> = Vec::new();
+        let mut times: Vec<(Cause, DateTime<Utc>, u64)> = Vec::new();
         for f in findings {
             let fp = fingerprint(&f);
             let repository = repository_of(&f);
@@ -316,13 +315,14 @@ impl Document {
                 Verdict::Reported => {
                     let f = &entry.finding;
                     let mut n = 0;
-                    for id in &f.event_ids {
-                        times.push((f.cause, event_time(id).unwrap_or(f.first_seen)));
-                        n += 1;
+                    for &(start, count) in &f.times {
+                        let at = DateTime::<Utc>::from_timestamp(start, 0).unwrap_or(f.first_seen);
+                        times.push((f.cause, at, count));
+                        n += count;
                     }
-                    // a finding always has its ids; keep the timeline's total equal to the count
-                    for _ in n..f.count {
-                        times.push((f.cause, f.first_seen));
+                    // keep the timeline's total equal to the count
+                    if n < f.count {
+                        times.push((f.cause, f.first_seen, f.count - n));
                     }
                     reported.push(entry);
                 }
@@ -493,17 +493,24 @@ const BUCKET_SECONDS: &[i64] = &[
 ];
 pub const MAX_BUCKETS: i64 = 48;
 
-fn timeline(
-    since: DateTime<Utc>,
-    until: DateTime<Utc>,
-    times: &[(Cause, DateTime<Utc>)],
-) -> Timeline {
+/// The timeline's bucket size for a window: the smallest of [`BUCKET_SECONDS`] that covers it
+/// in at most [`MAX_BUCKETS`] (buckets start at multiples of their size since the epoch).
+pub fn bucket_seconds(since: DateTime<Utc>, until: DateTime<Utc>) -> i64 {
     let span = (until - since).num_seconds().max(1);
-    let size = BUCKET_SECONDS
+    BUCKET_SECONDS
         .iter()
         .copied()
         .find(|s| (span + s - 1) / s <= MAX_BUCKETS)
-        .unwrap_or(365 * 86_400);
+        .unwrap_or(365 * 86_400)
+}
+
+/// `times`: a cause, a time and how many events then.
+fn timeline(
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    times: &[(Cause, DateTime<Utc>, u64)],
+) -> Timeline {
+    let size = bucket_seconds(since, until);
     // align to the bucket size (UTC), so that labels fall on round times
     let start_ts = since.timestamp().div_euclid(size) * size;
     let start = DateTime::<Utc>::from_timestamp(start_ts, 0).unwrap_or(since);
@@ -512,10 +519,10 @@ fn timeline(
     let end = (start + Duration::seconds(size * n as i64)).min(until.max(start));
     let mut by_cause: BTreeMap<Cause, Vec<u64>> = BTreeMap::new();
     let mut totals = vec![0u64; n];
-    for (cause, t) in times {
+    for &(cause, t, count) in times {
         let i = ((t.timestamp() - start_ts).div_euclid(size)).clamp(0, n as i64 - 1) as usize;
-        by_cause.entry(*cause).or_insert_with(|| vec![0; n])[i] += 1;
-        totals[i] += 1;
+        by_cause.entry(cause).or_insert_with(|| vec![0; n])[i] += count;
+        totals[i] += count;
     }
     let mut series: Vec<Series> = by_cause
         .into_iter()

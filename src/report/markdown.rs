@@ -386,7 +386,8 @@ fn write_finding<W: Write>(w: &mut W, r: &Reported) -> io::Result<()> {
     }
     writeln!(w, "{call}")?;
     if let Some(first) = f.event_ids.first() {
-        let more = f.event_ids.len().saturating_sub(1);
+        // the finding lists its first IDs; it counts every event
+        let more = (f.count as usize).max(f.event_ids.len()).saturating_sub(1);
         writeln!(
             w,
             "- event {}{}",
