@@ -9,57 +9,83 @@ use serde_json::{json, Value};
 
 use super::trust::{self, RequestFacts, Token};
 use super::{fix, Cause, Details, Evidence, Verdict};
+use crate::correlate::intern::{Interner, Sym};
 use crate::event::{arn_account, role_name_from_arn};
 use crate::inventory::{Absence, Inventory, ProviderAt, RoleArn, RoleAt, RoleView, Unknown};
-use crate::select::WebIdAttempt;
+use crate::select::{TlsRecorded, WebIdAttempt};
 
 /// The most verdicts a [`VerdictCache`] keeps.
 const VERDICTS_KEPT: usize = 1024;
 
 /// Memoizes verdicts: the retries of one job share everything but their ids and times.
+/// Keyed by the request's facts as interned symbols (each distinct string kept once), not
+/// by a text of them; bounded by [`VERDICTS_KEPT`], the strings with the verdicts.
 #[derive(Default)]
 pub struct VerdictCache {
-    map: HashMap<String, Verdict>,
+    strings: Interner,
+    map: HashMap<VerdictKey, Verdict>,
+}
+
+/// What a verdict depends on: the request facts the trust policy's conditions read (the
+/// time only through the policy state in force, `epoch`: retries of one job are seconds
+/// apart).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct VerdictKey {
+    /// role, provider, subject, audience, error code, message, session name, source IP,
+    /// VPC endpoint, region, user agent
+    facts: [Option<Sym>; 11],
+    principal: bool,
+    network: bool,
+    duration_seconds: Option<u64>,
+    tls: TlsRecorded,
+    /// The role's recorded changes and the account's, up to the event.
+    epoch: (usize, usize),
 }
 
 impl VerdictCache {
     pub fn verdict(&mut self, a: &WebIdAttempt, inv: &Inventory) -> &Verdict {
-        let role_state = role_state_key(a, inv);
-        // The request facts the trust policy's network and region conditions read are part of
-        // the key; the time is not (retries of one job are seconds apart).
-        let key = format!(
-            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
-            a.role_arn,
-            a.principal,
-            a.error_code,
-            a.error_message,
-            a.duration_seconds,
-            a.session_name,
-            a.network,
-            a.region,
-            a.user_agent,
-            role_state
-        );
         // bounded: a window of distinct requests (each job's own address) must not grow it
         // without end; a verdict dropped is computed again when asked
+        let mut key = self.key(a, inv);
         if self.map.len() >= VERDICTS_KEPT && !self.map.contains_key(&key) {
             self.map.clear();
+            self.strings = Interner::default();
+            // the symbols were the old table's
+            key = self.key(a, inv);
         }
         self.map.entry(key).or_insert_with(|| verdict(a, inv))
     }
-}
 
-/// A string that changes whenever the policy state relevant to `a` changes: the number of
-/// recorded changes to the role (and to the account's providers) up to the event.
-fn role_state_key(a: &WebIdAttempt, inv: &Inventory) -> String {
-    let Some((account, name)) = role_of(a) else {
-        return String::new();
-    };
-    format!(
-        "{}:{}",
-        inv.role_epoch(account, name, a.time),
-        inv.changes_before(account, a.time)
-    )
+    fn key(&mut self, a: &WebIdAttempt, inv: &Inventory) -> VerdictKey {
+        let s = &mut self.strings;
+        let p = a.principal.as_ref();
+        let n = a.network.as_deref();
+        VerdictKey {
+            facts: [
+                s.intern_opt(a.role_arn.as_deref()),
+                s.intern_opt(p.map(|p| p.provider.as_str())),
+                s.intern_opt(p.map(|p| p.subject.as_str())),
+                s.intern_opt(p.and_then(|p| p.audience.as_deref())),
+                s.intern_opt(a.error_code.as_deref()),
+                s.intern_opt(a.error_message.as_deref()),
+                s.intern_opt(a.session_name.as_deref()),
+                s.intern_opt(n.and_then(|n| n.source_ip.as_deref())),
+                s.intern_opt(n.and_then(|n| n.vpc_endpoint_id.as_deref())),
+                s.intern_opt(a.region.as_deref()),
+                s.intern_opt(a.user_agent.as_deref()),
+            ],
+            principal: p.is_some(),
+            network: n.is_some(),
+            duration_seconds: a.duration_seconds,
+            tls: n.map_or(TlsRecorded::NotRecorded, |n| n.tls),
+            epoch: role_of(a).map_or((0, 0), |(account, name)| {
+                (
+                    inv.role_epoch(account, name, a.time),
+                    inv.changes_before(account, a.time),
+                )
+            }),
+        }
+    }
 }
 
 fn role_of(a: &WebIdAttempt) -> Option<(&str, &str)> {

@@ -114,7 +114,7 @@ pub struct CallOrigin {
 }
 
 /// Whether a record carries `tlsDetails` (so the call used TLS).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TlsRecorded {
     #[default]
     NotRecorded,
