@@ -22,7 +22,7 @@ use trailwhy::integrity::{self, HashSink, Requirement, VerifyOptions};
 use trailwhy::inventory::live;
 use trailwhy::inventory::Inventory;
 use trailwhy::read::count::S3Summary;
-use trailwhy::scan::{scan, scan_with, Failure, FailureStore, Scan, ScanExtras};
+use trailwhy::scan::{scan_with, Failure, FailureStore, Scan, ScanExtras};
 use trailwhy::select::Selector;
 use trailwhy::selection::time::parse_duration;
 use trailwhy::selection::{time::parse_time_bound, Window};
@@ -381,12 +381,17 @@ pub fn scan_with_inventory(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Scan, I
     let mut changes = std::mem::take(&mut logs.changes);
     if !args.iam.is_empty() {
         let (iam_inputs, iam_skipped) = source::expand(&args.iam);
-        let mut iam = scan(
-            &iam_inputs,
+        // their change events and documents are what is wanted: failures are not kept
+        let mut iam = scan_with(
+            &iam_inputs.into(),
             iam_skipped,
             &selector,
             &cfg.limits,
             cfg.threads,
+            ScanExtras {
+                store: FailureStore::discarding(),
+                ..ScanExtras::default()
+            },
         )?;
         docs.append(&mut iam.inventory_docs);
         changes.append(&mut iam.changes);

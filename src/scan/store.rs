@@ -132,6 +132,8 @@ pub struct FailureStore {
     runs: Vec<PathBuf>,
     spilled: SpillSummary,
     count: u64,
+    /// Counts the failures and keeps none ([`FailureStore::discarding`]).
+    discard: bool,
 }
 
 impl Default for FailureStore {
@@ -155,6 +157,16 @@ impl FailureStore {
             runs: Vec::new(),
             spilled: SpillSummary::default(),
             count: 0,
+            discard: false,
+        }
+    }
+
+    /// A store that counts the failures absorbed and keeps none: for inputs read for what
+    /// else they hold (`--iam`'s change events).
+    pub fn discarding() -> FailureStore {
+        FailureStore {
+            discard: true,
+            ..FailureStore::new(0, None)
         }
     }
 
@@ -189,6 +201,9 @@ impl FailureStore {
     /// Adds the failures of the next input, kept by `other` in memory; spills when over budget.
     pub fn absorb(&mut self, other: FailureStore) -> Result<()> {
         self.count += other.count;
+        if self.discard {
+            return Ok(());
+        }
         self.mem.append(other.mem);
         if self.mem.size() > self.budget && self.dir.is_some() {
             self.spill()?;

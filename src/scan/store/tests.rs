@@ -108,6 +108,23 @@ fn failures_read_back_whole_in_time_and_id_order_spilled_or_not() {
 }
 
 #[test]
+fn a_discarding_store_counts_what_it_absorbs_and_keeps_none() {
+    let mut store = FailureStore::discarding();
+    for input in [vec![call("a", 2), web_id("b", 1)], vec![call("c", 3)]] {
+        let mut one = FailureStore::default();
+        for f in &input {
+            one.push(f);
+        }
+        store.absorb(one).unwrap();
+    }
+    assert_eq!(store.len(), 3);
+    let mut read = 0;
+    store.for_each(|_| read += 1).unwrap();
+    assert_eq!((read, store.event_ids().count()), (0, 0));
+    assert!(store.spilled().is_none());
+}
+
+#[test]
 fn more_runs_than_are_merged_at_once_are_merged_in_rounds() {
     let inputs: Vec<Vec<Failure>> = (0..(FAN_IN as i64 * 2 + 7))
         .map(|i| vec![call(&format!("{:04}", 500 - i), i % 13), web_id("same", 6)])
