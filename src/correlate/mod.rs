@@ -144,12 +144,19 @@ impl SessionIndex {
     }
 
     /// Adds every session of `other`, after those already kept (later ones replace earlier
-    /// ones with the same key).
-    pub fn merge(&mut self, other: SessionIndex) {
+    /// ones with the same key). Spilling, the sessions kept are first written as a run when
+    /// `other`'s would take them over the budget (an error is the run's).
+    pub fn merge(&mut self, other: SessionIndex) -> anyhow::Result<()> {
         if self.entries.is_empty() && self.strings.is_empty() && self.spill.is_none() {
             *self = other;
             self.sorted = false;
-            return;
+            return Ok(());
+        }
+        if let Some(sp) = &self.spill {
+            // write a run before the list would outgrow its budget: it never reallocates
+            if !self.entries.is_empty() && self.entries.len() + other.entries.len() > sp.budget {
+                self.write_run()?;
+            }
         }
         let o = &other.strings;
         let s = &mut self.strings;
@@ -168,6 +175,7 @@ impl SessionIndex {
                 (key, entry)
             }));
         self.sorted = false;
+        Ok(())
     }
 
     /// Beyond `budget_bytes` of sessions, writes them to `dir` as a run sorted by key
@@ -175,8 +183,9 @@ impl SessionIndex {
     /// sessions some failure needs.
     pub fn spill_beyond(&mut self, budget_bytes: usize, dir: &Path) {
         let each = std::mem::size_of::<(Key, Entry)>();
+        let budget = (budget_bytes / each).max(1);
         self.spill = Some(Spill {
-            budget: (budget_bytes / each).max(1),
+            budget,
             dir: dir.to_owned(),
             runs: Vec::new(),
             written: 0,
@@ -222,8 +231,8 @@ impl SessionIndex {
         if self.sorted {
             return;
         }
+        // in place: no copy to shrink the list (its unwritten pages are not resident)
         sort_keeping_last(&mut self.entries);
-        self.entries.shrink_to_fit();
         self.sorted = true;
     }
 
@@ -384,8 +393,8 @@ mod tests {
         failed.error_code = Some("AccessDenied".to_owned());
         second.add(&failed);
         let mut all = SessionIndex::default();
-        all.merge(first);
-        all.merge(second);
+        all.merge(first).unwrap();
+        all.merge(second).unwrap();
         // before it is finished too
         assert_eq!(all.get("ASIAB").unwrap().event_id, "e4");
         all.finish();
@@ -434,9 +443,9 @@ mod tests {
                 a.time += chrono::Duration::seconds(i as i64);
                 part.add(&a);
                 let copy = SessionIndex::build(std::slice::from_ref(&a));
-                spilled.merge(part);
+                spilled.merge(part).unwrap();
                 spilled.spill_if_over().unwrap();
-                kept.merge(copy);
+                kept.merge(copy).unwrap();
             }
             let written = spilled.spilled();
             spilled.finish_wanted(&wanted).unwrap();

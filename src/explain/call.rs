@@ -22,7 +22,7 @@ use super::{fix, Cause, Detail, Details, Evidence, Finding, GroupKey, Groups, Te
 use crate::authz::{self, AwsRecords, RecordKind};
 use crate::correlate::{Session, SessionIndex};
 use crate::event::denial::{parse_denial, Denial, DenialKind, PolicyLayer};
-use crate::event::{arn_account, assumed_role_parts, role_name_from_arn, Arn};
+use crate::event::{arn_account, assumed_role_parts, role_name_from_arn, Arn, EventId};
 use crate::inventory::{
     Absence, IdentityAt, Inventory, RepositoryPolicyAt, RoleArn, RoleAt, RolePart, Unknown,
 };
@@ -466,10 +466,10 @@ pub struct AwsDenialDetails {
 #[serde(untagged)]
 pub enum SessionDetails {
     Joined {
-        access_key_id: String,
+        access_key_id: Box<str>,
         assumed_at: DateTime<Utc>,
-        assumed_in_region: Option<String>,
-        assumption_event_id: String,
+        assumed_in_region: Option<Text>,
+        assumption_event_id: EventId,
         joined: bool,
     },
     NotJoined {
@@ -482,10 +482,10 @@ pub enum SessionDetails {
 fn session_details(f: &CallFailure, session: Option<&Session>) -> SessionDetails {
     match session {
         Some(s) => SessionDetails::Joined {
-            access_key_id: s.access_key_id.clone(),
+            access_key_id: s.access_key_id.as_str().into(),
             assumed_at: s.assumed_at,
-            assumed_in_region: s.region.clone(),
-            assumption_event_id: s.event_id.clone(),
+            assumed_in_region: s.region.as_deref().map(Text::from),
+            assumption_event_id: EventId::new(&s.event_id),
             joined: true,
         },
         None => SessionDetails::NotJoined {

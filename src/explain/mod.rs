@@ -255,7 +255,7 @@ pub struct Finding {
     pub fixes: Vec<fix::Fix>,
     pub evidence: Vec<Evidence>,
     /// Every region the grouped events came from.
-    pub regions: Vec<String>,
+    pub regions: Vec<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_name: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -508,6 +508,15 @@ impl Finding {
         for t in optional.into_iter().flatten() {
             one(t);
         }
+        for (_, d) in &mut self.details.0 {
+            if let Detail::Session(call::SessionDetails::Joined {
+                assumed_in_region: Some(t),
+                ..
+            }) = d
+            {
+                one(t);
+            }
+        }
     }
 
     /// The key of the group this finding is.
@@ -533,13 +542,8 @@ pub struct Groups {
     by_hash: std::collections::HashMap<u64, Vec<usize>>,
     /// The texts findings repeat, each kept once.
     texts: std::collections::HashSet<Text>,
-    /// Boxed: the list grows by doubling, and a finding is large (hundreds of bytes before
-    /// its strings): doubling a list of pointers leaves little unused.
-    #[allow(
-        clippy::vec_box,
-        reason = "the slack of a doubling list of large values"
-    )]
-    findings: Vec<Box<Finding>>,
+    /// Sorted in place at the end: no second list of them.
+    findings: Vec<Finding>,
 }
 
 impl Groups {
@@ -560,7 +564,7 @@ impl Groups {
         let h = std::hash::BuildHasher::hash_one(&self.hasher, f.group_key());
         let i = self.findings.len();
         self.by_hash.entry(h).or_default().push(i);
-        self.findings.push(Box::new(f));
+        self.findings.push(f);
         i
     }
 
@@ -583,11 +587,26 @@ impl Groups {
         f.first_seen = f.first_seen.min(time);
         f.last_seen = f.last_seen.max(time);
         if f.event_ids.len() < EVENT_IDS_KEPT {
+            // most findings are one event: room for one, not the four a list starts with
+            if f.event_ids.is_empty() {
+                f.event_ids.reserve_exact(1);
+            }
             f.event_ids.push(EventId::new(event_id));
         }
         if let Some(r) = region {
-            if !f.regions.iter().any(|kept| kept == r) {
-                f.regions.push(r.to_owned());
+            if !f.regions.iter().any(|kept| &**kept == r) {
+                let shared = match self.texts.get(r) {
+                    Some(t) => t.clone(),
+                    None => {
+                        let t = Text::from(r);
+                        self.texts.insert(t.clone());
+                        t
+                    }
+                };
+                if f.regions.is_empty() {
+                    f.regions.reserve_exact(1);
+                }
+                f.regions.push(shared);
             }
         }
         if let Some(size) = bucket {
@@ -603,8 +622,9 @@ impl Groups {
     /// The findings in the order of their keys.
     pub fn into_sorted(self) -> Vec<Finding> {
         let mut findings = self.findings;
-        findings.sort_by(|a, b| a.group_key().cmp(&b.group_key()));
-        findings.into_iter().map(|f| *f).collect()
+        // keys are distinct: an unstable sort gives the one order, in place
+        findings.sort_unstable_by(|a, b| a.group_key().cmp(&b.group_key()));
+        findings
     }
 }
 

@@ -46,7 +46,7 @@ impl Scan {
     /// Adds what was kept of the next input (the store may spill: an error is the spill's).
     fn merge(&mut self, other: Scan) -> anyhow::Result<()> {
         self.failures.absorb(other.failures)?;
-        self.sessions.merge(other.sessions);
+        self.sessions.merge(other.sessions)?;
         self.sessions.spill_if_over()?;
         self.changes.extend(other.changes);
         self.tagged_sessions.extend(other.tagged_sessions);
