@@ -337,6 +337,56 @@ fn a_tiny_memory_limit_spills_and_gives_the_same_findings_byte_for_byte() {
     assert_eq!(entries(temp.path()), Vec::<String>::new());
 }
 
+/// `report` over the same trail: its findings, groups and timeline are the same when
+/// everything spilled.
+#[test]
+fn report_with_a_tiny_memory_limit_is_the_same_report() {
+    let tree = Tree::new();
+    let (trail, iam) = fixed_trail(&tree);
+    let temp = tempfile::tempdir().unwrap();
+    let base = [
+        "report",
+        &trail,
+        "--iam",
+        &iam,
+        "--since",
+        "2026-10-01T00:00:00Z",
+        "--until",
+        "2026-10-02T00:00:00Z",
+        "--format",
+        "json",
+        "--temp-dir",
+        temp.path().to_str().unwrap(),
+    ];
+    let kept = trailwhy(&base);
+    assert_eq!(kept.code, 0, "{}", kept.stderr);
+    let mut tiny = base.to_vec();
+    tiny.extend(["--memory-limit", "1K"]);
+    let spilled = trailwhy(&tiny);
+    assert_eq!(spilled.code, 0, "{}", spilled.stderr);
+    assert!(
+        spilled.stderr.contains("kept on disk"),
+        "{}",
+        spilled.stderr
+    );
+    let (k, s): (Value, Value) = (
+        serde_json::from_str(&kept.stdout).unwrap(),
+        serde_json::from_str(&spilled.stdout).unwrap(),
+    );
+    let total: u64 = k["timeline"]["totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert!(total > 300, "{total} events on the timeline");
+    assert_eq!(total, k["summary"]["failed_events"].as_u64().unwrap());
+    for part in ["findings", "groups", "timeline"] {
+        assert_eq!(s[part], k[part], "{part}");
+    }
+    assert_eq!(entries(temp.path()), Vec::<String>::new());
+}
+
 #[test]
 fn the_spill_directory_is_removed_when_the_run_fails_after_spilling() {
     let tree = Tree::new();
