@@ -19,6 +19,7 @@ pub mod channel;
 mod inputs;
 pub mod lake;
 pub mod lookup;
+pub mod notify;
 pub mod pushdown;
 pub mod s3;
 

@@ -692,12 +692,7 @@ fn prune(
         .fetch_add(listed, Ordering::Relaxed);
     let kept: Vec<(String, i64)> = objects
         .into_iter()
-        .filter(|(k, _)| {
-            !k.ends_with('/')
-                && !k.contains("/CloudTrail-Digest/")
-                && !k.contains("/CloudTrail-Insight/")
-        })
-        .filter(|(k, _)| !k.ends_with("ConfigWritabilityCheckFile"))
+        .filter(|(k, _)| super::notify::log_key(k))
         .filter(|(k, _)| delivery_time(k).is_none_or(|t| may_hold(t, window, lag)))
         .collect();
     lister
