@@ -644,3 +644,40 @@ fn role_not_found_names_other_accounts_holding_the_role() {
     assert_eq!(f["details"]["accounts_with_role"], json!(["444455556666"]));
     assert!(f["fix"].as_str().unwrap().contains("444455556666"));
 }
+
+/// Two retries of one job that differ only in their source address are judged apart: the
+/// verdict cache's key holds the request's network facts.
+#[test]
+fn retries_from_another_address_are_judged_on_their_own_address() {
+    let policy = trust(json!({
+        "StringEquals": {"token.actions.githubusercontent.com:sub": "repo:acme/web:ref:refs/heads/main"},
+        "IpAddress": {"aws:SourceIp": "10.0.0.0/8"}
+    }));
+    let role = "arn:aws:iam::111122223333:role/deploy";
+    let sub = "repo:acme/web:ref:refs/heads/main";
+    let mut outside = WebId::denied("e1", "2026-10-01T10:00:00Z", role, sub).record();
+    outside["sourceIPAddress"] = json!("203.0.113.5");
+    let mut inside = WebId::denied("e2", "2026-10-01T10:00:05Z", role, sub).record();
+    inside["sourceIPAddress"] = json!("10.1.2.3");
+    let findings = explain_once(&[outside, inside], &[("deploy", policy)]);
+    let got: Vec<(String, Value)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["cause"].as_str().unwrap().to_owned(),
+                f["event_ids"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("condition_not_met".to_owned(), json!(["e1"])),
+            ("trust_allows".to_owned(), json!(["e2"]))
+        ]
+    );
+    assert!(findings[0]["explanation"]
+        .as_str()
+        .unwrap()
+        .contains("the request carried \"203.0.113.5\""));
+}

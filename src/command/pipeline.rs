@@ -491,16 +491,19 @@ pub fn findings_counted(
     }
     let marks = scan.integrity.as_ref().map(Unverified::new);
     // every failure once, in time order, from memory or from the spilled runs
-    scan.failures.for_each(|f| {
-        let (id, finding) = match f {
-            Failure::WebId(a) => (a.event_id.clone(), web_id.add(&a)),
-            Failure::Call(mut c) => {
-                tags.attach(&mut c);
-                (c.event_id.clone(), Some(calls.add(&c)))
+    scan.failures.for_each(|f| match f {
+        Failure::WebId(a) => {
+            let finding = web_id.add(&a);
+            if let (Some(m), Some(f)) = (&marks, finding) {
+                m.mark(&a.event_id, f);
             }
-        };
-        if let (Some(m), Some(f)) = (&marks, finding) {
-            m.mark(&id, f);
+        }
+        Failure::Call(mut c) => {
+            tags.attach(&mut c);
+            let finding = calls.add(&c);
+            if let Some(m) = &marks {
+                m.mark(&c.event_id, finding);
+            }
         }
     })?;
     let mut findings = web_id.finish();
@@ -557,19 +560,21 @@ impl<'i> Unverified<'i> {
         else {
             return;
         };
-        let entry = serde_json::json!({"file": r.file, "verdict": r.verdict, "reason": r.reason});
+        let entry =
+            || serde_json::json!({"file": r.file, "verdict": r.verdict, "reason": r.reason});
         match f.details.json_mut("integrity") {
             Some(serde_json::Value::Array(list)) => {
                 // sorted by file, each file once
-                let file =
-                    |e: &serde_json::Value| e["file"].as_str().unwrap_or_default().to_owned();
-                if let Err(at) = list.binary_search_by(|e| file(e).as_str().cmp(&r.file)) {
-                    list.insert(at, entry);
+                let at = list.binary_search_by(|e| {
+                    e["file"].as_str().unwrap_or_default().cmp(r.file.as_str())
+                });
+                if let Err(at) = at {
+                    list.insert(at, entry());
                 }
             }
             _ => f
                 .details
-                .insert("integrity".to_owned(), serde_json::json!([entry])),
+                .insert("integrity".to_owned(), serde_json::json!([entry()])),
         }
     }
 }

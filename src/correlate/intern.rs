@@ -42,6 +42,12 @@ impl Interner {
         sym
     }
 
+    /// The one shared copy of `s` (for values that hold the text itself, not a symbol).
+    pub fn shared(&mut self, s: &str) -> Arc<str> {
+        let sym = self.intern(s);
+        self.strs[sym.0.get() as usize - 1].clone()
+    }
+
     pub fn intern_opt(&mut self, s: Option<&str>) -> Option<Sym> {
         s.map(|s| self.intern(s))
     }

@@ -144,19 +144,13 @@ impl SessionIndex {
     }
 
     /// Adds every session of `other`, after those already kept (later ones replace earlier
-    /// ones with the same key). Spilling, the sessions kept are first written as a run when
-    /// `other`'s would take them over the budget (an error is the run's).
+    /// ones with the same key). Spilling ([`SessionIndex::spill_beyond`]), the sessions are
+    /// then written as a run when they reach the budget (an error is the run's).
     pub fn merge(&mut self, other: SessionIndex) -> anyhow::Result<()> {
         if self.entries.is_empty() && self.strings.is_empty() && self.spill.is_none() {
             *self = other;
             self.sorted = false;
             return Ok(());
-        }
-        if let Some(sp) = &self.spill {
-            // write a run before the list would outgrow its budget: it never reallocates
-            if !self.entries.is_empty() && self.entries.len() + other.entries.len() > sp.budget {
-                self.write_run()?;
-            }
         }
         let o = &other.strings;
         let s = &mut self.strings;
@@ -175,12 +169,15 @@ impl SessionIndex {
                 (key, entry)
             }));
         self.sorted = false;
-        Ok(())
+        match &self.spill {
+            Some(sp) if self.entries.len() >= sp.budget => self.write_run(),
+            _ => Ok(()),
+        }
     }
 
-    /// Beyond `budget_bytes` of sessions, writes them to `dir` as a run sorted by key
-    /// ([`SessionIndex::spill_if_over`]); [`SessionIndex::finish_wanted`] reads back only the
-    /// sessions some failure needs.
+    /// Beyond `budget_bytes` of sessions, [`SessionIndex::merge`] writes them to `dir` as a
+    /// run sorted by key; [`SessionIndex::finish_wanted`] reads back only the sessions some
+    /// failure needs.
     pub fn spill_beyond(&mut self, budget_bytes: usize, dir: &Path) {
         let each = std::mem::size_of::<(Key, Entry)>();
         let budget = (budget_bytes / each).max(1);
@@ -190,14 +187,6 @@ impl SessionIndex {
             runs: Vec::new(),
             written: 0,
         });
-    }
-
-    /// Writes the sessions in memory as a run when they are over the budget.
-    pub fn spill_if_over(&mut self) -> anyhow::Result<()> {
-        match &self.spill {
-            Some(sp) if self.entries.len() >= sp.budget => self.write_run(),
-            _ => Ok(()),
-        }
     }
 
     fn write_run(&mut self) -> anyhow::Result<()> {
@@ -444,7 +433,6 @@ mod tests {
                 part.add(&a);
                 let copy = SessionIndex::build(std::slice::from_ref(&a));
                 spilled.merge(part).unwrap();
-                spilled.spill_if_over().unwrap();
                 kept.merge(copy).unwrap();
             }
             let written = spilled.spilled();

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::correlate::intern::Interner;
 use crate::event::EventId;
 use crate::inventory::Inventory;
 use crate::select::WebIdAttempt;
@@ -406,7 +407,7 @@ impl<'i> WebIdFindings<'i> {
             Some(i) => i,
             None => self.groups.push(Finding {
                 cause: verdict.cause,
-                event_name: Text::from("AssumeRoleWithWebIdentity".to_owned()),
+                event_name: Text::from("AssumeRoleWithWebIdentity"),
                 error_code: Text::from(a.error_code.clone().unwrap_or_default()),
                 account: (role_arn
                     .and_then(crate::event::arn_account)
@@ -418,7 +419,7 @@ impl<'i> WebIdFindings<'i> {
                 provider: (a.principal.as_ref().map(|p| p.provider.clone())).map(Text::from),
                 sub: (a.principal.as_ref().map(|p| p.subject.clone())).map(Text::from),
                 aud: (a.principal.as_ref().and_then(|p| p.audience.clone())).map(Text::from),
-                action: Text::from("sts:AssumeRoleWithWebIdentity".to_owned()),
+                action: Text::from("sts:AssumeRoleWithWebIdentity"),
                 resource: a.role_arn.clone().map(Text::from),
                 count: 0,
                 first_seen: a.time,
@@ -482,13 +483,8 @@ impl Finding {
     }
 
     /// Points each of its texts at the copy in `texts`, adding those not there yet.
-    fn share(&mut self, texts: &mut std::collections::HashSet<Text>) {
-        let mut one = |t: &mut Text| match texts.get(t) {
-            Some(kept) => *t = kept.clone(),
-            None => {
-                texts.insert(t.clone());
-            }
-        };
+    fn share(&mut self, texts: &mut Interner) {
+        let mut one = |t: &mut Text| *t = texts.shared(t);
         one(&mut self.event_name);
         one(&mut self.error_code);
         one(&mut self.explanation);
@@ -541,7 +537,7 @@ pub struct Groups {
     hasher: std::collections::hash_map::RandomState,
     by_hash: std::collections::HashMap<u64, Vec<usize>>,
     /// The texts findings repeat, each kept once.
-    texts: std::collections::HashSet<Text>,
+    texts: Interner,
     /// Sorted in place at the end: no second list of them.
     findings: Vec<Finding>,
 }
@@ -568,10 +564,6 @@ impl Groups {
         i
     }
 
-    pub fn get_mut(&mut self, i: usize) -> &mut Finding {
-        &mut self.findings[i]
-    }
-
     /// Counts one more event of finding `i` (events arrive in time order): its time, the
     /// first [`EVENT_IDS_KEPT`] IDs, its region, its bucket when counting by time.
     pub fn note(
@@ -595,18 +587,10 @@ impl Groups {
         }
         if let Some(r) = region {
             if !f.regions.iter().any(|kept| &**kept == r) {
-                let shared = match self.texts.get(r) {
-                    Some(t) => t.clone(),
-                    None => {
-                        let t = Text::from(r);
-                        self.texts.insert(t.clone());
-                        t
-                    }
-                };
                 if f.regions.is_empty() {
                     f.regions.reserve_exact(1);
                 }
-                f.regions.push(shared);
+                f.regions.push(self.texts.shared(r));
             }
         }
         if let Some(size) = bucket {

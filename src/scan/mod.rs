@@ -47,7 +47,6 @@ impl Scan {
     fn merge(&mut self, other: Scan) -> anyhow::Result<()> {
         self.failures.absorb(other.failures)?;
         self.sessions.merge(other.sessions)?;
-        self.sessions.spill_if_over()?;
         self.changes.extend(other.changes);
         self.tagged_sessions.extend(other.tagged_sessions);
         self.inventory_docs.extend(other.inventory_docs);
