@@ -110,6 +110,11 @@ impl AwsContext {
             .map_or_else(|| "us-east-1".to_owned(), |r| r.to_string())
     }
 
+    /// An SQS client (`watch`).
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.config)
+    }
+
     /// An S3 client; path-style addressing when an endpoint is given (local servers).
     pub fn s3(&self, region: Option<&str>) -> aws_sdk_s3::Client {
         let mut b = aws_sdk_s3::config::Builder::from(&self.config);

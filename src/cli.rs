@@ -35,6 +35,8 @@ pub enum Command {
     Query(QueryArgs),
     /// Only verify log files against CloudTrail's digest files: verified, altered, deleted, unlisted or unverifiable, per file
     Verify(VerifyArgs),
+    /// Long-running: explain each new log object the bucket's notifications announce on an SQS queue, exactly once (see docs/watch.md)
+    Watch(WatchArgs),
     /// Amazon Athena helpers for athena:// SOURCEs
     #[command(subcommand)]
     Athena(AthenaCommand),
@@ -309,6 +311,129 @@ pub struct ReportArgs {
     /// Exit with code 1 when there are new (or any) unsuppressed findings
     #[arg(long, value_enum, default_value = "never")]
     pub fail_on: ReportFailOn,
+}
+
+/// Output formats of `watch` on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WatchFormat {
+    /// One finding per line (the finding, its fingerprint, status and repository)
+    Ndjson,
+    /// Each finding as report's Markdown shows it
+    Markdown,
+}
+
+/// Bodies `watch` POSTs to `--webhook`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WebhookFormat {
+    /// `{"delivery_id":…,"created":…,"findings":[…]}`
+    Json,
+    /// `{"text":…}` with the Markdown rendering (Slack and compatible incoming webhooks)
+    Slack,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "A message is deleted only once the findings of its objects are in the --state file; deliveries are retried from it across restarts. See docs/watch.md for the setup, the IAM policy and running it as a service."
+)]
+pub struct WatchArgs {
+    /// The queue the bucket's notifications go to: sqs://QUEUE_NAME or sqs://QUEUE_URL
+    #[arg(value_name = "QUEUE")]
+    pub queue: Option<String>,
+
+    /// The queue (same as QUEUE; with --print-setup, its name)
+    #[arg(long = "queue", value_name = "QUEUE")]
+    pub queue_flag: Option<String>,
+
+    /// The state file (JSON, written atomically): objects read, events emitted, deliveries pending; the kept records live in FILE.window/ beside it
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Suppression rules (YAML or JSON, as for report): matching findings are not emitted
+    #[arg(long, value_name = "FILE")]
+    pub suppress: Option<PathBuf>,
+
+    /// Inventory: authorization-details JSON, OIDC provider listings, ECR repository policies, or CloudTrail files with IAM change events (file or directory; repeatable); change events in the stream update it
+    #[arg(long, value_name = "FILE_OR_DIR")]
+    pub iam: Vec<String>,
+
+    /// Read the IAM inventory through the AWS API (at each explanation)
+    #[arg(long)]
+    pub iam_live: bool,
+
+    /// Only these accounts (repeatable or comma-separated)
+    #[arg(long, value_name = "ACCOUNT_ID", value_delimiter = ',')]
+    pub account: Vec<String>,
+
+    /// Only events of these regions (repeatable or comma-separated); the queue's region comes from its URL or the usual chain
+    #[arg(long, value_name = "REGION", value_delimiter = ',')]
+    pub region: Vec<String>,
+
+    /// Output on stdout, one entry per emitted finding
+    #[arg(long, value_enum, default_value = "ndjson")]
+    pub format: WatchFormat,
+
+    /// POST each batch of emitted findings to this URL (retried with backoff until it answers 2xx)
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+
+    /// The webhook's body
+    #[arg(long, value_enum, default_value = "json")]
+    pub webhook_format: WebhookFormat,
+
+    /// Drain the queue and exit (for cron and tests): stop at the first empty receive
+    #[arg(long)]
+    pub once: bool,
+
+    /// How long a finding whose evidence may still arrive (the assumption of its session, the account's policies) waits for it before it is emitted with what is known
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub settle: String,
+
+    /// How long the records of an object are kept for correlation (a session lasts at most 12 hours)
+    #[arg(long, value_name = "DURATION", default_value = "12h")]
+    pub window: String,
+
+    /// How long objects holding IAM/ECR change events are kept (the policies in force)
+    #[arg(long, value_name = "DURATION", default_value = "7d")]
+    pub change_window: String,
+
+    /// Seconds a receive waits for a message (long polling, at most 20)
+    #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+    pub wait: u8,
+
+    /// Refuse to decompress more than this many bytes from one object; accepts K, M, G suffixes
+    #[arg(long, value_name = "BYTES", default_value = "8G")]
+    pub max_decompressed_size: String,
+
+    /// Worker threads (default: all cores)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    #[command(flatten)]
+    pub memory: MemoryArgs,
+
+    /// Print the bucket notification configuration and the queue policy for --bucket and --queue, and exit
+    #[arg(long)]
+    pub print_setup: bool,
+
+    /// With --print-setup: the trail's bucket
+    #[arg(long, value_name = "BUCKET")]
+    pub bucket: Option<String>,
+
+    /// With --print-setup: the prefix of the trail's objects (the folder that holds AWSLogs/)
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+
+    /// AWS profile (default: the standard credential chain)
+    #[arg(long, value_name = "NAME", env = "AWS_PROFILE", hide_env_values = true)]
+    pub profile: Option<String>,
+
+    /// Send AWS requests to this endpoint (a local AWS-compatible server); S3 then uses path-style addressing
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// No notes on stderr (errors and problems with messages or objects are still printed)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

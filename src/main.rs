@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         cli::Command::Report(a) => command::report::run(a),
         cli::Command::Query(a) => command::query::run(a),
         cli::Command::Verify(a) => command::verify::run(a),
+        cli::Command::Watch(a) => command::watch::run(a),
         cli::Command::Athena(cli::AthenaCommand::Ddl(a)) => command::athena::ddl(a),
     };
     match result {

@@ -9,6 +9,7 @@ pub mod query;
 pub mod report;
 pub mod simulate;
 pub mod verify;
+pub mod watch;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};

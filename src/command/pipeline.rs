@@ -469,7 +469,7 @@ fn live_request(logs: &mut Scan, cfg: &ScanConfig) -> Result<live::LiveRequest> 
 /// The findings of the scan (session join, explanations, sorting), with the scan and the
 /// inventory.
 pub fn findings(args: &ScanArgs, cfg: &ScanConfig) -> Result<(Vec<Finding>, Scan, Inventory)> {
-    findings_counted(args, cfg, None)
+    findings_with(args, cfg, None, false)
 }
 
 /// As [`findings`]; with `bucket`, each finding also counts its events in buckets of that
@@ -478,6 +478,16 @@ pub fn findings_counted(
     args: &ScanArgs,
     cfg: &ScanConfig,
     bucket: Option<i64>,
+) -> Result<(Vec<Finding>, Scan, Inventory)> {
+    findings_with(args, cfg, bucket, false)
+}
+
+/// As [`findings_counted`]; with `all_ids`, a finding lists every event ID (`watch`).
+pub fn findings_with(
+    args: &ScanArgs,
+    cfg: &ScanConfig,
+    bucket: Option<i64>,
+    all_ids: bool,
 ) -> Result<(Vec<Finding>, Scan, Inventory)> {
     let (mut scan, inventory) = scan_with_inventory(args, cfg)?;
     let tags = SessionTags::new(&scan.tagged_sessions);
@@ -488,6 +498,10 @@ pub fn findings_counted(
     if let Some(seconds) = bucket {
         web_id = web_id.count_by(seconds);
         calls = calls.count_by(seconds);
+    }
+    if all_ids {
+        web_id = web_id.all_ids();
+        calls = calls.all_ids();
     }
     let marks = scan.integrity.as_ref().map(Unverified::new);
     // every failure once, in time order, from memory or from the spilled runs

@@ -300,6 +300,12 @@ impl<'a> CallFindings<'a> {
         self
     }
 
+    /// Lists every event ID of a finding (`Groups::all_ids`).
+    pub fn all_ids(mut self) -> Self {
+        self.groups.all_ids = true;
+        self
+    }
+
     /// The findings, in group order.
     pub fn finish(self) -> Vec<Finding> {
         self.groups.into_sorted()
@@ -479,6 +485,16 @@ pub enum SessionDetails {
     },
 }
 
+/// The note of a web-identity session whose assumption was not read.
+const ASSUMPTION_NOT_SEEN: &str = "the web-identity assumption that created this session is not in the scanned window: sub unknown; widen --since or add the files";
+
+impl SessionDetails {
+    /// A web-identity session whose assumption was not read (it may still arrive: `watch`).
+    pub fn awaits_assumption(&self) -> bool {
+        matches!(self, SessionDetails::NotJoined { note, .. } if *note == ASSUMPTION_NOT_SEEN)
+    }
+}
+
 fn session_details(f: &CallFailure, session: Option<&Session>) -> SessionDetails {
     match session {
         Some(s) => SessionDetails::Joined {
@@ -492,7 +508,7 @@ fn session_details(f: &CallFailure, session: Option<&Session>) -> SessionDetails
             access_key_id: f.access_key_id.clone(),
             joined: false,
             note: if f.federated_provider.is_some() {
-                "the web-identity assumption that created this session is not in the scanned window: sub unknown; widen --since or add the files"
+                ASSUMPTION_NOT_SEEN
             } else {
                 "not a web-identity session (no federated provider), or its assumption is not in the scanned window"
             },

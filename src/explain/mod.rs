@@ -321,6 +321,14 @@ impl Details {
         }
     }
 
+    /// The session a call's finding was joined to (or why not).
+    pub fn session(&self) -> Option<&call::SessionDetails> {
+        self.0.iter().find_map(|(_, d)| match d {
+            Detail::Session(s) => Some(s),
+            _ => None,
+        })
+    }
+
     pub fn contains_key(&self, key: &str) -> bool {
         self.0
             .binary_search_by(|(k, _)| k.as_str().cmp(key))
@@ -448,6 +456,12 @@ impl<'i> WebIdFindings<'i> {
         self
     }
 
+    /// Lists every event ID of a finding ([`Groups::all_ids`]).
+    pub fn all_ids(mut self) -> Self {
+        self.groups.all_ids = true;
+        self
+    }
+
     /// The findings, earliest first.
     pub fn finish(self) -> Vec<Finding> {
         let mut findings = self.groups.into_sorted();
@@ -534,6 +548,9 @@ impl Finding {
 pub struct Groups {
     /// Count each finding's events in buckets of this many seconds ([`Finding::times`]).
     pub bucket: Option<i64>,
+    /// List every event ID, not only the first [`EVENT_IDS_KEPT`] (`watch`, whose window is
+    /// bounded, delivers each event once by its ID).
+    pub all_ids: bool,
     hasher: std::collections::hash_map::RandomState,
     by_hash: std::collections::HashMap<u64, Vec<usize>>,
     /// The texts findings repeat, each kept once.
@@ -573,12 +590,12 @@ impl Groups {
         event_id: &str,
         region: Option<&str>,
     ) -> &mut Finding {
-        let bucket = self.bucket;
+        let (bucket, all_ids) = (self.bucket, self.all_ids);
         let f = &mut self.findings[i];
         f.count += 1;
         f.first_seen = f.first_seen.min(time);
         f.last_seen = f.last_seen.max(time);
-        if f.event_ids.len() < EVENT_IDS_KEPT {
+        if all_ids || f.event_ids.len() < EVENT_IDS_KEPT {
             // most findings are one event: room for one, not the four a list starts with
             if f.event_ids.is_empty() {
                 f.event_ids.reserve_exact(1);

@@ -342,7 +342,9 @@ fn write_group<W: Write>(w: &mut W, n: usize, g: &Group) -> io::Result<()> {
     Ok(())
 }
 
-fn write_finding<W: Write>(w: &mut W, r: &Reported) -> io::Result<()> {
+/// One finding: counts, status, role, sub, call, event, explanation and fixes (also `watch`'s
+/// Markdown and Slack bodies).
+pub fn write_finding<W: Write>(w: &mut W, r: &Reported) -> io::Result<()> {
     let f = &r.finding;
     let span = if f.first_seen == f.last_seen {
         time(f.first_seen)

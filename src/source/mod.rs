@@ -21,6 +21,7 @@ pub mod lake;
 pub mod lookup;
 pub mod notify;
 pub mod pushdown;
+pub mod queue;
 pub mod s3;
 
 pub use inputs::Inputs;

@@ -540,6 +540,95 @@ pub(crate) fn bucket_region(ctx: &AwsContext, bucket: &str) -> Result<Option<Str
 }
 
 /// [`bucket_region`], asked with `client` from async code.
+/// Why an object a notification named could not be fetched.
+#[derive(Debug)]
+pub enum GetError {
+    /// It is not there (deleted since, never written) or too large: retrying cannot help.
+    Permanent(String),
+    /// Anything else (access, network, throttling): worth another attempt.
+    Failed(String),
+}
+
+/// Whole objects by bucket and key (`watch`), each bucket read in its own region.
+pub struct ObjectGetter {
+    base: aws_sdk_s3::Client,
+    clients: tokio::sync::Mutex<BTreeMap<String, aws_sdk_s3::Client>>,
+}
+
+impl ObjectGetter {
+    pub fn new(ctx: &AwsContext) -> ObjectGetter {
+        ObjectGetter {
+            base: ctx.s3(None),
+            clients: tokio::sync::Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    async fn client(&self, bucket: &str) -> aws_sdk_s3::Client {
+        let mut clients = self.clients.lock().await;
+        if let Some(c) = clients.get(bucket) {
+            return c.clone();
+        }
+        // an unknown region (or an error) leaves the configured one: GetObject says the rest
+        let client = match bucket_region_of(&self.base, bucket).await {
+            Ok(Some(r)) => aws_sdk_s3::Client::from_conf(
+                self.base
+                    .config()
+                    .to_builder()
+                    .region(aws_config::Region::new(r))
+                    .build(),
+            ),
+            _ => self.base.clone(),
+        };
+        clients.insert(bucket.to_owned(), client.clone());
+        client
+    }
+
+    /// Writes object `key` of `bucket` to `dest`, at most `max_bytes` of it; returns its size.
+    pub async fn get_to(
+        &self,
+        bucket: &str,
+        key: &str,
+        dest: &mut std::fs::File,
+        max_bytes: u64,
+    ) -> std::result::Result<u64, GetError> {
+        use std::io::Write as _;
+        let client = self.client(bucket).await;
+        let out = client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| {
+                let missing = e.raw_response().map(|r| r.status().as_u16()) == Some(404)
+                    || e.as_service_error().is_some_and(|s| s.is_no_such_key());
+                let why = describe_sdk_error(&e, "s3:GetObject");
+                if missing {
+                    GetError::Permanent(why)
+                } else {
+                    GetError::Failed(why)
+                }
+            })?;
+        let mut body = out.body;
+        let mut written = 0u64;
+        while let Some(chunk) = body
+            .try_next()
+            .await
+            .map_err(|e| GetError::Failed(format!("the download broke off: {e}")))?
+        {
+            written += chunk.len() as u64;
+            if written > max_bytes {
+                return Err(GetError::Permanent(format!(
+                    "larger than {max_bytes} bytes (--max-decompressed-size)"
+                )));
+            }
+            dest.write_all(&chunk)
+                .map_err(|e| GetError::Failed(format!("cannot write it to disk: {e}")))?;
+        }
+        Ok(written)
+    }
+}
+
 pub(crate) async fn bucket_region_of(
     client: &aws_sdk_s3::Client,
     bucket: &str,

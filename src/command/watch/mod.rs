@@ -1,0 +1,894 @@
+//! `trailwhy watch sqs://QUEUE`: the bucket's notifications in, explained findings out,
+//! exactly once.
+//!
+//! The loop: receive a few messages (long polling), say which objects they name
+//! (`source::notify`), read each object once through the one reader, keeping its selected
+//! records (failures, assumptions, change events) as a small file in the window directory,
+//! then explain over every kept file of the rolling window (`pipeline::findings_with`: the
+//! same findings `explain` gives over the same objects). A failure's events not emitted
+//! before are emitted — at once when the finding's evidence is complete, after `--settle`
+//! with what is known when it is not (the session's assumption or the account's policies
+//! may be in an object that arrives later). The state file ([`state`]) is written, then the
+//! messages deleted, then stdout written and the outbox delivered ([`webhook`]).
+//!
+//! Order of durability: a kept file is on disk before the state names it; the state is on
+//! disk before a message is deleted; a delivery leaves the outbox only after a 2xx. A crash
+//! anywhere re-reads at most the objects of undeleted messages, whose events the state
+//! already knows as emitted.
+
+mod setup;
+pub mod state;
+mod webhook;
+
+use std::io::{BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+use super::pipeline::{findings_with, Memory, ScanConfig};
+use super::Exit;
+use crate::cli::{parse_size, AwsArgs, ScanArgs, WatchArgs, WatchFormat};
+use state::{Delivery, ObjectEntry, WatchState};
+use trailwhy::aws::{AwsContext, AwsOptions};
+use trailwhy::decode::DecodeLimits;
+use trailwhy::event::EventId;
+use trailwhy::event::Record;
+use trailwhy::explain::{Cause, Finding};
+use trailwhy::read::{self, Raw, RecordProblem, ScanStats, Sink};
+use trailwhy::report::document::{repository_of, Reported, Status};
+use trailwhy::report::sanitize::terminal_safe;
+use trailwhy::report::state::fingerprint;
+use trailwhy::report::suppress::{Rules, Verdict};
+use trailwhy::report::{self, markdown};
+use trailwhy::select::{Rejected, Selected, Selector};
+use trailwhy::selection::time::parse_duration;
+use trailwhy::selection::Window;
+use trailwhy::source::notify::{self, Notice, ObjectRef};
+use trailwhy::source::queue::{queue_spec, Message, Queue};
+use trailwhy::source::s3::{GetError, ObjectGetter};
+use trailwhy::source::{Input, Remote};
+
+/// While messages keep coming, how often the window is explained.
+const EXPLAIN_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+pub fn run(args: &WatchArgs) -> Result<Exit> {
+    if args.print_setup {
+        return setup::print(args);
+    }
+    let mut w = Watcher::start(args)?;
+    w.run()
+}
+
+/// What happened to one object a message named.
+enum Fate {
+    /// Read (or given up on for good): recorded in the state.
+    Done(ObjectEntry),
+    /// Not read this time (network, access): the message stays on the queue.
+    Retry(String),
+    /// A stop was asked for while it was read.
+    Interrupted,
+}
+
+struct Watcher<'a> {
+    args: &'a WatchArgs,
+    ctx: Arc<AwsContext>,
+    queue: Arc<Queue>,
+    getter: ObjectGetter,
+    state: WatchState,
+    state_path: PathBuf,
+    window_dir: PathBuf,
+    selector: Selector,
+    limits: DecodeLimits,
+    settle: Duration,
+    window: Duration,
+    change_window: Duration,
+    rules: Option<Rules>,
+    webhook: Option<webhook::Webhook>,
+    /// What stdout gets once the state naming it is saved.
+    stdout: Vec<u8>,
+    /// Objects were read since the last explanation.
+    unexplained: bool,
+    explained_at: Instant,
+    /// Counts for the closing line.
+    objects_read: u64,
+    emitted: u64,
+}
+
+fn duration_flag(flag: &str, text: &str) -> Result<Duration> {
+    parse_duration(text).ok_or_else(|| anyhow!("{flag}: '{text}' is not a duration (e.g. 10m)"))
+}
+
+impl<'a> Watcher<'a> {
+    fn start(args: &'a WatchArgs) -> Result<Watcher<'a>> {
+        let queue_arg = match (&args.queue, &args.queue_flag) {
+            (Some(q), None) | (None, Some(q)) => q,
+            (Some(_), Some(_)) => bail!("give the queue once: as QUEUE or as --queue"),
+            (None, None) => bail!("no queue given: trailwhy watch sqs://QUEUE --state FILE"),
+        };
+        let spec = queue_spec(queue_arg)?;
+        let state_path = args.state.clone().ok_or_else(|| {
+            anyhow!("--state FILE is needed: it is what makes watch exactly-once across restarts")
+        })?;
+        for acct in &args.account {
+            if acct.len() != 12 || !acct.chars().all(|c| c.is_ascii_digit()) {
+                bail!("--account: '{acct}' is not a 12-digit AWS account id");
+            }
+        }
+        let settle = duration_flag("--settle", &args.settle)?;
+        let window = duration_flag("--window", &args.window)?;
+        let change_window = duration_flag("--change-window", &args.change_window)?.max(window);
+        let max = parse_size(&args.max_decompressed_size)
+            .map_err(|e| anyhow!("--max-decompressed-size: {e}"))?;
+        // checked now, not at the first explanation
+        Memory::from_args(&args.memory)?;
+        let rules = args.suppress.as_deref().map(Rules::load).transpose()?;
+        let webhook = args
+            .webhook
+            .as_deref()
+            .map(|u| webhook::Webhook::new(u, args.webhook_format))
+            .transpose()?;
+        let state = WatchState::load(&state_path)?;
+        let window_dir = window_dir(&state_path);
+        std::fs::create_dir_all(&window_dir)
+            .with_context(|| format!("cannot create {}", window_dir.display()))?;
+        remove_strays(&window_dir, &state)?;
+        let ctx = Arc::new(AwsContext::new(AwsOptions {
+            profile: args.profile.clone(),
+            region: None,
+            endpoint_url: args.endpoint_url.clone(),
+        })?);
+        ctx.check_credentials()?;
+        let queue = Arc::new(Queue::open(&ctx, &spec)?);
+        let getter = ObjectGetter::new(&ctx);
+        Ok(Watcher {
+            args,
+            selector: Selector::new(Window {
+                since: None,
+                until: None,
+                accounts: args.account.clone(),
+                regions: args.region.clone(),
+            }),
+            limits: DecodeLimits {
+                max_decompressed_bytes: max,
+                ..DecodeLimits::default()
+            },
+            ctx,
+            queue,
+            getter,
+            state,
+            state_path,
+            window_dir,
+            settle,
+            window,
+            change_window,
+            rules,
+            webhook,
+            stdout: Vec::new(),
+            unexplained: false,
+            explained_at: Instant::now(),
+            objects_read: 0,
+            emitted: 0,
+        })
+    }
+
+    fn note(&self, text: &str) {
+        if !self.args.quiet {
+            eprintln!("trailwhy: {text}");
+        }
+    }
+
+    fn run(&mut self) -> Result<Exit> {
+        let started = Instant::now();
+        self.note(&format!(
+            "watching {} ({}; state {})",
+            terminal_safe(&self.queue.url),
+            match &self.queue.redrive {
+                Some(_) => "a dead-letter queue takes what keeps failing",
+                None => "no redrive policy: unreadable messages are deleted once named",
+            },
+            self.state_path.display()
+        ));
+        // kept files of a previous run whose events were not all emitted
+        self.explain_and_save()?;
+        self.deliver_due()?;
+        while !trailwhy::interrupt::requested() {
+            let wait = self.wait_seconds();
+            let msgs = match self.receive(wait) {
+                Ok(m) => m,
+                Err(e) if !self.args.once => {
+                    eprintln!(
+                        "trailwhy: {}; trying again in 5 s",
+                        terminal_safe(&format!("{e:#}"))
+                    );
+                    self.pause(std::time::Duration::from_secs(5));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if msgs.is_empty() {
+                if self.unexplained {
+                    self.explain_and_save()?;
+                }
+                self.settle_due()?;
+                self.deliver_due()?;
+                if self.args.once {
+                    break;
+                }
+                continue;
+            }
+            self.batch(msgs)?;
+            // while messages keep coming, an explanation a second
+            if self.unexplained && self.explained_at.elapsed() >= EXPLAIN_EVERY {
+                self.explain_and_save()?;
+            }
+            self.deliver_due()?;
+        }
+        if self.unexplained {
+            self.explain_and_save()?;
+        }
+        self.state.save(&self.state_path)?;
+        self.flush_stdout()?;
+        self.closing_note(started);
+        Ok(Exit::Ok)
+    }
+
+    fn closing_note(&self, started: Instant) {
+        let mut text = format!(
+            "{} object(s) read, {} finding(s) emitted in {:.1} s",
+            self.objects_read,
+            self.emitted,
+            started.elapsed().as_secs_f64()
+        );
+        if !self.state.held.is_empty() {
+            text.push_str(&format!(
+                "; {} event(s) wait for their evidence (up to --settle {}; a later run emits them)",
+                self.state.held.len(),
+                self.args.settle
+            ));
+        }
+        if !self.state.outbox.is_empty() {
+            text.push_str(&format!(
+                "; {} delivery(ies) wait in the state for the webhook",
+                self.state.outbox.len()
+            ));
+        }
+        self.note(&text);
+    }
+
+    /// How long the next receive may wait: `--wait`, less when a held finding settles or a
+    /// delivery is due sooner; 1 s with `--once` (long polling still asks every server).
+    fn wait_seconds(&self) -> i32 {
+        if self.args.once {
+            return 1;
+        }
+        let now = Utc::now();
+        let mut due: Option<DateTime<Utc>> = self.state.outbox.first().map(|d| d.next_attempt);
+        if let Some(first) = self.state.held.values().min() {
+            let t = *first + self.settle;
+            due = Some(due.map_or(t, |d| d.min(t)));
+        }
+        let max = i32::from(self.args.wait.min(20));
+        match due {
+            Some(t) => ((t - now).num_seconds().clamp(0, i64::from(max)) as i32).max(1),
+            None => max,
+        }
+    }
+
+    /// Waits `d`, waking early for a stop.
+    fn pause(&self, d: std::time::Duration) {
+        let until = Instant::now() + d;
+        while Instant::now() < until && !trailwhy::interrupt::requested() {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    /// One receive; a stop asked for meanwhile ends it early (what it would have returned
+    /// is received again after the visibility timeout).
+    fn receive(&self, wait: i32) -> Result<Vec<Message>> {
+        let queue = self.queue.clone();
+        self.ctx.block_on(async move {
+            tokio::select! {
+                r = queue.receive(wait) => r,
+                () = stopped() => Ok(Vec::new()),
+            }
+        })
+    }
+
+    /// Reads the objects of `msgs`, saves the state, deletes what is done.
+    fn batch(&mut self, msgs: Vec<Message>) -> Result<()> {
+        let keeper = self.keep_invisible(&msgs);
+        let now = Utc::now();
+        let mut done: Vec<&Message> = Vec::new();
+        let mut given_up: Vec<&Message> = Vec::new();
+        let mut read_any = false;
+        for m in &msgs {
+            let id = terminal_safe(&m.id).into_owned();
+            match notify::parse(&m.body) {
+                Err(why) => {
+                    let fate = match &self.queue.redrive {
+                        Some(_) if m.receive_count > 1 => {
+                            "left to the queue's redrive policy (dead-letter queue)"
+                        }
+                        Some(_) => "left to the queue's redrive policy",
+                        None => {
+                            done.push(m);
+                            "deleted (the queue has no redrive policy)"
+                        }
+                    };
+                    eprintln!(
+                        "trailwhy: message {id} (received {} time(s)): {}; {fate}",
+                        m.receive_count,
+                        terminal_safe(&why)
+                    );
+                }
+                Ok(Notice::Test) => {
+                    self.note(&format!("message {id}: s3:TestEvent, acknowledged"));
+                    done.push(m);
+                }
+                Ok(Notice::Objects(objects)) => {
+                    let mut all = true;
+                    for o in &objects {
+                        match self.object(o, now) {
+                            None => {}
+                            Some(Fate::Done(_)) => read_any = true,
+                            Some(Fate::Retry(why)) => {
+                                all = false;
+                                eprintln!(
+                                    "trailwhy: s3://{}/{}: {}; message {id} stays on the queue (received {} time(s){})",
+                                    terminal_safe(&o.bucket),
+                                    terminal_safe(&o.key),
+                                    terminal_safe(&why),
+                                    m.receive_count,
+                                    if self.queue.redrive.is_some() {
+                                        "; the redrive policy moves it to the dead-letter queue after its maximum"
+                                    } else {
+                                        ""
+                                    }
+                                );
+                            }
+                            Some(Fate::Interrupted) => {
+                                all = false;
+                                given_up.push(m);
+                                break;
+                            }
+                        }
+                    }
+                    if all {
+                        done.push(m);
+                    }
+                }
+            }
+        }
+        keeper.abort();
+        // what was kept is durable once the state names it: the explanation can come later
+        // (it is a function of the kept files and the state), the messages can go now
+        self.unexplained |= read_any;
+        self.save(now)?;
+        // a message not deleted comes back: its objects are known as read, nothing is
+        // read or emitted twice
+        let receipts: Vec<&str> = done.iter().map(|m| m.receipt.as_str()).collect();
+        match self.ctx.block_on(self.queue.delete_batch(&receipts)) {
+            Err(e) => eprintln!("trailwhy: {}", terminal_safe(&format!("{e:#}"))),
+            Ok(failed) => {
+                for (_, why) in failed {
+                    eprintln!(
+                        "trailwhy: a message was not deleted: {}",
+                        terminal_safe(&why)
+                    );
+                }
+            }
+        }
+        for m in given_up {
+            // received again at once by the next run, not after the visibility timeout
+            let _ = self.ctx.block_on(self.queue.set_visibility(&m.receipt, 0));
+        }
+        Ok(())
+    }
+
+    /// Keeps the batch's messages invisible while it is worked on: every half visibility
+    /// timeout, another timeout.
+    fn keep_invisible(&self, msgs: &[Message]) -> tokio::task::JoinHandle<()> {
+        let queue = self.queue.clone();
+        let receipts: Vec<String> = msgs.iter().map(|m| m.receipt.clone()).collect();
+        let timeout = self.queue.visibility_timeout.max(2);
+        self.ctx.spawn(async move {
+            let period = std::time::Duration::from_secs((timeout / 2) as u64);
+            loop {
+                tokio::time::sleep(period).await;
+                for r in &receipts {
+                    let _ = queue.set_visibility(r, timeout).await;
+                }
+            }
+        })
+    }
+
+    /// Reads one object unless it was read before or is not a trail log (`None` then).
+    fn object(&mut self, o: &ObjectRef, now: DateTime<Utc>) -> Option<Fate> {
+        let id = format!("{}/{}", o.bucket, o.key);
+        if self.state.objects.contains_key(&id) || !notify::log_key(&o.key) {
+            return None;
+        }
+        let fate = self.read_object(o, now);
+        if let Fate::Done(entry) = &fate {
+            self.objects_read += 1;
+            self.state.objects.insert(id, entry.clone());
+        }
+        Some(fate)
+    }
+
+    fn read_object(&mut self, o: &ObjectRef, now: DateTime<Utc>) -> Fate {
+        let name = format!("s3://{}/{}", o.bucket, o.key);
+        let given_up = |why: String| {
+            eprintln!(
+                "trailwhy: {}: {}; not read",
+                terminal_safe(&name),
+                terminal_safe(&why)
+            );
+            Fate::Done(ObjectEntry {
+                read_at: now,
+                kept: None,
+                changes: false,
+                skipped: Some(why),
+            })
+        };
+        let mut download = match tempfile::NamedTempFile::new_in(&self.window_dir) {
+            Ok(f) => f,
+            Err(e) => return Fate::Retry(format!("cannot make a temporary file: {e}")),
+        };
+        let got = self.ctx.block_on(self.getter.get_to(
+            &o.bucket,
+            &o.key,
+            download.as_file_mut(),
+            self.limits.max_decompressed_bytes,
+        ));
+        match got {
+            Ok(_) => {}
+            Err(GetError::Permanent(why)) => return given_up(why),
+            Err(GetError::Failed(why)) => return Fate::Retry(why),
+        }
+        let input = Input::Remote(Arc::new(Downloaded {
+            name: name.clone(),
+            path: download.path().to_owned(),
+        }));
+        let mut sink = KeepSink {
+            selector: &self.selector,
+            records: Vec::new(),
+            kept: 0,
+            changes: false,
+        };
+        let read = read::read_input(&input, &self.limits, None, &mut sink);
+        if read.interrupted {
+            return Fate::Interrupted;
+        }
+        let (kept, changes, records) = (sink.kept, sink.changes, sink.records);
+        let mut stats = ScanStats::default();
+        read.count(&mut stats);
+        let _ = report::write_problems(&mut std::io::stderr().lock(), &stats, &[]);
+        if let Some(s) = stats.skipped.first() {
+            if s.by_design {
+                self.note(&format!(
+                    "{}: {}",
+                    terminal_safe(&name),
+                    terminal_safe(&s.reason)
+                ));
+            }
+            return Fate::Done(ObjectEntry {
+                read_at: now,
+                kept: None,
+                changes: false,
+                skipped: Some(s.reason.clone()),
+            });
+        }
+        let kept = if kept == 0 {
+            None
+        } else {
+            match self.write_kept(&records) {
+                Ok(f) => Some(f),
+                Err(e) => return Fate::Retry(format!("cannot keep its records: {e:#}")),
+            }
+        };
+        Fate::Done(ObjectEntry {
+            read_at: now,
+            kept,
+            changes,
+            skipped: None,
+        })
+    }
+
+    /// Writes the selected records of one object as a gzipped log file in the window
+    /// directory, on disk before the state names it.
+    fn write_kept(&mut self, records: &[u8]) -> Result<String> {
+        let name = format!("{:010}.json.gz", self.state.next_file);
+        self.state.next_file += 1;
+        let path = self.window_dir.join(&name);
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        let mut gz =
+            flate2::write::GzEncoder::new(BufWriter::new(file), flate2::Compression::fast());
+        gz.write_all(b"{\"Records\":[")?;
+        gz.write_all(records)?;
+        gz.write_all(b"]}")?;
+        let file = gz.finish()?.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(name)
+    }
+
+    /// Emits the held findings whose time has come (nothing is read).
+    fn settle_due(&mut self) -> Result<()> {
+        let now = Utc::now();
+        let due = self
+            .state
+            .held
+            .values()
+            .min()
+            .is_some_and(|first| *first + self.settle <= now);
+        if due {
+            self.explain_and_save()?;
+        }
+        Ok(())
+    }
+
+    fn explain_and_save(&mut self) -> Result<()> {
+        let now = Utc::now();
+        self.explain(now)?;
+        self.unexplained = false;
+        self.explained_at = Instant::now();
+        self.save(now)
+    }
+
+    /// Explains over the window's kept files; emits the events not emitted before.
+    fn explain(&mut self, now: DateTime<Utc>) -> Result<()> {
+        let files: Vec<String> = self
+            .state
+            .kept_files()
+            .map(|f| self.window_dir.join(f).display().to_string())
+            .collect();
+        if files.is_empty() {
+            return Ok(());
+        }
+        let scan_args = self.scan_args(files);
+        let mut cfg = ScanConfig::from_args(&scan_args)?;
+        cfg.memory = Memory::from_args(&self.args.memory)?;
+        let (findings, _, _) = findings_with(&scan_args, &cfg, None, true)?;
+        let mut out: Vec<Reported> = Vec::new();
+        let mut suppressed = 0usize;
+        for mut f in findings {
+            let fresh: Vec<EventId> = f
+                .event_ids
+                .iter()
+                .filter(|id| !self.state.emitted.contains_key(&id.to_string()))
+                .cloned()
+                .collect();
+            if fresh.is_empty() {
+                continue;
+            }
+            let missing = missing_evidence(&f);
+            if let Some(why) = &missing {
+                let mut first = now;
+                for id in &fresh {
+                    let held = *self.state.held.entry(id.to_string()).or_insert(now);
+                    first = first.min(held);
+                }
+                if now - first < self.settle {
+                    continue;
+                }
+                f.details.insert(
+                    "watch".to_owned(),
+                    json!({"settled": true, "missing_evidence": why, "waited_seconds": (now - first).num_seconds()}),
+                );
+            }
+            for id in &fresh {
+                let id = id.to_string();
+                self.state.held.remove(&id);
+                self.state.emitted.insert(id, now);
+            }
+            let in_window = f.count;
+            f.count = fresh.len() as u64;
+            f.event_ids = fresh;
+            if in_window > f.count {
+                f.details
+                    .insert("watch_window_events".to_owned(), json!(in_window));
+            }
+            let repository = repository_of(&f);
+            if let Some(rules) = &self.rules {
+                if let Verdict::Suppressed(_) = rules.judge(&f, &repository, now) {
+                    suppressed += 1;
+                    continue;
+                }
+            }
+            let print = fingerprint(&f);
+            let status = if self.state.fingerprints.contains_key(&print) {
+                Status::Recurring
+            } else {
+                Status::New
+            };
+            self.state.fingerprints.insert(print.clone(), now);
+            out.push(Reported {
+                fingerprint: print,
+                status,
+                repository,
+                finding: f,
+            });
+        }
+        if suppressed > 0 {
+            self.note(&format!(
+                "{suppressed} finding(s) suppressed by {}",
+                self.args
+                    .suppress
+                    .as_deref()
+                    .map(Path::display)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default()
+            ));
+        }
+        if !out.is_empty() {
+            self.emit(&out, now)?;
+        }
+        Ok(())
+    }
+
+    /// Stdout (written after the state is saved) and the outbox.
+    fn emit(&mut self, out: &[Reported], now: DateTime<Utc>) -> Result<()> {
+        self.emitted += out.len() as u64;
+        let mut md = Vec::new();
+        for r in out {
+            write_markdown(&mut md, r)?;
+        }
+        match self.args.format {
+            WatchFormat::Ndjson => {
+                for r in out {
+                    serde_json::to_writer(&mut self.stdout, r)?;
+                    self.stdout.push(b'\n');
+                }
+            }
+            WatchFormat::Markdown => self.stdout.extend_from_slice(&md),
+        }
+        if self.webhook.is_some() {
+            let n = self.state.next_delivery;
+            self.state.next_delivery += 1;
+            self.state.outbox.push(Delivery {
+                id: format!("{}-{n}", now.format("%Y%m%dT%H%M%SZ")),
+                created: now,
+                attempts: 0,
+                next_attempt: now,
+                last_error: None,
+                findings: out
+                    .iter()
+                    .map(serde_json::to_value)
+                    .collect::<Result<_, _>>()?,
+                markdown: String::from_utf8_lossy(&md).into_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Saves the state, then removes the kept files it no longer names and prints what was
+    /// emitted.
+    fn save(&mut self, now: DateTime<Utc>) -> Result<()> {
+        self.state.prune(now);
+        let expired = self
+            .state
+            .expired_files(now, self.window, self.change_window);
+        self.state.save(&self.state_path)?;
+        for f in expired {
+            let _ = std::fs::remove_file(self.window_dir.join(f));
+        }
+        self.flush_stdout()
+    }
+
+    fn flush_stdout(&mut self) -> Result<()> {
+        if !self.stdout.is_empty() {
+            let mut o = std::io::stdout().lock();
+            o.write_all(&self.stdout)?;
+            o.flush()?;
+            self.stdout.clear();
+        }
+        Ok(())
+    }
+
+    /// Delivers the outbox, oldest first, while deliveries are due and accepted.
+    fn deliver_due(&mut self) -> Result<()> {
+        let Some(hook) = &self.webhook else {
+            return Ok(());
+        };
+        loop {
+            let now = Utc::now();
+            let Some(d) = self.state.outbox.first() else {
+                return Ok(());
+            };
+            if d.next_attempt > now || trailwhy::interrupt::requested() {
+                return Ok(());
+            }
+            let result = self.ctx.block_on(hook.post(d));
+            match result {
+                Ok(()) => {
+                    self.state.outbox.remove(0);
+                }
+                Err(e) => {
+                    let d = &mut self.state.outbox[0];
+                    d.attempts += 1;
+                    d.next_attempt = webhook::next_attempt(Utc::now(), d.attempts);
+                    d.last_error = Some(format!("{e:#}"));
+                    eprintln!(
+                        "trailwhy: webhook: delivery {} (attempt {}): {}; retried at {}",
+                        d.id,
+                        d.attempts,
+                        terminal_safe(&format!("{e:#}")),
+                        d.next_attempt.format("%H:%M:%SZ")
+                    );
+                    self.state.save(&self.state_path)?;
+                    return Ok(());
+                }
+            }
+            self.state.save(&self.state_path)?;
+        }
+    }
+
+    /// The scan flags of one explanation over the window's kept files.
+    fn scan_args(&self, files: Vec<String>) -> ScanArgs {
+        let a = self.args;
+        ScanArgs {
+            sources: files,
+            iam: a.iam.clone(),
+            since: None,
+            until: None,
+            account: a.account.clone(),
+            region: a.region.clone(),
+            threads: a.threads,
+            max_decompressed_size: a.max_decompressed_size.clone(),
+            verify: false,
+            public_keys: None,
+            require_verified: false,
+            aws: AwsArgs {
+                profile: a.profile.clone(),
+                endpoint_url: a.endpoint_url.clone(),
+                s3_concurrency: 16,
+                delivery_lag: "30m".to_owned(),
+                max_scan: None,
+                dry_run: false,
+                change_lookback: None,
+                iam_live: a.iam_live,
+                iam_role: Vec::new(),
+                aws_details: false,
+                aws_details_dir: None,
+                save_aws_details: None,
+                codebuild_live: Vec::new(),
+                quiet: a.quiet,
+            },
+        }
+    }
+}
+
+/// Resolves once a stop was asked for.
+async fn stopped() {
+    while !trailwhy::interrupt::requested() {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// What evidence a finding still lacks that a later object could bring, if any.
+fn missing_evidence(f: &Finding) -> Option<String> {
+    if f.details.session().is_some_and(|s| s.awaits_assumption()) {
+        return Some(
+            "the web-identity assumption that issued the session (its sub, the role's policies at that time) was not read"
+                .to_owned(),
+        );
+    }
+    if f.cause == Cause::NoPolicyData {
+        return Some(
+            "the account's policies are not known (give --iam or --iam-live; change events in the stream supply them as they come)"
+                .to_owned(),
+        );
+    }
+    None
+}
+
+/// One emitted finding in Markdown: a heading, then report's rendering of it.
+fn write_markdown(w: &mut Vec<u8>, r: &Reported) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "### {} {}\n",
+        markdown::code(r.finding.cause.code(), markdown::Place::Inline),
+        r.finding
+            .role_arn
+            .as_deref()
+            .map(|a| markdown::code(a, markdown::Place::Inline))
+            .unwrap_or_default()
+    )?;
+    markdown::write_finding(w, r)?;
+    writeln!(w)
+}
+
+/// `FILE.window/` beside the state file.
+fn window_dir(state: &Path) -> PathBuf {
+    let mut name = state
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".window");
+    state::parent(state).join(name)
+}
+
+/// Removes what a crash left in the window directory: kept files the state does not name
+/// (written before a state that never got saved), downloads in progress.
+fn remove_strays(dir: &Path, state: &WatchState) -> Result<()> {
+    let named: std::collections::HashSet<&str> = state.kept_files().collect();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if !named.contains(name.to_string_lossy().as_ref()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
+}
+
+/// A downloaded object, read under its `s3://` name.
+struct Downloaded {
+    name: String,
+    path: PathBuf,
+}
+
+impl Remote for Downloaded {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn open(&self) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+        Ok(Box::new(std::fs::File::open(&self.path)?))
+    }
+}
+
+/// Keeps the records `explain` would select (and those it would count as unplaced), as the
+/// bytes of a log file's `Records` list.
+struct KeepSink<'s> {
+    selector: &'s Selector,
+    records: Vec<u8>,
+    kept: usize,
+    changes: bool,
+}
+
+impl Sink for KeepSink<'_> {
+    fn takes_documents(&self) -> bool {
+        false
+    }
+
+    fn event(&mut self, _name: &str, raw: Raw<'_>) -> Result<(), (RecordProblem, String)> {
+        if !self.selector.may_match(raw.bytes) {
+            return Ok(());
+        }
+        let rec = match serde_json::from_slice::<Record>(raw.bytes) {
+            Ok(r) => r,
+            // named on stderr with the object, as `explain` names it
+            Err(e) => {
+                return Err((
+                    RecordProblem::Undecodable,
+                    format!("could not be decoded: {e}"),
+                ))
+            }
+        };
+        match self.selector.select(&rec) {
+            Ok(Selected::Change(_)) => {
+                self.changes = true;
+                self.keep(raw.bytes)
+            }
+            Ok(_) | Err(Rejected::BadTime) => self.keep(raw.bytes),
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+impl KeepSink<'_> {
+    fn keep(&mut self, bytes: &[u8]) -> Result<(), (RecordProblem, String)> {
+        if self.kept > 0 {
+            self.records.push(b',');
+        }
+        self.records.extend_from_slice(bytes);
+        self.kept += 1;
+        Ok(())
+    }
+}
