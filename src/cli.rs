@@ -380,6 +380,10 @@ pub struct WatchArgs {
     #[arg(long, value_enum, default_value = "json")]
     pub webhook_format: WebhookFormat,
 
+    /// How long one webhook POST may take before it counts as failed (and is retried)
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub webhook_timeout: String,
+
     /// Drain the queue and exit (for cron and tests): stop at the first empty receive
     #[arg(long)]
     pub once: bool,
@@ -387,6 +391,10 @@ pub struct WatchArgs {
     /// How long a finding whose evidence may still arrive (the assumption of its session, the account's policies) waits for it before it is emitted with what is known
     #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub settle: String,
+
+    /// While messages keep coming, how often the window is explained (it always is when the queue runs dry); longer batches more objects into one explanation
+    #[arg(long, value_name = "DURATION", default_value = "1s")]
+    pub explain_every: String,
 
     /// How long the records of an object are kept for correlation (a session lasts at most 12 hours)
     #[arg(long, value_name = "DURATION", default_value = "12h")]

@@ -52,9 +52,6 @@ use trailwhy::source::queue::{queue_spec, Message, Queue};
 use trailwhy::source::s3::{GetError, ObjectGetter};
 use trailwhy::source::{Input, Remote};
 
-/// While messages keep coming, how often the window is explained.
-const EXPLAIN_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
-
 pub fn run(args: &WatchArgs) -> Result<Exit> {
     if args.print_setup {
         return setup::print(args);
@@ -84,6 +81,8 @@ struct Watcher<'a> {
     selector: Selector,
     limits: DecodeLimits,
     settle: Duration,
+    /// While messages keep coming, how often the window is explained.
+    explain_every: std::time::Duration,
     window: Duration,
     change_window: Duration,
     rules: Option<Rules>,
@@ -95,6 +94,7 @@ struct Watcher<'a> {
     explained_at: Instant,
     /// Counts for the closing line.
     objects_read: u64,
+    objects_unreadable: u64,
     emitted: u64,
 }
 
@@ -126,10 +126,14 @@ impl<'a> Watcher<'a> {
         // checked now, not at the first explanation
         Memory::from_args(&args.memory)?;
         let rules = args.suppress.as_deref().map(Rules::load).transpose()?;
+        let timeout = duration_flag("--webhook-timeout", &args.webhook_timeout)?
+            .to_std()
+            .unwrap_or_default()
+            .max(std::time::Duration::from_millis(100));
         let webhook = args
             .webhook
             .as_deref()
-            .map(|u| webhook::Webhook::new(u, args.webhook_format))
+            .map(|u| webhook::Webhook::new(u, args.webhook_format, timeout))
             .transpose()?;
         let state = WatchState::load(&state_path)?;
         let window_dir = window_dir(&state_path);
@@ -163,6 +167,9 @@ impl<'a> Watcher<'a> {
             state_path,
             window_dir,
             settle,
+            explain_every: duration_flag("--explain-every", &args.explain_every)?
+                .to_std()
+                .unwrap_or_default(),
             window,
             change_window,
             rules,
@@ -171,6 +178,7 @@ impl<'a> Watcher<'a> {
             unexplained: false,
             explained_at: Instant::now(),
             objects_read: 0,
+            objects_unreadable: 0,
             emitted: 0,
         })
     }
@@ -222,7 +230,7 @@ impl<'a> Watcher<'a> {
             }
             self.batch(msgs)?;
             // while messages keep coming, an explanation a second
-            if self.unexplained && self.explained_at.elapsed() >= EXPLAIN_EVERY {
+            if self.unexplained && self.explained_at.elapsed() >= self.explain_every {
                 self.explain_and_save()?;
             }
             self.deliver_due()?;
@@ -238,8 +246,12 @@ impl<'a> Watcher<'a> {
 
     fn closing_note(&self, started: Instant) {
         let mut text = format!(
-            "{} object(s) read, {} finding(s) emitted in {:.1} s",
+            "{} object(s) read, {}{} finding(s) emitted in {:.1} s",
             self.objects_read,
+            match self.objects_unreadable {
+                0 => String::new(),
+                n => format!("{n} not readable (named above), "),
+            },
             self.emitted,
             started.elapsed().as_secs_f64()
         );
@@ -414,7 +426,10 @@ impl<'a> Watcher<'a> {
         }
         let fate = self.read_object(o, now);
         if let Fate::Done(entry) = &fate {
-            self.objects_read += 1;
+            match entry.skipped {
+                None => self.objects_read += 1,
+                Some(_) => self.objects_unreadable += 1,
+            }
             self.state.objects.insert(id, entry.clone());
         }
         Some(fate)

@@ -3,7 +3,7 @@
 //! A delivery is accepted by a 2xx answer. Anything else — a refused connection, a timeout,
 //! a 5xx, a 429 — leaves it in the outbox to be retried with exponential backoff (1 s
 //! doubling to 5 min), across restarts; a 4xx other than 408 and 429 is retried too, but
-//! named on stderr each time, since it will not mend itself. Each body carries the delivery's
+//! named on stderr each time, since it may not mend itself. Each body carries the delivery's
 //! ID (`delivery_id`, and the `Idempotency-Key` header): the one thing that makes a retry
 //! after a crash between the receiver's 2xx and our state write harmless to a receiver that
 //! honours it.
@@ -21,17 +21,16 @@ use serde_json::json;
 use super::state::Delivery;
 use crate::cli::WebhookFormat;
 
-/// How long one POST may take, connection included.
-pub const TIMEOUT: Duration = Duration::from_secs(10);
-
 pub struct Webhook {
     url: hyper::Uri,
     format: WebhookFormat,
+    /// How long one POST may take, connection included.
+    timeout: Duration,
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 impl Webhook {
-    pub fn new(url: &str, format: WebhookFormat) -> Result<Webhook> {
+    pub fn new(url: &str, format: WebhookFormat, timeout: Duration) -> Result<Webhook> {
         let uri: hyper::Uri = url
             .parse()
             .map_err(|e| anyhow!("--webhook: '{url}' is not a URL: {e}"))?;
@@ -48,6 +47,7 @@ impl Webhook {
         Ok(Webhook {
             url: uri,
             format,
+            timeout,
             client: Client::builder(TokioExecutor::new()).build(https),
         })
     }
@@ -75,7 +75,7 @@ impl Webhook {
             )
             .header("Idempotency-Key", d.id.as_str())
             .body(Full::new(Bytes::from(body)))?;
-        let answer = tokio::time::timeout(TIMEOUT, async {
+        let answer = tokio::time::timeout(self.timeout, async {
             let resp = self.client.request(req).await?;
             let status = resp.status();
             // read (a little of) the answer: the connection is reused and the error says more
@@ -84,7 +84,7 @@ impl Webhook {
         })
         .await;
         let (status, text) = match answer {
-            Err(_) => bail!("no answer within {} s", TIMEOUT.as_secs()),
+            Err(_) => bail!("no answer within {:?}", self.timeout),
             Ok(Err(e)) => bail!("{}", error_chain(e.as_ref())),
             Ok(Ok(a)) => a,
         };
@@ -136,7 +136,10 @@ mod tests {
     #[test]
     fn only_http_urls() {
         for bad in ["ftp://x/y", "hooks.slack.com/x", "http://"] {
-            assert!(Webhook::new(bad, WebhookFormat::Json).is_err(), "{bad}");
+            assert!(
+                Webhook::new(bad, WebhookFormat::Json, Duration::from_secs(1)).is_err(),
+                "{bad}"
+            );
         }
     }
 }
