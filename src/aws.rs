@@ -110,9 +110,13 @@ impl AwsContext {
             .map_or_else(|| "us-east-1".to_owned(), |r| r.to_string())
     }
 
-    /// An SQS client (`watch`).
-    pub fn sqs(&self) -> aws_sdk_sqs::Client {
-        aws_sdk_sqs::Client::new(&self.config)
+    /// An SQS client (`watch`), in `region` when given.
+    pub fn sqs(&self, region: Option<&str>) -> aws_sdk_sqs::Client {
+        let mut b = aws_sdk_sqs::config::Builder::from(&self.config);
+        if let Some(r) = region {
+            b = b.region(Region::new(r.to_owned()));
+        }
+        aws_sdk_sqs::Client::from_conf(b.build())
     }
 
     /// An S3 client; path-style addressing when an endpoint is given (local servers).

@@ -828,7 +828,12 @@ fn a_running_watch_stops_on_sigterm_and_resumes() {
 #[test]
 fn kill_9_at_random_points_delivers_every_failure_once() {
     let Some(moto) = aws::moto() else { return };
-    for seed in 0..3u64 {
+    // three rounds here; bench/watch.sh runs more (TRAILWHY_WATCH_SEEDS)
+    let seeds: u64 = std::env::var("TRAILWHY_WATCH_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    for seed in 0..seeds {
         crash_round(moto, seed);
     }
 }
@@ -1007,4 +1012,89 @@ s3.put_bucket_notification_configuration(Bucket="w-setup", NotificationConfigura
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(by_event(&run.findings()), explain_of(&objects, &iam));
     assert!(run.stderr.contains("3 object(s) read"), "{}", run.stderr);
+}
+
+/// `--suppress` as in report (suppressed findings are not emitted, nor later); a finding seen
+/// before is `recurring`; `--account` leaves other accounts' events out.
+#[test]
+fn suppression_recurrence_and_account_filter() {
+    let Some(moto) = aws::moto() else { return };
+    let tree = Tree::new();
+    let objects = three_objects(tree.path(), 70);
+    let iam = inventory(tree.path());
+    let iam_s = iam.display().to_string();
+    let rules = tree.path().join("suppress.yaml");
+    std::fs::write(
+        &rules,
+        "rules:\n  - cause: sub_pattern_mismatch\n    reason: acme/other is not meant to deploy\n",
+    )
+    .unwrap();
+    let rules_s = rules.display().to_string();
+    bucket_and_queue(moto, "w-suppress", 30, false);
+    upload(moto, "w-suppress", &objects, 0.0);
+    let state = tree.path().join("state.json");
+    let q = queue_arg("w-suppress");
+    let args = [
+        "--once",
+        "--iam",
+        &iam_s,
+        "--suppress",
+        &rules_s,
+        "--explain-every",
+        "1h",
+    ];
+    let run = watch(moto, &q, &state, &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        by_event(&run.findings()),
+        BTreeMap::from([("pd70".to_owned(), "identity_policy_no_allow".to_owned())])
+    );
+    assert!(
+        run.stderr.contains("1 finding(s) suppressed by"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.findings()[0]["status"], "new");
+    // the same push fails again later: recurring; the suppressed one does not come back
+    let later = vec![object(
+        tree.path(),
+        "eu-west-1",
+        "20261001T1016Z",
+        73,
+        &[push_denied("pd73", "2026-10-01T10:11:00Z")],
+    )];
+    upload(moto, "w-suppress", &later, 0.0);
+    let run = watch(moto, &q, &state, &args);
+    let f = run.findings();
+    assert_eq!(f.len(), 1, "{}", run.stderr);
+    assert_eq!(f[0]["event_ids"], json!(["pd73"]));
+    assert_eq!(f[0]["status"], "recurring");
+    assert_eq!(
+        f[0]["details"]["watch_window_events"], 2,
+        "the window holds both pushes"
+    );
+
+    // another account only: the objects are read, nothing of theirs is kept or emitted
+    bucket_and_queue(moto, "w-account", 30, false);
+    upload(moto, "w-account", &three_objects(tree.path(), 75), 0.0);
+    let run = watch(
+        moto,
+        &queue_arg("w-account"),
+        &tree.path().join("a.json"),
+        &["--once", "--iam", &iam_s, "--account", "444455556666"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.contains("3 object(s) read, 0 finding(s)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_dir(tree.path().join("a.json.window"))
+            .unwrap()
+            .count(),
+        0,
+        "nothing kept"
+    );
 }

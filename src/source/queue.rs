@@ -54,11 +54,25 @@ pub fn queue_spec(arg: &str) -> Result<String> {
     Ok(rest.to_owned())
 }
 
+/// The region of an AWS queue URL (`https://sqs.REGION.amazonaws.com/…`, or the legacy
+/// `https://REGION.queue.amazonaws.com/…`); `None` for another host (a local server).
+pub fn region_of_url(url: &str) -> Option<String> {
+    let host = url.split("://").nth(1)?.split('/').next()?;
+    let region = if let Some(rest) = host.strip_prefix("sqs.") {
+        rest.split('.').next()?
+    } else {
+        host.strip_suffix(".queue.amazonaws.com")?
+    };
+    let known = host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn");
+    (known && !region.is_empty()).then(|| region.to_owned())
+}
+
 impl Queue {
     /// Resolves `spec` (a name or a URL, from [`queue_spec`]) and reads its redrive policy
     /// and visibility timeout.
     pub fn open(ctx: &AwsContext, spec: &str) -> Result<Queue> {
-        let client = ctx.sqs();
+        // a queue URL names its region: requests go there, whatever the configured region
+        let client = ctx.sqs(region_of_url(spec).as_deref());
         ctx.block_on(async {
             let url = if spec.contains("://") {
                 spec.to_owned()
@@ -233,6 +247,15 @@ mod tests {
                 .as_deref(),
             Some("https://sqs.us-east-1.amazonaws.com/111122223333/q.fifo")
         );
+        assert_eq!(
+            region_of_url("https://sqs.eu-west-1.amazonaws.com/111122223333/q").as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(
+            region_of_url("https://ap-south-1.queue.amazonaws.com/111122223333/q").as_deref(),
+            Some("ap-south-1")
+        );
+        assert_eq!(region_of_url("http://127.0.0.1:5000/111122223333/q"), None);
         for bad in ["sqs://", "trail-events", "sqs://a b", "sqs://x/y"] {
             assert!(queue_spec(bad).is_err(), "{bad}");
         }

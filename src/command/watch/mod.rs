@@ -91,6 +91,11 @@ struct Watcher<'a> {
     stdout: Vec<u8>,
     /// Objects were read since the last explanation.
     unexplained: bool,
+    /// Receipts of the messages received and not yet deleted or let go: kept invisible by a
+    /// task that extends their visibility every half timeout ([`keep_invisible`]).
+    in_flight: Arc<std::sync::Mutex<Vec<String>>>,
+    /// Messages done with, deleted after the next explanation is saved.
+    to_delete: Vec<String>,
     explained_at: Instant,
     /// Counts for the closing line.
     objects_read: u64,
@@ -176,6 +181,8 @@ impl<'a> Watcher<'a> {
             webhook,
             stdout: Vec::new(),
             unexplained: false,
+            in_flight: Arc::default(),
+            to_delete: Vec::new(),
             explained_at: Instant::now(),
             objects_read: 0,
             objects_unreadable: 0,
@@ -200,6 +207,15 @@ impl<'a> Watcher<'a> {
             },
             self.state_path.display()
         ));
+        let keeper = keep_invisible(&self.ctx, self.queue.clone(), self.in_flight.clone());
+        let result = self.work();
+        keeper.abort();
+        result?;
+        self.closing_note(started);
+        Ok(Exit::Ok)
+    }
+
+    fn work(&mut self) -> Result<()> {
         // kept files of a previous run whose events were not all emitted
         self.explain_and_save()?;
         self.deliver_due()?;
@@ -220,6 +236,8 @@ impl<'a> Watcher<'a> {
             if msgs.is_empty() {
                 if self.unexplained {
                     self.explain_and_save()?;
+                } else {
+                    self.delete_done();
                 }
                 self.settle_due()?;
                 self.deliver_due()?;
@@ -229,19 +247,20 @@ impl<'a> Watcher<'a> {
                 continue;
             }
             self.batch(msgs)?;
-            // while messages keep coming, an explanation a second
-            if self.unexplained && self.explained_at.elapsed() >= self.explain_every {
+            // while messages keep coming, an explanation every --explain-every
+            if !self.unexplained {
+                self.delete_done();
+            } else if self.explained_at.elapsed() >= self.explain_every {
                 self.explain_and_save()?;
             }
             self.deliver_due()?;
         }
-        if self.unexplained {
+        // in-flight work finished: explained, saved, its messages deleted
+        if self.unexplained || !self.to_delete.is_empty() {
             self.explain_and_save()?;
         }
         self.state.save(&self.state_path)?;
-        self.flush_stdout()?;
-        self.closing_note(started);
-        Ok(Exit::Ok)
+        self.flush_stdout()
     }
 
     fn closing_note(&self, started: Instant) {
@@ -283,7 +302,12 @@ impl<'a> Watcher<'a> {
             let t = *first + self.settle;
             due = Some(due.map_or(t, |d| d.min(t)));
         }
-        let max = i32::from(self.args.wait.min(20));
+        // objects read and not yet explained: soon
+        let max = if self.unexplained {
+            1
+        } else {
+            i32::from(self.args.wait.min(20))
+        };
         match due {
             Some(t) => ((t - now).num_seconds().clamp(0, i64::from(max)) as i32).max(1),
             None => max,
@@ -310,26 +334,26 @@ impl<'a> Watcher<'a> {
         })
     }
 
-    /// Reads the objects of `msgs`, saves the state, deletes what is done.
+    /// Reads the objects of `msgs` and saves the state; the messages done with are deleted
+    /// once the findings of their objects are saved too ([`Watcher::explain_and_save`]).
     fn batch(&mut self, msgs: Vec<Message>) -> Result<()> {
-        let keeper = self.keep_invisible(&msgs);
+        self.in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(msgs.iter().map(|m| m.receipt.clone()));
         let now = Utc::now();
-        let mut done: Vec<&Message> = Vec::new();
-        let mut given_up: Vec<&Message> = Vec::new();
-        let mut read_any = false;
+        let mut done: Vec<String> = Vec::new();
+        let mut let_go: Vec<String> = Vec::new();
         for m in &msgs {
             let id = terminal_safe(&m.id).into_owned();
             match notify::parse(&m.body) {
                 Err(why) => {
-                    let fate = match &self.queue.redrive {
-                        Some(_) if m.receive_count > 1 => {
-                            "left to the queue's redrive policy (dead-letter queue)"
-                        }
-                        Some(_) => "left to the queue's redrive policy",
-                        None => {
-                            done.push(m);
-                            "deleted (the queue has no redrive policy)"
-                        }
+                    let fate = if self.queue.redrive.is_some() {
+                        let_go.push(m.receipt.clone());
+                        "left to the queue's redrive policy (dead-letter queue)"
+                    } else {
+                        done.push(m.receipt.clone());
+                        "deleted (the queue has no redrive policy)"
                     };
                     eprintln!(
                         "trailwhy: message {id} (received {} time(s)): {}; {fate}",
@@ -339,14 +363,13 @@ impl<'a> Watcher<'a> {
                 }
                 Ok(Notice::Test) => {
                     self.note(&format!("message {id}: s3:TestEvent, acknowledged"));
-                    done.push(m);
+                    done.push(m.receipt.clone());
                 }
                 Ok(Notice::Objects(objects)) => {
                     let mut all = true;
                     for o in &objects {
                         match self.object(o, now) {
-                            None => {}
-                            Some(Fate::Done(_)) => read_any = true,
+                            None | Some(Fate::Done(_)) => {}
                             Some(Fate::Retry(why)) => {
                                 all = false;
                                 eprintln!(
@@ -364,58 +387,60 @@ impl<'a> Watcher<'a> {
                             }
                             Some(Fate::Interrupted) => {
                                 all = false;
-                                given_up.push(m);
                                 break;
                             }
                         }
                     }
                     if all {
-                        done.push(m);
+                        done.push(m.receipt.clone());
+                    } else {
+                        let_go.push(m.receipt.clone());
                     }
                 }
             }
         }
-        keeper.abort();
-        // what was kept is durable once the state names it: the explanation can come later
-        // (it is a function of the kept files and the state), the messages can go now
-        self.unexplained |= read_any;
+        // what was kept is on disk once the state names it
         self.save(now)?;
-        // a message not deleted comes back: its objects are known as read, nothing is
-        // read or emitted twice
-        let receipts: Vec<&str> = done.iter().map(|m| m.receipt.as_str()).collect();
-        match self.ctx.block_on(self.queue.delete_batch(&receipts)) {
-            Err(e) => eprintln!("trailwhy: {}", terminal_safe(&format!("{e:#}"))),
-            Ok(failed) => {
-                for (_, why) in failed {
-                    eprintln!(
-                        "trailwhy: a message was not deleted: {}",
-                        terminal_safe(&why)
-                    );
-                }
+        self.to_delete.extend(done);
+        // a message not done with is let go: received again after its visibility timeout
+        // (at once after a stop), its objects read this time known as read
+        self.forget(&let_go);
+        if trailwhy::interrupt::requested() {
+            for r in &let_go {
+                let _ = self.ctx.block_on(self.queue.set_visibility(r, 0));
             }
-        }
-        for m in given_up {
-            // received again at once by the next run, not after the visibility timeout
-            let _ = self.ctx.block_on(self.queue.set_visibility(&m.receipt, 0));
         }
         Ok(())
     }
 
-    /// Keeps the batch's messages invisible while it is worked on: every half visibility
-    /// timeout, another timeout.
-    fn keep_invisible(&self, msgs: &[Message]) -> tokio::task::JoinHandle<()> {
-        let queue = self.queue.clone();
-        let receipts: Vec<String> = msgs.iter().map(|m| m.receipt.clone()).collect();
-        let timeout = self.queue.visibility_timeout.max(2);
-        self.ctx.spawn(async move {
-            let period = std::time::Duration::from_secs((timeout / 2) as u64);
-            loop {
-                tokio::time::sleep(period).await;
-                for r in &receipts {
-                    let _ = queue.set_visibility(r, timeout).await;
+    /// These messages are no longer kept invisible.
+    fn forget(&self, receipts: &[String]) {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|r| !receipts.contains(r));
+    }
+
+    /// Deletes the messages done with: their objects' records and findings are saved. A
+    /// message not deleted comes back; its objects are known as read, so nothing is read or
+    /// emitted twice.
+    fn delete_done(&mut self) {
+        let done = std::mem::take(&mut self.to_delete);
+        for chunk in done.chunks(trailwhy::source::queue::BATCH as usize) {
+            let receipts: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            match self.ctx.block_on(self.queue.delete_batch(&receipts)) {
+                Err(e) => eprintln!("trailwhy: {}", terminal_safe(&format!("{e:#}"))),
+                Ok(failed) => {
+                    for (_, why) in failed {
+                        eprintln!(
+                            "trailwhy: a message was not deleted: {}",
+                            terminal_safe(&why)
+                        );
+                    }
                 }
             }
-        })
+        }
+        self.forget(&done);
     }
 
     /// Reads one object unless it was read before or is not a trail log (`None` then).
@@ -426,6 +451,7 @@ impl<'a> Watcher<'a> {
         }
         let fate = self.read_object(o, now);
         if let Fate::Done(entry) = &fate {
+            self.unexplained = true;
             match entry.skipped {
                 None => self.objects_read += 1,
                 Some(_) => self.objects_unreadable += 1,
@@ -547,12 +573,15 @@ impl<'a> Watcher<'a> {
         Ok(())
     }
 
+    /// Explains the window, saves the state, then deletes the messages done with.
     fn explain_and_save(&mut self) -> Result<()> {
         let now = Utc::now();
         self.explain(now)?;
         self.unexplained = false;
         self.explained_at = Instant::now();
-        self.save(now)
+        self.save(now)?;
+        self.delete_done();
+        Ok(())
     }
 
     /// Explains over the window's kept files; emits the events not emitted before.
@@ -906,4 +935,27 @@ impl KeepSink<'_> {
         self.kept += 1;
         Ok(())
     }
+}
+
+/// Keeps the messages in `in_flight` invisible while they are worked on: every half
+/// visibility timeout, another timeout.
+fn keep_invisible(
+    ctx: &AwsContext,
+    queue: Arc<Queue>,
+    in_flight: Arc<std::sync::Mutex<Vec<String>>>,
+) -> tokio::task::JoinHandle<()> {
+    let timeout = queue.visibility_timeout.max(2);
+    ctx.spawn(async move {
+        let period = std::time::Duration::from_secs((timeout / 2) as u64);
+        loop {
+            tokio::time::sleep(period).await;
+            let receipts = in_flight
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            for r in &receipts {
+                let _ = queue.set_visibility(r, timeout).await;
+            }
+        }
+    })
 }
