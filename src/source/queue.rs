@@ -204,6 +204,41 @@ impl Queue {
             .collect())
     }
 
+    /// Keeps up to [`BATCH`] messages invisible for `seconds` more, in one request (a receipt
+    /// the queue no longer knows is skipped: its message was deleted or came back).
+    pub async fn extend_batch(&self, receipts: &[String], seconds: i32) -> Result<()> {
+        use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry;
+        if receipts.is_empty() {
+            return Ok(());
+        }
+        let entries = receipts
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(r)
+                    .visibility_timeout(seconds.clamp(0, 43_200))
+                    .build()
+                    .map_err(|e| anyhow!("{e}"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.client
+            .change_message_visibility_batch()
+            .queue_url(&self.url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "{}: {}",
+                    self.url,
+                    describe_sdk_error(&e, "sqs:ChangeMessageVisibility")
+                )
+            })?;
+        Ok(())
+    }
+
     /// Keeps a message invisible for `seconds` more (long work), or, with 0, makes it
     /// visible again at once (work given up: it is received again).
     pub async fn set_visibility(&self, receipt: &str, seconds: i32) -> Result<()> {

@@ -20,6 +20,7 @@ mod setup;
 pub mod state;
 mod webhook;
 
+use std::collections::HashMap;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -60,6 +61,14 @@ pub fn run(args: &WatchArgs) -> Result<Exit> {
     w.run()
 }
 
+/// Messages done with but not yet deleted (their objects not yet explained) at which an
+/// explanation comes whatever `--explain-every` says: in-flight messages are few, their
+/// visibility kept in a few requests (SQS allows 120,000 in flight per queue).
+const MAX_UNDELETED: usize = 1_000;
+
+/// An object downloaded to a temporary file, or why not.
+type Fetched = std::result::Result<tempfile::NamedTempFile, GetError>;
+
 /// What happened to one object a message named.
 enum Fate {
     /// Read (or given up on for good): recorded in the state.
@@ -74,7 +83,7 @@ struct Watcher<'a> {
     args: &'a WatchArgs,
     ctx: Arc<AwsContext>,
     queue: Arc<Queue>,
-    getter: ObjectGetter,
+    getter: Arc<ObjectGetter>,
     state: WatchState,
     state_path: PathBuf,
     window_dir: PathBuf,
@@ -152,7 +161,7 @@ impl<'a> Watcher<'a> {
         })?);
         ctx.check_credentials()?;
         let queue = Arc::new(Queue::open(&ctx, &spec)?);
-        let getter = ObjectGetter::new(&ctx);
+        let getter = Arc::new(ObjectGetter::new(&ctx));
         Ok(Watcher {
             args,
             selector: Selector::new(Window {
@@ -250,7 +259,9 @@ impl<'a> Watcher<'a> {
             // while messages keep coming, an explanation every --explain-every
             if !self.unexplained {
                 self.delete_done();
-            } else if self.explained_at.elapsed() >= self.explain_every {
+            } else if self.explained_at.elapsed() >= self.explain_every
+                || self.to_delete.len() >= MAX_UNDELETED
+            {
                 self.explain_and_save()?;
             }
             self.deliver_due()?;
@@ -342,11 +353,14 @@ impl<'a> Watcher<'a> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .extend(msgs.iter().map(|m| m.receipt.clone()));
         let now = Utc::now();
+        let notices: Vec<Result<Notice, String>> =
+            msgs.iter().map(|m| notify::parse(&m.body)).collect();
+        let mut fetched = self.fetch(&notices);
         let mut done: Vec<String> = Vec::new();
         let mut let_go: Vec<String> = Vec::new();
-        for m in &msgs {
+        for (m, notice) in msgs.iter().zip(notices) {
             let id = terminal_safe(&m.id).into_owned();
-            match notify::parse(&m.body) {
+            match notice {
                 Err(why) => {
                     let fate = if self.queue.redrive.is_some() {
                         let_go.push(m.receipt.clone());
@@ -368,7 +382,7 @@ impl<'a> Watcher<'a> {
                 Ok(Notice::Objects(objects)) => {
                     let mut all = true;
                     for o in &objects {
-                        match self.object(o, now) {
+                        match self.object(o, now, &mut fetched) {
                             None | Some(Fate::Done(_)) => {}
                             Some(Fate::Retry(why)) => {
                                 all = false;
@@ -413,6 +427,57 @@ impl<'a> Watcher<'a> {
         Ok(())
     }
 
+    /// Downloads, at once, the objects these notices name that were not read before and are
+    /// trail logs (each once), to temporary files in the window directory.
+    fn fetch(&self, notices: &[Result<Notice, String>]) -> HashMap<String, Fetched> {
+        let mut wanted: Vec<(String, ObjectRef)> = Vec::new();
+        for n in notices {
+            let Ok(Notice::Objects(objects)) = n else {
+                continue;
+            };
+            for o in objects {
+                let id = format!("{}/{}", o.bucket, o.key);
+                let new = !self.state.objects.contains_key(&id)
+                    && notify::log_key(&o.key)
+                    && !wanted.iter().any(|(w, _)| *w == id);
+                if new {
+                    wanted.push((id, o.clone()));
+                }
+            }
+        }
+        let getter = self.getter.clone();
+        let dir = self.window_dir.clone();
+        let max = self.limits.max_decompressed_bytes;
+        self.ctx.block_on(async move {
+            let gets = wanted.into_iter().map(|(id, o)| {
+                let (getter, dir) = (getter.clone(), dir.clone());
+                async move {
+                    let got = match tempfile::NamedTempFile::new_in(&dir) {
+                        Err(e) => Err(GetError::Failed(format!(
+                            "cannot make a temporary file: {e}"
+                        ))),
+                        Ok(mut f) => getter
+                            .get_to(&o.bucket, &o.key, f.as_file_mut(), max)
+                            .await
+                            .map(|_| f),
+                    };
+                    (id, got)
+                }
+            });
+            let mut set = tokio::task::JoinSet::new();
+            for g in gets {
+                set.spawn(g);
+            }
+            let mut out = HashMap::new();
+            while let Some(r) = set.join_next().await {
+                if let Ok((id, got)) = r {
+                    out.insert(id, got);
+                }
+            }
+            out
+        })
+    }
+
     /// These messages are no longer kept invisible.
     fn forget(&self, receipts: &[String]) {
         self.in_flight
@@ -444,12 +509,20 @@ impl<'a> Watcher<'a> {
     }
 
     /// Reads one object unless it was read before or is not a trail log (`None` then).
-    fn object(&mut self, o: &ObjectRef, now: DateTime<Utc>) -> Option<Fate> {
+    fn object(
+        &mut self,
+        o: &ObjectRef,
+        now: DateTime<Utc>,
+        fetched: &mut HashMap<String, Fetched>,
+    ) -> Option<Fate> {
         let id = format!("{}/{}", o.bucket, o.key);
         if self.state.objects.contains_key(&id) || !notify::log_key(&o.key) {
             return None;
         }
-        let fate = self.read_object(o, now);
+        let got = fetched
+            .remove(&id)
+            .unwrap_or_else(|| Err(GetError::Failed("its download did not finish".to_owned())));
+        let fate = self.read_object(o, now, got);
         if let Fate::Done(entry) = &fate {
             self.unexplained = true;
             match entry.skipped {
@@ -461,36 +534,25 @@ impl<'a> Watcher<'a> {
         Some(fate)
     }
 
-    fn read_object(&mut self, o: &ObjectRef, now: DateTime<Utc>) -> Fate {
+    fn read_object(&mut self, o: &ObjectRef, now: DateTime<Utc>, got: Fetched) -> Fate {
         let name = format!("s3://{}/{}", o.bucket, o.key);
-        let given_up = |why: String| {
-            eprintln!(
-                "trailwhy: {}: {}; not read",
-                terminal_safe(&name),
-                terminal_safe(&why)
-            );
-            Fate::Done(ObjectEntry {
-                read_at: now,
-                kept: None,
-                changes: false,
-                skipped: Some(why),
-            })
-        };
-        let mut download = match tempfile::NamedTempFile::new_in(&self.window_dir) {
-            Ok(f) => f,
-            Err(e) => return Fate::Retry(format!("cannot make a temporary file: {e}")),
-        };
-        let got = self.ctx.block_on(self.getter.get_to(
-            &o.bucket,
-            &o.key,
-            download.as_file_mut(),
-            self.limits.max_decompressed_bytes,
-        ));
-        match got {
-            Ok(_) => {}
-            Err(GetError::Permanent(why)) => return given_up(why),
+        let download = match got {
+            Ok(d) => d,
+            Err(GetError::Permanent(why)) => {
+                eprintln!(
+                    "trailwhy: {}: {}; not read",
+                    terminal_safe(&name),
+                    terminal_safe(&why)
+                );
+                return Fate::Done(ObjectEntry {
+                    read_at: now,
+                    kept: None,
+                    changes: false,
+                    skipped: Some(why),
+                });
+            }
             Err(GetError::Failed(why)) => return Fate::Retry(why),
-        }
+        };
         let input = Input::Remote(Arc::new(Downloaded {
             name: name.clone(),
             path: download.path().to_owned(),
@@ -953,8 +1015,8 @@ fn keep_invisible(
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clone();
-            for r in &receipts {
-                let _ = queue.set_visibility(r, timeout).await;
+            for chunk in receipts.chunks(trailwhy::source::queue::BATCH as usize) {
+                let _ = queue.extend_batch(chunk, timeout).await;
             }
         }
     })

@@ -132,7 +132,9 @@ impl WatchState {
         let horizon = now - REMEMBER;
         self.emitted.retain(|_, t| *t >= horizon);
         self.fingerprints.retain(|_, t| *t >= horizon);
-        self.objects.retain(|_, o| o.read_at >= horizon);
+        // an object whose records are still kept stays known (a --window beyond 14 days)
+        self.objects
+            .retain(|_, o| o.read_at >= horizon || o.kept.is_some());
     }
 
     /// Kept files older than the window (or, holding change events, than `change_window`):
