@@ -302,10 +302,15 @@ impl<'a> Watcher<'a> {
     }
 
     /// How long the next receive may wait: `--wait`, less when a held finding settles or a
-    /// delivery is due sooner; 1 s with `--once` (long polling still asks every server).
+    /// delivery is due sooner, not at all while objects wait for their explanation; 1 s with
+    /// `--once` (long polling asks every server: an empty answer means an empty queue).
     fn wait_seconds(&self) -> i32 {
         if self.args.once {
             return 1;
+        }
+        // objects read and not yet explained: a short poll (an empty answer explains them now)
+        if self.unexplained {
+            return 0;
         }
         let now = Utc::now();
         let mut due: Option<DateTime<Utc>> = self.state.outbox.first().map(|d| d.next_attempt);
@@ -313,12 +318,7 @@ impl<'a> Watcher<'a> {
             let t = *first + self.settle;
             due = Some(due.map_or(t, |d| d.min(t)));
         }
-        // objects read and not yet explained: soon
-        let max = if self.unexplained {
-            1
-        } else {
-            i32::from(self.args.wait.min(20))
-        };
+        let max = i32::from(self.args.wait.min(20));
         match due {
             Some(t) => ((t - now).num_seconds().clamp(0, i64::from(max)) as i32).max(1),
             None => max,
@@ -345,8 +345,8 @@ impl<'a> Watcher<'a> {
         })
     }
 
-    /// Reads the objects of `msgs` and saves the state; the messages done with are deleted
-    /// once the findings of their objects are saved too ([`Watcher::explain_and_save`]).
+    /// Reads the objects of `msgs`; the messages done with are deleted once the state names
+    /// their objects' kept records and findings ([`Watcher::explain_and_save`]).
     fn batch(&mut self, msgs: Vec<Message>) -> Result<()> {
         self.in_flight
             .lock()
@@ -413,8 +413,9 @@ impl<'a> Watcher<'a> {
                 }
             }
         }
-        // what was kept is on disk once the state names it
-        self.save(now)?;
+        // the state names what was kept at the next explanation, which deletes these (a
+        // crash before it: the messages come back, the unnamed kept files are removed at
+        // the start, the objects read again)
         self.to_delete.extend(done);
         // a message not done with is let go: received again after its visibility timeout
         // (at once after a stop), its objects read this time known as read
@@ -775,7 +776,7 @@ impl<'a> Watcher<'a> {
     /// Saves the state, then removes the kept files it no longer names and prints what was
     /// emitted.
     fn save(&mut self, now: DateTime<Utc>) -> Result<()> {
-        self.state.prune(now);
+        self.state.prune(now, self.window);
         let expired = self
             .state
             .expired_files(now, self.window, self.change_window);

@@ -126,15 +126,16 @@ impl WatchState {
     }
 
     /// Forgets what can no longer matter at `now`: emitted IDs and fingerprints after
-    /// [`REMEMBER`], objects after `REMEMBER` too (their kept files go earlier, by
-    /// [`WatchState::expired_files`]).
-    pub fn prune(&mut self, now: DateTime<Utc>) {
+    /// [`REMEMBER`]; objects read longer than `window` ago whose records are no longer kept
+    /// (a notification of one comes back within minutes — another route, a message not
+    /// deleted — and one that comes later has its object read again, its events, remembered
+    /// as emitted, not emitted again).
+    pub fn prune(&mut self, now: DateTime<Utc>, window: Duration) {
         let horizon = now - REMEMBER;
         self.emitted.retain(|_, t| *t >= horizon);
         self.fingerprints.retain(|_, t| *t >= horizon);
-        // an object whose records are still kept stays known (a --window beyond 14 days)
         self.objects
-            .retain(|_, o| o.read_at >= horizon || o.kept.is_some());
+            .retain(|_, o| o.read_at >= now - window || o.kept.is_some());
     }
 
     /// Kept files older than the window (or, holding change events, than `change_window`):
@@ -201,6 +202,30 @@ mod tests {
             err.contains("w.json") && err.contains("not a trailwhy watch state"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn objects_are_forgotten_after_the_window_emitted_ids_after_fourteen_days() {
+        let now = Utc::now();
+        let mut s = WatchState::default();
+        let entry = |age_h: i64, kept: Option<&str>| ObjectEntry {
+            read_at: now - Duration::hours(age_h),
+            kept: kept.map(str::to_owned),
+            changes: kept.is_some(),
+            skipped: None,
+        };
+        s.objects.insert("recent".into(), entry(1, None));
+        s.objects.insert("old".into(), entry(13, None));
+        s.objects
+            .insert("old-with-changes".into(), entry(13, Some("c.json.gz")));
+        s.emitted.insert("e-13d".into(), now - Duration::days(13));
+        s.emitted.insert("e-15d".into(), now - Duration::days(15));
+        s.prune(now, Duration::hours(12));
+        assert_eq!(
+            s.objects.keys().collect::<Vec<_>>(),
+            ["old-with-changes", "recent"]
+        );
+        assert_eq!(s.emitted.keys().collect::<Vec<_>>(), ["e-13d"]);
     }
 
     #[test]
