@@ -1098,3 +1098,36 @@ fn suppression_recurrence_and_account_filter() {
         "nothing kept"
     );
 }
+
+/// CloudTrail may deliver an event twice, in two objects: it is one event, emitted once.
+#[test]
+fn an_event_delivered_in_two_objects_is_emitted_once() {
+    let Some(moto) = aws::moto() else { return };
+    let tree = Tree::new();
+    let iam = inventory(tree.path());
+    let iam_s = iam.display().to_string();
+    let denied = WebId::denied("dup1", "2026-10-01T10:00:00Z", ROLE, WRONG_SUB).record();
+    let objects = vec![
+        object(
+            tree.path(),
+            "us-east-1",
+            "20261001T1005Z",
+            80,
+            std::slice::from_ref(&denied),
+        ),
+        object(tree.path(), "us-east-1", "20261001T1010Z", 81, &[denied]),
+    ];
+    bucket_and_queue(moto, "w-dup", 30, false);
+    upload(moto, "w-dup", &objects, 0.0);
+    let run = watch(
+        moto,
+        &queue_arg("w-dup"),
+        &tree.path().join("s.json"),
+        &["--once", "--iam", &iam_s, "--explain-every", "1h"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let f = run.findings();
+    assert_eq!(f.len(), 1, "{}", run.stdout);
+    assert_eq!(f[0]["event_ids"], json!(["dup1"]));
+    assert_eq!(f[0]["count"], 1);
+}

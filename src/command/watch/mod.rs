@@ -664,10 +664,15 @@ impl<'a> Watcher<'a> {
         let mut out: Vec<Reported> = Vec::new();
         let mut suppressed = 0usize;
         for mut f in findings {
+            // an event CloudTrail delivered twice (in two objects) is one event
+            let mut seen = std::collections::HashSet::new();
             let fresh: Vec<EventId> = f
                 .event_ids
                 .iter()
-                .filter(|id| !self.state.emitted.contains_key(&id.to_string()))
+                .filter(|id| {
+                    let id = id.to_string();
+                    !self.state.emitted.contains_key(&id) && seen.insert(id)
+                })
                 .cloned()
                 .collect();
             if fresh.is_empty() {
@@ -950,8 +955,8 @@ impl Remote for Downloaded {
     }
 }
 
-/// Keeps the records `explain` would select (and those it would count as unplaced), as the
-/// bytes of a log file's `Records` list.
+/// Keeps the records `explain` would select, as the bytes of a log file's `Records` list;
+/// the records it would count as undecodable or unplaced are counted so here too.
 struct KeepSink<'s> {
     selector: &'s Selector,
     records: Vec<u8>,
@@ -983,7 +988,9 @@ impl Sink for KeepSink<'_> {
                 self.changes = true;
                 self.keep(raw.bytes)
             }
-            Ok(_) | Err(Rejected::BadTime) => self.keep(raw.bytes),
+            Ok(_) => self.keep(raw.bytes),
+            // named with the object, as `explain` names it; it cannot be placed in time
+            Err(Rejected::BadTime) => Err((RecordProblem::Unplaced, read::BAD_TIME.to_owned())),
             Err(_) => Ok(()),
         }
     }
