@@ -12,7 +12,8 @@ to the last delivery. It measures; it changes nothing.
 
 Usage: bench/watch.py TRAILWHY_BINARY MOTO_URL [RATE:COUNT ...]   (default 1:30 10:200 100:1000)
 A RATE of 0 is a backlog: every object is on the queue before the watcher starts, and the
-figure is the loop's own throughput (no latency).
+figure is the loop's own throughput (no latency). `floor:N` is the simplest consumer (Python:
+receive, GET, delete) over a backlog of N on the same server: the server's own ceiling.
 """
 
 import concurrent.futures as cf
@@ -204,14 +205,54 @@ def run(binary, moto, rate, count, work):
     }
 
 
+def floor(moto, count):
+    """The simplest consumer on the same server, for scale: receive, GET each object named
+    (not even decompressed), delete the batch; over a backlog of `count` objects."""
+    import urllib.parse
+    s3 = boto3.client("s3", endpoint_url=moto)
+    sqs = boto3.client("sqs", endpoint_url=moto)
+    name = f"floor-{uuid.uuid4().hex[:6]}"
+    s3.create_bucket(Bucket=name)
+    q = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=name,
+        NotificationConfiguration={"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]},
+    )
+
+    def put(i):
+        records = [noise(j) for j in range(RECORDS - 1)] + [denied(str(uuid.uuid4()))]
+        key = f"AWSLogs/{ACCT}/CloudTrail/us-east-1/2026/10/01/{ACCT}_CloudTrail_us-east-1_20261001T1005Z_{i:06d}.json.gz"
+        s3.put_object(Bucket=name, Key=key, Body=gzip.compress(json.dumps({"Records": records}).encode()))
+
+    with cf.ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(put, range(count)))
+    started, n = time.time(), 0
+    while True:
+        msgs = sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        if not msgs:
+            break
+        for m in msgs:
+            for r in json.loads(m["Body"]).get("Records", []):
+                key = urllib.parse.unquote_plus(r["s3"]["object"]["key"])
+                s3.get_object(Bucket=name, Key=key)["Body"].read()
+                n += 1
+        sqs.delete_message_batch(QueueUrl=q, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
+    took = time.time() - started - 1  # the last, empty, receive
+    return {"floor": "python receive/get/delete, no reading", "objects": n, "objects_per_s": round(n / took, 1)}
+
+
 def main():
     binary, moto = sys.argv[1], sys.argv[2]
-    plans = sys.argv[3:] or ["1:30", "10:200", "100:1000"]
+    plans = sys.argv[3:] or ["1:30", "10:200", "100:1000", "0:1000", "floor:1000"]
     with tempfile.TemporaryDirectory() as work:
         inventory(os.path.join(work, "iam.json"))
         for p in plans:
-            rate, count = (int(x) for x in p.split(":"))
-            print(json.dumps(run(binary, moto, rate, count, work)), flush=True)
+            rate, count = p.split(":")
+            if rate == "floor":
+                print(json.dumps(floor(moto, int(count))), flush=True)
+                continue
+            print(json.dumps(run(binary, moto, int(rate), int(count), work)), flush=True)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
 # (bench/watch.py), then the crash-safety test over more seeds (kill -9 at random points;
 # TRAILWHY_WATCH_SEEDS, default 20). It measures; it changes nothing.
 #
-# Usage: bench/watch.sh [RATE:COUNT ...]     (default: 1:30 10:200 100:1000)
+# Usage: bench/watch.sh [RATE:COUNT ...]     (default: 1:30 10:200 100:1000 0:1000 floor:1000;
+#                                            0 is a backlog, floor the simplest Python consumer)
 # Environment:
 #   TRAILWHY=path             binary to measure (default: built here with cargo --release)
 #   RECORDS=100               records per object (one of them a denied assumption)
