@@ -285,7 +285,7 @@ fn once_reads_each_object_once_and_equals_explain() {
     assert_eq!(run.stdout, "", "a redelivered message emitted again");
     assert!(
         run.stderr
-            .contains("0 object(s) read, 0 finding(s) emitted"),
+            .contains("3 message(s) received, 0 object(s) read, 0 finding(s) emitted"),
         "{}",
         run.stderr
     );
@@ -1130,4 +1130,104 @@ fn an_event_delivered_in_two_objects_is_emitted_once() {
     assert_eq!(f.len(), 1, "{}", run.stdout);
     assert_eq!(f[0]["event_ids"], json!(["dup1"]));
     assert_eq!(f[0]["count"], 1);
+}
+
+/// A change event in the stream updates the policy in force: the trust policy widened at
+/// 09:00 (in one object) decides the assumption denied at 10:00 (in another), as explain says.
+#[test]
+fn a_policy_change_in_the_stream_is_the_policy_in_force() {
+    let Some(moto) = aws::moto() else { return };
+    let tree = Tree::new();
+    let iam = inventory(tree.path());
+    let iam_s = iam.display().to_string();
+    let widened =
+        trust(json!({"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/*"}}));
+    let change = Event::change(
+        &format!("arn:aws:iam::{ACCT}:user/alice"),
+        "c1",
+        "2026-10-01T09:00:00Z",
+        "iam.amazonaws.com",
+        "UpdateAssumeRolePolicy",
+        json!({"roleName": "gha-web", "policyDocument": widened.to_string()}),
+    )
+    .record();
+    let objects = vec![
+        object(tree.path(), "us-east-1", "20261001T0905Z", 90, &[change]),
+        object(
+            tree.path(),
+            "us-east-1",
+            "20261001T1005Z",
+            91,
+            &[WebId::denied("pc1", "2026-10-01T10:00:00Z", ROLE, WRONG_SUB).record()],
+        ),
+    ];
+    bucket_and_queue(moto, "w-change", 30, false);
+    upload(moto, "w-change", &objects, 0.0);
+    let state = tree.path().join("s.json");
+    let run = watch(
+        moto,
+        &queue_arg("w-change"),
+        &state,
+        &["--once", "--iam", &iam_s],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let want = explain_of(&objects, &iam);
+    assert_eq!(by_event(&run.findings()), want);
+    // without the change, the same denial is a sub mismatch: the change was what decided
+    assert_ne!(want["pc1"], "sub_pattern_mismatch");
+    let without = explain_of(&objects[1..], &iam);
+    assert_eq!(without["pc1"], "sub_pattern_mismatch");
+    // the object holding the change is kept as one that holds changes
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let kinds: Vec<bool> = s["objects"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|o| o["changes"].as_bool().unwrap())
+        .collect();
+    assert_eq!(kinds.iter().filter(|c| **c).count(), 1, "{s}");
+}
+
+/// Work longer than the queue's visibility timeout: the messages are kept invisible, so each
+/// is received once.
+#[test]
+fn long_work_keeps_its_messages_invisible() {
+    let Some(moto) = aws::moto() else { return };
+    let tree = Tree::new();
+    let iam = inventory(tree.path());
+    let iam_s = iam.display().to_string();
+    let mut objects = Vec::new();
+    for i in 0..120u32 {
+        objects.push(object(
+            tree.path(),
+            "us-east-1",
+            "20261001T1005Z",
+            200 + i,
+            &[WebId::denied(&format!("lw{i}"), "2026-10-01T10:00:00Z", ROLE, WRONG_SUB).record()],
+        ));
+    }
+    // a 1-second visibility timeout; the messages stay in flight until the queue runs dry
+    bucket_and_queue(moto, "w-long", 1, false);
+    upload(moto, "w-long", &objects, 0.0);
+    let started = Instant::now();
+    let run = watch(
+        moto,
+        &queue_arg("w-long"),
+        &tree.path().join("s.json"),
+        &["--once", "--iam", &iam_s, "--explain-every", "1h"],
+    );
+    let took = started.elapsed();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        took > Duration::from_secs(2),
+        "the work was not longer than the timeout ({took:?}): the test shows nothing"
+    );
+    // 120 objects and the test event, each received once
+    assert!(
+        run.stderr
+            .contains("121 message(s) received, 120 object(s) read"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(by_event(&run.findings()).len(), 120);
 }

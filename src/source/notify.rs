@@ -26,6 +26,9 @@ pub enum Notice {
     Objects(Vec<ObjectRef>),
     /// `s3:TestEvent`: sent once when a notification configuration is set; acknowledged.
     Test,
+    /// SNS's own message to a subscribed queue (a subscription or unsubscription
+    /// confirmation): names no object; what to do about it, for the operator.
+    Sns(String),
 }
 
 /// The objects (or the test event) a message body names.
@@ -51,6 +54,15 @@ fn parse_value(v: &Value, depth: u8) -> Result<Notice, String> {
         let inner: Value = serde_json::from_str(inner)
             .map_err(|e| format!("the SNS envelope's Message is not JSON: {e}"))?;
         return parse_value(&inner, depth + 1);
+    }
+    if let (0, Some(kind @ ("SubscriptionConfirmation" | "UnsubscribeConfirmation"))) =
+        (depth, o.get("Type").and_then(Value::as_str))
+    {
+        let topic = o.get("TopicArn").and_then(Value::as_str).unwrap_or("?");
+        let url = o.get("SubscribeURL").and_then(Value::as_str).unwrap_or("?");
+        return Ok(Notice::Sns(format!(
+            "an SNS {kind} for topic {topic}: names no object; trailwhy confirms nothing (to confirm, open {url})"
+        )));
     }
     if o.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
         return Ok(Notice::Test);

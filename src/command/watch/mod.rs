@@ -107,6 +107,7 @@ struct Watcher<'a> {
     to_delete: Vec<String>,
     explained_at: Instant,
     /// Counts for the closing line.
+    received: u64,
     objects_read: u64,
     objects_unreadable: u64,
     emitted: u64,
@@ -193,6 +194,7 @@ impl<'a> Watcher<'a> {
             in_flight: Arc::default(),
             to_delete: Vec::new(),
             explained_at: Instant::now(),
+            received: 0,
             objects_read: 0,
             objects_unreadable: 0,
             emitted: 0,
@@ -276,7 +278,8 @@ impl<'a> Watcher<'a> {
 
     fn closing_note(&self, started: Instant) {
         let mut text = format!(
-            "{} object(s) read, {}{} finding(s) emitted in {:.1} s",
+            "{} message(s) received, {} object(s) read, {}{} finding(s) emitted in {:.1} s",
+            self.received,
             self.objects_read,
             match self.objects_unreadable {
                 0 => String::new(),
@@ -352,6 +355,7 @@ impl<'a> Watcher<'a> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .extend(msgs.iter().map(|m| m.receipt.clone()));
+        self.received += msgs.len() as u64;
         let now = Utc::now();
         let notices: Vec<Result<Notice, String>> =
             msgs.iter().map(|m| notify::parse(&m.body)).collect();
@@ -377,6 +381,10 @@ impl<'a> Watcher<'a> {
                 }
                 Ok(Notice::Test) => {
                     self.note(&format!("message {id}: s3:TestEvent, acknowledged"));
+                    done.push(m.receipt.clone());
+                }
+                Ok(Notice::Sns(what)) => {
+                    eprintln!("trailwhy: message {id}: {}", terminal_safe(&what));
                     done.push(m.receipt.clone());
                 }
                 Ok(Notice::Objects(objects)) => {

@@ -72,6 +72,24 @@ fn the_test_event_and_other_events_name_no_object() {
                       "Bucket": "trail-bucket", "RequestId": "5582815E1AEA5ADF", "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"});
     assert_eq!(parsed(&test), Ok(Notice::Test));
     assert_eq!(parsed(&sns(&test)), Ok(Notice::Test));
+    // SNS's confirmation of a queue's subscription names no object; it is said, not followed
+    let confirm = json!({"Type": "SubscriptionConfirmation", "MessageId": "165545c9-2a5c-472c-8df2-7ff2be2b3b1b",
+        "Token": "2336412f37", "TopicArn": "arn:aws:sns:us-west-2:123456789012:MyTopic",
+        "Message": "You have chosen to subscribe to the topic arn:aws:sns:us-west-2:123456789012:MyTopic.",
+        "SubscribeURL": "https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:us-west-2:123456789012:MyTopic&Token=2336412f37",
+        "Timestamp": "2012-04-26T20:45:04.751Z", "SignatureVersion": "1", "Signature": "EXAMPLE"});
+    match parsed(&confirm) {
+        Ok(Notice::Sns(text)) => {
+            assert!(
+                text.contains(
+                    "SubscriptionConfirmation for topic arn:aws:sns:us-west-2:123456789012:MyTopic"
+                ),
+                "{text}"
+            );
+            assert!(text.contains("Action=ConfirmSubscription"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
     assert_eq!(
         parsed(&s3_event("ObjectRemoved:Delete", KEY)),
         Ok(Notice::Objects(Vec::new()))
