@@ -1231,3 +1231,77 @@ fn long_work_keeps_its_messages_invisible() {
     );
     assert_eq!(by_event(&run.findings()).len(), 120);
 }
+
+/// Usage errors say what is wrong, before anything is received (exit code 2).
+#[test]
+fn usage_errors_are_named() {
+    for (args, says) in [
+        (vec!["watch", "sqs://q"], "--state FILE is needed"),
+        (vec!["watch", "--state", "s.json"], "no queue given"),
+        (vec!["watch", "q", "--state", "s.json"], "is not a queue"),
+        (
+            vec!["watch", "sqs://q", "--state", "s.json", "--settle", "soon"],
+            "--settle: 'soon' is not a duration",
+        ),
+        (
+            vec![
+                "watch",
+                "sqs://q",
+                "--state",
+                "s.json",
+                "--iam",
+                "/nonexistent/iam.json",
+            ],
+            "--iam: /nonexistent/iam.json: no such file",
+        ),
+        (
+            vec![
+                "watch",
+                "sqs://q",
+                "--state",
+                "s.json",
+                "--webhook",
+                "ftp://x",
+            ],
+            "is not an http:// or https:// URL",
+        ),
+        (
+            vec!["watch", "sqs://q", "--state", "s.json", "--account", "12"],
+            "is not a 12-digit AWS account id",
+        ),
+        (
+            vec!["watch", "--print-setup", "--queue", "q"],
+            "--print-setup needs --bucket",
+        ),
+        (
+            vec![
+                "watch",
+                "--print-setup",
+                "--bucket",
+                "b",
+                "--queue",
+                "sqs://q",
+            ],
+            "needs --account",
+        ),
+    ] {
+        let run = trailwhy_without_aws(&args, &[]);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+    }
+    // a state file that is not one is named, never reset
+    let tree = Tree::new();
+    let state = tree.path().join("s.json");
+    std::fs::write(&state, "{\"objects\": 3}").unwrap();
+    let run = trailwhy_without_aws(
+        &["watch", "sqs://q", "--state", &state.display().to_string()],
+        &[],
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("is not a trailwhy watch state"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), "{\"objects\": 3}");
+}

@@ -106,6 +106,8 @@ struct Watcher<'a> {
     /// Messages done with, deleted after the next explanation is saved.
     to_delete: Vec<String>,
     explained_at: Instant,
+    /// The `--iam` inputs' problems were said (at the first explanation).
+    iam_told: bool,
     /// Counts for the closing line.
     received: u64,
     objects_read: u64,
@@ -131,6 +133,11 @@ impl<'a> Watcher<'a> {
         for acct in &args.account {
             if acct.len() != 12 || !acct.chars().all(|c| c.is_ascii_digit()) {
                 bail!("--account: '{acct}' is not a 12-digit AWS account id");
+            }
+        }
+        for p in &args.iam {
+            if !Path::new(p).exists() {
+                bail!("--iam: {p}: no such file or directory");
             }
         }
         let settle = duration_flag("--settle", &args.settle)?;
@@ -194,6 +201,7 @@ impl<'a> Watcher<'a> {
             in_flight: Arc::default(),
             to_delete: Vec::new(),
             explained_at: Instant::now(),
+            iam_told: false,
             received: 0,
             objects_read: 0,
             objects_unreadable: 0,
@@ -246,7 +254,7 @@ impl<'a> Watcher<'a> {
             };
             if msgs.is_empty() {
                 if self.unexplained {
-                    self.explain_and_save()?;
+                    self.explain_or_wait()?;
                 } else {
                     self.delete_done();
                 }
@@ -264,7 +272,7 @@ impl<'a> Watcher<'a> {
             } else if self.explained_at.elapsed() >= self.explain_every
                 || self.to_delete.len() >= MAX_UNDELETED
             {
-                self.explain_and_save()?;
+                self.explain_or_wait()?;
             }
             self.deliver_due()?;
         }
@@ -639,9 +647,27 @@ impl<'a> Watcher<'a> {
             .min()
             .is_some_and(|first| *first + self.settle <= now);
         if due {
-            self.explain_and_save()?;
+            self.explain_or_wait()?;
         }
         Ok(())
+    }
+
+    /// [`Watcher::explain_and_save`]; when it fails in a long-running watch (the IAM API
+    /// unreachable for `--iam-live`, a full disk), says so and goes on: the messages stay
+    /// in flight, the explanation is tried again.
+    fn explain_or_wait(&mut self) -> Result<()> {
+        match self.explain_and_save() {
+            Err(e) if !self.args.once => {
+                eprintln!(
+                    "trailwhy: cannot explain the window: {}; trying again in 5 s",
+                    terminal_safe(&format!("{e:#}"))
+                );
+                self.unexplained = true;
+                self.pause(std::time::Duration::from_secs(5));
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     /// Explains the window, saves the state, then deletes the messages done with.
@@ -663,12 +689,26 @@ impl<'a> Watcher<'a> {
             .map(|f| self.window_dir.join(f).display().to_string())
             .collect();
         if files.is_empty() {
+            // nothing kept: nothing can be held either
+            self.state.held.clear();
             return Ok(());
         }
         let scan_args = self.scan_args(files);
         let mut cfg = ScanConfig::from_args(&scan_args)?;
         cfg.memory = Memory::from_args(&self.args.memory)?;
-        let (findings, _, _) = findings_with(&scan_args, &cfg, None, true)?;
+        let (findings, scan, inventory) = findings_with(&scan_args, &cfg, None, true)?;
+        if !self.iam_told {
+            // the --iam inputs' problems, once (they are read at every explanation)
+            self.iam_told = true;
+            report::write_problems(
+                &mut std::io::stderr().lock(),
+                &scan.stats,
+                &inventory.problems,
+            )?;
+        }
+        // events held whose finding is gone (their object left the window, a filter changed)
+        // are not waited for
+        let mut still_held = std::collections::HashSet::new();
         let mut out: Vec<Reported> = Vec::new();
         let mut suppressed = 0usize;
         for mut f in findings {
@@ -694,6 +734,7 @@ impl<'a> Watcher<'a> {
                     first = first.min(held);
                 }
                 if now - first < self.settle {
+                    still_held.extend(fresh.iter().map(ToString::to_string));
                     continue;
                 }
                 f.details.insert(
@@ -734,6 +775,7 @@ impl<'a> Watcher<'a> {
                 finding: f,
             });
         }
+        self.state.held.retain(|id, _| still_held.contains(id));
         if suppressed > 0 {
             self.note(&format!(
                 "{suppressed} finding(s) suppressed by {}",
