@@ -446,6 +446,8 @@ sns.publish(TopicArn=ct, Message={cloudtrail:?})
 struct Hook {
     url: String,
     posts: Arc<Mutex<Vec<(u16, String, Value)>>>,
+    /// POSTs held without an answer so far.
+    hung: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 #[derive(Clone, Copy)]
@@ -462,22 +464,24 @@ fn webhook(plan: Vec<Answer>) -> Hook {
         listener.local_addr().unwrap().port()
     );
     let posts = Arc::new(Mutex::new(Vec::new()));
+    let hung = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let plan = Arc::new(Mutex::new(VecDeque::from(plan)));
-    let log = posts.clone();
+    let (log, held) = (posts.clone(), hung.clone());
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(conn) = conn else { continue };
-            let (log, plan) = (log.clone(), plan.clone());
-            std::thread::spawn(move || serve(conn, &log, &plan));
+            let (log, plan, held) = (log.clone(), plan.clone(), held.clone());
+            std::thread::spawn(move || serve(conn, &log, &plan, &held));
         }
     });
-    Hook { url, posts }
+    Hook { url, posts, hung }
 }
 
 fn serve(
     conn: std::net::TcpStream,
     log: &Mutex<Vec<(u16, String, Value)>>,
     plan: &Mutex<VecDeque<Answer>>,
+    hung: &std::sync::atomic::AtomicUsize,
 ) {
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut conn = conn;
@@ -513,6 +517,7 @@ fn serve(
             .unwrap_or(Answer::Status(200));
         match answer {
             Answer::Hang => {
+                hung.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 std::thread::sleep(Duration::from_secs(3));
                 return;
             }
@@ -1304,4 +1309,89 @@ fn usage_errors_are_named() {
         run.stderr
     );
     assert_eq!(std::fs::read_to_string(&state).unwrap(), "{\"objects\": 3}");
+}
+
+/// A second signal while the first one's work is still in flight (a webhook that does not
+/// answer) exits at once with 130; the state stays whole, and a restart delivers what was
+/// in flight.
+#[test]
+fn a_second_signal_exits_at_once_and_the_state_stays_whole() {
+    let Some(moto) = aws::moto() else { return };
+    let tree = Tree::new();
+    let objects = three_objects(tree.path(), 300);
+    let iam = inventory(tree.path());
+    let iam_s = iam.display().to_string();
+    bucket_and_queue(moto, "w-signal", 2, false);
+    let hook = webhook(vec![Answer::Hang]);
+    let state = tree.path().join("state.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailwhy"))
+        .args([
+            "watch",
+            "sqs://w-signal",
+            "--endpoint-url",
+            &moto.url,
+            "--state",
+            &state.display().to_string(),
+            "--iam",
+            &iam_s,
+            "--wait",
+            "1",
+            "--webhook",
+            &hook.url,
+            "--webhook-timeout",
+            "60s",
+            "-q",
+        ])
+        .envs(aws::aws_env())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    upload(moto, "w-signal", &objects, 0.0);
+    let started = Instant::now();
+    while hook.hung.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the delivery never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let signalled = Instant::now();
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(130));
+    assert!(
+        signalled.elapsed() < Duration::from_secs(2),
+        "not at once: {:?}",
+        signalled.elapsed()
+    );
+    // the state is whole and holds the delivery that was in flight; the next runs send it
+    // and read whatever the stopped one left (its messages come back after 2 s)
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert!(!saved["outbox"].as_array().unwrap().is_empty(), "{saved}");
+    loop {
+        std::thread::sleep(Duration::from_millis(2100));
+        let run = watch(
+            moto,
+            "sqs://w-signal",
+            &state,
+            &["--once", "--iam", &iam_s, "--webhook", &hook.url],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        if queue_depth(moto, "w-signal") == (0, 0) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the queue does not drain"
+        );
+    }
+    let (events, _) = hook.accepted_events();
+    assert_eq!(
+        events.keys().cloned().collect::<BTreeSet<_>>(),
+        explain_of(&objects, &iam).keys().cloned().collect()
+    );
 }
