@@ -340,7 +340,7 @@ pub struct WatchArgs {
     #[arg(value_name = "QUEUE")]
     pub queue: Option<String>,
 
-    /// The queue (same as QUEUE; with --print-setup, its name)
+    /// The queue, as QUEUE, or its bare name
     #[arg(long = "queue", value_name = "QUEUE")]
     pub queue_flag: Option<String>,
 

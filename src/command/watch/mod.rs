@@ -121,12 +121,7 @@ fn duration_flag(flag: &str, text: &str) -> Result<Duration> {
 
 impl<'a> Watcher<'a> {
     fn start(args: &'a WatchArgs) -> Result<Watcher<'a>> {
-        let queue_arg = match (&args.queue, &args.queue_flag) {
-            (Some(q), None) | (None, Some(q)) => q,
-            (Some(_), Some(_)) => bail!("give the queue once: as QUEUE or as --queue"),
-            (None, None) => bail!("no queue given: trailwhy watch sqs://QUEUE --state FILE"),
-        };
-        let spec = queue_spec(queue_arg)?;
+        let spec = queue_spec(&queue_arg(args)?)?;
         let state_path = args.state.clone().ok_or_else(|| {
             anyhow!("--state FILE is needed: it is what makes watch exactly-once across restarts")
         })?;
@@ -922,6 +917,18 @@ impl<'a> Watcher<'a> {
                 quiet: a.quiet,
             },
         }
+    }
+}
+
+/// The queue as given: QUEUE (`sqs://NAME`, `sqs://URL` or a URL), or `--queue` (which also
+/// takes a bare name).
+fn queue_arg(args: &WatchArgs) -> Result<String> {
+    match (&args.queue, &args.queue_flag) {
+        (Some(q), None) => Ok(q.clone()),
+        (None, Some(q)) if q.contains("://") => Ok(q.clone()),
+        (None, Some(name)) => Ok(format!("sqs://{name}")),
+        (Some(_), Some(_)) => bail!("give the queue once: as QUEUE or as --queue"),
+        (None, None) => bail!("no queue given: trailwhy watch sqs://QUEUE --state FILE"),
     }
 }
 

@@ -13,12 +13,9 @@ pub fn print(args: &WatchArgs) -> Result<Exit> {
         .bucket
         .as_deref()
         .ok_or_else(|| anyhow!("--print-setup needs --bucket BUCKET (the trail's bucket)"))?;
-    let queue = args
-        .queue_flag
-        .as_deref()
-        .or(args.queue.as_deref())
-        .ok_or_else(|| anyhow!("--print-setup needs --queue QUEUE (a name or a queue URL)"))?;
-    let q = QueueArn::of(&queue_spec(queue)?, args)?;
+    let queue = super::queue_arg(args)
+        .map_err(|_| anyhow!("--print-setup needs --queue QUEUE (a name or a queue URL)"))?;
+    let q = QueueArn::of(&queue_spec(&queue)?, args)?;
     let prefix = args
         .prefix
         .as_deref()
