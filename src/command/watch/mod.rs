@@ -457,13 +457,16 @@ impl<'a> Watcher<'a> {
                 }
             }
         }
-        let getter = self.getter.clone();
-        let dir = self.window_dir.clone();
         let max = self.limits.max_decompressed_bytes;
+        let (getter, dir) = (self.getter.clone(), self.window_dir.clone());
         self.ctx.block_on(async move {
-            let gets = wanted.into_iter().map(|(id, o)| {
-                let (getter, dir) = (getter.clone(), dir.clone());
-                async move {
+            // a delivery notification may name many objects: 16 downloads at a time
+            let permits = Arc::new(tokio::sync::Semaphore::new(16));
+            let mut set = tokio::task::JoinSet::new();
+            for (id, o) in wanted {
+                let (getter, dir, permits) = (getter.clone(), dir.clone(), permits.clone());
+                set.spawn(async move {
+                    let _permit = permits.acquire_owned().await;
                     let got = match tempfile::NamedTempFile::new_in(&dir) {
                         Err(e) => Err(GetError::Failed(format!(
                             "cannot make a temporary file: {e}"
@@ -474,11 +477,7 @@ impl<'a> Watcher<'a> {
                             .map(|_| f),
                     };
                     (id, got)
-                }
-            });
-            let mut set = tokio::task::JoinSet::new();
-            for g in gets {
-                set.spawn(g);
+                });
             }
             let mut out = HashMap::new();
             while let Some(r) = set.join_next().await {
@@ -492,10 +491,11 @@ impl<'a> Watcher<'a> {
 
     /// These messages are no longer kept invisible.
     fn forget(&self, receipts: &[String]) {
+        let gone: std::collections::HashSet<&str> = receipts.iter().map(String::as_str).collect();
         self.in_flight
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|r| !receipts.contains(r));
+            .retain(|r| !gone.contains(r.as_str()));
     }
 
     /// Deletes the messages done with: their objects' records and findings are saved. A
