@@ -1188,7 +1188,7 @@ fn a_policy_change_in_the_stream_is_the_policy_in_force() {
         .as_object()
         .unwrap()
         .values()
-        .map(|o| o["changes"].as_bool().unwrap())
+        .map(|o| o["changes"].as_bool().unwrap_or(false))
         .collect();
     assert_eq!(kinds.iter().filter(|c| **c).count(), 1, "{s}");
 }

@@ -48,12 +48,14 @@ pub struct WatchState {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectEntry {
+    /// In seconds since the epoch: there is one entry per object of the window.
+    #[serde(with = "chrono::serde::ts_seconds")]
     pub read_at: DateTime<Utc>,
     /// The kept file (selected records) in the window directory, if any record was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept: Option<String>,
     /// Whether the kept file holds policy change events (kept longer: `--change-window`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub changes: bool,
     /// Why it was not read, when it was given up on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
