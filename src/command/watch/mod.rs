@@ -8,8 +8,8 @@
 //! same findings `explain` gives over the same objects). A failure's events not emitted
 //! before are emitted — at once when the finding's evidence is complete, after `--settle`
 //! with what is known when it is not (the session's assumption or the account's policies
-//! may be in an object that arrives later). The state file ([`state`]) is written, then the
-//! messages deleted, then stdout written and the outbox delivered ([`webhook`]).
+//! may be in an object that arrives later). The state file ([`state`]) is written, then
+//! stdout, then the messages are deleted and the outbox delivered ([`webhook`]).
 //!
 //! Order of durability: a kept file is on disk before the state names it; the state is on
 //! disk before a message is deleted; a delivery leaves the outbox only after a 2xx. A crash
