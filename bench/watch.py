@@ -112,6 +112,25 @@ def inventory(path):
         json.dump(doc, f)
 
 
+def bucket_and_queue(s3, sqs, name):
+    """A bucket notifying a new queue of every object created; returns the queue URL."""
+    s3.create_bucket(Bucket=name)
+    q = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=name,
+        NotificationConfiguration={"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]},
+    )
+    return q
+
+
+def trail_object(i, event_id):
+    """Object i: its trail key and gzipped body (RECORDS records, one a denied assumption)."""
+    records = [noise(j) for j in range(RECORDS - 1)] + [denied(event_id)]
+    key = f"AWSLogs/{ACCT}/CloudTrail/us-east-1/2026/10/01/{ACCT}_CloudTrail_us-east-1_20261001T1005Z_{i:06d}.json.gz"
+    return key, gzip.compress(json.dumps({"Records": records}).encode())
+
+
 class Hook(http.server.BaseHTTPRequestHandler):
     arrivals = {}
     lock = threading.Lock()
@@ -135,19 +154,11 @@ def run(binary, moto, rate, count, work):
     s3 = boto3.client("s3", endpoint_url=moto)
     sqs = boto3.client("sqs", endpoint_url=moto)
     name = f"bench-{rate}-{uuid.uuid4().hex[:6]}"
-    s3.create_bucket(Bucket=name)
-    q = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    s3.put_bucket_notification_configuration(
-        Bucket=name,
-        NotificationConfiguration={"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]},
-    )
+    bucket_and_queue(s3, sqs, name)
     bodies = []
     for i in range(count):
         eid = str(uuid.uuid4())
-        records = [noise(j) for j in range(RECORDS - 1)] + [denied(eid)]
-        key = f"AWSLogs/{ACCT}/CloudTrail/us-east-1/2026/10/01/{ACCT}_CloudTrail_us-east-1_20261001T1005Z_{i:06d}.json.gz"
-        bodies.append((eid, key, gzip.compress(json.dumps({"Records": records}).encode())))
+        bodies.append((eid, *trail_object(i, eid)))
     Hook.arrivals = {}
     if rate == 0:
         # a backlog: every object on the queue before the watcher starts
@@ -212,18 +223,11 @@ def floor(moto, count):
     s3 = boto3.client("s3", endpoint_url=moto)
     sqs = boto3.client("sqs", endpoint_url=moto)
     name = f"floor-{uuid.uuid4().hex[:6]}"
-    s3.create_bucket(Bucket=name)
-    q = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    s3.put_bucket_notification_configuration(
-        Bucket=name,
-        NotificationConfiguration={"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]},
-    )
+    q = bucket_and_queue(s3, sqs, name)
 
     def put(i):
-        records = [noise(j) for j in range(RECORDS - 1)] + [denied(str(uuid.uuid4()))]
-        key = f"AWSLogs/{ACCT}/CloudTrail/us-east-1/2026/10/01/{ACCT}_CloudTrail_us-east-1_20261001T1005Z_{i:06d}.json.gz"
-        s3.put_object(Bucket=name, Key=key, Body=gzip.compress(json.dumps({"Records": records}).encode()))
+        key, body = trail_object(i, str(uuid.uuid4()))
+        s3.put_object(Bucket=name, Key=key, Body=body)
 
     with cf.ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(put, range(count)))

@@ -27,24 +27,15 @@ const WRONG_SUB: &str = "repo:acme/other:ref:refs/heads/main";
 const KEY: &str = "ASIAS1";
 const REPO: &str = "arn:aws:ecr:eu-west-1:111122223333:repository/web";
 
-/// Runs Python (boto3) against the server; returns what it printed.
+/// Runs Python (boto3) against the server with clients `s3`, `sqs` and `sns` made; returns
+/// what it printed.
 fn py(moto: &aws::Moto, code: &str) -> String {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(format!(
+    aws::python(
+        &moto.url,
+        &format!(
             "import boto3, os, json, time\ne=os.environ['ENDPOINT']\ns3=boto3.client('s3',endpoint_url=e)\nsqs=boto3.client('sqs',endpoint_url=e)\nsns=boto3.client('sns',endpoint_url=e)\n{code}"
-        ))
-        .env("ENDPOINT", &moto.url)
-        .envs(aws::aws_env())
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+        ),
+    )
 }
 
 /// A bucket and a queue of this name, the bucket notifying the queue of every new object

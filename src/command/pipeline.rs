@@ -71,6 +71,7 @@ pub struct ScanConfig {
 }
 
 /// The memory budget of a scan's state, and where it spills beyond it.
+#[derive(Clone)]
 pub struct Memory {
     pub limit: u64,
     /// The limit as given (`512M`), for messages.
@@ -114,6 +115,16 @@ impl Memory {
     }
 }
 
+/// `--account` values are 12-digit account IDs.
+pub fn check_accounts(accounts: &[String]) -> Result<()> {
+    for acct in accounts {
+        if acct.len() != 12 || !acct.chars().all(|c| c.is_ascii_digit()) {
+            bail!("--account: '{acct}' is not a 12-digit AWS account id");
+        }
+    }
+    Ok(())
+}
+
 impl ScanConfig {
     pub fn from_args(a: &ScanArgs) -> Result<ScanConfig> {
         let now = Utc::now();
@@ -134,11 +145,7 @@ impl ScanConfig {
                 bail!("--since ({s}) is after --until ({u})");
             }
         }
-        for acct in &a.account {
-            if acct.len() != 12 || !acct.chars().all(|c| c.is_ascii_digit()) {
-                bail!("--account: '{acct}' is not a 12-digit AWS account id");
-            }
-        }
+        check_accounts(&a.account)?;
         if a.threads == Some(0) {
             bail!("--threads must be at least 1");
         }

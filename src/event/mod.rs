@@ -266,6 +266,17 @@ impl<'a> Arn<'a> {
     }
 }
 
+/// The partition of a region: `aws-cn` for `cn-…`, `aws-us-gov` for `us-gov-…`, else `aws`.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 /// The account id inside an ARN (`arn:partition:service:region:ACCOUNT:resource`).
 pub fn arn_account(arn: &str) -> Option<&str> {
     Arn::parse(arn).map(|a| a.account).filter(|a| !a.is_empty())

@@ -252,7 +252,7 @@ async fn account_docs(
         }
         // its tags now (aws:ResourceTag/…), in the shape of `resourcegroupstaggingapi
         // get-resources`; on any error they stay unknown
-        let partition = partition_of(region);
+        let partition = crate::event::partition_of(region);
         let arn = format!("arn:{partition}:ecr:{region}:{registry}:repository/{name}");
         if let Ok(out) = ecr.list_tags_for_resource().resource_arn(&arn).send().await {
             let tags: Vec<_> = out
@@ -267,15 +267,4 @@ async fn account_docs(
         }
     }
     Ok(docs)
-}
-
-/// The partition of a region: `aws-cn` for `cn-…`, `aws-us-gov` for `us-gov-…`, else `aws`.
-fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
 }

@@ -165,31 +165,45 @@ impl State {
         self.last_run = Some(run_at);
     }
 
-    /// Writes the state atomically: a temporary file beside `path`, flushed, then renamed
-    /// over it. Readers see the old file or the new one, never a part.
+    /// Writes the state atomically ([`write_atomically`]).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "state".to_owned());
-        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let written = (|| -> io::Result<()> {
-            let mut file = File::create(&tmp)?;
-            serde_json::to_writer_pretty(&mut file, self)?;
-            file.write_all(b"\n")?;
-            file.sync_all()?;
-            fs::rename(&tmp, path)
-        })();
-        if let Err(e) = written {
-            let _ = fs::remove_file(&tmp);
-            return Err(e).with_context(|| format!("cannot write state file {}", path.display()));
-        }
-        Ok(())
+        write_atomically(path, |w| {
+            serde_json::to_writer_pretty(&mut *w, self)?;
+            w.write_all(b"\n")
+        })
+        .with_context(|| format!("cannot write state file {}", path.display()))
     }
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+pub fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Writes a file atomically, for every state file (`report`'s, `watch`'s): `write` fills a
+/// temporary file beside `path`, which is flushed to disk, renamed over `path`, and its
+/// directory flushed (best effort: not every platform can), so readers — and a crash — see
+/// the old file or the new one whole, never a part. The temporary file is removed on failure.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let dir = parent_dir(path);
+    let tmp = tempfile::NamedTempFile::new_in(&dir)?;
+    {
+        let mut w = io::BufWriter::new(tmp.as_file());
+        write(&mut w)?;
+        w.flush()?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]

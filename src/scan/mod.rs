@@ -241,13 +241,26 @@ fn scan_input(
     out
 }
 
-/// Decodes one record (unwrapping lookup-events' `CloudTrailEvent` strings) and keeps it if
-/// selected. Invalid UTF-8 is replaced (U+FFFD) rather than losing the record.
+/// Decodes one record and keeps it if selected.
 fn decode_and_take(
     bytes: &[u8],
     selector: &Selector,
     out: &mut Scan,
 ) -> Result<(), (RecordProblem, String)> {
+    match with_record(bytes, |rec| take(selector, rec, out))? {
+        Some(why) => Err((RecordProblem::Unplaced, why.to_owned())),
+        None => Ok(()),
+    }
+}
+
+/// Decodes one record of a log — unwrapping lookup-events' `CloudTrailEvent` strings; invalid
+/// UTF-8 replaced (U+FFFD) rather than losing the record — and hands it to `f`: the one
+/// decoding of a record the analysis reads (`explain`'s scan, `watch`'s kept records). An
+/// error says why the record could not be decoded.
+pub fn with_record<T>(
+    bytes: &[u8],
+    f: impl FnOnce(&Record<'_>) -> T,
+) -> Result<T, (RecordProblem, String)> {
     let undecodable = |why: String| (RecordProblem::Undecodable, why);
     let lossy;
     let rec = match serde_json::from_slice::<Record>(bytes) {
@@ -259,20 +272,16 @@ fn decode_and_take(
         }
         Err(e) => return Err(undecodable(format!("could not be decoded: {e}"))),
     };
-    let problem = match rec.cloudtrail_event.as_deref() {
+    match rec.cloudtrail_event.as_deref() {
         Some(inner) => {
             let inner_rec = serde_json::from_str::<Record>(inner).map_err(|e| {
                 undecodable(format!(
                     "its CloudTrailEvent string is not a valid event: {e}"
                 ))
             })?;
-            take(selector, &inner_rec, out)
+            Ok(f(&inner_rec))
         }
-        None => take(selector, &rec, out),
-    };
-    match problem {
-        Some(why) => Err((RecordProblem::Unplaced, why.to_owned())),
-        None => Ok(()),
+        None => Ok(f(&rec)),
     }
 }
 

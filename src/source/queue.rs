@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use anyhow::{anyhow, bail, Result};
+use aws_sdk_sqs::error::SdkError;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 
 use crate::aws::{describe_sdk_error, AwsContext};
@@ -132,13 +133,7 @@ impl Queue {
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .send()
             .await
-            .map_err(|e| {
-                anyhow!(
-                    "{}: {}",
-                    self.url,
-                    describe_sdk_error(&e, "sqs:ReceiveMessage")
-                )
-            })?;
+            .map_err(self.failed("sqs:ReceiveMessage"))?;
         Ok(out
             .messages()
             .iter()
@@ -159,7 +154,7 @@ impl Queue {
 
     /// Deletes up to [`BATCH`] messages in one request; returns the error of each that was
     /// not deleted, by receipt.
-    pub async fn delete_batch(&self, receipts: &[&str]) -> Result<Vec<(String, String)>> {
+    pub async fn delete_batch(&self, receipts: &[String]) -> Result<Vec<(String, String)>> {
         use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
         if receipts.is_empty() {
             return Ok(Vec::new());
@@ -170,7 +165,7 @@ impl Queue {
             .map(|(i, r)| {
                 DeleteMessageBatchRequestEntry::builder()
                     .id(i.to_string())
-                    .receipt_handle(*r)
+                    .receipt_handle(r)
                     .build()
                     .map_err(|e| anyhow!("{e}"))
             })
@@ -182,31 +177,24 @@ impl Queue {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| {
-                anyhow!(
-                    "{}: {}",
-                    self.url,
-                    describe_sdk_error(&e, "sqs:DeleteMessage")
-                )
-            })?;
+            .map_err(self.failed("sqs:DeleteMessage"))?;
         Ok(out
             .failed()
             .iter()
             .map(|f| {
                 let i: usize = f.id().parse().unwrap_or(usize::MAX);
                 (
-                    receipts
-                        .get(i)
-                        .map_or_else(String::new, |r| (*r).to_owned()),
+                    receipts.get(i).cloned().unwrap_or_default(),
                     format!("{}: {}", f.code(), f.message().unwrap_or_default()),
                 )
             })
             .collect())
     }
 
-    /// Keeps up to [`BATCH`] messages invisible for `seconds` more, in one request (a receipt
-    /// the queue no longer knows is skipped: its message was deleted or came back).
-    pub async fn extend_batch(&self, receipts: &[String], seconds: i32) -> Result<()> {
+    /// Keeps up to [`BATCH`] messages invisible for `seconds` more (long work), or, with 0,
+    /// makes them visible again at once (work given up: they are received again); one request
+    /// (a receipt the queue no longer knows is skipped: its message was deleted or came back).
+    pub async fn set_visibility(&self, receipts: &[String], seconds: i32) -> Result<()> {
         use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry;
         if receipts.is_empty() {
             return Ok(());
@@ -229,34 +217,20 @@ impl Queue {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| {
-                anyhow!(
-                    "{}: {}",
-                    self.url,
-                    describe_sdk_error(&e, "sqs:ChangeMessageVisibility")
-                )
-            })?;
+            .map_err(self.failed("sqs:ChangeMessageVisibility"))?;
         Ok(())
     }
 
-    /// Keeps a message invisible for `seconds` more (long work), or, with 0, makes it
-    /// visible again at once (work given up: it is received again).
-    pub async fn set_visibility(&self, receipt: &str, seconds: i32) -> Result<()> {
-        self.client
-            .change_message_visibility()
-            .queue_url(&self.url)
-            .receipt_handle(receipt)
-            .visibility_timeout(seconds.clamp(0, 43_200))
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow!(
-                    "{}: {}",
-                    self.url,
-                    describe_sdk_error(&e, "sqs:ChangeMessageVisibility")
-                )
-            })?;
-        Ok(())
+    /// What a failed request of this queue says: the queue and AWS's error in words.
+    fn failed<E, R>(
+        &self,
+        permission: &'static str,
+    ) -> impl FnOnce(SdkError<E, R>) -> anyhow::Error + '_
+    where
+        E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        move |e| anyhow!("{}: {}", self.url, describe_sdk_error(&e, permission))
     }
 }
 

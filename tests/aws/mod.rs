@@ -60,8 +60,9 @@ pub fn moto() -> Option<&'static Moto> {
     .as_ref()
 }
 
-/// Runs a Python (boto3) snippet against `endpoint` to seed the server.
-pub fn python(endpoint: &str, code: &str) {
+/// Runs a Python (boto3) snippet against `endpoint` to seed the server; returns what it
+/// printed.
+pub fn python(endpoint: &str, code: &str) -> String {
     let out = Command::new("python3")
         .arg("-c")
         .arg(code)
@@ -76,6 +77,7 @@ pub fn python(endpoint: &str, code: &str) {
         "python failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Environment for trailwhy talking to the local server.

@@ -30,14 +30,13 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
-use super::pipeline::{findings_with, Memory, ScanConfig};
+use super::pipeline::{check_accounts, findings_with, Memory, ScanConfig};
 use super::Exit;
 use crate::cli::{parse_size, AwsArgs, ScanArgs, WatchArgs, WatchFormat};
 use state::{Delivery, ObjectEntry, WatchState};
 use trailwhy::aws::{AwsContext, AwsOptions};
 use trailwhy::decode::DecodeLimits;
 use trailwhy::event::EventId;
-use trailwhy::event::Record;
 use trailwhy::explain::{Cause, Finding};
 use trailwhy::read::{self, Raw, RecordProblem, ScanStats, Sink};
 use trailwhy::report::document::{repository_of, Reported, Status};
@@ -45,6 +44,7 @@ use trailwhy::report::sanitize::terminal_safe;
 use trailwhy::report::state::fingerprint;
 use trailwhy::report::suppress::{Rules, Verdict};
 use trailwhy::report::{self, markdown};
+use trailwhy::scan::with_record;
 use trailwhy::select::{Rejected, Selected, Selector};
 use trailwhy::selection::time::parse_duration;
 use trailwhy::selection::Window;
@@ -90,6 +90,8 @@ struct Watcher<'a> {
     selector: Selector,
     limits: DecodeLimits,
     settle: Duration,
+    /// `--memory-limit`, `--temp-dir` of each explanation.
+    memory: Memory,
     /// While messages keep coming, how often the window is explained.
     explain_every: std::time::Duration,
     window: Duration,
@@ -125,11 +127,7 @@ impl<'a> Watcher<'a> {
         let state_path = args.state.clone().ok_or_else(|| {
             anyhow!("--state FILE is needed: it is what makes watch exactly-once across restarts")
         })?;
-        for acct in &args.account {
-            if acct.len() != 12 || !acct.chars().all(|c| c.is_ascii_digit()) {
-                bail!("--account: '{acct}' is not a 12-digit AWS account id");
-            }
-        }
+        check_accounts(&args.account)?;
         for p in &args.iam {
             if !Path::new(p).exists() {
                 bail!("--iam: {p}: no such file or directory");
@@ -141,7 +139,7 @@ impl<'a> Watcher<'a> {
         let max = parse_size(&args.max_decompressed_size)
             .map_err(|e| anyhow!("--max-decompressed-size: {e}"))?;
         // checked now, not at the first explanation
-        Memory::from_args(&args.memory)?;
+        let memory = Memory::from_args(&args.memory)?;
         let rules = args.suppress.as_deref().map(Rules::load).transpose()?;
         let timeout = duration_flag("--webhook-timeout", &args.webhook_timeout)?
             .to_std()
@@ -184,6 +182,7 @@ impl<'a> Watcher<'a> {
             state_path,
             window_dir,
             settle,
+            memory,
             explain_every: duration_flag("--explain-every", &args.explain_every)?
                 .to_std()
                 .unwrap_or_default(),
@@ -354,10 +353,18 @@ impl<'a> Watcher<'a> {
     /// Reads the objects of `msgs`; the messages done with are deleted once the state names
     /// their objects' kept records and findings ([`Watcher::explain_and_save`]).
     fn batch(&mut self, msgs: Vec<Message>) -> Result<()> {
+        let receipts: Vec<String> = msgs.iter().map(|m| m.receipt.clone()).collect();
+        // held at once: the keeper's next renewal may be most of a period away
+        if let Err(e) = self.ctx.block_on(
+            self.queue
+                .set_visibility(&receipts, hold_seconds(&self.queue)),
+        ) {
+            eprintln!("trailwhy: {}", terminal_safe(&format!("{e:#}")));
+        }
         self.in_flight
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend(msgs.iter().map(|m| m.receipt.clone()));
+            .extend(receipts);
         self.received += msgs.len() as u64;
         let now = Utc::now();
         let notices: Vec<Result<Notice, String>> =
@@ -428,13 +435,16 @@ impl<'a> Watcher<'a> {
         // crash before it: the messages come back, the unnamed kept files are removed at
         // the start, the objects read again)
         self.to_delete.extend(done);
-        // a message not done with is let go: received again after its visibility timeout
-        // (at once after a stop), its objects read this time known as read
+        // a message not done with is let go: received again after the queue's visibility
+        // timeout (at once after a stop), its objects read this time known as read
         self.forget(&let_go);
-        if trailwhy::interrupt::requested() {
-            for r in &let_go {
-                let _ = self.ctx.block_on(self.queue.set_visibility(r, 0));
-            }
+        let again = if trailwhy::interrupt::requested() {
+            0
+        } else {
+            self.queue.visibility_timeout
+        };
+        for chunk in let_go.chunks(trailwhy::source::queue::BATCH as usize) {
+            let _ = self.ctx.block_on(self.queue.set_visibility(chunk, again));
         }
         Ok(())
     }
@@ -504,8 +514,7 @@ impl<'a> Watcher<'a> {
     fn delete_done(&mut self) {
         let done = std::mem::take(&mut self.to_delete);
         for chunk in done.chunks(trailwhy::source::queue::BATCH as usize) {
-            let receipts: Vec<&str> = chunk.iter().map(String::as_str).collect();
-            match self.ctx.block_on(self.queue.delete_batch(&receipts)) {
+            match self.ctx.block_on(self.queue.delete_batch(chunk)) {
                 Err(e) => eprintln!("trailwhy: {}", terminal_safe(&format!("{e:#}"))),
                 Ok(failed) => {
                     for (_, why) in failed {
@@ -690,7 +699,7 @@ impl<'a> Watcher<'a> {
         }
         let scan_args = self.scan_args(files);
         let mut cfg = ScanConfig::from_args(&scan_args)?;
-        cfg.memory = Memory::from_args(&self.args.memory)?;
+        cfg.memory = self.memory.clone();
         let (findings, scan, inventory) = findings_with(&scan_args, &cfg, None, true)?;
         if !self.iam_told {
             // the --iam inputs' problems, once (they are read at every explanation)
@@ -707,16 +716,15 @@ impl<'a> Watcher<'a> {
         let mut out: Vec<Reported> = Vec::new();
         let mut suppressed = 0usize;
         for mut f in findings {
-            // an event CloudTrail delivered twice (in two objects) is one event
+            // each event as its ID and its text, spelled once; an event CloudTrail delivered
+            // twice (in two objects) is one event
             let mut seen = std::collections::HashSet::new();
-            let fresh: Vec<EventId> = f
+            let fresh: Vec<(EventId, String)> = f
                 .event_ids
                 .iter()
-                .filter(|id| {
-                    let id = id.to_string();
-                    !self.state.emitted.contains_key(&id) && seen.insert(id)
-                })
-                .cloned()
+                .filter(|id| seen.insert(*id))
+                .map(|id| (id.clone(), id.to_string()))
+                .filter(|(_, text)| !self.state.emitted.contains_key(text))
                 .collect();
             if fresh.is_empty() {
                 continue;
@@ -724,12 +732,12 @@ impl<'a> Watcher<'a> {
             let missing = missing_evidence(&f);
             if let Some(why) = &missing {
                 let mut first = now;
-                for id in &fresh {
-                    let held = *self.state.held.entry(id.to_string()).or_insert(now);
+                for (_, text) in &fresh {
+                    let held = *self.state.held.entry(text.clone()).or_insert(now);
                     first = first.min(held);
                 }
                 if now - first < self.settle {
-                    still_held.extend(fresh.iter().map(ToString::to_string));
+                    still_held.extend(fresh.into_iter().map(|(_, text)| text));
                     continue;
                 }
                 f.details.insert(
@@ -737,14 +745,15 @@ impl<'a> Watcher<'a> {
                     json!({"settled": true, "missing_evidence": why, "waited_seconds": (now - first).num_seconds()}),
                 );
             }
-            for id in &fresh {
-                let id = id.to_string();
-                self.state.held.remove(&id);
-                self.state.emitted.insert(id, now);
+            let mut ids = Vec::with_capacity(fresh.len());
+            for (id, text) in fresh {
+                self.state.held.remove(&text);
+                self.state.emitted.insert(text, now);
+                ids.push(id);
             }
             let in_window = f.count;
-            f.count = fresh.len() as u64;
-            f.event_ids = fresh;
+            f.count = ids.len() as u64;
+            f.event_ids = ids;
             if in_window > f.count {
                 f.details
                     .insert("watch_window_events".to_owned(), json!(in_window));
@@ -979,7 +988,7 @@ fn window_dir(state: &Path) -> PathBuf {
         .map(|n| n.to_os_string())
         .unwrap_or_default();
     name.push(".window");
-    state::parent(state).join(name)
+    trailwhy::report::state::parent_dir(state).join(name)
 }
 
 /// Removes what a crash left in the window directory: kept files the state does not name
@@ -1030,22 +1039,18 @@ impl Sink for KeepSink<'_> {
         if !self.selector.may_match(raw.bytes) {
             return Ok(());
         }
-        let rec = match serde_json::from_slice::<Record>(raw.bytes) {
-            Ok(r) => r,
-            // named on stderr with the object, as `explain` names it
-            Err(e) => {
-                return Err((
-                    RecordProblem::Undecodable,
-                    format!("could not be decoded: {e}"),
-                ))
+        // decoded as `explain` decodes it; one it cannot decode is named with the object
+        let selected = with_record(raw.bytes, |rec| {
+            self.selector
+                .select(rec)
+                .map(|s| matches!(s, Selected::Change(_)))
+        })?;
+        match selected {
+            Ok(change) => {
+                self.changes |= change;
+                self.keep(raw.bytes);
+                Ok(())
             }
-        };
-        match self.selector.select(&rec) {
-            Ok(Selected::Change(_)) => {
-                self.changes = true;
-                self.keep(raw.bytes)
-            }
-            Ok(_) => self.keep(raw.bytes),
             // named with the object, as `explain` names it; it cannot be placed in time
             Err(Rejected::BadTime) => Err((RecordProblem::Unplaced, read::BAD_TIME.to_owned())),
             Err(_) => Ok(()),
@@ -1054,26 +1059,32 @@ impl Sink for KeepSink<'_> {
 }
 
 impl KeepSink<'_> {
-    fn keep(&mut self, bytes: &[u8]) -> Result<(), (RecordProblem, String)> {
+    fn keep(&mut self, bytes: &[u8]) {
         if self.kept > 0 {
             self.records.push(b',');
         }
         self.records.extend_from_slice(bytes);
         self.kept += 1;
-        Ok(())
     }
 }
 
-/// Keeps the messages in `in_flight` invisible while they are worked on: every half
-/// visibility timeout, another timeout.
+/// How long a message being worked on is kept invisible at a time: twice the queue's
+/// visibility timeout (at least 4 s), renewed every half of it, so a renewal that comes late
+/// (a loaded machine, many receipts) still comes before the message reappears.
+fn hold_seconds(queue: &Queue) -> i32 {
+    queue.visibility_timeout.max(2) * 2
+}
+
+/// Keeps the messages in `in_flight` invisible while they are worked on: every half hold
+/// ([`hold_seconds`]), another hold. (A batch is held once as it is received.)
 fn keep_invisible(
     ctx: &AwsContext,
     queue: Arc<Queue>,
     in_flight: Arc<std::sync::Mutex<Vec<String>>>,
 ) -> tokio::task::JoinHandle<()> {
-    let timeout = queue.visibility_timeout.max(2);
+    let hold = hold_seconds(&queue);
     ctx.spawn(async move {
-        let period = std::time::Duration::from_secs((timeout / 2) as u64);
+        let period = std::time::Duration::from_secs((hold / 2) as u64);
         loop {
             tokio::time::sleep(period).await;
             let receipts = in_flight
@@ -1081,7 +1092,7 @@ fn keep_invisible(
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clone();
             for chunk in receipts.chunks(trailwhy::source::queue::BATCH as usize) {
-                let _ = queue.extend_batch(chunk, timeout).await;
+                let _ = queue.set_visibility(chunk, hold).await;
             }
         }
     })

@@ -6,7 +6,8 @@ use serde_json::json;
 
 use super::Exit;
 use crate::cli::WatchArgs;
-use trailwhy::source::queue::queue_spec;
+use trailwhy::event::partition_of;
+use trailwhy::source::queue::{queue_spec, region_of_url};
 
 pub fn print(args: &WatchArgs) -> Result<Exit> {
     let bucket = args
@@ -96,21 +97,17 @@ impl QueueArn {
             .strip_prefix("https://")
             .or_else(|| spec.strip_prefix("http://"))
         {
-            let mut parts = rest.split('/');
-            let host = parts.next().unwrap_or_default();
+            let mut parts = rest.split('/').skip(1);
             let (Some(account), Some(name)) = (parts.next(), parts.next()) else {
                 bail!(
                     "'{spec}' is not a queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)"
                 );
             };
-            let region = host
-                .strip_prefix("sqs.")
-                .and_then(|h| h.split('.').next())
-                .filter(|r| !r.is_empty())
+            let region = region_of_url(spec)
                 .ok_or_else(|| anyhow!("'{spec}': no region in the queue URL's host"))?;
             return Ok(QueueArn {
-                partition: partition_of(region),
-                region: region.to_owned(),
+                partition: partition_of(&region),
+                region,
                 account: account.to_owned(),
                 name: name.to_owned(),
             });
@@ -149,15 +146,5 @@ impl QueueArn {
             "https://sqs.{}.{domain}/{}/{}",
             self.region, self.account, self.name
         )
-    }
-}
-
-fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
     }
 }

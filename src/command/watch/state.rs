@@ -9,14 +9,14 @@
 //! deleted. A file that cannot be parsed is an error naming it, never silently reset.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::fs;
+use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use trailwhy::report::state::write_atomically;
 
 /// The format version this build reads and writes.
 pub const VERSION: u32 = 1;
@@ -106,25 +106,10 @@ impl WatchState {
         Ok(state)
     }
 
-    /// Writes the state atomically: a temporary file beside it, flushed to disk, renamed
-    /// over it, and the directory flushed, so a crash leaves the old or the new file whole.
+    /// Writes the state atomically (`report::state::write_atomically`).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let dir = parent(path);
-        let tmp = tempfile::NamedTempFile::new_in(&dir)
-            .with_context(|| format!("cannot write the state beside {}", path.display()))?;
-        {
-            let mut w = std::io::BufWriter::new(tmp.as_file());
-            serde_json::to_writer(&mut w, self)?;
-            w.flush()?;
-        }
-        tmp.as_file().sync_all()?;
-        tmp.persist(path)
-            .with_context(|| format!("cannot replace {}", path.display()))?;
-        if let Ok(d) = File::open(&dir) {
-            // the rename itself durable (not possible on every platform; best effort)
-            let _ = d.sync_all();
-        }
-        Ok(())
+        write_atomically(path, |w| Ok(serde_json::to_writer(w, self)?))
+            .with_context(|| format!("cannot write the state file {}", path.display()))
     }
 
     /// Forgets what can no longer matter at `now`: emitted IDs and fingerprints after
@@ -163,14 +148,6 @@ impl WatchState {
     /// Every kept file, by name.
     pub fn kept_files(&self) -> impl Iterator<Item = &str> {
         self.objects.values().filter_map(|o| o.kept.as_deref())
-    }
-}
-
-/// The directory of `path` (`.` for a bare file name).
-pub fn parent(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
     }
 }
 
